@@ -1,0 +1,33 @@
+# Two commands matter: `make demo` (set up, then serve the demo) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/motcua: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+# Vietnamese PDFs need a Unicode TrueType font; Debian's DejaVu has every diacritic.
+$(FONT):
+	@command -v apt-get >/dev/null || { echo "Install the DejaVu fonts (fonts-dejavu-core) or set MOTCUA_FONT_DIR."; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core
+
+setup: $(BIN)/motcua $(FONT)
+
+demo: setup
+	$(BIN)/motcua demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m bench.lifecycle
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

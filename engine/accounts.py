@@ -1,0 +1,131 @@
+"""Users, roles and API tokens. Passwords are argon2 hashes; tokens are stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import clock
+from .errors import InvalidData
+from .models import Agency, ApiToken, User, UserRole
+
+_hasher = PasswordHasher()
+TOKEN_LIFETIME = timedelta(days=30)
+STAFF_ROLES_ANALYST = "analyst"
+STAFF_ROLES_ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What the rest of the system knows of a signed-in user."""
+
+    id: int
+    username: str
+    full_name: str
+    kind: str
+    email: str = ""
+    id_number: str = ""
+    title: str = ""
+    agency_code: str = ""
+    agency_name: str = ""
+    roles: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (role, agency code)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+    @property
+    def is_analyst(self) -> bool:
+        return self.has_role(STAFF_ROLES_ANALYST) or self.is_admin
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(STAFF_ROLES_ADMIN)
+
+    def has_role(self, code: str, agency_code: str | None = None) -> bool:
+        return any(r == code and (agency_code is None or a == agency_code) for r, a in self.roles)
+
+
+def _view(session: Session, user: User) -> UserView:
+    codes = dict(session.execute(select(Agency.id, Agency.code)).all())
+    return UserView(id=user.id, username=user.username, full_name=user.full_name, kind=user.kind,
+                    email=user.email, id_number=user.id_number, title=user.title,
+                    agency_code=user.agency.code if user.agency else "",
+                    agency_name=user.agency.name_vi if user.agency else "",
+                    roles=tuple(sorted((r.role_code, codes.get(r.agency_id, ""))
+                                       for r in user.roles)))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def authenticate(p, username: str, password: str) -> UserView | None:
+    """The user if the password is right; None otherwise (same answer for unknown users)."""
+    with p.db.transaction() as session:
+        user = session.execute(select(User).where(User.username == username.strip())).scalar()
+        if user is None or not user.active:
+            _hasher.hash(password)  # same cost either way: no user enumeration by timing
+            return None
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        return _view(session, user)
+
+
+def load_user(p, user_id: int) -> UserView | None:
+    with p.db.transaction() as session:
+        user = session.get(User, user_id)
+        return _view(session, user) if user is not None and user.active else None
+
+
+def issue_token(p, user_id: int) -> str:
+    token = secrets.token_urlsafe(32)
+    with p.db.transaction() as session:
+        session.add(ApiToken(token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                             user_id=user_id, expires_at=clock.now() + TOKEN_LIFETIME))
+    return token
+
+
+def user_for_token(p, token: str) -> UserView | None:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with p.db.transaction() as session:
+        row = session.get(ApiToken, digest)
+        if row is None or row.expires_at < clock.now():
+            return None
+        user = session.get(User, row.user_id)
+        return _view(session, user) if user is not None and user.active else None
+
+
+def create_user(session: Session, *, username: str, password: str, full_name: str,
+                kind: str = "citizen", email: str = "", phone: str = "", id_number: str = "",
+                title: str = "", agency_code: str | None = None,
+                roles: list[tuple[str, str]] = ()) -> User:
+    """Create (or update, keeping the id) a user with the given roles ``[(role, agency code)]``."""
+    agencies = {a.code: a for a in session.execute(select(Agency)).scalars()}
+    for _, code in roles:
+        if code not in agencies:
+            raise InvalidData(f"Unknown agency code {code!r}.", vi=f"Không có cơ quan mã {code!r}.")
+    user = session.execute(select(User).where(User.username == username)).scalar()
+    if user is None:
+        user = User(username=username)
+        session.add(user)
+    user.password_hash = hash_password(password)
+    user.full_name, user.kind, user.email, user.phone = full_name, kind, email, phone
+    user.id_number, user.title = id_number, title
+    user.agency_id = agencies[agency_code].id if agency_code else None
+    session.flush()
+    user.roles = [UserRole(user_id=user.id, role_code=r, agency_id=agencies[a].id)
+                  for r, a in roles]
+    session.flush()
+    return user

@@ -1,0 +1,306 @@
+"""Reading and validating a procedure bundle (a folder of bpmn/).
+
+A bundle is a mapping of relative path → bytes. Validation collects every problem it
+can find, each naming the file, the element and what is wrong, so that an analyst
+fixes a bundle in one round instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
+
+from .errors import InvalidBundle
+
+DEADLINE_UNITS = {"hours", "days", "working_days", "months"}
+BUNDLE_SUFFIXES = {".yaml", ".yml", ".bpmn", ".json", ".dmn"}
+APPLICANT_ROLE = "applicant"
+
+
+@dataclass
+class Problem:
+    file: str
+    element: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "element": self.element, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.element or '-'}: {self.message}"
+
+
+@dataclass
+class Bundle:
+    """A parsed, validated bundle, ready to be stored as a version."""
+
+    files: dict[str, str]
+    meta: dict
+    process_id: str
+    spec: object  # BpmnProcessSpec
+    subprocess_specs: dict
+    content_hash: str
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return self.meta["code"]
+
+
+def read_folder(path: Path) -> dict[str, bytes]:
+    """Every bundle file under ``path`` (or the single ``.bpmn`` file ``path``)."""
+    path = Path(path)
+    if path.is_file():
+        return {"process.bpmn": path.read_bytes()}
+    if not path.is_dir():
+        raise InvalidBundle(f"{path} is neither a procedure folder nor a .bpmn file.",
+                            vi=f"{path} không phải thư mục thủ tục hay tệp .bpmn.")
+    files = {}
+    for f in sorted(path.rglob("*")):
+        if f.is_file() and f.suffix in BUNDLE_SUFFIXES and not f.name.startswith("."):
+            files[PurePosixPath(f.relative_to(path)).as_posix()] = f.read_bytes()
+    return files
+
+
+def content_hash(files: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _decode(files: dict[str, str | bytes], problems: list[Problem]) -> dict[str, str]:
+    out = {}
+    for name, content in files.items():
+        norm = PurePosixPath(name).as_posix()
+        if norm.startswith("/") or ".." in PurePosixPath(norm).parts:
+            problems.append(Problem(name, "", "file paths must stay inside the bundle"))
+            continue
+        if isinstance(content, bytes):
+            try:
+                content = content.decode("utf-8")
+            except UnicodeDecodeError:
+                problems.append(Problem(name, "", "not UTF-8 text"))
+                continue
+        out[norm] = content.replace("\r\n", "\n")
+    return out
+
+
+def _load_meta(files: dict[str, str], problems: list[Problem]) -> dict | None:
+    text = files.get("procedure.yaml") or files.get("procedure.yml")
+    if text is None:
+        return None
+    try:
+        meta = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problems.append(Problem("procedure.yaml", "", f"not valid YAML: {exc}"))
+        return None
+    if not isinstance(meta, dict):
+        problems.append(Problem("procedure.yaml", "", "must be a mapping of keys to values"))
+        return None
+    for key in ("code", "name", "agency", "deadline", "process_id", "application_form"):
+        if key not in meta:
+            problems.append(Problem("procedure.yaml", key, "required key is missing"))
+    name = meta.get("name")
+    if not isinstance(name, dict) or not name.get("vi"):
+        problems.append(Problem("procedure.yaml", "name", "needs a Vietnamese name: name: {vi: …}"))
+    deadline = meta.get("deadline") or {}
+    if deadline and (deadline.get("unit") not in DEADLINE_UNITS
+                     or not isinstance(deadline.get("value"), int) or deadline["value"] < 0):
+        problems.append(Problem("procedure.yaml", "deadline",
+                                f"needs a whole value >= 0 and a unit among {sorted(DEADLINE_UNITS)}"))
+    if meta.get("level", 4) not in (1, 2, 3, 4):
+        problems.append(Problem("procedure.yaml", "level", "level must be 3 or 4"))
+    for doc, path in (meta.get("documents") or {}).items():
+        if path not in files:
+            problems.append(Problem("procedure.yaml", f"documents.{doc}", f"{path} is not in the bundle"))
+    return meta
+
+
+def _check_form(files: dict[str, str], path: str, where: str, problems: list[Problem]) -> None:
+    if path not in files:
+        problems.append(Problem(where, path, "the form file is not in the bundle"))
+        return
+    try:
+        schema = json.loads(files[path])
+        Draft202012Validator.check_schema(schema)
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(path, "", f"not valid JSON: {exc}"))
+        return
+    except SchemaError as exc:
+        loc = "/".join(str(p) for p in exc.path) or "(root)"
+        problems.append(Problem(path, loc, f"not a valid JSON Schema: {exc.message}"))
+        return
+    if schema.get("type") != "object":
+        problems.append(Problem(path, "(root)", 'a form schema must have "type": "object"'))
+
+
+def _xml_problems(name: str, text: str) -> tuple[etree._Element | None, list[Problem]]:
+    try:
+        root = etree.fromstring(text.encode("utf-8"))
+    except etree.XMLSyntaxError as exc:
+        return None, [Problem(name, f"line {exc.lineno}", f"malformed XML: {exc.msg}")]
+    try:
+        VALIDATOR.validate(root, name)
+    except ValidationException as exc:
+        line = getattr(exc, "line_number", "") or ""
+        return None, [Problem(name, f"line {line}" if line else "", _first_line(str(exc)))]
+    return root, []
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else message
+
+
+def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: dict,
+          expression_checker=None) -> Bundle:
+    """Validate ``files`` as a bundle; raise :class:`InvalidBundle` listing every problem."""
+    problems: list[Problem] = []
+    texts = _decode(files, problems)
+    meta = _load_meta(texts, problems)
+    bpmn_names = [n for n in texts if n.endswith(".bpmn")]
+    if meta is None:
+        if "procedure.yaml" not in texts and len(bpmn_names) == 1:
+            meta = {}  # a lone diagram: validated on its own (motcua deploy FILE.bpmn --check)
+        else:
+            problems.append(Problem("procedure.yaml", "", "the bundle has no procedure.yaml"))
+            meta = {}
+    if not bpmn_names:
+        problems.append(Problem(meta.get("process", "process.bpmn"), "", "the bundle has no diagram"))
+    if meta.get("application_form"):
+        _check_form(texts, meta["application_form"], "procedure.yaml", problems)
+
+    parser = SpiffBpmnParser(validator=None)
+    for name in bpmn_names:
+        root, xml_problems = _xml_problems(name, texts[name])
+        problems += xml_problems
+        if root is not None:
+            try:
+                parser.add_bpmn_xml(root, filename=name)
+            except ValidationException as exc:
+                problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(str(exc))))
+    if problems:
+        raise _invalid(problems)
+
+    process_id = meta.get("process_id") or _single_executable(parser, bpmn_names[0], problems)
+    if problems:
+        raise _invalid(problems)
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        name = getattr(exc, "file_name", "") or bpmn_names[0]
+        raise _invalid([Problem(name, getattr(exc, "id", "") or process_id,
+                                _first_line(str(exc)))]) from None
+    except Exception as exc:  # SpiffWorkflow raises plain exceptions for some bad diagrams
+        raise _invalid([Problem(bpmn_names[0], process_id, _first_line(str(exc)))]) from None
+
+    _check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
+                 expression_checker, problems)
+    if problems:
+        raise _invalid(problems)
+    return Bundle(files=texts, meta=meta, process_id=process_id, spec=spec,
+                  subprocess_specs=subprocess_specs, content_hash=content_hash(texts))
+
+
+def _single_executable(parser: SpiffBpmnParser, name: str, problems: list[Problem]) -> str:
+    ids = parser.get_process_ids()
+    if len(ids) == 1:
+        return ids[0]
+    problems.append(Problem(name, "", f"several processes ({', '.join(ids)}): name the one to "
+                                      "start with process_id in procedure.yaml"))
+    return ""
+
+
+def _check_specs(specs, files, meta, known_roles, operators, check_expr, problems) -> None:
+    roles = set(known_roles) | {APPLICANT_ROLE}
+    documents = set((meta.get("documents") or {}).keys())
+    for spec in specs:
+        filename = getattr(spec, "file", "") or "process.bpmn"
+        user_task_ids = {ts.bpmn_id for s in specs for ts in s.task_specs.values()
+                         if isinstance(ts, UserTask)}
+        for ts in spec.task_specs.values():
+            where = ts.bpmn_id or ts.name
+
+            def bad(msg, where=where, filename=filename):
+                problems.append(Problem(filename, where, msg))
+
+            if isinstance(ts, UserTask):
+                ext = ts.extensions or {}
+                if not ts.lane:
+                    bad("a user task must be in a lane whose name is a role")
+                elif ts.lane not in roles:
+                    bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))})")
+                form = ext.get("formJsonSchemaFilename")
+                if form:
+                    _check_form(files, form, filename, problems)
+                props = ext.get("properties") or {}
+                if props.get("signDocument") and props["signDocument"] not in documents:
+                    bad(f"signDocument '{props['signDocument']}' is not under documents: "
+                        "in procedure.yaml")
+                same = props.get("sameAssigneeAs")
+                if same and same not in user_task_ids:
+                    bad(f"sameAssigneeAs '{same}' is not the id of a user task")
+                if props.get("dueIn") and check_expr:
+                    _expr(check_expr, props["dueIn"], bad)
+            elif isinstance(ts, ServiceTask):
+                if ts.operation_name not in operators:
+                    bad(f"unknown service operator '{ts.operation_name}' "
+                        f"(registered: {', '.join(sorted(operators))})")
+                else:
+                    expected = operators[ts.operation_name].parameters
+                    for pname, param in ts.operation_params.items():
+                        if pname not in expected:
+                            bad(f"operator '{ts.operation_name}' has no parameter '{pname}'")
+                        elif check_expr:
+                            _expr(check_expr, param["value"], bad)
+                    for pname, required in expected.items():
+                        if required and pname not in ts.operation_params:
+                            bad(f"operator '{ts.operation_name}' needs parameter '{pname}'")
+            elif isinstance(ts, ScriptTask) and check_expr:
+                _expr(check_expr, ts.script or "", bad, mode="exec")
+            if isinstance(ts, ExclusiveGateway | InclusiveGateway) and check_expr:
+                for condition, _target in getattr(ts, "cond_task_specs", []):
+                    if condition is not None and condition.args:
+                        _expr(check_expr, condition.args[0], bad)
+            event = getattr(ts, "event_definition", None)
+            if isinstance(event, TimerEventDefinition) and check_expr:
+                _expr(check_expr, event.expression, bad)
+            if isinstance(ts, CatchingEvent | ThrowingEvent) and event is not None:
+                _check_event(event, bad)
+
+
+def _check_event(event, bad) -> None:
+    from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+
+    supported = (TimerEventDefinition, NoneEventDefinition)
+    if not isinstance(event, supported):
+        kind = type(event).__name__.replace("EventDefinition", "")
+        bad(f"{kind} events are not supported by this platform yet")
+
+
+def _expr(check_expr, source: str, bad, mode: str = "eval") -> None:
+    for error in check_expr(source, mode):
+        bad(f"expression {source!r}: {error}")
+
+
+def _invalid(problems: list[Problem]) -> InvalidBundle:
+    lines = "; ".join(str(p) for p in problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return InvalidBundle(f"The procedure bundle is not valid: {lines}{more}",
+                         vi=f"Gói thủ tục không hợp lệ: {lines}{more}",
+                         details=[p.as_dict() for p in problems])

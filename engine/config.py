@@ -1,0 +1,57 @@
+"""Settings read from the environment (``MOTCUA_*``), with defaults for a first run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("MOTCUA_DATA_DIR") or Path.cwd() / "var").resolve()
+
+
+@dataclass
+class Settings:
+    """Everything the engine needs to know about its surroundings.
+
+    ``database_url``: SQLAlchemy URL; SQLite under the data dir unless set.
+    ``data_dir``: uploaded files, generated documents, the demo PKI, outgoing ``.eml`` files.
+    ``smtp_url``: ``smtp://user:pass@host:port`` (``smtps://`` for TLS); unset writes e-mails
+    as files under ``data_dir/outbox``.
+    ``bpmn_dir``: the procedure folders loaded by ``motcua init``.
+    ``public_url``: the portal's address, for links in e-mails.
+    """
+
+    data_dir: Path = field(default_factory=_default_data_dir)
+    database_url: str = ""
+    secret_key: str = ""
+    smtp_url: str = ""
+    mail_from: str = "Một Cửa <no-reply@motcua.local>"
+    public_url: str = "http://127.0.0.1:5000"
+    bpmn_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "bpmn")
+    max_upload_bytes: int = 10 * 1024 * 1024
+    script_timeout_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'motcua.sqlite3'}"
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        env = os.environ
+        values = {
+            "data_dir": _default_data_dir(),
+            "database_url": env.get("MOTCUA_DATABASE_URL", ""),
+            "secret_key": env.get("MOTCUA_SECRET_KEY", ""),
+            "smtp_url": env.get("MOTCUA_SMTP_URL", ""),
+        }
+        if env.get("MOTCUA_MAIL_FROM"):
+            values["mail_from"] = env["MOTCUA_MAIL_FROM"]
+        if env.get("MOTCUA_PUBLIC_URL"):
+            values["public_url"] = env["MOTCUA_PUBLIC_URL"].rstrip("/")
+        if env.get("MOTCUA_BPMN_DIR"):
+            values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,70 @@
+"""Demo accounts and the demo PKI (``motcua demo``). Every password is ``demo``; every
+officer's signing key is protected by the passphrase ``demo``."""
+
+from __future__ import annotations
+
+from .accounts import create_user
+
+TRANSPORT = "000.00.14.H56"
+FINANCE = "000.00.13.H56"
+PROVINCE = "000.00.00.H56"
+PASSWORD = "demo"
+
+ACCOUNTS = [
+    dict(username="doanhnghiep", full_name="Công ty TNHH Vận tải Hồng Đức", kind="firm",
+         email="doanhnghiep@example.vn", id_number="2801234567",
+         description="Doanh nghiệp vận tải / transport firm"),
+    dict(username="congdan", full_name="Nguyễn Thị Lan", kind="citizen",
+         email="congdan@example.vn", id_number="038190001234",
+         description="Công dân / citizen"),
+    dict(username="motcua", full_name="Lê Văn Tiếp", kind="staff", title="Cán bộ tiếp nhận",
+         email="motcua@example.vn", agency_code=TRANSPORT, roles=[("reception", TRANSPORT)],
+         description="Tiếp nhận, Sở GTVT / reception officer"),
+    dict(username="chuyenvien", full_name="Trần Minh Thụ", kind="staff", title="Chuyên viên",
+         email="chuyenvien@example.vn", agency_code=TRANSPORT, roles=[("handler", TRANSPORT)],
+         description="Chuyên viên thụ lý, Sở GTVT / handling officer"),
+    dict(username="lanhdao", full_name="Phạm Quang Duyệt", kind="staff", title="Phó Giám đốc",
+         email="lanhdao@example.vn", agency_code=TRANSPORT, roles=[("head", TRANSPORT)],
+         description="Lãnh đạo Sở GTVT / head of agency"),
+    dict(username="phantich", full_name="Đỗ Thu Quy Trình", kind="staff",
+         title="Chuyên viên phân tích", email="phantich@example.vn", agency_code=PROVINCE,
+         roles=[("analyst", PROVINCE)], description="Phân tích quy trình / process analyst"),
+    dict(username="quantri", full_name="Vũ Hệ Thống", kind="staff", title="Quản trị viên",
+         email="quantri@example.vn", agency_code=PROVINCE,
+         roles=[("admin", PROVINCE), ("leader", PROVINCE)],
+         description="Quản trị hệ thống / administrator"),
+]
+
+
+def create_accounts(p, *, with_pki: bool = True) -> list[dict]:
+    """Create (or reset) the demo accounts; with ``with_pki``, the demo CA and a signing
+    certificate for every officer who signs."""
+    with p.db.transaction() as session:
+        for account in ACCOUNTS:
+            fields = {k: v for k, v in account.items() if k != "description"}
+            create_user(session, password=PASSWORD, **fields)
+    if with_pki:
+        issue_certificates(p)
+    return [{"username": a["username"], "password": PASSWORD, "description": a["description"]}
+            for a in ACCOUNTS]
+
+
+def issue_certificates(p) -> None:
+    from signing.pki import ensure_ca, issue_certificate
+
+    ensure_ca(p.pki_dir)
+    for account in ACCOUNTS:
+        if account["kind"] == "staff":
+            agency = account.get("agency_code")
+            issue_certificate(p.pki_dir, account["username"], full_name=account["full_name"],
+                              title=account.get("title", ""), agency=_agency_name(p, agency),
+                              email=account["email"], passphrase=PASSWORD)
+
+
+def _agency_name(p, code: str | None) -> str:
+    from sqlalchemy import select
+
+    from .models import Agency
+
+    with p.db.transaction() as session:
+        return session.execute(select(Agency.name_vi).where(Agency.code == code)).scalar() or ""

@@ -1,0 +1,97 @@
+"""Files of a dossier: uploads checked on the way in, generated results, signed revisions."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePath
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .errors import InvalidData, NotFound, PermissionDenied
+from .models import Document, Dossier
+from .storage import Upload
+
+# What a citizen may attach: the media types a reviewing officer can open, checked by
+# their first bytes, not by the name the browser sent.
+SIGNATURES = {
+    "application/pdf": [b"%PDF-"],
+    "image/jpeg": [b"\xff\xd8\xff"],
+    "image/png": [b"\x89PNG\r\n\x1a\n"],
+}
+EXTENSIONS = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".png": "image/png"}
+
+
+def sniff(upload: Upload, *, field: str, accept: list[str] | None, max_bytes: int) -> str:
+    """The media type of ``upload`` judged by its content; :class:`InvalidData` if not allowed."""
+    size = len(upload.content)
+    if size == 0:
+        raise InvalidData(f"{field}: the file is empty.", vi=f"{field}: tệp rỗng.",
+                          details=[{"field": field, "message": "The file is empty."}])
+    if size > max_bytes:
+        mb = max_bytes / 1024 / 1024
+        raise InvalidData(f"{field}: the file is larger than {mb:.0f} MB.",
+                          vi=f"{field}: tệp lớn hơn {mb:.0f} MB.",
+                          details=[{"field": field, "message": f"Larger than {mb:.0f} MB."}])
+    allowed = {EXTENSIONS[e.lower()] for e in (accept or EXTENSIONS) if e.lower() in EXTENSIONS}
+    for media_type, magics in SIGNATURES.items():
+        if media_type in allowed and any(upload.content.startswith(m) for m in magics):
+            return media_type
+    kinds = ", ".join(sorted(accept or EXTENSIONS))
+    raise InvalidData(f"{field}: '{upload.filename}' is not an accepted file type ({kinds}).",
+                      vi=f"{field}: '{upload.filename}' không đúng loại tệp được chấp nhận ({kinds}).",
+                      details=[{"field": field, "message": f"Accepted file types: {kinds}."}])
+
+
+def store_document(p, session: Session, *, dossier: Dossier | None, name: str, filename: str,
+                   media_type: str, content: bytes, kind: str = "upload",
+                   created_by_id: int | None = None, signatures: int = 0) -> Document:
+    """Store bytes and add a document row; a new revision if the dossier has this name already."""
+    key = p.storage.put(content)
+    revision = 1
+    if dossier is not None and dossier.id is not None:
+        revision = (session.execute(select(func.max(Document.revision)).where(
+            Document.dossier_id == dossier.id, Document.name == name)).scalar() or 0) + 1
+    doc = Document(dossier_id=dossier.id if dossier is not None else None, name=name,
+                   kind=kind, filename=PurePath(filename).name[:255] or name,
+                   media_type=media_type, size=len(content),
+                   sha256=hashlib.sha256(content).hexdigest(), storage_key=key,
+                   revision=revision, signatures=signatures, created_by_id=created_by_id)
+    session.add(doc)
+    session.flush()
+    return doc
+
+
+def latest(session: Session, dossier_id: int, name: str) -> Document | None:
+    return session.execute(
+        select(Document).where(Document.dossier_id == dossier_id, Document.name == name)
+        .order_by(Document.revision.desc()).limit(1)).scalar()
+
+
+def view(doc: Document) -> dict:
+    return {"id": doc.id, "name": doc.name, "filename": doc.filename,
+            "media_type": doc.media_type, "size": doc.size, "kind": doc.kind,
+            "revision": doc.revision, "signatures": doc.signatures,
+            "created_at": doc.created_at.isoformat()}
+
+
+def can_see_dossier(user, dossier: Dossier) -> bool:
+    if user is None:
+        return False
+    if dossier.applicant_id == user.id or user.is_admin:
+        return True
+    return user.is_staff and any(agency == dossier.agency.code for _, agency in user.roles)
+
+
+def open_document(p, user, document_id: int) -> tuple[dict, bytes]:
+    """A document's description and bytes, for the dossier's applicant or its agency's staff."""
+    with p.db.transaction() as session:
+        doc = session.get(Document, document_id)
+        if doc is None:
+            raise NotFound("No such document.", vi="Không tìm thấy tài liệu.")
+        dossier = session.get(Dossier, doc.dossier_id) if doc.dossier_id else None
+        if dossier is None or not can_see_dossier(user, dossier):
+            raise PermissionDenied("You may not open this document.",
+                                   vi="Bạn không có quyền xem tài liệu này.")
+        return view(doc), p.storage.get(doc.storage_key)

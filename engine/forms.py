@@ -1,0 +1,107 @@
+"""Form data against a form's JSON Schema: coerce nothing, check everything, name each field.
+
+File fields are ``{"type": "string", "format": "document"}``: the uploaded file is
+checked (size, type by content), stored, and its document id becomes the value.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from functools import lru_cache
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from .documents import sniff, store_document
+from .errors import InvalidData
+from .storage import Upload
+
+RESERVED_KEYS = {"typename", "dossier", "application"}
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
+
+
+def document_fields(schema: dict) -> dict[str, dict]:
+    return {name: prop for name, prop in (schema.get("properties") or {}).items()
+            if prop.get("format") == "document"}
+
+
+def _nfc(value):
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [_nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nfc(v) for k, v in value.items()}
+    return value
+
+
+def _field_title(schema: dict, field: str) -> str:
+    return (schema.get("properties") or {}).get(field, {}).get("title", field)
+
+
+def validate(schema: dict, data: dict, *, keep: dict | None = None) -> dict:
+    """Check ``data`` against ``schema``; return the declared fields only, NFC-normalised.
+
+    ``keep`` holds values already accepted (documents from an earlier step) that satisfy
+    required file fields the user did not upload again.
+    """
+    if not isinstance(data, dict):
+        raise InvalidData("Form data must be an object.", vi="Dữ liệu biểu mẫu phải là một đối tượng.")
+    declared = schema.get("properties") or {}
+    clean = {k: _nfc(v) for k, v in data.items() if k in declared and k not in RESERVED_KEYS}
+    candidate = dict(keep or {})
+    candidate.update(clean)
+    errors = []
+    for error in sorted(_validator(json.dumps(schema, sort_keys=True)).iter_errors(candidate),
+                        key=lambda e: list(e.path)):
+        field = ".".join(str(p) for p in error.path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            field = missing or field
+            message = "This field is required."
+            message_vi = "Trường này là bắt buộc."
+        else:
+            message = error.message
+            message_vi = f"Giá trị không hợp lệ: {error.message}"
+        errors.append({"field": field, "title": _field_title(schema, field.split(".")[0]),
+                       "message": message, "message_vi": message_vi})
+    if errors:
+        summary = "; ".join(f"{e['title']}: {e['message']}" for e in errors[:5])
+        raise InvalidData(f"Please correct the form: {summary}",
+                          vi="Vui lòng sửa biểu mẫu: "
+                             + "; ".join(f"{e['title']}: {e['message_vi']}" for e in errors[:5]),
+                          details=errors)
+    return clean
+
+
+def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, dossier,
+                  user_id: int | None) -> dict[str, str]:
+    """Check and store the uploads for the schema's document fields; return ``{field: doc id}``."""
+    fields = document_fields(schema)
+    out = {}
+    errors = []
+    for name, upload in (files or {}).items():
+        if name not in fields:
+            errors.append({"field": name, "message": "This form has no such file field."})
+            continue
+        prop = fields[name]
+        try:
+            media_type = sniff(upload, field=name, accept=prop.get("x-accept"),
+                               max_bytes=min(prop.get("x-max-bytes") or p.settings.max_upload_bytes,
+                                             p.settings.max_upload_bytes))
+        except InvalidData as exc:
+            errors.extend(exc.details)
+            continue
+        doc = store_document(p, session, dossier=dossier, name=name, filename=upload.filename,
+                             media_type=media_type, content=upload.content,
+                             created_by_id=user_id)
+        out[name] = str(doc.id)
+    if errors:
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise InvalidData(f"Some files were not accepted: {summary}",
+                          vi=f"Một số tệp không được chấp nhận: {summary}", details=errors)
+    return out

@@ -1,0 +1,322 @@
+"""The tables. Workflow state is one JSON blob per dossier; everything a list or a
+report needs (tasks, timers, outbox, audit) is in rows of its own so that no query
+ever deserializes a workflow."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .db import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
+
+
+class Agency(Base):
+    """An agency (cơ quan): the province, a department, a district finance office…"""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # QCVN 102:2016 identifier
+    name_vi: Mapped[str] = mapped_column(String(255))
+    name_en: Mapped[str] = mapped_column(String(255), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="department")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    email: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Role(Base):
+    """A role an officer holds in an agency; BPMN lane names are role codes."""
+
+    __tablename__ = "role"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(255))
+    name_en: Mapped[str] = mapped_column(String(255), default="")
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(20), default="citizen")  # citizen | firm | staff
+    email: Mapped[str] = mapped_column(String(255), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    id_number: Mapped[str] = mapped_column(String(40), default="")  # CCCD or tax code
+    title: Mapped[str] = mapped_column(String(255), default="")  # chức vụ, on signatures
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+    roles: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    def role_codes(self, agency_id: int | None = None) -> set[str]:
+        return {r.role_code for r in self.roles if agency_id is None or r.agency_id == agency_id}
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    role_code: Mapped[str] = mapped_column(ForeignKey("role.code"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class Procedure(Base):
+    """A procedure (thủ tục hành chính); its behaviour lives in its versions."""
+
+    __tablename__ = "procedure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(500))
+    name_en: Mapped[str] = mapped_column(String(500), default="")
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    active_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("procedure_version.id", use_alter=True, name="fk_procedure_active_version"))
+
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+    active_version: Mapped[ProcedureVersion | None] = relationship(
+        foreign_keys=[active_version_id], post_update=True, lazy="joined")
+
+
+class ProcedureVersion(Base):
+    """An immutable deployed bundle. ``content_hash`` makes redeploying the same bundle a no-op."""
+
+    __tablename__ = "procedure_version"
+    __table_args__ = (UniqueConstraint("procedure_id", "content_hash"),
+                      UniqueConstraint("procedure_id", "number"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    meta: Mapped[dict] = mapped_column(JSON)  # procedure.yaml, parsed
+    files: Mapped[dict] = mapped_column(JSON)  # relative path -> text
+    process_id: Mapped[str] = mapped_column(String(255))
+    spec: Mapped[dict] = mapped_column(JSON)  # serialized SpiffWorkflow specs
+    deployed_by: Mapped[str] = mapped_column(String(80), default="system")
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dossier(Base):
+    """A dossier (hồ sơ): one application, one process instance."""
+
+    __tablename__ = "dossier"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[str] = mapped_column(String(40), default="submitted")
+    channel: Mapped[str] = mapped_column(String(10), default="online")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    procedure: Mapped[Procedure] = relationship(lazy="joined")
+    version: Mapped[ProcedureVersion] = relationship(lazy="select")
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    applicant: Mapped[User] = relationship(lazy="joined")
+
+    __table_args__ = (Index("ix_dossier_applicant", "applicant_id"),
+                      Index("ix_dossier_agency_status", "agency_id", "status"))
+
+
+class Instance(Base):
+    """The saved SpiffWorkflow state of a dossier (without its specs, which live on the version)."""
+
+    __tablename__ = "instance"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HumanTask(Base):
+    """A ready user task: who may do it (role, agency, assignee), by when, with which form."""
+
+    __tablename__ = "human_task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    task_guid: Mapped[str] = mapped_column(String(36), unique=True)
+    spec_name: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(500))
+    role_code: Mapped[str] = mapped_column(String(40))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    form: Mapped[str | None] = mapped_column(String(255))
+    properties: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|completed|cancelled
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    data: Mapped[dict | None] = mapped_column(JSON)  # what was submitted, for the history
+
+    dossier: Mapped[Dossier] = relationship(lazy="joined")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+    __table_args__ = (Index("ix_task_inbox", "status", "role_code", "agency_id"),
+                      Index("ix_task_dossier", "dossier_id", "status"))
+
+
+class Timer(Base):
+    """A waiting timer event; workers claim due rows with ``FOR UPDATE SKIP LOCKED``."""
+
+    __tablename__ = "timer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    task_guid: Mapped[str] = mapped_column(String(36), unique=True)
+    spec_name: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="waiting")  # waiting|fired|cancelled|error
+    fired_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_timer_due", "status", "due_at"),)
+
+
+class Message(Base):
+    """A BPMN message between instances, correlated by dossier code."""
+
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    correlation: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_message_pending", "status", "correlation"),)
+
+
+class Outbox(Base):
+    """A side effect (an e-mail) to perform after commit, at most once per idempotency key."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="email")
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    recipient: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class Document(Base):
+    """A file of a dossier: an upload, or a generated (and possibly signed) result."""
+
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    name: Mapped[str] = mapped_column(String(120))  # logical name: a form field or result name
+    kind: Mapped[str] = mapped_column(String(20), default="upload")  # upload|generated
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    signatures: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_document_dossier", "dossier_id", "name"),)
+
+
+class AuditEvent(Base):
+    """One link of the hash-chained audit log."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(80))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_dossier", "dossier_id"),)
+
+
+class AuditHead(Base):
+    """A single row holding the chain's last hash; locking it orders concurrent appends."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    last_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+
+
+class CalendarOverride(Base):
+    """An announced day off (``off``) or make-up working day (``work``)."""
+
+    __tablename__ = "calendar_override"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(String(255), default="")
+
+
+class DossierSequence(Base):
+    """The last dossier number issued by an agency on a day (Circular 01/2018 Art. 19)."""
+
+    __tablename__ = "dossier_sequence"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,181 @@
+"""Service-task operators: the Python functions a diagram may call by name.
+
+A diagram's service task names an operator (``spiffworkflow:serviceTaskOperator``) and
+passes parameters as expressions; deploy checks the name and the parameters against this
+registry. Operators act on the step's :class:`StepContext`, inside the step's
+transaction: anything that leaves the database (e-mail) goes through the outbox.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, clock, outbox
+from .errors import ScriptError
+from .models import Dossier, ProcedureVersion, User, UserRole
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("submitted", "supplement_requested", "accepted", "in_progress", "approved",
+            "refused", "processed", "returned", "stopped", "withdrawn")
+FINAL_STATUSES = {"refused", "processed", "returned", "stopped", "withdrawn"}
+
+
+@dataclass
+class StepContext:
+    """What an operator may touch during one step of one dossier."""
+
+    platform: object
+    session: Session
+    dossier: Dossier
+    version: ProcedureVersion
+    calendar: object
+    actor: str = "system"
+    events: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    func: Callable
+    parameters: dict[str, bool]  # name -> required
+    doc: str
+
+
+REGISTRY: dict[str, Operator] = {}
+
+
+def operator(func: Callable) -> Callable:
+    """Register ``func(step, task, **params)`` under its name; its keyword parameters are the
+    diagram's parameters (those without a default are required)."""
+    sig = inspect.signature(func)
+    params = {name: p.default is inspect.Parameter.empty
+              for name, p in list(sig.parameters.items())[2:]}
+    REGISTRY[func.__name__] = Operator(func.__name__, func, params, inspect.getdoc(func) or "")
+    return func
+
+
+def call(step: StepContext, task, name: str, params: dict):
+    op = REGISTRY.get(name)
+    if op is None:
+        raise ScriptError(f"Unknown service operator '{name}'.")
+    return op.func(step, task, **params)
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def placeholders(step: StepContext, task, extra: dict | None = None) -> dict:
+    """Values a notification or document template may name."""
+    d = step.dossier
+    due = d.due_at.astimezone(clock.VIETNAM).strftime("%d/%m/%Y") if d.due_at else ""
+    values = _Blank({k: v for k, v in task.data.items() if not k.startswith("_")})
+    values.update(code=d.code, procedure=d.procedure.name_vi, applicant=d.applicant.full_name,
+                  status=d.status, due_date=due, agency_name=d.agency.name_vi,
+                  link=f"{step.platform.settings.public_url}/ho-so/{d.code}")
+    values.update(extra or {})
+    return values
+
+
+@operator
+def set_status(step: StepContext, task, status: str) -> dict:
+    """Set the dossier's status (one of STATUSES); a final status stops its clock."""
+    if status not in STATUSES:
+        raise ScriptError(f"Unknown dossier status '{status}' (known: {', '.join(STATUSES)}).")
+    before = step.dossier.status
+    step.dossier.status = status
+    if status in FINAL_STATUSES and step.dossier.finished_at is None:
+        step.dossier.finished_at = clock.now()
+    audit.append(step.session, actor=step.actor, action="status", dossier_id=step.dossier.id,
+                 detail={"from": before, "to": status, "task": task.task_spec.bpmn_id})
+    step.events.append(f"status:{status}")
+    return {"status": status}
+
+
+def _recipients(step: StepContext, to: str) -> list[str]:
+    if to == "applicant":
+        return [step.dossier.applicant.email]
+    rows = step.session.execute(
+        select(User.email).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role_code == to, UserRole.agency_id == step.dossier.agency_id,
+               User.active.is_(True))).scalars()
+    return sorted({e for e in rows if e})
+
+
+@operator
+def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict:
+    """E-mail the ``notifications:`` entry ``message`` to the applicant or a role's officers."""
+    template = (step.version.meta.get("notifications") or {}).get(message)
+    if template is None:
+        raise ScriptError(f"No notification named '{message}' in procedure.yaml.")
+    values = placeholders(step, task)
+    subject = _text(template.get("subject"), values)
+    body = _text(template.get("body"), values)
+    recipients = _recipients(step, to)
+    for recipient in recipients:
+        outbox.enqueue_email(step.session, key=f"{step.dossier.code}:{message}:{task.id}:{recipient}",
+                             recipient=recipient, subject=subject, body=body,
+                             dossier_id=step.dossier.id)
+    audit.append(step.session, actor=step.actor, action="notify", dossier_id=step.dossier.id,
+                 detail={"message": message, "to": to, "recipients": len(recipients)})
+    return {"sent_to": len(recipients)}
+
+
+def _text(template, values: dict) -> str:
+    if isinstance(template, dict):
+        vi = template.get("vi", "").format_map(values)
+        en = template.get("en", "").format_map(values)
+        return vi if not en else f"{vi}\n\n--\n{en}" if "\n" in vi else f"{vi} / {en}"
+    return str(template or "").format_map(values)
+
+
+@operator
+def render_document(step: StepContext, task, document: str, signers: int = 0) -> dict:
+    """Render the ``documents:`` entry to a PDF with ``signers`` empty signature fields."""
+    from signing.render import render_pdf
+
+    from .documents import store_document
+
+    path = (step.version.meta.get("documents") or {}).get(document)
+    if path is None or path not in step.version.files:
+        raise ScriptError(f"No document named '{document}' in procedure.yaml.")
+    layout = yaml.safe_load(step.version.files[path])
+    slots = list(layout.get("signatures") or [])[: int(signers)]
+    slots += [{"label": "", "name": "", "title": ""}] * (int(signers) - len(slots))
+    context = placeholders(step, task, {"issued_on": clock.local_now().date(),
+                                        "dossier": task.data.get("dossier", {})})
+    pdf = render_pdf(layout, context, signature_slots=slots, qr_text=step.dossier.code)
+    doc = store_document(step.platform, step.session, dossier=step.dossier, name=document,
+                         filename=f"{document}-{step.dossier.code}.pdf",
+                         media_type="application/pdf", content=pdf, kind="generated")
+    audit.append(step.session, actor=step.actor, action="render", dossier_id=step.dossier.id,
+                 detail={"document": document, "document_id": doc.id, "sha256": doc.sha256})
+    return {"document_id": doc.id}
+
+
+@operator
+def issue_apology(step: StepContext, task, reason: str, new_due_at: str) -> dict:
+    """Form 04: the dossier is late. Record why, move the appointment date, tell the applicant."""
+    before = step.dossier.due_at
+    moment = datetime.fromisoformat(str(new_due_at))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.VIETNAM)
+    step.dossier.due_at = moment
+    audit.append(step.session, actor=step.actor, action="apology", dossier_id=step.dossier.id,
+                 detail={"reason": reason, "from": before.isoformat() if before else None,
+                         "to": moment.isoformat()})
+    if "late" in (step.version.meta.get("notifications") or {}):
+        task.data.setdefault("reason", reason)
+        notify(step, task, "late", "applicant")
+    step.events.append("apology")
+    return {"new_due_at": moment.isoformat(), "reason": reason}

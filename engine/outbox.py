@@ -1,0 +1,116 @@
+"""Side effects after commit: e-mails written in a step's transaction, sent by the worker.
+
+A row is unique by its idempotency key, so a step that runs twice (a retried
+transaction) queues one e-mail, and the key is the e-mail's Message-ID so a receiver can
+drop a resend after a crash between sending and recording it. Failures are retried with
+exponential back-off and give up after ``MAX_ATTEMPTS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import clock
+from .models import Outbox
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+
+
+def enqueue_email(session: Session, *, key: str, recipient: str, subject: str, body: str,
+                  dossier_id: int | None = None) -> Outbox | None:
+    """Queue an e-mail unless one with this key is already queued. Returns the row or None."""
+    if not recipient:
+        return None
+    existing = session.execute(select(Outbox).where(Outbox.idempotency_key == key)).scalar()
+    if existing is not None:
+        return existing
+    row = Outbox(idempotency_key=key, recipient=recipient, subject=subject, body=body,
+                 dossier_id=dossier_id, next_attempt_at=clock.now())
+    session.add(row)
+    return row
+
+
+def build_message(row: Outbox, sender: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = row.recipient
+    msg["Subject"] = row.subject
+    msg["Date"] = format_datetime(row.created_at)
+    domain = sender.rsplit("@", 1)[-1].rstrip(">") or "motcua.local"
+    msg["Message-ID"] = make_msgid(idstring=re.sub(r"[^A-Za-z0-9.-]", ".", row.idempotency_key),
+                                   domain=domain)
+    msg["X-Motcua-Idempotency-Key"] = row.idempotency_key
+    msg.set_content(row.body)
+    return msg
+
+
+class Mailer:
+    """Sends through SMTP when ``smtp_url`` is set, else writes ``.eml`` files to ``outbox_dir``."""
+
+    def __init__(self, smtp_url: str, outbox_dir: Path, sender: str):
+        self.smtp_url = smtp_url
+        self.outbox_dir = Path(outbox_dir)
+        self.sender = sender
+
+    def send(self, row: Outbox) -> None:
+        msg = build_message(row, self.sender)
+        if not self.smtp_url:
+            self.outbox_dir.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9._-]", "_", row.idempotency_key) + ".eml"
+            (self.outbox_dir / name).write_bytes(bytes(msg))
+            return
+        url = urlparse(self.smtp_url)
+        smtp_cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+        with smtp_cls(url.hostname or "127.0.0.1", url.port or 25, timeout=30) as smtp:
+            if url.scheme == "smtp+starttls":
+                smtp.starttls()
+            if url.username:
+                smtp.login(unquote(url.username), unquote(url.password or ""))
+            smtp.send_message(msg)
+
+
+def mailer_for(p) -> Mailer:
+    s = p.settings
+    return Mailer(s.smtp_url, s.data_dir / "outbox", s.mail_from)
+
+
+def send_due(p, *, limit: int = 50) -> int:
+    """Send queued e-mails whose time has come; one row per transaction. Returns how many were sent."""
+    mailer = mailer_for(p)
+    sent = 0
+    for _ in range(limit):
+        with p.db.transaction() as session:
+            query = (select(Outbox).where(Outbox.status == "pending",
+                                          Outbox.next_attempt_at <= clock.now())
+                     .order_by(Outbox.id).limit(1))
+            if p.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            row = session.execute(query).scalar()
+            if row is None:
+                break
+            row.attempts += 1
+            try:
+                mailer.send(row)
+            except Exception as exc:  # network errors of every kind: retry later
+                log.warning("sending %s to %s failed: %s", row.idempotency_key, row.recipient, exc)
+                row.last_error = str(exc)[:2000]
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = "failed"
+                else:
+                    row.next_attempt_at = clock.now() + timedelta(seconds=30 * 2 ** row.attempts)
+                continue
+            row.status = "sent"
+            row.sent_at = clock.now()
+            sent += 1
+    return sent

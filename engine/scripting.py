@@ -1,0 +1,126 @@
+"""The bridge between SpiffWorkflow's script engine and our restricted evaluator.
+
+SpiffWorkflow's default engine is plain ``eval``/``exec`` with every builtin; a
+deserialized workflow gets that default again, so :func:`engine.runtime` sets this one
+on every load. Service tasks call registered operators through :meth:`call_service`
+(the library's own error path has a ``NameError``, so it is replaced here whole).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from . import clock
+from .errors import EngineError, ScriptError
+from .sandbox import RestrictedEvaluator
+
+if TYPE_CHECKING:
+    from .calendar import WorkingCalendar
+    from .operators import StepContext
+
+
+def _moment(value) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.VIETNAM)
+    return moment
+
+
+def diagram_functions(calendar: WorkingCalendar) -> dict:
+    """The helpers available to every expression in a diagram. Moments are ISO 8601 strings,
+    which is what SpiffWorkflow's timer events expect."""
+
+    def now() -> str:
+        return clock.now().isoformat()
+
+    def working_days(n: int, start=None) -> str:
+        return calendar.add_working_days(_moment(start) if start else clock.now(), int(n)).isoformat()
+
+    def working_days_before(moment, n: int) -> str:
+        return calendar.subtract_working_days(_moment(moment), int(n)).isoformat()
+
+    def hours(n: float, start=None) -> str:
+        return calendar.add_hours(_moment(start) if start else clock.now(), n).isoformat()
+
+    def days(n: int, start=None) -> str:
+        return calendar.add_days(_moment(start) if start else clock.now(), int(n)).isoformat()
+
+    return {"now": now, "working_days": working_days, "working_days_before": working_days_before,
+            "hours": hours, "days": days}
+
+
+class SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    """Evaluates diagram code with :class:`RestrictedEvaluator` over the task data."""
+
+    def __init__(self, evaluator: RestrictedEvaluator):
+        super().__init__({})
+        self.evaluator = evaluator
+
+    def evaluate(self, expression, context, external_context=None):
+        scope = dict(context)
+        if external_context:
+            scope.update(external_context)
+        return self.evaluator.evaluate(expression, scope)
+
+    def execute(self, script, context, external_context=None):
+        self.evaluator.execute(script, context)
+        return True
+
+    def call_service(self, context, **kwargs):  # pragma: no cover - the engine overrides it
+        raise NotImplementedError
+
+
+class MotcuaScriptEngine(PythonScriptEngine):
+    """One per step: it carries the step's context, which operators act on."""
+
+    def __init__(self, step: StepContext | None, evaluator: RestrictedEvaluator):
+        super().__init__(environment=SandboxEnvironment(evaluator))
+        self.step = step
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except ScriptError as exc:
+            raise WorkflowTaskException(f"{exc.message} in expression {expression!r}",
+                                        task=task, exception=exc) from exc
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return self.environment.execute(script, task.data, external_context)
+        except ScriptError as exc:
+            raise WorkflowTaskException(exc.message, task=task, exception=exc) from exc
+
+    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+        from .operators import call
+
+        params = {name: p["value"] for name, p in (operation_params or {}).items()}
+        try:
+            result = call(self.step, task, operation_name, params)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise WorkflowTaskException(f"Operator {operation_name} failed: {exc}", task=task,
+                                        exception=exc) from exc
+        return json.dumps(result if result is not None else {})
+
+
+def make_evaluator(calendar: WorkingCalendar, timeout: float = 1.0) -> RestrictedEvaluator:
+    return RestrictedEvaluator(diagram_functions(calendar), timeout=timeout)
+
+
+def check_expression(evaluator: RestrictedEvaluator):
+    """A deploy-time checker: the static errors of an expression or script."""
+
+    def check(source: str, mode: str = "eval") -> list[str]:
+        return evaluator.validate(source, mode)
+
+    return check

@@ -1,0 +1,64 @@
+"""``motcua init``: the schema, the reference data and every procedure in bpmn/."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+
+from .errors import InvalidBundle
+from .migrate import upgrade
+from .models import Agency, Role
+from .procedures import deploy_bundle
+
+log = logging.getLogger(__name__)
+SEED = Path(__file__).resolve().parent / "seed"
+
+
+def load_reference_data(session) -> dict:
+    """Roles always; agencies only into an empty table (after that they are the
+    administrators' to edit)."""
+    roles = yaml.safe_load((SEED / "roles.yaml").read_text(encoding="utf-8"))
+    known_roles = {r.code: r for r in session.execute(select(Role)).scalars()}
+    for r in roles:
+        row = known_roles.get(r["code"]) or Role(code=r["code"])
+        row.name_vi, row.name_en = r["vi"], r["en"]
+        session.add(row)
+    created = 0
+    if session.execute(select(Agency.id).limit(1)).first() is None:
+        by_code: dict[str, Agency] = {}
+        for a in yaml.safe_load((SEED / "agencies.yaml").read_text(encoding="utf-8")):
+            parent = by_code.get(a.get("parent", ""))
+            agency = Agency(code=a["code"], name_vi=a["vi"], name_en=a.get("en", ""),
+                            kind=a.get("kind", "department"), email=a.get("email", ""),
+                            parent_id=parent.id if parent else None)
+            session.add(agency)
+            session.flush()
+            by_code[a["code"]] = agency
+            created += 1
+    return {"roles": len(roles), "agencies_created": created}
+
+
+def procedure_folders(bpmn_dir: Path) -> list[Path]:
+    return sorted(d for d in Path(bpmn_dir).iterdir() if (d / "procedure.yaml").is_file())
+
+
+def init(p, *, migrate: bool = True) -> dict:
+    """Create or upgrade the schema, load reference data and deploy every bundle."""
+    if migrate:
+        upgrade(p.db)
+    else:
+        p.db.create_all()
+    with p.db.transaction() as session:
+        report = load_reference_data(session)
+    report["procedures"], report["errors"] = [], []
+    for folder in procedure_folders(p.settings.bpmn_dir):
+        try:
+            report["procedures"].append(deploy_bundle(p, folder))
+        except InvalidBundle as exc:
+            log.error("%s: %s", folder.name, exc.message)
+            report["errors"].append({"folder": folder.name, "message": exc.message,
+                                     "details": exc.details})
+    return report

@@ -1,0 +1,58 @@
+"""Where file contents live. Rows in ``document`` describe files; a storage backend holds
+the bytes under a content-addressed key. The local directory is the default; an
+S3-compatible store can implement the same three methods."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as received from a user, before it is stored."""
+
+    filename: str
+    media_type: str
+    content: bytes
+
+
+class Storage(Protocol):
+    def put(self, content: bytes) -> str: ...
+    def get(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+
+
+class LocalStorage:
+    """Content-addressed files under ``root``: the key is the SHA-256 of the bytes.
+
+    Writing the same bytes twice stores them once; a file is written to a temporary name
+    and renamed, so a crash never leaves a half-written file under a real key.
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def put(self, content: bytes) -> str:
+        key = hashlib.sha256(content).hexdigest()
+        path = self._path(key)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent)
+            with os.fdopen(fd, "wb") as f:
+                f.write(content)
+            os.replace(tmp, path)
+        return key
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()

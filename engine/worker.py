@@ -1,0 +1,118 @@
+"""The background worker: fires due timers and sends queued e-mails.
+
+Correctness never depends on there being one worker: due timers are claimed with
+``FOR UPDATE … SKIP LOCKED`` on the dossier row (the same lock every user action takes
+first, so the lock order is always dossier → rows), and each timer fires in the same
+transaction that saves the workflow. APScheduler is only the ticker that calls
+:func:`tick`; it never holds a business timer (its job store can't be shared between
+processes, and a date job missed during downtime is silently dropped).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import select
+
+from . import clock, outbox, runtime
+from .errors import EngineError
+from .models import Dossier, Timer
+
+log = logging.getLogger(__name__)
+
+
+def fire_due_timers(p, *, limit: int = 100) -> int:
+    """Fire up to ``limit`` timers whose due time has passed; one transaction each."""
+    fired = 0
+    skipped: set[int] = set()
+    for _ in range(limit):
+        timer_id = None
+        try:
+            with p.db.transaction() as session:
+                query = (select(Timer.id, Timer.dossier_id)
+                         .join(Dossier, Dossier.id == Timer.dossier_id)
+                         .where(Timer.status == "waiting", Timer.due_at <= clock.now())
+                         .order_by(Timer.due_at, Timer.id).limit(1))
+                if skipped:
+                    query = query.where(Timer.id.not_in(skipped))
+                if p.db.is_postgres:
+                    query = query.with_for_update(skip_locked=True, of=Dossier)
+                row = session.execute(query).first()
+                if row is None:
+                    break
+                timer_id, dossier_id = row
+                timer = session.get(Timer, timer_id)
+
+                def act(step, timer=timer):
+                    done = runtime.fire_timer(step, timer)
+                    timer.status = "fired" if done else "cancelled"
+                    timer.fired_at = clock.now()
+
+                runtime.run_step(p, dossier_id, act, actor="system", session=session)
+                fired += 1
+        except EngineError as exc:
+            log.error("timer %s failed: %s", timer_id, exc)
+            if timer_id is not None:
+                skipped.add(timer_id)
+                _mark_failed(p, timer_id, str(exc))
+    return fired
+
+
+def _mark_failed(p, timer_id: int, error: str) -> None:
+    with p.db.transaction() as session:
+        timer = session.get(Timer, timer_id)
+        if timer is not None and timer.status == "waiting":
+            timer.status = "error"
+            timer.last_error = error[:2000]
+
+
+def tick(p) -> dict:
+    """One round of background work."""
+    return {"timers": fire_due_timers(p), "emails": outbox.send_due(p)}
+
+
+def _safe_tick(p) -> None:
+    try:
+        tick(p)
+    except Exception:  # the ticker must survive a bad round; the next one retries
+        log.exception("worker tick failed")
+
+
+def _scheduler(cls, p, interval: float):
+    scheduler = cls(job_defaults={"coalesce": True, "max_instances": 1,
+                                  "misfire_grace_time": None})
+    scheduler.add_job(_safe_tick, "interval", args=[p], seconds=interval, id="tick",
+                      next_run_time=clock.now())
+    return scheduler
+
+
+def run(p, *, interval: float = 1.0, stop: threading.Event | None = None) -> None:
+    """Tick every ``interval`` seconds until interrupted (``motcua worker``)."""
+    if stop is None:
+        scheduler = _scheduler(BlockingScheduler, p, interval)
+        try:
+            scheduler.start()
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        return
+    handle = start_in_background(p, interval=interval)
+    stop.wait()
+    handle.stop()
+
+
+class BackgroundWorker:
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)
+
+
+def start_in_background(p, *, interval: float = 1.0) -> BackgroundWorker:
+    """The worker in a thread of this process (``motcua demo``)."""
+    scheduler = _scheduler(BackgroundScheduler, p, interval)
+    scheduler.start()
+    return BackgroundWorker(scheduler)

@@ -1,0 +1,70 @@
+"""Shared fixtures.
+
+Every test that takes ``platform`` runs on SQLite, and again on PostgreSQL when
+``MOTCUA_TEST_POSTGRES_URL`` answers (CI sets it). Each test gets empty tables and its
+own data directory; the clock is reset afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import clock
+from engine.config import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("MOTCUA_TEST_POSTGRES_URL", "")
+
+
+def _postgres_available() -> bool:
+    if not POSTGRES_URL:
+        return False
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+DATABASES = ["sqlite"] + (["postgresql"] if _postgres_available() else [])
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'motcua.sqlite3'}"
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url,
+                    secret_key="test-secret", bpmn_dir=REPO / "bpmn")
+
+
+@pytest.fixture
+def platform(settings):
+    """An initialised platform (schema, agencies, roles, every bundle in bpmn/) with demo accounts."""
+    from engine import demo, setup
+    from engine.platform import Platform
+
+    p = Platform(settings)
+    p.db.drop_all()
+    setup.init(p, migrate=False)
+    demo.create_accounts(p)
+    yield p
+    p.close()
+    clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock():
+    yield
+    clock.reset()
