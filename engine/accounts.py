@@ -16,7 +16,13 @@ from . import clock
 from .errors import InvalidData
 from .models import Agency, ApiToken, User, UserRole
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Replace the password hasher (tests use cheap parameters; hashes stay verifiable)."""
+    global _hasher
+    _hasher = hasher
 TOKEN_LIFETIME = timedelta(days=30)
 STAFF_ROLES_ANALYST = "analyst"
 STAFF_ROLES_ADMIN = "admin"
@@ -81,6 +87,13 @@ def authenticate(p, username: str, password: str) -> UserView | None:
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
         return _view(session, user)
+
+
+def find_user(p, username: str) -> UserView | None:
+    """The active user with this username, without a password (for trusted callers)."""
+    with p.db.transaction() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar()
+        return _view(session, user) if user is not None and user.active else None
 
 
 def load_user(p, user_id: int) -> UserView | None:

@@ -245,10 +245,10 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
                     bad("a user task must be in a lane whose name is a role")
                 elif ts.lane not in roles:
                     bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))})")
-                form = ext.get("formJsonSchemaFilename")
+                props = ext.get("properties") or {}
+                form = props.get("formJsonSchemaFilename") or ext.get("formJsonSchemaFilename")
                 if form:
                     _check_form(files, form, filename, problems)
-                props = ext.get("properties") or {}
                 if props.get("signDocument") and props["signDocument"] not in documents:
                     bad(f"signDocument '{props['signDocument']}' is not under documents: "
                         "in procedure.yaml")

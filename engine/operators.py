@@ -175,7 +175,7 @@ def issue_apology(step: StepContext, task, reason: str, new_due_at: str) -> dict
                  detail={"reason": reason, "from": before.isoformat() if before else None,
                          "to": moment.isoformat()})
     if "late" in (step.version.meta.get("notifications") or {}):
-        task.data.setdefault("reason", reason)
+        task.data["reason"] = reason  # this boundary branch's own copy of the data
         notify(step, task, "late", "applicant")
     step.events.append("apology")
     return {"new_due_at": moment.isoformat(), "reason": reason}

@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -64,6 +65,18 @@ class _StateConverter(BpmnWorkflowConverter):
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
 
+
+class _EngineClock(datetime):
+    """SpiffWorkflow's timer events read ``datetime.now``; make them read the engine clock,
+    so a timer is due exactly when its row says (and tests can move time)."""
+
+    @classmethod
+    def now(cls, tz=None):
+        moment = clock.now()
+        return moment.astimezone(tz) if tz else moment.astimezone(clock.VIETNAM).replace(tzinfo=None)
+
+
+spiff_timer.datetime = _EngineClock
 
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = _StateConverter
@@ -125,7 +138,19 @@ class Step:
     context: StepContext
 
     def task(self, guid: str):
-        return self.workflow.get_task_from_id(UUID(guid))
+        return find_task(self.workflow, guid)
+
+
+def find_task(workflow: BpmnWorkflow, guid: str):
+    """The task with this id in the workflow or any of its sub-processes, or None.
+
+    (The library's ``get_task_from_id`` raises as soon as one sub-process lacks the id.)
+    """
+    task_id = UUID(guid)
+    for wf in (workflow, *workflow.subprocesses.values()):
+        if task_id in wf.tasks:
+            return wf.tasks[task_id]
+    return None
 
 
 def lock_dossier(session: Session, dossier_id: int) -> Dossier:
@@ -195,7 +220,7 @@ def _run(p, session, dossier_id, action, actor):
 def _advance(step: Step) -> None:
     """Run the engine to the next wait state; a failing diagram expression aborts the step."""
     try:
-        step.workflow.refresh_waiting_tasks()
+        step.workflow.refresh_timers()
         step.workflow.do_engine_steps()
     except SpiffWorkflowException as exc:
         where = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or ""
@@ -241,6 +266,10 @@ def _sync(step: Step) -> None:
     for timer in timers:
         if timer.task_guid in waiting:
             timer.due_at = waiting.pop(timer.task_guid)[1]
+            continue
+        task = find_task(wf, timer.task_guid)
+        if task is not None and task.has_state(TaskState.COMPLETED):
+            timer.status, timer.fired_at = "fired", clock.now()  # fired along with another
         else:
             timer.status = "cancelled"
     for guid, (name, due) in waiting.items():
@@ -270,9 +299,16 @@ def _human_task(step: Step, guid: str, task) -> HumanTask:
     return HumanTask(dossier_id=dossier.id, task_guid=guid, spec_name=spec.bpmn_id or spec.name,
                      title=spec.bpmn_name or spec.bpmn_id or spec.name, role_code=spec.lane or "",
                      agency_id=None if spec.lane == "applicant" else dossier.agency_id,
-                     assignee_id=assignee_id, form=ext.get("formJsonSchemaFilename"),
+                     assignee_id=assignee_id, form=form_path(spec),
                      properties=dict(props), status="open", created_at=clock.now(),
                      due_at=due_at)
+
+
+def form_path(spec) -> str | None:
+    """A user task's form: the ``formJsonSchemaFilename`` property (SpiffArena's convention)."""
+    ext = spec.extensions or {}
+    return (ext.get("properties") or {}).get("formJsonSchemaFilename") \
+        or ext.get("formJsonSchemaFilename")
 
 
 def fire_timer(step: Step, timer: Timer) -> bool:

@@ -8,6 +8,7 @@ own data directory; the clock is reset afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,19 +50,48 @@ def settings(database_url, tmp_path) -> Settings:
                     secret_key="test-secret", bpmn_dir=REPO / "bpmn")
 
 
+@pytest.fixture(scope="session")
+def demo_pki(tmp_path_factory) -> Path:
+    """The demo PKI, generated once per test session (RSA keys are slow to make)."""
+    from engine import demo, setup
+    from engine.platform import Platform
+
+    root = tmp_path_factory.mktemp("pki")
+    p = Platform(Settings(data_dir=root, database_url=f"sqlite:///{root / 'pki.sqlite3'}",
+                          bpmn_dir=root / "no-procedures"))
+    (root / "no-procedures").mkdir()
+    setup.init(p, migrate=False)
+    demo.create_accounts(p, with_pki=True)
+    p.close()
+    return root / "pki"
+
+
 @pytest.fixture
-def platform(settings):
-    """An initialised platform (schema, agencies, roles, every bundle in bpmn/) with demo accounts."""
+def platform(settings, demo_pki):
+    """An initialised platform (schema, agencies, roles, every bundle in bpmn/) with the demo
+    accounts and their signing certificates."""
     from engine import demo, setup
     from engine.platform import Platform
 
     p = Platform(settings)
     p.db.drop_all()
     setup.init(p, migrate=False)
-    demo.create_accounts(p)
+    demo.create_accounts(p, with_pki=False)
+    shutil.copytree(demo_pki, p.pki_dir)
     yield p
+    p.db.drop_all() if p.db.is_postgres else None
     p.close()
     clock.reset()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes():
+    """Argon2 with production parameters costs ~0.5 s a hash here; tests hash a lot."""
+    from argon2 import PasswordHasher
+
+    from engine import accounts
+
+    accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(autouse=True)
