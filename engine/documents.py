@@ -28,12 +28,12 @@ def sniff(upload: Upload, *, field: str, accept: list[str] | None, max_bytes: in
     size = len(upload.content)
     if size == 0:
         raise InvalidData(f"{field}: the file is empty.", vi=f"{field}: tệp rỗng.",
-                          details=[{"field": field, "message": "The file is empty."}])
+                          details=[{"field": field, "message": f"'{upload.filename}': the file is empty."}])
     if size > max_bytes:
         mb = max_bytes / 1024 / 1024
         raise InvalidData(f"{field}: the file is larger than {mb:.0f} MB.",
                           vi=f"{field}: tệp lớn hơn {mb:.0f} MB.",
-                          details=[{"field": field, "message": f"Larger than {mb:.0f} MB."}])
+                          details=[{"field": field, "message": f"'{upload.filename}' is larger than {mb:.0f} MB."}])
     allowed = {EXTENSIONS[e.lower()] for e in (accept or EXTENSIONS) if e.lower() in EXTENSIONS}
     for media_type, magics in SIGNATURES.items():
         if media_type in allowed and any(upload.content.startswith(m) for m in magics):
@@ -41,7 +41,8 @@ def sniff(upload: Upload, *, field: str, accept: list[str] | None, max_bytes: in
     kinds = ", ".join(sorted(accept or EXTENSIONS))
     raise InvalidData(f"{field}: '{upload.filename}' is not an accepted file type ({kinds}).",
                       vi=f"{field}: '{upload.filename}' không đúng loại tệp được chấp nhận ({kinds}).",
-                      details=[{"field": field, "message": f"Accepted file types: {kinds}."}])
+                      details=[{"field": field, "message": f"'{upload.filename}' is not an "
+                                f"accepted file type ({kinds})."}])
 
 
 def store_document(p, session: Session, *, dossier: Dossier | None, name: str, filename: str,

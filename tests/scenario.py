@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
 from engine import accounts, clock, dossiers, tasks, worker
@@ -17,7 +18,6 @@ from engine.models import Document, Dossier, HumanTask, Instance, Outbox, Timer
 from engine.procedures import get_procedure
 from engine.runtime import dump_state, load_state
 from engine.storage import Upload
-from SpiffWorkflow.util.task import TaskState
 
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"
        b"/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")

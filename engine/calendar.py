@@ -1,0 +1,266 @@
+"""The working-day calendar (ngày làm việc) that every legal deadline is counted in.
+
+Non-working days are Saturdays, Sundays and the public holidays of the Labour Code 2019
+Art. 112 as the ``holidays`` package (country ``VN``) knows them: New Year, Tết (with the
+days the government moves around it), Hùng Kings day, 30/4, 1/5, 2/9 (two days), the
+substitute days when a holiday falls on a weekend, the make-up Saturdays it lists in
+``weekend_workdays`` and, from 2026, Vietnam Culture Day 24/11 (``holidays`` 0.109 has it;
+a test pins it, so no default override is needed). An administrator adds what the package
+cannot know yet — an announced extra day off, a Saturday swapped into a working day — as
+:class:`engine.models.CalendarOverride` rows, which win over the package.
+
+Deadline rule (the one every procedure uses, written once here):
+
+* A dossier is *received* on its local (Asia/Ho_Chi_Minh) date if that is a working day and
+  it arrived before 17:00. Anything that arrives on a non-working day or at/after 17:00 —
+  when the counter is closed — counts as received on the next working day: an office
+  cannot start work it could not have seen.
+* The receipt day itself is not counted (as the Civil Code 2015 Art. 147 counts periods in
+  days: from the day after the event); day 1 is the next working day. The appointment is
+  the end (17:00) of the n-th working day. So received Friday 10:00 with 5 working days →
+  due the following Friday 17:00; received Saturday → as if received Monday → due the next
+  Monday 17:00; ``n = 0`` → 17:00 of the (effective) receipt day.
+"""
+
+from __future__ import annotations
+
+import calendar as _stdlib_calendar
+import threading
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+
+from holidays.countries import Vietnam
+
+from engine.clock import VIETNAM
+
+#: When the counter closes and when an appointment day ends, Vietnam time.
+CLOSE_OF_DAY = time(17, 0)
+OFF = "off"
+WORK = "work"
+UNITS = ("hours", "days", "working_days", "months")
+_MAX_WORKING_DAYS = 10_000  # ~40 years: anything larger is a typo in a procedure
+_ONE_DAY = timedelta(days=1)
+
+
+class VietnamWithOverrides(Vietnam):
+    """``holidays.countries.Vietnam`` with administrator overrides applied on top.
+
+    ``off`` days become holidays (named by the override note); ``work`` days stop being
+    holidays and, on a weekend, become working days. Overrides win over the package,
+    including over its own make-up Saturdays.
+    """
+
+    def __init__(self, overrides: Mapping[date, str], notes: Mapping[date, str] | None = None,
+                 **kwargs) -> None:
+        self._overrides = dict(overrides)
+        self._notes = dict(notes or {})
+        super().__init__(**kwargs)
+
+    def _populate(self, year: int) -> None:
+        super()._populate(year)
+        for day, kind in self._overrides.items():
+            if day.year != year:
+                continue
+            if kind == OFF:
+                dict.__setitem__(self, day, self._notes.get(day) or "Ngày nghỉ (thông báo)")
+            else:
+                dict.pop(self, day, None)
+
+    def is_working_day(self, key) -> bool:
+        """True if ``key`` is a working day, overrides first, then the package's rules."""
+        day = self.__keytransform__(key)
+        kind = self._overrides.get(day)
+        if kind is not None:
+            return kind == WORK
+        return super().is_working_day(day)
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(moment).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (naive datetimes are ambiguous): "
+                         f"{moment.isoformat()}")
+    return moment
+
+
+def _end_of(day: date) -> datetime:
+    """17:00 Vietnam time on ``day``, as aware UTC."""
+    return datetime.combine(day, CLOSE_OF_DAY, VIETNAM).astimezone(UTC)
+
+
+class WorkingCalendar:
+    """Working days in Vietnam plus administrator overrides; every result is aware UTC.
+
+    ``overrides`` maps a date to ``"off"`` (an announced extra day off) or ``"work"`` (a
+    make-up working day, e.g. a Saturday); ``notes`` optionally names them. Safe to share
+    between threads: years are populated lazily under a lock.
+    """
+
+    def __init__(self, overrides: Mapping[date, str] | None = None,
+                 notes: Mapping[date, str] | None = None) -> None:
+        overrides = dict(overrides or {})
+        for day, kind in overrides.items():
+            if type(day) is not date:
+                raise TypeError(f"calendar override keys must be dates, not {day!r}")
+            if kind not in (OFF, WORK):
+                raise ValueError(f"calendar override for {day.isoformat()} must be "
+                                 f"'{OFF}' or '{WORK}', not {kind!r}")
+        self.overrides: dict[date, str] = overrides
+        self._holidays = VietnamWithOverrides(overrides, notes)
+        self._ready: set[int] = set()
+        self._lock = threading.Lock()
+
+    # -- days ---------------------------------------------------------------------------
+
+    def _ensure_year(self, year: int) -> None:
+        # The package fills a year on first use, and the make-up Saturday of a swap can
+        # be listed under the following year (27/12/2014 for 2/1/2015): fill both, once.
+        if year not in self._ready:
+            with self._lock:
+                for y in (year, year + 1):
+                    if 1 <= y <= 9999:
+                        date(y, 1, 1) in self._holidays  # noqa: B015 - populates the year
+                self._ready.add(year)
+
+    def is_working_day(self, d: date) -> bool:
+        """True if ``d`` (a date; a datetime's own date) is a working day."""
+        if isinstance(d, datetime):
+            d = d.date()
+        self._ensure_year(d.year)
+        return self._holidays.is_working_day(d)
+
+    def holiday_name(self, d: date) -> str | None:
+        """The name of the holiday or announced day off on ``d``, if any."""
+        self._ensure_year(d.year)
+        return self._holidays.get(d)
+
+    def next_working_day(self, d: date) -> date:
+        """The first working day strictly after ``d``."""
+        d += _ONE_DAY
+        while not self.is_working_day(d):
+            d += _ONE_DAY
+        return d
+
+    def previous_working_day(self, d: date) -> date:
+        """The last working day strictly before ``d``."""
+        d -= _ONE_DAY
+        while not self.is_working_day(d):
+            d -= _ONE_DAY
+        return d
+
+    def receipt_day(self, moment: datetime) -> date:
+        """The working day a dossier arriving at ``moment`` counts as received on.
+
+        Its local date if that is a working day and it arrived before 17:00; otherwise the
+        next working day.
+        """
+        local = _aware(moment, "start").astimezone(VIETNAM)
+        day = local.date()
+        if self.is_working_day(day) and local.time() < CLOSE_OF_DAY:
+            return day
+        return self.next_working_day(day)
+
+    # -- deadlines ----------------------------------------------------------------------
+
+    def add_working_days(self, start: datetime, n: int) -> datetime:
+        """The appointment for a dossier received at ``start`` with ``n`` working days.
+
+        17:00 Vietnam time of the n-th working day after the receipt day (see
+        :meth:`receipt_day`); ``n = 0`` is 17:00 of the receipt day itself.
+        """
+        n = _count(n)
+        day = self.receipt_day(start)
+        for _ in range(n):
+            day = self.next_working_day(day)
+        return _end_of(day)
+
+    def subtract_working_days(self, end: datetime, n: int) -> datetime:
+        """``n`` working days before ``end``, at the same local time of day (aware UTC).
+
+        Used for "warn one working day before the appointment": from Monday 17:00 one
+        working day back is Friday 17:00.
+        """
+        n = _count(n)
+        local = _aware(end, "end").astimezone(VIETNAM)
+        day = local.date()
+        for _ in range(n):
+            day = self.previous_working_day(day)
+        return datetime.combine(day, local.timetz()).astimezone(UTC)
+
+    def working_days_between(self, start: datetime, end: datetime) -> int:
+        """Working days after ``start``'s local date up to and including ``end``'s.
+
+        0 if ``end <= start``. A supplement requested on Friday and completed on Tuesday
+        stopped the clock for 2 working days (Monday, Tuesday): the appointment moves by 2.
+        """
+        if _aware(end, "end") <= _aware(start, "start"):
+            return 0
+        day = start.astimezone(VIETNAM).date()
+        last = end.astimezone(VIETNAM).date()
+        count = 0
+        while day < last:
+            day += _ONE_DAY
+            count += self.is_working_day(day)
+        return count
+
+    def add_hours(self, start: datetime, hours: float) -> datetime:
+        """``start`` plus ``hours`` calendar hours (aware UTC), counted around the clock."""
+        return (_aware(start, "start") + timedelta(hours=hours)).astimezone(UTC)
+
+    def add_days(self, start: datetime, n: int) -> datetime:
+        """17:00 of the n-th calendar day after ``start``'s local date (aware UTC).
+
+        As for working days, arriving at or after 17:00 counts from the next day, so that
+        ``n = 0`` is never before the arrival.
+        """
+        return _end_of(self._calendar_start(start) + timedelta(days=n))
+
+    def add_months(self, start: datetime, n: int) -> datetime:
+        """17:00 of the same local day ``n`` months later, clamped to the month's end."""
+        day = self._calendar_start(start)
+        month_index = day.year * 12 + day.month - 1 + n
+        year, month = divmod(month_index, 12)
+        month += 1
+        last = _stdlib_calendar.monthrange(year, month)[1]
+        return _end_of(date(year, month, min(day.day, last)))
+
+    def add(self, start: datetime, value: int, unit: str) -> datetime:
+        """``start`` plus ``value`` in a procedure's deadline unit.
+
+        ``unit`` is one of ``hours``, ``days`` (calendar days), ``working_days``, ``months``.
+        """
+        if unit == "working_days":
+            return self.add_working_days(start, value)
+        if unit == "hours":
+            return self.add_hours(start, value)
+        if unit == "days":
+            return self.add_days(start, value)
+        if unit == "months":
+            return self.add_months(start, value)
+        raise ValueError(f"Unknown deadline unit {unit!r}: use one of {', '.join(UNITS)}")
+
+    def _calendar_start(self, start: datetime) -> date:
+        local = _aware(start, "start").astimezone(VIETNAM)
+        after_hours = local.time() >= CLOSE_OF_DAY
+        return local.date() + _ONE_DAY if after_hours else local.date()
+
+
+def _count(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"a number of working days must be an integer, not {n!r}")
+    if not 0 <= n <= _MAX_WORKING_DAYS:
+        raise ValueError(f"a number of working days must be between 0 and "
+                         f"{_MAX_WORKING_DAYS}, not {n}")
+    return n
+
+
+def load_calendar(session) -> WorkingCalendar:
+    """The calendar with every :class:`engine.models.CalendarOverride` row applied."""
+    from sqlalchemy import select
+
+    from engine.models import CalendarOverride
+
+    rows = session.scalars(select(CalendarOverride)).all()
+    return WorkingCalendar({row.day: row.kind for row in rows},
+                           notes={row.day: row.note for row in rows if row.note})

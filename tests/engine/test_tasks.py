@@ -1,0 +1,142 @@
+"""Completing tasks: one completion wins, the rest get a clear conflict; bad data and bad
+files are refused with field errors and change nothing."""
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import accounts, tasks
+from engine.errors import Conflict, InvalidData, PermissionDenied
+from engine.models import AuditEvent, Document, Dossier, HumanTask
+from engine.storage import Upload
+from tests.engine.factories import PDF, reception_task, submit
+from tests.scenario import sample_files
+
+
+def user(p, name):
+    return accounts.find_user(p, name)
+
+
+def test_a_task_completed_twice_gives_a_conflict(platform):
+    code = submit(platform)
+    task_id = reception_task(platform, code)
+    officer = user(platform, "motcua")
+    tasks.complete(platform, officer, task_id, {"reception_decision": "accept"})
+    with pytest.raises(Conflict) as err:
+        tasks.complete(platform, officer, task_id, {"reception_decision": "accept"})
+    assert "already completed" in err.value.message
+    assert "đã được xử lý" in err.value.vi
+
+
+def test_concurrent_completions_exactly_one_wins(platform):
+    """Eight threads complete the same task at once: one succeeds, seven get 409, and the
+    workflow moved exactly one step."""
+    code = submit(platform)
+    task_id = reception_task(platform, code)
+    officer = user(platform, "motcua")
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def attempt():
+        barrier.wait()
+        try:
+            tasks.complete(platform, officer, task_id, {"reception_decision": "accept"})
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict"] * 7 + ["ok"]
+    with platform.db.transaction() as session:
+        dossier_id = session.execute(select(Dossier.id).where(Dossier.code == code)).scalar()
+        completes = session.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.dossier_id == dossier_id, AuditEvent.action == "complete")).scalar()
+        appraisals = session.execute(select(func.count()).select_from(HumanTask).where(
+            HumanTask.dossier_id == dossier_id, HumanTask.spec_name == "Task_Appraise")).scalar()
+    assert (completes, appraisals) == (1, 1)
+
+
+def test_a_claimed_task_belongs_to_its_claimer(platform):
+    code = submit(platform)
+    tasks.complete(platform, user(platform, "motcua"), reception_task(platform, code),
+                   {"reception_decision": "accept"})
+    [appraise] = [t for t in tasks.list_tasks(platform, user(platform, "chuyenvien"))
+                  if t["dossier_code"] == code]
+    accounts_ = platform  # a second handler of the same agency
+    with accounts_.db.transaction() as session:
+        accounts.create_user(session, username="chuyenvien2", password="demo",
+                             full_name="Hoàng Thị Hai", kind="staff",
+                             agency_code="000.00.14.H56", roles=[("handler", "000.00.14.H56")])
+    tasks.claim(platform, user(platform, "chuyenvien"), appraise["id"])
+    other = user(platform, "chuyenvien2")
+    assert all(t["id"] != appraise["id"] for t in tasks.list_tasks(platform, other))
+    with pytest.raises(Conflict) as err:
+        tasks.complete(platform, other, appraise["id"], {"recommendation": "refuse",
+                                                         "appraisal_notes": "x"})
+    assert "Trần Minh Thụ" in err.value.message
+    with pytest.raises(Conflict):
+        tasks.claim(platform, other, appraise["id"])
+
+
+def test_officers_of_other_roles_cannot_act(platform):
+    code = submit(platform)
+    task_id = reception_task(platform, code)
+    for name in ("chuyenvien", "doanhnghiep", "congdan"):
+        with pytest.raises(PermissionDenied):
+            tasks.complete(platform, user(platform, name), task_id, {"reception_decision": "accept"})
+    assert task_id in [t["id"] for t in tasks.list_tasks(platform, user(platform, "motcua"))]
+    assert tasks.list_tasks(platform, user(platform, "chuyenvien")) == []
+
+
+def test_invalid_task_data_names_the_fields_and_changes_nothing(platform):
+    code = submit(platform)
+    task_id = reception_task(platform, code)
+    officer = user(platform, "motcua")
+    with pytest.raises(InvalidData) as err:
+        tasks.complete(platform, officer, task_id, {"reception_decision": "maybe"})
+    assert err.value.details[0]["field"] == "reception_decision"
+    with pytest.raises(InvalidData) as err:  # refusing needs a reason
+        tasks.complete(platform, officer, task_id, {"reception_decision": "refuse"})
+    assert {d["field"] for d in err.value.details} == {"reason"}
+    task = tasks.get_task(platform, officer, task_id)
+    assert task["status"] == "open" and task["dossier"]["status"] == "submitted"
+
+
+def test_reserved_and_undeclared_keys_never_reach_the_workflow(platform):
+    code = submit(platform, data={"typename": "BpmnWorkflow", "dossier": {"code": "forged"}})
+    task_id = reception_task(platform, code)
+    tasks.complete(platform, user(platform, "motcua"), task_id,
+                   {"reception_decision": "accept", "typename": "Task", "dossier": "x"})
+    view = tasks.get_task(platform, user(platform, "motcua"), task_id)
+    assert view["dossier"]["code"] == code
+    assert "typename" not in view["dossier"]["data"]
+
+
+@pytest.mark.parametrize("upload, message", [
+    (Upload("letter.pdf", "application/pdf", b"MZ\x90\x00 not a pdf"), "not an accepted file type"),
+    (Upload("letter.exe", "application/pdf", b""), "empty"),
+    (Upload("big.pdf", "application/pdf", PDF + b"0" * (11 * 1024 * 1024)), "larger than"),
+])
+def test_bad_uploads_are_refused_and_nothing_is_kept(platform, upload, message):
+    files = sample_files(platform, "transport-business-licence")
+    files["application_letter"] = upload
+    with pytest.raises(InvalidData) as err:
+        submit(platform, files=files)
+    assert message in err.value.message
+    assert err.value.details[0]["field"] == "application_letter"
+    with platform.db.transaction() as session:
+        assert session.execute(select(func.count()).select_from(Dossier)).scalar() == 0
+        assert session.execute(select(func.count()).select_from(Document)).scalar() == 0
+
+
+def test_invalid_application_lists_every_field(platform):
+    with pytest.raises(InvalidData) as err:
+        submit(platform, data={"enterprise_code": "12", "phone": "abc", "vehicle_count": 0})
+    fields = {d["field"] for d in err.value.details}
+    assert fields == {"enterprise_code", "phone", "vehicle_count"}
+    assert all(d["title"] for d in err.value.details)  # Vietnamese field titles for the user
