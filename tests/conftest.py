@@ -37,6 +37,16 @@ def _postgres_available() -> bool:
 DATABASES = ["sqlite"] + (["postgresql"] if _postgres_available() else [])
 
 
+def reset_database(db) -> None:
+    """Empty the test database, whatever an earlier (perhaps crashed) run left in it."""
+    if db.is_postgres:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    else:
+        db.drop_all()
+
+
 @pytest.fixture(params=DATABASES)
 def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
@@ -74,12 +84,11 @@ def platform(settings, demo_pki):
     from engine.platform import Platform
 
     p = Platform(settings)
-    p.db.drop_all()
+    reset_database(p.db)
     setup.init(p, migrate=False)
     demo.create_accounts(p, with_pki=False)
     shutil.copytree(demo_pki, p.pki_dir)
     yield p
-    p.db.drop_all() if p.db.is_postgres else None
     p.close()
     clock.reset()
 

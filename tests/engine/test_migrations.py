@@ -1,0 +1,23 @@
+"""The Alembic migrations build exactly the schema the models describe."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from engine.db import Database
+from engine.migrate import upgrade
+from engine.models import Base
+from tests.conftest import reset_database
+
+
+def test_migrations_match_the_models(database_url):
+    db = Database(database_url)
+    reset_database(db)
+    try:
+        upgrade(db)
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+        upgrade(db)  # a second upgrade is a no-op
+    finally:
+        reset_database(db)
+        db.dispose()

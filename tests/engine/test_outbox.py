@@ -1,0 +1,92 @@
+"""Notifications reach a real SMTP server (aiosmtpd) after commit, survive the server
+being down, and are sent once per idempotency key."""
+
+import email
+import socket
+from datetime import timedelta
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from engine import clock, outbox, worker
+from engine.models import Outbox
+from tests.engine.factories import submit
+
+
+class Inbox:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+def test_submission_e_mail_reaches_the_smtp_server(platform, smtp):
+    controller, inbox = smtp
+    platform.settings.smtp_url = f"smtp://127.0.0.1:{controller.port}"
+    code = submit(platform)
+    assert inbox.messages == []  # nothing leaves before the worker runs, after commit
+    assert worker.tick(platform)["emails"] == 1
+    [message] = inbox.messages
+    assert message["To"] == "doanhnghiep@example.vn"
+    assert code in message["Subject"]
+    assert "hồ sơ" in message.get_content().lower()  # Vietnamese survives the trip
+    assert message["X-Motcua-Idempotency-Key"].startswith(f"{code}:received:")
+    assert worker.tick(platform)["emails"] == 0
+
+
+def test_an_unreachable_server_is_retried_later(platform):
+    port = free_port()
+    platform.settings.smtp_url = f"smtp://127.0.0.1:{port}"
+    submit(platform)
+    assert worker.tick(platform)["emails"] == 0
+    with platform.db.transaction() as session:
+        row = session.execute(select(Outbox)).scalar_one()
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert row.last_error and row.next_attempt_at > clock.now()
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert worker.tick(platform)["emails"] == 0  # not before its back-off has passed
+        clock.travel(timedelta(minutes=5))
+        assert worker.tick(platform)["emails"] == 1
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+
+
+def test_without_smtp_e_mails_are_written_as_eml_files(platform):
+    platform.settings.smtp_url = ""
+    code = submit(platform)
+    worker.tick(platform)
+    [path] = (platform.settings.data_dir / "outbox").glob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+    assert code in message["Subject"]
+
+
+def test_the_same_key_is_queued_once(platform):
+    with platform.db.transaction() as session:
+        for _ in range(3):
+            outbox.enqueue_email(session, key="k-1", recipient="a@example.vn", subject="s",
+                                 body="b")
+    with platform.db.transaction() as session:
+        assert len(session.execute(select(Outbox)).scalars().all()) == 1
