@@ -1,0 +1,14 @@
+"""Result documents: render them to PDF, sign them, verify them.
+
+Submodules, imported on demand (endesive and pyHanko are slow to import):
+
+- :mod:`signing.pki` — the demo PKI: provincial CA, one certificate per officer;
+- :mod:`signing.render` — A4 PDFs with correct Vietnamese and pre-created signature slots;
+- :mod:`signing.sign` — visible signatures with endesive, one slot at a time;
+- :mod:`signing.verify` — validation with pyHanko against our own trust roots only;
+- :mod:`signing.errors` — :class:`~signing.errors.SigningError`, the exception raised here;
+- helpers: :mod:`signing.fonts`, :mod:`signing.template` (safe ``{placeholder}`` filling),
+  :mod:`signing.slots` (signature fields), :mod:`signing.appearance` (the visible stamp).
+
+Nothing here imports Flask.
+"""

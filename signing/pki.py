@@ -1,0 +1,356 @@
+"""A demo PKI kept in one directory: a provincial root CA and one certificate per officer.
+
+Layout of ``pki_dir``::
+
+    ca.pem                 root CA certificate (RSA-3072, 10 years)
+    ca.key.pem             its key, PKCS#8 encrypted with the passphrase in ca.passphrase
+    ca.passphrase          random passphrase, mode 0600
+    users/<username>.pem   officer certificate (RSA-2048)
+    users/<username>.key.pem
+                           officer key, PKCS#8 encrypted with the officer's passphrase
+    users/<username>.chain.pem
+                           optional issuer chain (CA last); default: the CA certificate
+    trusted/*.pem          extra trust roots for verification (e.g. real national roots)
+
+This exists so that a fresh install can sign and verify end to end. **Production replaces
+the whole PKI**: officers hold certificates of the Government Cipher Committee (Ban Cơ yếu
+Chính phủ), usually on a PKCS#11 token; the CA key and its passphrase file never exist on a
+server, and the real roots go into ``trusted/``. Keys are RSA, not EC, because endesive
+mislabels ECDSA signatures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from signing.errors import SigningError
+
+CA_YEARS = 10
+USER_YEARS = 3
+#: id-kp-documentSigning (RFC 9336).
+DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+@dataclass
+class Signer:
+    """An officer able to sign: private key, certificate and issuer chain (CA last)."""
+
+    username: str
+    key: PrivateKeyTypes
+    certificate: x509.Certificate
+    chain: list[x509.Certificate] = field(default_factory=list)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _check_username(username: str) -> str:
+    if not _USERNAME_RE.match(username or ""):
+        raise SigningError(
+            f"Invalid username {username!r} for a signing certificate: use letters, digits, "
+            "'.', '_', '-' or '@' (at most 64 characters)."
+        )
+    return username
+
+
+def _user_paths(pki_dir: Path, username: str) -> tuple[Path, Path, Path]:
+    users = Path(pki_dir) / "users"
+    name = _check_username(username)
+    return users / f"{name}.pem", users / f"{name}.key.pem", users / f"{name}.chain.pem"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a secret file readable by its owner only (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)  # the certificate appears last and atomically: it marks "done"
+
+
+@contextmanager
+def _locked(pki_dir: Path) -> Iterator[None]:
+    """Serialise PKI creation between processes (e.g. `motcua serve` and `motcua worker`)."""
+    pki_dir.mkdir(parents=True, exist_ok=True)
+    with open(pki_dir / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _encrypted_pkcs8(key: rsa.RSAPrivateKey, passphrase: str) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode("utf-8")),
+    )
+
+
+def _load_cert(path: Path) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise SigningError(f"Cannot read the certificate {path}: {exc}") from exc
+
+
+def ensure_ca(
+    pki_dir: Path, *, name: str = "Tỉnh Thanh Hóa — CA dịch vụ công (demo)"
+) -> x509.Certificate:
+    """Return the demo root CA certificate of ``pki_dir``, creating the CA if absent.
+
+    Creates an RSA-3072 self-signed CA valid for 10 years: ``ca.pem``, ``ca.key.pem``
+    (encrypted) and ``ca.passphrase`` (mode 0600). Idempotent: an existing CA is returned
+    unchanged and ``name`` is then ignored. Safe against concurrent callers.
+
+    Raises:
+        SigningError: an existing ``ca.pem`` cannot be read.
+    """
+    pki_dir = Path(pki_dir)
+    ca_path = pki_dir / "ca.pem"
+    if ca_path.exists():
+        return _load_cert(ca_path)
+    with _locked(pki_dir):
+        if ca_path.exists():
+            return _load_cert(ca_path)
+        os.chmod(pki_dir, 0o700)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Một Cửa (demo)"),
+                x509.NameAttribute(NameOID.COMMON_NAME, name),
+            ]
+        )
+        now = _now()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=365 * CA_YEARS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .sign(key, hashes.SHA256())
+        )
+        passphrase = secrets.token_urlsafe(32)
+        _write_private(pki_dir / "ca.passphrase", passphrase.encode("ascii") + b"\n")
+        _write_private(pki_dir / "ca.key.pem", _encrypted_pkcs8(key, passphrase))
+        _write_public(ca_path, _pem(cert))
+        return cert
+
+
+def _load_ca_key(pki_dir: Path) -> PrivateKeyTypes:
+    try:
+        passphrase = (pki_dir / "ca.passphrase").read_text("ascii").strip()
+        data = (pki_dir / "ca.key.pem").read_bytes()
+        return serialization.load_pem_private_key(data, passphrase.encode("ascii"))
+    except (OSError, ValueError, TypeError) as exc:
+        raise SigningError(
+            f"Cannot use the CA key in {pki_dir} ({exc}); only the demo PKI can issue "
+            "certificates: in production, request them from the certificate authority."
+        ) from exc
+
+
+def _user_name(full_name: str, title: str, agency: str, email: str) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
+    if agency:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, agency))
+    if title:
+        attrs.append(x509.NameAttribute(NameOID.TITLE, title))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, full_name))
+    if email:
+        attrs.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, email))
+    return x509.Name(attrs)
+
+
+def issue_certificate(
+    pki_dir: Path,
+    username: str,
+    *,
+    full_name: str,
+    title: str,
+    agency: str,
+    email: str = "",
+    passphrase: str,
+) -> x509.Certificate:
+    """Issue an officer's RSA-2048 signing certificate from the demo CA and return it.
+
+    Subject: CN=full_name, O=agency, title=title (and the e-mail if given); key usage
+    digitalSignature + nonRepudiation; extended key usage emailProtection + documentSigning.
+    The key is stored PKCS#8-encrypted with ``passphrase``. Creates the CA if needed.
+    Idempotent: if ``username`` already has a certificate it is returned unchanged (the
+    passphrase is then not checked — use :func:`load_signer` for that).
+
+    Raises:
+        SigningError: bad username, empty full name or passphrase, or the CA key is unusable.
+    """
+    pki_dir = Path(pki_dir)
+    cert_path, key_path, _ = _user_paths(pki_dir, username)
+    if cert_path.exists():
+        return _load_cert(cert_path)
+    if not full_name.strip():
+        raise SigningError(f"A certificate for '{username}' needs the officer's full name.")
+    if not passphrase:
+        raise SigningError(f"The signing key of '{username}' needs a non-empty passphrase.")
+    ca_cert = ensure_ca(pki_dir)
+    with _locked(pki_dir):
+        if cert_path.exists():
+            return _load_cert(cert_path)
+        ca_key = _load_ca_key(pki_dir)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        now = _now()
+        not_after = min(now + dt.timedelta(days=365 * USER_YEARS), ca_cert.not_valid_after_utc)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_user_name(full_name.strip(), title, agency, email))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.EMAIL_PROTECTION, DOCUMENT_SIGNING_EKU]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), False
+            )
+        )
+        if email:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False
+            )
+        cert = builder.sign(ca_key, hashes.SHA256())
+        _write_private(key_path, _encrypted_pkcs8(key, passphrase))
+        _write_public(cert_path, _pem(cert))
+        return cert
+
+
+def has_certificate(pki_dir: Path, username: str) -> bool:
+    """Return whether ``username`` has a signing certificate in ``pki_dir``."""
+    try:
+        cert_path, key_path, _ = _user_paths(Path(pki_dir), username)
+    except SigningError:
+        return False
+    return cert_path.is_file() and key_path.is_file()
+
+
+def load_signer(pki_dir: Path, username: str, passphrase: str) -> Signer:
+    """Load an officer's key (decrypted with ``passphrase``), certificate and issuer chain.
+
+    Raises:
+        SigningError: the officer has no certificate, the passphrase is wrong, or the key
+            does not belong to the certificate.
+    """
+    pki_dir = Path(pki_dir)
+    cert_path, key_path, chain_path = _user_paths(pki_dir, username)
+    if not (cert_path.is_file() and key_path.is_file()):
+        raise SigningError(
+            f"Officer '{username}' has no signing certificate; an administrator issues one "
+            "(`motcua init` / `motcua demo` for the demo PKI)."
+        )
+    cert = _load_cert(cert_path)
+    try:
+        key = serialization.load_pem_private_key(
+            key_path.read_bytes(), (passphrase or "").encode("utf-8")
+        )
+    except (ValueError, TypeError) as exc:
+        raise SigningError(f"Wrong passphrase for the signing key of '{username}'.") from exc
+    if key.public_key() != cert.public_key():
+        raise SigningError(
+            f"The signing key of '{username}' does not match its certificate; "
+            "an administrator must re-issue the certificate."
+        )
+    if chain_path.is_file():
+        chain = x509.load_pem_x509_certificates(chain_path.read_bytes())
+    else:
+        chain = [_load_cert(pki_dir / "ca.pem")] if (pki_dir / "ca.pem").exists() else []
+    return Signer(username=username, key=key, certificate=cert, chain=chain)
+
+
+def trust_roots(pki_dir: Path) -> list[x509.Certificate]:
+    """Return the certificates verification trusts: ``ca.pem`` plus ``trusted/*.pem``.
+
+    Duplicates are dropped. Returns an empty list if there is no PKI yet.
+
+    Raises:
+        SigningError: a file in ``trusted/`` is not a PEM certificate (bundle).
+    """
+    pki_dir = Path(pki_dir)
+    found: list[x509.Certificate] = []
+    if (pki_dir / "ca.pem").is_file():
+        found.append(_load_cert(pki_dir / "ca.pem"))
+    trusted_dir = pki_dir / "trusted"
+    if trusted_dir.is_dir():
+        for path in sorted(trusted_dir.glob("*.pem")):
+            try:
+                found.extend(x509.load_pem_x509_certificates(path.read_bytes()))
+            except (OSError, ValueError) as exc:
+                raise SigningError(f"Cannot read the trusted certificate {path}: {exc}") from exc
+    unique: dict[bytes, x509.Certificate] = {}
+    for cert in found:
+        unique.setdefault(cert.fingerprint(hashes.SHA256()), cert)
+    return list(unique.values())

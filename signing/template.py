@@ -1,0 +1,98 @@
+"""Fill the ``{placeholder}`` templates of procedure bundles without ever failing.
+
+Bundle YAML is data written by analysts in a browser, so templates are untrusted. The
+syntax is that of ``str.format_map`` (``{key}``, ``{application[company_name]}``,
+``{fee:,}``), but fields are looked up as keys only: ``{a.b}`` means ``{a[b]}`` and no
+Python attribute is ever read, so ``{x.__class__.__init__.__globals__}`` cannot leak
+anything (plain ``format_map`` would follow it). Unknown keys stay visible as ``{key}``,
+a template that is not a valid format string is returned as written, and every result is
+NFC-normalised.
+"""
+
+from __future__ import annotations
+
+import _string  # CPython's parser of "a[b].c" field names, as str.format uses
+import re
+import string
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_MISSING = object()
+_HUGE_NUMBER = re.compile(r"\d{4,}")
+
+
+def nfc(text: Any) -> str:
+    """Return ``str(text)`` in Unicode normal form C (precomposed Vietnamese letters)."""
+    return unicodedata.normalize("NFC", "" if text is None else str(text))
+
+
+class _Placeholder:
+    """Stands for an absent value; formats back to its own placeholder text."""
+
+    def __init__(self, field_name: str) -> None:
+        self.field_name = field_name
+
+    def __format__(self, spec: str) -> str:
+        return "{" + self.field_name + (":" + spec if spec else "") + "}"
+
+
+def _child(value: Any, key: Any) -> Any:
+    """Return ``value[key]`` for mappings and sequences, or ``_MISSING``."""
+    if isinstance(key, str) and key.startswith("_"):
+        return _MISSING
+    if isinstance(value, Mapping):
+        if key in value:
+            return value[key]
+        if isinstance(key, int) and str(key) in value:
+            return value[str(key)]
+        return _MISSING
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        try:
+            return value[int(key)]
+        except (ValueError, IndexError, TypeError):
+            return _MISSING
+    return _MISSING
+
+
+class _SafeFormatter(string.Formatter):
+    """A formatter that resolves fields by key lookup only."""
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]):
+        first, rest = _string.formatter_field_name_split(field_name)
+        value = _child(kwargs, first)
+        for _is_attr, key in rest:
+            if value is _MISSING:
+                break
+            value = _child(value, key)
+        if value is _MISSING:
+            return _Placeholder(field_name), first
+        return value, first
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, _Placeholder):
+            return value.__format__(format_spec)
+        if _HUGE_NUMBER.search(format_spec):  # "{x:>999999999}" would build a huge string
+            raise ValueError(f"format spec too wide: {format_spec!r}")
+        return super().format_field(value, format_spec)
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if isinstance(value, _Placeholder):
+            return value
+        return super().convert_field(value, conversion)
+
+
+_FORMATTER = _SafeFormatter()
+
+
+def fill(template: Any, context: Mapping[str, Any]) -> str:
+    """Return ``template`` with ``{placeholders}`` filled from ``context``, NFC-normalised.
+
+    Never raises: unknown keys are left visible as ``{key}``; an invalid template (stray
+    brace, format spec that does not suit the value) is returned unformatted.
+    """
+    text = nfc(template)
+    try:
+        return nfc(_FORMATTER.vformat(text, (), context))
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+        return text

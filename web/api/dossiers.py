@@ -1,0 +1,100 @@
+"""Dossiers (hồ sơ): submitting, following, their documents, and verifying signed PDFs."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from datetime import date, datetime
+
+from flask import jsonify, request, send_file
+
+from engine import documents, dossiers
+
+from .common import (
+    bad_request,
+    bp,
+    current_user,
+    data_object,
+    form_data_field,
+    is_multipart,
+    json_body,
+    optional_auth,
+    platform,
+    uploaded_files,
+)
+
+
+@bp.post("/dossiers")
+def submit_dossier():
+    """Submit a dossier: JSON ``{procedure, data}`` or multipart with ``procedure``, ``data``
+    (a JSON string) and one file field per file property of the application form.
+
+    201 ``{code, status, received_at, due_at}``; 422 with field errors; 404 for an unknown
+    procedure.
+    """
+    if is_multipart():
+        procedure_code = request.form.get("procedure", "")
+        data = form_data_field("data")
+        files = uploaded_files()
+    else:
+        body = json_body()
+        procedure_code = body.get("procedure", "")
+        data = data_object(body)
+        files = {}
+    if not isinstance(procedure_code, str) or not procedure_code.strip():
+        raise bad_request("Name the procedure: 'procedure' is its code (see GET /procedures).",
+                          "Hãy ghi mã thủ tục vào trường 'procedure' (xem GET /procedures).")
+    result = dossiers.submit(platform(), current_user(), procedure_code.strip(), data, files)
+    return jsonify(_pick(result, "code", "status", "received_at", "due_at")), 201
+
+
+@bp.get("/dossiers/<code>")
+@optional_auth
+def get_dossier(code: str):
+    """A dossier's status, history, current steps, due date and documents.
+
+    Visible to its applicant, to staff of the handling agency, or anonymously with the
+    applicant's ID number as ``?id_number=``.
+    """
+    id_number = request.args.get("id_number", "").strip() or None
+    return jsonify(dossiers.get_dossier(platform(), code, user=current_user(),
+                                        id_number=id_number))
+
+
+@bp.get("/documents/<int:document_id>")
+def get_document(document_id: int):
+    """The bytes of a document the caller may see, with its media type and file name."""
+    meta, content = documents.open_document(platform(), current_user(), document_id)
+    return send_file(io.BytesIO(content), mimetype=meta.get("media_type") or
+                     "application/octet-stream", as_attachment=True,
+                     download_name=meta.get("filename") or f"document-{document_id}")
+
+
+@bp.post("/verify")
+def verify_signatures():
+    """Verify every signature of an uploaded PDF (multipart field ``file``) against the
+    platform's trust roots: ``{ok, error, signatures: [...]}``."""
+    from signing import pki, verify
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise bad_request("Upload the PDF as the multipart field 'file'.",
+                          "Hãy tải tệp PDF lên trong trường 'file' (multipart).")
+    roots = pki.trust_roots(platform().settings.data_dir / "pki")
+    report = verify.verify_pdf(upload.read(), roots)
+    return jsonify(_jsonable(dataclasses.asdict(report)))
+
+
+def _pick(mapping: dict, *keys: str) -> dict:
+    return {key: mapping.get(key) for key in keys}
+
+
+def _jsonable(value):
+    """Dates as ISO 8601 (Flask would write them as HTTP dates), recursively."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,126 @@
+"""Signing in and out of the pages (đăng nhập), and who the current user is.
+
+The session keeps only the user's id; the user is loaded again on every request
+(``g.user``), so a deactivated account or a changed role takes effect at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from engine import accounts
+
+from . import platform
+
+bp = Blueprint("auth", __name__)
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+@bp.before_app_request
+def load_current_user() -> None:
+    """Put the signed-in user (or None) in ``g.user`` for the page blueprints."""
+    g.user = None
+    if request.endpoint == "static" or request.blueprint == "api":
+        return
+    user_id = session.get("user_id")
+    if user_id is not None:
+        g.user = accounts.load_user(platform(), user_id)
+        if g.user is None:  # the account is gone or deactivated
+            session.pop("user_id", None)
+
+
+def login_required(view: View) -> View:
+    """Send anonymous visitors to the login page, then back here."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("user") is None:
+            return redirect(url_for("auth.login", next=_here()))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def staff_required(view: View) -> View:
+    """Like :func:`login_required`, and 403 for citizens and firms."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("user") is None:
+            return redirect(url_for("auth.login", next=_here()))
+        if not g.user.is_staff:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _here() -> str:
+    """The current page as a relative URL to come back to (GET only: a POST cannot repeat)."""
+    if request.method != "GET":
+        return request.referrer if _is_local(request.referrer) else "/"
+    return request.full_path.rstrip("?")
+
+
+def _is_local(target: str | None) -> bool:
+    """Only paths on this site: ``/ho-so``, never ``//evil.example`` or ``https://…``."""
+    return bool(target) and target.startswith("/") and not target.startswith(("//", "/\\"))
+
+
+def _after_login_url(user) -> str:
+    target = request.values.get("next")
+    if _is_local(target):
+        return target
+    return url_for("workspace.inbox") if user.is_staff else url_for("portal.my_dossiers")
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    """GET: the form. POST: check the password; on success start a fresh session."""
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        user = accounts.authenticate(platform(), username, password) if username else None
+        if user is None:
+            # One message for an unknown name and a wrong password: no user enumeration.
+            error = _("Tên đăng nhập hoặc mật khẩu không đúng. Vui lòng kiểm tra và thử lại.")
+        else:
+            lang = session.get("lang")
+            # Nothing from before the login survives, the CSRF token included.
+            session.clear()
+            session["user_id"] = user.id
+            if lang:
+                session["lang"] = lang
+            flash(_("Xin chào, %(name)s.", name=user.full_name), "success")
+            return redirect(_after_login_url(user))
+    return render_template("login.html", error=error, username=username,
+                           next=request.values.get("next", ""))
+
+
+@bp.route("/logout", methods=("POST",))
+def logout():
+    """End the session (the language choice stays)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("Bạn đã đăng xuất."), "info")
+    return redirect(url_for("portal.catalogue"))

@@ -1,0 +1,259 @@
+"""The ``motcua`` command line (the fixed contract in DESIGN.md).
+
+A plain click group rather than Flask's ``FlaskGroup``: the commands are exactly the
+contract's, with no ``run``/``shell``/``routes`` beside them, and the commands that do not
+serve HTTP never build the web app. Configuration comes from the environment
+(``MOTCUA_DATABASE_URL``, ``MOTCUA_DATA_DIR``, ``MOTCUA_SECRET_KEY``, ``MOTCUA_SMTP_URL``).
+
+Exit codes: 0 success, 1 the thing checked is invalid (a bundle, a signature, the audit
+chain), 2 the command was used wrongly (a missing file).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+import click
+
+from engine.config import Settings
+
+
+@contextmanager
+def _platform() -> Iterator:
+    """A platform built from the environment, closed when the command ends."""
+    from engine.platform import Platform
+
+    p = Platform(Settings.from_env())
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def _installed_version() -> str:
+    try:
+        return metadata.version("motcua")
+    except metadata.PackageNotFoundError:  # running from a checkout without `pip install -e`
+        return "unknown (not installed)"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=_installed_version(), prog_name="motcua")
+def cli() -> None:
+    """Một Cửa: a BPMN-driven one-stop public-service portal."""
+
+
+@cli.command(short_help="Create/upgrade the database, load every procedure.")
+def init() -> None:
+    """Create or upgrade the database, load agencies, roles and every procedure in bpmn/."""
+    from engine import setup
+
+    with _platform() as p:
+        failed = _print_init_result(setup.init(p), p.settings.bpmn_dir)
+    if failed:
+        sys.exit(1)
+
+
+@cli.command(short_help="init + demo logins and PKI, then serve with the worker.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+def demo(host: str, port: int) -> None:
+    """init + demo accounts and PKI, then serve with the worker in the same process."""
+    from engine import demo as demo_data
+    from engine import setup, worker
+
+    with _platform() as p:
+        failed = _print_init_result(setup.init(p), p.settings.bpmn_dir)
+        accounts = demo_data.create_accounts(p)
+        _print_accounts(accounts)
+        if failed:
+            click.secho("Some procedures failed to load (above); the others run.", fg="yellow")
+        click.echo(f"\nOpen http://{_display_host(host)}:{port}/  (Ctrl-C stops)\n")
+        handle = worker.start_in_background(p)
+        try:
+            _serve(p, host, port, threads=8)
+        finally:
+            handle.stop()
+    click.echo("Stopped.")
+
+
+@cli.command(short_help="Serve the web app and API (waitress).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1),
+              help="Worker threads of the HTTP server.")
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web app and API with waitress (run `motcua worker` beside it)."""
+    with _platform() as p:
+        click.echo(f"Serving on http://{_display_host(host)}:{port}/  (Ctrl-C stops)")
+        _serve(p, host, port, threads=threads)
+
+
+@cli.command(short_help="Run the background worker: timers, messages, e-mail.")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="Seconds between polls for due timers, messages and outgoing mail.")
+def worker(interval: float) -> None:
+    """Fire due timers, deliver messages and send the outbox until stopped."""
+    from engine import worker as engine_worker
+
+    with _platform() as p:
+        click.echo(f"Worker polling every {interval:g} s (Ctrl-C stops)")
+        _stop_on_sigterm()
+        try:
+            engine_worker.run(p, interval=interval)
+        except KeyboardInterrupt:
+            pass
+    click.echo("Worker stopped.")
+
+
+@cli.command(short_help="Validate (and deploy) a procedure folder or .bpmn file.")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--check", is_flag=True, help="Only validate; deploy nothing.")
+def deploy(path: Path, check: bool) -> None:
+    """Validate and deploy a procedure folder, or a lone .bpmn diagram.
+
+    Prints "OK <code> version N (new|unchanged)", or every problem as
+    `file: element: message`; exits 1 if the bundle is invalid.
+    """
+    from engine import procedures
+    from engine.errors import InvalidBundle
+
+    if path.is_dir():
+        source: Path | dict[str, str] = path
+    else:
+        try:
+            source = {"process.bpmn": path.read_text(encoding="utf-8")}
+        except UnicodeDecodeError:
+            _fail(f"{path}: not a text file (expected a BPMN XML diagram).", code=1)
+    with _platform() as p:
+        try:
+            result = procedures.deploy_bundle(p, source, check_only=check)
+        except InvalidBundle as error:
+            click.echo(f"{path}: invalid ({len(error.details)} problem(s))", err=True)
+            for problem in error.details:
+                click.echo(_problem_line(path, problem), err=True)
+            sys.exit(1)
+    if check:
+        click.echo(f"OK {result.get('code') or path.name}: valid (checked only, nothing deployed)")
+    else:
+        state = "new" if result.get("created") else "unchanged"
+        click.echo(f"OK {result.get('code')} version {result.get('version')} ({state})")
+
+
+@cli.command(short_help="Report every signature of a PDF.")
+@click.argument("file", metavar="FILE.pdf", type=click.Path(path_type=Path))
+def verify(file: Path) -> None:
+    """Report every signature of a PDF: signer, time, intact, trusted, modified after."""
+    from signing import pki
+    from signing import verify as signing_verify
+
+    if not file.is_file():
+        _fail(f"{file}: no such file.", code=2)
+    settings = Settings.from_env()
+    report = signing_verify.verify_pdf(file.read_bytes(),
+                                       pki.trust_roots(settings.data_dir / "pki"))
+    click.echo(signing_verify.format_report(report))
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command("audit-verify", short_help="Check the audit log's hash chain.")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; exit 1 where it breaks."""
+    from engine import audit
+
+    with _platform() as p:
+        result = audit.verify_chain(p)
+    if result.get("ok"):
+        click.echo(f"Audit chain OK: {result.get('events', 0)} events")
+        return
+    click.echo(f"Audit chain BROKEN at event #{result.get('first_bad_id')} "
+               f"({result.get('events', 0)} events before it verified)", err=True)
+    sys.exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``motcua`` console script."""
+    cli(prog_name="motcua")
+
+
+def _serve(p, host: str, port: int, *, threads: int) -> None:
+    """Serve the app for ``p`` with waitress until Ctrl-C or SIGTERM."""
+    from waitress import create_server
+
+    from web import create_app
+
+    app = create_app({"MOTCUA_PLATFORM": p})
+    server = create_server(app, host=host, port=port, threads=threads)
+    _stop_on_sigterm()
+    try:
+        server.run()  # returns after Ctrl-C (waitress catches KeyboardInterrupt)
+    finally:
+        server.close()
+
+
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM stop like Ctrl-C, so the worker and server shut down cleanly."""
+    def _interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread (e.g. under a test runner)
+        pass
+
+
+def _print_init_result(result: dict, bpmn_dir: Path) -> bool:
+    """Print what ``engine.setup.init`` did; True if any bundle failed."""
+    click.echo(f"Database ready: {result.get('roles', 0)} roles, "
+               f"{result.get('agencies_created', 0)} agencies created.")
+    for item in result.get("procedures", []):
+        state = "new" if item.get("created") else "unchanged"
+        click.echo(f"  deployed {item.get('code')} version {item.get('version')} ({state})")
+    failures = result.get("errors", [])
+    for failure in failures:
+        folder = failure.get("folder", "")
+        click.secho(f"  FAILED {folder}: {failure.get('message', '')}", fg="red", err=True)
+        for problem in failure.get("details", []):
+            click.echo("    " + _problem_line(bpmn_dir / folder, problem), err=True)
+    return bool(failures)
+
+
+def _print_accounts(accounts: list[dict]) -> None:
+    rows = [("username", "password", "who")] + [
+        (a.get("username", ""), a.get("password", ""), a.get("description", "")) for a in accounts]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    click.echo("\nDemo logins:")
+    for i, (username, password, who) in enumerate(rows):
+        click.echo(f"  {username:<{widths[0]}}  {password:<{widths[1]}}  {who}")
+        if i == 0:
+            click.echo(f"  {'-' * widths[0]}  {'-' * widths[1]}  {'-' * 3}")
+
+
+def _problem_line(base: Path | None, problem: dict) -> str:
+    """``file: element: message``, the file resolved against the folder or lone diagram."""
+    filename = problem.get("file") or ""
+    if base is not None:
+        if base.is_dir():
+            filename = str(base / filename) if filename else str(base)
+        elif filename in ("", "process.bpmn"):
+            filename = str(base)  # a lone diagram stands in for the bundle's process.bpmn
+    element = problem.get("element") or "-"
+    return f"{filename}: {element}: {problem.get('message', '')}"
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host
+
+
+def _fail(message: str, *, code: int) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

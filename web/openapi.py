@@ -1,0 +1,275 @@
+"""The OpenAPI 3.1 description of the JSON API (``GET /api/v1/openapi.json``).
+
+Built as a plain dict so that it lives next to the code it describes; a test checks that
+its paths and methods are exactly the API blueprint's routes.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+
+API_VERSION = "1.0.0"
+
+_STRING = {"type": "string"}
+_DATETIME = {"type": "string", "format": "date-time"}
+_NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
+_I18N = {"type": "object", "properties": {"vi": _STRING, "en": _STRING}}
+
+_STATUS_DESCRIPTIONS = {
+    200: "OK", 201: "Created",
+    400: "Malformed request (invalid JSON, a missing field)",
+    401: "No valid bearer token (the response carries `WWW-Authenticate: Bearer`)",
+    403: "The caller may not do this",
+    404: "Not found, or not visible to the caller",
+    409: "Conflict: the task is already done or claimed by another officer",
+    413: "The upload exceeds the size limit",
+    415: "Unsupported content type: send JSON or multipart/form-data",
+    422: "Invalid data (`details`: `[{field, message}]`) or bundle (`[{file, element, message}]`)",
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict, required: list[str] | None = None, **extra) -> dict:
+    schema = {"type": "object", "properties": properties, **extra}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _array(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+SCHEMAS: dict[str, dict] = {
+    "Error": _obj({
+        "error": {"type": "string", "description": "machine-readable name, e.g. `Conflict`"},
+        "message": {"type": "string", "description": "English"},
+        "message_vi": {"type": "string", "description": "Vietnamese"},
+        "details": {"oneOf": [_array({"type": "object"}), {"type": "object"}],
+                    "description": "field errors `{field, message}`, bundle errors "
+                                   "`{file, element, message}`, or other context"},
+    }, ["error", "message", "message_vi", "details"]),
+    "Credentials": _obj({"username": _STRING, "password": _STRING}, ["username", "password"]),
+    "Token": _obj({"token": {"type": "string", "description": "send as `Authorization: Bearer`"}},
+                  ["token"]),
+    "Procedure": _obj({
+        "code": _STRING, "national_code": {"type": ["string", "null"]},
+        "name_vi": _STRING, "name_en": _STRING, "field": _I18N,
+        "level": {"type": "integer", "enum": [3, 4]}, "online_label": _STRING,
+        "deadline": _obj({"value": {"type": "number"}, "unit": {
+            "type": "string", "enum": ["hours", "days", "working_days", "months"]}}),
+        "fee": {"type": "object"},
+        "agency": _obj({"code": _STRING, "name_vi": _STRING}),
+        "required_documents": _array({}), "legal_basis": _array(_STRING),
+        "version": {"type": "integer"},
+        "form": {"type": ["object", "null"], "description": "the application form (JSON "
+                 "Schema); properties with `format: document` are file fields"},
+    }, ["code", "name_vi"]),
+    "Bundle": _obj({"files": {"type": "object", "additionalProperties": _STRING,
+                              "description": "path in the bundle → file text"}}, ["files"]),
+    "DeployResult": _obj({"code": _STRING, "version": {"type": "integer"},
+                          "created": {"type": "boolean"}}, ["code", "version", "created"]),
+    "Submission": _obj({"procedure": _STRING, "data": {"type": "object"}},
+                       ["procedure", "data"]),
+    "SubmitResult": _obj({"code": _STRING, "status": _STRING, "received_at": _DATETIME,
+                          "due_at": _NULLABLE_DATETIME}, ["code", "status"]),
+    "Document": _obj({"id": {"type": "integer"}, "name": _STRING, "filename": _STRING,
+                      "media_type": _STRING, "size": {"type": "integer"}, "kind": _STRING,
+                      "signatures": {"type": "integer"}, "created_at": _DATETIME}),
+    "Dossier": _obj({
+        "code": _STRING,
+        "procedure": _obj({"code": _STRING, "name_vi": _STRING, "name_en": _STRING}),
+        "agency": _obj({"code": _STRING, "name_vi": _STRING}),
+        "applicant": _obj({"name": _STRING}),
+        "status": {"type": "string", "enum": [
+            "submitted", "supplement_requested", "accepted", "in_progress", "approved",
+            "refused", "processed", "returned", "stopped", "withdrawn"]},
+        "received_at": _DATETIME, "due_at": _NULLABLE_DATETIME,
+        "finished_at": _NULLABLE_DATETIME, "data": {"type": "object"},
+        "history": _array(_obj({"at": _DATETIME, "actor": _STRING, "action": _STRING,
+                                "detail": {}})),
+        "steps": _array(_obj({"task_id": {"type": "integer"}, "title": _STRING, "role": _STRING,
+                              "assignee": {"type": ["string", "null"]},
+                              "due_at": _NULLABLE_DATETIME})),
+        "documents": _array(_ref("Document")),
+        "notifications": _array(_obj({"at": _DATETIME, "subject": _STRING, "status": _STRING})),
+    }, ["code", "status"]),
+    "TaskSummary": _obj({
+        "id": {"type": "integer"}, "title": _STRING, "dossier_code": _STRING,
+        "procedure_name": _STRING, "role": _STRING, "assignee": {"type": ["string", "null"]},
+        "due_at": _NULLABLE_DATETIME, "created_at": _DATETIME, "mine": {"type": "boolean"},
+    }, ["id", "title", "dossier_code"]),
+    "Task": _obj({
+        "id": {"type": "integer"}, "title": _STRING, "status": _STRING, "role": _STRING,
+        "assignee": {"type": ["string", "null"]}, "due_at": _NULLABLE_DATETIME,
+        "form": {"type": ["object", "null"], "description": "the task's form (JSON Schema)"},
+        "sign_document": {"type": ["string", "null"],
+                          "description": "set when completing signs a document: send the "
+                                         "officer's key passphrase"},
+        "can_claim": {"type": "boolean"}, "can_complete": {"type": "boolean"},
+        "dossier": _ref("Dossier"),
+    }, ["id", "title", "status"]),
+    "TaskCompletion": _obj({"data": {"type": "object"}, "passphrase": _STRING}, ["data"]),
+    "TaskResult": _obj({"id": {"type": "integer"}, "status": {"const": "completed"},
+                        "dossier_code": _STRING, "dossier_status": _STRING}),
+    "SignatureReport": _obj({
+        "field": _STRING, "signer": _STRING, "signed_at": _NULLABLE_DATETIME,
+        "intact": {"type": "boolean", "description": "the signed bytes are unchanged"},
+        "valid": {"type": "boolean", "description": "the cryptographic signature checks"},
+        "trusted": {"type": "boolean", "description": "the signer chains to our trust roots"},
+        "modified_after": {"type": "boolean",
+                           "description": "the file was changed after this signature"},
+        "summary": _STRING,
+    }),
+    "VerificationReport": _obj({"ok": {"type": "boolean"}, "error": {"type": ["string", "null"]},
+                                "signatures": _array(_ref("SignatureReport"))},
+                               ["ok", "signatures"]),
+    "Stats": {"type": "object", "description": "indicators for the period (Decision 766)"},
+}
+
+
+def _responses(ok: int, ok_schema: dict | None, *errors: int, ok_media: str = "application/json"
+               ) -> dict:
+    responses: dict[str, dict] = {str(ok): {"description": _STATUS_DESCRIPTIONS[ok]}}
+    if ok_schema is not None:
+        responses[str(ok)]["content"] = {ok_media: {"schema": ok_schema}}
+    for status in errors:
+        responses[str(status)] = {"description": _STATUS_DESCRIPTIONS[status],
+                                  "content": {"application/json": {"schema": _ref("Error")}}}
+    return responses
+
+
+def _json_body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _path_param(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema,
+            "description": description}
+
+
+def _query(name: str, description: str, fmt: str | None = None) -> dict:
+    schema = {"type": "string", **({"format": fmt} if fmt else {})}
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+_PUBLIC: list = []
+_OPTIONAL_AUTH = [{}, {"bearerAuth": []}]
+_TASK_ID = _path_param("task_id", {"type": "integer"}, "the task's id")
+
+_MULTIPART_FILES = {"type": "string", "contentMediaType": "application/octet-stream"}
+
+PATHS: dict[str, dict] = {
+    "/auth/token": {"post": {
+        "summary": "Issue a bearer token", "operationId": "issueToken", "security": _PUBLIC,
+        "requestBody": _json_body(_ref("Credentials")),
+        "responses": _responses(200, _ref("Token"), 400, 401, 415)}},
+    "/procedures": {
+        "get": {"summary": "The procedure catalogue", "operationId": "listProcedures",
+                "security": _PUBLIC, "responses": _responses(200, _array(_ref("Procedure")))},
+        "post": {
+            "summary": "Deploy a procedure bundle (analysts)", "operationId": "deployProcedure",
+            "description": "201 when a new version is stored, 200 when the bundle is unchanged "
+                           "or only checked (`?check=1`).",
+            "parameters": [_query("check", "`1`: validate only, deploy nothing")],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _ref("Bundle")},
+                "multipart/form-data": {"schema": {
+                    "type": "object", "additionalProperties": _MULTIPART_FILES,
+                    "description": "one file part per bundle file; its filename is its path "
+                                   "in the bundle (`procedure.yaml`, `forms/application.json`)"}},
+            }},
+            "responses": {**_responses(201, _ref("DeployResult"), 400, 401, 403, 413, 415, 422),
+                          "200": {"description": "Unchanged, or checked only",
+                                  "content": {"application/json": {
+                                      "schema": _ref("DeployResult")}}}}}},
+    "/procedures/{code}": {"get": {
+        "summary": "One procedure with its application form", "operationId": "getProcedure",
+        "security": _PUBLIC,
+        "parameters": [_path_param("code", _STRING, "the procedure's code")],
+        "responses": _responses(200, _ref("Procedure"), 404)}},
+    "/dossiers": {"post": {
+        "summary": "Submit a dossier", "operationId": "submitDossier",
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": _ref("Submission")},
+            "multipart/form-data": {"schema": _obj(
+                {"procedure": _STRING,
+                 "data": {"type": "string", "contentMediaType": "application/json",
+                          "description": "the form data as a JSON object"}},
+                ["procedure"], additionalProperties=_MULTIPART_FILES,
+                description="plus one file part per file property of the form")}}},
+        "responses": _responses(201, _ref("SubmitResult"), 400, 401, 403, 404, 413, 415, 422)}},
+    "/dossiers/{code}": {"get": {
+        "summary": "A dossier: status, history, steps, documents", "operationId": "getDossier",
+        "description": "For its applicant, staff of the handling agency, or anyone with the "
+                       "applicant's ID number (`?id_number=`).",
+        "security": _OPTIONAL_AUTH,
+        "parameters": [_path_param("code", _STRING, "the dossier's code"),
+                       _query("id_number", "the applicant's ID number (anonymous look-up)")],
+        "responses": _responses(200, _ref("Dossier"), 401, 403, 404)}},
+    "/tasks": {"get": {
+        "summary": "The caller's actionable tasks", "operationId": "listTasks",
+        "responses": _responses(200, _array(_ref("TaskSummary")), 401)}},
+    "/tasks/{task_id}": {"get": {
+        "summary": "A task with its form and dossier", "operationId": "getTask",
+        "parameters": [_TASK_ID], "responses": _responses(200, _ref("Task"), 401, 403, 404)}},
+    "/tasks/{task_id}/claim": {"post": {
+        "summary": "Claim a task", "operationId": "claimTask", "parameters": [_TASK_ID],
+        "responses": _responses(200, {"type": "object"}, 401, 403, 404, 409)}},
+    "/tasks/{task_id}/complete": {"post": {
+        "summary": "Complete a task", "operationId": "completeTask", "parameters": [_TASK_ID],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": _ref("TaskCompletion")},
+            "multipart/form-data": {"schema": _obj(
+                {"data": {"type": "string", "contentMediaType": "application/json"},
+                 "passphrase": _STRING},
+                additionalProperties=_MULTIPART_FILES,
+                description="plus one file part per file property of the task's form")}}},
+        "responses": _responses(200, _ref("TaskResult"), 400, 401, 403, 404, 409, 413, 415,
+                                422)}},
+    "/documents/{document_id}": {"get": {
+        "summary": "Download a document", "operationId": "getDocument",
+        "parameters": [_path_param("document_id", {"type": "integer"}, "the document's id")],
+        "responses": _responses(200, {"type": "string", "contentMediaType":
+                                      "application/octet-stream"}, 401, 403, 404,
+                                ok_media="*/*")}},
+    "/verify": {"post": {
+        "summary": "Verify the signatures of a PDF", "operationId": "verifyPdf",
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _obj(
+            {"file": {"type": "string", "contentMediaType": "application/pdf"}}, ["file"])}}},
+        "responses": _responses(200, _ref("VerificationReport"), 400, 401, 413)}},
+    "/stats": {"get": {
+        "summary": "Indicators (staff)", "operationId": "getStats",
+        "parameters": [_query("start", "first day, YYYY-MM-DD", "date"),
+                       _query("end", "last day, YYYY-MM-DD", "date"),
+                       _query("agency", "an agency code"),
+                       _query("procedure", "a procedure code")],
+        "responses": _responses(200, _ref("Stats"), 400, 401, 403)}},
+    "/openapi.json": {"get": {
+        "summary": "This document", "operationId": "getOpenApi", "security": _PUBLIC,
+        "responses": _responses(200, {"type": "object"})}},
+}
+
+
+def spec(server_url: str = "/api/v1") -> dict:
+    """The OpenAPI document, with ``server_url`` where the API is mounted."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Một Cửa API", "version": API_VERSION,
+                 "description": "Procedures, dossiers, tasks, documents and signatures of the "
+                                "one-stop public-service portal. Errors are "
+                                "`{error, message, message_vi, details}`."},
+        "servers": [{"url": server_url}],
+        "security": [{"bearerAuth": []}],
+        "paths": deepcopy(PATHS),
+        "components": {
+            "schemas": deepcopy(SCHEMAS),
+            "securitySchemes": {"bearerAuth": {
+                "type": "http", "scheme": "bearer",
+                "description": "a token from `POST /auth/token`"}},
+        },
+    }

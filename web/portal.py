@@ -1,0 +1,163 @@
+"""Pages for citizens and firms (công dân, doanh nghiệp): the procedure catalogue,
+applying online, following one's dossiers, the public look-up, downloading documents."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from engine import documents, dossiers, procedures, tasks
+from engine.errors import InvalidData, NotFound
+
+from . import platform
+from .auth import login_required
+from .formrender import (
+    error_summary,
+    field_errors,
+    form_values,
+    parse_form,
+    render_form,
+    render_values,
+)
+from .i18n import current_lang, format_day
+
+bp = Blueprint("portal", __name__)
+
+# Media types a browser may show in the page; anything else is downloaded, never rendered
+# (an uploaded HTML file must not run in our origin).
+_INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
+
+HISTORY_ACTIONS = {
+    "submit": lazy_gettext("Nộp hồ sơ"),
+    "claim": lazy_gettext("Nhận xử lý"),
+    "complete": lazy_gettext("Hoàn thành bước"),
+    "status": lazy_gettext("Chuyển trạng thái"),
+    "notify": lazy_gettext("Gửi thông báo"),
+    "render": lazy_gettext("Tạo văn bản"),
+    "sign": lazy_gettext("Ký số văn bản"),
+    "apology": lazy_gettext("Xin lỗi và hẹn lại ngày trả kết quả"),
+    "timer": lazy_gettext("Đến hạn tự động"),
+}
+
+
+@bp.route("/")
+def catalogue():
+    """The catalogue of procedures (danh mục thủ tục) and the dossier look-up box."""
+    return render_template("catalogue.html", procedures=procedures.list_procedures(platform()))
+
+
+@bp.route("/thu-tuc/<code>")
+def procedure(code: str):
+    """One procedure: documents to prepare, legal basis, deadline, fee. 404 if unknown."""
+    return render_template("procedure.html", procedure=procedures.get_procedure(platform(), code))
+
+
+@bp.route("/thu-tuc/<code>/nop", methods=("GET", "POST"))
+@login_required
+def apply(code: str):
+    """The application form; POST submits the dossier and goes to its page.
+
+    A rejected submission shows the form again with every typed value kept and each
+    field's error under it; files must be chosen again (browsers cannot refill them).
+    """
+    procedure_view = procedures.get_procedure(platform(), code)
+    schema = procedure_view["form"]
+    values, errors = None, {}
+    if request.method == "POST":
+        try:
+            data, files = parse_form(schema, request.form, request.files)
+            result = dossiers.submit(platform(), g.user, code, data, files)
+        except InvalidData as exc:
+            values = form_values(schema, request.form)
+            errors = field_errors(exc, current_lang())
+        else:
+            flash(_("Đã nộp hồ sơ. Mã hồ sơ %(code)s — ngày hẹn trả kết quả %(date)s.",
+                    code=result["code"], date=format_day(result["due_at"])), "success")
+            return redirect(url_for(".dossier", code=result["code"]))
+    lang = current_lang()
+    return render_template(
+        "apply.html", procedure=procedure_view, errors=errors,
+        summary=error_summary(schema, errors, lang=lang),
+        fields=render_form(schema, values, errors, lang=lang))
+
+
+@bp.route("/ho-so")
+@login_required
+def my_dossiers():
+    """The signed-in applicant's dossiers, newest first."""
+    return render_template("my_dossiers.html",
+                           dossiers=dossiers.list_my_dossiers(platform(), g.user))
+
+
+@bp.route("/ho-so/<code>")
+@login_required
+def dossier(code: str):
+    """A dossier as its applicant (or its agency's staff) sees it, with what to do next."""
+    view = dossiers.get_dossier(platform(), code, user=g.user)
+    actionable = [t for t in tasks.list_tasks(platform(), g.user) if t["dossier_code"] == code]
+    return render_template("dossier.html", dossier=view, actionable=actionable,
+                           application=application_html(view),
+                           history_actions=HISTORY_ACTIONS, public=False)
+
+
+@bp.route("/tra-cuu")
+def lookup():
+    """Public look-up by dossier code and the applicant's ID number (CCCD / tax code)."""
+    code = request.args.get("code", "").strip()
+    id_number = request.args.get("id_number", "").strip()
+    view, error = None, None
+    if code and id_number:
+        try:
+            view = dossiers.get_dossier(platform(), code, id_number=id_number)
+        except NotFound:
+            error = _("Không tìm thấy hồ sơ có mã và số giấy tờ này. Hãy kiểm tra lại mã hồ sơ "
+                      "trên giấy tiếp nhận và số CCCD hoặc mã số thuế của người nộp.")
+    elif code or id_number:
+        error = _("Hãy nhập cả mã hồ sơ và số giấy tờ của người nộp.")
+    return render_template("lookup.html", dossier=view, error=error, code=code,
+                           id_number=id_number, history_actions=HISTORY_ACTIONS, public=True)
+
+
+@bp.route("/tai-lieu/<int:document_id>")
+@login_required
+def document(document_id: int):
+    """A document of a dossier the user may see; PDFs and images open in the browser."""
+    info, content = documents.open_document(platform(), g.user, document_id)
+    inline = info["media_type"] in _INLINE_TYPES and not request.args.get("download")
+    response = send_file(BytesIO(content), mimetype=info["media_type"],
+                         download_name=info["filename"], as_attachment=not inline,
+                         max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def document_names(view: dict) -> dict[int, str]:
+    """``{document id: file name}`` for a dossier view's documents."""
+    return {doc["id"]: doc["filename"] for doc in view.get("documents") or []}
+
+
+def application_html(view: dict, schema: dict | None = None):
+    """A dossier's submitted application, read-only, labelled from the procedure's form
+    (``schema``, else the procedure's current one), with links to its files."""
+    if schema is None:
+        try:
+            schema = procedures.get_procedure(platform(), view["procedure"]["code"])["form"]
+        except NotFound:
+            schema = {}
+    return render_values(schema or {}, view.get("data") or {}, lang=current_lang(),
+                         documents=document_names(view),
+                         document_url=lambda doc_id: url_for("portal.document",
+                                                             document_id=doc_id))

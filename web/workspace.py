@@ -1,0 +1,111 @@
+"""The officers' workspace (không gian làm việc): the inbox and the task page.
+
+Applicants use the same task page for their own supplement step (bổ sung hồ sơ), so the
+views ask only for a signed-in user; the engine decides who may see and do each task.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import tasks
+from engine.errors import Conflict, EngineError, InvalidData
+
+from . import platform
+from .auth import login_required
+from .formrender import error_summary, field_errors, form_values, parse_form, render_form
+from .i18n import current_lang, due_state
+from .portal import HISTORY_ACTIONS, application_html, document_names
+
+bp = Blueprint("workspace", __name__)
+
+_EMPTY_FORM = {"type": "object", "properties": {}}
+
+
+def _message(error: EngineError) -> str:
+    """An engine error's message in the page's language."""
+    return error.vi if current_lang() == "vi" else error.message
+
+
+@bp.route("/")
+@login_required
+def inbox():
+    """Việc của tôi (tasks assigned to me) and Chờ nhận (my roles' unclaimed tasks)."""
+    rows = tasks.list_tasks(platform(), g.user)
+    for row in rows:
+        row["due_state"] = due_state(row.get("due_at"))
+    return render_template("inbox.html", mine=[t for t in rows if t["mine"]],
+                           waiting=[t for t in rows if not t["mine"]])
+
+
+@bp.route("/tasks/<int:task_id>")
+@login_required
+def task(task_id: int):
+    """The dossier at this step and the step's form. 404/403 from the engine."""
+    return _render_task(tasks.get_task(platform(), g.user, task_id))
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=("POST",))
+@login_required
+def claim(task_id: int):
+    """Take the task so no one else works on it; a lost race goes back to the inbox."""
+    try:
+        tasks.claim(platform(), g.user, task_id)
+    except Conflict as exc:
+        flash(_message(exc), "error")
+        return redirect(url_for(".inbox"))
+    flash(_("Bạn đã nhận xử lý việc này."), "success")
+    return redirect(url_for(".task", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/complete", methods=("POST",))
+@login_required
+def complete(task_id: int):
+    """Complete the step with its form (and the signing passphrase when it signs).
+
+    Invalid data shows the page again with the values kept; a step someone else already
+    handled goes back to the inbox with the reason.
+    """
+    view = tasks.get_task(platform(), g.user, task_id)
+    schema = view.get("form") or _EMPTY_FORM
+    try:
+        data, files = parse_form(schema, request.form, request.files)
+        result = tasks.complete(platform(), g.user, task_id, data, files,
+                                passphrase=request.form.get("passphrase") or None)
+    except InvalidData as exc:
+        return _render_task(view, form_values(schema, request.form),
+                            field_errors(exc, current_lang()))
+    except Conflict as exc:
+        flash(_message(exc), "error")
+        return redirect(url_for(".inbox"))
+    flash(_("Đã hoàn thành “%(title)s” của hồ sơ %(code)s.", title=view["title"],
+            code=result["dossier_code"]), "success")
+    if g.user.is_staff:
+        return redirect(url_for(".inbox"))
+    return redirect(url_for("portal.dossier", code=result["dossier_code"]))
+
+
+def _render_task(view: dict, values: dict | None = None, errors: dict | None = None):
+    """The task page: dossier summary, the step's form, the signing box."""
+    errors = errors or {}
+    lang = current_lang()
+    schema = view.get("form") or _EMPTY_FORM
+    dossier = view["dossier"]
+    return render_template(
+        "task.html", task=view, dossier=dossier, errors=errors,
+        application=application_html(dossier, view.get("application_form")),
+        summary=error_summary(schema, errors, lang=lang),
+        fields=render_form(schema, values, errors, lang=lang,
+                           documents=document_names(dossier)),
+        sign_preview=_document_to_sign(view), history_actions=HISTORY_ACTIONS,
+        due_state=due_state(view.get("due_at")))
+
+
+def _document_to_sign(view: dict) -> dict | None:
+    """The latest revision of the document this step signs, if it exists yet."""
+    name = view.get("sign_document")
+    if not name:
+        return None
+    candidates = [d for d in view["dossier"].get("documents") or [] if d.get("name") == name]
+    return max(candidates, key=lambda d: (d.get("revision") or 0, d["id"])) if candidates else None
