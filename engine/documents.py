@@ -28,12 +28,14 @@ def sniff(upload: Upload, *, field: str, accept: list[str] | None, max_bytes: in
     size = len(upload.content)
     if size == 0:
         raise InvalidData(f"{field}: the file is empty.", vi=f"{field}: tệp rỗng.",
-                          details=[{"field": field, "message": f"'{upload.filename}': the file is empty."}])
+                          details=[{"field": field, "message": f"'{upload.filename}': the file is empty.",
+                                   "message_vi": f"'{upload.filename}': tệp rỗng."}])
     if size > max_bytes:
         mb = max_bytes / 1024 / 1024
         raise InvalidData(f"{field}: the file is larger than {mb:.0f} MB.",
                           vi=f"{field}: tệp lớn hơn {mb:.0f} MB.",
-                          details=[{"field": field, "message": f"'{upload.filename}' is larger than {mb:.0f} MB."}])
+                          details=[{"field": field, "message": f"'{upload.filename}' is larger than {mb:.0f} MB.",
+                                   "message_vi": f"'{upload.filename}' lớn hơn {mb:.0f} MB."}])
     allowed = {EXTENSIONS[e.lower()] for e in (accept or EXTENSIONS) if e.lower() in EXTENSIONS}
     for media_type, magics in SIGNATURES.items():
         if media_type in allowed and any(upload.content.startswith(m) for m in magics):
@@ -42,7 +44,9 @@ def sniff(upload: Upload, *, field: str, accept: list[str] | None, max_bytes: in
     raise InvalidData(f"{field}: '{upload.filename}' is not an accepted file type ({kinds}).",
                       vi=f"{field}: '{upload.filename}' không đúng loại tệp được chấp nhận ({kinds}).",
                       details=[{"field": field, "message": f"'{upload.filename}' is not an "
-                                f"accepted file type ({kinds})."}])
+                                f"accepted file type ({kinds}).",
+                                "message_vi": f"'{upload.filename}' không đúng loại tệp được "
+                                f"chấp nhận ({kinds})."}])
 
 
 def store_document(p, session: Session, *, dossier: Dossier | None, name: str, filename: str,

@@ -43,6 +43,34 @@ def _field_title(schema: dict, field: str) -> str:
     return (schema.get("properties") or {}).get(field, {}).get("title", field)
 
 
+def explain(error, prop: dict) -> tuple[str, str]:
+    """A message a citizen understands, in English and Vietnamese, for one schema error.
+    A field may carry its own with ``x-error`` / ``x-error-en``."""
+    v, value = error.validator, error.validator_value
+    if v == "required":
+        return "This field is required.", "Trường này là bắt buộc."
+    if prop.get("x-error") and v in ("pattern", "format", "minLength", "maxLength"):
+        return prop.get("x-error-en", prop["x-error"]), prop["x-error"]
+    if v == "pattern" or v == "format":
+        return ("The value does not have the expected format.",
+                "Giá trị không đúng định dạng.")
+    if v in ("enum", "oneOf", "const", "anyOf"):
+        return "Choose one of the options.", "Hãy chọn một trong các lựa chọn."
+    if v == "minimum":
+        return f"Must be at least {value}.", f"Phải lớn hơn hoặc bằng {value}."
+    if v == "maximum":
+        return f"Must be at most {value}.", f"Phải nhỏ hơn hoặc bằng {value}."
+    if v == "minLength":
+        return f"Must have at least {value} characters.", f"Phải có ít nhất {value} ký tự."
+    if v == "maxLength":
+        return f"Must have at most {value} characters.", f"Không được quá {value} ký tự."
+    if v == "minItems":
+        return f"Choose at least {value}.", f"Hãy chọn ít nhất {value} mục."
+    if v == "type":
+        return f"Must be of type {value}.", f"Phải là giá trị kiểu {value}."
+    return error.message, f"Giá trị không hợp lệ: {error.message}"
+
+
 def validate(schema: dict, data: dict, *, keep: dict | None = None) -> dict:
     """Check ``data`` against ``schema``; return the declared fields only, NFC-normalised.
 
@@ -60,13 +88,9 @@ def validate(schema: dict, data: dict, *, keep: dict | None = None) -> dict:
                         key=lambda e: list(e.path)):
         field = ".".join(str(p) for p in error.path)
         if error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            field = missing or field
-            message = "This field is required."
-            message_vi = "Trường này là bắt buộc."
-        else:
-            message = error.message
-            message_vi = f"Giá trị không hợp lệ: {error.message}"
+            field = next(iter(set(error.validator_value) - set(error.instance)), field)
+        prop = (schema.get("properties") or {}).get(field.split(".")[0], {})
+        message, message_vi = explain(error, prop)
         errors.append({"field": field, "title": _field_title(schema, field.split(".")[0]),
                        "message": message, "message_vi": message_vi})
     if errors:
@@ -86,7 +110,8 @@ def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, 
     errors = []
     for name, upload in (files or {}).items():
         if name not in fields:
-            errors.append({"field": name, "message": "This form has no such file field."})
+            errors.append({"field": name, "message": "This form has no such file field.",
+                           "message_vi": "Biểu mẫu không có trường tệp này."})
             continue
         prop = fields[name]
         try:
@@ -101,7 +126,10 @@ def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, 
                              created_by_id=user_id)
         out[name] = str(doc.id)
     if errors:
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        for e in errors:
+            e["title"] = _field_title(schema, e["field"])
+        summary = "; ".join(f"{e['title']}: {e['message']}" for e in errors)
+        summary_vi = "; ".join(f"{e['title']}: {e['message_vi']}" for e in errors)
         raise InvalidData(f"Some files were not accepted: {summary}",
-                          vi=f"Một số tệp không được chấp nhận: {summary}", details=errors)
+                          vi=f"Một số tệp không được chấp nhận: {summary_vi}", details=errors)
     return out

@@ -140,3 +140,7 @@ def test_invalid_application_lists_every_field(platform):
     fields = {d["field"] for d in err.value.details}
     assert fields == {"enterprise_code", "phone", "vehicle_count"}
     assert all(d["title"] for d in err.value.details)  # Vietnamese field titles for the user
+    by_field = {d["field"]: d for d in err.value.details}
+    assert by_field["enterprise_code"]["message_vi"] == "Giá trị không đúng định dạng."
+    assert by_field["vehicle_count"]["message"] == "Must be at least 1."
+    assert "does not match" not in err.value.vi  # no raw validator text reaches a citizen
