@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+CHROME := /usr/bin/chromium
 
 .PHONY: setup demo test lint bench clean
 
@@ -17,12 +18,17 @@ $(FONT):
 	@command -v apt-get >/dev/null || { echo "Install the DejaVu fonts (fonts-dejavu-core) or set MOTCUA_FONT_DIR."; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core
 
+# The browser test drives Debian's Chromium (Playwright never downloads a browser here).
+$(CHROME):
+	@command -v apt-get >/dev/null || { echo "Install Chromium (Debian package chromium)."; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 setup: $(BIN)/motcua $(FONT)
 
 demo: setup
 	$(BIN)/motcua demo
 
-test: setup
+test: setup $(CHROME)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
