@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import accounts, tasks
-from engine.errors import Conflict, InvalidData, PermissionDenied
+from engine.errors import Conflict, InvalidData, PermissionDenied, ScriptError
 from engine.models import AuditEvent, Document, Dossier, HumanTask
 from engine.storage import Upload
 from tests.engine.factories import PDF, reception_task, submit
-from tests.scenario import sample_files
+from tests.scenario import check_round_trip, sample_files
 
 
 def user(p, name):
@@ -144,3 +144,23 @@ def test_invalid_application_lists_every_field(platform):
     assert by_field["enterprise_code"]["message_vi"] == "Giá trị không đúng định dạng."
     assert by_field["vehicle_count"]["message"] == "Must be at least 1."
     assert "does not match" not in err.value.vi  # no raw validator text reaches a citizen
+
+
+def test_a_diagram_that_fails_at_run_time_rolls_the_step_back(platform):
+    """A condition that passes the deploy checks but fails on real data (a name the data
+    lacks) answers with an error naming the element; the task stays open, nothing moves."""
+    from engine.procedures import deploy_bundle
+    from tests.engine.test_bundles import replace
+
+    deploy_bundle(platform, replace("process.bpmn", "reception_decision == 'accept'",
+                                    "reception_decision == 'accept' and vehicle_kind == 'bus'"))
+    code = submit(platform)
+    task_id = reception_task(platform, code)
+    officer = user(platform, "motcua")
+    with pytest.raises(ScriptError) as err:
+        tasks.complete(platform, officer, task_id, {"reception_decision": "accept"})
+    assert "Gateway_Reception" in err.value.message and "vehicle_kind" in err.value.message
+    view = tasks.get_task(platform, officer, task_id)
+    assert view["status"] == "open" and view["dossier"]["status"] == "submitted"
+    assert [h["action"] for h in view["dossier"]["history"]].count("complete") == 0
+    check_round_trip(platform, code)
