@@ -1,8 +1,10 @@
 """The hash-chained audit log (nhật ký): every action appends an event whose hash covers
 the previous event's hash, so any edit or deletion in the middle breaks the chain.
 
-Appends lock the single ``audit_head`` row, which orders concurrent transactions; the
-lock is held only from the append to the commit at the end of the step.
+Events are queued on the session during a step and written just before it commits: the
+single ``audit_head`` row is locked once, at the end, which orders concurrent transactions
+by commit while holding that lock only for the last moment of each. A step that rolls back
+leaves no event.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -26,25 +28,48 @@ def _digest(prev_hash: str, at: datetime, actor: str, action: str, dossier_id, d
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+_PENDING = "motcua_audit_pending"
+
+
 def append(session: Session, *, actor: str, action: str, dossier_id: int | None = None,
-           detail: dict | None = None) -> AuditEvent:
-    """Add one event to the chain inside the caller's transaction."""
+           detail: dict | None = None) -> None:
+    """Record one event as part of the caller's transaction (written at its commit)."""
+    now = clock.now()
+    at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what every database keeps
+    detail = json.loads(json.dumps(detail or {}, default=str))
+    session.info.setdefault(_PENDING, []).append((at, actor, action, dossier_id, detail))
+
+
+def ensure_head(session: Session) -> AuditHead:
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
     if head is None:
         head = AuditHead(id=1, last_hash=GENESIS, last_id=0)
         session.add(head)
         session.flush()
-    detail = json.loads(json.dumps(detail or {}, default=str))
-    now = clock.now()
-    at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what every database keeps
-    event = AuditEvent(at=at, actor=actor, action=action, dossier_id=dossier_id, detail=detail,
-                       prev_hash=head.last_hash,
-                       hash=_digest(head.last_hash, at, actor, action, dossier_id, detail))
-    session.add(event)
+    return head
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    head = ensure_head(session)
+    prev = head.last_hash
+    events = []
+    for at, actor, action, dossier_id, detail in pending:
+        digest = _digest(prev, at, actor, action, dossier_id, detail)
+        events.append(AuditEvent(at=at, actor=actor, action=action, dossier_id=dossier_id,
+                                 detail=detail, prev_hash=prev, hash=digest))
+        prev = digest
+    session.add_all(events)
     session.flush()
-    head.last_hash = event.hash
-    head.last_id = event.id
-    return event
+    head.last_hash, head.last_id = prev, events[-1].id
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def verify_chain(p) -> dict:

@@ -24,6 +24,8 @@ Deadline rule (the one every procedure uses, written once here):
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import calendar as _stdlib_calendar
 import threading
 from collections.abc import Mapping
@@ -261,6 +263,14 @@ def load_calendar(session) -> WorkingCalendar:
 
     from engine.models import CalendarOverride
 
-    rows = session.scalars(select(CalendarOverride)).all()
-    return WorkingCalendar({row.day: row.kind for row in rows},
-                           notes={row.day: row.note for row in rows if row.note})
+    rows = session.execute(select(CalendarOverride.day, CalendarOverride.kind,
+                                  CalendarOverride.note)).all()
+    return _calendar(tuple(sorted(rows)))
+
+
+@lru_cache(maxsize=16)
+def _calendar(rows: tuple) -> WorkingCalendar:
+    """One calendar per set of overrides: building the holiday tables costs a millisecond
+    and every step of every dossier asks for them."""
+    return WorkingCalendar({day: kind for day, kind, _ in rows},
+                           notes={day: note for day, _, note in rows if note})

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
+from . import audit
 from .errors import InvalidBundle
 from .migrate import upgrade
 from .models import Agency, Role
@@ -38,6 +39,7 @@ def load_reference_data(session) -> dict:
             session.flush()
             by_code[a["code"]] = agency
             created += 1
+    audit.ensure_head(session)  # exists before any concurrent append can race to create it
     return {"roles": len(roles), "agencies_created": created}
 
 
