@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 CHROME := /usr/bin/chromium
+ASSETS := node_modules/bpmn-js/dist/bpmn-modeler.production.min.js
 
 .PHONY: setup demo test lint bench clean
 
@@ -18,12 +19,19 @@ $(FONT):
 	@command -v apt-get >/dev/null || { echo "Install the DejaVu fonts (fonts-dejavu-core) or set MOTCUA_FONT_DIR."; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core
 
+# The studio's diagram editor, bpmn-js, comes from the npm registry at the versions pinned
+# by package-lock.json; Flask serves its built files from node_modules (/studio/vendor/).
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } || { echo "Install Node.js and npm, then run: npm ci"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
 # The browser test drives Debian's Chromium (Playwright never downloads a browser here).
 $(CHROME):
 	@command -v apt-get >/dev/null || { echo "Install Chromium (Debian package chromium)."; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-setup: $(BIN)/motcua $(FONT)
+setup: $(BIN)/motcua $(FONT) $(ASSETS)
 
 demo: setup
 	$(BIN)/motcua demo
@@ -36,4 +44,4 @@ bench: setup
 	$(BIN)/python -m bench.lifecycle
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules

@@ -18,12 +18,18 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
+from SpiffWorkflow.spiff.specs.defaults import (
+    ManualTask,
+    NoneTask,
+    ScriptTask,
+    ServiceTask,
+    UserTask,
+)
 
+from . import elements
 from .errors import InvalidBundle
 
 DEADLINE_UNITS = {"hours", "days", "working_days", "months"}
@@ -185,14 +191,20 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         _check_form(texts, meta["application_form"], "procedure.yaml", problems)
 
     parser = SpiffBpmnParser(validator=None)
+    roots = {}
     for name in bpmn_names:
         root, xml_problems = _xml_problems(name, texts[name])
         problems += xml_problems
         if root is not None:
-            try:
-                parser.add_bpmn_xml(root, filename=name)
-            except ValidationException as exc:
-                problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(str(exc))))
+            roots[name] = root
+    elements.check(roots, problems, Problem, main=meta.get("process_id"))
+    if problems:
+        raise _invalid(problems)
+    for name, root in roots.items():
+        try:
+            parser.add_bpmn_xml(root, filename=name)
+        except ValidationException as exc:
+            problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(str(exc))))
     if problems:
         raise _invalid(problems)
 
@@ -200,8 +212,11 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     if problems:
         raise _invalid(problems)
     try:
-        spec = parser.get_spec(process_id)
-        subprocess_specs = parser.get_subprocess_specs(process_id)
+        if process_id in parser.collaborations:  # pools that exchange messages in one diagram
+            spec, subprocess_specs = parser.get_collaboration(process_id)
+        else:
+            spec = parser.get_spec(process_id)
+            subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
         name = getattr(exc, "file_name", "") or bpmn_names[0]
         raise _invalid([Problem(name, getattr(exc, "id", "") or process_id,
@@ -239,6 +254,11 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
             def bad(msg, where=where, filename=filename):
                 problems.append(Problem(filename, where, msg))
 
+            if isinstance(ts, ManualTask | NoneTask) and not ts.lane:
+                bad("a manual or untyped task waits for a person: put it in a lane whose name is "
+                    "a role, or make it a script or service task")
+            elif isinstance(ts, ManualTask | NoneTask) and ts.lane not in roles:
+                bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))})")
             if isinstance(ts, UserTask):
                 ext = ts.extensions or {}
                 if not ts.lane:
@@ -277,20 +297,27 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
                 for condition, _target in getattr(ts, "cond_task_specs", []):
                     if condition is not None and condition.args:
                         _expr(check_expr, condition.args[0], bad)
-            event = getattr(ts, "event_definition", None)
-            if isinstance(event, TimerEventDefinition) and check_expr:
-                _expr(check_expr, event.expression, bad)
-            if isinstance(ts, CatchingEvent | ThrowingEvent) and event is not None:
-                _check_event(event, bad)
+            if check_expr:
+                for source in _expressions(ts):
+                    _expr(check_expr, source, bad)
 
 
-def _check_event(event, bad) -> None:
-    from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
-
-    supported = (TimerEventDefinition, NoneEventDefinition)
-    if not isinstance(event, supported):
-        kind = type(event).__name__.replace("EventDefinition", "")
-        bad(f"{kind} events are not supported by this platform yet")
+def _expressions(ts) -> list[str]:
+    """Every expression a task spec evaluates besides scripts, parameters and gateway
+    conditions: timers, message payloads and correlations, loop and multi-instance
+    conditions and counts."""
+    found = []
+    event = getattr(ts, "event_definition", None)
+    for definition in [event, *getattr(event, "event_definitions", [])]:
+        if isinstance(definition, TimerEventDefinition):
+            found.append(definition.expression)
+        found.append(getattr(definition, "expression", None))
+        for prop in [*getattr(definition, "correlation_properties", []),
+                     *getattr(definition, "process_correlations", [])]:
+            found.append(prop.retrieval_expression)
+    for attr in ("cardinality", "condition"):
+        found.append(getattr(ts, attr, None))
+    return sorted({s for s in found if isinstance(s, str) and s.strip()})
 
 
 def _expr(check_expr, source: str, bad, mode: str = "eval") -> None:

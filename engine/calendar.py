@@ -24,12 +24,11 @@ Deadline rule (the one every procedure uses, written once here):
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import calendar as _stdlib_calendar
 import threading
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from holidays.countries import Vietnam
 

@@ -54,3 +54,19 @@ class ScriptError(EngineError):
     """An expression or script in a diagram failed or tried something forbidden."""
 
     status = 422
+
+
+class OperatorError(EngineError):
+    """A service operator's business failure, e.g. ``OperatorError("BUDGET_CLOSED", "…")``.
+
+    The engine turns it into a BPMN error with ``code``, so an error boundary event on the
+    service task (or on a sub-process around it) takes the diagram's error path. When nothing
+    catches it, the whole step rolls back with this error.
+    """
+
+    status = 422
+
+    def __init__(self, code: str, message: str, *, vi: str | None = None,
+                 details: list | dict | None = None):
+        super().__init__(message, vi=vi, details=details)
+        self.code = code

@@ -68,7 +68,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
-    roles: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    # Loaded only where asked for: users come along with every dossier and task row.
+    roles: Mapped[list[UserRole]] = relationship(lazy="select", cascade="all, delete-orphan")
 
     def role_codes(self, agency_id: int | None = None) -> set[str]:
         return {r.role_code for r in self.roles if agency_id is None or r.agency_id == agency_id}
@@ -121,9 +122,11 @@ class ProcedureVersion(Base):
     number: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
     meta: Mapped[dict] = mapped_column(JSON)  # procedure.yaml, parsed
-    files: Mapped[dict] = mapped_column(JSON)  # relative path -> text
+    # The two large columns load only when read (on a cache miss): a version row comes
+    # along with every dossier.
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)  # relative path -> text
     process_id: Mapped[str] = mapped_column(String(255))
-    spec: Mapped[dict] = mapped_column(JSON)  # serialized SpiffWorkflow specs
+    spec: Mapped[dict] = mapped_column(JSON, deferred=True)  # serialized SpiffWorkflow specs
     deployed_by: Mapped[str] = mapped_column(String(80), default="system")
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -215,7 +218,9 @@ class Timer(Base):
 
 
 class Message(Base):
-    """A BPMN message between instances, correlated by dossier code."""
+    """A BPMN message between dossiers (instances): written by a message throw event, message
+    end event or send task in the sender's step, delivered by the worker to the dossier whose
+    ``waiting_message`` row has the same name and correlation (see :mod:`engine.messages`)."""
 
     __tablename__ = "message"
 
@@ -223,11 +228,35 @@ class Message(Base):
     name: Mapped[str] = mapped_column(String(255))
     correlation: Mapped[str] = mapped_column(String(255))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|error
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    sender_dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    receiver_dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    sender_task: Mapped[str] = mapped_column(String(255), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (Index("ix_message_pending", "status", "correlation"),)
+
+
+class WaitingMessage(Base):
+    """A task waiting for a message, synced after every step like timers: a catch event, a
+    receive task, a message boundary event or an event-based gateway's message branch (one
+    row per message name). Delivery looks receivers up here, never in workflow states."""
+
+    __tablename__ = "waiting_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    task_guid: Mapped[str] = mapped_column(String(36))
+    spec_name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    correlation: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("task_guid", "name"),
+                      Index("ix_waiting_message_lookup", "name", "correlation"),
+                      Index("ix_waiting_message_dossier", "dossier_id"))
 
 
 class Outbox(Base):
@@ -320,3 +349,7 @@ class DossierSequence(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Tables defined beside the feature that owns them, registered on the same metadata.
+from . import payment_models  # noqa: E402, F401

@@ -3,7 +3,9 @@
 A diagram's service task names an operator (``spiffworkflow:serviceTaskOperator``) and
 passes parameters as expressions; deploy checks the name and the parameters against this
 registry. Operators act on the step's :class:`StepContext`, inside the step's
-transaction: anything that leaves the database (e-mail) goes through the outbox.
+transaction: anything that leaves the database (e-mail) goes through the outbox. An
+operator signals a business failure by raising :class:`~engine.errors.OperatorError`
+(code, message): the engine throws it as a BPMN error from the service task.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, outbox
-from .errors import ScriptError
+from .errors import OperatorError, ScriptError
 from .models import Dossier, ProcedureVersion, User, UserRole
 
 log = logging.getLogger(__name__)
@@ -179,3 +181,13 @@ def issue_apology(step: StepContext, task, reason: str, new_due_at: str) -> dict
         notify(step, task, "late", "applicant")
     step.events.append("apology")
     return {"new_due_at": moment.isoformat(), "reason": reason}
+
+
+@operator
+def require(step: StepContext, task, condition, code: str, message: str = "") -> dict:
+    """Stop with the business error ``code`` unless ``condition`` holds: an error boundary
+    event with that code (or without one) takes the diagram's error path; uncaught, the step
+    is refused with ``message``."""
+    if not condition:
+        raise OperatorError(str(code), str(message or f"Requirement {code} not met."))
+    return {"ok": True}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -77,9 +78,16 @@ def application_form(version: ProcedureVersion) -> dict:
 
 
 def form_schema(version: ProcedureVersion, path: str | None) -> dict | None:
+    """A form of the version, parsed once per version content (versions never change)."""
     if not path:
         return None
-    return json.loads(version.files[path])
+    key = (version.content_hash, path)
+    if key not in _FORMS:
+        _FORMS[key] = json.loads(version.files[path])
+    return copy.deepcopy(_FORMS[key])
+
+
+_FORMS: dict[tuple[str, str], dict] = {}
 
 
 def _view(procedure: Procedure, *, with_form: bool) -> dict:

@@ -1,130 +1,53 @@
 """The SpiffWorkflow adapter: one transaction per action on a dossier.
 
 :func:`run_step` is the only way a dossier's workflow changes: lock the dossier row,
-load the saved workflow, apply one action (start, complete a user task, fire a timer),
-run the engine to its next wait state, then write back the workflow, the human-task rows,
-the timer rows, outbox rows, audit events and the dossier's status, all or nothing.
+load the saved workflow, apply one action (start, complete a user task, fire a timer,
+deliver a message), run the engine to its next wait state, then write back the workflow,
+the human-task, timer and waiting-message rows (:mod:`engine.sync`), the messages it sent
+(:mod:`engine.messages`), outbox rows, audit events and the dossier's status, all or nothing.
 
-The saved state leaves out the specs: they are stored once per procedure version and
-kept deserialized in a small in-process cache, which makes a save a fraction of the
-library's full serialization.
+The workflow classes, the state serializer and the spec cache live in :mod:`engine.spiff`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import (
-    BpmnWorkflowConverter,
-    WorkflowConverter,
-)
-from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import audit, clock
+from . import audit, clock, messages
 from .calendar import load_calendar
-from .errors import NotFound, ScriptError
-from .models import Dossier, HumanTask, Instance, ProcedureVersion, Timer
+from .errors import EngineError, NotFound, OperatorError, ScriptError
+from .models import Dossier, Instance, ProcedureVersion, Timer
 from .operators import StepContext
 from .scripting import MotcuaScriptEngine, make_evaluator
+from .spiff import (  # noqa: F401  (re-exported: the adapter's public names)
+    REGISTRY,
+    SERIALIZER,
+    SPECS,
+    MotcuaWorkflow,
+    dump_state,
+    load_state,
+    new_workflow,
+    specs_to_dict,
+)
+from .sync import form_path, sync  # noqa: F401
+from .sync import moment as _moment  # noqa: F401
 
 log = logging.getLogger(__name__)
 
-
-class _StateConverter(BpmnWorkflowConverter):
-    """Serializes a workflow's state without its specs; restores it onto cached spec objects."""
-
-    def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
-
-    def from_dict(self, dct):
-        workflow = self.target_class(dct.pop("spec"), dct.pop("subprocess_specs"),
-                                     deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
-
-
-class _EngineClock(datetime):
-    """SpiffWorkflow's timer events read ``datetime.now``; make them read the engine clock,
-    so a timer is due exactly when its row says (and tests can move time)."""
-
-    @classmethod
-    def now(cls, tz=None):
-        moment = clock.now()
-        return moment.astimezone(tz) if tz else moment.astimezone(clock.VIETNAM).replace(tzinfo=None)
-
-
-spiff_timer.datetime = _EngineClock
-
-_config = dict(SPIFF_CONFIG)
-_config[BpmnWorkflow] = _StateConverter
-REGISTRY = BpmnWorkflowSerializer.configure(_config)
-SERIALIZER = BpmnWorkflowSerializer(REGISTRY)
-
-
-def specs_to_dict(spec, subprocess_specs: dict) -> dict:
-    """The JSON form of a version's specs, stored on the version row."""
-    return {"spec": REGISTRY.convert(spec),
-            "subprocess_specs": {k: REGISTRY.convert(v) for k, v in subprocess_specs.items()}}
-
-
-class _SpecCache:
-    """Deserialized specs per version id. Versions are immutable, so entries never go stale."""
-
-    def __init__(self, size: int = 64):
-        self.size = size
-        self.items: OrderedDict[int, tuple] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, version: ProcedureVersion) -> tuple:
-        with self.lock:
-            if version.id in self.items:
-                self.items.move_to_end(version.id)
-                return self.items[version.id]
-        spec = REGISTRY.restore(json.loads(json.dumps(version.spec["spec"])))
-        subs = {k: REGISTRY.restore(json.loads(json.dumps(v)))
-                for k, v in version.spec["subprocess_specs"].items()}
-        with self.lock:
-            self.items[version.id] = (spec, subs)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return spec, subs
-
-
-SPECS = _SpecCache()
-
-
-def dump_state(workflow: BpmnWorkflow) -> str:
-    return SERIALIZER.serialize_json(workflow)
-
-
-def load_state(state: str, version: ProcedureVersion) -> BpmnWorkflow:
-    dct = json.loads(state, cls=SERIALIZER.json_decoder_cls)
-    SERIALIZER.migrate(dct)
-    dct["spec"], dct["subprocess_specs"] = SPECS.get(version)
-    return SERIALIZER.from_dict(dct)
+# A step ends after this many operator errors caught by boundary events: a diagram whose
+# error path leads back to the failing task would otherwise retry it for ever.
+MAX_CAUGHT_ERRORS = 50
 
 
 @dataclass
@@ -146,20 +69,38 @@ def find_task(workflow: BpmnWorkflow, guid: str):
 
     (The library's ``get_task_from_id`` raises as soon as one sub-process lacks the id.)
     """
-    task_id = UUID(guid)
+    try:
+        task_id = UUID(str(guid))
+    except ValueError:
+        return None
     for wf in (workflow, *workflow.subprocesses.values()):
         if task_id in wf.tasks:
             return wf.tasks[task_id]
     return None
 
 
+_LOCKED = "motcua_locked_dossiers"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_locks(session: Session) -> None:
+    session.info.pop(_LOCKED, None)
+
+
 def lock_dossier(session: Session, dossier_id: int) -> Dossier:
-    """Load the dossier row and hold its lock until the transaction ends."""
-    dossier = session.execute(select(Dossier).where(Dossier.id == dossier_id)
-                              .with_for_update(of=Dossier)
-                              .execution_options(populate_existing=True)).scalar()
+    """Load the dossier row and hold its lock until the transaction ends. Locking it again
+    in the same transaction costs nothing: the row is already current."""
+    locked = session.info.setdefault(_LOCKED, set())
+    if dossier_id in locked:
+        dossier = session.get(Dossier, dossier_id)
+    else:
+        dossier = session.execute(select(Dossier).where(Dossier.id == dossier_id)
+                                  .with_for_update(of=Dossier)
+                                  .execution_options(populate_existing=True)).scalar()
     if dossier is None:
         raise NotFound("No such dossier.", vi="Không tìm thấy hồ sơ.")
+    locked.add(dossier_id)
     return dossier
 
 
@@ -176,15 +117,15 @@ def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: s
     version = dossier.version if dossier.version is not None else session.get(
         ProcedureVersion, dossier.version_id)
     engine, context = _script_engine(p, session, dossier, version, actor)
-    spec, subs = SPECS.get(version)
-    workflow = BpmnWorkflow(spec, subs, script_engine=engine)
+    workflow = new_workflow(version, engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.set_data(**initial_data)
     step = Step(session, dossier, version, workflow, context)
     _advance(step)
+    messages.emit(step)
     session.add(Instance(dossier_id=dossier.id, state=dump_state(workflow),
                          completed=workflow.completed, updated_at=clock.now()))
-    _sync(step)
+    sync(step)
     return step
 
 
@@ -210,105 +151,52 @@ def _run(p, session, dossier_id, action, actor):
     step = Step(session, dossier, version, workflow, context)
     result = action(step)
     _advance(step)
+    messages.emit(step)
     instance.state = dump_state(workflow)
     instance.completed = workflow.completed
     instance.updated_at = clock.now()
-    _sync(step)
+    sync(step)
     return result
 
 
 def _advance(step: Step) -> None:
-    """Run the engine to the next wait state; a failing diagram expression aborts the step."""
-    try:
-        step.workflow.refresh_timers()
-        step.workflow.do_engine_steps()
-    except SpiffWorkflowException as exc:
-        where = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or ""
-        raise ScriptError(f"The procedure's diagram failed at {where or 'a step'}: {exc}",
-                          vi=f"Quy trình gặp lỗi tại {where or 'một bước'}: {exc}",
-                          details=[{"element": where, "message": str(exc)}]) from exc
+    """Run the engine to the next wait state. An operator's business error is thrown into the
+    diagram as a BPMN error (and the engine runs on along the boundary event's path); any
+    other failure of the diagram aborts the step."""
+    workflow = step.workflow
+
+    def tag_sender(task) -> None:  # which task threw the messages that leave the workflow
+        for thrown in workflow.bpmn_events:
+            if not hasattr(thrown, "sender"):
+                thrown.sender = task.task_spec.bpmn_id or task.task_spec.name
+
+    caught = 0
+    while True:
+        try:
+            workflow.refresh_timers()
+            workflow.do_engine_steps(did_complete_task=tag_sender)
+            return
+        except OperatorError as exc:
+            task = find_task(workflow, getattr(exc, "task_id", "") or "")
+            if task is None or caught >= MAX_CAUGHT_ERRORS:
+                raise
+            messages.throw_operator_error(step, task, exc)
+            caught += 1
+        except SpiffWorkflowException as exc:
+            where = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or ""
+            raise _diagram_failed(where, str(exc)) from exc
+        except (EngineError, SQLAlchemyError):
+            raise
+        except Exception as exc:  # the library's own errors on unexpected data (TypeError…)
+            failed = workflow.get_tasks(state=TaskState.ERROR)
+            where = failed[-1].task_spec.bpmn_id or "" if failed else ""
+            raise _diagram_failed(where, f"{type(exc).__name__}: {exc}") from exc
 
 
-def _moment(value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, dict):  # a cycle timer: {'next': iso, ...}
-        value = value.get("next")
-    moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=clock.VIETNAM)
-
-
-def _sync(step: Step) -> None:
-    """Make the human-task and timer rows match the workflow's ready and waiting tasks."""
-    session, dossier, wf = step.session, step.dossier, step.workflow
-    ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
-    rows = session.execute(select(HumanTask).where(HumanTask.dossier_id == dossier.id,
-                                                   HumanTask.status == "open")).scalars().all()
-    known = set()
-    for row in rows:
-        if row.task_guid in ready:
-            known.add(row.task_guid)
-        else:
-            row.status = "cancelled"
-    for guid, task in ready.items():
-        if guid not in known:
-            session.add(_human_task(step, guid, task))
-
-    waiting = {}
-    for task in wf.get_tasks(state=TaskState.WAITING):
-        event = getattr(task.task_spec, "event_definition", None)
-        if isinstance(event, TimerEventDefinition):
-            due = _moment(task._get_internal_data("event_value"))
-            if due is not None:
-                waiting[str(task.id)] = (task.task_spec.bpmn_id or task.task_spec.name, due)
-    timers = session.execute(select(Timer).where(Timer.dossier_id == dossier.id,
-                                                 Timer.status == "waiting")).scalars().all()
-    for timer in timers:
-        if timer.task_guid in waiting:
-            timer.due_at = waiting.pop(timer.task_guid)[1]
-            continue
-        task = find_task(wf, timer.task_guid)
-        if task is not None and task.has_state(TaskState.COMPLETED):
-            timer.status, timer.fired_at = "fired", clock.now()  # fired along with another
-        else:
-            timer.status = "cancelled"
-    for guid, (name, due) in waiting.items():
-        session.add(Timer(dossier_id=dossier.id, task_guid=guid, spec_name=name, due_at=due))
-
-    if wf.completed and dossier.finished_at is None:
-        dossier.finished_at = clock.now()
-    session.flush()
-
-
-def _human_task(step: Step, guid: str, task) -> HumanTask:
-    spec = task.task_spec
-    ext = spec.extensions or {}
-    props = ext.get("properties") or {}
-    dossier = step.dossier
-    due_at = None
-    if props.get("dueIn"):
-        due_at = _moment(step.workflow.script_engine.evaluate(task, props["dueIn"]))
-    assignee_id = dossier.applicant_id if spec.lane == "applicant" else None
-    if props.get("sameAssigneeAs"):
-        earlier = step.session.execute(
-            select(HumanTask.completed_by_id)
-            .where(HumanTask.dossier_id == dossier.id, HumanTask.status == "completed",
-                   HumanTask.spec_name == props["sameAssigneeAs"])
-            .order_by(HumanTask.completed_at.desc()).limit(1)).scalar()
-        assignee_id = earlier or assignee_id
-    return HumanTask(dossier_id=dossier.id, task_guid=guid, spec_name=spec.bpmn_id or spec.name,
-                     title=spec.bpmn_name or spec.bpmn_id or spec.name, role_code=spec.lane or "",
-                     agency_id=None if spec.lane == "applicant" else dossier.agency_id,
-                     assignee_id=assignee_id, form=form_path(spec),
-                     properties=dict(props), status="open", created_at=clock.now(),
-                     due_at=due_at)
-
-
-def form_path(spec) -> str | None:
-    """A user task's form: the ``formJsonSchemaFilename`` property (SpiffArena's convention)."""
-    ext = spec.extensions or {}
-    return (ext.get("properties") or {}).get("formJsonSchemaFilename") \
-        or ext.get("formJsonSchemaFilename")
+def _diagram_failed(where: str, message: str) -> ScriptError:
+    return ScriptError(f"The procedure's diagram failed at {where or 'a step'}: {message}",
+                       vi=f"Quy trình gặp lỗi tại {where or 'một bước'}: {message}",
+                       details=[{"element": where, "message": message}])
 
 
 def fire_timer(step: Step, timer: Timer) -> bool:

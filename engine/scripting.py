@@ -3,7 +3,9 @@
 SpiffWorkflow's default engine is plain ``eval``/``exec`` with every builtin; a
 deserialized workflow gets that default again, so :func:`engine.runtime` sets this one
 on every load. Service tasks call registered operators through :meth:`call_service`
-(the library's own error path has a ``NameError``, so it is replaced here whole).
+(the library's own error path has a ``NameError``, so it is replaced here whole); an
+operator's :class:`~engine.errors.OperatorError` leaves it marked with the task, for
+:func:`engine.runtime._advance` to throw as a BPMN error.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from . import clock
-from .errors import EngineError, ScriptError
+from .errors import EngineError, OperatorError, ScriptError
 from .sandbox import RestrictedEvaluator
 
 if TYPE_CHECKING:
@@ -105,6 +107,9 @@ class MotcuaScriptEngine(PythonScriptEngine):
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
         try:
             result = call(self.step, task, operation_name, params)
+        except OperatorError as exc:  # a business error: the engine throws it as a BPMN error
+            exc.task_id = str(task.id)
+            raise
         except EngineError:
             raise
         except Exception as exc:

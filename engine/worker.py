@@ -1,4 +1,4 @@
-"""The background worker: fires due timers and sends queued e-mails.
+"""The background worker: fires due timers, delivers messages, sends queued e-mails.
 
 Correctness never depends on there being one worker: due timers are claimed with
 ``FOR UPDATE … SKIP LOCKED`` on the dossier row (the same lock every user action takes
@@ -6,6 +6,11 @@ first, so the lock order is always dossier → rows), and each timer fires in th
 transaction that saves the workflow. APScheduler is only the ticker that calls
 :func:`tick`; it never holds a business timer (its job store can't be shared between
 processes, and a date job missed during downtime is silently dropped).
+
+Messages are delivered the same way: a pending message joined to a ``waiting_message`` row
+with its name and correlation is claimed together with the receiving dossier row
+(``SKIP LOCKED``) and delivered in that dossier's step transaction; a crash before the
+commit leaves it pending, to be delivered once by the next round.
 """
 
 from __future__ import annotations
@@ -15,11 +20,11 @@ import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
-from . import clock, outbox, runtime
+from . import clock, messages, outbox, runtime
 from .errors import EngineError
-from .models import Dossier, Timer
+from .models import Dossier, Message, Timer, WaitingMessage
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +74,58 @@ def _mark_failed(p, timer_id: int, error: str) -> None:
             timer.last_error = error[:2000]
 
 
+def deliver_messages(p, *, limit: int = 100) -> int:
+    """Deliver up to ``limit`` pending messages to the dossiers waiting for them; one
+    transaction each. A message whose receiver is not waiting yet stays pending."""
+    delivered = 0
+    skipped: set[int] = set()
+    for _ in range(limit):
+        message_id = None
+        try:
+            with p.db.transaction() as session:
+                query = (select(Message.id, WaitingMessage.dossier_id, WaitingMessage.task_guid)
+                         .join(WaitingMessage, and_(WaitingMessage.name == Message.name,
+                                                    WaitingMessage.correlation == Message.correlation))
+                         .join(Dossier, Dossier.id == WaitingMessage.dossier_id)
+                         .where(Message.status == "pending")
+                         .order_by(Message.id, WaitingMessage.id).limit(1))
+                if skipped:
+                    query = query.where(Message.id.not_in(skipped))
+                if p.db.is_postgres:
+                    query = query.with_for_update(skip_locked=True, of=(Message, Dossier))
+                row = session.execute(query).first()
+                if row is None:
+                    break
+                message_id, dossier_id, task_guid = row
+                message = session.get(Message, message_id)
+
+                def act(step, message=message, task_guid=task_guid):
+                    return messages.deliver(step, message, task_guid)
+
+                if runtime.run_step(p, dossier_id, act, actor="system", session=session):
+                    delivered += 1
+                else:  # the row was stale; the step re-synced it
+                    skipped.add(message_id)
+        except EngineError as exc:
+            log.error("message %s failed: %s", message_id, exc)
+            if message_id is not None:
+                skipped.add(message_id)
+                _mark_message_failed(p, message_id, str(exc))
+    return delivered
+
+
+def _mark_message_failed(p, message_id: int, error: str) -> None:
+    with p.db.transaction() as session:
+        message = session.get(Message, message_id)
+        if message is not None and message.status == "pending":
+            message.status = "error"
+            message.last_error = error[:2000]
+
+
 def tick(p) -> dict:
     """One round of background work."""
-    return {"timers": fire_due_timers(p), "emails": outbox.send_due(p)}
+    return {"timers": fire_due_timers(p), "messages": deliver_messages(p),
+            "emails": outbox.send_due(p)}
 
 
 def _safe_tick(p) -> None:

@@ -1,9 +1,10 @@
 """The web layer: a Flask app factory and one blueprint per audience.
 
 ``portal`` (citizens and firms), ``workspace`` (officers), ``auth`` (sessions) render
-Jinja pages that work without JavaScript; ``api`` is JSON under ``/api/v1``. Views only
-translate HTTP: parse the request, call one engine function, render. Engine errors become
-HTTP statuses in :mod:`web.errors`.
+Jinja pages that work without JavaScript; ``studio`` (analysts: diagram and form editors,
+versions, dossiers on their diagram) needs it for the diagrams; ``api`` is JSON under
+``/api/v1``. Views only translate HTTP: parse the request, call one engine function,
+render. Engine errors become HTTP statuses in :mod:`web.errors`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 5
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from . import auth, csrf, i18n, portal, workspace
+    from . import auth, csrf, i18n, payments, portal, studio, workspace
     from .api import bp as api_bp
     from .errors import register_error_handlers
 
@@ -57,6 +58,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(portal.bp)
     app.register_blueprint(workspace.bp, url_prefix="/workspace")
     app.register_blueprint(auth.bp, url_prefix="/auth")
+    studio.init_app(app)
+    payments.init_app(app)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     # After auth's user loader, so that even the CSRF error page knows who is signed in.
     csrf.init_app(app)

@@ -49,6 +49,15 @@ HISTORY_ACTIONS = {
     "sign": lazy_gettext("Ký số văn bản"),
     "apology": lazy_gettext("Xin lỗi và hẹn lại ngày trả kết quả"),
     "timer": lazy_gettext("Đến hạn tự động"),
+    "migrate": lazy_gettext("Chuyển sang phiên bản quy trình mới"),
+    "message_sent": lazy_gettext("Gửi thông điệp liên thông"),
+    "message_received": lazy_gettext("Nhận thông điệp liên thông"),
+    "error_caught": lazy_gettext("Xử lý ngoại lệ theo quy trình"),
+    "payment_start": lazy_gettext("Bắt đầu thanh toán"),
+    "payment": lazy_gettext("Đã thanh toán phí, lệ phí"),
+    "payment_failed": lazy_gettext("Thanh toán không thành công"),
+    "payment_expired": lazy_gettext("Hết hạn chờ thanh toán"),
+    "payment_refused": lazy_gettext("Từ chối kết quả thanh toán không hợp lệ"),
 }
 
 

@@ -1,0 +1,258 @@
+"""Which BPMN elements the platform runs, and the deploy-time refusal of the others.
+
+SpiffWorkflow's parser quietly turns some elements it does not implement into something
+else (a compensation or link event becomes a plain event, a signal end event a plain end)
+and implements others in ways a dossier cannot use (a signal reaches every instance). So
+the diagram's XML is checked here element by element against what the platform supports,
+before SpiffWorkflow sees it; each refusal names the file, the element and what to draw
+instead. bpmn/README.md carries the same list as a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+REFUSED_ELEMENTS = {
+    "businessRuleTask": "business rule (DMN) tasks are not supported: decide with an exclusive "
+                        "gateway or compute the value in a script task",
+    "complexGateway": "complex gateways are not supported: use an exclusive, parallel or "
+                      "inclusive gateway",
+    "transaction": "transaction sub-processes are not supported: use an embedded sub-process "
+                   "with an error boundary event",
+    "adHocSubProcess": "ad-hoc sub-processes are not supported: model the steps with a parallel "
+                       "or inclusive gateway",
+    "dataStore": "data stores are not supported: keep values in the dossier's data (form "
+                 "fields, script variables)",
+    "dataStoreReference": "data stores are not supported: keep values in the dossier's data "
+                          "(form fields, script variables)",
+    "choreography": "choreographies are not supported: use messages between processes",
+    "callChoreography": "choreographies are not supported: use messages between processes",
+    "choreographyTask": "choreographies are not supported: use messages between processes",
+    "subChoreography": "choreographies are not supported: use messages between processes",
+}
+
+DEFINITIONS = {
+    "messageEventDefinition": "message", "timerEventDefinition": "timer",
+    "errorEventDefinition": "error", "escalationEventDefinition": "escalation",
+    "signalEventDefinition": "signal", "conditionalEventDefinition": "conditional",
+    "compensateEventDefinition": "compensation", "linkEventDefinition": "link",
+    "cancelEventDefinition": "cancel", "terminateEventDefinition": "terminate",
+    "eventDefinitionRef": "referenced",
+}
+
+ALLOWED = {  # event element -> the event definitions it may carry ("none": no definition)
+    "startEvent": {"none"},
+    "endEvent": {"none", "terminate", "message", "error", "escalation"},
+    "intermediateCatchEvent": {"timer", "message"},
+    "intermediateThrowEvent": {"none", "message", "escalation"},
+    "boundaryEvent": {"timer", "message", "error", "escalation"},
+}
+
+ADVICE = {
+    "signal": "signal events are not supported (a signal would reach every waiting dossier): "
+              "use a message, addressed with a correlation property",
+    "conditional": "conditional events are not supported: use an exclusive gateway, or a timer "
+                   "followed by a gateway that checks again",
+    "compensation": "compensation is not supported: after an error boundary event, draw the "
+                    "steps that undo the work",
+    "link": "link events are not supported: draw the sequence flow instead",
+    "cancel": "cancel events belong to transactions, which are not supported: use an error "
+              "end event and an error boundary event",
+    "referenced": "event definitions referenced from elsewhere (eventDefinitionRef) are not "
+                  "supported: put the definition inside the event",
+}
+
+POOL_START = ("a message start event only starts a pool of the collaboration the procedure "
+              "runs (process_id names the collaboration), from a message of another pool")
+
+START_ADVICE = {
+    "timer": "a dossier's process starts when the dossier is submitted: use a none start event "
+             "(put a timer catch event after it to wait)",
+    "message": "starting a process from a message is not supported yet: use a none start event "
+               "(put a message catch event after it to wait)",
+}
+
+
+def _local(el) -> str:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    return tag[len(BPMN):] if tag.startswith(BPMN) else ""
+
+
+def _kinds(event) -> list[str]:
+    return [DEFINITIONS[_local(c)] for c in event if _local(c) in DEFINITIONS]
+
+
+class _Documents:
+    """The bundle's diagrams, indexed by id across files (messages, errors, call targets)."""
+
+    def __init__(self, roots: dict):
+        self.roots = roots
+        self.by_id = {}
+        for root in roots.values():
+            for el in root.iter():
+                if _local(el) and el.get("id"):
+                    self.by_id.setdefault(el.get("id"), el)
+        self.processes = {el.get("id"): el for root in roots.values()
+                          for el in root.iter(f"{BPMN}process")}
+        self.callers = {}
+        for root in roots.values():
+            for call in root.iter(f"{BPMN}callActivity"):
+                self.callers.setdefault(call.get("calledElement"), []).append(call)
+        self.correlations = {}
+        for root in roots.values():
+            for expr in root.iter(f"{BPMN}correlationPropertyRetrievalExpression"):
+                prop = expr.getparent().get("id")
+                self.correlations.setdefault(expr.get("messageRef"), []).append(prop)
+
+    def code(self, definition, attr: str, code_attr: str) -> str | None:
+        ref = self.by_id.get(definition.get(attr) or "")
+        return ref.get(code_attr) if ref is not None else None
+
+
+def check(roots: dict, problems: list, problem: Callable, main: str | None = None) -> None:
+    """Append a problem for every element of ``roots`` (file name -> parsed XML root) that the
+    platform cannot run. ``problem(file, element, message)`` builds one. ``main`` is the
+    process (or collaboration) a dossier runs."""
+    docs = _Documents(roots)
+    pools = {participant.get("processRef") for root in roots.values()
+             for collaboration in root.iter(f"{BPMN}collaboration")
+             if collaboration.get("id") == main
+             for participant in collaboration.iter(f"{BPMN}participant")}
+    for name, root in roots.items():
+        for el in root.iter():
+            tag = _local(el)
+            if not tag:
+                continue
+            where = el.get("id") or tag
+
+            def bad(message, name=name, where=where):
+                problems.append(problem(name, where, message))
+
+            if tag in REFUSED_ELEMENTS:
+                bad(REFUSED_ELEMENTS[tag])
+            elif tag in ALLOWED:
+                _check_event(docs, el, tag, bad, pools)
+            elif tag == "subProcess" and el.get("triggeredByEvent") == "true":
+                bad("event sub-processes are not supported: attach boundary events to an "
+                    "embedded sub-process around the steps instead")
+            elif tag == "eventBasedGateway":
+                _check_event_gateway(docs, el, bad)
+            elif tag in ("sendTask", "receiveTask"):
+                _check_message_ref(docs, el, el if el.get("messageRef") else
+                                   next(iter(el.iter(f"{BPMN}messageEventDefinition")), el), bad)
+            elif tag == "callActivity" and el.get("calledElement") not in docs.processes:
+                known = ", ".join(sorted(docs.processes)) or "none"
+                bad(f"calls process {el.get('calledElement')!r}, which is not in the bundle "
+                    f"(processes: {known})")
+            elif tag == "multiInstanceLoopCharacteristics":
+                if not (el.find(f"{BPMN}loopCardinality") is not None
+                        or el.find(f"{BPMN}loopDataInputRef") is not None):
+                    bad("a multi-instance activity needs a loopCardinality or a loopDataInputRef "
+                        "(the collection to run over)", where=el.getparent().get("id") or tag)
+            if el.get("isForCompensation") == "true":
+                bad("compensation activities are not supported: " + ADVICE["compensation"])
+
+
+def _check_event(docs, el, tag: str, bad, pools: set) -> None:
+    kinds = _kinds(el)
+    if len(kinds) > 1:
+        bad("an event with several event definitions is not supported: use an event-based "
+            "gateway to wait for one of several events")
+        return
+    kind = kinds[0] if kinds else "none"
+    pool_start = (tag == "startEvent" and kind == "message" and _local(el.getparent()) == "process"
+                  and el.getparent().get("id") in pools)
+    if pool_start:
+        _check_message_ref(docs, el, el.find(f"{BPMN}messageEventDefinition"), bad)
+        return
+    if tag == "boundaryEvent" and kind == "none":
+        bad("a boundary event needs an event definition (timer, message, error or escalation)")
+    elif kind not in ALLOWED[tag]:
+        if tag == "startEvent" and kind == "message" and pools:
+            bad(POOL_START)
+        elif tag == "startEvent" and kind in START_ADVICE:
+            bad(START_ADVICE[kind])
+        else:
+            what = ADVICE.get(kind) or (f"{kind} {tag}s are not supported; supported here: "
+                                        + ", ".join(sorted(ALLOWED[tag])))
+            bad(what)
+        return
+    if kind == "message":
+        _check_message_ref(docs, el, el.find(f"{BPMN}messageEventDefinition"), bad)
+    elif kind == "error" and tag == "boundaryEvent" and el.get("cancelActivity") == "false":
+        bad("an error boundary event always interrupts its activity: remove "
+            "cancelActivity=\"false\"")
+    elif kind == "error" and tag == "endEvent":
+        definition = el.find(f"{BPMN}errorEventDefinition")
+        code = docs.code(definition, "errorRef", "errorCode")
+        uncaught = _uncaught(docs, el, code, set())
+        if uncaught:
+            bad(f"error {code or '(without a code)'} is not caught: {uncaught}. Attach an "
+                "error boundary event with this code to the sub-process or call activity "
+                "around it")
+
+
+def _check_message_ref(docs, el, definition, bad) -> None:
+    ref = definition.get("messageRef") if definition is not None else None
+    message = docs.by_id.get(ref or "")
+    if message is None or _local(message) != "message":
+        bad("a message event, send task or receive task must name a bpmn:message (messageRef)")
+    elif not (message.get("name") or "").strip():
+        bad(f"message {ref!r} needs a name: messages are matched by name")
+    elif len(docs.correlations.get(ref, [])) > 1:
+        bad(f"message {message.get('name')!r} has several correlation properties; use one "
+            "(e.g. the dossier code the message is for)")
+
+
+def _check_event_gateway(docs, el, bad) -> None:
+    flows = [f for f in el.getparent() if _local(f) == "sequenceFlow"
+             and f.get("sourceRef") == el.get("id")]
+    timers = 0
+    for flow in flows:
+        target = docs.by_id.get(flow.get("targetRef"))
+        kinds = _kinds(target) if target is not None else []
+        if target is None or _local(target) != "intermediateCatchEvent" \
+                or kinds not in (["message"], ["timer"]):
+            bad(f"after an event-based gateway every flow must lead to a message or timer "
+                f"catch event ({flow.get('targetRef')!r} is not one)")
+        elif kinds == ["timer"]:
+            timers += 1
+    if timers > 1:
+        bad("an event-based gateway may wait for one timer at most: keep the earliest")
+
+
+def _caught_on(docs, activity, code: str | None) -> bool:
+    """Whether an error boundary event on ``activity`` catches an error with ``code``."""
+    for sibling in activity.getparent():
+        if _local(sibling) != "boundaryEvent" or sibling.get("attachedToRef") != activity.get("id"):
+            continue
+        definition = sibling.find(f"{BPMN}errorEventDefinition")
+        if definition is None:
+            continue
+        caught = docs.code(definition, "errorRef", "errorCode")
+        if caught is None or caught == code:
+            return True
+    return False
+
+
+def _uncaught(docs, el, code: str | None, seen: set) -> str:
+    """Follow an error up through enclosing sub-processes and the call activities that call
+    the process; '' when every path catches it, else where it escapes."""
+    scope = el.getparent()
+    while _local(scope) == "subProcess":
+        if _caught_on(docs, scope, code):
+            return ""
+        scope = scope.getparent()
+    if _local(scope) != "process":
+        return "it leaves the diagram"
+    callers = docs.callers.get(scope.get("id"), [])
+    if not callers or scope.get("id") in seen:
+        return f"it leaves process {scope.get('id')!r}"
+    for call in callers:
+        if not _caught_on(docs, call, code):
+            escaped = _uncaught(docs, call, code, seen | {scope.get("id")})
+            if escaped:
+                return escaped
+    return ""

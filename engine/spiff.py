@@ -1,0 +1,324 @@
+"""Our adaptation of SpiffWorkflow 3.2.0: the workflow class, its serializer, its clock.
+
+**Loops of any length.** The library walks the task tree with iterators capped at depth
+1000 (``TaskIterator(max_depth=1000)``) and follows parents recursively. A BPMN loop adds
+a few levels per turn, so after ~250 turns the iterator no longer sees the READY task at
+the bottom: ``do_engine_steps`` silently stops and ``is_completed()`` says True. Every
+workflow here is a :class:`MotcuaWorkflow` (created by :func:`engine.runtime.start`,
+restored by the state converter) whose walks have no depth limit; the places where the
+library builds capped iterators itself (joins, the end join, ``Workflow.is_completed``,
+``Task.__iter__``) get the same uncapped iterator, and ancestry checks become loops instead
+of recursion (a 1000-deep recursion is a ``RecursionError``; the parallel gateway's own
+climb is rewritten for that reason, and its joins answer "is this an earlier turn?" from one
+walk up instead of one per earlier turn). Long loops still cost: each step walks the whole
+tree, and a 310-turn loop leaves ~1250 tasks (~475 KB of saved state) behind.
+
+**State without specs.** The saved state leaves out the specs: they are stored once per
+procedure version and kept deserialized in a small in-process cache, which makes a save a
+fraction of the library's full serialization.
+
+**The clock.** Timer events read ``datetime.now``; they read :mod:`engine.clock` instead,
+so a timer is due exactly when its row says (and tests can move time).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway as ParallelGatewayMixin
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+from . import clock
+
+UNBOUNDED = sys.maxsize
+
+
+class DeepTaskIterator(TaskIterator):
+    """The library's plain iterator without its depth cap."""
+
+    def __init__(self, task, end_at_spec=None, max_depth=UNBOUNDED, depth_first=True,
+                 task_filter=None, **kwargs):
+        super().__init__(task, end_at_spec, max_depth, depth_first, task_filter, **kwargs)
+
+
+class DeepBpmnTaskIterator(BpmnTaskIterator):
+    """The BPMN iterator (which also descends into sub-processes) without its depth cap."""
+
+    def __init__(self, task, end_at_spec=None, max_depth=UNBOUNDED, depth_first=True,
+                 skip_subprocesses=False, task_filter=None, **kwargs):
+        super().__init__(task, end_at_spec, max_depth, depth_first, skip_subprocesses,
+                         task_filter, **kwargs)
+
+
+class MotcuaSubWorkflow(BpmnSubWorkflow):
+    """An embedded sub-process, call activity or pool, walked without a depth cap."""
+
+    def get_tasks_iterator(self, first_task=None, **kwargs):
+        return DeepBpmnTaskIterator(first_task or self.task_tree, **kwargs)
+
+
+class MotcuaWorkflow(BpmnWorkflow):
+    """The workflow of a dossier: every walk of its task tree goes all the way down, so a
+    loop may turn any number of times (see the module docstring)."""
+
+    def get_tasks_iterator(self, first_task=None, **kwargs):
+        return DeepBpmnTaskIterator(first_task or self.task_tree, **kwargs)
+
+    def create_subprocess(self, my_task, spec_name):
+        subprocess = MotcuaSubWorkflow(self.subprocess_specs[spec_name],
+                                       parent_task_id=my_task.id, top_workflow=self)
+        self.subprocesses[my_task.id] = subprocess
+        return subprocess
+
+
+def _is_descendant_of(self, task) -> bool:
+    current = self.parent
+    while current is not None:
+        if current == task:
+            return True
+        current = current.parent
+    return False
+
+
+def _find_ancestor(self, spec_name: str):
+    current = self.parent
+    while current is not None:
+        if current.task_spec.name == spec_name:
+            return current
+        current = current.parent
+    return None
+
+
+# The library modules that build ``TaskIterator``s themselves, looking the name up as a
+# module global: joins, the BPMN end join, ``Workflow.is_completed``/``update_waiting_tasks``,
+# ``Task.__iter__``. (``SpiffWorkflow.specs`` re-exports classes named like some of these
+# modules, so they are taken from ``importlib``, not ``import … as``.)
+_WALKING_MODULES = ("SpiffWorkflow.workflow", "SpiffWorkflow.task", "SpiffWorkflow.specs.Join",
+                    "SpiffWorkflow.specs.ThreadMerge", "SpiffWorkflow.specs.Gate",
+                    "SpiffWorkflow.bpmn.specs.control")
+
+
+def _ancestors(task) -> set:
+    found, current = set(), task.parent
+    while current is not None:
+        found.add(current.id)
+        current = current.parent
+    return found
+
+
+def _below(task, top, ancestors: set) -> bool:
+    """Whether ``task`` descends from ``top``: climb until ``top`` or one of its ancestors
+    (a side branch meets the main line within a few levels, not at the root)."""
+    current = task.parent
+    while current is not None:
+        if current is top:
+            return True
+        if current.id in ancestors:
+            return False
+        current = current.parent
+    return False
+
+
+def _parallel_gateway_threshold(self, my_task):
+    """``ParallelGateway._check_threshold_unstructured`` with its recursive climb made a loop
+    and its ancestry checks answered from one walk up from ``my_task``."""
+    waiting_inputs = set(self.inputs)
+    ancestors = _ancestors(my_task)
+    for task in my_task.workflow.get_tasks(spec_name=self.name):
+        if task.id in ancestors:  # an earlier turn of a loop: ignore its inputs
+            continue
+        if _below(task, my_task, ancestors):  # a later turn, already predicted
+            current = task
+            while current is not None and current.task_spec not in waiting_inputs:
+                current = current.parent
+            if current is not None:
+                waiting_inputs.remove(current.task_spec)
+        elif task.parent.state == TaskState.COMPLETED and task.parent.task_spec in waiting_inputs:
+            waiting_inputs.remove(task.parent.task_spec)
+    return len(waiting_inputs) == 0
+
+
+def _unstructured_join_run(self, my_task):
+    """``UnstructuredJoin._run_hook`` with its ancestry test answered from one walk up."""
+    ancestors = _ancestors(my_task)
+    others = [t for t in my_task.workflow.tasks.values()
+              if t.task_spec == self and t.has_state(TaskState.FINISHED_MASK)
+              and t.id not in ancestors]
+    for task in sorted(others, key=lambda t: t.last_state_change):
+        DeepMerge.merge(my_task.data, task.parent.data)
+        if task.has_state(TaskState.COMPLETED):
+            task._drop_children(force=True)
+    my_task._inherit_data()
+    return True
+
+
+def _uncap_library_walks() -> None:
+    """Give the library's own tree walks the uncapped iterator, and make ancestry checks
+    iterative (a recursion as deep as the tree is a ``RecursionError`` past ~1000)."""
+    for name in _WALKING_MODULES:
+        module = importlib.import_module(name)
+        if not issubclass(getattr(module, "TaskIterator", type), TaskIterator):
+            raise ImportError(f"{name} no longer uses TaskIterator: check engine.spiff "
+                              "against this SpiffWorkflow version")
+        module.TaskIterator = DeepTaskIterator
+    Task.is_descendant_of = _is_descendant_of
+    Task.find_ancestor = _find_ancestor
+    ParallelGatewayMixin._check_threshold_unstructured = _parallel_gateway_threshold
+    UnstructuredJoin._run_hook = _unstructured_join_run
+
+
+_uncap_library_walks()
+
+
+class _EngineClock(datetime):
+    """SpiffWorkflow's timer events read ``datetime.now``; make them read the engine clock."""
+
+    @classmethod
+    def now(cls, tz=None):
+        moment = clock.now()
+        return moment.astimezone(tz) if tz else moment.astimezone(clock.VIETNAM).replace(tzinfo=None)
+
+
+spiff_timer.datetime = _EngineClock
+
+
+class _StateConverter(BpmnWorkflowConverter):
+    """Serializes a workflow's state without its specs; restores it onto cached spec objects."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        workflow = self.target_class(dct.pop("spec"), dct.pop("subprocess_specs"),
+                                     deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+class _TaskConverter(TaskConverter):
+    """The library's task format (data for the root, a delta from the parent for the others),
+    written with sorted keys and one parent look-up per task.
+
+    The library rebuilds a restored task's data as its parent's data updated by the delta,
+    so key order after a restore can differ from the order the live task had (a
+    multi-instance child whose parent gained an output list, for one): the same state would
+    then save differently. Sorted keys make a save a function of the state alone. (The
+    library also looks the parent up five times per task, by UUID hash: a third of a save.)
+    """
+
+    def to_dict(self, task):
+        parent = task.parent
+        if parent is None:
+            data, delta = dict(sorted(task.data.items())), {}
+        else:
+            data = {}
+            updates = DeepMerge.get_updated_keys(parent.data, task.data)
+            delta = {"updates": dict(sorted(updates.items())),
+                     "deletions": sorted(DeepMerge.get_deleted_keys(parent.data, task.data))}
+        return {
+            "id": str(task.id),
+            "parent": str(task._parent) if parent is not None else None,
+            "children": [str(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data),
+            "data": data,
+            "delta": delta,
+        }
+
+
+def _registry():
+    """The library's registry, with our workflow classes under the library's type names (so
+    states saved before these classes existed restore, and new ones read the same)."""
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _StateConverter
+    config[Task] = _TaskConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    _StateConverter(MotcuaWorkflow, registry, typename="BpmnWorkflow")
+    BpmnSubWorkflowConverter(MotcuaSubWorkflow, registry, typename="BpmnSubWorkflow")
+    return registry
+
+
+REGISTRY = _registry()
+SERIALIZER = BpmnWorkflowSerializer(REGISTRY)
+
+
+def specs_to_dict(spec, subprocess_specs: dict) -> dict:
+    """The JSON form of a version's specs (the main process, and every embedded sub-process,
+    called process and pool it uses), stored on the version row."""
+    return {"spec": REGISTRY.convert(spec),
+            "subprocess_specs": {k: REGISTRY.convert(v) for k, v in subprocess_specs.items()}}
+
+
+class _SpecCache:
+    """Deserialized specs per version. Versions are immutable, so entries never go stale; the
+    key includes the content hash because ids repeat across databases (tests, benchmarks)."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self.items: OrderedDict[tuple, tuple] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, version) -> tuple:
+        key = (version.id, version.content_hash)
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        spec = REGISTRY.restore(json.loads(json.dumps(version.spec["spec"])))
+        subs = {k: REGISTRY.restore(json.loads(json.dumps(v)))
+                for k, v in version.spec["subprocess_specs"].items()}
+        with self.lock:
+            self.items[key] = (spec, subs)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return spec, subs
+
+
+SPECS = _SpecCache()
+
+
+def new_workflow(version, script_engine) -> MotcuaWorkflow:
+    spec, subs = SPECS.get(version)
+    return MotcuaWorkflow(spec, subs, script_engine=script_engine)
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    return SERIALIZER.serialize_json(workflow)
+
+
+def load_state(state: str, version) -> MotcuaWorkflow:
+    dct = json.loads(state, cls=SERIALIZER.json_decoder_cls)
+    SERIALIZER.migrate(dct)
+    dct["spec"], dct["subprocess_specs"] = SPECS.get(version)
+    return SERIALIZER.from_dict(dct)

@@ -1,0 +1,202 @@
+"""The analysts' studio in a real browser (Debian's Chromium driven by Playwright, bpmn-js
+served from node_modules): edit the transport licence diagram through the properties
+panel, see validation errors on their elements, deploy version 2, and check that a dossier
+submitted before keeps version 1 while a new one runs on version 2."""
+
+import socket
+import threading
+
+import pytest
+from lxml import etree
+from playwright.sync_api import expect, sync_playwright
+from waitress.server import create_server
+
+from engine import versions
+from tests.browser.test_journey import ARGS, CHROMIUM
+from tests.engine.factories import PROCEDURE, submit
+from tests.scenario import open_task
+from web import create_app
+
+NEW_DUE = "working_days(2, dossier['received_at'])"
+NEW_NAME = "Kiểm tra, tiếp nhận hồ sơ (2 ngày)"
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+      "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+
+
+@pytest.fixture
+def portal(platform):
+    app = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = create_server(app, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser, base: str, username: str):
+    page = browser.new_context(locale="vi-VN", viewport={"width": 1440, "height": 900}).new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave with unsaved changes?"
+    errors = []
+    page.on("pageerror", lambda error: errors.append(error))
+    page.errors = errors  # scripts that failed on the page
+    page.goto(base + "/auth/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo")
+    page.click("form.form button[type=submit]")
+    return page
+
+
+def shape(page, element_id: str):
+    return page.locator(f'.djs-element[data-element-id="{element_id}"]')
+
+
+def click(page, element_id: str, *, header: bool = False, double: bool = False) -> None:
+    """Click an element where a person would: its middle (a lane: its header). The mouse
+    goes to coordinates, since a thin flow has no area Playwright calls visible."""
+    box = shape(page, element_id).bounding_box()
+    x = box["x"] + (6 if header else box["width"] / 2)
+    y = box["y"] + box["height"] / 2
+    (page.mouse.dblclick if double else page.mouse.click)(x, y)
+
+
+def click_blank(page) -> None:
+    """Click the empty canvas under the pool (ends direct editing, clears the selection)."""
+    box = page.locator("#studio-canvas").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 20)
+
+
+def select(page, element_id: str, **kwargs) -> None:
+    click(page, element_id, **kwargs)
+    expect(page.locator("#p-id")).to_have_value(element_id)
+
+
+def validate(page, expected: str) -> None:
+    page.click("#btn-validate")
+    expect(page.locator("#studio-status")).to_contain_text(expected)
+
+
+def overlay(page, element_id: str):
+    return page.locator(f'.djs-overlays[data-container-id="{element_id}"] .studio-problem')
+
+
+def test_analyst_edits_validates_and_deploys_the_licence_diagram(platform, portal, browser):
+    before = submit(platform)  # runs on version 1
+
+    analyst = sign_in(browser, portal, "phantich")
+    analyst.click("text=Thiết kế quy trình")
+    analyst.click("text=Mở sơ đồ >> nth=0")
+    expect(analyst.locator("body[data-studio-ready]")).to_have_count(1, timeout=20000)
+    expect(analyst.locator("h1")).to_contain_text("phiên bản 1")
+
+    # A broken condition: the error is drawn on its gateway.
+    select(analyst, "Flow_Reception_Accept")
+    expect(analyst.locator("#p-condition")).to_have_value("reception_decision == 'accept'")
+    analyst.fill("#p-condition", "reception_decision = 'accept'")
+    analyst.press("#p-condition", "Tab")
+    validate(analyst, "Có 1 lỗi cần sửa")
+    expect(overlay(analyst, "Gateway_Reception")).to_contain_text("invalid syntax")
+    expect(shape(analyst, "Gateway_Reception")).to_have_class(
+        "djs-element djs-shape studio-invalid")
+    expect(analyst.locator("#problems-list")).to_contain_text("Gateway_Reception")
+    analyst.fill("#p-condition", "reception_decision == 'accept'")
+    analyst.press("#p-condition", "Tab")
+
+    # A lane renamed on the canvas to a role nobody holds: the error is on the lane.
+    click(analyst, "Lane_Reception", header=True, double=True)
+    analyst.keyboard.press("Control+A")
+    analyst.keyboard.type("tiep_nhan")
+    click_blank(analyst)
+    expect(analyst.locator("#props-form")).to_be_hidden()
+    validate(analyst, "lỗi cần sửa")
+    expect(overlay(analyst, "Lane_Reception")).to_contain_text(
+        "lane 'tiep_nhan' is not a known role")
+    expect(overlay(analyst, "Gateway_Reception")).to_have_count(0)
+    # The panel offers only known roles, and says the current name is not one.
+    select(analyst, "Lane_Reception", header=True)
+    expect(analyst.locator("#p-role option:checked")).to_contain_text("không phải vai trò")
+    analyst.select_option("#p-role", "reception")
+
+    # The change that matters: Task_Receive gets two working days and says so.
+    select(analyst, "Task_Receive")
+    expect(analyst.locator("#p-form")).to_have_value("forms/receive.json")
+    analyst.fill("#p-dueIn", NEW_DUE)
+    analyst.press("#p-dueIn", "Tab")
+    analyst.fill("#p-name", NEW_NAME)
+    analyst.press("#p-name", "Tab")
+    validate(analyst, "Hợp lệ: không có lỗi.")
+    expect(analyst.locator(".studio-problem")).to_have_count(0)
+    analyst.click("#btn-deploy")
+    analyst.click("#btn-deploy-confirm")
+    expect(analyst.locator("#studio-status")).to_contain_text("Đã triển khai phiên bản 2")
+    expect(analyst.locator("h1")).to_contain_text("phiên bản 2")
+    assert analyst.errors == []
+
+    deployed = versions.get_version(platform, PROCEDURE)
+    assert deployed["number"] == 2 and deployed["deployed_by"] == "phantich"
+    root = etree.fromstring(deployed["files"]["process.bpmn"].encode())
+    [due] = root.xpath("//bpmn:userTask[@id='Task_Receive']//spiffworkflow:property"
+                       "[@name='dueIn']/@value", namespaces=NS)
+    assert due == NEW_DUE
+    # The other extensions survived bpmn-js's load and save.
+    assert root.xpath("//bpmn:serviceTask[@id='Task_RenderLicence']//spiffworkflow:parameter"
+                      "[@id='signers' and @type='int']/@value", namespaces=NS) == ["2"]
+
+    after = submit(platform)  # runs on version 2
+    old_task, new_task = open_task(platform, before, "Task_Receive"), \
+        open_task(platform, after, "Task_Receive")
+    assert old_task.title == "Kiểm tra, tiếp nhận hồ sơ" and new_task.title == NEW_NAME
+    assert new_task.due_at < old_task.due_at  # two working days from submission, not three
+    assert [(v["number"], v["dossiers"]) for v in versions.list_versions(platform, PROCEDURE)] \
+        == [(2, 1), (1, 1)]
+
+    # The reception officer follows the new dossier on its diagram.
+    officer = sign_in(browser, portal, "motcua")
+    officer.goto(f"{portal}/ho-so/{after}")
+    officer.click("text=Xem hồ sơ đang ở đâu trên sơ đồ quy trình")
+    expect(officer.locator("body[data-studio-ready]")).to_have_count(1, timeout=20000)
+    holder = officer.locator('.djs-overlays[data-container-id="Task_Receive"] .studio-holder')
+    expect(holder).to_contain_text("chưa có người nhận")
+    expect(holder).to_contain_text("Hạn:")
+    expect(shape(officer, "Task_Receive")).to_have_class("djs-element djs-shape studio-active")
+    expect(shape(officer, "Task_NotifyReceived")).to_have_class(
+        "djs-element djs-shape studio-done")
+
+    # The analyst moves the older dossier to version 2: its step takes the new deadline.
+    analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/migrate")
+    expect(analyst.locator("main")).to_contain_text(before)
+    analyst.click("text=Chuyển các hồ sơ đã chọn sang phiên bản 2")
+    expect(analyst.locator("main")).to_contain_text("Đã chuyển 1/1 hồ sơ sang phiên bản 2")
+    assert open_task(platform, before, "Task_Receive").due_at < old_task.due_at
+
+
+def test_form_editor_previews_as_the_analyst_types(platform, portal, browser):
+    analyst = sign_in(browser, portal, "phantich")
+    analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/versions/1/forms/forms/receive.json")
+    preview = analyst.locator("#preview")
+    expect(preview.locator("input[name=reception_decision]")).to_have_count(3)
+
+    source = analyst.locator("#schema")
+    text = source.input_value()
+    source.fill(text.replace('"Lý do"', '"Lý do từ chối hoặc bổ sung"'))
+    expect(preview).to_contain_text("Lý do từ chối hoặc bổ sung")
+
+    source.fill(text.replace('"type": "object"', '"type": "objet"', 1))
+    expect(analyst.locator("#schema-errors")).to_contain_text("'objet' is not valid")
+    expect(analyst.locator("#preview-stale")).to_be_visible()
+    expect(preview).to_contain_text("Lý do từ chối hoặc bổ sung")  # the last good preview
+
+    source.fill(text.replace("{", "{,", 1))
+    expect(analyst.locator("#schema-errors")).to_contain_text("Dòng 1, cột 2")
+    assert analyst.errors == []
