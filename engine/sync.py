@@ -95,12 +95,24 @@ def _sync_timers(step, waiting: dict) -> None:
             timer.due_at = waiting.pop(timer.task_guid)[1]
             continue
         task = step.task(timer.task_guid)
-        if task is not None and task.has_state(TaskState.COMPLETED):
+        if task is not None and task.has_state(TaskState.COMPLETED) and _timer_taken(task):
             timer.status, timer.fired_at = "fired", clock.now()  # fired along with another
         else:
             timer.status = "cancelled"
     for guid, (name, due) in waiting.items():
         session.add(Timer(dossier_id=dossier.id, task_guid=guid, spec_name=name, due_at=due))
+
+
+def _timer_taken(task) -> bool:
+    """Whether a completed task went on because of its timer: an event-based gateway also
+    completes when a message wins the race, and then its timer did not fire."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, MultipleEventDefinition):
+        return True
+    chosen = {child.task_spec for child in task.children}
+    return any(isinstance(d, TimerEventDefinition) and out in chosen
+               for d, out in zip(definition.event_definitions, task.task_spec.outputs,
+                                 strict=False))
 
 
 def _sync_messages(step, waiting: dict) -> None:

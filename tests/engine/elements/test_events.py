@@ -121,6 +121,7 @@ def test_event_based_gateway_message_first(platform):
     assert tick(platform, code)["messages"] == 1
     assert finished(platform, code) and data(platform, code)["outcome"] == "answered có"
     assert timers(platform, code) == [] and waiting(platform, code) == []
+    assert timers(platform, code, "cancelled") == ["race"]  # the timer lost the race
     clock.travel(timedelta(hours=5))
     assert tick(platform, code) == {"timers": 0, "messages": 0, "emails": 0}
 
@@ -130,7 +131,7 @@ def test_event_based_gateway_timer_first(platform):
     clock.travel(timedelta(hours=4, minutes=1))
     assert tick(platform, code)["timers"] == 1
     assert finished(platform, code) and data(platform, code)["outcome"] == "timed out"
-    assert waiting(platform, code) == []
+    assert waiting(platform, code) == [] and timers(platform, code, "fired") == ["race"]
     post_message(platform, "answer", code, {"text": "muộn"})
     assert tick(platform)["messages"] == 0
     assert [m.status for m in messages(platform)] == ["pending"]
