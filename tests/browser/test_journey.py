@@ -1,45 +1,13 @@
 """The transport licence journey in a real browser: Debian's Chromium driven by Playwright
 against the portal served by waitress, as a firm and three officers would use it."""
 
-import shutil
-import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
-from waitress.server import create_server
+from playwright.sync_api import expect
 
 from signing.pki import trust_roots
 from signing.verify import verify_pdf
 from tests.scenario import PDF
-from web import create_app
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def portal(platform):
-    app = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(browser, base: str, username: str):

@@ -3,46 +3,18 @@ served from node_modules): edit the transport licence diagram through the proper
 panel, see validation errors on their elements, deploy version 2, and check that a dossier
 submitted before keeps version 1 while a new one runs on version 2."""
 
-import socket
-import threading
 
-import pytest
 from lxml import etree
-from playwright.sync_api import expect, sync_playwright
-from waitress.server import create_server
+from playwright.sync_api import expect
 
 from engine import versions
-from tests.browser.test_journey import ARGS, CHROMIUM
 from tests.engine.factories import PROCEDURE, submit
 from tests.scenario import open_task
-from web import create_app
 
 NEW_DUE = "working_days(2, dossier['received_at'])"
 NEW_NAME = "Kiểm tra, tiếp nhận hồ sơ (2 ngày)"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
-
-
-@pytest.fixture
-def portal(platform):
-    app = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(browser, base: str, username: str):
