@@ -153,6 +153,29 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
                         "(the collection to run over)", where=el.getparent().get("id") or tag)
             if el.get("isForCompensation") == "true":
                 bad("compensation activities are not supported: " + ADVICE["compensation"])
+        _check_lanes(root, lambda where, message, name=name: problems.append(
+            problem(name, where, message)))
+
+
+def _check_lanes(root, bad) -> None:
+    """A sub-process drawn in a lane gives that lane to every step inside it (SpiffWorkflow
+    ignores the inner steps' own lanes), so a step drawn in another lane would silently go
+    to the wrong role. Refuse that."""
+    lane_of = {}
+    for lane in root.iter(f"{BPMN}lane"):  # parents before children: the innermost lane wins
+        for ref in lane.findall(f"{BPMN}flowNodeRef"):
+            lane_of[(ref.text or "").strip()] = lane.get("name") or lane.get("id")
+    for sub in root.iter(f"{BPMN}subProcess"):
+        outer = lane_of.get(sub.get("id"))
+        if outer is None:
+            continue
+        for inner in sub.iter(f"{BPMN}userTask", f"{BPMN}manualTask", f"{BPMN}task"):
+            own = lane_of.get(inner.get("id"))
+            if own is not None and own != outer:
+                bad(inner.get("id"), f"drawn in lane '{own}', but the sub-process "
+                    f"'{sub.get('id')}' around it is in lane '{outer}', which applies to every "
+                    "step inside it: take the sub-process out of the lanes so each step keeps "
+                    "its own")
 
 
 def _check_event(docs, el, tag: str, bad, pools: set) -> None:

@@ -121,3 +121,14 @@ def test_nothing_is_stored_when_a_bundle_is_refused(platform):
 def test_paths_outside_the_bundle_are_refused(platform):
     found = problems(platform, files(**{"../evil.json": "{}"}))
     assert found[0]["message"] == "file paths must stay inside the bundle"
+
+
+def test_a_sub_process_in_a_lane_may_not_hide_the_lanes_of_its_steps(platform):
+    """SpiffWorkflow gives every step inside a sub-process the sub-process's lane; a step
+    drawn in another lane would go to the wrong officers without a word."""
+    bad = replace("process.bpmn", "<bpmn:flowNodeRef>Task_Appraise</bpmn:flowNodeRef>",
+                  "<bpmn:flowNodeRef>Task_Appraise</bpmn:flowNodeRef>"
+                  "<bpmn:flowNodeRef>SubProcess_Solve</bpmn:flowNodeRef>")
+    found = problems(platform, bad)
+    assert {p["element"] for p in found} == {"Task_Approve", "Task_SignHead"}
+    assert "around it is in lane 'handler'" in found[0]["message"]
