@@ -120,7 +120,8 @@ def main(argv=None) -> int:
     scenario = fixtures.load_scenario()
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
     cases: dict[str, dict] = {}
-    out: dict = {"machine": info, "args": {k: str(v) for k, v in vars(args).items()},
+    out: dict = {"machine": info, "args": {k: str(v) for k, v in vars(args).items()
+                                           if k != "output"},
                  "scenario": str(fixtures.SCENARIO.relative_to(fixtures.REPO)), "cases": cases}
     platforms = []
     try:
