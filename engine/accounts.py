@@ -60,13 +60,14 @@ class UserView:
 
 
 def _view(session: Session, user: User) -> UserView:
-    codes = dict(session.execute(select(Agency.id, Agency.code)).all())
+    roles = session.execute(select(UserRole.role_code, Agency.code)
+                            .join(Agency, Agency.id == UserRole.agency_id)
+                            .where(UserRole.user_id == user.id)).all()
     return UserView(id=user.id, username=user.username, full_name=user.full_name, kind=user.kind,
                     email=user.email, id_number=user.id_number, title=user.title,
                     agency_code=user.agency.code if user.agency else "",
                     agency_name=user.agency.name_vi if user.agency else "",
-                    roles=tuple(sorted((r.role_code, codes.get(r.agency_id, ""))
-                                       for r in user.roles)))
+                    roles=tuple(sorted((role, agency) for role, agency in roles)))
 
 
 def hash_password(password: str) -> str:

@@ -199,18 +199,18 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
             roots[name] = root
     elements.check(roots, problems, Problem, main=meta.get("process_id"))
     if problems:
-        raise _invalid(problems)
+        raise invalid(problems)
     for name, root in roots.items():
         try:
             parser.add_bpmn_xml(root, filename=name)
         except ValidationException as exc:
             problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(str(exc))))
     if problems:
-        raise _invalid(problems)
+        raise invalid(problems)
 
     process_id = meta.get("process_id") or _single_executable(parser, bpmn_names[0], problems)
     if problems:
-        raise _invalid(problems)
+        raise invalid(problems)
     try:
         if process_id in parser.collaborations:  # pools that exchange messages in one diagram
             spec, subprocess_specs = parser.get_collaboration(process_id)
@@ -219,15 +219,15 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
             subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
         name = getattr(exc, "file_name", "") or bpmn_names[0]
-        raise _invalid([Problem(name, getattr(exc, "id", "") or process_id,
+        raise invalid([Problem(name, getattr(exc, "id", "") or process_id,
                                 _first_line(str(exc)))]) from None
     except Exception as exc:  # SpiffWorkflow raises plain exceptions for some bad diagrams
-        raise _invalid([Problem(bpmn_names[0], process_id, _first_line(str(exc)))]) from None
+        raise invalid([Problem(bpmn_names[0], process_id, _first_line(str(exc)))]) from None
 
     _check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
                  expression_checker, problems)
     if problems:
-        raise _invalid(problems)
+        raise invalid(problems)
     return Bundle(files=texts, meta=meta, process_id=process_id, spec=spec,
                   subprocess_specs=subprocess_specs, content_hash=content_hash(texts))
 
@@ -325,7 +325,7 @@ def _expr(check_expr, source: str, bad, mode: str = "eval") -> None:
         bad(f"expression {source!r}: {error}")
 
 
-def _invalid(problems: list[Problem]) -> InvalidBundle:
+def invalid(problems: list[Problem]) -> InvalidBundle:
     lines = "; ".join(str(p) for p in problems[:5])
     more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
     return InvalidBundle(f"The procedure bundle is not valid: {lines}{more}",

@@ -134,11 +134,16 @@ def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict
 
 
 def _text(template, values: dict) -> str:
-    if isinstance(template, dict):
-        vi = template.get("vi", "").format_map(values)
-        en = template.get("en", "").format_map(values)
-        return vi if not en else f"{vi}\n\n--\n{en}" if "\n" in vi else f"{vi} / {en}"
-    return str(template or "").format_map(values)
+    """Fill an analyst's template with the key-only filler (``str.format_map`` would let
+    ``{code.__class__}`` walk object attributes). Vietnamese first, then English."""
+    from signing.template import fill
+
+    if not isinstance(template, dict):
+        return fill(template or "", values)
+    vi, en = fill(template.get("vi", ""), values), fill(template.get("en", ""), values)
+    if not en:
+        return vi
+    return f"{vi}\n\n--\n{en}" if "\n" in vi else f"{vi} / {en}"
 
 
 @operator

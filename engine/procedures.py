@@ -35,7 +35,7 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
         if meta.get("agency"):
             agency = session.execute(select(Agency).where(Agency.code == meta["agency"])).scalar()
             if agency is None:
-                raise bundles._invalid([bundles.Problem(
+                raise bundles.invalid([bundles.Problem(
                     "procedure.yaml", "agency", f"no agency with code {meta['agency']!r}")])
         if check_only:
             return {"code": meta.get("code"), "version": None, "created": False, "valid": True}

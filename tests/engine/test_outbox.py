@@ -90,3 +90,17 @@ def test_the_same_key_is_queued_once(platform):
                                  body="b")
     with platform.db.transaction() as session:
         assert len(session.execute(select(Outbox)).scalars().all()) == 1
+
+
+def test_a_notification_template_cannot_reach_object_attributes(platform):
+    """Analysts write notification templates; a field is looked up by key only."""
+    from engine.procedures import deploy_bundle
+    from tests.engine.test_bundles import replace
+
+    deploy_bundle(platform, replace("procedure.yaml", 'vi: "Đã nhận hồ sơ {code}"',
+                                    'vi: "Đã nhận hồ sơ {code} {code.__class__.__mro__}"'))
+    code = submit(platform)
+    with platform.db.transaction() as session:
+        subject = session.execute(select(Outbox.subject)).scalar_one()
+    assert subject.startswith(f"Đã nhận hồ sơ {code} {{code.__class__.__mro__}}")  # left as written
+    assert "<class" not in subject
