@@ -39,6 +39,8 @@ class Agency(Base):
     kind: Mapped[str] = mapped_column(String(20), default="department")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     email: Mapped[str] = mapped_column(String(255), default="")
+    address: Mapped[str] = mapped_column(String(500), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # closed agencies keep their rows
 
 
 class Role(Base):
@@ -149,6 +151,14 @@ class Dossier(Base):
     due_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The dossier this one cooperates with (liên thông): a Department-side dossier started by
+    # a message from a district office's dossier points at that dossier.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    # The stopped clock (DOMAIN.md §3): set while the applicant supplements; the total of
+    # working days paused so far, and how many supplements were requested.
+    clock_stopped_at: Mapped[datetime | None]
+    paused_working_days: Mapped[int] = mapped_column(Integer, default=0)
+    supplement_count: Mapped[int] = mapped_column(Integer, default=0)
 
     procedure: Mapped[Procedure] = relationship(lazy="joined")
     version: Mapped[ProcedureVersion] = relationship(lazy="select")
@@ -156,7 +166,8 @@ class Dossier(Base):
     applicant: Mapped[User] = relationship(lazy="joined")
 
     __table_args__ = (Index("ix_dossier_applicant", "applicant_id"),
-                      Index("ix_dossier_agency_status", "agency_id", "status"))
+                      Index("ix_dossier_agency_status", "agency_id", "status"),
+                      Index("ix_dossier_parent", "parent_id"))
 
 
 class Instance(Base):
@@ -277,6 +288,7 @@ class Outbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    attachments: Mapped[list] = mapped_column(JSON, default=list)  # document ids
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
@@ -349,6 +361,68 @@ class DossierSequence(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcedureAgency(Base):
+    """An agency that receives a procedure's dossiers (the applicant picks one when several
+    do, e.g. the 27 district finance offices). Data an administrator edits."""
+
+    __tablename__ = "procedure_agency"
+
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class ClockStop(Base):
+    """A period during which the dossier's clock stood still (a supplement request until
+    the applicant completed it): DOMAIN.md §3, processing time excludes it."""
+
+    __tablename__ = "clock_stop"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    reason: Mapped[str] = mapped_column(String(40), default="supplement")
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    working_days: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_clock_stop_dossier", "dossier_id"),)
+
+
+class CodeSequence(Base):
+    """A named counter for numbers that are issued once and never reused (budget-relationship
+    unit codes, licence numbers…). Incremented with one atomic update."""
+
+    __tablename__ = "code_sequence"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RegistryEntry(Base):
+    """Something a procedure issued and others must respect: a code (unique in its registry,
+    never reused), a badge for a vehicle (one active entry per key)… ``registry`` names the
+    book, ``key`` what it is about (a unit, a plate), ``number`` what was issued."""
+
+    __tablename__ = "registry_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registry: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(255))
+    number: Mapped[str | None] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(80), default="")
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active|closed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("registry", "number"),
+                      Index("ix_registry_key", "registry", "key", "status"))
 
 
 # Tables defined beside the feature that owns them, registered on the same metadata.
