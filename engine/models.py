@@ -154,6 +154,9 @@ class Dossier(Base):
     # The dossier this one cooperates with (liên thông): a Department-side dossier started by
     # a message from a district office's dossier points at that dossier.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    # The process of the version this dossier runs when it is not the version's main one
+    # (a cooperating process started by a message start event).
+    process_id: Mapped[str | None] = mapped_column(String(255))
     # The stopped clock (DOMAIN.md §3): set while the applicant supplements; the total of
     # working days paused so far, and how many supplements were requested.
     clock_stopped_at: Mapped[datetime | None]

@@ -24,6 +24,7 @@ def upgrade() -> None:
                                       server_default=sa.true()))
     with op.batch_alter_table('dossier', schema=None) as batch_op:
         batch_op.add_column(sa.Column('parent_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('process_id', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('clock_stopped_at', engine.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('paused_working_days', sa.Integer(), nullable=False,
                                       server_default='0'))
@@ -96,6 +97,7 @@ def downgrade() -> None:
         batch_op.drop_column('supplement_count')
         batch_op.drop_column('paused_working_days')
         batch_op.drop_column('clock_stopped_at')
+        batch_op.drop_column('process_id')
         batch_op.drop_column('parent_id')
     with op.batch_alter_table('agency', schema=None) as batch_op:
         batch_op.drop_column('active')
