@@ -40,7 +40,7 @@ from . import audit, clock
 from . import payment_models as _payment_models  # noqa: F401  (Base.metadata knows the table)
 from .documents import can_see_dossier
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
-from .models import Dossier
+from .models import Dossier, Message
 from .payment_models import Payment
 from .vnpay import (
     DEMO_HASH_SECRET,
@@ -258,11 +258,28 @@ def _settle(session: Session, result: CallbackResult, *, via: str) -> dict:
         payment.paid_at = result.paid_at or clock.now()
         audit.append(session, actor=payment.provider, action="payment",
                      dossier_id=payment.dossier_id, detail=detail)
+        _signal_paid(session, payment)
     else:
         payment.status = "failed"
         audit.append(session, actor=payment.provider, action="payment_failed",
                      dossier_id=payment.dossier_id, detail=detail)
     return _answer("00")
+
+
+PAID_MESSAGE = "payment_confirmed"
+
+
+def _signal_paid(session: Session, payment: Payment) -> None:
+    """Tell the dossier's diagram that its fee is paid: a ``payment_confirmed`` message
+    correlated by the dossier's code, delivered by the worker to a message catch event (or
+    receive task) of that name, e.g. before the result is returned. A diagram that does
+    not wait for payment simply never takes it."""
+    session.add(Message(name=PAID_MESSAGE, correlation=payment.dossier.code,
+                        payload={"txn_ref": payment.txn_ref, "amount": payment.amount,
+                                 "currency": payment.currency,
+                                 "paid_at": (payment.paid_at or clock.now()).isoformat()},
+                        status="pending", created_at=clock.now(),
+                        sender_dossier_id=payment.dossier_id, sender_task="payment"))
 
 
 def handle_ipn(p, params: dict) -> dict:

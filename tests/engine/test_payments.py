@@ -18,7 +18,7 @@ from sqlalchemy import select
 import engine.payment_models  # noqa: F401  (the payment table, until engine.models imports it)
 from engine import accounts, clock, payments, vnpay
 from engine.errors import Conflict, InvalidData, NotFound, PermissionDenied
-from engine.models import AuditEvent
+from engine.models import AuditEvent, Message
 from engine.payment_models import Payment
 from engine.procedures import deploy_bundle
 from tests.engine.factories import submit
@@ -192,6 +192,12 @@ def test_ipn_records_a_payment_once(with_fee):
     assert status["paid"] is True
     with pytest.raises(Conflict):
         start(with_fee, code)
+    # The diagram hears of it once: one payment_confirmed message for this dossier.
+    with with_fee.db.transaction() as session:
+        signals = session.execute(select(Message).where(
+            Message.name == payments.PAID_MESSAGE)).scalars().all()
+        assert [(m.correlation, m.payload["txn_ref"], m.payload["amount"]) for m in signals] \
+            == [(code, txn, FEE)]
 
 
 def test_concurrent_duplicate_ipns_record_one_payment(with_fee):
@@ -220,6 +226,8 @@ def test_forged_signature_is_refused_logged_and_audited(with_fee, caplog):
         assert payments.handle_ipn(with_fee, forged)["RspCode"] == "97"
     assert payment_row(with_fee, txn).status == "pending"
     assert events(with_fee, "payment") == []
+    with with_fee.db.transaction() as session:  # nothing reaches the diagram
+        assert session.execute(select(Message)).scalars().all() == []
     [refused] = events(with_fee, "payment_refused")
     assert refused.detail["code"] == "97" and refused.detail["reason"] == "invalid signature"
     assert refused.detail["params"]["vnp_TxnRef"] == txn
