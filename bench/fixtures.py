@@ -4,7 +4,8 @@ the real procedure bundle and a variant of it without signing.
 The variant is the same bundle deployed under another procedure code, transformed here,
 not by an engine flag: the ``signDocument`` properties of the user tasks are removed (the
 officers still complete the two signing steps with the same form, but nothing is signed
-and no passphrase is needed) and every ``render_document`` service task is removed, its
+and no passphrase is needed) and every ``render_document`` and ``issue_slip`` service task
+(the agency-signed slips 01–05 and their e-mails) is removed, its
 incoming flow going straight to the next element (no PDF is rendered; a plain
 ``bpmn:task`` would not do: SpiffWorkflow treats it as a manual task that waits). Everything else (flows, gateways, timers, forms,
 notifications, the other service tasks) is byte-for-byte the deployed diagram.
@@ -37,8 +38,10 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN, "spiffworkflow": SPIFF}
 VARIANT_NOTE = ("same bundle deployed as '{code}': the signDocument properties of "
-                "{signers} removed, the render_document task(s) {renders} removed (the "
-                "flow goes straight on): no PDF, no signature, no passphrase; all else identical")
+                "{signers} removed, the render_document / issue_slip task(s) {renders} removed "
+                "(the flow goes straight on): no PDF, no signature, no passphrase; all else "
+                "identical")
+RENDERING_OPERATORS = ("render_document", "issue_slip")
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"
        b"/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
@@ -74,9 +77,10 @@ def nosign_variant(files: dict[str, bytes]) -> tuple[dict[str, bytes], str]:
         signers.append(prop.xpath("ancestor::bpmn:userTask/@id", namespaces=NS)[0])
         prop.getparent().remove(prop)
     renders = []
-    for op in root.xpath("//bpmn:serviceTask[bpmn:extensionElements/spiffworkflow:"
-                         "serviceTaskOperator/@id='render_document']", namespaces=NS):
-        renders.append(_bypass(root, op))
+    for operator in RENDERING_OPERATORS:
+        for op in root.xpath("//bpmn:serviceTask[bpmn:extensionElements/spiffworkflow:"
+                             f"serviceTaskOperator/@id='{operator}']", namespaces=NS):
+            renders.append(_bypass(root, op))
     out[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     note = VARIANT_NOTE.format(code=meta["code"], signers=", ".join(signers) or "(none)",
                                renders=", ".join(renders) or "(none)")

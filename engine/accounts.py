@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .errors import InvalidData
-from .models import Agency, ApiToken, User, UserRole
+from .models import Agency, ApiToken, Role, User, UserRole
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
@@ -72,6 +72,30 @@ def _view(session: Session, user: User) -> UserView:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+#: Letters and digits of a generated password, without the look-alikes (0/O, 1/l/I) that
+#: get mistyped when a one-time password is read off a screen or a printout.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password(length: int = 12) -> str:
+    """A random one-time password (~70 bits at the default length) for a new or reset
+    account; shown once, stored only as its argon2 hash."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
+
+
+def set_password(user: User, password: str) -> None:
+    """Replace ``user``'s password (hashed) in the caller's transaction."""
+    user.password_hash = hash_password(password)
+
+
+def list_roles(p) -> list[dict]:
+    """Every role ``{code, name_vi, name_en}`` by code: lane names in diagrams, and what
+    officers hold in an agency."""
+    with p.db.transaction() as session:
+        rows = session.execute(select(Role).order_by(Role.code)).scalars().all()
+        return [{"code": r.code, "name_vi": r.name_vi, "name_en": r.name_en} for r in rows]
 
 
 def authenticate(p, username: str, password: str) -> UserView | None:

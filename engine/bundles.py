@@ -28,9 +28,12 @@ from SpiffWorkflow.spiff.specs.defaults import (
     ServiceTask,
     UserTask,
 )
+from sqlalchemy import select
 
 from . import elements
 from .errors import InvalidBundle
+from .messages import start_messages, start_receivers
+from .models import Agency, Procedure
 
 DEADLINE_UNITS = {"hours", "days", "working_days", "months"}
 BUNDLE_SUFFIXES = {".yaml", ".yml", ".bpmn", ".json", ".dmn"}
@@ -61,6 +64,9 @@ class Bundle:
     subprocess_specs: dict
     content_hash: str
     problems: list[Problem] = field(default_factory=list)
+    #: cooperating process id -> the message names that start it (their specs are among
+    #: ``subprocess_specs``, stored with the version)
+    cooperating: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def code(self) -> str:
@@ -129,12 +135,69 @@ def _load_meta(files: dict[str, str], problems: list[Problem]) -> dict | None:
                      or not isinstance(deadline.get("value"), int) or deadline["value"] < 0):
         problems.append(Problem("procedure.yaml", "deadline",
                                 f"needs a whole value >= 0 and a unit among {sorted(DEADLINE_UNITS)}"))
+    online = deadline.get("online") if isinstance(deadline, dict) else None
+    if online is not None and (not isinstance(online, int) or isinstance(online, bool)
+                               or online < 0):
+        problems.append(Problem("procedure.yaml", "deadline.online",
+                                "the deadline of a dossier filed online needs a whole value >= 0"))
+    agencies = meta.get("agencies")
+    if agencies is not None and not (
+            (isinstance(agencies, list) and all(isinstance(c, str) for c in agencies))
+            or (isinstance(agencies, dict) and isinstance(agencies.get("kind"), str))):
+        problems.append(Problem("procedure.yaml", "agencies",
+                                "a list of agency codes, or a selector such as "
+                                "{kind: district_finance}"))
     if meta.get("level", 4) not in (1, 2, 3, 4):
         problems.append(Problem("procedure.yaml", "level", "level must be 3 or 4"))
     for doc, path in (meta.get("documents") or {}).items():
         if path not in files:
             problems.append(Problem("procedure.yaml", f"documents.{doc}", f"{path} is not in the bundle"))
+    _check_cooperating_meta(meta, problems)
     return meta
+
+
+def _check_cooperating_meta(meta: dict, problems: list[Problem]) -> None:
+    """``cooperating:`` is a list of ``{process_id, agency?, deadline?}``."""
+    entries = meta.get("cooperating")
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        problems.append(Problem("procedure.yaml", "cooperating",
+                                "must be a list of {process_id, agency, deadline}"))
+        meta["cooperating"] = []
+        return
+    for i, entry in enumerate(entries):
+        where = f"cooperating[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("process_id"), str) \
+                or not entry["process_id"].strip():
+            problems.append(Problem("procedure.yaml", where,
+                                    "needs process_id: the id of a process of the bundle"))
+            continue
+        if not isinstance(entry.get("agency", ""), str):
+            problems.append(Problem("procedure.yaml", f"{where}.agency",
+                                    "must be an agency code, e.g. \"000.00.13.H56\""))
+        deadline = entry.get("deadline")
+        if deadline is not None and (not isinstance(deadline, dict)
+                                     or deadline.get("unit") not in DEADLINE_UNITS
+                                     or not isinstance(deadline.get("value"), int)
+                                     or isinstance(deadline.get("value"), bool)
+                                     or deadline["value"] < 0):
+            problems.append(Problem("procedure.yaml", f"{where}.deadline",
+                                    f"needs a whole value >= 0 and a unit among "
+                                    f"{sorted(DEADLINE_UNITS)}"))
+    ids = [e["process_id"] for e in entries if isinstance(e, dict) and isinstance(
+        e.get("process_id"), str)]
+    if meta.get("process_id") in ids:
+        problems.append(Problem("procedure.yaml", "cooperating",
+                                f"{meta['process_id']!r} is the process a submission starts; "
+                                "a cooperating process is another one"))
+    if len(set(ids)) != len(ids):
+        problems.append(Problem("procedure.yaml", "cooperating", "a process is listed twice"))
+
+
+def cooperating_ids(meta: dict) -> tuple[str, ...]:
+    return tuple(e["process_id"] for e in meta.get("cooperating") or []
+                 if isinstance(e, dict) and isinstance(e.get("process_id"), str))
 
 
 def _check_form(files: dict[str, str], path: str, where: str, problems: list[Problem]) -> None:
@@ -197,7 +260,8 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         problems += xml_problems
         if root is not None:
             roots[name] = root
-    elements.check(roots, problems, Problem, main=meta.get("process_id"))
+    elements.check(roots, problems, Problem, main=meta.get("process_id"),
+                   cooperating=cooperating_ids(meta))
     if problems:
         raise invalid(problems)
     for name, root in roots.items():
@@ -224,12 +288,71 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     except Exception as exc:  # SpiffWorkflow raises plain exceptions for some bad diagrams
         raise invalid([Problem(bpmn_names[0], process_id, _first_line(str(exc)))]) from None
 
+    cooperating = _cooperating_specs(parser, meta, subprocess_specs, problems)
+    if problems:
+        raise invalid(problems)
     _check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
                  expression_checker, problems)
     if problems:
         raise invalid(problems)
     return Bundle(files=texts, meta=meta, process_id=process_id, spec=spec,
-                  subprocess_specs=subprocess_specs, content_hash=content_hash(texts))
+                  subprocess_specs=subprocess_specs, content_hash=content_hash(texts),
+                  cooperating=cooperating)
+
+
+def _cooperating_specs(parser, meta: dict, subprocess_specs: dict,
+                       problems: list[Problem]) -> dict[str, list[str]]:
+    """Add each cooperating process (and what it calls) to ``subprocess_specs``; the message
+    names that start each. Two processes may not start on the same message."""
+    found: dict[str, list[str]] = {}
+    starter: dict[str, str] = {}
+    for pid in cooperating_ids(meta):
+        try:
+            spec = parser.get_spec(pid)
+            subprocess_specs.update(parser.get_subprocess_specs(pid))
+        except ValidationException as exc:
+            problems.append(Problem(getattr(exc, "file_name", "") or "procedure.yaml",
+                                    getattr(exc, "id", "") or pid, _first_line(str(exc))))
+            continue
+        subprocess_specs[pid] = spec
+        found[pid] = start_messages(spec)
+        for name in found[pid]:
+            if name in starter:
+                problems.append(Problem("procedure.yaml", "cooperating",
+                                        f"processes {starter[name]!r} and {pid!r} both start on "
+                                        f"message {name!r}: one message starts one process"))
+            starter.setdefault(name, pid)
+    return found
+
+
+def check_cooperating(session, bundle: Bundle, procedure_code: str | None = None) -> None:
+    """What deploying needs the database for: every cooperating agency exists, and no other
+    deployed procedure starts a process on one of this bundle's start messages (delivery
+    could not tell which to start). Raises :class:`InvalidBundle`."""
+    entries = [e for e in bundle.meta.get("cooperating") or [] if isinstance(e, dict)]
+    if not entries:
+        return
+    problems: list[Problem] = []
+    codes = {e.get("agency") for e in entries if e.get("agency")}
+    known = set(session.execute(select(Agency.code).where(Agency.code.in_(codes))).scalars())
+    for i, entry in enumerate(entries):
+        if entry.get("agency") and entry["agency"] not in known:
+            problems.append(Problem("procedure.yaml", f"cooperating[{i}].agency",
+                                    f"no agency with code {entry['agency']!r}"))
+    code = procedure_code or bundle.meta.get("code")
+    own = session.execute(select(Procedure.id).where(Procedure.code == code)).scalar()
+    taken = start_receivers(session, exclude_procedure_id=own)
+    for pid, names in bundle.cooperating.items():
+        for name in names:
+            if name in taken:
+                other = taken[name]
+                problems.append(Problem(
+                    "procedure.yaml", "cooperating",
+                    f"message {name!r} already starts process {other.process_id!r} of procedure "
+                    f"{other.procedure_code!r}; {pid!r} of {code!r} cannot start on it too: "
+                    "rename the message"))
+    if problems:
+        raise invalid(problems)
 
 
 def _single_executable(parser: SpiffBpmnParser, name: str, problems: list[Problem]) -> str:

@@ -21,6 +21,13 @@ class Settings:
     as files under ``data_dir/outbox``.
     ``bpmn_dir``: the procedure folders loaded by ``motcua init``.
     ``public_url``: the portal's address, for links in e-mails.
+    ``agency_key_passphrase``: encrypts the agencies' seal keys under ``data_dir/pki/agencies``
+    (slips 01–05 are signed by the agency, with no officer present); the default is for
+    development only: set ``MOTCUA_AGENCY_KEY_PASSPHRASE`` in production.
+    ``tracking_url``: the vehicle-tracking (GPS) provider's JSON API (:mod:`engine.tracking`);
+    unset, the portal's own stand-in answers, called in-process. ``tracking_token`` is the
+    bearer token it expects; ``tracking_timeout_seconds`` bounds each call, which runs inside
+    a dossier's step transaction.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -32,6 +39,10 @@ class Settings:
     bpmn_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "bpmn")
     max_upload_bytes: int = 10 * 1024 * 1024
     script_timeout_seconds: float = 1.0
+    agency_key_passphrase: str = "demo"
+    tracking_url: str = ""
+    tracking_token: str = ""
+    tracking_timeout_seconds: float = 3.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -51,6 +62,14 @@ class Settings:
             values["mail_from"] = env["MOTCUA_MAIL_FROM"]
         if env.get("MOTCUA_PUBLIC_URL"):
             values["public_url"] = env["MOTCUA_PUBLIC_URL"].rstrip("/")
+        if env.get("MOTCUA_AGENCY_KEY_PASSPHRASE"):
+            values["agency_key_passphrase"] = env["MOTCUA_AGENCY_KEY_PASSPHRASE"]
+        if env.get("MOTCUA_TRACKING_URL"):
+            values["tracking_url"] = env["MOTCUA_TRACKING_URL"].rstrip("/")
+        if env.get("MOTCUA_TRACKING_TOKEN"):
+            values["tracking_token"] = env["MOTCUA_TRACKING_TOKEN"]
+        if env.get("MOTCUA_TRACKING_TIMEOUT"):
+            values["tracking_timeout_seconds"] = float(env["MOTCUA_TRACKING_TIMEOUT"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

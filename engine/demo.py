@@ -8,6 +8,9 @@ from .accounts import create_user
 TRANSPORT = "000.00.14.H56"
 FINANCE = "000.00.13.H56"
 PROVINCE = "000.00.00.H56"
+#: Phòng Tài chính – Kế hoạch TP Thanh Hóa: the district side of the Department of Finance's
+#: two procedures (budget-relationship unit codes, investment project codes).
+DISTRICT_FINANCE = "000.10.20.H56"
 PASSWORD = "demo"
 
 ACCOUNTS = [
@@ -33,6 +36,24 @@ ACCOUNTS = [
          email="quantri@example.vn", agency_code=PROVINCE,
          roles=[("admin", PROVINCE), ("leader", PROVINCE)],
          description="Quản trị hệ thống / administrator"),
+    # The province ↔ district two-way flow of the Department of Finance (DOMAIN.md §5a/§5b):
+    # a district unit files with its district finance office, which forwards to the Department.
+    dict(username="donvi", full_name="Trường Tiểu học Điện Biên", kind="firm",
+         email="donvi@example.vn", description="Đơn vị sử dụng ngân sách cấp huyện / "
+                                               "district budget-using unit"),
+    dict(username="phongtc", full_name="Nguyễn Thị Tài", kind="staff",
+         title="Chuyên viên Phòng Tài chính – Kế hoạch", email="phongtc@example.vn",
+         agency_code=DISTRICT_FINANCE, roles=[("district_finance", DISTRICT_FINANCE)],
+         description="Phòng Tài chính – Kế hoạch TP Thanh Hóa / district finance office"),
+    dict(username="stc_motcua", full_name="Lê Thị Nhận", kind="staff", title="Cán bộ tiếp nhận",
+         email="stc_motcua@example.vn", agency_code=FINANCE, roles=[("reception", FINANCE)],
+         description="Tiếp nhận, Sở Tài chính / reception officer, Department of Finance"),
+    dict(username="stc_chuyenvien", full_name="Hoàng Văn Thẩm", kind="staff", title="Chuyên viên",
+         email="stc_chuyenvien@example.vn", agency_code=FINANCE, roles=[("handler", FINANCE)],
+         description="Chuyên viên thụ lý, Sở Tài chính / handling officer, Department of Finance"),
+    dict(username="stc_lanhdao", full_name="Trịnh Quốc Ngân", kind="staff", title="Phó Giám đốc",
+         email="stc_lanhdao@example.vn", agency_code=FINANCE, roles=[("head", FINANCE)],
+         description="Lãnh đạo Sở Tài chính / head, Department of Finance"),
 ]
 
 

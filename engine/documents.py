@@ -89,8 +89,31 @@ def can_see_dossier(user, dossier: Dossier) -> bool:
     return user.is_staff and any(agency == dossier.agency.code for _, agency in user.roles)
 
 
+#: The statuses in which a dossier's result has been issued to its applicant.
+RESULT_ISSUED = frozenset({"processed", "returned"})
+
+
+def is_agency_side(user, dossier: Dossier) -> bool:
+    """Staff of the dossier's agency, or an administrator."""
+    return user is not None and (user.is_admin or (user.is_staff and any(
+        agency == dossier.agency.code for _, agency in user.roles)))
+
+
+def withheld(user, dossier: Dossier, doc: Document) -> bool:
+    """Whether ``doc`` is kept from ``user`` for now: a result document (an entry of the
+    procedure's ``documents:``, e.g. the licence, the badge, the certificate) reaches the
+    applicant with the result, once the dossier is processed or returned — not while it is
+    being signed, nor while a level-4 fee is unpaid. Slips and uploads are never withheld;
+    the agency's staff see everything."""
+    if is_agency_side(user, dossier) or dossier.status in RESULT_ISSUED:
+        return False
+    results = (dossier.version.meta or {}).get("documents") or {}
+    return doc.kind == "generated" and doc.name in results
+
+
 def open_document(p, user, document_id: int) -> tuple[dict, bytes]:
-    """A document's description and bytes, for the dossier's applicant or its agency's staff."""
+    """A document's description and bytes, for the dossier's applicant or its agency's staff
+    (a result document only once it is issued: :func:`withheld`)."""
     with p.db.transaction() as session:
         doc = session.get(Document, document_id)
         if doc is None:
@@ -99,4 +122,10 @@ def open_document(p, user, document_id: int) -> tuple[dict, bytes]:
         if dossier is None or not can_see_dossier(user, dossier):
             raise PermissionDenied("You may not open this document.",
                                    vi="Bạn không có quyền xem tài liệu này.")
+        if withheld(user, dossier, doc):
+            raise PermissionDenied(
+                "The result is delivered when the dossier is returned (after the fee is "
+                "paid, where one is due).",
+                vi="Kết quả được trả khi hồ sơ đã có kết quả giải quyết (sau khi nộp phí, lệ "
+                   "phí nếu có).")
         return view(doc), p.storage.get(doc.storage_key)

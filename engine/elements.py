@@ -65,13 +65,16 @@ ADVICE = {
 }
 
 POOL_START = ("a message start event only starts a pool of the collaboration the procedure "
-              "runs (process_id names the collaboration), from a message of another pool")
+              "runs (process_id names the collaboration), from a message of another pool, or "
+              "a process listed under cooperating: in procedure.yaml")
 
 START_ADVICE = {
     "timer": "a dossier's process starts when the dossier is submitted: use a none start event "
              "(put a timer catch event after it to wait)",
-    "message": "starting a process from a message is not supported yet: use a none start event "
-               "(put a message catch event after it to wait)",
+    "message": "a message start event only starts a process listed under cooperating: in "
+               "procedure.yaml (another agency's side, started by this procedure's message); "
+               "a dossier's own process starts with a none start event (put a message catch "
+               "event after it to wait)",
 }
 
 
@@ -100,26 +103,30 @@ class _Documents:
         for root in roots.values():
             for call in root.iter(f"{BPMN}callActivity"):
                 self.callers.setdefault(call.get("calledElement"), []).append(call)
-        self.correlations = {}
+        self.correlations = {}  # message id -> correlation property ids (one per id across files)
         for root in roots.values():
             for expr in root.iter(f"{BPMN}correlationPropertyRetrievalExpression"):
                 prop = expr.getparent().get("id")
-                self.correlations.setdefault(expr.get("messageRef"), []).append(prop)
+                self.correlations.setdefault(expr.get("messageRef"), set()).add(prop)
 
     def code(self, definition, attr: str, code_attr: str) -> str | None:
         ref = self.by_id.get(definition.get(attr) or "")
         return ref.get(code_attr) if ref is not None else None
 
 
-def check(roots: dict, problems: list, problem: Callable, main: str | None = None) -> None:
+def check(roots: dict, problems: list, problem: Callable, main: str | None = None,
+          cooperating: tuple[str, ...] = ()) -> None:
     """Append a problem for every element of ``roots`` (file name -> parsed XML root) that the
     platform cannot run. ``problem(file, element, message)`` builds one. ``main`` is the
-    process (or collaboration) a dossier runs."""
+    process (or collaboration) a dossier runs; ``cooperating`` the processes that message
+    start events start in dossiers of their own."""
     docs = _Documents(roots)
     pools = {participant.get("processRef") for root in roots.values()
              for collaboration in root.iter(f"{BPMN}collaboration")
              if collaboration.get("id") == main
              for participant in collaboration.iter(f"{BPMN}participant")}
+    _check_cooperating(docs, cooperating, problems, problem)
+    pools |= set(cooperating)
     for name, root in roots.items():
         for el in root.iter():
             tag = _local(el)
@@ -155,6 +162,33 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
                 bad("compensation activities are not supported: " + ADVICE["compensation"])
         _check_lanes(root, lambda where, message, name=name: problems.append(
             problem(name, where, message)))
+
+
+def _check_cooperating(docs, cooperating, problems: list, problem: Callable) -> None:
+    """A cooperating process exists in the bundle and starts only from messages: at least
+    one message start event, no other start event at its top level."""
+    file_of = {el.get("id"): name for name, root in docs.roots.items()
+               for el in root.iter(f"{BPMN}process")}
+    for i, pid in enumerate(cooperating):
+        where = f"cooperating[{i}].process_id"
+        process = docs.processes.get(pid)
+        if process is None:
+            known = ", ".join(sorted(docs.processes)) or "none"
+            problems.append(problem("procedure.yaml", where,
+                                    f"no process {pid!r} in the bundle (processes: {known})"))
+            continue
+        starts = [el for el in process if _local(el) == "startEvent"]
+        kinds = [_kinds(el) for el in starts]
+        if not any(k == ["message"] for k in kinds):
+            problems.append(problem("procedure.yaml", where,
+                                    f"process {pid!r} needs a message start event: another "
+                                    "dossier's message starts it"))
+        for el, k in zip(starts, kinds, strict=True):
+            if k != ["message"]:
+                problems.append(problem(
+                    file_of[pid], el.get("id") or where,
+                    f"process {pid!r} is started by a message: its start event "
+                    f"{el.get('id')!r} must be a message start event too"))
 
 
 def _check_lanes(root, bad) -> None:

@@ -21,8 +21,23 @@ dossier code.
 waiting rows on name and correlation, locks the receiving dossier and runs :func:`deliver`
 in that dossier's step: the one waiting task named by the row catches the message, the
 engine runs on, the rows are re-synced and the message is marked delivered, all in one
-transaction. A message nobody waits for yet stays pending until someone does. (Starting a
-new dossier from a message start event would be one more kind of receiver here.)
+transaction. A message nobody waits for yet stays pending until someone does.
+
+**Starting a dossier** (the province ↔ district two-way flow). A procedure may name, beside
+the process a citizen's submission starts, *cooperating* processes that a message start
+event starts (``cooperating:`` in procedure.yaml, e.g. the Department of Finance's side of a
+budget-code dossier a district finance office forwarded). A pending message that no waiting
+row accepts and whose name starts such a process of an active procedure version
+(:func:`start_receivers`) starts a new dossier there (:func:`start_dossier`): coded by the
+receiving agency (Circular 01/2018 Art. 19), same applicant, ``parent_id`` the sender's
+dossier, its start event catching the message like any catch event (the payload lands in
+its ``spiffworkflow:messageVariable``), all in the transaction that marks the message
+delivered. A message whose name starts nothing stays pending.
+
+**Documents travel with messages.** A payload key ``documents`` (names of the sender's
+documents) attaches the latest revision of each to the receiving dossier on delivery (a new
+row pointing at the same stored bytes): the Department's signed certificate reaches the
+district's dossier, and its applicant, this way. The sender's step checks that it has them.
 
 **Operator errors.** An operator raising :class:`~engine.errors.OperatorError` becomes a
 BPMN error with its code, thrown from the service task (:func:`throw_operator_error`); an
@@ -35,19 +50,29 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition as BaseErrorEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from . import audit, clock
-from .errors import OperatorError, ScriptError
-from .models import Message
+from .documents import latest
+from .errors import InvalidData, OperatorError, ScriptError
+from .models import Agency, Document, Dossier, Message, Procedure, ProcedureVersion
+from .spiff import SPECS
 from .sync import waiting_definitions
+
+#: The channel of a dossier another agency's dossier forwarded: it arrives electronically
+#: (the national sync record knows only 1 counter, 2 online, 3 post).
+FORWARDED_CHANNEL = "online"
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +128,11 @@ def emit(step) -> int:
         definition = event.event_definition
         if isinstance(definition, MessageEventDefinition):
             correlation = outgoing_correlation(event, step.dossier.code)
+            payload = _plain(event.payload if event.payload is not None else {},
+                             repr(definition.name))
+            _check_documents(step, definition.name, payload)
             message = Message(name=definition.name, correlation=correlation[:255],
-                              payload=_plain(event.payload if event.payload is not None else {},
-                                             repr(definition.name)),
+                              payload=payload,
                               status="pending", created_at=clock.now(),
                               sender_dossier_id=step.dossier.id,
                               sender_task=getattr(event, "sender", "") or "")
@@ -124,6 +151,57 @@ def emit(step) -> int:
             log.info("dossier %s: uncaught %s %r", step.dossier.code,
                      type(definition).__name__, definition.name)
     return written
+
+
+def _document_names(payload) -> list:
+    return payload.get("documents") or [] if isinstance(payload, dict) else []
+
+
+def _check_documents(step, name: str, payload) -> None:
+    """The sender must have every document its message carries (its step fails otherwise,
+    rather than leaving a message no one can deliver)."""
+    names = _document_names(payload)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ScriptError(f"The 'documents' of message {name!r} must be a list of document names.",
+                          vi=f"Mục 'documents' của thông điệp {name!r} phải là danh sách tên "
+                             "giấy tờ.")
+    missing = [n for n in names if latest(step.session, step.dossier.id, n) is None]
+    if missing:
+        raise ScriptError(
+            f"Message {name!r} carries documents this dossier does not have: {', '.join(missing)}.",
+            vi=f"Thông điệp {name!r} gửi kèm giấy tờ mà hồ sơ chưa có: {', '.join(missing)}.",
+            details=[{"element": name, "message": f"no document {n!r}"} for n in missing])
+
+
+def attach_documents(session: Session, message: Message, receiver: Dossier, *,
+                     actor: str = "system") -> list[int]:
+    """Give ``receiver`` the latest revision of each document the message carries: new rows
+    (kind 'generated', same name) over the same stored bytes and checksum."""
+    names = _document_names(message.payload)
+    if not names or message.sender_dossier_id is None:
+        return []
+    added = []
+    for name in names:
+        source = latest(session, message.sender_dossier_id, name)
+        if source is None:  # checked when sent; a document is never deleted
+            raise ScriptError(f"Message {message.name!r} carries a document {name!r} the sending "
+                              "dossier does not have.",
+                              vi=f"Thông điệp {message.name!r} gửi kèm giấy tờ {name!r} mà hồ sơ "
+                                 "gửi không có.")
+        revision = (session.execute(select(func.max(Document.revision)).where(
+            Document.dossier_id == receiver.id, Document.name == name)).scalar() or 0) + 1
+        copy_row = Document(dossier_id=receiver.id, name=source.name, kind="generated",
+                            filename=source.filename, media_type=source.media_type,
+                            size=source.size, sha256=source.sha256,
+                            storage_key=source.storage_key, revision=revision,
+                            signatures=source.signatures, created_at=clock.now())
+        session.add(copy_row)
+        session.flush()
+        added.append(copy_row.id)
+    audit.append(session, actor=actor, action="documents_received", dossier_id=receiver.id,
+                 detail={"message": message.name, "message_id": message.id,
+                         "documents": names, "document_ids": added})
+    return added
 
 
 def throw_operator_error(step, task, exc: OperatorError) -> None:
@@ -176,4 +254,114 @@ def deliver(step, message: Message, task_guid: str) -> bool:
                  dossier_id=step.dossier.id,
                  detail={"message": message.name, "correlation": message.correlation,
                          "task": where, "message_id": message.id})
+    attach_documents(step.session, message, step.dossier, actor=step.context.actor)
     return True
+
+
+# -- message start events: cooperating processes ------------------------------------------
+
+def start_messages(spec) -> list[str]:
+    """The names of the messages that start ``spec`` (its top-level message start events)."""
+    return sorted({ts.event_definition.name for ts in spec.task_specs.values()
+                   if isinstance(ts, StartEvent)
+                   and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)})
+
+
+@dataclass(frozen=True)
+class StartReceiver:
+    """A cooperating process of an active procedure version that a message starts."""
+
+    message: str
+    procedure_id: int
+    procedure_code: str
+    version_id: int
+    process_id: str
+    agency_code: str  # '' : the procedure's own agency
+    deadline: dict | None  # the cooperating side's own deadline, if procedure.yaml gives one
+
+
+def start_receivers(session: Session, *, exclude_procedure_id: int | None = None
+                    ) -> dict[str, StartReceiver]:
+    """Message name → the cooperating process it starts, over every active version. (Deploy
+    refuses a second procedure starting on a name already taken, so names are unique.)"""
+    receivers: dict[str, StartReceiver] = {}
+    rows = session.execute(select(Procedure, ProcedureVersion).join(
+        ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
+        .order_by(Procedure.id)).all()
+    for procedure, version in rows:
+        if procedure.id == exclude_procedure_id:
+            continue
+        for entry in version.meta.get("cooperating") or []:
+            spec, _subs = SPECS.get(version, entry["process_id"])
+            for name in start_messages(spec):
+                receivers.setdefault(name, StartReceiver(
+                    message=name, procedure_id=procedure.id, procedure_code=procedure.code,
+                    version_id=version.id, process_id=entry["process_id"],
+                    agency_code=entry.get("agency") or "", deadline=entry.get("deadline")))
+    return receivers
+
+
+def start_dossier(p, session: Session, message: Message, receiver: StartReceiver) -> Dossier:
+    """Start a dossier of ``receiver``'s cooperating process with ``message`` (the caller
+    holds the message row and commits): created, coded, audited, its start event caught the
+    message and its process ran to its first wait state, the message marked delivered."""
+    # dossiers and runtime import this module: taken at call time.
+    from . import dossiers, runtime
+    from .calendar import load_calendar
+    from .deadlines import initial_due_at
+
+    sender = session.get(Dossier, message.sender_dossier_id) if message.sender_dossier_id else None
+    if sender is None:
+        raise InvalidData(
+            f"Message {message.name!r} would start a dossier of {receiver.procedure_code}, but it "
+            "comes from no dossier: there is no applicant to give it.",
+            vi=f"Thông điệp {message.name!r} khởi tạo hồ sơ thủ tục {receiver.procedure_code} "
+               "nhưng không gửi từ hồ sơ nào: không xác định được người nộp.")
+    procedure = session.get(Procedure, receiver.procedure_id)
+    version = session.get(ProcedureVersion, receiver.version_id)
+    agency = procedure.agency
+    if receiver.agency_code:
+        agency = session.execute(select(Agency).where(Agency.code == receiver.agency_code)).scalar()
+    if agency is None:
+        raise InvalidData(
+            f"The agency {receiver.agency_code!r} of {receiver.procedure_code}'s process "
+            f"{receiver.process_id} no longer exists.",
+            vi=f"Cơ quan {receiver.agency_code!r} xử lý quy trình {receiver.process_id} của thủ "
+               f"tục {receiver.procedure_code} không còn tồn tại.")
+    received_at = clock.now()
+    meta = {**version.meta, "deadline": receiver.deadline} if receiver.deadline else version.meta
+    due_at = initial_due_at(load_calendar(session), meta, received_at, FORWARDED_CHANNEL)
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    application = payload.get("application")
+    dossier = Dossier(code=dossiers.next_code(session, agency, received_at),
+                      procedure=procedure, version=version, agency=agency,
+                      applicant=sender.applicant, status="submitted", channel=FORWARDED_CHANNEL,
+                      received_at=received_at, due_at=due_at,
+                      data=dict(application) if isinstance(application, dict) else {},
+                      parent_id=sender.id, process_id=receiver.process_id)
+    session.add(dossier)
+    session.flush()
+    audit.append(session, actor="system", action="started_by_message", dossier_id=dossier.id,
+                 detail={"message": message.name, "message_id": message.id,
+                         "parent": sender.code, "procedure": procedure.code,
+                         "version": version.number, "process": receiver.process_id,
+                         "due_at": due_at.isoformat()})
+    step = runtime.start(p, session, dossier, dossiers.initial_data(dossier, sender.applicant),
+                         actor="system")
+    start = next((t for t in step.workflow.get_tasks(state=TaskState.WAITING)
+                  if isinstance(t.task_spec, StartEvent)
+                  and any(isinstance(d, MessageEventDefinition) and d.name == message.name
+                          for d in waiting_definitions(t))), None)
+    if start is None:
+        raise ScriptError(f"Process {receiver.process_id} did not wait for message "
+                          f"{message.name!r} at its start.",
+                          vi=f"Quy trình {receiver.process_id} không chờ thông điệp "
+                             f"{message.name!r} ở sự kiện bắt đầu.")
+    guid = str(start.id)
+    if not runtime.run_step(p, dossier.id, lambda s: deliver(s, message, guid), actor="system",
+                            session=session):
+        raise ScriptError(f"The start event of {receiver.process_id} refused message "
+                          f"{message.name!r}.",
+                          vi=f"Sự kiện bắt đầu của {receiver.process_id} không nhận thông điệp "
+                             f"{message.name!r}.")
+    return dossier

@@ -41,6 +41,7 @@ from . import audit, runtime
 from .calendar import load_calendar
 from .errors import EngineError
 from .models import Dossier, HumanTask, Instance, ProcedureVersion
+from .operators import StepContext
 from .scripting import MotcuaScriptEngine, make_evaluator
 from .versions import find_version, procedure_row
 
@@ -102,9 +103,20 @@ def _workflows(workflow) -> list:
     return [workflow, *workflow.subprocesses.values()]
 
 
+def _specs(workflow, target: ProcedureVersion) -> tuple:
+    """The target version's spec for the process this workflow runs (a dossier of a
+    cooperating process runs one of the version's other processes) and its sub-processes."""
+    return runtime.SPECS.get(target, getattr(workflow, "process_id", None))
+
+
 def _diffs(workflow, target: ProcedureVersion, verdict: Verdict) -> list[tuple] | None:
     """``[(workflow, SpecDiff, WorkflowDiff, new spec)]`` for the process and each sub-process."""
-    spec, deps = runtime.SPECS.get(target)
+    try:
+        spec, deps = _specs(workflow, target)
+    except KeyError:
+        verdict.add(f"the process {workflow.process_id} is not in version {target.number}",
+                    f"quy trình {workflow.process_id} không có trong phiên bản {target.number}")
+        return None
     out = []
     try:
         for wf in _workflows(workflow):
@@ -201,7 +213,7 @@ def _split_changed(task, old, new, keys: list[str]) -> bool:
 def apply(workflow, target: ProcedureVersion, diffs: list[tuple]) -> None:
     """Migrate ``workflow`` in place onto ``target``'s specs (its script engine must be ours:
     resetting a waiting timer evaluates its expression)."""
-    spec, deps = runtime.SPECS.get(target)
+    spec, deps = _specs(workflow, target)
     timers = {t.id: dict(t.internal_data) for wf in _workflows(workflow)
               for t in wf.get_tasks(state=TaskState.WAITING, skip_subprocesses=True)
               if isinstance(getattr(t.task_spec, "event_definition", None),
@@ -238,7 +250,7 @@ def _repredict(task) -> None:
 def verify(workflow, target: ProcedureVersion) -> Verdict:
     """After :func:`apply`: every task is on the target's specs and the state round-trips."""
     verdict = Verdict()
-    spec, deps = runtime.SPECS.get(target)
+    spec, deps = _specs(workflow, target)
     n = target.number
     for wf in _workflows(workflow):
         owner = spec if wf is workflow else deps.get(wf.spec.name)
@@ -295,7 +307,7 @@ def preview(p, code: str, *, to_version: int | None = None) -> list[dict]:
             target = session.get(ProcedureVersion, target.id)
             workflow = runtime.load_state(session.get(Instance, dossier_id).state,
                                           dossier.version)
-            workflow.script_engine = _sandbox(p, session)
+            workflow.script_engine = _sandbox(p, session, dossier)
             verdict = trial(workflow, target)
         out.append({"code": dossier_code, "from_version": number, "to_version": target.number,
                     "can_move": not verdict, "reason": verdict.reason,
@@ -303,10 +315,14 @@ def preview(p, code: str, *, to_version: int | None = None) -> list[dict]:
     return out
 
 
-def _sandbox(p, session) -> MotcuaScriptEngine:
-    """An engine for evaluating timer expressions during a trial; it runs no operators."""
-    return MotcuaScriptEngine(None, make_evaluator(load_calendar(session),
-                                                   p.settings.script_timeout_seconds))
+def _sandbox(p, session, dossier: Dossier) -> MotcuaScriptEngine:
+    """An engine for evaluating timer expressions during a trial; it runs no operators, but
+    its helpers see the dossier (``appointment()``)."""
+    calendar = load_calendar(session)
+    context = StepContext(platform=p, session=session, dossier=dossier,
+                          version=dossier.version, calendar=calendar)
+    return MotcuaScriptEngine(None, make_evaluator(calendar, p.settings.script_timeout_seconds,
+                                                   step=context))
 
 
 def migrate(p, code: str, *, dossier_codes: list[str] | None = None,

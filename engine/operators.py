@@ -10,6 +10,7 @@ operator signals a business failure by raising :class:`~engine.errors.OperatorEr
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 from collections.abc import Callable
@@ -91,17 +92,35 @@ def placeholders(step: StepContext, task, extra: dict | None = None) -> dict:
 
 @operator
 def set_status(step: StepContext, task, status: str) -> dict:
-    """Set the dossier's status (one of STATUSES); a final status stops its clock."""
+    """Set the dossier's status (one of STATUSES); a final status ends its processing time.
+
+    Entering ``supplement_requested`` stops the dossier's clock and leaving it resumes the
+    clock, moving the appointment by the working days paused (:mod:`engine.deadlines`);
+    the workflow's ``dossier['due_at']`` then follows, for the steps after this one.
+    """
     if status not in STATUSES:
         raise ScriptError(f"Unknown dossier status '{status}' (known: {', '.join(STATUSES)}).")
+    from .deadlines import on_status_change
+
     before = step.dossier.status
     step.dossier.status = status
     if status in FINAL_STATUSES and step.dossier.finished_at is None:
         step.dossier.finished_at = clock.now()
     audit.append(step.session, actor=step.actor, action="status", dossier_id=step.dossier.id,
                  detail={"from": before, "to": status, "task": task.task_spec.bpmn_id})
+    if on_status_change(step.session, step.calendar, step.dossier, before, status,
+                        actor=step.actor):
+        refresh_appointment(task, step.dossier)
     step.events.append(f"status:{status}")
     return {"status": status}
+
+
+def refresh_appointment(task, dossier: Dossier) -> None:
+    """Write the dossier's current appointment into the task's ``dossier['due_at']`` (a
+    new dict: the data of other tasks may share the old one)."""
+    data = task.data.get("dossier")
+    if isinstance(data, dict) and dossier.due_at is not None:
+        task.data["dossier"] = {**data, "due_at": dossier.due_at.isoformat()}
 
 
 def _recipients(step: StepContext, to: str) -> list[str]:
@@ -171,8 +190,13 @@ def render_document(step: StepContext, task, document: str, signers: int = 0) ->
 
 
 @operator
-def issue_apology(step: StepContext, task, reason: str, new_due_at: str) -> dict:
-    """Form 04: the dossier is late. Record why, move the appointment date, tell the applicant."""
+def issue_apology(step: StepContext, task, reason: str, new_due_at: str,
+                  message: str = "late") -> dict:
+    """Form 04: the dossier is late. Record why, move the appointment date, and send the
+    applicant slip 04 (signed by the agency, reason and new date on it) with the text of
+    the ``notifications:`` entry ``message`` when procedure.yaml has one (one e-mail)."""
+    from .slips import issue_slip
+
     before = step.dossier.due_at
     moment = datetime.fromisoformat(str(new_due_at))
     if moment.tzinfo is None:
@@ -181,11 +205,13 @@ def issue_apology(step: StepContext, task, reason: str, new_due_at: str) -> dict
     audit.append(step.session, actor=step.actor, action="apology", dossier_id=step.dossier.id,
                  detail={"reason": reason, "from": before.isoformat() if before else None,
                          "to": moment.isoformat()})
-    if "late" in (step.version.meta.get("notifications") or {}):
-        task.data["reason"] = reason  # this boundary branch's own copy of the data
-        notify(step, task, "late", "applicant")
+    task.data["reason"] = reason  # this boundary branch's own copy of the data
+    known = message in (step.version.meta.get("notifications") or {})
+    slip = issue_slip(step, task, "04", reason=reason, new_due_at=moment,
+                      previous_due_at=before, message=message if known else "")
     step.events.append("apology")
-    return {"new_due_at": moment.isoformat(), "reason": reason}
+    return {"new_due_at": moment.isoformat(), "reason": reason,
+            "document_id": slip["document_id"]}
 
 
 @operator
@@ -196,3 +222,18 @@ def require(step: StepContext, task, condition, code: str, message: str = "") ->
     if not condition:
         raise OperatorError(str(code), str(message or f"Requirement {code} not met."))
     return {"ok": True}
+
+
+@operator
+def procedure_data(step: StepContext, task, keys) -> dict:
+    """The entries ``keys`` (a list of names) of the dossier's procedure.yaml, as
+    ``{name: value}`` (None when absent): rules kept as data beside the diagram (a limit by
+    vehicle kind, the fee, the level) instead of constants in its expressions."""
+    names = [keys] if isinstance(keys, str) else list(keys or [])
+    meta = step.version.meta or {}
+    return {str(name): copy.deepcopy(meta.get(str(name))) for name in names}
+
+
+# Operators defined beside the feature they serve register themselves on import.
+# (registry: numbers; slips: forms 01–05; tracking: the vehicle GPS check)
+from . import registry, slips, tracking  # noqa: E402,F401

@@ -4,6 +4,10 @@ A row is unique by its idempotency key, so a step that runs twice (a retried
 transaction) queues one e-mail, and the key is the e-mail's Message-ID so a receiver can
 drop a resend after a crash between sending and recording it. Failures are retried with
 exponential back-off and give up after ``MAX_ATTEMPTS``.
+
+An e-mail may carry documents of the dossier (``attachments``: document ids, e.g. a signed
+slip): the row keeps only the ids, and the stored bytes are attached when it is sent, so a
+queued e-mail costs no more than its text.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -21,27 +26,51 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import clock
-from .models import Outbox
+from .models import Document, Outbox
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
 def enqueue_email(session: Session, *, key: str, recipient: str, subject: str, body: str,
-                  dossier_id: int | None = None) -> Outbox | None:
-    """Queue an e-mail unless one with this key is already queued. Returns the row or None."""
+                  dossier_id: int | None = None,
+                  attachments: list[int] | None = None) -> Outbox | None:
+    """Queue an e-mail unless one with this key is already queued. Returns the row or None.
+
+    ``attachments``: ids of stored documents to attach when the e-mail is sent.
+    """
     if not recipient:
         return None
     existing = session.execute(select(Outbox).where(Outbox.idempotency_key == key)).scalar()
     if existing is not None:
         return existing
     row = Outbox(idempotency_key=key, recipient=recipient, subject=subject, body=body,
-                 dossier_id=dossier_id, next_attempt_at=clock.now())
+                 dossier_id=dossier_id, next_attempt_at=clock.now(),
+                 attachments=[int(i) for i in attachments or []])
     session.add(row)
     return row
 
 
-def build_message(row: Outbox, sender: str) -> EmailMessage:
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    media_type: str
+    content: bytes
+
+
+def load_attachments(p, session: Session, row: Outbox) -> list[Attachment]:
+    """The stored files of ``row.attachments``; a missing one raises (the e-mail is retried,
+    then marked failed, rather than sent without the document it announces)."""
+    files = []
+    for document_id in row.attachments or []:
+        doc = session.get(Document, document_id)
+        if doc is None:
+            raise LookupError(f"attachment document {document_id} does not exist")
+        files.append(Attachment(doc.filename, doc.media_type, p.storage.get(doc.storage_key)))
+    return files
+
+
+def build_message(row: Outbox, sender: str, attachments: list[Attachment] = ()) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = row.recipient
@@ -52,6 +81,10 @@ def build_message(row: Outbox, sender: str) -> EmailMessage:
                                    domain=domain)
     msg["X-Motcua-Idempotency-Key"] = row.idempotency_key
     msg.set_content(row.body)
+    for item in attachments:
+        maintype, _, subtype = item.media_type.partition("/")
+        msg.add_attachment(item.content, maintype=maintype or "application",
+                           subtype=subtype or "octet-stream", filename=item.filename)
     return msg
 
 
@@ -63,8 +96,8 @@ class Mailer:
         self.outbox_dir = Path(outbox_dir)
         self.sender = sender
 
-    def send(self, row: Outbox) -> None:
-        msg = build_message(row, self.sender)
+    def send(self, row: Outbox, attachments: list[Attachment] = ()) -> None:
+        msg = build_message(row, self.sender, attachments)
         if not self.smtp_url:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
             name = re.sub(r"[^A-Za-z0-9._-]", "_", row.idempotency_key) + ".eml"
@@ -101,7 +134,7 @@ def send_due(p, *, limit: int = 50) -> int:
                 break
             row.attempts += 1
             try:
-                mailer.send(row)
+                mailer.send(row, load_attachments(p, session, row))
             except Exception as exc:  # network errors of every kind: retry later
                 log.warning("sending %s to %s failed: %s", row.idempotency_key, row.recipient, exc)
                 row.last_error = str(exc)[:2000]

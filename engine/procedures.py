@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from . import audit, bundles
 from .calendar import WorkingCalendar
 from .errors import InvalidBundle, NotFound
-from .models import Agency, Procedure, ProcedureVersion, Role
+from .models import Agency, Procedure, ProcedureAgency, ProcedureVersion, Role
 from .operators import REGISTRY
 from .runtime import specs_to_dict
 from .scripting import check_expression, make_evaluator
@@ -37,6 +37,8 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
             if agency is None:
                 raise bundles.invalid([bundles.Problem(
                     "procedure.yaml", "agency", f"no agency with code {meta['agency']!r}")])
+        named = _named_agencies(session, meta.get("agencies"))
+        bundles.check_cooperating(session, bundle)  # agencies, start messages taken
         if check_only:
             return {"code": meta.get("code"), "version": None, "created": False, "valid": True}
         if not meta.get("code"):
@@ -65,12 +67,69 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
         session.flush()
         procedure.name_vi = meta["name"]["vi"]
         procedure.name_en = meta["name"].get("en", "")
-        procedure.agency_id = agency.id if agency else None
+        if procedure.agency_id is None:  # afterwards the main agency is the administrator's
+            procedure.agency_id = agency.id if agency else None
+        _seed_mapping(session, procedure, named)
         procedure.active_version_id = version.id
         audit.append(session, actor=actor, action="deploy",
                      detail={"procedure": procedure.code, "version": number,
                              "hash": bundle.content_hash})
         return {"code": procedure.code, "version": number, "created": True, "valid": True}
+
+
+def receiving_agencies(session, procedure: Procedure) -> list[Agency]:
+    """The active agencies that receive ``procedure``'s dossiers, ordered by code.
+
+    The ``procedure_agency`` rows an administrator edits; a procedure without any such row
+    is received by its main agency alone (when it has one and it is open). A mapping whose
+    agencies are all closed receives nothing: closing an office must not silently send its
+    dossiers to the department.
+    """
+    mapped = session.execute(
+        select(Agency).join(ProcedureAgency, ProcedureAgency.agency_id == Agency.id)
+        .where(ProcedureAgency.procedure_id == procedure.id).order_by(Agency.code)
+    ).scalars().all()
+    if mapped:
+        return [a for a in mapped if a.active]
+    main = procedure.agency
+    return [main] if main is not None and main.active else []
+
+
+def _named_agencies(session, spec) -> list[Agency]:
+    """The agencies procedure.yaml's ``agencies:`` names: a list of codes, or a selector
+    ``{kind: …}`` (optionally with ``parent: code``) matching every active agency of that
+    kind. Raises :class:`InvalidBundle` for a code or selector that names nothing."""
+    if not spec:
+        return []
+    if isinstance(spec, dict):
+        query = select(Agency).where(Agency.kind == spec.get("kind"), Agency.active.is_(True))
+        if spec.get("parent"):
+            parent = select(Agency.id).where(Agency.code == spec["parent"]).scalar_subquery()
+            query = query.where(Agency.parent_id == parent)
+        found = session.execute(query.order_by(Agency.code)).scalars().all()
+        if not found:
+            raise bundles.invalid([bundles.Problem(
+                "procedure.yaml", "agencies", f"no active agency matches {spec!r}")])
+        return list(found)
+    found = {a.code: a for a in session.execute(
+        select(Agency).where(Agency.code.in_([str(c) for c in spec]))).scalars()}
+    missing = [str(c) for c in spec if str(c) not in found]
+    if missing:
+        raise bundles.invalid([bundles.Problem(
+            "procedure.yaml", "agencies", f"no agency with code {code!r}") for code in missing])
+    return [found[str(c)] for c in spec]
+
+
+def _seed_mapping(session, procedure: Procedure, agencies: list[Agency]) -> None:
+    """Seed which agencies receive the procedure from procedure.yaml, once: when it has no
+    mapping yet. After that the mapping is the administrator's and redeploying leaves it."""
+    if not agencies:
+        return
+    exists = session.execute(select(ProcedureAgency.agency_id).where(
+        ProcedureAgency.procedure_id == procedure.id).limit(1)).first()
+    if exists is None:
+        session.add_all(ProcedureAgency(procedure_id=procedure.id, agency_id=a.id)
+                        for a in {a.id: a for a in agencies}.values())
 
 
 def application_form(version: ProcedureVersion) -> dict:
@@ -128,4 +187,7 @@ def get_procedure(p, code: str) -> dict:
         procedure = session.execute(select(Procedure).where(Procedure.code == code)).scalar()
         if procedure is None or procedure.active_version is None:
             raise NotFound(f"No procedure {code!r}.", vi=f"Không có thủ tục {code!r}.")
-        return _view(procedure, with_form=True)
+        view = _view(procedure, with_form=True)
+        view["agencies"] = [{"code": a.code, "name_vi": a.name_vi, "name_en": a.name_en}
+                            for a in receiving_agencies(session, procedure)]
+        return view

@@ -108,7 +108,7 @@ def _script_engine(p, session, dossier, version, actor) -> tuple[MotcuaScriptEng
     calendar = load_calendar(session)
     context = StepContext(platform=p, session=session, dossier=dossier, version=version,
                           calendar=calendar, actor=actor)
-    evaluator = make_evaluator(calendar, p.settings.script_timeout_seconds)
+    evaluator = make_evaluator(calendar, p.settings.script_timeout_seconds, step=context)
     return MotcuaScriptEngine(context, evaluator), context
 
 
@@ -117,7 +117,7 @@ def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: s
     version = dossier.version if dossier.version is not None else session.get(
         ProcedureVersion, dossier.version_id)
     engine, context = _script_engine(p, session, dossier, version, actor)
-    workflow = new_workflow(version, engine)
+    workflow = new_workflow(version, engine, dossier.process_id)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.set_data(**initial_data)
     step = Step(session, dossier, version, workflow, context)
@@ -146,7 +146,7 @@ def _run(p, session, dossier_id, action, actor):
     instance = session.get(Instance, dossier_id, populate_existing=True)
     version = session.get(ProcedureVersion, dossier.version_id)
     engine, context = _script_engine(p, session, dossier, version, actor)
-    workflow = load_state(instance.state, version)
+    workflow = load_state(instance.state, version, dossier.process_id)
     workflow.script_engine = engine
     step = Step(session, dossier, version, workflow, context)
     result = action(step)

@@ -11,7 +11,7 @@ operator's :class:`~engine.errors.OperatorError` leaves it marked with the task,
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -37,9 +37,10 @@ def _moment(value) -> datetime:
     return moment
 
 
-def diagram_functions(calendar: WorkingCalendar) -> dict:
+def diagram_functions(calendar: WorkingCalendar, step: StepContext | None = None) -> dict:
     """The helpers available to every expression in a diagram. Moments are ISO 8601 strings,
-    which is what SpiffWorkflow's timer events expect."""
+    which is what SpiffWorkflow's timer events expect. ``step`` is the running dossier's
+    context (None where no dossier runs: deploy-time checks, migration trials)."""
 
     def now() -> str:
         return clock.now().isoformat()
@@ -56,8 +57,17 @@ def diagram_functions(calendar: WorkingCalendar) -> dict:
     def days(n: int, start=None) -> str:
         return calendar.add_days(_moment(start) if start else clock.now(), int(n)).isoformat()
 
+    def appointment() -> str | None:
+        """The dossier's appointment date as it is now (moved by supplements and apologies),
+        unlike ``dossier['due_at']``, which the data got when the step that wrote it ran."""
+        if step is None:
+            raise ScriptError("appointment() is only available while a dossier runs.",
+                              vi="appointment() chỉ dùng được khi hồ sơ đang được xử lý.")
+        due = step.dossier.due_at
+        return due.astimezone(UTC).isoformat() if due is not None else None
+
     return {"now": now, "working_days": working_days, "working_days_before": working_days_before,
-            "hours": hours, "days": days}
+            "hours": hours, "days": days, "appointment": appointment}
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -118,8 +128,11 @@ class MotcuaScriptEngine(PythonScriptEngine):
         return json.dumps(result if result is not None else {})
 
 
-def make_evaluator(calendar: WorkingCalendar, timeout: float = 1.0) -> RestrictedEvaluator:
-    return RestrictedEvaluator(diagram_functions(calendar), timeout=timeout)
+def make_evaluator(calendar: WorkingCalendar, timeout: float = 1.0, *,
+                   step: StepContext | None = None) -> RestrictedEvaluator:
+    """The evaluator of one step's expressions; ``step`` gives helpers such as
+    ``appointment()`` the running dossier."""
+    return RestrictedEvaluator(diagram_functions(calendar, step), timeout=timeout)
 
 
 def check_expression(evaluator: RestrictedEvaluator):

@@ -19,14 +19,14 @@ SEED = Path(__file__).resolve().parent / "seed"
 
 
 def load_reference_data(session) -> dict:
-    """Roles always; agencies only into an empty table (after that they are the
-    administrators' to edit)."""
+    """The built-in roles that are missing (names an administrator changed are kept: the
+    built-in diagrams need the codes, not the names); agencies only into an empty table
+    (after that they are the administrators' to edit)."""
     roles = yaml.safe_load((SEED / "roles.yaml").read_text(encoding="utf-8"))
-    known_roles = {r.code: r for r in session.execute(select(Role)).scalars()}
+    known_roles = set(session.execute(select(Role.code)).scalars())
     for r in roles:
-        row = known_roles.get(r["code"]) or Role(code=r["code"])
-        row.name_vi, row.name_en = r["vi"], r["en"]
-        session.add(row)
+        if r["code"] not in known_roles:
+            session.add(Role(code=r["code"], name_vi=r["vi"], name_en=r["en"]))
     created = 0
     if session.execute(select(Agency.id).limit(1)).first() is None:
         by_code: dict[str, Agency] = {}
@@ -34,6 +34,7 @@ def load_reference_data(session) -> dict:
             parent = by_code.get(a.get("parent", ""))
             agency = Agency(code=a["code"], name_vi=a["vi"], name_en=a.get("en", ""),
                             kind=a.get("kind", "department"), email=a.get("email", ""),
+                            address=a.get("address", ""),
                             parent_id=parent.id if parent else None)
             session.add(agency)
             session.flush()

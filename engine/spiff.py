@@ -17,6 +17,12 @@ tree, and a 310-turn loop leaves ~1250 tasks (~475 KB of saved state) behind.
 procedure version and kept deserialized in a small in-process cache, which makes a save a
 fraction of the library's full serialization.
 
+**Cooperating processes.** A version may hold, besides its main process, processes that
+a message start event starts in dossiers of their own (``cooperating:`` in procedure.yaml).
+Their specs are stored with the version's sub-process specs; a workflow running one carries
+its ``process_id``, which the saved state keeps, so a state restores onto the right spec
+whoever loads it.
+
 **The clock.** Timer events read ``datetime.now``; they read :mod:`engine.clock` instead,
 so a timer is due exactly when its row says (and tests can move time).
 """
@@ -81,6 +87,9 @@ class MotcuaSubWorkflow(BpmnSubWorkflow):
 class MotcuaWorkflow(BpmnWorkflow):
     """The workflow of a dossier: every walk of its task tree goes all the way down, so a
     loop may turn any number of times (see the module docstring)."""
+
+    #: The cooperating process this workflow runs; None for the version's main process.
+    process_id: str | None = None
 
     def get_tasks_iterator(self, first_task=None, **kwargs):
         return DeepBpmnTaskIterator(first_task or self.task_tree, **kwargs)
@@ -210,6 +219,8 @@ class _StateConverter(BpmnWorkflowConverter):
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        if getattr(workflow, "process_id", None):
+            dct["process_id"] = workflow.process_id
         return dct
 
     def from_dict(self, dct):
@@ -289,36 +300,54 @@ class _SpecCache:
         self.items: OrderedDict[tuple, tuple] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, version) -> tuple:
+    def get(self, version, process_id: str | None = None) -> tuple:
+        """``(spec, subprocess_specs)`` of the version's main process, or of its cooperating
+        process ``process_id`` (whose spec is one of the version's sub-process specs)."""
         key = (version.id, version.content_hash)
         with self.lock:
-            if key in self.items:
+            cached = self.items.get(key)
+            if cached is not None:
                 self.items.move_to_end(key)
-                return self.items[key]
-        spec = REGISTRY.restore(json.loads(json.dumps(version.spec["spec"])))
-        subs = {k: REGISTRY.restore(json.loads(json.dumps(v)))
-                for k, v in version.spec["subprocess_specs"].items()}
-        with self.lock:
-            self.items[key] = (spec, subs)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+        if cached is None:
+            spec = REGISTRY.restore(json.loads(json.dumps(version.spec["spec"])))
+            subs = {k: REGISTRY.restore(json.loads(json.dumps(v)))
+                    for k, v in version.spec["subprocess_specs"].items()}
+            cached = (spec, subs)
+            with self.lock:
+                self.items[key] = cached
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+        spec, subs = cached
+        if process_id and process_id != spec.name:
+            if process_id not in subs:
+                raise KeyError(f"version {version.id} has no process {process_id!r}")
+            return subs[process_id], subs
         return spec, subs
 
 
 SPECS = _SpecCache()
 
 
-def new_workflow(version, script_engine) -> MotcuaWorkflow:
-    spec, subs = SPECS.get(version)
-    return MotcuaWorkflow(spec, subs, script_engine=script_engine)
+def new_workflow(version, script_engine, process_id: str | None = None) -> MotcuaWorkflow:
+    """A new workflow of the version's main process, or of its cooperating ``process_id``."""
+    spec, subs = SPECS.get(version, process_id)
+    workflow = MotcuaWorkflow(spec, subs, script_engine=script_engine)
+    workflow.process_id = process_id or None
+    return workflow
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
     return SERIALIZER.serialize_json(workflow)
 
 
-def load_state(state: str, version) -> MotcuaWorkflow:
+def load_state(state: str, version, process_id: str | None = None) -> MotcuaWorkflow:
+    """Restore a saved workflow onto the version's specs: those of ``process_id`` if given,
+    else of the process the state says it runs (the main one when it says nothing)."""
     dct = json.loads(state, cls=SERIALIZER.json_decoder_cls)
     SERIALIZER.migrate(dct)
-    dct["spec"], dct["subprocess_specs"] = SPECS.get(version)
-    return SERIALIZER.from_dict(dct)
+    process_id = process_id or dct.pop("process_id", None)
+    dct.pop("process_id", None)
+    dct["spec"], dct["subprocess_specs"] = SPECS.get(version, process_id)
+    workflow = SERIALIZER.from_dict(dct)
+    workflow.process_id = process_id or None
+    return workflow

@@ -83,7 +83,7 @@ def get_task(p, user, task_id: int) -> dict:
                     can_claim=open_ and task.assignee_id is None and task.role_code != "applicant",
                     can_complete=open_ and task.assignee_id in (None, user.id),
                     application_form=form_schema(version, version.meta.get("application_form")),
-                    dossier=dossier_view(session, task.dossier))
+                    dossier=dossier_view(session, task.dossier, viewer=user))
         return view
 
 

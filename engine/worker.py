@@ -10,7 +10,11 @@ processes, and a date job missed during downtime is silently dropped).
 Messages are delivered the same way: a pending message joined to a ``waiting_message`` row
 with its name and correlation is claimed together with the receiving dossier row
 (``SKIP LOCKED``) and delivered in that dossier's step transaction; a crash before the
-commit leaves it pending, to be delivered once by the next round.
+commit leaves it pending, to be delivered once by the next round. A pending message no one
+waits for whose name starts a cooperating process (a message start event) is claimed alone
+(``SKIP LOCKED`` on the message row) and starts its dossier in one transaction
+(:func:`engine.messages.start_dossier`): a worker killed mid-way leaves the message pending
+and no dossier, never a dossier without its message delivered.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import and_, select
+from sqlalchemy import and_, exists, select
 
 from . import clock, messages, outbox, runtime
 from .errors import EngineError
@@ -95,7 +99,11 @@ def deliver_messages(p, *, limit: int = 100) -> int:
                     query = query.with_for_update(skip_locked=True, of=(Message, Dossier))
                 row = session.execute(query).first()
                 if row is None:
-                    break
+                    message_id = _start_one(p, session, skipped)
+                    if message_id is None:
+                        break
+                    delivered += 1
+                    continue
                 message_id, dossier_id, task_guid = row
                 message = session.get(Message, message_id)
 
@@ -107,11 +115,44 @@ def deliver_messages(p, *, limit: int = 100) -> int:
                 else:  # the row was stale; the step re-synced it
                     skipped.add(message_id)
         except EngineError as exc:
+            message_id = getattr(exc, "message_id", message_id)
             log.error("message %s failed: %s", message_id, exc)
             if message_id is not None:
                 skipped.add(message_id)
                 _mark_message_failed(p, message_id, str(exc))
     return delivered
+
+
+def _start_one(p, session, skipped: set[int]) -> int | None:
+    """Claim one pending message that no waiting row accepts and whose name starts a
+    cooperating process, and start that dossier in this transaction; its id, or None."""
+    names = set(session.execute(select(Message.name).where(Message.status == "pending")
+                                .distinct()).scalars())
+    if not names:
+        return None
+    receivers = messages.start_receivers(session)
+    names &= set(receivers)
+    if not names:
+        return None
+    waiting = exists().where(WaitingMessage.name == Message.name,
+                             WaitingMessage.correlation == Message.correlation)
+    query = (select(Message.id).where(Message.status == "pending", Message.name.in_(names),
+                                      ~waiting)
+             .order_by(Message.id).limit(1))
+    if skipped:
+        query = query.where(Message.id.not_in(skipped))
+    if p.db.is_postgres:
+        query = query.with_for_update(skip_locked=True, of=Message)
+    message_id = session.execute(query).scalar()
+    if message_id is None:
+        return None
+    message = session.get(Message, message_id, populate_existing=True)
+    try:
+        messages.start_dossier(p, session, message, receivers[message.name])
+    except EngineError as exc:  # the caller marks it failed by this id
+        exc.message_id = message_id
+        raise
+    return message_id
 
 
 def _mark_message_failed(p, message_id: int, error: str) -> None:

@@ -10,6 +10,11 @@ Layout of ``pki_dir``::
                            officer key, PKCS#8 encrypted with the officer's passphrase
     users/<username>.chain.pem
                            optional issuer chain (CA last); default: the CA certificate
+    agencies/<agency code>.pem, agencies/<agency code>.key.pem
+                           an agency's seal certificate (RSA-2048, O=CN=agency name) and
+                           its key, encrypted with the server's agency-key passphrase
+                           (``MOTCUA_AGENCY_KEY_PASSPHRASE``): slips the agency issues
+                           (forms 01–05) are signed with it, without an officer's passphrase
     trusted/*.pem          extra trust roots for verification (e.g. real national roots)
 
 This exists so that a fresh install can sign and verify end to end. **Production replaces
@@ -26,6 +31,7 @@ import fcntl
 import os
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -208,6 +214,72 @@ def _user_name(full_name: str, title: str, agency: str, email: str) -> x509.Name
     return x509.Name(attrs)
 
 
+def _leaf_extensions(builder: x509.CertificateBuilder, key, ca_cert) -> x509.CertificateBuilder:
+    """Add what a document-signing end-entity certificate carries (officer or agency)."""
+    return (
+        builder
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION, DOCUMENT_SIGNING_EKU]),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), False
+        )
+    )
+
+
+def _issue_leaf(
+    pki_dir: Path, cert_path: Path, key_path: Path, subject: x509.Name, *,
+    passphrase: str, email: str = "",
+) -> x509.Certificate:
+    """Issue an RSA-2048 end-entity certificate from the demo CA, unless ``cert_path`` exists.
+
+    Written key first, certificate last (atomically): a certificate file means "done".
+    """
+    ca_cert = ensure_ca(pki_dir)
+    with _locked(pki_dir):
+        if cert_path.exists():
+            return _load_cert(cert_path)
+        ca_key = _load_ca_key(pki_dir)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        now = _now()
+        not_after = min(now + dt.timedelta(days=365 * USER_YEARS), ca_cert.not_valid_after_utc)
+        builder = _leaf_extensions(
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(not_after),
+            key, ca_cert,
+        )
+        if email:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False
+            )
+        cert = builder.sign(ca_key, hashes.SHA256())
+        _write_private(key_path, _encrypted_pkcs8(key, passphrase))
+        _write_public(cert_path, _pem(cert))
+        return cert
+
+
 def issue_certificate(
     pki_dir: Path,
     username: str,
@@ -237,56 +309,85 @@ def issue_certificate(
         raise SigningError(f"A certificate for '{username}' needs the officer's full name.")
     if not passphrase:
         raise SigningError(f"The signing key of '{username}' needs a non-empty passphrase.")
-    ca_cert = ensure_ca(pki_dir)
-    with _locked(pki_dir):
-        if cert_path.exists():
-            return _load_cert(cert_path)
-        ca_key = _load_ca_key(pki_dir)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        now = _now()
-        not_after = min(now + dt.timedelta(days=365 * USER_YEARS), ca_cert.not_valid_after_utc)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_user_name(full_name.strip(), title, agency, email))
-            .issuer_name(ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.EMAIL_PROTECTION, DOCUMENT_SIGNING_EKU]
-                ),
-                critical=False,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), False
-            )
-        )
-        if email:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False
-            )
-        cert = builder.sign(ca_key, hashes.SHA256())
-        _write_private(key_path, _encrypted_pkcs8(key, passphrase))
-        _write_public(cert_path, _pem(cert))
-        return cert
+    subject = _user_name(full_name.strip(), title, agency, email)
+    return _issue_leaf(pki_dir, cert_path, key_path, subject, passphrase=passphrase, email=email)
+
+
+def _agency_paths(pki_dir: Path, agency_code: str) -> tuple[Path, Path]:
+    name = _check_username(agency_code)  # agency codes (000.00.14.H56) fit the same rule
+    agencies = Path(pki_dir) / "agencies"
+    return agencies / f"{name}.pem", agencies / f"{name}.key.pem"
+
+
+def issue_agency_certificate(
+    pki_dir: Path, agency_code: str, *, name: str, passphrase: str, email: str = ""
+) -> x509.Certificate:
+    """Issue an agency's seal certificate (CN=O=``name``, OU=``agency_code``) and return it.
+
+    The agency signs what it issues as an organisation — receipts, supplement requests,
+    refusals, apologies, control slips — with no officer's passphrase: the key is encrypted
+    with the server's ``passphrase`` (settings ``agency_key_passphrase``). Same key usage as
+    an officer's certificate. Idempotent like :func:`issue_certificate`.
+
+    Raises:
+        SigningError: bad agency code, empty name or passphrase, or the CA key is unusable.
+    """
+    pki_dir = Path(pki_dir)
+    cert_path, key_path = _agency_paths(pki_dir, agency_code)
+    if cert_path.exists():
+        return _load_cert(cert_path)
+    if not nfc_strip(name):
+        raise SigningError(f"A seal certificate for agency '{agency_code}' needs its name.")
+    if not passphrase:
+        raise SigningError("The agencies' seal keys need a non-empty passphrase "
+                           "(MOTCUA_AGENCY_KEY_PASSPHRASE).")
+    attrs = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, nfc_strip(name)),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, agency_code),
+        x509.NameAttribute(NameOID.COMMON_NAME, nfc_strip(name)),
+    ]
+    if email:
+        attrs.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, email))
+    return _issue_leaf(pki_dir, cert_path, key_path, x509.Name(attrs), passphrase=passphrase,
+                       email=email)
+
+
+def load_agency_signer(
+    pki_dir: Path, agency_code: str, *, name: str, passphrase: str, email: str = ""
+) -> Signer:
+    """Return the agency's seal signer, issuing its certificate first if it has none yet
+    (so an agency an administrator just added can issue slips at once).
+
+    Raises:
+        SigningError: the key does not open with ``passphrase`` (the server's agency-key
+            passphrase changed since the key was made), or the CA cannot issue.
+    """
+    pki_dir = Path(pki_dir)
+    cert_path, key_path = _agency_paths(pki_dir, agency_code)
+    if not (cert_path.is_file() and key_path.is_file()):
+        issue_agency_certificate(pki_dir, agency_code, name=name, passphrase=passphrase,
+                                 email=email)
+    cert = _load_cert(cert_path)
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(),
+                                                 (passphrase or "").encode("utf-8"))
+    except (ValueError, TypeError) as exc:
+        raise SigningError(
+            f"The seal key of agency '{agency_code}' does not open with the configured "
+            "MOTCUA_AGENCY_KEY_PASSPHRASE; restore the passphrase it was made with, or "
+            f"remove {cert_path.name} and its key to issue a new seal certificate."
+        ) from exc
+    if key.public_key() != cert.public_key():
+        raise SigningError(f"The seal key of agency '{agency_code}' does not match its "
+                           "certificate; remove both files to issue a new one.")
+    chain = [_load_cert(pki_dir / "ca.pem")] if (pki_dir / "ca.pem").exists() else []
+    return Signer(username=agency_code, key=key, certificate=cert, chain=chain)
+
+
+def nfc_strip(text: str) -> str:
+    """Return ``text`` stripped and in Unicode NFC (certificate names are compared as bytes)."""
+    return unicodedata.normalize("NFC", text or "").strip()
 
 
 def has_certificate(pki_dir: Path, username: str) -> bool:

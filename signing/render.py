@@ -1,10 +1,11 @@
-"""Render result documents and slips to A4 PDF with correct Vietnamese.
+"""Render result documents and slips to A4 or A5 PDF with correct Vietnamese.
 
 The layout follows the administrative style of Decree 30/2020: the two-column national
-header, a bold centred title, body paragraphs, an optional label/value table, then the
-signature block (label, title, signature space, name) at the end of the last page.
-Every string is NFC-normalised and drawn with DejaVu (embedded TrueType subsets, so the
-text extracts back as Unicode).
+header, a bold centred title, body paragraphs, an optional label/value table, tables of
+rows (the hand-overs of a control slip, the documents received), an optional Code 39
+barcode, closing paragraphs, then the signature block (label, title, signature space,
+name) at the end of the last page. Every string is NFC-normalised and drawn with DejaVu
+(embedded TrueType subsets, so the text extracts back as Unicode).
 
 The signature spaces become empty signature fields ``sig1``, ``sig2``… (see
 :mod:`signing.slots`), which :func:`signing.sign.sign_pdf` later fills by slot number.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import segno
@@ -28,21 +30,71 @@ from signing.slots import MAX_SLOTS, SlotBox, add_signature_fields
 from signing.template import fill, nfc
 
 FONT = "DejaVu"
-MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM = 30.0, 20.0, 15.0, 20.0  # mm
+MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM = 30.0, 20.0, 15.0, 20.0  # mm, A4
 BODY_SIZE = 12.0
 LINE_H = 6.5  # mm, body line height
 SIG_BOX_H = 30.0  # mm, the signature space of a slot
 QR_SIZE = 20.0  # mm
 VIETNAM_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # no DST in Vietnam since 1975
+#: Code 39 alphabet (fpdf2's FPDF.code39 draws it; '*' is the start/stop character).
+CODE39_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%")
+BARCODE_NARROW = 0.33  # mm, the narrow bar (X-dimension); wide bars are 3 times as wide
+BARCODE_MIN_NARROW = 0.19  # mm, below which common scanners fail
 
 
-def _new_pdf(title: str) -> FPDF:
+@dataclass(frozen=True)
+class Page:
+    """Paper size and the measures that follow from it (mm; font sizes scaled in pt).
+
+    A4 is the size of results (Decree 30/2020); the slips of Circular 01/2018 (forms 01–05)
+    are A5, with narrower margins and every font and line scaled by ``scale``.
+    """
+
+    format: str = "A4"
+    size: tuple[float, float] = (210.0, 297.0)  # mm, portrait (fpdf2 2.8 warns on "A5")
+    orientation: str = "portrait"
+    margins: tuple[float, float, float, float] = (MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT,
+                                                  MARGIN_BOTTOM)
+    scale: float = 1.0
+    line_height: float = LINE_H  # mm, body line height
+    paragraph_gap: float = 1.5  # mm after each paragraph
+    header_gap: float = 8.0  # mm below the national header
+    signature_height: float = SIG_BOX_H  # mm, the signature space of a slot
+
+    def pt(self, size: float) -> float:
+        return round(size * self.scale * 2) / 2  # half points keep fpdf2's font cache small
+
+    def mm(self, length: float) -> float:
+        return length * self.scale
+
+
+PAGES = {
+    "A4": Page(),
+    "A5": Page("A5", (148.0, 210.0), margins=(16.0, 10.0, 10.0, 10.0), scale=0.76,
+               line_height=4.3, paragraph_gap=0.4, header_gap=4.0, signature_height=18.0),
+}
+
+
+def _page(spec: Mapping[str, Any]) -> Page:
+    name = str(spec.get("page") or "A4").upper()
+    if name not in PAGES:
+        raise SigningError(f"'page' in a document spec must be one of {', '.join(PAGES)}, "
+                           f"not {spec.get('page')!r}.")
+    orientation = str(spec.get("orientation") or "portrait").lower()
+    if orientation not in ("portrait", "landscape"):
+        raise SigningError("'orientation' in a document spec must be portrait or landscape.")
+    page = PAGES[name]
+    return page if orientation == page.orientation else replace(page, orientation=orientation)
+
+
+def _new_pdf(title: str, page: Page) -> FPDF:
     regular, bold = font_path(bold=False), font_path(bold=True)  # may raise: before opening
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf = FPDF(orientation=page.orientation, unit="mm", format=page.size)
     pdf.add_font(FONT, "", str(regular))
     pdf.add_font(FONT, "B", str(bold))
-    pdf.set_margins(MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT)
-    pdf.set_auto_page_break(True, margin=MARGIN_BOTTOM)
+    left, top, right, bottom = page.margins
+    pdf.set_margins(left, top, right)
+    pdf.set_auto_page_break(True, margin=bottom)
     pdf.set_title(title)
     pdf.set_lang("vi")
     pdf.set_creator("Một Cửa (motcua)")
@@ -83,63 +135,67 @@ def vietnamese_date(place: str, day: dt.date) -> str:
     return nfc(f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}")
 
 
-def _draw_qr(pdf: FPDF, qr_text: str) -> float:
+def _draw_qr(pdf: FPDF, page: Page, qr_text: str) -> float:
     """Draw the QR code at the top right, its text below; return the y below them (mm)."""
     buffer = io.BytesIO()
     segno.make(qr_text, error="m").save(buffer, kind="png", scale=8, border=1)
     buffer.seek(0)
-    x = pdf.w - MARGIN_RIGHT - QR_SIZE
-    pdf.image(buffer, x=x, y=6, w=QR_SIZE, h=QR_SIZE)
-    caption_w = 100.0
+    size, top = page.mm(QR_SIZE), page.mm(6)
+    x = pdf.w - pdf.r_margin - size
+    pdf.image(buffer, x=x, y=top, w=size, h=size)
+    caption_w = min(100.0, pdf.epw)
     pdf.set_font(FONT, "", 6.5)
-    pdf.set_xy(pdf.w - MARGIN_RIGHT - caption_w, 6 + QR_SIZE + 0.5)
+    pdf.set_xy(pdf.w - pdf.r_margin - caption_w, top + size + 0.5)
     pdf.multi_cell(caption_w, 3, nfc(qr_text), align="R", wrapmode=WrapMode.CHAR,
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    return pdf.get_y() + 3
+    return pdf.get_y() + page.mm(3)
 
 
 def _draw_national_header(
-    pdf: FPDF, spec: Mapping[str, Any], context: Mapping[str, Any], issued: dt.date
+    pdf: FPDF, page: Page, spec: Mapping[str, Any], context: Mapping[str, Any], issued: dt.date
 ) -> None:
     """Draw agency / number on the left, the national motto and date on the right."""
     top = pdf.get_y()
+    left_x = pdf.l_margin
     left_w = pdf.epw * 0.42
-    right_x, right_w = MARGIN_LEFT + left_w, pdf.epw - left_w
+    right_x, right_w = left_x + left_w, pdf.epw - left_w
+    line = page.mm(5.5)
     # Left column: (parent agency), agency in bold, a short rule, "Số: …".
-    pdf.set_xy(MARGIN_LEFT, top)
+    pdf.set_xy(left_x, top)
     parent = nfc(context.get("parent_agency_name", "")).upper()
     if parent:
-        pdf.set_font(FONT, "", _fit_size(pdf, parent, left_w, 11, False))
-        pdf.multi_cell(left_w, 5.5, parent, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font(FONT, "", _fit_size(pdf, parent, left_w - 2 * pdf.c_margin, page.pt(11),
+                                         False))
+        pdf.multi_cell(left_w, line, parent, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     agency = nfc(context.get("agency_name", "")).upper()
-    pdf.set_font(FONT, "B", 11)
-    pdf.multi_cell(left_w, 5.5, agency or " ", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, "B", page.pt(11))
+    pdf.multi_cell(left_w, line, agency or " ", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     rule_y = pdf.get_y() + 0.8
-    pdf.line(MARGIN_LEFT + left_w / 3, rule_y, MARGIN_LEFT + 2 * left_w / 3, rule_y)
+    pdf.line(left_x + left_w / 3, rule_y, left_x + 2 * left_w / 3, rule_y)
     left_bottom = rule_y + 1
     number = nfc(context.get("number", ""))
     if number:
-        pdf.set_xy(MARGIN_LEFT, rule_y + 2)
-        pdf.set_font(FONT, "", 11)
-        pdf.multi_cell(left_w, 5.5, f"Số: {number}", align="C")
+        pdf.set_xy(left_x, rule_y + 2)
+        pdf.set_font(FONT, "", page.pt(11))
+        pdf.multi_cell(left_w, line, f"Số: {number}", align="C")
         left_bottom = pdf.get_y()
     # Right column: motto, underlined slogan, place and date.
     motto = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     slogan = "Độc lập - Tự do - Hạnh phúc"
     pdf.set_xy(right_x, top)
-    pdf.set_font(FONT, "B", _fit_size(pdf, motto, right_w, 11.5, True))
-    pdf.cell(right_w, 5.5, motto, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font(FONT, "B", _fit_size(pdf, slogan, right_w, 12, True))
-    pdf.cell(right_w, 6, slogan, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_font(FONT, "B", _fit_size(pdf, motto, right_w, page.pt(11.5), True))
+    pdf.cell(right_w, line, motto, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_font(FONT, "B", _fit_size(pdf, slogan, right_w, page.pt(12), True))
+    pdf.cell(right_w, page.mm(6), slogan, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
     slogan_w = pdf.get_string_width(slogan)
     rule_y = pdf.get_y() + 0.5
     pdf.line(right_x + (right_w - slogan_w) / 2, rule_y, right_x + (right_w + slogan_w) / 2, rule_y)
     place = fill(spec.get("place", "Thanh Hóa"), context)
     dateline = vietnamese_date(place, issued)
-    pdf.set_xy(right_x, rule_y + 3)
-    pdf.set_font(FONT, "", _fit_size(pdf, dateline, right_w, 11.5, False))
-    pdf.cell(right_w, 6, dateline, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_y(max(left_bottom, pdf.get_y()) + 8)
+    pdf.set_xy(right_x, rule_y + page.mm(3))
+    pdf.set_font(FONT, "", _fit_size(pdf, dateline, right_w, page.pt(11.5), False))
+    pdf.cell(right_w, page.mm(6), dateline, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_y(max(left_bottom, pdf.get_y()) + page.header_gap)
 
 
 def _as_list(spec: Mapping[str, Any], key: str) -> list:
@@ -154,54 +210,160 @@ def _as_list(spec: Mapping[str, Any], key: str) -> list:
     return list(value)
 
 
-def _draw_body(pdf: FPDF, spec: Mapping[str, Any], context: Mapping[str, Any]) -> None:
+def _tables(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Return the spec's ``table`` (one mapping or a list of them), checked."""
+    value = spec.get("table")
+    tables = [] if value is None else [value] if isinstance(value, Mapping) else value
+    if not isinstance(tables, list | tuple):
+        raise SigningError("'table' in a document spec must be a mapping or a list of them.")
+    for table in tables:
+        if not isinstance(table, Mapping) or not isinstance(table.get("rows"), str):
+            raise SigningError("Each 'table' needs 'rows': the name of a list in the context.")
+        columns = table.get("columns")
+        if not isinstance(columns, list | tuple) or not columns or any(
+                not isinstance(c, Mapping) for c in columns):
+            raise SigningError("Each 'table' needs 'columns': a list of {title, value, width}.")
+        for column in columns:
+            width = column.get("width", 1)
+            if not isinstance(width, int | float) or isinstance(width, bool) or width <= 0:
+                raise SigningError(f"A table column's width must be a positive number, "
+                                   f"not {width!r}.")
+    return list(tables)
+
+
+def _draw_body(pdf: FPDF, page: Page, spec: Mapping[str, Any], context: Mapping[str, Any]) -> None:
     """Draw title, subtitle, paragraphs and the label/value table."""
-    pdf.set_font(FONT, "B", 14)
-    pdf.multi_cell(0, 7.5, fill(spec["title"], context), align="C",
+    line = page.line_height
+    pdf.set_font(FONT, "B", page.pt(14))
+    pdf.multi_cell(0, page.mm(7.5), fill(spec["title"], context), align="C",
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if spec.get("subtitle"):
-        pdf.set_font(FONT, "", BODY_SIZE)
-        pdf.multi_cell(0, LINE_H, fill(spec["subtitle"], context), align="C",
+        pdf.set_font(FONT, "", page.pt(BODY_SIZE))
+        pdf.multi_cell(0, line, fill(spec["subtitle"], context), align="C",
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(5)
-    pdf.set_font(FONT, "", BODY_SIZE)
-    for paragraph in _as_list(spec, "paragraphs"):
-        pdf.multi_cell(0, LINE_H, fill(paragraph, context), align="J",
-                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(1.5)
+    pdf.ln(page.mm(5))
+    _draw_paragraphs(pdf, page, _as_list(spec, "paragraphs"), context)
     fields = _as_list(spec, "fields")
     if fields:
-        pdf.ln(2)
-        pdf.set_font(FONT, "", 11)
+        pdf.ln(page.mm(2))
+        pdf.set_font(FONT, "", page.pt(11))
         bold = FontFace(family=FONT, emphasis="BOLD")
-        with pdf.table(col_widths=(38, 62), first_row_as_headings=False, line_height=5.5,
-                       text_align="LEFT", padding=1.5, align="LEFT") as table:
+        with pdf.table(col_widths=(38, 62), first_row_as_headings=False,
+                       line_height=page.mm(5.5), text_align="LEFT", padding=page.mm(1.5),
+                       align="LEFT") as table:
             for item in fields:
                 row = table.row()
                 row.cell(fill(item.get("label", ""), context), style=bold)
                 row.cell(fill(item.get("value", ""), context))
-        pdf.ln(3)
+        pdf.ln(page.mm(3))
+
+
+def _draw_paragraphs(pdf: FPDF, page: Page, paragraphs: list, context: Mapping[str, Any]) -> None:
+    pdf.set_font(FONT, "", page.pt(BODY_SIZE))
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, page.line_height, fill(paragraph, context), align="J",
+                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(page.paragraph_gap)
+
+
+def _table_rows(table: Mapping[str, Any], context: Mapping[str, Any]) -> list[dict]:
+    """Return the context rows a table draws, each merged over the context with ``stt``
+    (số thứ tự, 1-based); a missing or non-list value counts as no rows."""
+    rows = context.get(table["rows"])
+    if not isinstance(rows, list | tuple):
+        return []
+    return [{**context, **(row if isinstance(row, Mapping) else {"value": row}), "stt": index}
+            for index, row in enumerate(rows, start=1)]
+
+
+def _draw_table(pdf: FPDF, page: Page, table: Mapping[str, Any],
+                context: Mapping[str, Any]) -> None:
+    """Draw one table of rows: bold column titles (repeated on a new page), one line per
+    row of the context list ``rows``, each cell the column's ``value`` template filled
+    from the row (then the document's context); ``empty`` is drawn when there are none."""
+    if table.get("title"):
+        pdf.set_font(FONT, "B", page.pt(11))
+        pdf.multi_cell(0, page.line_height, fill(table["title"], context), align="L",
+                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    columns = list(table["columns"])
+    rows = _table_rows(table, context)
+    size = float(table.get("font_size") or 10)
+    pdf.set_font(FONT, "", page.pt(size))
+    headings = FontFace(family=FONT, emphasis="BOLD", fill_color=(235, 235, 235))
+    with pdf.table(col_widths=tuple(float(c.get("width", 1)) for c in columns),
+                   headings_style=headings, line_height=page.mm(size * 0.5),
+                   text_align="LEFT", padding=page.mm(1.2), align="LEFT") as drawn:
+        head = drawn.row()
+        for column in columns:
+            head.cell(fill(column.get("title", ""), context), align="CENTER")
+        for values in rows:
+            row = drawn.row()
+            for column in columns:
+                row.cell(fill(column.get("value", ""), values),
+                         align=str(column.get("align", "LEFT")).upper())
+    if not rows and table.get("empty"):
+        pdf.set_font(FONT, "", page.pt(size))
+        pdf.multi_cell(0, page.line_height, fill(table["empty"], context), align="C",
+                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(page.mm(3))
+
+
+def barcode_text(text: Any) -> str:
+    """Return ``text`` as Code 39 data (upper case), or raise :class:`SigningError` naming
+    the first character Code 39 cannot encode (Vietnamese letters, '{', '_'…)."""
+    data = nfc(text).strip().upper()
+    for char in data:
+        if char not in CODE39_CHARS:
+            raise SigningError(
+                f"The barcode text {data!r} has {char!r}, which Code 39 cannot encode "
+                "(digits, A-Z, space and - . $ / + % only).")
+    return data
+
+
+def _draw_barcode(pdf: FPDF, page: Page, data: str) -> None:
+    """Draw ``data`` as a centred Code 39 barcode with the text below it (human-readable).
+
+    Each character takes 16 narrow-bar widths (3 wide bars of 3, 6 narrow, 1 gap); the
+    narrow bar shrinks from 0.33 mm to fit 80 % of the line, never below 0.19 mm.
+    """
+    encoded = f"*{data}*"
+    narrow = min(BARCODE_NARROW, pdf.epw * 0.8 / (16 * len(encoded)))
+    if narrow < BARCODE_MIN_NARROW:
+        raise SigningError(f"The barcode text {data!r} is too long to print legibly "
+                           f"({len(data)} characters).")
+    width, height = 16 * narrow * len(encoded) - narrow, page.mm(12)
+    caption_h = page.mm(5)
+    if pdf.get_y() + height + caption_h > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    x, y = pdf.l_margin + (pdf.epw - width) / 2, pdf.get_y() + page.mm(2)
+    pdf.set_fill_color(0, 0, 0)
+    pdf.code39(encoded, x=x, y=y, w=3 * narrow, h=height)
+    pdf.set_xy(pdf.l_margin, y + height + 0.5)
+    pdf.set_font(FONT, "", page.pt(10))
+    pdf.cell(pdf.epw, caption_h - 0.5, data, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(page.mm(3))
 
 
 def _lines_height(pdf: FPDF, width: float, line_h: float, text: str) -> float:
     return len(pdf.multi_cell(width, line_h, text, dry_run=True, output="LINES")) * line_h
 
 
-def _slot_head(pdf: FPDF, slot: Mapping[str, Any], width: float) -> tuple[str, str, float]:
+def _slot_head(pdf: FPDF, page: Page, slot: Mapping[str, Any],
+               width: float) -> tuple[str, str, float]:
     """Return a slot's label (upper case), title and the height they take (mm)."""
     label, title = nfc(slot.get("label", "")).upper(), nfc(slot.get("title", ""))
     height = 0.0
     if label:
-        pdf.set_font(FONT, "B", 11)
-        height += _lines_height(pdf, width, 5.5, label)
+        pdf.set_font(FONT, "B", page.pt(11))
+        height += _lines_height(pdf, width, page.mm(5.5), label)
     if title:
-        pdf.set_font(FONT, "", 11)
-        height += _lines_height(pdf, width, 5.5, title)
+        pdf.set_font(FONT, "", page.pt(11))
+        height += _lines_height(pdf, width, page.mm(5.5), title)
     return label, title, height
 
 
 def _draw_signature_block(
-    pdf: FPDF, slots: Sequence[Mapping[str, Any]], footer: list[str]
+    pdf: FPDF, page: Page, slots: Sequence[Mapping[str, Any]], footer: list[str]
 ) -> list[SlotBox]:
     """Draw label, title, signature space and name per slot, side by side; return the boxes.
 
@@ -210,40 +372,43 @@ def _draw_signature_block(
     """
     count = len(slots)
     col_w = pdf.epw / 2 if count == 1 else pdf.epw / count
-    first_x = MARGIN_LEFT + (pdf.epw / 2 if count == 1 else 0)
+    first_x = pdf.l_margin + (pdf.epw / 2 if count == 1 else 0)
     xs = [first_x + i * col_w for i in range(count)]
-    heads = [_slot_head(pdf, slot, col_w) for slot in slots]
+    heads = [_slot_head(pdf, page, slot, col_w) for slot in slots]
     head_h = max(height for _label, _title, height in heads)
-    pdf.set_font(FONT, "", 9)
-    footer_h = sum(_lines_height(pdf, 0, 4.5, line) for line in footer)
-    if pdf.get_y() + 4 + head_h + SIG_BOX_H + 8 + footer_h > pdf.h - MARGIN_BOTTOM:
+    box_h, line = page.signature_height, page.mm(5.5)
+    pdf.set_font(FONT, "", page.pt(9))
+    footer_h = sum(_lines_height(pdf, 0, page.mm(4.5), text) for text in footer)
+    name_h = line + 1  # the name below the box
+    after = page.mm(8) + footer_h if footer else 0.0
+    if pdf.get_y() + page.mm(4) + head_h + 1 + box_h + name_h + after > pdf.h - pdf.b_margin:
         pdf.add_page()
-    top = pdf.get_y() + 4
+    top = pdf.get_y() + page.mm(4)
     box_top = top + head_h + 1
     boxes = []
     for x, slot, (label, title, _height) in zip(xs, slots, heads, strict=True):
         pdf.set_xy(x, top)
         if label:
-            pdf.set_font(FONT, "B", 11)
-            pdf.multi_cell(col_w, 5.5, label, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+            pdf.set_font(FONT, "B", page.pt(11))
+            pdf.multi_cell(col_w, line, label, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
         if title:
-            pdf.set_font(FONT, "", 11)
-            pdf.multi_cell(col_w, 5.5, title, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
-        pdf.set_xy(x, box_top + SIG_BOX_H + 1)
-        pdf.set_font(FONT, "B", 11)
-        pdf.multi_cell(col_w, 5.5, nfc(slot.get("name", "")) or " ", align="C")
+            pdf.set_font(FONT, "", page.pt(11))
+            pdf.multi_cell(col_w, line, title, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.set_xy(x, box_top + box_h + 1)
+        pdf.set_font(FONT, "B", page.pt(11))
+        pdf.multi_cell(col_w, line, nfc(slot.get("name", "")) or " ", align="C")
         inset = 3.0  # mm between neighbouring boxes
         x1, x2 = (x + inset) * pdf.k, (x + col_w - inset) * pdf.k
-        y1, y2 = (pdf.h - box_top - SIG_BOX_H) * pdf.k, (pdf.h - box_top) * pdf.k
+        y1, y2 = (pdf.h - box_top - box_h) * pdf.k, (pdf.h - box_top) * pdf.k
         boxes.append(SlotBox(page=pdf.page_no() - 1, rect=(x1, y1, x2, y2)))
-    pdf.set_xy(MARGIN_LEFT, box_top + SIG_BOX_H + 8)
+    pdf.set_xy(pdf.l_margin, box_top + box_h + page.mm(8))
     return boxes
 
 
-def _draw_footer(pdf: FPDF, footer: list[str]) -> None:
-    pdf.set_font(FONT, "", 9)
+def _draw_footer(pdf: FPDF, page: Page, footer: list[str]) -> None:
+    pdf.set_font(FONT, "", page.pt(9))
     for line in footer:
-        pdf.multi_cell(0, 4.5, line, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, page.mm(4.5), line, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def render_pdf(
@@ -253,22 +418,38 @@ def render_pdf(
     signature_slots: Sequence[dict] = (),
     qr_text: str | None = None,
 ) -> bytes:
-    """Render a result document or slip described by ``spec`` to A4 PDF bytes.
+    """Render a result document or slip described by ``spec`` to PDF bytes.
 
-    ``spec`` (from a procedure bundle): ``title`` (required), ``subtitle``,
-    ``national_header`` (default true), ``place`` (default "Thanh Hóa"), ``paragraphs``,
-    ``fields`` ([{label, value}]), ``footer`` — all templates filled from ``context``
-    (see :func:`signing.template.fill`). ``context`` also supplies ``agency_name``,
-    optional ``parent_agency_name``, ``number`` ("Số: …") and ``issued_on`` (date,
-    datetime or ISO string; default today in Vietnam).
+    ``spec`` (from a procedure bundle or :mod:`signing.layouts`), drawn in this order:
+
+    - ``page``: ``A4`` (default) or ``A5`` (the slips of Circular 01/2018: narrower margins,
+      every size scaled down); ``orientation``: ``portrait`` (default) or ``landscape``;
+    - ``national_header`` (default true) with ``place`` (default "Thanh Hóa");
+    - ``title`` (required), ``subtitle``, ``paragraphs``;
+    - ``fields``: a label/value table, [{label, value}];
+    - ``table``: a table of rows, or a list of them — ``{title?, rows, columns, empty?,
+      font_size?}``: ``rows`` names a list of mappings in ``context``; each column is
+      ``{title, value, width?, align?}``, ``value`` a template filled from the row merged
+      over the context, plus ``{stt}`` (the row's 1-based number); ``width`` is relative
+      (default 1); ``empty`` is drawn when the list is empty or absent;
+    - ``barcode``: a template whose text is drawn as a Code 39 barcode, centred, with the
+      text below it (e.g. ``barcode: "{budget_code}"``); Code 39 encodes digits, A–Z,
+      space and ``- . $ / + %`` (lower case is upper-cased); text that fills to nothing
+      draws no barcode; any other character raises :class:`SigningError`;
+    - ``closing``: paragraphs after the tables and barcode;
+    - the signature block, then ``footer``.
+
+    Every text is a template filled from ``context`` (see :func:`signing.template.fill`).
+    ``context`` also supplies ``agency_name``, optional ``parent_agency_name``, ``number``
+    ("Số: …") and ``issued_on`` (date, datetime or ISO string; default today in Vietnam).
 
     Each of ``signature_slots`` ({label, name, title}; at most 3) gets a signature space
     at the end of the last page, pre-created as the empty signature field ``sig<i>``.
     ``qr_text`` draws a QR code of it at the top right with the text below.
 
     Raises:
-        SigningError: no title, a list-valued key that is not a list, too many slots,
-            bad ``issued_on`` or no usable font.
+        SigningError: no title, a list-valued key that is not a list, a bad table, page or
+            barcode, too many slots, bad ``issued_on`` or no usable font.
     """
     if not isinstance(spec, Mapping) or not str(spec.get("title") or "").strip():
         raise SigningError("A document spec needs a 'title'.")
@@ -281,15 +462,24 @@ def render_pdf(
     if any(not isinstance(item, Mapping) for item in _as_list(spec, "fields")):
         raise SigningError("Each of 'fields' in a document spec needs a label and a value.")
     _as_list(spec, "paragraphs")
+    closing = _as_list(spec, "closing")
+    tables = _tables(spec)
+    page = _page(spec)
     context = dict(context or {})
+    barcode = barcode_text(fill(spec["barcode"], context)) if spec.get("barcode") else ""
     issued = _issued_on(context.get("issued_on"))
     footer = [fill(line, context) for line in _as_list(spec, "footer")]
-    pdf = _new_pdf(fill(spec["title"], context))
+    pdf = _new_pdf(fill(spec["title"], context), page)
     if qr_text:
-        pdf.set_y(max(MARGIN_TOP, _draw_qr(pdf, str(qr_text))))
+        pdf.set_y(max(pdf.t_margin, _draw_qr(pdf, page, str(qr_text))))
     if spec.get("national_header", True):
-        _draw_national_header(pdf, spec, context, issued)
-    _draw_body(pdf, spec, context)
-    boxes = _draw_signature_block(pdf, slots, footer) if slots else []
-    _draw_footer(pdf, footer)
+        _draw_national_header(pdf, page, spec, context, issued)
+    _draw_body(pdf, page, spec, context)
+    for table in tables:
+        _draw_table(pdf, page, table, context)
+    if barcode:
+        _draw_barcode(pdf, page, barcode)
+    _draw_paragraphs(pdf, page, closing, context)
+    boxes = _draw_signature_block(pdf, page, slots, footer) if slots else []
+    _draw_footer(pdf, page, footer)
     return add_signature_fields(bytes(pdf.output()), boxes)

@@ -4,10 +4,17 @@ A scenario is data: who submits what, then a list of steps (complete a task, mov
 clock, run the worker) each with what a user would then see (status, open steps, e-mails,
 signed documents). After every step the saved workflow is restored from the database and
 must serialize back to the same state, and its ready tasks must be the open task rows.
+
+Cooperating processes (the province ↔ district flow) run as a second dossier, started by a
+message of the submitted one: a step with ``dossier: child`` acts on (and its ``expect``
+checks) that child dossier; ``expect_submitted`` / ``expect_child`` check the other side in
+the same step. The round trip is checked for every dossier of the family. ``agency`` at the
+top chooses the receiving agency when the procedure has several.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from SpiffWorkflow.util.task import TaskState
@@ -56,7 +63,38 @@ def check_round_trip(p, code: str) -> None:
         assert ready == rows, "open task rows differ from the workflow's ready tasks"
 
 
+def child_codes(p, code: str) -> list[str]:
+    """The codes of the dossiers ``code`` started (cooperating processes), oldest first."""
+    with p.db.transaction() as session:
+        parent = session.execute(select(Dossier.id).where(Dossier.code == code)).scalar_one()
+        return list(session.execute(select(Dossier.code).where(Dossier.parent_id == parent)
+                                    .order_by(Dossier.id)).scalars())
+
+
+def the_child(p, code: str) -> str:
+    children = child_codes(p, code)
+    assert len(children) == 1, f"expected one dossier started by {code}, found {children}"
+    return children[0]
+
+
+def workflow_data(p, code: str) -> dict:
+    """The workflow's data where it is now (finished: the workflow's; else the latest task's)."""
+    with p.db.transaction() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        workflow = load_state(session.get(Instance, dossier.id).state, dossier.version)
+        if workflow.completed:
+            return dict(workflow.data)
+        live = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+        return dict(max(live, key=lambda t: t.last_state_change).data) if live else {}
+
+
 def check(p, code: str, expect: dict) -> None:
+    if "children" in expect:
+        assert len(child_codes(p, code)) == expect["children"], child_codes(p, code)
+    for name, pattern in (expect.get("values") or {}).items():
+        value = workflow_data(p, code).get(name)
+        assert value is not None and re.fullmatch(pattern, str(value)), \
+            f"{name} = {value!r} does not match {pattern!r}"
     view = dossiers.get_dossier(p, code, user=user(p, "quantri"))
     if "status" in expect:
         assert view["status"] == expect["status"], (view["status"], view["history"][-3:])
@@ -88,14 +126,16 @@ def run_scenario(p, scenario: dict) -> str:
     clock.travel_to(datetime.fromisoformat(scenario["start_at"]))
     applicant = user(p, scenario["applicant"])
     files = sample_files(p, scenario["procedure"])
-    result = dossiers.submit(p, applicant, scenario["procedure"], scenario["application"], files)
+    result = dossiers.submit(p, applicant, scenario["procedure"], scenario["application"], files,
+                             agency_code=scenario.get("agency"))
     code = result["code"]
     check_round_trip(p, code)
     check(p, code, scenario.get("after_submit", {}))
     for number, step in enumerate(scenario["steps"], 1):
+        target = the_child(p, code) if step.get("dossier") == "child" else code
         if "task" in step:
             actor = user(p, step["as"])
-            row = open_task(p, code, step["task"])
+            row = open_task(p, target, step["task"])
             if step.get("claim"):
                 tasks.claim(p, actor, row.id)
             tasks.complete(p, actor, row.id, step.get("data", {}),
@@ -104,9 +144,13 @@ def run_scenario(p, scenario: dict) -> str:
             clock.travel(timedelta(**step["travel"]))
         if step.get("tick") or "travel" in step:
             worker.tick(p)
-        check_round_trip(p, code)
+        for family_member in [code, *child_codes(p, code)]:
+            check_round_trip(p, family_member)
         try:
-            check(p, code, step.get("expect", {}))
+            check(p, target, step.get("expect", {}))
+            check(p, code, step.get("expect_submitted", {}))
+            if "expect_child" in step:
+                check(p, the_child(p, code), step["expect_child"])
         except AssertionError as exc:
             raise AssertionError(f"step {number} ({step.get('task') or step}): {exc}") from exc
     return code

@@ -50,7 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 5
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from . import auth, csrf, i18n, payments, portal, studio, workspace
+    from . import admin, auth, csrf, i18n, payments, portal, sandbox_gps, studio, workspace
     from .api import bp as api_bp
     from .errors import register_error_handlers
 
@@ -60,6 +60,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp, url_prefix="/auth")
     studio.init_app(app)
     payments.init_app(app)
+    sandbox_gps.init_app(app)  # the stand-in vehicle-tracking provider (/sandbox/gps)
+    admin.init_app(app)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     # After auth's user loader, so that even the CSRF error page knows who is signed in.
     csrf.init_app(app)

@@ -135,11 +135,19 @@ def status_label(status: str | None) -> str:
 
 
 def deadline_label(deadline: Any) -> str:
-    """``{value: 5, unit: working_days}`` as "5 ngày làm việc"."""
+    """``{value: 5, unit: working_days}`` as "5 ngày làm việc"; with ``online: 2``, "3 ngày
+    làm việc (2 ngày làm việc nếu nộp trực tuyến)"."""
     if not isinstance(deadline, Mapping):
         return "" if deadline is None else str(deadline)
-    n = deadline.get("value", 0)
-    unit = deadline.get("unit", "")
+    label = _deadline_amount(deadline.get("value", 0), deadline.get("unit", ""))
+    online = deadline.get("online")
+    if online is not None and online != deadline.get("value"):
+        label = _("%(deadline)s (%(online)s nếu nộp trực tuyến)", deadline=label,
+                  online=_deadline_amount(online, deadline.get("unit", "")))
+    return label
+
+
+def _deadline_amount(n: Any, unit: str) -> str:
     if unit == "working_days":
         return ngettext("%(num)s ngày làm việc", "%(num)s ngày làm việc", n)
     if unit == "days":

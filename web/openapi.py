@@ -12,6 +12,8 @@ API_VERSION = "1.0.0"
 
 _STRING = {"type": "string"}
 _DATETIME = {"type": "string", "format": "date-time"}
+_RECEIVING_AGENCY = {"type": "string", "description": "code of the receiving agency; required "
+                     "when the procedure has several (its `agencies`)"}
 _NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 _I18N = {"type": "object", "properties": {"vi": _STRING, "en": _STRING}}
 
@@ -60,9 +62,14 @@ SCHEMAS: dict[str, dict] = {
         "name_vi": _STRING, "name_en": _STRING, "field": _I18N,
         "level": {"type": "integer", "enum": [3, 4]}, "online_label": _STRING,
         "deadline": _obj({"value": {"type": "number"}, "unit": {
-            "type": "string", "enum": ["hours", "days", "working_days", "months"]}}),
+            "type": "string", "enum": ["hours", "days", "working_days", "months"]},
+            "online": {"type": "integer", "description": "the value for a dossier filed online, "
+                                                        "when shorter"}}),
         "fee": {"type": "object"},
         "agency": _obj({"code": _STRING, "name_vi": _STRING}),
+        "agencies": {**_array(_obj({"code": _STRING, "name_vi": _STRING, "name_en": _STRING})),
+                     "description": "the agencies that receive it; with more than one, "
+                                    "`POST /dossiers` names one as `agency`"},
         "required_documents": _array({}), "legal_basis": _array(_STRING),
         "version": {"type": "integer"},
         "form": {"type": ["object", "null"], "description": "the application form (JSON "
@@ -72,10 +79,10 @@ SCHEMAS: dict[str, dict] = {
                               "description": "path in the bundle → file text"}}, ["files"]),
     "DeployResult": _obj({"code": _STRING, "version": {"type": "integer"},
                           "created": {"type": "boolean"}}, ["code", "version", "created"]),
-    "Submission": _obj({"procedure": _STRING, "data": {"type": "object"}},
-                       ["procedure", "data"]),
+    "Submission": _obj({"procedure": _STRING, "data": {"type": "object"},
+                        "agency": _RECEIVING_AGENCY}, ["procedure", "data"]),
     "SubmitResult": _obj({"code": _STRING, "status": _STRING, "received_at": _DATETIME,
-                          "due_at": _NULLABLE_DATETIME}, ["code", "status"]),
+                          "due_at": _NULLABLE_DATETIME, "agency": _STRING}, ["code", "status"]),
     "Document": _obj({"id": {"type": "integer"}, "name": _STRING, "filename": _STRING,
                       "media_type": _STRING, "size": {"type": "integer"}, "kind": _STRING,
                       "signatures": {"type": "integer"}, "created_at": _DATETIME}),
@@ -97,6 +104,8 @@ SCHEMAS: dict[str, dict] = {
         "documents": _array(_ref("Document")),
         "notifications": _array(_obj({"at": _DATETIME, "subject": _STRING, "status": _STRING})),
     }, ["code", "status"]),
+    "Reason": _obj({"reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
+                   ["reason"]),
     "TaskSummary": _obj({
         "id": {"type": "integer"}, "title": _STRING, "dossier_code": _STRING,
         "procedure_name": _STRING, "role": _STRING, "assignee": {"type": ["string", "null"]},
@@ -197,7 +206,7 @@ PATHS: dict[str, dict] = {
         "requestBody": {"required": True, "content": {
             "application/json": {"schema": _ref("Submission")},
             "multipart/form-data": {"schema": _obj(
-                {"procedure": _STRING,
+                {"procedure": _STRING, "agency": _RECEIVING_AGENCY,
                  "data": {"type": "string", "contentMediaType": "application/json",
                           "description": "the form data as a JSON object"}},
                 ["procedure"], additionalProperties=_MULTIPART_FILES,
@@ -211,6 +220,21 @@ PATHS: dict[str, dict] = {
         "parameters": [_path_param("code", _STRING, "the dossier's code"),
                        _query("id_number", "the applicant's ID number (anonymous look-up)")],
         "responses": _responses(200, _ref("Dossier"), 401, 403, 404)}},
+    "/dossiers/{code}/withdraw": {"post": {
+        "summary": "Withdraw a dossier (its applicant)", "operationId": "withdrawDossier",
+        "description": "Cancels its open steps and timers; the status becomes `withdrawn`. "
+                       "409 when the dossier is already finished.",
+        "parameters": [_path_param("code", _STRING, "the dossier's code")],
+        "requestBody": _json_body(_ref("Reason")),
+        "responses": _responses(200, _ref("Dossier"), 400, 401, 403, 404, 409, 415, 422)}},
+    "/dossiers/{code}/stop": {"post": {
+        "summary": "Stop processing a dossier (head or reception of its agency)",
+        "operationId": "stopDossier",
+        "description": "Cancels its open steps and timers; the status becomes `stopped` and "
+                       "the applicant is told the reason. 409 when already finished.",
+        "parameters": [_path_param("code", _STRING, "the dossier's code")],
+        "requestBody": _json_body(_ref("Reason")),
+        "responses": _responses(200, _ref("Dossier"), 400, 401, 403, 404, 409, 415, 422)}},
     "/tasks": {"get": {
         "summary": "The caller's actionable tasks", "operationId": "listTasks",
         "responses": _responses(200, _array(_ref("TaskSummary")), 401)}},

@@ -18,8 +18,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from engine import documents, dossiers, procedures, tasks
-from engine.errors import InvalidData, NotFound
+from engine import documents, dossiers, lifecycle, procedures, tasks
+from engine.errors import Conflict, InvalidData, NotFound
 
 from . import platform
 from .auth import login_required
@@ -58,6 +58,12 @@ HISTORY_ACTIONS = {
     "payment_failed": lazy_gettext("Thanh toán không thành công"),
     "payment_expired": lazy_gettext("Hết hạn chờ thanh toán"),
     "payment_refused": lazy_gettext("Từ chối kết quả thanh toán không hợp lệ"),
+    "withdraw": lazy_gettext("Rút hồ sơ"),
+    "stop": lazy_gettext("Dừng xử lý hồ sơ"),
+    "clock_stopped": lazy_gettext("Tạm dừng tính thời gian giải quyết"),
+    "clock_resumed": lazy_gettext("Tiếp tục tính thời gian giải quyết"),
+    "slip_issued": lazy_gettext("Phát hành phiếu một cửa"),
+    "started_by_message": lazy_gettext("Tiếp nhận hồ sơ liên thông"),
 }
 
 
@@ -80,14 +86,18 @@ def apply(code: str):
 
     A rejected submission shows the form again with every typed value kept and each
     field's error under it; files must be chosen again (browsers cannot refill them).
+    When several agencies receive the procedure (the district offices), the applicant
+    chooses one (``receiving_agency``; a name no application form uses).
     """
     procedure_view = procedures.get_procedure(platform(), code)
     schema = procedure_view["form"]
     values, errors = None, {}
+    chosen = request.form.get("receiving_agency", "") if request.method == "POST" else ""
     if request.method == "POST":
         try:
             data, files = parse_form(schema, request.form, request.files)
-            result = dossiers.submit(platform(), g.user, code, data, files)
+            result = dossiers.submit(platform(), g.user, code, data, files,
+                                     agency_code=chosen or None)
         except InvalidData as exc:
             values = form_values(schema, request.form)
             errors = field_errors(exc, current_lang())
@@ -97,7 +107,7 @@ def apply(code: str):
             return redirect(url_for(".dossier", code=result["code"]))
     lang = current_lang()
     return render_template(
-        "apply.html", procedure=procedure_view, errors=errors,
+        "apply.html", procedure=procedure_view, errors=errors, chosen_agency=chosen,
         summary=error_summary(schema, errors, lang=lang),
         fields=render_form(schema, values, errors, lang=lang))
 
@@ -114,11 +124,50 @@ def my_dossiers():
 @login_required
 def dossier(code: str):
     """A dossier as its applicant (or its agency's staff) sees it, with what to do next."""
+    return dossier_page(code)
+
+
+def dossier_page(code: str, ending: dict | None = None, status: int = 200):
+    """The dossier page; ``ending`` re-opens the withdraw or stop form (``{action, reason,
+    errors}``) that was rejected, with what was typed."""
     view = dossiers.get_dossier(platform(), code, user=g.user)
     actionable = [t for t in tasks.list_tasks(platform(), g.user) if t["dossier_code"] == code]
     return render_template("dossier.html", dossier=view, actionable=actionable,
                            application=application_html(view),
-                           history_actions=HISTORY_ACTIONS, public=False)
+                           history_actions=HISTORY_ACTIONS, public=False,
+                           can_withdraw=lifecycle.can_withdraw(g.user, view),
+                           can_stop=lifecycle.can_stop(g.user, view), ending=ending), status
+
+
+@bp.route("/ho-so/<code>/rut-ho-so", methods=("POST",))
+@login_required
+def withdraw(code: str):
+    """The applicant withdraws the dossier (rút hồ sơ) with a reason and a ticked
+    confirmation. A missing reason or confirmation shows the form again, reason kept; a
+    dossier already finished comes back to its page with why."""
+    return end_dossier(code, "withdraw", lifecycle.withdraw,
+                       _("Đã rút hồ sơ %(code)s. Các bước đang xử lý đã được hủy.",
+                         code=code))
+
+
+def end_dossier(code: str, action: str, engine_call, done: str):
+    """Withdraw or stop (``engine_call``) from a page form, with the page's answers."""
+    reason = request.form.get("reason", "")
+    try:
+        if not request.form.get("confirm"):
+            raise InvalidData("Tick the confirmation.", vi="Hãy đánh dấu ô xác nhận.",
+                              details=[{"field": "confirm"}])
+        engine_call(platform(), code, g.user, reason)
+    except InvalidData as exc:
+        message = exc.vi if current_lang() == "vi" else exc.message
+        field = (exc.details or [{}])[0].get("field") or "reason"
+        return dossier_page(code, {"action": action, "reason": reason,
+                                   "errors": {field: message}}, 422)
+    except Conflict as exc:
+        flash(exc.vi if current_lang() == "vi" else exc.message, "error")
+        return redirect(url_for("portal.dossier", code=code))
+    flash(done, "success")
+    return redirect(url_for("portal.dossier", code=code))
 
 
 @bp.route("/tra-cuu")

@@ -6,17 +6,20 @@ views ask only for a signed-in user; the engine decides who may see and do each 
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from datetime import date
+from io import BytesIO
+
+from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine import tasks
+from engine import clock, lifecycle, register, slips, tasks
 from engine.errors import Conflict, EngineError, InvalidData
 
 from . import platform
-from .auth import login_required
+from .auth import login_required, staff_required
 from .formrender import error_summary, field_errors, form_values, parse_form, render_form
 from .i18n import current_lang, due_state
-from .portal import HISTORY_ACTIONS, application_html, document_names
+from .portal import HISTORY_ACTIONS, application_html, document_names, end_dossier
 
 bp = Blueprint("workspace", __name__)
 
@@ -85,6 +88,61 @@ def complete(task_id: int):
         return redirect(url_for(".inbox"))
     return redirect(url_for("portal.dossier", code=result["dossier_code"]))
 
+
+@bp.route("/ho-so/<code>/dung-xu-ly", methods=("POST",))
+@login_required
+def stop(code: str):
+    """The agency's head or reception stops processing the dossier (dừng xử lý) with a
+    reason and a ticked confirmation; the applicant is told why."""
+    return end_dossier(code, "stop", lifecycle.stop_processing,
+                       _("Đã dừng xử lý hồ sơ %(code)s và thông báo cho người nộp.", code=code))
+
+
+
+@bp.route("/ho-so/<code>/phieu-kiem-soat.pdf")
+@login_required
+def control_slip(code: str):
+    """Form 05 as the dossier stands now, signed by the agency (its staff, the applicant)."""
+    pdf = slips.control_slip(platform(), code, g.user)
+    return _download(pdf, "application/pdf", f"phieu-kiem-soat-{code}.pdf", inline=True)
+
+
+@bp.route("/so-theo-doi-ho-so")
+@staff_required
+def register_book():
+    """Form 06: pick a period (administrators and leadership also an agency) and download
+    the register as CSV or XLSX; without ``format`` the page with the form."""
+    user, args = g.user, request.args
+    today = clock.local_now().date()
+    values = {"agency": args.get("agency") or user.agency_code or "",
+              "start": args.get("start") or today.replace(day=1).isoformat(),
+              "end": args.get("end") or today.isoformat(), "format": args.get("format", "")}
+    choose_agency = user.is_admin or user.has_role("leader")
+    agencies = register.agencies(platform()) if choose_agency else []
+    error = None
+    if values["format"]:
+        try:
+            start, end = date.fromisoformat(values["start"]), date.fromisoformat(values["end"])
+        except ValueError:
+            error = _("Ngày không hợp lệ: hãy nhập theo dạng năm-tháng-ngày.")
+        else:
+            try:
+                name, media_type, content = register.export(
+                    platform(), user, values["agency"], start, end, values["format"])
+            except InvalidData as exc:
+                error = _message(exc)
+            else:
+                return _download(content, media_type, name)
+    status = 422 if error else 200
+    return render_template("register.html", values=values, agencies=agencies,
+                           choose_agency=choose_agency, error=error), status
+
+
+def _download(content: bytes, media_type: str, filename: str, *, inline: bool = False):
+    response = send_file(BytesIO(content), mimetype=media_type, download_name=filename,
+                         as_attachment=not inline, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 def _render_task(view: dict, values: dict | None = None, errors: dict | None = None):
     """The task page: dossier summary, the step's form, the signing box."""

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from playwright.sync_api import sync_playwright
+from waitress import wasyncore
 from waitress.server import create_server
 
 from web import create_app
@@ -19,6 +20,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 @pytest.fixture
 def portal(platform):
+    """The portal on a free port. Its public URL is the served one, so the links it builds
+    for itself (e-mails, the payment gateway's return address) come back to it."""
     app = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -26,9 +29,20 @@ def portal(platform):
     server = create_server(app, host="127.0.0.1", port=port, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
+    base = f"http://127.0.0.1:{port}"
+    platform.settings.public_url = base
+    yield base
+    stop(server, thread)
+
+
+def stop(server, thread: threading.Thread) -> None:
+    """Stop waitress from its own loop thread: closing its sockets from this thread races
+    the loop's select() (EBADF). Requests in progress finish first; then every socket the
+    loop watches (listener, trigger, keep-alive connections) is closed and the loop ends."""
+    server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
     thread.join(timeout=5)
+    assert not thread.is_alive(), "waitress did not stop"
 
 
 @pytest.fixture

@@ -168,6 +168,12 @@ def test_procedure_page_lists_documents_and_legal_basis(client):
     assert f'href="{APPLY_URL}"' in html and "Nộp hồ sơ trực tuyến" in html
 
 
+def test_procedure_page_gives_the_shorter_deadline_for_online_dossiers(client):
+    html = text(client.get("/thu-tuc/budget-unit-code"))
+    assert "3 ngày làm việc (2 ngày làm việc nếu nộp trực tuyến)" in html
+    assert "(2 ngày làm việc nếu nộp trực tuyến)" not in text(client.get(f"/thu-tuc/{PROCEDURE}"))
+
+
 def test_unknown_procedure_is_404_page(client):
     response = client.get("/thu-tuc/khong-co")
     assert response.status_code == 404

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from flask import jsonify, request, send_file
 
-from engine import documents, dossiers
+from engine import documents, dossiers, lifecycle
 
 from .common import (
     bad_request,
@@ -26,26 +26,34 @@ from .common import (
 
 @bp.post("/dossiers")
 def submit_dossier():
-    """Submit a dossier: JSON ``{procedure, data}`` or multipart with ``procedure``, ``data``
-    (a JSON string) and one file field per file property of the application form.
+    """Submit a dossier: JSON ``{procedure, data, agency?}`` or multipart with ``procedure``,
+    ``data`` (a JSON string), ``agency`` and one file field per file property of the
+    application form. ``agency`` is the code of the receiving agency, required when the
+    procedure has several (``agencies`` in GET /procedures/{code}).
 
-    201 ``{code, status, received_at, due_at}``; 422 with field errors; 404 for an unknown
-    procedure.
+    201 ``{code, status, received_at, due_at, agency}``; 422 with field errors; 404 for an
+    unknown procedure.
     """
     if is_multipart():
         procedure_code = request.form.get("procedure", "")
+        agency_code = request.form.get("agency") or None
         data = form_data_field("data")
         files = uploaded_files()
     else:
         body = json_body()
         procedure_code = body.get("procedure", "")
+        agency_code = body.get("agency") or None
         data = data_object(body)
         files = {}
     if not isinstance(procedure_code, str) or not procedure_code.strip():
         raise bad_request("Name the procedure: 'procedure' is its code (see GET /procedures).",
                           "Hãy ghi mã thủ tục vào trường 'procedure' (xem GET /procedures).")
-    result = dossiers.submit(platform(), current_user(), procedure_code.strip(), data, files)
-    return jsonify(_pick(result, "code", "status", "received_at", "due_at")), 201
+    if agency_code is not None and not isinstance(agency_code, str):
+        raise bad_request("'agency' is the code of the receiving agency, a string.",
+                          "Trường 'agency' là mã cơ quan tiếp nhận, dạng chuỗi.")
+    result = dossiers.submit(platform(), current_user(), procedure_code.strip(), data, files,
+                             agency_code=agency_code)
+    return jsonify(_pick(result, "code", "status", "received_at", "due_at", "agency")), 201
 
 
 @bp.get("/dossiers/<code>")
@@ -59,6 +67,26 @@ def get_dossier(code: str):
     id_number = request.args.get("id_number", "").strip() or None
     return jsonify(dossiers.get_dossier(platform(), code, user=current_user(),
                                         id_number=id_number))
+
+
+@bp.post("/dossiers/<code>/withdraw")
+def withdraw_dossier(code: str):
+    """The applicant withdraws the dossier: JSON ``{reason}``. 200 with the dossier's
+    summary; 409 when it is already finished; 422 without a reason."""
+    return jsonify(lifecycle.withdraw(platform(), code, current_user(), _reason()))
+
+
+@bp.post("/dossiers/<code>/stop")
+def stop_dossier(code: str):
+    """The agency's head or reception stops processing the dossier: JSON ``{reason}``."""
+    return jsonify(lifecycle.stop_processing(platform(), code, current_user(), _reason()))
+
+
+def _reason() -> str:
+    reason = json_body().get("reason", "")
+    if not isinstance(reason, str):
+        raise bad_request("'reason' must be a string.", "'reason' phải là một chuỗi ký tự.")
+    return reason
 
 
 @bp.get("/documents/<int:document_id>")

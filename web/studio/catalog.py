@@ -10,9 +10,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from engine.models import Role
+from engine import accounts
 from engine.operators import REGISTRY
 
 APPLICANT = "applicant"  # not a role: the dossier's own applicant (bpmn/README.md)
@@ -37,16 +35,10 @@ class OperatorInfo:
 
 
 def known_roles(p) -> list[dict]:
-    """``[{code, name_vi, name_en}]``: the applicant first, then every role by code.
-
-    engine/ has no public role listing yet; this reads the ``role`` table the way deploy
-    validation does (``engine.procedures.deploy_bundle``).
-    """
-    with p.db.transaction() as session:
-        rows = session.execute(select(Role).order_by(Role.code)).scalars().all()
-        roles = [{"code": r.code, "name_vi": r.name_vi, "name_en": r.name_en} for r in rows]
+    """``[{code, name_vi, name_en}]``: the applicant first, then every role by code (the
+    list deploy validation checks lanes against)."""
     applicant = {"code": APPLICANT, "name_vi": "Người nộp hồ sơ", "name_en": "Applicant"}
-    return [applicant] + [r for r in roles if r["code"] != APPLICANT]
+    return [applicant] + [r for r in accounts.list_roles(p) if r["code"] != APPLICANT]
 
 
 def operators() -> list[OperatorInfo]:

@@ -53,7 +53,7 @@ CASES = {
                             '</bpmn:startEvent>'), "y", "starts when the dossier is submitted"),
     "message start": (diagram(TASK + '<bpmn:startEvent id="y"><bpmn:messageEventDefinition '
                               'messageRef="m"/></bpmn:startEvent>', MESSAGE),
-                      "y", "starting a process from a message is not supported yet"),
+                      "y", "only starts a process listed under cooperating:"),
     "transaction": (diagram(f'<bpmn:transaction id="x">{IO}</bpmn:transaction>'),
                     "x", "transaction sub-processes are not supported"),
     "ad-hoc": (diagram(f'<bpmn:adHocSubProcess id="x">{IO}</bpmn:adHocSubProcess>'),

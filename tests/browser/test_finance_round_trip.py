@@ -1,0 +1,93 @@
+"""The province ↔ district round trip in a real browser (DOMAIN.md §1, §5a): a district unit
+files with its district finance office, the office forwards, the background worker carries the
+dossier to the Department of Finance, whose officers receive, appraise, approve and sign; the
+worker brings the signed certificate back and the unit downloads it."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from playwright.sync_api import expect
+
+from engine import worker
+from signing.pki import trust_roots
+from signing.verify import verify_pdf
+from tests.browser.test_journey import complete, open_first_task, sign_in
+from tests.scenario import PDF
+
+
+def run_worker(platform) -> None:
+    """What `motcua worker` does in the background: deliver the messages between the sides."""
+    with ThreadPoolExecutor(1) as pool:  # off Playwright's event loop thread
+        pool.submit(worker.tick, platform).result()
+
+
+def test_unit_district_office_and_department_round_trip(platform, portal, browser, tmp_path):
+    pdf = tmp_path / "to-khai-01-MSNS-BTC.pdf"
+    pdf.write_bytes(PDF)
+
+    unit = sign_in(browser, portal, "donvi")
+    unit.goto(portal + "/")
+    unit.get_by_text("Đăng ký mã số đơn vị có quan hệ với ngân sách").first.click()
+    unit.get_by_text("Nộp hồ sơ trực tuyến").first.click()
+    unit.select_option("select[name=receiving_agency]", "000.10.20.H56")
+    unit.fill("[name=unit_name]", "Trường Tiểu học Điện Biên")
+    unit.check("input[name=unit_type][value=budget_using]")
+    unit.check("input[name=budget_level][value=district]")
+    unit.fill("[name=supervising_body]", "Phòng Giáo dục và Đào tạo TP Thanh Hóa")
+    unit.fill("[name=address]", "Số 5 Trần Phú, phường Điện Biên, TP Thanh Hóa")
+    unit.fill("[name=founding_decision_number]", "1234/QĐ-UBND")
+    unit.fill("[name=founding_decision_date]", "2026-09-01")
+    unit.fill("[name=founding_decision_issuer]", "Ủy ban nhân dân TP Thanh Hóa")
+    unit.fill("[name=contact_person]", "Lê Thị Hoa")
+    unit.fill("[name=phone]", "0912345678")
+    unit.fill("[name=email]", "donvi@example.vn")
+    for field in ("declaration", "founding_decision"):
+        unit.set_input_files(f"input[name={field}]", str(pdf))
+    unit.click("form.form button[type=submit]")
+    expect(unit.locator("body")).to_contain_text("Mã hồ sơ")
+    code = unit.url.rsplit("/", 1)[-1]
+    assert code.startswith("000.10.20.H56-")  # coded by the district office it chose
+
+    district = sign_in(browser, portal, "phongtc")
+    open_first_task(district, portal)
+    expect(district.locator("body")).to_contain_text(code)
+    district.check("input[name=check_decision][value=accept]")
+    complete(district)
+
+    # the Department sees nothing until the worker delivers the forwarded dossier
+    reception = sign_in(browser, portal, "stc_motcua")
+    reception.goto(portal + "/workspace/")
+    expect(reception.locator("main")).not_to_contain_text(code)
+    run_worker(platform)
+    open_first_task(reception, portal)
+    expect(reception.locator("body")).to_contain_text("Tiếp nhận hồ sơ liên thông")
+    reception.check("input[name=department_decision][value=accept]")
+    complete(reception)
+
+    handler = sign_in(browser, portal, "stc_chuyenvien")
+    open_first_task(handler, portal, claim=True)
+    handler.check("input[name=recommendation][value=issue]")
+    handler.fill("[name=appraisal_notes]", "Hồ sơ đầy đủ, hợp lệ; đơn vị chưa có mã số.")
+    complete(handler)
+
+    head = sign_in(browser, portal, "stc_lanhdao")
+    open_first_task(head, portal)
+    head.check("input[name=head_decision][value=approve]")
+    complete(head)
+
+    for page in (handler, head):
+        open_first_task(page, portal)
+        page.check("input[name=confirm]")
+        page.fill("input[name=passphrase]", "demo")
+        complete(page)
+    run_worker(platform)  # the answer goes back to the district dossier
+
+    unit.goto(portal + "/ho-so/" + code)
+    body = unit.locator("body")
+    expect(body).to_contain_text("Đã trả kết quả")
+    expect(body).to_contain_text("2 chữ ký")
+    href = unit.locator("a", has_text="certificate-").last.get_attribute("href")
+    certificate = unit.request.get(portal + href).body()  # with the unit's session
+    with ThreadPoolExecutor(1) as pool:  # pyHanko runs its own event loop
+        report = pool.submit(verify_pdf, certificate, trust_roots(platform.pki_dir)).result()
+    assert report.ok and [s.signer for s in report.signatures] == ["Hoàng Văn Thẩm",
+                                                                   "Trịnh Quốc Ngân"]
