@@ -28,6 +28,8 @@ class Settings:
     unset, the portal's own stand-in answers, called in-process. ``tracking_token`` is the
     bearer token it expects; ``tracking_timeout_seconds`` bounds each call, which runs inside
     a dossier's step transaction.
+    ``message_ttl_days``: a message nobody has waited for in this long expires (one addressed
+    to a dossier that has ended expires at once).
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -43,6 +45,7 @@ class Settings:
     tracking_url: str = ""
     tracking_token: str = ""
     tracking_timeout_seconds: float = 3.0
+    message_ttl_days: int = 90
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -70,6 +73,8 @@ class Settings:
             values["tracking_token"] = env["MOTCUA_TRACKING_TOKEN"]
         if env.get("MOTCUA_TRACKING_TIMEOUT"):
             values["tracking_timeout_seconds"] = float(env["MOTCUA_TRACKING_TIMEOUT"])
+        if env.get("MOTCUA_MESSAGE_TTL_DAYS"):
+            values["message_ttl_days"] = int(env["MOTCUA_MESSAGE_TTL_DAYS"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

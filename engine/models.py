@@ -242,7 +242,7 @@ class Message(Base):
     name: Mapped[str] = mapped_column(String(255))
     correlation: Mapped[str] = mapped_column(String(255))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|error
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|error|expired
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
     sender_dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))

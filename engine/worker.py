@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import and_, exists, select
 
-from . import clock, messages, outbox, runtime
+from . import audit, clock, messages, outbox, runtime
 from .errors import EngineError
 from .models import Dossier, Message, Timer, WaitingMessage
+from .operators import FINAL_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +165,48 @@ def _mark_message_failed(p, message_id: int, error: str) -> None:
             message.last_error = error[:2000]
 
 
+def expire_messages(p, *, limit: int = 500) -> int:
+    """Close pending messages that can no longer be delivered, so they neither pile up nor
+    cost every tick: those addressed (by correlation) to a dossier that has ended, and those
+    older than ``settings.message_ttl_days`` (nobody came to wait for them). Each becomes
+    ``expired`` with the reason in ``last_error``; one addressed to a dossier is audited on
+    it. Returns how many expired."""
+    now = clock.now()
+    cutoff = now - timedelta(days=p.settings.message_ttl_days)
+    expired = 0
+    with p.db.transaction() as session:
+        ended = (select(Message, Dossier).join(Dossier, Dossier.code == Message.correlation)
+                 .where(Message.status == "pending", Dossier.status.in_(FINAL_STATUSES))
+                 .order_by(Message.id).limit(limit))
+        old = (select(Message).where(Message.status == "pending", Message.created_at < cutoff)
+               .order_by(Message.id).limit(limit))
+        if p.db.is_postgres:
+            ended = ended.with_for_update(skip_locked=True, of=Message)
+            old = old.with_for_update(skip_locked=True, of=Message)
+        for message, dossier in session.execute(ended).all():
+            message.status = "expired"
+            message.last_error = f"dossier {dossier.code} has ended ({dossier.status})"
+            audit.append(session, actor="system", action="message_expired",
+                         dossier_id=dossier.id,
+                         detail={"message": message.name, "message_id": message.id,
+                                 "reason": "dossier ended"})
+            expired += 1
+        for message in session.execute(old).scalars():
+            if message.status != "pending":
+                continue
+            message.status = "expired"
+            message.last_error = (f"nobody waited for it within {p.settings.message_ttl_days} "
+                                  "days")
+            expired += 1
+    if expired:
+        log.info("%d undeliverable message(s) expired", expired)
+    return expired
+
+
 def tick(p) -> dict:
     """One round of background work."""
     return {"timers": fire_due_timers(p), "messages": deliver_messages(p),
-            "emails": outbox.send_due(p)}
+            "emails": outbox.send_due(p), "expired": expire_messages(p)}
 
 
 def _safe_tick(p) -> None:
