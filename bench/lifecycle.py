@@ -13,8 +13,8 @@ after a warm-up:
 2. **persisted, without signing**: engine.dossiers.submit, engine.tasks.claim/complete (as
    tests/scenario.py does) on PostgreSQL, for a variant bundle deployed under the code
    ``transport-business-licence-nosign`` (bench/fixtures.py: the ``signDocument``
-   properties removed, the ``render_document`` task turned into a plain task; every other
-   element is the real diagram). Once with one client thread, once with ``--threads``
+   properties removed, the ``render_document`` and ``issue_slip`` tasks bypassed; every
+   other element is the real diagram). Once with one client thread, once with ``--threads``
    threads sharing the batch, and once on SQLite (a file under a temp dir).
 3. **persisted, with signing**: the real bundle: the licence rendered to PDF and signed
    twice with endesive and the demo PKI (passphrase ``demo``).
