@@ -78,7 +78,8 @@ def the_child(p, code: str) -> str:
 
 
 def workflow_data(p, code: str) -> dict:
-    """The workflow's data where it is now (finished: the workflow's; else the latest task's)."""
+    """The workflow's data where it is now: the finished workflow's data, or the data of the
+    most recently changed waiting or ready task."""
     with p.db.transaction() as session:
         dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
         workflow = load_state(session.get(Instance, dossier.id).state, dossier.version)

@@ -8,7 +8,6 @@ uses (signing.verify with the platform's own trust roots)."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from email import policy
 from email.parser import BytesParser
 
@@ -18,7 +17,17 @@ from playwright.sync_api import expect
 from engine import worker
 from signing.pki import trust_roots
 from signing.verify import format_report, verify_pdf
-from tests.browser.test_journey import complete, open_first_task, sign_in
+from tests.browser.conftest import (
+    accept_first_task,
+    complete,
+    head_approves,
+    off_the_loop,
+    open_application_form,
+    open_first_task,
+    sign_in,
+    sign_the_result,
+    submit_application,
+)
 from tests.scenario import PDF
 
 APPLICANT_EMAIL = "doanhnghiep@example.vn"
@@ -33,13 +42,6 @@ def _sandbox_gateway(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def off_the_loop(function, *args):
-    """Run ``function`` in another thread: Playwright's event loop runs in this one, and the
-    worker and pyHanko would trip over it."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(function, *args).result()
-
-
 def status_of(page):
     """The dossier's status as its page shows it."""
     return page.locator("dl.summary-list dt:text-is('Trạng thái') + dd")
@@ -48,9 +50,7 @@ def status_of(page):
 def apply_for_a_badge(firm, portal: str, tmp_path) -> str:
     registration = tmp_path / "dang-ky-xe.pdf"
     registration.write_bytes(PDF)
-    firm.goto(portal + "/")
-    firm.get_by_text("Cấp phù hiệu xe ô tô kinh doanh vận tải").first.click()
-    firm.get_by_text("Nộp hồ sơ trực tuyến").first.click()
+    open_application_form(firm, portal, "Cấp phù hiệu xe ô tô kinh doanh vận tải")
     firm.fill("[name=company_name]", "Công ty TNHH Vận tải Hồng Đức")
     firm.fill("[name=head_office_address]", "Số 12 Lê Lợi, phường Điện Biên, TP Thanh Hóa")
     firm.fill("[name=phone]", "0912345678")
@@ -64,20 +64,14 @@ def apply_for_a_badge(firm, portal: str, tmp_path) -> str:
     firm.select_option("select[name=badge_type]", "contract")
     firm.fill("[name=requested_years]", "5")
     firm.set_input_files("input[name=vehicle_registration]", str(registration))
-    firm.click("form.form button[type=submit]")
-    expect(firm.locator("body")).to_contain_text("Mã hồ sơ")
-    code = firm.url.rsplit("/", 1)[-1]
+    code = submit_application(firm)
     assert code.startswith("000.00.14.H56-")
     expect(status_of(firm)).to_have_text("Mới nộp")
     return code
 
 
 def officers_issue_and_sign(browser, portal: str, code: str) -> None:
-    reception = sign_in(browser, portal, "motcua")
-    open_first_task(reception, portal)
-    expect(reception.locator("body")).to_contain_text(code)
-    reception.check("input[name=reception_decision][value=accept]")
-    complete(reception)
+    accept_first_task(browser, portal, "motcua", code, "reception_decision")
 
     handler = sign_in(browser, portal, "chuyenvien")
     open_first_task(handler, portal, claim=True)
@@ -87,16 +81,8 @@ def officers_issue_and_sign(browser, portal: str, code: str) -> None:
                  "Hồ sơ đầy đủ; thiết bị giám sát hành trình hoạt động.")
     complete(handler)
 
-    head = sign_in(browser, portal, "lanhdao")
-    open_first_task(head, portal)
-    head.check("input[name=head_decision][value=approve]")
-    complete(head)
-
-    for page in (handler, head):
-        open_first_task(page, portal)
-        page.check("input[name=confirm]")
-        page.fill("input[name=passphrase]", "demo")
-        complete(page)
+    head = head_approves(browser, portal, "lanhdao")
+    sign_the_result(portal, handler, head)
 
 
 def pay_in_the_sandbox(firm, code: str) -> None:

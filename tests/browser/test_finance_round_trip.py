@@ -3,21 +3,28 @@ files with its district finance office, the office forwards, the background work
 dossier to the Department of Finance, whose officers receive, appraise, approve and sign; the
 worker brings the signed certificate back and the unit downloads it."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 from playwright.sync_api import expect
 
 from engine import worker
-from signing.pki import trust_roots
-from signing.verify import verify_pdf
-from tests.browser.test_journey import complete, open_first_task, sign_in
+from tests.browser.conftest import (
+    accept_first_task,
+    complete,
+    download_result,
+    head_approves,
+    off_the_loop,
+    open_application_form,
+    open_first_task,
+    sign_in,
+    sign_the_result,
+    signers,
+    submit_application,
+)
 from tests.scenario import PDF
 
 
 def run_worker(platform) -> None:
     """What `motcua worker` does in the background: deliver the messages between the sides."""
-    with ThreadPoolExecutor(1) as pool:  # off Playwright's event loop thread
-        pool.submit(worker.tick, platform).result()
+    off_the_loop(worker.tick, platform)
 
 
 def test_unit_district_office_and_department_round_trip(platform, portal, browser, tmp_path):
@@ -25,9 +32,7 @@ def test_unit_district_office_and_department_round_trip(platform, portal, browse
     pdf.write_bytes(PDF)
 
     unit = sign_in(browser, portal, "donvi")
-    unit.goto(portal + "/")
-    unit.get_by_text("Đăng ký mã số đơn vị có quan hệ với ngân sách").first.click()
-    unit.get_by_text("Nộp hồ sơ trực tuyến").first.click()
+    open_application_form(unit, portal, "Đăng ký mã số đơn vị có quan hệ với ngân sách")
     unit.select_option("select[name=receiving_agency]", "000.10.20.H56")
     unit.fill("[name=unit_name]", "Trường Tiểu học Điện Biên")
     unit.check("input[name=unit_type][value=budget_using]")
@@ -42,16 +47,10 @@ def test_unit_district_office_and_department_round_trip(platform, portal, browse
     unit.fill("[name=email]", "donvi@example.vn")
     for field in ("declaration", "founding_decision"):
         unit.set_input_files(f"input[name={field}]", str(pdf))
-    unit.click("form.form button[type=submit]")
-    expect(unit.locator("body")).to_contain_text("Mã hồ sơ")
-    code = unit.url.rsplit("/", 1)[-1]
+    code = submit_application(unit)
     assert code.startswith("000.10.20.H56-")  # coded by the district office it chose
 
-    district = sign_in(browser, portal, "phongtc")
-    open_first_task(district, portal)
-    expect(district.locator("body")).to_contain_text(code)
-    district.check("input[name=check_decision][value=accept]")
-    complete(district)
+    accept_first_task(browser, portal, "phongtc", code, "check_decision")
 
     # the Department sees nothing until the worker delivers the forwarded dossier
     reception = sign_in(browser, portal, "stc_motcua")
@@ -69,25 +68,9 @@ def test_unit_district_office_and_department_round_trip(platform, portal, browse
     handler.fill("[name=appraisal_notes]", "Hồ sơ đầy đủ, hợp lệ; đơn vị chưa có mã số.")
     complete(handler)
 
-    head = sign_in(browser, portal, "stc_lanhdao")
-    open_first_task(head, portal)
-    head.check("input[name=head_decision][value=approve]")
-    complete(head)
-
-    for page in (handler, head):
-        open_first_task(page, portal)
-        page.check("input[name=confirm]")
-        page.fill("input[name=passphrase]", "demo")
-        complete(page)
+    head = head_approves(browser, portal, "stc_lanhdao")
+    sign_the_result(portal, handler, head)
     run_worker(platform)  # the answer goes back to the district dossier
 
-    unit.goto(portal + "/ho-so/" + code)
-    body = unit.locator("body")
-    expect(body).to_contain_text("Đã trả kết quả")
-    expect(body).to_contain_text("2 chữ ký")
-    href = unit.locator("a", has_text="certificate-").last.get_attribute("href")
-    certificate = unit.request.get(portal + href).body()  # with the unit's session
-    with ThreadPoolExecutor(1) as pool:  # pyHanko runs its own event loop
-        report = pool.submit(verify_pdf, certificate, trust_roots(platform.pki_dir)).result()
-    assert report.ok and [s.signer for s in report.signatures] == ["Hoàng Văn Thẩm",
-                                                                   "Trịnh Quốc Ngân"]
+    certificate = download_result(unit, portal, code, "certificate-")
+    assert signers(platform, certificate) == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân"]

@@ -1,36 +1,19 @@
 """The transport licence journey in a real browser: Debian's Chromium driven by Playwright
 against the portal served by waitress, as a firm and three officers would use it."""
 
-from concurrent.futures import ThreadPoolExecutor
-
-from playwright.sync_api import expect
-
-from signing.pki import trust_roots
-from signing.verify import verify_pdf
+from tests.browser.conftest import (
+    accept_first_task,
+    complete,
+    download_result,
+    head_approves,
+    open_application_form,
+    open_first_task,
+    sign_in,
+    sign_the_result,
+    signers,
+    submit_application,
+)
 from tests.scenario import PDF
-
-
-def sign_in(browser, base: str, username: str):
-    page = browser.new_context(locale="vi-VN").new_page()
-    page.goto(base + "/auth/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo")
-    page.click("form.form button[type=submit]")
-    return page
-
-
-def open_first_task(page, base: str, *, claim: bool = False) -> None:
-    page.goto(base + "/workspace/")
-    if claim:  # claiming opens the task
-        page.locator("form[action*='/claim'] button").first.click()
-    else:
-        page.locator("main a[href*='/workspace/tasks/']:not([hreflang])").first.click()
-    expect(page.locator("form[action*='/complete']")).to_be_visible()
-
-
-def complete(page) -> None:
-    page.locator("form[action*='/complete'] button[type=submit]").click()
-    expect(page.locator("body")).to_contain_text("Đã hoàn thành")
 
 
 def test_firm_submits_and_officers_receive_appraise_approve_and_sign(platform, portal, browser,
@@ -39,9 +22,7 @@ def test_firm_submits_and_officers_receive_appraise_approve_and_sign(platform, p
     pdf.write_bytes(PDF)
 
     firm = sign_in(browser, portal, "doanhnghiep")
-    firm.goto(portal + "/")
-    firm.get_by_text("Cấp Giấy phép kinh doanh vận tải bằng xe ô tô").first.click()
-    firm.get_by_text("Nộp hồ sơ trực tuyến").first.click()
+    open_application_form(firm, portal, "Cấp Giấy phép kinh doanh vận tải bằng xe ô tô")
     firm.fill("[name=company_name]", "Công ty TNHH Vận tải Hồng Đức")
     firm.fill("[name=enterprise_code]", "2801234567")
     firm.fill("[name=head_office_address]", "Số 12 Lê Lợi, TP Thanh Hóa")
@@ -53,16 +34,10 @@ def test_firm_submits_and_officers_receive_appraise_approve_and_sign(platform, p
     for field in ("application_letter", "manager_qualification", "safety_unit_decision",
                   "manager_appointment"):
         firm.set_input_files(f"input[name={field}]", str(pdf))
-    firm.click("form.form button[type=submit]")
-    expect(firm.locator("body")).to_contain_text("Mã hồ sơ")
-    code = firm.url.rsplit("/", 1)[-1]
+    code = submit_application(firm)
     assert code.startswith("000.00.14.H56-")
 
-    reception = sign_in(browser, portal, "motcua")
-    open_first_task(reception, portal)
-    expect(reception.locator("body")).to_contain_text(code)
-    reception.check("input[name=reception_decision][value=accept]")
-    complete(reception)
+    accept_first_task(browser, portal, "motcua", code, "reception_decision")
 
     handler = sign_in(browser, portal, "chuyenvien")
     open_first_task(handler, portal, claim=True)
@@ -71,25 +46,8 @@ def test_firm_submits_and_officers_receive_appraise_approve_and_sign(platform, p
     handler.fill("[name=licence_number]", "GP-56-0001")
     complete(handler)
 
-    head = sign_in(browser, portal, "lanhdao")
-    open_first_task(head, portal)
-    head.check("input[name=head_decision][value=approve]")
-    complete(head)
+    head = head_approves(browser, portal, "lanhdao")
+    sign_the_result(portal, handler, head)
 
-    for page in (handler, head):
-        open_first_task(page, portal)
-        page.check("input[name=confirm]")
-        page.fill("input[name=passphrase]", "demo")
-        complete(page)
-
-    firm.goto(portal + "/ho-so/" + code)
-    body = firm.locator("body")
-    expect(body).to_contain_text("Đã trả kết quả")
-    expect(body).to_contain_text("2 chữ ký")
-    href = firm.locator("a", has_text="licence-").last.get_attribute("href")
-    licence = firm.request.get(portal + href).body()  # with the firm's session
-    # pyHanko runs its own event loop; Playwright's is running in this thread.
-    with ThreadPoolExecutor(1) as pool:
-        report = pool.submit(verify_pdf, licence, trust_roots(platform.pki_dir)).result()
-    assert report.ok and [s.signer for s in report.signatures] == ["Trần Minh Thụ",
-                                                                   "Phạm Quang Duyệt"]
+    licence = download_result(firm, portal, code, "licence-")
+    assert signers(platform, licence) == ["Trần Minh Thụ", "Phạm Quang Duyệt"]

@@ -2,6 +2,9 @@
 ``quantri``: forms with CSRF tokens, errors beside their fields, CSV uploads, and 403 for
 everyone else."""
 
+# The tests take the portal fixtures imported from test_pages as parameters.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import re
@@ -14,20 +17,9 @@ from sqlalchemy import select
 from engine import accounts, admin, clock
 from engine.models import AuditEvent
 from tests.engine.factories import submit
-from tests.web.test_pages import AuthActions, text
-from web import create_app
+from tests.web.test_pages import app, auth, client, text  # noqa: F401  (fixtures)
 
 TRANSPORT = "000.00.14.H56"
-
-
-@pytest.fixture
-def client(platform):
-    return create_app({"MOTCUA_PLATFORM": platform, "TESTING": True}).test_client()
-
-
-@pytest.fixture
-def auth(client):
-    return AuthActions(client)
 
 
 @pytest.fixture

@@ -4,28 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from web.cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "bpmn" / "transport-business-licence"
-
-
-@pytest.fixture
-def run(platform, monkeypatch):
-    """Run ``motcua ARGS…`` against the test platform's database and data directory."""
-    settings = platform.settings
-    monkeypatch.setenv("MOTCUA_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("MOTCUA_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("MOTCUA_BPMN_DIR", str(settings.bpmn_dir))
-    monkeypatch.setenv("MOTCUA_SECRET_KEY", "test-secret")
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, [str(a) for a in args], prog_name="motcua")
-
-    return invoke
 
 
 def test_help_lists_the_contract_commands():

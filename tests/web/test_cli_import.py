@@ -3,7 +3,6 @@ line and column, one-time passwords printed once."""
 
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -12,21 +11,6 @@ from engine.models import AuditEvent
 from web.cli import cli
 
 TRANSPORT = "000.00.14.H56"
-
-
-@pytest.fixture
-def run(platform, monkeypatch):
-    """Run ``motcua ARGS…`` against the test platform's database and data directory."""
-    settings = platform.settings
-    monkeypatch.setenv("MOTCUA_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("MOTCUA_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("MOTCUA_BPMN_DIR", str(settings.bpmn_dir))
-    monkeypatch.setenv("MOTCUA_SECRET_KEY", "test-secret")
-
-    def invoke(*args):
-        return CliRunner().invoke(cli, [str(a) for a in args], prog_name="motcua")
-
-    return invoke
 
 
 def test_help_lists_the_import_commands():

@@ -5,19 +5,17 @@ dossier's tracker check goes through it when MOTCUA_TRACKING_URL points at it.""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import urllib.error
 import urllib.request
 from datetime import datetime
 
 import pytest
 from sqlalchemy import select
-from waitress.server import create_server
 
 from engine import accounts, clock, dossiers, tasks, tracking
 from engine.models import AuditEvent
 from tests.scenario import open_task, sample_files
+from tests.serving import serve
 from web import create_app
 
 APPLICATION = {
@@ -30,22 +28,9 @@ APPLICATION = {
 @pytest.fixture
 def served(platform):
     """The portal on a free port; the platform's tracking goes to its stand-in over HTTP."""
-    app = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    platform.settings.tracking_url = f"{base}{tracking.SANDBOX_PATH}"
-    yield base
-    # Close from waitress's own loop thread: closing its sockets from this thread races the
-    # loop's select() (EBADF). The loop ends once nothing is left to watch.
-    server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
-    server.trigger.pull_trigger(server.close)
-    thread.join(timeout=5)
-    assert not thread.is_alive()
+    with serve(create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})) as base:
+        platform.settings.tracking_url = f"{base}{tracking.SANDBOX_PATH}"
+        yield base
 
 
 def get(url: str, token: str | None = tracking.DEMO_TOKEN):

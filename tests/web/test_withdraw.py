@@ -1,26 +1,22 @@
 """Withdrawing a dossier (rút hồ sơ) from the portal and the API, stopping it (dừng xử lý)
 from the workspace: buttons shown to the right people, confirmations, kept input, 409s."""
 
+# The tests take the portal fixtures imported from test_pages as parameters.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests.web.test_pages import AuthActions, submit_application, text
-from web import create_app
+from tests.web.test_pages import (  # noqa: F401  (fixtures)
+    app,
+    auth,
+    client,
+    submit_application,
+    text,
+)
 
 REASON = "Doanh nghiệp thay đổi phương án kinh doanh."
-
-
-@pytest.fixture
-def client(platform):
-    return create_app({"MOTCUA_PLATFORM": platform, "TESTING": True}).test_client()
-
-
-@pytest.fixture
-def auth(client):
-    return AuthActions(client)
 
 
 def withdraw_form(html: str) -> bool:

@@ -24,6 +24,7 @@ from engine.models import Dossier, HumanTask, Instance, Message, Timer, WaitingM
 from engine.procedures import deploy_bundle
 from engine.runtime import dump_state, load_state
 from engine.sync import waiting_definitions
+from tests.scenario import workflow_data
 
 DIAGRAMS = Path(__file__).resolve().parent / "diagrams"
 AGENCY = "000.00.14.H56"  # the demo transport department: motcua, chuyenvien, lanhdao
@@ -127,23 +128,15 @@ def complete(p, code: str, spec_name: str, data: dict | None = None, *,
     check(p, code)
 
 
+# The workflow's data where it is now, as tests/scenario.py reads it for the procedures.
+data = workflow_data
+
+
 def tick(p, code: str | None = None) -> dict:
     done = worker.tick(p)
     if code:
         check(p, code)
     return done
-
-
-def data(p, code: str) -> dict:
-    """The workflow's data where it is now: the finished workflow's data, or the data of the
-    most recently changed waiting or ready task."""
-    with p.db.transaction() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
-        workflow = load_state(session.get(Instance, dossier.id).state, dossier.version)
-        if workflow.completed:
-            return dict(workflow.data)
-        live = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
-        return dict(max(live, key=lambda t: t.last_state_change).data) if live else {}
 
 
 def finished(p, code: str) -> bool:
