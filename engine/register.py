@@ -140,18 +140,33 @@ def register_rows(p, agency_code: str, start: date, end: date) -> list[dict]:
         return rows
 
 
+#: A cell starting with one of these is a formula to a spreadsheet: an applicant could name
+#: a firm ``=HYPERLINK(…)`` and have it run on an officer's machine.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value):
+    """The value as a spreadsheet shows it without evaluating it: text that would start a
+    formula gets a leading apostrophe (the spreadsheet convention for "this is text")."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict]) -> bytes:
-    """The register as CSV: UTF-8 with a BOM (Excel), commas, a header of form 06's titles."""
+    """The register as CSV: UTF-8 with a BOM (Excel), commas, a header of form 06's titles;
+    text that a spreadsheet would take for a formula is made inert (:func:`_inert`)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([title for _key, title in COLUMNS])
     for row in rows:
-        writer.writerow([row.get(key, "") for key, _title in COLUMNS])
+        writer.writerow([_inert(row.get(key, "")) for key, _title in COLUMNS])
     return out.getvalue().encode("utf-8-sig")
 
 
 def to_xlsx(rows: list[dict], *, title: str = "Sổ theo dõi hồ sơ") -> bytes:
-    """The register as an XLSX workbook: one sheet, bold frozen header, readable widths."""
+    """The register as an XLSX workbook: one sheet, bold frozen header, readable widths;
+    every value is stored as a value, never as a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -166,6 +181,9 @@ def to_xlsx(rows: list[dict], *, title: str = "Sổ theo dõi hồ sơ") -> byte
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
     for row in rows:
         sheet.append([row.get(key, "") for key, _title in COLUMNS])
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # openpyxl stores "=…" text as a formula: keep it text
+                cell.data_type = "s"
     widths = {"stt": 6, "code": 28, "procedure": 40, "applicant": 32, "contact": 36,
               "received_at": 14, "due_at": 14, "transferred_to": 40, "finished_at": 16,
               "note": 36}

@@ -117,3 +117,15 @@ def test_bad_requests_are_refused_in_both_languages(platform):
     with pytest.raises(NotFound):
         register.export(platform, admin, "000.99.99.H56", date(2026, 1, 1), date(2026, 1, 2),
                         "csv")
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_both_files():
+    row = {key: "" for key, _title in register.COLUMNS}
+    row.update(stt=1, code="000.00.14.H56-261203-0001",
+               applicant='=HYPERLINK("http://evil.example","Bấm vào đây")', note="-2+3")
+    [_header, line] = list(csv.reader(io.StringIO(register.to_csv([row]).decode("utf-8-sig"))))
+    assert line[3] == '\'=HYPERLINK("http://evil.example","Bấm vào đây")' and line[-1] == "'-2+3"
+    sheet = load_workbook(io.BytesIO(register.to_xlsx([row]))).active
+    cell = sheet.cell(row=2, column=4)
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+    assert sheet.cell(row=2, column=2).value == "000.00.14.H56-261203-0001"
