@@ -1,10 +1,11 @@
 """The hash-chained audit log (nhật ký): every action appends an event whose hash covers
 the previous event's hash, so any edit or deletion in the middle breaks the chain.
 
-Events are queued on the session during a step and written just before it commits: the
-single ``audit_head`` row is locked once, at the end, which orders concurrent transactions
-by commit while holding that lock only for the last moment of each. A step that rolls back
-leaves no event.
+Events are collected by the transaction's unit of work (:mod:`engine.unit`) and written
+just before it commits: the single ``audit_head`` row is locked once, at the end, which
+orders concurrent transactions by commit while holding that lock only for the last moment
+of each; then one insert of every event and one update of the head (a single statement on
+PostgreSQL). A transaction that rolls back leaves no event.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import clock
 from .models import AuditEvent, AuditHead
+from .unit import unit_of
 
 GENESIS = "0" * 64
 
@@ -28,48 +30,55 @@ def _digest(prev_hash: str, at: datetime, actor: str, action: str, dossier_id, d
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-_PENDING = "motcua_audit_pending"
-
-
 def append(session: Session, *, actor: str, action: str, dossier_id: int | None = None,
            detail: dict | None = None) -> None:
-    """Record one event as part of the caller's transaction (written at its commit)."""
+    """Record one event as part of the caller's transaction: its unit of work writes it
+    just before commit (:mod:`engine.unit`); a transaction that rolls back leaves none."""
     now = clock.now()
     at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what every database keeps
     detail = json.loads(json.dumps(detail or {}, default=str))
-    session.info.setdefault(_PENDING, []).append((at, actor, action, dossier_id, detail))
+    unit_of(session).audit.append((at, actor, action, dossier_id, detail))
 
 
-def ensure_head(session: Session) -> AuditHead:
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
-    if head is None:
-        head = AuditHead(id=1, last_hash=GENESIS, last_id=0)
-        session.add(head)
+def ensure_head(session: Session) -> None:
+    """Create the chain's head row if it is missing (at set-up, before any concurrent
+    append could race to create it)."""
+    if session.get(AuditHead, 1) is None:
+        session.add(AuditHead(id=1, last_hash=GENESIS, last_id=0))
         session.flush()
-    return head
 
 
-@event.listens_for(Session, "before_commit")
-def _write_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    head = ensure_head(session)
-    prev = head.last_hash
-    events = []
+def _locked_head(session: Session) -> str:
+    """The chain's last hash, its row locked until commit (created on the first event)."""
+    last = session.execute(select(AuditHead.last_hash).where(AuditHead.id == 1)
+                           .with_for_update()).scalar()
+    if last is None:
+        session.execute(insert(AuditHead).values(id=1, last_hash=GENESIS, last_id=0))
+        last = GENESIS
+    return last
+
+
+def write_events(session: Session, pending: list[tuple]) -> None:
+    """Chain and write ``pending`` events: lock the head, insert every event, move the head.
+    On PostgreSQL the insert and the head's update are one statement."""
+    prev = _locked_head(session)
+    rows = []
     for at, actor, action, dossier_id, detail in pending:
         digest = _digest(prev, at, actor, action, dossier_id, detail)
-        events.append(AuditEvent(at=at, actor=actor, action=action, dossier_id=dossier_id,
-                                 detail=detail, prev_hash=prev, hash=digest))
+        rows.append({"at": at, "actor": actor, "action": action, "dossier_id": dossier_id,
+                     "detail": detail, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.add_all(events)
-    session.flush()
-    head.last_hash, head.last_id = prev, events[-1].id
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    table = AuditEvent.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = insert(table).values(rows).returning(table.c.id).cte("inserted")
+        session.execute(update(AuditHead).where(AuditHead.id == 1)
+                        .values(last_hash=prev,
+                                last_id=select(func.max(inserted.c.id)).scalar_subquery())
+                        .add_cte(inserted))
+        return
+    last_id = session.execute(insert(table).returning(table.c.id), rows).scalars().all()[-1]
+    session.execute(update(AuditHead).where(AuditHead.id == 1)
+                    .values(last_hash=prev, last_id=last_id))
 
 
 def verify_chain(p) -> dict:

@@ -1,8 +1,17 @@
-"""Database access: one engine per URL, one transaction helper used everywhere.
+"""Database access: one engine per URL, two transaction helpers used everywhere.
 
-SQLite serialises writers: every transaction starts with ``BEGIN IMMEDIATE`` so two
+:meth:`Database.transaction` is a unit of work that may write (:mod:`engine.unit`).
+SQLite serialises writers: such a transaction starts with ``BEGIN IMMEDIATE`` so two
 writers never both read stale state and then collide at commit. PostgreSQL locks the
 rows it changes (``SELECT … FOR UPDATE``) and claims queue rows with ``SKIP LOCKED``.
+
+:meth:`Database.read` is a read transaction: a deferred ``BEGIN`` on SQLite (in WAL mode
+a reader never waits for a writer, nor blocks one), ``BEGIN READ ONLY`` on PostgreSQL.
+Pages and API reads use it, so no page waits for a step.
+
+Connections are not pinged on every checkout (a round trip per transaction); they are
+recycled after half an hour, and one the server dropped fails a single transaction,
+which rolls back whole, and is replaced.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from .unit import KEY, Unit
 
 
 class UTCDateTime(TypeDecorator):
@@ -63,10 +74,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = conn.get_execution_options().get("motcua_read_only")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
 
 
 class Database:
@@ -76,6 +88,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        options = {"motcua_read_only": True}
+        if self.engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        self.read_sessions = sessionmaker(self.engine.execution_options(**options),
+                                          expire_on_commit=False, autoflush=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -83,8 +100,25 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit when the block ends normally, roll back on any error."""
+        """One unit of work: commit when the block ends normally, roll back on any error.
+
+        Before the commit the unit writes its audit events; after it, the unit's
+        after-commit work runs (:mod:`engine.unit`)."""
         session = self.sessions()
+        unit = session.info[KEY] = Unit()
+        try:
+            with session.begin():
+                yield session
+                unit.before_commit(session)
+        finally:
+            session.close()
+        unit.committed()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read transaction (see the module docstring): it never takes the write lock
+        and never waits for a step. Writing in it fails on PostgreSQL."""
+        session = self.read_sessions()
         try:
             with session.begin():
                 yield session

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -174,12 +175,14 @@ class Dossier(Base):
 
 
 class Instance(Base):
-    """The saved SpiffWorkflow state of a dossier (without its specs, which live on the version)."""
+    """The saved SpiffWorkflow state of a dossier (without its specs, which live on the
+    version): JSON compressed with zlib (:func:`engine.spiff.dump_state`); rows saved
+    before compression hold the plain JSON bytes and still load."""
 
     __tablename__ = "instance"
 
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), primary_key=True)
-    state: Mapped[str] = mapped_column(Text)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -294,6 +297,30 @@ class Outbox(Base):
     attachments: Mapped[list] = mapped_column(JSON, default=list)  # document ids
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class Job(Base):
+    """Work done after the step that asked for it has committed (rendering and sealing a
+    slip…): written in the step's transaction, run right after commit in process or by a
+    worker, retried with back-off, kept with its error when it fails (:mod:`engine.jobs`).
+    ``key`` makes it idempotent: the same work is asked for once."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_job_due", "status", "next_attempt_at"),
+                      Index("ix_job_dossier", "dossier_id"))
 
 
 class Document(Base):

@@ -20,7 +20,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from .errors import EngineError, NotFound, OperatorError, ScriptError
 from .models import Dossier, Instance, ProcedureVersion, Timer
 from .operators import StepContext
 from .scripting import MotcuaScriptEngine, make_evaluator
+from .unit import unit_of
 from .spiff import (  # noqa: F401  (re-exported: the adapter's public names)
     REGISTRY,
     SERIALIZER,
@@ -79,19 +80,10 @@ def find_task(workflow: BpmnWorkflow, guid: str):
     return None
 
 
-_LOCKED = "motcua_locked_dossiers"
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_locks(session: Session) -> None:
-    session.info.pop(_LOCKED, None)
-
-
 def lock_dossier(session: Session, dossier_id: int) -> Dossier:
     """Load the dossier row and hold its lock until the transaction ends. Locking it again
     in the same transaction costs nothing: the row is already current."""
-    locked = session.info.setdefault(_LOCKED, set())
+    locked = unit_of(session).locked
     if dossier_id in locked:
         dossier = session.get(Dossier, dossier_id)
     else:

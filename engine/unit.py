@@ -1,0 +1,62 @@
+"""The unit of work: what one transaction will write besides its own statements.
+
+:meth:`engine.db.Database.transaction` creates a :class:`Unit` with every session and
+hands it over at the two moments that matter, in plain sight of the code that commits:
+
+- **before commit** the unit writes what it collected during the transaction: the audit
+  events, chained in one insert and one update of the chain head (:mod:`engine.audit`);
+- **after commit** it runs the callbacks the transaction registered (jobs run in process
+  right after commit, :mod:`engine.jobs`), each failure logged, never raised: the work is
+  committed and the worker retries it.
+
+Nothing listens on the global ``Session`` class; a session made outside
+``transaction()`` has no unit, and the engine functions that need one say so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+KEY = "motcua_unit"
+
+
+@dataclass
+class Unit:
+    """The pending writes and the locks of one transaction."""
+
+    #: Audit events as ``(at, actor, action, dossier_id, detail)``, written before commit.
+    audit: list[tuple] = field(default_factory=list)
+    #: Dossier ids whose row this transaction holds locked.
+    locked: set[int] = field(default_factory=set)
+    #: Callables run once the transaction has committed.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def before_commit(self, session: Session) -> None:
+        if self.audit:
+            from .audit import write_events
+
+            pending, self.audit = self.audit, []
+            write_events(session, pending)
+
+    def committed(self) -> None:
+        callbacks, self.after_commit = self.after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # committed work is safe; the worker picks it up again
+                log.exception("after-commit work failed; the worker will retry it")
+
+
+def unit_of(session: Session) -> Unit:
+    """The unit of the transaction ``session`` belongs to."""
+    unit = session.info.get(KEY)
+    if unit is None:
+        raise RuntimeError("this session was not opened by Database.transaction(): it has no "
+                           "unit of work to hold audit events, locks and jobs")
+    return unit
