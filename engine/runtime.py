@@ -30,7 +30,6 @@ from .errors import EngineError, NotFound, OperatorError, ScriptError
 from .models import Dossier, Instance, ProcedureVersion, Timer
 from .operators import StepContext
 from .scripting import MotcuaScriptEngine, make_evaluator
-from .unit import unit_of
 from .spiff import (  # noqa: F401  (re-exported: the adapter's public names)
     REGISTRY,
     SERIALIZER,
@@ -43,6 +42,7 @@ from .spiff import (  # noqa: F401  (re-exported: the adapter's public names)
 )
 from .sync import form_path, sync  # noqa: F401
 from .sync import moment as _moment  # noqa: F401
+from .unit import unit_of
 
 log = logging.getLogger(__name__)
 
