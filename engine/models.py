@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -213,8 +214,15 @@ class HumanTask(Base):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
-    __table_args__ = (Index("ix_task_inbox", "status", "role_code", "agency_id"),
-                      Index("ix_task_dossier", "dossier_id", "status"))
+    # The inbox (engine.inbox) reads one ordered range of each partial index per page:
+    # tasks assigned to the officer, and unclaimed tasks of each (role, agency) they hold.
+    __table_args__ = (
+        Index("ix_task_assignee_due", "assignee_id", "due_at", "id",
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index("ix_task_unclaimed_due", "role_code", "agency_id", "due_at", "id",
+              postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
+              sqlite_where=text("status = 'open' AND assignee_id IS NULL")),
+        Index("ix_task_dossier", "dossier_id", "status"))
 
 
 class Timer(Base):

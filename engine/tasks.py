@@ -8,7 +8,6 @@ completed twice.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, forms, runtime
@@ -44,19 +43,11 @@ def _row_view(task: HumanTask, user) -> dict:
 
 
 def list_tasks(p, user) -> list[dict]:
-    """Open tasks the user may act on: assigned to them, or unclaimed for one of their roles."""
-    with p.db.transaction() as session:
-        codes = dict(session.execute(select(Agency.code, Agency.id)).all())
-        by_role = [and_(HumanTask.role_code == role, HumanTask.agency_id == codes[agency])
-                   for role, agency in user.roles if agency in codes]
-        rows = session.execute(
-            select(HumanTask).where(HumanTask.status == "open",
-                                    or_(HumanTask.assignee_id == user.id,
-                                        and_(HumanTask.assignee_id.is_(None),
-                                             or_(*by_role) if by_role else false())))
-            .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-        ).scalars().all()
-        return [_row_view(t, user) for t in rows]
+    """Every open task the user may act on: assigned to them, or unclaimed for one of their
+    roles. Pages of it, and a dossier's own tasks, come from :mod:`engine.inbox`."""
+    from .inbox import all_tasks
+
+    return all_tasks(p, user)
 
 
 def _load(session: Session, task_id: int, *, lock: bool = False) -> HumanTask:

@@ -1,0 +1,205 @@
+"""The officers' inbox (việc cần làm): the open tasks a user may act on, a page at a time.
+
+A task is actionable for a user when it is open and either **assigned to them**
+(``assignee_id = me``; this also covers an applicant's own supplement step) or
+**unclaimed for a (role, agency) pair they hold**. The query is a ``UNION ALL`` with one
+arm for "assigned to me" and one per (role, agency) pair, each arm an ordered range of
+its own partial index of open tasks, read only up to the page size:
+
+- ``ix_task_assignee_due`` ``(assignee_id, due_at, id) WHERE status = 'open'``;
+- ``ix_task_unclaimed_due`` ``(role_code, agency_id, due_at, id) WHERE status = 'open'
+  AND assignee_id IS NULL``.
+
+So a page reads at most (arms × page size) index entries, however many open tasks the
+province has. (The earlier shape, one ``WHERE`` with ``OR assignee_id = me``, could use
+neither index and read every open task, then returned them all.)
+
+Order: due date, tasks without one last, then id. Paging is by keyset: a page carries
+``next``, an opaque cursor naming its last row's (due date, id), which the next call
+passes as ``after``; ``None`` on the last page. A cursor stays valid while tasks come and
+go: rows before it are never repeated, rows after it never skipped (a task whose due
+date changed may move across it, as in any keyset paging).
+
+Rows hold only what the list shows: human_task columns, the dossier's code and the
+procedure's names (a join by primary key); no ORM objects. Reads run in a read
+transaction (:meth:`engine.db.Database.read`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, literal_column, select, tuple_, union_all
+
+from .errors import InvalidData
+from .models import Agency, Dossier, HumanTask, Procedure
+
+PAGE_SIZE = 50
+SCOPES = ("all", "mine", "waiting")
+
+_T = HumanTask.__table__.c
+_COLUMNS = (_T.id, _T.title, _T.status, _T.dossier_id, _T.role_code, _T.assignee_id,
+            _T.due_at, _T.created_at)
+# A literal, not a bound parameter: a prepared statement's generic plan sees ``status = $1``
+# and cannot prove it implies the partial indexes' ``status = 'open'``; SQLite needs the
+# same text as the index's WHERE too.
+_OPEN = _T.status == literal_column("'open'")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the inbox: up to ``limit`` rows, and the cursor of the next page."""
+
+    tasks: list[dict]
+    next: str | None
+
+
+def encode_cursor(due_at: datetime | None, task_id: int) -> str:
+    """The opaque cursor that follows the row (``due_at``, ``task_id``)."""
+    raw = f"{due_at.isoformat() if due_at else ''}~{task_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
+    """(due date or None, id) of a cursor from :func:`encode_cursor`; InvalidData if it is
+    not one."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        due, _, task_id = raw.rpartition("~")
+        due_at = datetime.fromisoformat(due) if due else None
+        if due_at is not None and due_at.tzinfo is None:
+            raise ValueError("naive")
+        return due_at, int(task_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidData("Invalid page cursor.", vi="Con trỏ trang không hợp lệ.",
+                          details=[{"field": "after", "message": "Not a page cursor."}]
+                          ) from None
+
+
+def _arms(condition, after: tuple[datetime | None, int] | None, n: int) -> list[Select]:
+    """The ordered, limited reads of one arm (``condition``) that follow ``after``.
+
+    After a row with a due date, the arm is two index ranges: later due dates (a row
+    comparison, which an index scan starts from) and then the rows without a due date."""
+    def read(where, *order):
+        return select(*_COLUMNS).where(_OPEN, condition, *where) \
+            .order_by(*order).limit(n)
+
+    if after is None:
+        return [read((), _T.due_at.asc().nulls_last(), _T.id)]
+    due_at, task_id = after
+    if due_at is None:
+        return [read((_T.due_at.is_(None), _T.id > task_id), _T.id)]
+    return [read((tuple_(_T.due_at, _T.id) > tuple_(due_at, task_id),), _T.due_at, _T.id),
+            read((_T.due_at.is_(None),), _T.id)]
+
+
+def _conditions(user, scope: str) -> list:
+    """One condition per arm: assigned to the user; unclaimed for each (role, agency)."""
+    conditions = []
+    if scope in ("all", "mine"):
+        conditions.append(_T.assignee_id == user.id)
+    if scope in ("all", "waiting"):
+        for role, agency in sorted(set(user.roles)):
+            agency_id = select(Agency.id).where(Agency.code == agency).scalar_subquery()
+            conditions.append(and_(_T.assignee_id.is_(None), _T.role_code == role,
+                                   _T.agency_id == agency_id))
+    return conditions
+
+
+def inbox_query(user, *, scope: str = "all", after: str | None = None,
+                limit: int = PAGE_SIZE) -> Select | None:
+    """The statement of one page (``limit`` rows); None when the user can have no task."""
+    if scope not in SCOPES:
+        raise InvalidData(f"Unknown scope {scope!r}.", vi=f"Phạm vi không hợp lệ: {scope!r}.",
+                          details=[{"field": "scope", "message": f"One of {', '.join(SCOPES)}."}])
+    keys = decode_cursor(after) if after else None
+    arms = [select(*arm.subquery().c) for condition in _conditions(user, scope)
+            for arm in _arms(condition, keys, limit)]
+    if not arms:
+        return None
+    union = union_all(*arms).subquery("arms") if len(arms) > 1 else arms[0].subquery("arms")
+    page = select(union).order_by(union.c.due_at.asc().nulls_last(), union.c.id) \
+        .limit(limit).subquery("page")
+    return (select(page, Dossier.code.label("dossier_code"),
+                   Procedure.name_vi.label("procedure_name"),
+                   Procedure.name_en.label("procedure_name_en"))
+            .join(Dossier, Dossier.id == page.c.dossier_id)
+            .join(Procedure, Procedure.id == Dossier.procedure_id)
+            .order_by(page.c.due_at.asc().nulls_last(), page.c.id))
+
+
+def _row(row, user) -> dict:
+    """The same keys as the task rows elsewhere (engine.tasks)."""
+    mine = row.assignee_id == user.id
+    return {"id": row.id, "title": row.title, "status": row.status,
+            "dossier_code": row.dossier_code, "procedure_name": row.procedure_name,
+            "procedure_name_en": row.procedure_name_en, "role": row.role_code,
+            "assignee": user.username if mine else None,
+            "due_at": row.due_at.isoformat() if row.due_at else None,
+            "created_at": row.created_at.isoformat(), "mine": mine}
+
+
+def _page(session, user, scope: str, after: str | None, limit: int) -> Page:
+    statement = inbox_query(user, scope=scope, after=after, limit=limit + 1)
+    if statement is None:
+        return Page([], None)
+    rows = session.execute(statement).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page([_row(r, user) for r in rows],
+                encode_cursor(rows[-1].due_at, rows[-1].id) if more else None)
+
+
+def inbox_page(p, user, *, scope: str = "all", after: str | None = None,
+               limit: int = PAGE_SIZE) -> Page:
+    """One page of the user's actionable tasks, due first (no due date last, then id).
+
+    ``scope``: ``all``, ``mine`` (assigned to the user) or ``waiting`` (unclaimed, of their
+    roles); ``after``: the ``next`` cursor of the previous page; ``limit``: 1 to
+    :data:`PAGE_SIZE`."""
+    if not 1 <= limit <= PAGE_SIZE:
+        raise InvalidData(f"The page size is 1 to {PAGE_SIZE}.",
+                          vi=f"Số dòng mỗi trang từ 1 đến {PAGE_SIZE}.",
+                          details=[{"field": "limit", "message": f"1 to {PAGE_SIZE}."}])
+    with p.db.read() as session:
+        return _page(session, user, scope, after, limit)
+
+
+def all_tasks(p, user) -> list[dict]:
+    """Every actionable task of the user, page after page in one read transaction (for
+    callers that want the whole list; pages should use :func:`inbox_page`)."""
+    out: list[dict] = []
+    after = None
+    with p.db.read() as session:
+        while True:
+            page = _page(session, user, "all", after, PAGE_SIZE)
+            out += page.tasks
+            if page.next is None:
+                return out
+            after = page.next
+
+
+def tasks_of_dossier(p, user, dossier_code: str) -> list[dict]:
+    """The open tasks of one dossier that the user may act on (assigned to them, or
+    unclaimed for a (role, agency) they hold), by id: an indexed read by dossier
+    (``ix_task_dossier``), never the whole inbox."""
+    pairs = set(user.roles)
+    with p.db.read() as session:
+        rows = session.execute(
+            select(*_COLUMNS, Dossier.code.label("dossier_code"),
+                   Procedure.name_vi.label("procedure_name"),
+                   Procedure.name_en.label("procedure_name_en"),
+                   Agency.code.label("agency_code"))
+            .select_from(Dossier)
+            .join(HumanTask, HumanTask.dossier_id == Dossier.id)
+            .join(Procedure, Procedure.id == Dossier.procedure_id)
+            .outerjoin(Agency, Agency.id == HumanTask.agency_id)
+            .where(Dossier.code == dossier_code, _OPEN)
+            .order_by(HumanTask.id)).all()
+    return [_row(r, user) for r in rows
+            if r.assignee_id == user.id
+            or (r.assignee_id is None and (r.role_code, r.agency_code) in pairs)]
