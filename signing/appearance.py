@@ -12,7 +12,9 @@ machine-readable in the signature dictionary.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -20,7 +22,7 @@ from signing.fonts import font_path
 from signing.template import nfc
 
 BLUE = (0, 51, 179, 255)
-PX_PER_PT = 3  # 216 dpi: sharp on paper; endesive copies pixels in Python, so not more
+PX_PER_PT = 3  # 216 dpi: sharp on paper; every pixel is compressed at each signature
 PADDING_PT = 5.0
 MAX_FONT_PT, MIN_FONT_PT = 10.0, 5.0
 LINE_SPACING = 1.3
@@ -37,13 +39,87 @@ def appearance_lines(
     return [nfc(line) for line in lines if nfc(line).strip()]
 
 
+_DRAW_LOCK = threading.Lock()  # FreeType faces are not safe to share between threads
+#: Stands for any signing time when sizing a stamp: DejaVu digits all have one width.
+SAMPLE_MOMENT = datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=7)))
+
+
+@lru_cache(maxsize=32)
+def _font(ttf: str, size_px: int) -> ImageFont.FreeTypeFont:
+    """Return the font at ``size_px``, parsed once per process."""
+    return ImageFont.truetype(ttf, size_px)
+
+
 def _font_size_pt(lines: list[str], width_pt: float, height_pt: float, ttf: str) -> float:
     """Return the largest size in MIN..MAX_FONT_PT at which every line fits the box."""
-    probe = ImageFont.truetype(ttf, 100)
-    widest = max(probe.getlength(line) for line in lines) / 100
+    probe = _font(ttf, 100)
+    with _DRAW_LOCK:
+        widest = max(probe.getlength(line) for line in lines) / 100
     by_width = (width_pt - 2 * PADDING_PT) / widest if widest else MAX_FONT_PT
     by_height = (height_pt - 2 * PADDING_PT) / (LINE_SPACING * len(lines))
     return max(MIN_FONT_PT, min(MAX_FONT_PT, by_width, by_height))
+
+
+class Stamp:
+    """A visible signature prepared once: frame and fixed lines drawn, the font sized.
+
+    ``lines`` are all lines of the appearance; the last one may be left to :meth:`png`
+    (the signing time, the only line that changes between two signatures of one signer).
+    Sizing uses ``lines`` as given, so pass the last line with a sample value of the same
+    shape (see :func:`stamp`).
+    """
+
+    def __init__(self, lines: list[str], width_pt: float, height_pt: float, *,
+                 variable_last: bool = False) -> None:
+        ttf = str(font_path(bold=False, serif=False))
+        size_pt = _font_size_pt(lines, width_pt, height_pt, ttf)
+        width, height = round(width_pt * PX_PER_PT), round(height_pt * PX_PER_PT)
+        self._font = _font(ttf, round(size_pt * PX_PER_PT))
+        self._line_px = size_pt * LINE_SPACING * PX_PER_PT
+        self._top = (height - self._line_px * len(lines)) / 2
+        self._left = PADDING_PT * PX_PER_PT
+        self._count = len(lines)
+        image = Image.new("RGBA", (width, height), (255, 255, 255, 0))
+        draw = ImageDraw.Draw(image)
+        border = round(1.5 * PX_PER_PT)
+        draw.rectangle((border // 2, border // 2, width - 1 - border // 2,
+                        height - 1 - border // 2), outline=BLUE, width=border)
+        fixed = lines[:-1] if variable_last else lines
+        for index, line in enumerate(fixed):
+            self._draw(draw, index, line)
+        self._base = image
+        self.variable_last = variable_last
+
+    def _draw(self, draw: ImageDraw.ImageDraw, index: int, line: str) -> None:
+        # anchor "lm": left edge, vertical middle of the line box
+        with _DRAW_LOCK:
+            draw.text((self._left, self._top + (index + 0.5) * self._line_px), line,
+                      font=self._font, fill=BLUE, anchor="lm")
+
+    def png(self, last_line: str | None = None) -> bytes:
+        """Return the stamp as a transparent PNG, ``last_line`` drawn last if variable."""
+        image = self._base
+        if self.variable_last:
+            image = image.copy()
+            self._draw(ImageDraw.Draw(image), self._count - 1, nfc(last_line or ""))
+        out = io.BytesIO()
+        image.save(out, format="PNG", compress_level=1)  # endesive decodes it again anyway
+        return out.getvalue()
+
+
+@lru_cache(maxsize=128)
+def _stamp(fixed: tuple[str, ...], sample_last: str, width_pt: float,
+           height_pt: float) -> Stamp:
+    return Stamp([*fixed, sample_last], width_pt, height_pt, variable_last=True)
+
+
+def stamp(full_name: str, title: str, agency: str, width_pt: float,
+          height_pt: float) -> Stamp:
+    """Return the prepared stamp of a signer in a box (cached per process): the same
+    picture :func:`render_appearance` draws for :func:`appearance_lines`, with the
+    signing time left to :meth:`Stamp.png`."""
+    lines = appearance_lines(full_name, title, agency, SAMPLE_MOMENT)
+    return _stamp(tuple(lines[:-1]), lines[-1], float(width_pt), float(height_pt))
 
 
 def render_appearance(lines: list[str], width_pt: float, height_pt: float) -> bytes:
@@ -53,21 +129,4 @@ def render_appearance(lines: list[str], width_pt: float, height_pt: float) -> by
     so endesive places it without distortion. Text is centred vertically, left-aligned,
     and shrunk (down to 5 pt) to fit; a line still too long is clipped by the frame.
     """
-    ttf = str(font_path(bold=False, serif=False))
-    size_pt = _font_size_pt(lines, width_pt, height_pt, ttf)
-    width, height = round(width_pt * PX_PER_PT), round(height_pt * PX_PER_PT)
-    image = Image.new("RGBA", (width, height), (255, 255, 255, 0))
-    draw = ImageDraw.Draw(image)
-    border = round(1.5 * PX_PER_PT)
-    draw.rectangle((border // 2, border // 2, width - 1 - border // 2, height - 1 - border // 2),
-                   outline=BLUE, width=border)
-    font = ImageFont.truetype(ttf, round(size_pt * PX_PER_PT))
-    line_px = size_pt * LINE_SPACING * PX_PER_PT
-    top = (height - line_px * len(lines)) / 2
-    left = PADDING_PT * PX_PER_PT
-    for index, line in enumerate(lines):
-        # anchor "lm": left edge, vertical middle of the line box
-        draw.text((left, top + (index + 0.5) * line_px), line, font=font, fill=BLUE, anchor="lm")
-    out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=1)  # endesive decodes it again anyway
-    return out.getvalue()
+    return Stamp(list(lines), width_pt, height_pt).png()

@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -60,6 +61,8 @@ class Signer:
     key: PrivateKeyTypes
     certificate: x509.Certificate
     chain: list[x509.Certificate] = field(default_factory=list)
+    #: What :func:`signing.sign.prepare` builds once per signer (its CMS template).
+    prepared: Any = field(default=None, repr=False, compare=False)
 
 
 def _now() -> dt.datetime:

@@ -1,0 +1,182 @@
+"""The CMS SignedData of a signature, built by endesive once per signer and then reused.
+
+Why: endesive 2.19's ``signer.sign`` assembles the CMS with asn1crypto from Python dicts
+and deep-copies it while tagging it (``retag``): ~30 ms per signature on the reference
+machine, of which the RSA signature itself is 0.3 ms. Yet for one signer almost all of
+those bytes never change: the certificates, the signer identifier, the algorithms and the
+signing-certificate-v2 attribute. Only two values do, and both have a fixed length:
+
+- the ``messageDigest`` signed attribute (the SHA-256 of the signed byte ranges, 32 bytes);
+- the signature value (RSA PKCS#1 v1.5 over the DER of the signed attributes: exactly as
+  many bytes as the key's modulus).
+
+So :class:`CmsTemplate` asks endesive for the SignedData once, with a probe digest, and
+remembers where these two values sit. Each later signature copies the template, writes
+the real digest into the signed attributes, signs them with the key and writes the
+signature in: the same bytes endesive would produce, in ~0.5 ms.
+
+Soundness rests on one property, which is *checked*, not assumed: endesive's output must
+depend on nothing but the digest (no signing time, no nonce). endesive 2.19.3 includes no
+signingTime attribute (its code has it commented out) and PKCS#1 v1.5 is deterministic.
+:func:`build` asks endesive twice with two different probe digests and keeps the template
+only if filling it reproduces *both* outputs byte for byte; otherwise (a future endesive
+that adds a signing time, an ECDSA key, a timestamp server…) signing simply stays on
+endesive's own path. The tests compare fast and endesive output for fresh digests too.
+
+The template is used through :func:`use`, which endesive reaches via :class:`_SignerShim`:
+``endesive.pdf.cms`` calls the module-level ``signer.sign``; the shim installed in its
+place answers from the active template when (and only when) the call is exactly the one the
+template was made for (same key and certificate objects, same chain, SHA-256, default
+attributes, no HSM, PSS, timestamp or OCSP), and passes every other call to endesive
+unchanged. The active template is a :class:`~contextvars.ContextVar`, so concurrent threads
+cannot see each other's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from endesive import signer as endesive_signer
+from endesive.pdf import cms as endesive_cms
+
+log = logging.getLogger(__name__)
+HASH = "sha256"
+_DIGEST_LEN = hashlib.sha256().digest_size
+
+
+@dataclass(frozen=True)
+class CmsTemplate:
+    """A signer's SignedData with holes at the message digest and the signature value."""
+
+    key: rsa.RSAPrivateKey
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    head: bytes  # everything before the signed attributes
+    attrs: bytes  # the signed attributes as stored ([0] IMPLICIT SET OF Attribute)
+    digest_at: int  # offset of the 32 digest bytes inside ``attrs``
+    middle: bytes  # from after the signed attributes up to the signature value
+    signature_len: int
+
+    def matches(self, key, cert, othercerts, hashalgo, attrs, signed_value, hsm, pss,
+                timestampurl, ocspurl) -> bool:
+        """Return whether an endesive ``signer.sign`` call is the one this template makes."""
+        return (key is self.key and cert is self.certificate and hsm is None and not pss
+                and attrs is True and hashalgo == HASH and timestampurl is None
+                and ocspurl is None and isinstance(signed_value, bytes)
+                and len(signed_value) == _DIGEST_LEN
+                and tuple(othercerts or ()) == self.chain)
+
+    def fill(self, digest: bytes) -> bytes:
+        """Return the DER SignedData (ContentInfo) signing ``digest``."""
+        if len(digest) != _DIGEST_LEN:
+            raise ValueError("a SHA-256 digest is 32 bytes")
+        attrs = (self.attrs[: self.digest_at] + digest
+                 + self.attrs[self.digest_at + _DIGEST_LEN:])
+        # What is signed is the attributes' DER as a SET (tag 0x31), not as [0] (RFC 5652 5.4).
+        signature = self.key.sign(b"\x31" + attrs[1:], padding.PKCS1v15(), hashes.SHA256())
+        if len(signature) != self.signature_len:  # cannot happen with RSA; never splice
+            raise ValueError("unexpected signature length")
+        return self.head + attrs + self.middle + signature
+
+
+def _endesive(key, cert, chain, digest: bytes) -> bytes:
+    return endesive_signer.sign(None, key, cert, list(chain), HASH, True, digest)
+
+
+def _locate(der: bytes, digest: bytes, key) -> tuple[int, int, int, int] | None:
+    """Return (attrs start, attrs end, digest offset in attrs, signature length) or None."""
+    from asn1crypto import cms as asn1_cms
+
+    info = asn1_cms.ContentInfo.load(der)
+    signer_info = info["content"]["signer_infos"][0]
+    attrs = signer_info["signed_attrs"].dump()
+    signature = signer_info["signature"].native
+    if (der.count(attrs) != 1 or attrs.count(digest) != 1 or not der.endswith(signature)
+            or len(signature) != key.key_size // 8):
+        return None
+    start = der.index(attrs)
+    return start, start + len(attrs), attrs.index(digest), len(signature)
+
+
+def build(key, certificate: x509.Certificate, chain) -> CmsTemplate | None:
+    """Return the CMS template of a signer, or None if endesive's output cannot be
+    templated (not an RSA key, or the output depends on more than the digest)."""
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return None
+    chain = tuple(chain or ())
+    probes = [hashlib.sha256(b"motcua cms probe %d " % i + os.urandom(16)).digest()
+              for i in (1, 2)]
+    try:
+        first = _endesive(key, certificate, chain, probes[0])
+        where = _locate(first, probes[0], key)
+        if where is None:
+            return None
+        start, end, digest_at, signature_len = where
+        template = CmsTemplate(
+            key=key, certificate=certificate, chain=chain, head=first[:start],
+            attrs=first[start:end], digest_at=digest_at,
+            middle=first[end: len(first) - signature_len], signature_len=signature_len,
+        )
+        if (template.fill(probes[0]) != first
+                or template.fill(probes[1]) != _endesive(key, certificate, chain, probes[1])):
+            log.warning("endesive's CMS depends on more than the digest: not templated")
+            return None
+    except Exception:  # noqa: BLE001 - no template means endesive's own (slower) path
+        log.exception("could not build a CMS template; signing uses endesive's path")
+        return None
+    return template
+
+
+_ACTIVE: ContextVar[CmsTemplate | None] = ContextVar("motcua_cms_template", default=None)
+
+
+class _SignerShim:
+    """Stands in for the ``endesive.signer`` module inside ``endesive.pdf.cms``."""
+
+    def __getattr__(self, name):
+        return getattr(endesive_signer, name)
+
+    @staticmethod
+    def sign(datau, key, cert, othercerts, hashalgo, attrs=True, signed_value=None, hsm=None,
+             pss=False, timestampurl=None, timestampcredentials=None,
+             timestamp_req_options=None, ocspurl=None, ocspissuer=None):
+        template = _ACTIVE.get()
+        if template is not None and datau is None and template.matches(
+                key, cert, othercerts, hashalgo, attrs, signed_value, hsm, pss, timestampurl,
+                ocspurl):
+            return template.fill(signed_value)
+        return endesive_signer.sign(datau, key, cert, othercerts, hashalgo, attrs,
+                                    signed_value, hsm, pss, timestampurl, timestampcredentials,
+                                    timestamp_req_options, ocspurl, ocspissuer)
+
+
+_install_lock = threading.Lock()
+
+
+def install() -> None:
+    """Put the shim in ``endesive.pdf.cms`` (idempotent, thread-safe)."""
+    with _install_lock:
+        if not isinstance(endesive_cms.signer, _SignerShim):
+            endesive_cms.signer = _SignerShim()
+
+
+@contextmanager
+def use(template: CmsTemplate | None) -> Iterator[None]:
+    """Within the block, endesive's matching ``signer.sign`` calls are answered by
+    ``template`` (None: endesive's own path)."""
+    install()
+    token = _ACTIVE.set(template)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
