@@ -30,6 +30,14 @@ class Settings:
     a dossier's step transaction.
     ``message_ttl_days``: a message nobody has waited for in this long expires (one addressed
     to a dossier that has ended expires at once).
+    ``run_jobs_after_commit``: run a job (a slip to render and seal, :mod:`engine.jobs`) in
+    this process right after the step that asked for it commits; off
+    (``MOTCUA_RUN_JOBS_AFTER_COMMIT=0``), only the worker runs jobs.
+    ``job_lease_seconds``: how long a job being run is left alone by other workers (and, with
+    in-process running, by every worker after it is written); one whose runner died is due
+    again after it.
+    ``job_test_pause_seconds``: test-only, 0 otherwise: every job run waits this long before
+    its slow part, so a test can kill a worker between claiming a job and rendering it.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -46,6 +54,9 @@ class Settings:
     tracking_token: str = ""
     tracking_timeout_seconds: float = 3.0
     message_ttl_days: int = 90
+    run_jobs_after_commit: bool = True
+    job_lease_seconds: float = 120.0
+    job_test_pause_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -75,6 +86,13 @@ class Settings:
             values["tracking_timeout_seconds"] = float(env["MOTCUA_TRACKING_TIMEOUT"])
         if env.get("MOTCUA_MESSAGE_TTL_DAYS"):
             values["message_ttl_days"] = int(env["MOTCUA_MESSAGE_TTL_DAYS"])
+        if env.get("MOTCUA_RUN_JOBS_AFTER_COMMIT"):
+            values["run_jobs_after_commit"] = env["MOTCUA_RUN_JOBS_AFTER_COMMIT"].lower() not in (
+                "0", "false", "no", "off")
+        if env.get("MOTCUA_JOB_LEASE_SECONDS"):
+            values["job_lease_seconds"] = float(env["MOTCUA_JOB_LEASE_SECONDS"])
+        if env.get("MOTCUA_JOB_TEST_PAUSE_SECONDS"):
+            values["job_test_pause_seconds"] = float(env["MOTCUA_JOB_TEST_PAUSE_SECONDS"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

@@ -194,7 +194,9 @@ def issue_apology(step: StepContext, task, reason: str, new_due_at: str,
                   message: str = "late") -> dict:
     """Form 04: the dossier is late. Record why, move the appointment date, and send the
     applicant slip 04 (signed by the agency, reason and new date on it) with the text of
-    the ``notifications:`` entry ``message`` when procedure.yaml has one (one e-mail)."""
+    the ``notifications:`` entry ``message`` when procedure.yaml has one (one e-mail).
+    The slip is made right after the step commits: ``job`` is its job's key
+    (:func:`engine.slips.issue_slip`)."""
     from .slips import issue_slip
 
     before = step.dossier.due_at
@@ -210,8 +212,7 @@ def issue_apology(step: StepContext, task, reason: str, new_due_at: str,
     slip = issue_slip(step, task, "04", reason=reason, new_due_at=moment,
                       previous_due_at=before, message=message if known else "")
     step.events.append("apology")
-    return {"new_due_at": moment.isoformat(), "reason": reason,
-            "document_id": slip["document_id"]}
+    return {"new_due_at": moment.isoformat(), "reason": reason, "job": slip["job"]}
 
 
 @operator

@@ -8,7 +8,10 @@ signature, no officer's passphrase, the key created on first use), stored as the
 generated document ``slip-<form>`` (a new revision when issued again), audited as
 ``slip_issued`` and e-mailed to the applicant with the PDF attached — one e-mail per event:
 with ``message``, the text is that ``notifications:`` entry of procedure.yaml (so a slip
-replaces the plain notice of the same event), else a built-in text.
+replaces the plain notice of the same event), else a built-in text. The step only asks for
+the slip — a ``slip`` job (:mod:`engine.jobs`) with everything it needs — and the slow
+rendering and sealing run after the step commits, holding no dossier lock
+(:func:`produce_slip`); the e-mail's text is fixed by the step, as of its event.
 
 Why the agency signs and not an officer: slips are issued by the one-stop desk as an
 organisation, sometimes by the system itself (form 04 when a timer finds the dossier late),
@@ -26,6 +29,7 @@ Layouts are data: ``signing/layouts/slip-NN.yaml``, or the procedure's own
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +38,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, outbox
+from . import audit, clock, jobs, outbox
 from .documents import can_see_dossier, store_document
 from .errors import NotFound, ScriptError
 from .models import Agency, ClockStop, Dossier, HumanTask, Role, User
@@ -306,7 +310,12 @@ def issue_slip(step: StepContext, task, form: str, reason: str = "", items: str 
     """Issue slip ``form`` ('01'…'05', Circular 01/2018) signed by the agency: attach it to
     the dossier as ``slip-<form>`` and, with ``send``, e-mail it to the applicant — the text
     of the ``notifications:`` entry ``message`` if given, else a built-in one. ``reason``
-    (02, 03, 04), ``items`` (02: what to supplement), ``new_due_at`` (04: ISO moment)."""
+    (02, 03, 04), ``items`` (02: what to supplement), ``new_due_at`` (04: ISO moment).
+
+    The step only asks for the slip (a ``slip`` job, :mod:`engine.jobs`): it is rendered,
+    sealed, stored, audited and e-mailed right after the step commits, outside the
+    dossier's lock. Returns ``{form, job, sent_to}``: ``job`` is the job's key (no document
+    id: the document does not exist yet), ``sent_to`` how many e-mails it will queue."""
     form = str(form).strip().zfill(2)
     if form not in FORMS:
         raise ScriptError(f"Unknown slip form '{form}' (known: {', '.join(FORMS)}).")
@@ -314,45 +323,86 @@ def issue_slip(step: StepContext, task, form: str, reason: str = "", items: str 
     if message and message not in notifications:
         raise ScriptError(f"No notification named '{message}' in procedure.yaml.")
     dossier = step.dossier
-    step.session.flush()  # the task rows completed in this step, for form 05
-    context = slip_context(step.session, dossier, step.version.meta, reason=str(reason or ""),
-                           items=str(items or ""), new_due_at=_new_due(new_due_at),
-                           previous_due_at=_new_due(previous_due_at),
-                           officer=_officer_name(step.session, step.actor))
-    if form == "05":
-        context["handovers"] = handovers(step.session, dossier)
-    signed = render_signed(step.platform, dossier, layout(step.version, form), context, form)
-    doc = store_document(step.platform, step.session, dossier=dossier, name=f"slip-{form}",
-                         filename=f"slip-{form}-{dossier.code}.pdf",
-                         media_type="application/pdf", content=signed, kind="generated",
-                         signatures=1)
-    audit.append(step.session, actor=step.actor, action="slip_issued", dossier_id=dossier.id,
-                 detail={"form": form, "document_id": doc.id, "sha256": doc.sha256,
-                         "reason": context["reason"], "new_due_at": context["new_due_at_text"]})
-    sent = _send(step, task, form, doc.id, message, context) if send else 0
+    new_due = _new_due(new_due_at)
+    previous_due = _new_due(previous_due_at) or dossier.due_at  # the appointment now
+    email = _email(step, task, form, message, str(reason or ""), str(items or "")) if send \
+        else None
+    payload = {"form": form, "document": f"slip-{form}", "title": FORMS[form].title,
+               "reason": str(reason or ""), "items": str(items or ""),
+               "new_due_at": new_due.isoformat() if new_due else None,
+               "previous_due_at": previous_due.isoformat() if previous_due else None,
+               "message": message or "", "send": bool(send), "actor": step.actor,
+               "task_id": str(task.id), "email": email}
+    key = jobs.enqueue(step.platform, step.session, kind="slip",
+                       key=f"{dossier.code}:slip-{form}:{task.id}", dossier_id=dossier.id,
+                       payload=payload)
     step.events.append(f"slip:{form}")
-    return {"form": form, "document_id": doc.id, "sent_to": sent}
+    return {"form": form, "job": key, "sent_to": 1 if email else 0}
 
 
-def _send(step: StepContext, task, form: str, document_id: int, message: str,
-          context: dict) -> int:
-    """Queue the slip's e-mail to the applicant, the PDF attached; how many were queued."""
-    extra = {"slip_title": FORMS[form].title, "agency_name": context["agency_name"]}
-    if context["reason"]:
-        extra["reason"] = context["reason"]
-    if context["items"]:
-        extra["items"] = context["items"]
+def _email(step: StepContext, task, form: str, message: str, reason: str,
+           items: str) -> dict | None:
+    """The slip's e-mail to the applicant as of this step (recipient, subject, body and
+    idempotency key), queued with the PDF once it exists; None without an address."""
+    recipient = step.dossier.applicant.email
+    if not recipient:
+        return None
+    extra = {"slip_title": FORMS[form].title, "agency_name": step.dossier.agency.name_vi}
+    if reason:
+        extra["reason"] = reason
+    if items:
+        extra["items"] = items
     values = placeholders(step, task, extra)
     template = (step.version.meta.get("notifications") or {}).get(message) if message else None
     if template is not None:
         subject, body = _text(template.get("subject"), values), _text(template.get("body"), values)
     else:
         subject, body = _text(FORMS[form].subject, values), _text(BUILT_IN_BODY, values)
-    recipient = step.dossier.applicant.email
-    row = outbox.enqueue_email(step.session, recipient=recipient, subject=subject, body=body,
-                               key=f"{step.dossier.code}:slip-{form}:{task.id}:{recipient}",
-                               dossier_id=step.dossier.id, attachments=[document_id])
-    return 1 if row is not None else 0
+    return {"recipient": recipient, "subject": subject, "body": body,
+            "key": f"{step.dossier.code}:slip-{form}:{task.id}:{recipient}"}
+
+
+def produce_slip(p, work) -> Callable[[Session], None]:
+    """The ``slip`` job (:mod:`engine.jobs`): read the dossier fresh in a read transaction,
+    then render and seal the slip holding nothing; returns the finisher that, in the job's
+    short write transaction, stores it as ``slip-<form>``, audits ``slip_issued`` and
+    queues its e-mail with the PDF attached."""
+    job = work.payload
+    form = job["form"]
+    with p.db.read() as session:
+        dossier = session.get(Dossier, work.dossier_id)
+        if dossier is None:
+            raise NotFound(f"No dossier {work.dossier_id} for slip job {work.key}.")
+        version = dossier.version
+        context = slip_context(session, dossier, version.meta, reason=job.get("reason", ""),
+                               items=job.get("items", ""),
+                               new_due_at=_new_due(job.get("new_due_at")),
+                               previous_due_at=_new_due(job.get("previous_due_at")),
+                               officer=_officer_name(session, job.get("actor", "")))
+        if form == "05":
+            context["handovers"] = handovers(session, dossier)
+        spec, code = layout(version, form), dossier.code
+        _ = dossier.agency  # loaded for signing, after the session has closed
+    signed = render_signed(p, dossier, spec, context, form)
+
+    def finish(session: Session) -> None:
+        locked = session.get(Dossier, work.dossier_id)  # locked by the job's runner
+        doc = store_document(p, session, dossier=locked, name=f"slip-{form}",
+                             filename=f"slip-{form}-{code}.pdf",
+                             media_type="application/pdf", content=signed, kind="generated",
+                             signatures=1)
+        audit.append(session, actor=job.get("actor") or "system", action="slip_issued",
+                     dossier_id=locked.id,
+                     detail={"form": form, "document_id": doc.id, "sha256": doc.sha256,
+                             "reason": context["reason"],
+                             "new_due_at": context["new_due_at_text"], "job": work.key})
+        email = job.get("email")
+        if email:
+            outbox.enqueue_email(session, key=email["key"], recipient=email["recipient"],
+                                 subject=email["subject"], body=email["body"],
+                                 dossier_id=locked.id, attachments=[doc.id])
+
+    return finish
 
 
 def control_slip(p, code: str, user) -> bytes:
@@ -370,5 +420,5 @@ def control_slip(p, code: str, user) -> bytes:
         return render_signed(p, dossier, layout(dossier.version, "05"), context, "05")
 
 
-__all__ = ["FORMS", "issue_slip", "control_slip", "handovers", "timeliness", "moment_text",
+__all__ = ["FORMS", "issue_slip", "produce_slip", "control_slip", "handovers", "timeliness", "moment_text",
            "applicant_fields"]

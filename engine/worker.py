@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import and_, exists, select
 
-from . import audit, clock, messages, outbox, runtime
+from . import audit, clock, jobs, messages, outbox, runtime
 from .errors import EngineError
 from .models import Dossier, Message, Timer, WaitingMessage
 from .operators import FINAL_STATUSES
@@ -206,6 +206,7 @@ def expire_messages(p, *, limit: int = 500) -> int:
 def tick(p) -> dict:
     """One round of background work."""
     return {"timers": fire_due_timers(p), "messages": deliver_messages(p),
+            "jobs": jobs.run_due(p),  # slips and other work left after a commit (engine.jobs)
             "emails": outbox.send_due(p), "expired": expire_messages(p)}
 
 
