@@ -22,16 +22,31 @@ the whole PKI**: officers hold certificates of the Government Cipher Committee (
 Chính phủ), usually on a PKCS#11 token; the CA key and its passphrase file never exist on a
 server, and the real roots go into ``trusted/``. Keys are RSA, not EC, because endesive
 mislabels ECDSA signatures.
+
+**Unlocking a key** (:func:`load_signer`, :func:`load_agency_signer`) costs ~35–70 ms, and
+almost none of it is the passphrase: keys are PKCS#8 PBES2 (AES-256-CBC, PBKDF2-HMAC-SHA256
+with 2048 rounds, what ``cryptography``'s ``BestAvailableEncryption`` writes: ~1 ms). The
+time goes to OpenSSL's RSA key check (primes, CRT parameters) that ``cryptography`` runs on
+every load; it is kept, because a key that fails it could leak itself through faulty
+signatures. Unlocked signers are therefore kept in a small per-process cache
+(:class:`SignerCache`, see there for the security trade-off) instead of weakening either.
+Strengthening the KDF for new keys (e.g. 600 000 PBKDF2 rounds, ~0.2 s an unlock) is a
+separate decision; the cache would make it affordable.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
+import hmac
 import os
 import re
 import secrets
+import threading
+import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -356,6 +371,119 @@ def issue_agency_certificate(
                        email=email)
 
 
+class SignerCache:
+    """A small per-process cache of unlocked signers, so that an officer who signs several
+    documents in a row (or the agency seal, once per slip) pays the key unlock once.
+
+    Keyed by what the signer is made of: the kind and path of the key, a SHA-256 of the
+    key, certificate and chain *files' contents* (so a re-issued or replaced key or
+    certificate is never served from the cache, whatever its mtime) and an HMAC of the
+    passphrase under a random per-process secret (so a wrong passphrase is a different key:
+    it misses and is refused by the real decryption, even right after the right one was
+    cached; the passphrase itself is not kept). Entries live ``ttl`` seconds from the
+    unlock (not from the last use) and at most ``size`` are kept (least recently used
+    goes first).
+
+    The trade-off: for up to ``ttl`` seconds after an officer typed the passphrase, the
+    decrypted key stays in this process's memory (it is in memory while signing anyway),
+    so someone able to read the process memory gets it; and a passphrase *change* made by
+    rewriting the key file takes effect at once (the file differs), but a stolen
+    passphrase keeps working until the TTL even if the file is untouched — as it would
+    anyway. ``ttl=0`` (or ``MOTCUA_SIGNER_CACHE_TTL=0``) disables the cache. Every lookup
+    still reads the three small files (~0.1 ms).
+    """
+
+    def __init__(self, ttl: float = 300.0, size: int = 32) -> None:
+        self.ttl, self.size = ttl, size
+        self._secret = secrets.token_bytes(32)
+        self._entries: OrderedDict[tuple, tuple[float, Signer]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl > 0 and self.size > 0
+
+    def key(self, kind: str, path: Path, contents: list[bytes | None],
+            passphrase: str) -> tuple:
+        """Return the cache key of a signer unlocked from the file ``contents`` (None:
+        the file is absent), the first of which is the key file at ``path``."""
+        digest = hashlib.sha256()
+        for data in contents:
+            digest.update(b"-" if data is None else len(data).to_bytes(8, "big") + data)
+        secret = hmac.new(self._secret, (passphrase or "").encode("utf-8"), "sha256").digest()
+        return (kind, str(Path(path).resolve()), digest.digest(), secret)
+
+    def get(self, key: tuple) -> Signer | None:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= now:
+                if entry is not None:
+                    del self._entries[key]
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def put(self, key: tuple, signer: Signer) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        with self._lock:
+            for stale in [k for k, (expires, _s) in self._entries.items() if expires <= now]:
+                del self._entries[stale]
+            self._entries[key] = (now + self.ttl, signer)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every unlocked signer (e.g. after revoking certificates)."""
+        with self._lock:
+            self._entries.clear()
+
+
+def _default_ttl() -> float:
+    try:
+        return float(os.environ.get("MOTCUA_SIGNER_CACHE_TTL", "300"))
+    except ValueError:
+        return 300.0
+
+
+#: The process's cache of unlocked signers; ``signer_cache.ttl = 0`` turns it off.
+signer_cache = SignerCache(ttl=_default_ttl())
+
+
+def _read(paths: list[Path]) -> dict[Path, bytes | None]:
+    """Return the contents of ``paths`` (None for a missing file)."""
+    contents: dict[Path, bytes | None] = {}
+    for path in paths:
+        try:
+            contents[path] = path.read_bytes()
+        except FileNotFoundError:
+            contents[path] = None
+        except OSError as exc:
+            raise SigningError(f"Cannot read {path}: {exc}") from exc
+    return contents
+
+
+def _cached(kind: str, paths: list[Path], passphrase: str, load) -> Signer:
+    """Return ``load(contents)``'s signer, made from the files ``paths`` (read once here,
+    so the cache key and the signer come from the same bytes), from :data:`signer_cache`
+    if the same contents were unlocked with the same passphrase less than its TTL ago."""
+    contents = _read(paths)
+    if not signer_cache.enabled:
+        return load(contents)
+    key = signer_cache.key(kind, paths[0], list(contents.values()), passphrase)
+    signer = signer_cache.get(key)
+    if signer is None:
+        signer = load(contents)
+        signer_cache.put(key, signer)
+    return signer
+
+
 def load_agency_signer(
     pki_dir: Path, agency_code: str, *, name: str, passphrase: str, email: str = ""
 ) -> Signer:
@@ -371,9 +499,31 @@ def load_agency_signer(
     if not (cert_path.is_file() and key_path.is_file()):
         issue_agency_certificate(pki_dir, agency_code, name=name, passphrase=passphrase,
                                  email=email)
-    cert = _load_cert(cert_path)
+    ca_path = pki_dir / "ca.pem"
+    return _cached("agency", [key_path, cert_path, ca_path], passphrase,
+                   lambda files: _unlock_agency(agency_code, files[key_path],
+                                                _cert(cert_path, files[cert_path]),
+                                                files[ca_path], passphrase, cert_path))
+
+
+def _cert(path: Path, data: bytes | None) -> x509.Certificate:
+    """Return the PEM certificate ``data`` read from ``path``."""
+    if data is None:
+        raise SigningError(f"Cannot read the certificate {path}: it does not exist.")
     try:
-        key = serialization.load_pem_private_key(key_path.read_bytes(),
+        return x509.load_pem_x509_certificate(data)
+    except ValueError as exc:
+        raise SigningError(f"Cannot read the certificate {path}: {exc}") from exc
+
+
+def _ca_chain(ca_pem: bytes | None) -> list[x509.Certificate]:
+    return [] if ca_pem is None else [_cert(Path("ca.pem"), ca_pem)]
+
+
+def _unlock_agency(agency_code: str, key_pem: bytes | None, cert: x509.Certificate,
+                   ca_pem: bytes | None, passphrase: str, cert_path: Path) -> Signer:
+    try:
+        key = serialization.load_pem_private_key(key_pem or b"",
                                                  (passphrase or "").encode("utf-8"))
     except (ValueError, TypeError) as exc:
         raise SigningError(
@@ -384,8 +534,7 @@ def load_agency_signer(
     if key.public_key() != cert.public_key():
         raise SigningError(f"The seal key of agency '{agency_code}' does not match its "
                            "certificate; remove both files to issue a new one.")
-    chain = [_load_cert(pki_dir / "ca.pem")] if (pki_dir / "ca.pem").exists() else []
-    return Signer(username=agency_code, key=key, certificate=cert, chain=chain)
+    return Signer(username=agency_code, key=key, certificate=cert, chain=_ca_chain(ca_pem))
 
 
 def nfc_strip(text: str) -> str:
@@ -405,6 +554,10 @@ def has_certificate(pki_dir: Path, username: str) -> bool:
 def load_signer(pki_dir: Path, username: str, passphrase: str) -> Signer:
     """Load an officer's key (decrypted with ``passphrase``), certificate and issuer chain.
 
+    Served from :data:`signer_cache` when the same key, certificate and chain files were
+    unlocked with the same passphrase less than its TTL ago (a wrong passphrase never
+    matches a cached entry). The returned :class:`Signer` may be shared: do not modify it.
+
     Raises:
         SigningError: the officer has no certificate, the passphrase is wrong, or the key
             does not belong to the certificate.
@@ -416,10 +569,18 @@ def load_signer(pki_dir: Path, username: str, passphrase: str) -> Signer:
             f"Officer '{username}' has no signing certificate; an administrator issues one "
             "(`motcua init` / `motcua demo` for the demo PKI)."
         )
-    cert = _load_cert(cert_path)
+    ca_path = pki_dir / "ca.pem"
+    return _cached("user", [key_path, cert_path, chain_path, ca_path], passphrase,
+                   lambda files: _unlock_user(username, files[key_path],
+                                              _cert(cert_path, files[cert_path]),
+                                              files[chain_path], files[ca_path], passphrase))
+
+
+def _unlock_user(username: str, key_pem: bytes | None, cert: x509.Certificate,
+                 chain_pem: bytes | None, ca_pem: bytes | None, passphrase: str) -> Signer:
     try:
         key = serialization.load_pem_private_key(
-            key_path.read_bytes(), (passphrase or "").encode("utf-8")
+            key_pem or b"", (passphrase or "").encode("utf-8")
         )
     except (ValueError, TypeError) as exc:
         raise SigningError(f"Wrong passphrase for the signing key of '{username}'.") from exc
@@ -428,10 +589,8 @@ def load_signer(pki_dir: Path, username: str, passphrase: str) -> Signer:
             f"The signing key of '{username}' does not match its certificate; "
             "an administrator must re-issue the certificate."
         )
-    if chain_path.is_file():
-        chain = x509.load_pem_x509_certificates(chain_path.read_bytes())
-    else:
-        chain = [_load_cert(pki_dir / "ca.pem")] if (pki_dir / "ca.pem").exists() else []
+    chain = (x509.load_pem_x509_certificates(chain_pem) if chain_pem is not None
+             else _ca_chain(ca_pem))
     return Signer(username=username, key=key, certificate=cert, chain=chain)
 
 
