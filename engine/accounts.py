@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -93,7 +96,7 @@ def set_password(user: User, password: str) -> None:
 def list_roles(p) -> list[dict]:
     """Every role ``{code, name_vi, name_en}`` by code: lane names in diagrams, and what
     officers hold in an agency."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         rows = session.execute(select(Role).order_by(Role.code)).scalars().all()
         return [{"code": r.code, "name_vi": r.name_vi, "name_en": r.name_en} for r in rows]
 
@@ -116,13 +119,13 @@ def authenticate(p, username: str, password: str) -> UserView | None:
 
 def find_user(p, username: str) -> UserView | None:
     """The active user with this username, without a password (for trusted callers)."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         user = session.execute(select(User).where(User.username == username)).scalar()
         return _view(session, user) if user is not None and user.active else None
 
 
 def load_user(p, user_id: int) -> UserView | None:
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         user = session.get(User, user_id)
         return _view(session, user) if user is not None and user.active else None
 
@@ -135,14 +138,96 @@ def issue_token(p, user_id: int) -> str:
     return token
 
 
+#: How long a resolved bearer token is trusted without asking the database again.
+TOKEN_CACHE_SECONDS = 30.0
+TOKEN_CACHE_SIZE = 4096
+
+
+class _TokenCache:
+    """Bearer token → (user, token expiry), in process, for :data:`TOKEN_CACHE_SECONDS`.
+
+    Bounded (:data:`TOKEN_CACHE_SIZE` entries, least recently used dropped first) and
+    thread-safe. Keys are token digests together with the database they came from, so
+    two platforms in one process (tests, benchmarks) never share an answer. Only positive
+    answers are kept: an unknown token always asks the database.
+    """
+
+    def __init__(self, size: int = TOKEN_CACHE_SIZE):
+        self.size = size
+        self.items: OrderedDict[tuple, tuple[float, UserView, object]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[UserView, object] | None:
+        with self.lock:
+            entry = self.items.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= time.monotonic():
+                del self.items[key]
+                return None
+            self.items.move_to_end(key)
+            return entry[1], entry[2]
+
+    def put(self, key: tuple, user: UserView, expires_at) -> None:
+        with self.lock:
+            self.items[key] = (time.monotonic() + TOKEN_CACHE_SECONDS, user, expires_at)
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_TOKENS = _TokenCache()
+
+
+def forget_cached_tokens() -> None:
+    """Drop every cached token resolution in this process (the next request asks the
+    database). Other server processes forget theirs within :data:`TOKEN_CACHE_SECONDS`."""
+    _TOKENS.clear()
+
+
 def user_for_token(p, token: str) -> UserView | None:
+    """The active user a bearer token belongs to, or None if it is unknown or expired.
+
+    The answer is cached in process for :data:`TOKEN_CACHE_SECONDS` (30 s): a token that is
+    revoked (its row deleted), or whose account is deactivated or whose roles change, keeps
+    working for at most that long in a server process that has just seen it. The token's
+    own expiry is checked on every call, cached or not: an expired token stops at once.
+    A database miss is a read transaction with no ORM objects (it never waits for a step).
+    """
     digest = hashlib.sha256(token.encode()).hexdigest()
-    with p.db.transaction() as session:
-        row = session.get(ApiToken, digest)
-        if row is None or row.expires_at < clock.now():
+    key = (id(p.db), digest)
+    cached = _TOKENS.get(key)
+    if cached is not None:
+        user, expires_at = cached
+        return user if expires_at >= clock.now() else None
+    with p.db.read() as session:
+        row = session.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
+        if row is None or row.expires_at < clock.now() or not row.active:
             return None
-        user = session.get(User, row.user_id)
-        return _view(session, user) if user is not None and user.active else None
+        roles = session.execute(_USER_ROLES, {"user_id": row.id}).all()
+    user = UserView(id=row.id, username=row.username, full_name=row.full_name, kind=row.kind,
+                    email=row.email, id_number=row.id_number, title=row.title,
+                    agency_code=row.agency_code or "", agency_name=row.agency_name or "",
+                    roles=tuple(sorted((role, agency) for role, agency in roles)))
+    _TOKENS.put(key, user, row.expires_at)
+    return user
+
+
+# Built once: a bearer token is resolved on most API calls.
+_TOKEN_LOOKUP = (
+    select(ApiToken.expires_at, User.id, User.username, User.full_name, User.kind, User.email,
+           User.id_number, User.title, User.active, Agency.code.label("agency_code"),
+           Agency.name_vi.label("agency_name"))
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(Agency, Agency.id == User.agency_id)
+    .where(ApiToken.token_hash == bindparam("digest")))
+_USER_ROLES = (select(UserRole.role_code, Agency.code)
+               .join(Agency, Agency.id == UserRole.agency_id)
+               .where(UserRole.user_id == bindparam("user_id")))
 
 
 def create_user(session: Session, *, username: str, password: str, full_name: str,

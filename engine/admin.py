@@ -701,11 +701,14 @@ def save_user(p, values: Mapping, *, actor: str, username: str | None = None) ->
                      action="admin_user_update" if before else "admin_user_create",
                      detail={"user": user.username, "before": _audit_user(before),
                              "after": _audit_user(after)})
-        return {"user": after, "password": generated}
+    accounts.forget_cached_tokens()  # roles or activity changed: API tokens see it now
+    return {"user": after, "password": generated}
 
 
 def set_user_active(p, username: str, active: bool, *, actor: str) -> dict:
-    """Deactivate (sign-in refused, sessions and tokens stop at once) or reactivate."""
+    """Deactivate (sign-in refused, sessions stop at once; API tokens at once in this
+    process, within :data:`engine.accounts.TOKEN_CACHE_SECONDS` in other server
+    processes) or reactivate."""
     with p.db.transaction() as session:
         user = _user(session, username)
         if actor == username and not active:
@@ -718,7 +721,8 @@ def set_user_active(p, username: str, active: bool, *, actor: str) -> dict:
                      action="admin_user_activate" if active else "admin_user_deactivate",
                      detail={"user": username, "before": _audit_user(before),
                              "after": _audit_user(after)})
-        return after
+    accounts.forget_cached_tokens()
+    return after
 
 
 def reset_password(p, username: str, *, actor: str, password: str | None = None) -> str:
@@ -775,7 +779,9 @@ def import_users(p, data: bytes | str, *, actor: str) -> dict:
             cleaned.append((line, clean))
         if problems:
             raise _csv_invalid(problems, what="user")
-        return _write_users(session, cleaned, existing, befores, agencies, actor)
+        result = _write_users(session, cleaned, existing, befores, agencies, actor)
+    accounts.forget_cached_tokens()  # roles or activity changed: API tokens see it now
+    return result
 
 
 def _write_users(session: Session, cleaned, existing, befores, agencies, actor) -> dict:

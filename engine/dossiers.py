@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -14,8 +15,19 @@ from .calendar import load_calendar
 from .documents import can_see_dossier, withheld
 from .documents import view as document_view
 from .errors import InvalidData, NotFound, PermissionDenied
-from .models import Agency, AuditEvent, Document, Dossier, HumanTask, Outbox, Procedure, User
+from .models import (
+    Agency,
+    AuditEvent,
+    Document,
+    Dossier,
+    HumanTask,
+    Outbox,
+    Procedure,
+    ProcedureVersion,
+    User,
+)
 from .procedures import application_form, receiving_agencies
+from .versions import version_meta
 
 STATUS_LABELS = {
     "submitted": ("Mới nộp", "Submitted"),
@@ -133,11 +145,59 @@ def _find(session: Session, code: str) -> Dossier:
     return dossier
 
 
+#: The status look-up's one indexed read of the dossier: its own columns and the names it
+#: shows. Never a version's ``meta`` (:func:`engine.versions.version_meta` caches it by
+#: version id) nor the eager joins of the ORM classes.
+_LOOKUP = (
+    select(Dossier.id, Dossier.code, Dossier.status, Dossier.channel, Dossier.data,
+           Dossier.received_at, Dossier.due_at, Dossier.finished_at, Dossier.parent_id,
+           Dossier.applicant_id, Dossier.agency_id, Dossier.procedure_id, Dossier.version_id,
+           ProcedureVersion.content_hash,
+           Procedure.code.label("procedure_code"), Procedure.name_vi.label("procedure_vi"),
+           Procedure.name_en.label("procedure_en"), Agency.code.label("agency_code"),
+           Agency.name_vi.label("agency_vi"), Agency.name_en.label("agency_en"),
+           User.full_name.label("applicant_name"), User.id_number.label("applicant_id_number"))
+    .join(Procedure, Procedure.id == Dossier.procedure_id)
+    .join(ProcedureVersion, ProcedureVersion.id == Dossier.version_id)
+    .join(Agency, Agency.id == Dossier.agency_id)
+    .join(User, User.id == Dossier.applicant_id))
+_LOOKUP_BY_CODE = _LOOKUP.where(Dossier.code == bindparam("code"))
+_LOOKUP_MINE = (_LOOKUP.where(Dossier.applicant_id == bindparam("user_id"))
+                .order_by(Dossier.received_at.desc(), Dossier.id.desc()))
+
+
+def _record(session: Session, row) -> SimpleNamespace:
+    """A read-only stand-in for a :class:`Dossier` with what :func:`summary`,
+    :func:`dossier_view` and the visibility rules read (``procedure``, ``agency``,
+    ``applicant``, ``version.meta``), built from a :data:`_LOOKUP` row."""
+    return SimpleNamespace(
+        id=row.id, code=row.code, status=row.status, channel=row.channel, data=row.data,
+        received_at=row.received_at, due_at=row.due_at, finished_at=row.finished_at,
+        parent_id=row.parent_id, applicant_id=row.applicant_id, agency_id=row.agency_id,
+        procedure_id=row.procedure_id, version_id=row.version_id,
+        procedure=SimpleNamespace(id=row.procedure_id, code=row.procedure_code,
+                                  name_vi=row.procedure_vi, name_en=row.procedure_en),
+        agency=SimpleNamespace(id=row.agency_id, code=row.agency_code, name_vi=row.agency_vi,
+                               name_en=row.agency_en),
+        applicant=SimpleNamespace(id=row.applicant_id, full_name=row.applicant_name,
+                                  id_number=row.applicant_id_number),
+        version=SimpleNamespace(id=row.version_id, content_hash=row.content_hash,
+                                meta=version_meta(session, row.version_id, row.content_hash)))
+
+
 def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dict:
     """A dossier as its applicant, its agency's staff, or anyone with the code and the
-    applicant's ID number sees it."""
-    with p.db.transaction() as session:
-        dossier = _find(session, code)
+    applicant's ID number sees it.
+
+    The status look-up, the API's hottest call: one read transaction (it never waits for a
+    step, nor blocks one), Core queries only, the version's meta from the in-process cache.
+    """
+    with p.db.read() as session:
+        row = session.execute(_LOOKUP_BY_CODE, {"code": code.strip()}).first()
+        if row is None:
+            raise NotFound(f"No dossier with code {code!r}.",
+                           vi=f"Không tìm thấy hồ sơ mã {code!r}.")
+        dossier = _record(session, row)
         by_id = bool(id_number) and id_number.strip() == dossier.applicant.id_number
         if not (by_id or can_see_dossier(user, dossier)):
             # The same answer as for an unknown code: a code alone reveals nothing.
@@ -174,35 +234,64 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY) -> dict:
     view["procedure"].update(level=meta.get("level", 4), online_label=meta.get("online_label", ""),
                              fee=meta.get("fee") or {}, results=sorted(meta.get("documents") or {}))
     # cooperating dossiers (liên thông): the one that started this one, those it started
-    view["parent"] = session.execute(select(Dossier.code).where(
-        Dossier.id == dossier.parent_id)).scalar() if dossier.parent_id else None
-    view["children"] = list(session.execute(select(Dossier.code).where(
-        Dossier.parent_id == dossier.id).order_by(Dossier.id)).scalars())
+    ids = {"id": dossier.id, "parent": dossier.parent_id}
+    family = session.execute(_FAMILY, ids).all()
+    view["parent"] = next((r.code for r in family if r.id == dossier.parent_id), None)
+    view["children"] = [r.code for r in family if r.parent_id == dossier.id]
     view["history"] = [
         {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
-        for e in session.execute(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id)
-                                 .order_by(AuditEvent.id)).scalars()]
+        for e in session.execute(_HISTORY, ids)]
     view["steps"] = [
-        {"task_id": t.id, "title": t.title, "role": t.role_code,
-         "assignee": t.assignee.username if t.assignee else None,
+        {"task_id": t.id, "title": t.title, "role": t.role_code, "assignee": t.assignee,
          "due_at": t.due_at.isoformat() if t.due_at else None}
-        for t in session.execute(select(HumanTask).where(HumanTask.dossier_id == dossier.id,
-                                                         HumanTask.status == "open")
-                                 .order_by(HumanTask.id)).scalars()]
+        for t in session.execute(_STEPS, ids)]
     view["documents"] = [
-        document_view(d) for d in session.execute(
-            select(Document).where(Document.dossier_id == dossier.id)
-            .order_by(Document.name, Document.revision)).scalars()
+        document_view(d) for d in session.execute(_DOCUMENTS, ids)
         if viewer is _AGENCY or not withheld(viewer, dossier, d)]
     view["notifications"] = [
         {"at": o.created_at.isoformat(), "subject": o.subject, "status": o.status}
-        for o in session.execute(select(Outbox).where(Outbox.dossier_id == dossier.id)
-                                 .order_by(Outbox.id)).scalars()]
+        for o in session.execute(_NOTIFICATIONS, ids)]
+    # what a step asked for that is still being made, e.g. a slip (engine.jobs): pending
+    # or failed jobs; that one failed, and why, only for the agency's side
+    from .documents import is_agency_side
+    from .models import Job
+
+    staff = viewer is _AGENCY or is_agency_side(viewer, dossier)
+    view["preparing"] = [
+        {"kind": j.kind, "document": (j.payload or {}).get("document", ""),
+         "title": (j.payload or {}).get("title", ""),
+         "status": j.status if staff else "pending",
+         "error": j.last_error if staff and j.status == "failed" else "",
+         "attempts": j.attempts if staff else 0, "created_at": j.created_at.isoformat()}
+        for j in session.execute(select(Job.kind, Job.payload, Job.status, Job.last_error,
+                                        Job.attempts, Job.created_at)
+                                 .where(Job.dossier_id == dossier.id, Job.status != "done")
+                                 .order_by(Job.id))]
     return view
 
 
+# dossier_view's reads: Core rows (no ORM identity map, no eager joins), built once.
+_FAMILY = (select(Dossier.id, Dossier.code, Dossier.parent_id)
+           .where(or_(Dossier.id == bindparam("parent"), Dossier.parent_id == bindparam("id")))
+           .order_by(Dossier.id))
+_HISTORY = (select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.detail)
+            .where(AuditEvent.dossier_id == bindparam("id")).order_by(AuditEvent.id))
+_STEPS = (select(HumanTask.id, HumanTask.title, HumanTask.role_code, HumanTask.due_at,
+                 User.username.label("assignee"))
+          .outerjoin(User, User.id == HumanTask.assignee_id)
+          .where(HumanTask.dossier_id == bindparam("id"), HumanTask.status == "open")
+          .order_by(HumanTask.id))
+_DOCUMENTS = (select(Document.id, Document.name, Document.filename, Document.media_type,
+                     Document.size, Document.kind, Document.revision, Document.signatures,
+                     Document.created_at)
+              .where(Document.dossier_id == bindparam("id"))
+              .order_by(Document.name, Document.revision))
+_NOTIFICATIONS = (select(Outbox.created_at, Outbox.subject, Outbox.status)
+                  .where(Outbox.dossier_id == bindparam("id")).order_by(Outbox.id))
+
+
 def list_my_dossiers(p, user) -> list[dict]:
-    with p.db.transaction() as session:
-        rows = session.execute(select(Dossier).where(Dossier.applicant_id == user.id)
-                               .order_by(Dossier.received_at.desc())).scalars().all()
-        return [summary(d) for d in rows]
+    """The applicant's dossiers, newest first (a read transaction)."""
+    with p.db.read() as session:
+        return [summary(_record(session, row))
+                for row in session.execute(_LOOKUP_MINE, {"user_id": user.id})]

@@ -176,14 +176,15 @@ def _view(procedure: Procedure, *, with_form: bool) -> dict:
 
 def list_procedures(p) -> list[dict]:
     """The catalogue: every procedure with an active version, by Vietnamese name."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         rows = session.execute(select(Procedure).where(Procedure.active_version_id.is_not(None))
                                .order_by(Procedure.name_vi)).scalars().all()
         return [_view(r, with_form=False) for r in rows]
 
 
 def get_procedure(p, code: str) -> dict:
-    with p.db.transaction() as session:
+    """One procedure of the catalogue, with its application form and receiving agencies."""
+    with p.db.read() as session:
         procedure = session.execute(select(Procedure).where(Procedure.code == code)).scalar()
         if procedure is None or procedure.active_version is None:
             raise NotFound(f"No procedure {code!r}.", vi=f"Không có thủ tục {code!r}.")

@@ -6,7 +6,10 @@ Three kinds of failure reach a client:
   bilingual message;
 - HTTP errors raised by werkzeug or a view (404, 405, 413, …) and :class:`ApiError`, the
   web layer's own bilingual error (401 with ``WWW-Authenticate``, 400 for a malformed body);
-- anything else: a bug. It is logged with its traceback; the client gets a generic 500.
+- anything else: a bug, never a business error (a 422 would blame the applicant's data or
+  the diagram). It is logged with its traceback under a fresh **incident id**; the client
+  gets a 500 carrying that id (``"incident"`` in the JSON, and in both messages of the
+  page: "an unexpected error, quote this id") so that support finds the log line.
 
 API clients (paths under ``/api/`` or ``Accept: application/json``) get JSON
 ``{"error", "message", "message_vi", "details"}``; browsers get ``error.html`` rendered
@@ -15,6 +18,7 @@ with that dict as ``error`` and the HTTP ``status``.
 
 from __future__ import annotations
 
+import secrets
 from html import escape
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -124,12 +128,24 @@ def _handle_http_exception(error: HTTPException) -> Response:
     return error_response(body, status, headers)
 
 
+def new_incident_id() -> str:
+    """A short random id for one unexpected error, quoted by the user, searched in the log."""
+    return secrets.token_hex(6)
+
+
 def _handle_unexpected(error: Exception) -> Response:
-    current_app.logger.error("Unhandled error on %s %s", request.method, request.path,
+    """A bug: log the traceback under an incident id; answer 500 naming that id only (no
+    internals: the exception's text may carry data or paths)."""
+    incident = new_incident_id()
+    current_app.logger.error("Unhandled error, incident %s, on %s %s: %s", incident,
+                             request.method, request.path, type(error).__name__,
                              exc_info=error)
-    english, vietnamese = _HTTP_MESSAGES[500]
-    body = {"error": "InternalServerError", "message": english, "message_vi": vietnamese,
-            "details": []}
+    body = {"error": "InternalServerError",
+            "message": f"An unexpected error occurred on our side; it has been logged. "
+                       f"Quote this incident id when you contact support: {incident}.",
+            "message_vi": f"Đã xảy ra lỗi ngoài dự kiến phía máy chủ và lỗi đã được ghi lại. "
+                          f"Khi liên hệ hỗ trợ, vui lòng cung cấp mã sự cố: {incident}.",
+            "details": [], "incident": incident}
     return error_response(body, 500)
 
 

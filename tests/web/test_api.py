@@ -377,8 +377,22 @@ def test_an_unexpected_error_is_logged_and_answered_generically(platform, caplog
         raise RuntimeError("secret internals")
 
     app.add_url_rule("/api/v1/boom", "boom", boom)
+    app.add_url_rule("/boom", "page_boom", boom)
     response = app.test_client().get("/api/v1/boom")
     assert response.status_code == 500
     assert response.json["error"] == "InternalServerError"
+    incident = response.json["incident"]
+    assert re.fullmatch(r"[0-9a-f]{12}", incident)
+    assert incident in response.json["message"] and incident in response.json["message_vi"]
     assert "secret" not in response.get_data(as_text=True)
     assert "secret internals" in caplog.text
+    [record] = [r for r in caplog.records if incident in r.getMessage()]
+    assert record.exc_info and record.exc_info[0] is RuntimeError  # the traceback is logged
+
+    page = app.test_client().get("/boom", headers={"Accept": "text/html"})
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    [other] = re.findall(r"\b[0-9a-f]{12}\b", text)
+    assert other != incident and "secret" not in text
+    assert any(other in r.getMessage() for r in caplog.records)
+
