@@ -25,7 +25,7 @@ from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from signing.errors import SigningError
-from signing.fonts import font_path
+from signing.fonts import add_cached_font, font_path
 from signing.slots import MAX_SLOTS, SlotBox, add_signature_fields
 from signing.template import fill, nfc
 
@@ -90,8 +90,8 @@ def _page(spec: Mapping[str, Any]) -> Page:
 def _new_pdf(title: str, page: Page) -> FPDF:
     regular, bold = font_path(bold=False), font_path(bold=True)  # may raise: before opening
     pdf = FPDF(orientation=page.orientation, unit="mm", format=page.size)
-    pdf.add_font(FONT, "", str(regular))
-    pdf.add_font(FONT, "B", str(bold))
+    add_cached_font(pdf, FONT, "", regular)  # parsed once per process, not per document
+    add_cached_font(pdf, FONT, "B", bold)
     left, top, right, bottom = page.margins
     pdf.set_margins(left, top, right)
     pdf.set_auto_page_break(True, margin=bottom)

@@ -173,3 +173,39 @@ def test_fast_image_bytes_match_endesive(mode):
     assert EndesiveImage.get_raw_image_bytes(image) == sign_module._ORIGINAL_RAW_IMAGE_BYTES(
         image)
     assert EndesiveImage.get_raw_image_bytes is not sign_module._ORIGINAL_RAW_IMAGE_BYTES
+
+
+def _without_id(pdf: bytes) -> bytes:
+    import re
+
+    return re.sub(rb"/ID \[[^]]*\]|/CreationDate \([^)]*\)", b"", pdf)
+
+
+def test_font_cache_renders_the_same_document(sample, monkeypatch):
+    from signing import fonts
+    from signing.render import render_pdf
+
+    args = (sample["spec"], sample["context"])
+    cached = [render_pdf(*args, signature_slots=sample["slots"]) for _ in range(2)]
+    monkeypatch.setattr(fonts, "cache_fonts", False)
+    plain = render_pdf(*args, signature_slots=sample["slots"])
+    assert _without_id(cached[0]) == _without_id(cached[1]) == _without_id(plain)
+
+
+def test_font_cache_notices_a_changed_file(tmp_path, monkeypatch):
+    import shutil
+
+    from fpdf import FPDF
+
+    from signing import fonts
+
+    font = tmp_path / "DejaVuSerif.ttf"
+    shutil.copy(fonts.font_path(), font)
+    fonts.add_cached_font(FPDF(), "X", "", font)
+    first = fonts._parsed[str(font.resolve())]
+    fonts.add_cached_font(FPDF(), "X", "", font)
+    assert fonts._parsed[str(font.resolve())] is first
+    shutil.copy(fonts.font_path(bold=True), font)
+    os.utime(font, ns=(1, 1))
+    fonts.add_cached_font(FPDF(), "X", "", font)
+    assert fonts._parsed[str(font.resolve())] is not first
