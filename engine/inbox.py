@@ -31,9 +31,21 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, literal_column, select, tuple_, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    literal_column,
+    select,
+    tuple_,
+    union_all,
+)
 
+from .db import UTCDateTime
 from .errors import InvalidData
 from .models import Agency, Dossier, HumanTask, Procedure
 
@@ -79,46 +91,43 @@ def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
                           ) from None
 
 
-def _arms(condition, after: tuple[datetime | None, int] | None, n: int) -> list[Select]:
-    """The ordered, limited reads of one arm (``condition``) that follow ``after``.
+def _arms(condition, after: str | None, n: int) -> list[Select]:
+    """The ordered, limited reads of one arm (``condition``) that follow a cursor of kind
+    ``after`` (None: the first page; ``"dated"``; ``"undated"``).
 
     After a row with a due date, the arm is two index ranges: later due dates (a row
     comparison, which an index scan starts from) and then the rows without a due date."""
     def read(where, *order):
-        return select(*_COLUMNS).where(_OPEN, condition, *where) \
-            .order_by(*order).limit(n)
+        return select(*_COLUMNS).where(_OPEN, condition, *where).order_by(*order).limit(n)
 
+    after_id = bindparam("after_id", type_=Integer())
     if after is None:
         return [read((), _T.due_at.asc().nulls_last(), _T.id)]
-    due_at, task_id = after
-    if due_at is None:
-        return [read((_T.due_at.is_(None), _T.id > task_id), _T.id)]
-    return [read((tuple_(_T.due_at, _T.id) > tuple_(due_at, task_id),), _T.due_at, _T.id),
+    if after == "undated":
+        return [read((_T.due_at.is_(None), _T.id > after_id), _T.id)]
+    after_due = bindparam("after_due", type_=UTCDateTime())
+    return [read((tuple_(_T.due_at, _T.id) > tuple_(after_due, after_id),), _T.due_at, _T.id),
             read((_T.due_at.is_(None),), _T.id)]
 
 
-def _conditions(user, scope: str) -> list:
-    """One condition per arm: assigned to the user; unclaimed for each (role, agency)."""
+@lru_cache(maxsize=512)
+def _statement(scope: str, pairs: int, after: str | None, limit: int) -> Select | None:
+    """The statement of a page for a shape: ``scope``, how many (role, agency) pairs, the
+    kind of cursor, the page size. Values come as parameters (``user_id``, ``role_<i>``,
+    ``agency_<i>``, ``after_due``, ``after_id``): building and caching a statement of this
+    size costs more than the query itself, so each shape is built once per process."""
     conditions = []
     if scope in ("all", "mine"):
-        conditions.append(_T.assignee_id == user.id)
+        conditions.append(_T.assignee_id == bindparam("user_id", type_=Integer()))
     if scope in ("all", "waiting"):
-        for role, agency in sorted(set(user.roles)):
-            agency_id = select(Agency.id).where(Agency.code == agency).scalar_subquery()
-            conditions.append(and_(_T.assignee_id.is_(None), _T.role_code == role,
+        for i in range(pairs):
+            agency_id = select(Agency.id).where(
+                Agency.code == bindparam(f"agency_{i}", type_=String())).scalar_subquery()
+            conditions.append(and_(_T.assignee_id.is_(None),
+                                   _T.role_code == bindparam(f"role_{i}", type_=String()),
                                    _T.agency_id == agency_id))
-    return conditions
-
-
-def inbox_query(user, *, scope: str = "all", after: str | None = None,
-                limit: int = PAGE_SIZE) -> Select | None:
-    """The statement of one page (``limit`` rows); None when the user can have no task."""
-    if scope not in SCOPES:
-        raise InvalidData(f"Unknown scope {scope!r}.", vi=f"Phạm vi không hợp lệ: {scope!r}.",
-                          details=[{"field": "scope", "message": f"One of {', '.join(SCOPES)}."}])
-    keys = decode_cursor(after) if after else None
-    arms = [select(*arm.subquery().c) for condition in _conditions(user, scope)
-            for arm in _arms(condition, keys, limit)]
+    arms = [select(*arm.subquery().c) for condition in conditions
+            for arm in _arms(condition, after, limit)]
     if not arms:
         return None
     union = union_all(*arms).subquery("arms") if len(arms) > 1 else arms[0].subquery("arms")
@@ -130,6 +139,31 @@ def inbox_query(user, *, scope: str = "all", after: str | None = None,
             .join(Dossier, Dossier.id == page.c.dossier_id)
             .join(Procedure, Procedure.id == Dossier.procedure_id)
             .order_by(page.c.due_at.asc().nulls_last(), page.c.id))
+
+
+def _prepared(user, scope: str, after: str | None, limit: int) -> tuple[Select | None, dict]:
+    if scope not in SCOPES:
+        raise InvalidData(f"Unknown scope {scope!r}.", vi=f"Phạm vi không hợp lệ: {scope!r}.",
+                          details=[{"field": "scope", "message": f"One of {', '.join(SCOPES)}."}])
+    pairs = sorted(set(user.roles)) if scope != "mine" else []
+    params: dict = {"user_id": user.id} if scope != "waiting" else {}
+    for i, (role, agency) in enumerate(pairs):
+        params[f"role_{i}"], params[f"agency_{i}"] = role, agency
+    kind = None
+    if after:
+        due_at, params["after_id"] = decode_cursor(after)
+        kind = "undated" if due_at is None else "dated"
+        if due_at is not None:
+            params["after_due"] = due_at
+    return _statement(scope, len(pairs), kind, limit), params
+
+
+def inbox_query(user, *, scope: str = "all", after: str | None = None,
+                limit: int = PAGE_SIZE) -> Select | None:
+    """The statement of one page (``limit`` rows) with its values bound (to print or
+    EXPLAIN it); None when the user can have no task."""
+    statement, params = _prepared(user, scope, after, limit)
+    return statement.params(params) if statement is not None else None
 
 
 def _row(row, user) -> dict:
@@ -144,10 +178,10 @@ def _row(row, user) -> dict:
 
 
 def _page(session, user, scope: str, after: str | None, limit: int) -> Page:
-    statement = inbox_query(user, scope=scope, after=after, limit=limit + 1)
+    statement, params = _prepared(user, scope, after, limit + 1)
     if statement is None:
         return Page([], None)
-    rows = session.execute(statement).all()
+    rows = session.execute(statement, params).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return Page([_row(r, user) for r in rows],

@@ -108,7 +108,8 @@ SCHEMAS: dict[str, dict] = {
                    ["reason"]),
     "TaskSummary": _obj({
         "id": {"type": "integer"}, "title": _STRING, "dossier_code": _STRING,
-        "procedure_name": _STRING, "role": _STRING, "assignee": {"type": ["string", "null"]},
+        "procedure_name": _STRING, "procedure_name_en": _STRING, "status": _STRING,
+        "role": _STRING, "assignee": {"type": ["string", "null"]},
         "due_at": _NULLABLE_DATETIME, "created_at": _DATETIME, "mine": {"type": "boolean"},
     }, ["id", "title", "dossier_code"]),
     "Task": _obj({
@@ -237,7 +238,28 @@ PATHS: dict[str, dict] = {
         "responses": _responses(200, _ref("Dossier"), 400, 401, 403, 404, 409, 415, 422)}},
     "/tasks": {"get": {
         "summary": "The caller's actionable tasks", "operationId": "listTasks",
-        "responses": _responses(200, _array(_ref("TaskSummary")), 401)}},
+        "description": "Tasks assigned to the caller and unclaimed tasks of the caller's "
+                       "roles in their agencies, by due date (tasks without one last), then "
+                       "id, one page at a time. The body is the page's array. When more "
+                       "tasks follow, the response carries `Link: </api/v1/tasks?after=…>; "
+                       "rel=\"next\"` and `X-Next-Cursor`: request that link (or pass the "
+                       "cursor as `after`) for the next page; on the last page neither header "
+                       "is sent. Cursors are opaque; a task finished meanwhile does not shift "
+                       "the next page.",
+        "parameters": [
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 50},
+             "description": "tasks per page"},
+            _query("after", "the cursor of the previous page (`X-Next-Cursor`)")],
+        "responses": {**_responses(200, None, 400, 401),
+                      "200": {"description": "One page of tasks", "headers": {
+                          "Link": {"schema": _STRING,
+                                   "description": "`<…>; rel=\"next\"` when more follow"},
+                          "X-Next-Cursor": {"schema": _STRING,
+                                            "description": "the `after` of the next page, "
+                                                           "when more follow"}},
+                          "content": {"application/json": {
+                              "schema": _array(_ref("TaskSummary"))}}}}}},
     "/tasks/{task_id}": {"get": {
         "summary": "A task with its form and dossier", "operationId": "getTask",
         "parameters": [_TASK_ID], "responses": _responses(200, _ref("Task"), 401, 403, 404)}},

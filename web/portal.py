@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from engine import documents, dossiers, lifecycle, procedures, tasks
+from engine import documents, dossiers, inbox, lifecycle, procedures
 from engine.errors import Conflict, InvalidData, NotFound
 
 from . import platform
@@ -131,7 +131,7 @@ def dossier_page(code: str, ending: dict | None = None, status: int = 200):
     """The dossier page; ``ending`` re-opens the withdraw or stop form (``{action, reason,
     errors}``) that was rejected, with what was typed."""
     view = dossiers.get_dossier(platform(), code, user=g.user)
-    actionable = [t for t in tasks.list_tasks(platform(), g.user) if t["dossier_code"] == code]
+    actionable = inbox.tasks_of_dossier(platform(), g.user, code)
     return render_template("dossier.html", dossier=view, actionable=actionable,
                            application=application_html(view),
                            history_actions=HISTORY_ACTIONS, public=False,

@@ -13,6 +13,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, send_
 from flask_babel import gettext as _
 
 from engine import clock, lifecycle, register, slips, tasks
+from engine import inbox as inbox_pages
 from engine.errors import Conflict, EngineError, InvalidData
 
 from . import platform
@@ -34,12 +35,29 @@ def _message(error: EngineError) -> str:
 @bp.route("/")
 @login_required
 def inbox():
-    """Việc của tôi (tasks assigned to me) and Chờ nhận (my roles' unclaimed tasks)."""
-    rows = tasks.list_tasks(platform(), g.user)
-    for row in rows:
-        row["due_state"] = due_state(row.get("due_at"))
-    return render_template("inbox.html", mine=[t for t in rows if t["mine"]],
-                           waiting=[t for t in rows if not t["mine"]])
+    """Việc của tôi (tasks assigned to me) and Chờ nhận (my roles' unclaimed tasks), each a
+    page of at most 50 by due date, paged on its own (``?mine=`` / ``?waiting=``: the cursor
+    of the section's next page; the other section keeps its page)."""
+    cursors = {scope: request.args.get(scope) or None for scope in ("mine", "waiting")}
+    sections = {}
+    for scope, after in cursors.items():
+        try:
+            page = inbox_pages.inbox_page(platform(), g.user, scope=scope, after=after)
+        except InvalidData:  # a stale or mangled link: that section's first page
+            page = inbox_pages.inbox_page(platform(), g.user, scope=scope)
+            cursors[scope] = None
+        for row in page.tasks:
+            row["due_state"] = due_state(row.get("due_at"))
+        sections[scope] = page
+
+    def link(scope: str, after: str | None) -> str:
+        return url_for(".inbox", **{**{k: v for k, v in cursors.items() if v}, scope: after})
+
+    pager = {scope: {"next": link(scope, page.next) if page.next else None,
+                     "first": link(scope, None) if cursors[scope] else None}
+             for scope, page in sections.items()}
+    return render_template("inbox.html", mine=sections["mine"].tasks,
+                           waiting=sections["waiting"].tasks, pager=pager)
 
 
 @bp.route("/tasks/<int:task_id>")

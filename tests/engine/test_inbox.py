@@ -4,46 +4,19 @@ a dossier's own tasks, and a plan that reads the partial indexes."""
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 
 from engine import accounts, clock, inbox, tasks
 from engine.demo import FINANCE, TRANSPORT
 from engine.errors import InvalidData
 from engine.models import Agency, Dossier, HumanTask, User
-from tests.engine.factories import reception_task, submit
+from tests.engine.factories import TaskRows, reception_task, submit
 
 
 def user(p, name):
     return accounts.find_user(p, name)
-
-
-class Rows:
-    """Synthetic human_task rows on existing dossiers (the inbox reads rows, not workflows)."""
-
-    def __init__(self, p):
-        self.p = p
-        with p.db.read() as session:
-            self.agency = dict(session.execute(select(Agency.code, Agency.id)).all())
-            self.user = dict(session.execute(select(User.username, User.id)).all())
-        self.now = clock.now().replace(microsecond=0)
-
-    def add(self, code: str, *, role: str = "handler", agency: str | None = TRANSPORT,
-            assignee: str | None = None, due: float | None = 1, status: str = "open") -> int:
-        """A task of dossier ``code``; ``due`` in days from now (None: no due date)."""
-        with self.p.db.transaction() as session:
-            dossier_id = session.execute(select(Dossier.id).where(Dossier.code == code)).scalar()
-            return session.execute(insert(HumanTask).values(
-                dossier_id=dossier_id, task_guid=str(uuid.uuid4()), spec_name="Task_X",
-                title=f"Việc {role}", role_code=role,
-                agency_id=self.agency[agency] if agency else None,
-                assignee_id=self.user[assignee] if assignee else None, form=None,
-                properties={}, status=status, created_at=self.now,
-                due_at=None if due is None else self.now + timedelta(days=due))
-                .returning(HumanTask.id)).scalar_one()
 
 
 def ids(rows):
@@ -66,7 +39,7 @@ def dossier(platform):
 
 
 def test_due_date_order_with_no_due_date_last_then_id(platform, dossier):
-    rows = Rows(platform)
+    rows = TaskRows(platform)
     later = rows.add(dossier, due=3)
     undated = rows.add(dossier, due=None)
     soon = rows.add(dossier, due=1)
@@ -86,7 +59,7 @@ def test_due_date_order_with_no_due_date_last_then_id(platform, dossier):
 
 
 def test_pages_return_every_task_exactly_once(platform, dossier):
-    rows = Rows(platform)
+    rows = TaskRows(platform)
     expected = []
     for i in range(61):  # many equal due dates, some without one, mine and waiting mixed
         due = None if i % 7 == 0 else (i % 5) - 2
@@ -112,7 +85,7 @@ def test_pages_return_every_task_exactly_once(platform, dossier):
 
 
 def test_mine_and_waiting_scopes_page_separately(platform, dossier):
-    rows = Rows(platform)
+    rows = TaskRows(platform)
     mine = [rows.add(dossier, assignee="chuyenvien", due=d) for d in (5, None, 1)]
     waiting = [rows.add(dossier, due=d) for d in (2, None, 4)]
     officer = user(platform, "chuyenvien")
@@ -124,7 +97,7 @@ def test_mine_and_waiting_scopes_page_separately(platform, dossier):
 
 
 def test_an_officer_sees_their_tasks_and_their_roles_unclaimed_ones_only(platform, dossier):
-    rows = Rows(platform)
+    rows = TaskRows(platform)
     visible = {
         rows.add(dossier),  # unclaimed, my role, my agency
         rows.add(dossier, assignee="chuyenvien"),  # claimed by me
@@ -159,7 +132,7 @@ def test_an_officer_sees_their_tasks_and_their_roles_unclaimed_ones_only(platfor
 
 def test_tasks_of_dossier_are_only_that_dossiers_actionable_tasks(platform, dossier):
     other = submit(platform)
-    rows = Rows(platform)
+    rows = TaskRows(platform)
     reception = reception_task(platform, dossier)
     handler = rows.add(dossier)
     rows.add(dossier, assignee="lanhdao")

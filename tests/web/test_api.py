@@ -396,3 +396,35 @@ def test_an_unexpected_error_is_logged_and_answered_generically(platform, caplog
     assert other != incident and "secret" not in text
     assert any(other in r.getMessage() for r in caplog.records)
 
+
+def test_the_task_list_pages_with_a_next_link(api, platform):
+    """A small inbox is one page without a Link header (what clients always got); a large
+    one comes 50 at a time, each page pointing at the next, every task exactly once."""
+    from tests.engine.factories import TaskRows
+
+    code = submit_licence(api)
+    first = api.get("/tasks", "motcua")
+    assert first.status_code == 200 and len(first.json) == 1
+    assert "Link" not in first.headers and "X-Next-Cursor" not in first.headers
+    rows = TaskRows(platform)
+    added = {rows.add(code, role="reception", due=i % 4) for i in range(60)}
+    seen, path, pages = [], "/tasks", 0
+    while path:
+        response = api.get(path, "motcua")
+        assert response.status_code == 200
+        seen += [t["id"] for t in response.json]
+        pages += 1
+        link = response.headers.get("Link")
+        if link:
+            url = re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1)
+            assert response.headers["X-Next-Cursor"] in url
+            path = url.removeprefix("/api/v1")
+        else:
+            path = None
+    assert pages == 2 and len(seen) == len(set(seen)) == 61 and added < set(seen)
+    small = api.get("/tasks", "motcua", query_string={"limit": "25"})
+    assert len(small.json) == 25 and "limit=25" in small.headers["Link"]
+    for bad in ({"limit": "0"}, {"limit": "51"}, {"limit": "x"}, {"after": "garbage!"}):
+        response = api.get("/tasks", "motcua", query_string=bad)
+        assert response.status_code == 400, bad
+        assert response.json["details"][0]["field"] in bad

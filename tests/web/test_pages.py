@@ -429,3 +429,37 @@ def test_signing_step_asks_for_the_key_passphrase(auth, client):
     response = complete(auth, task_id, {"confirm": "true", "passphrase": "demo"})
     assert response.status_code == 302, text(response)
     assert "1 chữ ký" in text(client.get(f"/ho-so/{code}"))
+
+
+def test_inbox_sections_page_on_their_own(auth, client, app):
+    """Each section shows at most 50 tasks, soonest due first, with a link to its next page
+    that keeps the other section's page; past the first page, a link back to it."""
+    from tests.engine.factories import TaskRows
+
+    auth.login()
+    code = submit_application(auth)
+    auth.logout()
+    rows = TaskRows(app.extensions["motcua"])
+    mine = [rows.add(code, role="reception", assignee="motcua", due=d / 10) for d in range(55)]
+    waiting = [rows.add(code, role="reception", due=d / 10) for d in range(3)]
+    auth.login("motcua")
+
+    def task_ids(html, heading):
+        section = html.split(f'id="{heading}"')[1].split("</section>")[0]
+        found = re.findall(r'href="/workspace/tasks/(\d+)"', section)
+        return [int(i) for i in dict.fromkeys(found)]  # a row links its task once or twice
+
+    html = text(client.get("/workspace/"))
+    assert task_ids(html, "mine-heading") == mine[:50]
+    assert '<span class="count" title="Còn việc ở trang sau">50+</span>' in html
+    assert "Trang đầu" not in html
+    [next_mine] = re.findall(r'<a href="([^"]+)" rel="next">Trang sau »</a>', html)
+    assert next_mine.startswith("/workspace/?mine=")
+    second = text(client.get(next_mine))
+    assert task_ids(second, "mine-heading") == mine[50:]
+    assert len(task_ids(second, "waiting-heading")) == 4  # 3 + the real reception task
+    assert "rel=\"next\"" not in second and "« Trang đầu" in second
+    english = text(client.get(next_mine + "&lang=en"))
+    assert "« First page" in english
+    # A mangled cursor shows that section's first page.
+    assert task_ids(text(client.get("/workspace/?mine=zzz")), "mine-heading") == mine[:50]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify, request, url_for
 
-from engine import tasks
+from engine import inbox, tasks
+from engine.errors import InvalidData
 
 from .common import (
     bad_request,
@@ -21,8 +22,26 @@ from .common import (
 
 @bp.get("/tasks")
 def list_tasks():
-    """The caller's actionable tasks: assigned to them, or unclaimed for one of their roles."""
-    return jsonify(tasks.list_tasks(platform(), current_user()))
+    """The caller's actionable tasks (assigned to them, or unclaimed for one of their roles),
+    due first, a page at a time: ``?limit=`` 1–50 (50), ``?after=`` the cursor of the
+    previous page. The body is the page's array; when more follow, ``Link: <…>; rel="next"``
+    and ``X-Next-Cursor`` say where (engine.inbox)."""
+    limit = request.args.get("limit", str(inbox.PAGE_SIZE))
+    if not limit.isdigit() or not 1 <= int(limit) <= inbox.PAGE_SIZE:
+        raise bad_request(f"'limit' must be a whole number from 1 to {inbox.PAGE_SIZE}.",
+                          f"'limit' phải là số nguyên từ 1 đến {inbox.PAGE_SIZE}.",
+                          [{"field": "limit", "message": f"1 to {inbox.PAGE_SIZE}."}])
+    try:
+        page = inbox.inbox_page(platform(), current_user(), limit=int(limit),
+                                after=request.args.get("after") or None)
+    except InvalidData as exc:  # a cursor that is not one: a malformed request
+        raise bad_request(exc.message, exc.vi, exc.details) from None
+    response = jsonify(page.tasks)
+    if page.next:
+        args = {"after": page.next, **({"limit": limit} if "limit" in request.args else {})}
+        response.headers["Link"] = f'<{url_for(".list_tasks", **args)}>; rel="next"'
+        response.headers["X-Next-Cursor"] = page.next
+    return response
 
 
 @bp.get("/tasks/<int:task_id>")
