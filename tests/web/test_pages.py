@@ -463,3 +463,30 @@ def test_inbox_sections_page_on_their_own(auth, client, app):
     assert "« First page" in english
     # A mangled cursor shows that section's first page.
     assert task_ids(text(client.get("/workspace/?mine=zzz")), "mine-heading") == mine[:50]
+
+
+def test_a_slip_not_made_yet_shows_as_being_prepared_and_a_failed_one_to_staff(platform, client,
+                                                                              auth):
+    from sqlalchemy import update
+
+    from engine import accounts, tasks
+    from engine.models import Job
+    from tests.engine.factories import reception_task, submit
+
+    platform.settings.run_jobs_after_commit = False  # the slip job waits for the worker
+    code = submit(platform)
+    tasks.complete(platform, accounts.find_user(platform, "motcua"),
+                   reception_task(platform, code), {"reception_decision": "accept"})
+    auth.login("doanhnghiep")
+    page = text(client.get(f"/ho-so/{code}"))
+    assert "Văn bản đang chuẩn bị" in page and "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" in page
+    assert "Đang chuẩn bị" in page
+    assert "Being prepared" in text(client.get(f"/ho-so/{code}?lang=en"))
+    with platform.db.transaction() as session:
+        session.execute(update(Job).values(status="failed", last_error="RuntimeError: no seal"))
+    page = text(client.get(f"/ho-so/{code}?lang=vi"))
+    assert "Đang chuẩn bị" in page and "no seal" not in page  # the applicant just waits
+    auth.logout()
+    auth.login("motcua")
+    page = text(client.get(f"/ho-so/{code}?lang=vi"))
+    assert "Không tạo được" in page and "RuntimeError: no seal" in page
