@@ -42,6 +42,7 @@ test: setup $(CHROME)
 
 bench: setup
 	$(BIN)/python -m bench.lifecycle
+	$(BIN)/python -m bench.inbox
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules
