@@ -28,6 +28,7 @@ WRAPPED = [
     ("engine.tasks", "complete", "complete body: ORM loads, checks, views"),
     ("bench.fixtures", "open_task_id", "harness: task lookup (ORM)"),
     ("engine.runtime", "lock_dossier", "lock_dossier (ORM, SELECT … FOR UPDATE)"),
+    ("engine.tasks", "_read_locked", "complete: lock + read task, state, version hash"),
     ("engine.runtime", "_script_engine", "script engine setup (excl. calendar)"),
     ("engine.runtime", "load_calendar", "load_calendar (overrides query; cached calendar)"),
     ("engine.dossiers", "load_calendar", "load_calendar: new WorkingCalendar per step"),
@@ -35,8 +36,9 @@ WRAPPED = [
     ("engine.runtime", "_advance", "SpiffWorkflow refresh_timers + do_engine_steps"),
     ("engine.operators", "call", "service-task operators (set_status, notify, …)"),
     ("engine.runtime", "dump_state", "dump_state: workflow → JSON"),
-    ("engine.runtime", "sync", "sync: human-task, timer and message rows"),
-    ("engine.audit", "append", "audit.append (hash chain, head row lock)"),
+    ("engine.runtime", "_write_rows", "rows: human-task, timer and message rows (Core)"),
+    ("engine.audit", "append", "audit.append (queued on the unit of work)"),
+    ("engine.audit", "write_events", "audit.write_events (head lock, insert, head update)"),
     ("engine.forms", "validate", "forms.validate (JSON Schema)"),
     ("engine.forms", "store_uploads", "forms.store_uploads (files)"),
     ("engine.tasks", "_sign", "tasks._sign (load key, endesive, store)"),
@@ -49,7 +51,7 @@ SQL_KINDS = [  # (test on the statement, section); the first match wins
      "SQL: statements returning procedure_version rows (eager joins)"),
     (lambda s: "FROM user_role" in s, "SQL: SELECT user_role (selectin of User.roles)"),
     (lambda s: "audit_head" in s, "SQL: audit_head (row lock, update)"),
-    (lambda s: s.startswith("INSERT INTO audit_event"), "SQL: INSERT audit_event"),
+    (lambda s: "INSERT INTO audit_event" in s, "SQL: INSERT audit_event"),
     (lambda s: True, "SQL: other statements"),
 ]
 JSON = "JSON decoding of json columns (psycopg loader)"

@@ -139,9 +139,9 @@ _specs_owner: list = [None]
 
 
 def switch_specs(p: Platform) -> None:
-    """engine.runtime.SPECS is keyed by version id alone, and this process uses two databases
+    """engine.spiff.SPECS is keyed by version id alone, and this process uses two databases
     whose version ids coincide: empty the cache when the database changes."""
-    from engine.runtime import SPECS
+    from engine.spiff import SPECS
 
     if _specs_owner[0] is not p:
         with SPECS.lock:
@@ -151,7 +151,7 @@ def switch_specs(p: Platform) -> None:
 
 def active_specs(p: Platform, code: str) -> tuple:
     """The deployed version's specs, exactly as the engine's runtime caches them."""
-    from engine.runtime import SPECS
+    from engine.spiff import SPECS
 
     switch_specs(p)
     with p.db.transaction() as session:

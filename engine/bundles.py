@@ -31,8 +31,8 @@ from SpiffWorkflow.spiff.specs.defaults import (
 from sqlalchemy import select
 
 from . import elements
+from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
-from .messages import start_messages, start_receivers
 from .models import Agency, Procedure
 
 DEADLINE_UNITS = {"hours", "days", "working_days", "months"}

@@ -18,40 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
 
+from .audit import write_events
+from .columns import UTCDateTime, utcnow  # noqa: F401  (migrations name engine.db.UTCDateTime)
 from .unit import KEY, Unit
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes in and out, whatever the database keeps."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-    def load_dialect_impl(self, dialect):
-        return dialect.type_descriptor(DateTime(timezone=dialect.name != "sqlite"))
 
 
 def make_engine(url: str) -> Engine:
@@ -109,7 +84,8 @@ class Database:
         try:
             with session.begin():
                 yield session
-                unit.before_commit(session)
+                if unit.audit:  # the transaction's audit events, chained, written last
+                    write_events(session, unit.take_audit())
         finally:
             session.close()
         unit.committed()
@@ -126,20 +102,14 @@ class Database:
             session.close()
 
     def create_all(self) -> None:
-        from .models import Base
+        from .schema import metadata
 
-        Base.metadata.create_all(self.engine)
+        metadata.create_all(self.engine)
 
     def drop_all(self) -> None:
-        from .models import Base
+        from .schema import metadata
 
-        Base.metadata.drop_all(self.engine)
+        metadata.drop_all(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def utcnow() -> datetime:
-    from . import clock
-
-    return clock.now()

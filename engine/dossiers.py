@@ -5,42 +5,51 @@ from __future__ import annotations
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, or_, select
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import audit, clock, deadlines, forms, runtime
+from . import audit, clock, deadlines, forms, messages, runtime
 from .calendar import load_calendar
+from .cooperation import StartReceiver
+from .db import UTCDateTime
 from .documents import can_see_dossier, withheld
 from .documents import view as document_view
-from .errors import InvalidData, NotFound, PermissionDenied
+from .errors import InvalidData, NotFound, PermissionDenied, ScriptError
 from .models import (
     Agency,
     AuditEvent,
     Document,
     Dossier,
     HumanTask,
+    Job,
+    Message,
     Outbox,
     Procedure,
     ProcedureVersion,
     User,
 )
 from .procedures import application_form, receiving_agencies
+from .statuses import STATUS_LABELS  # noqa: F401  (shown with every dossier)
+from .step import load
+from .step.rows import waiting_definitions
 from .versions import version_meta
-
-STATUS_LABELS = {
-    "submitted": ("Mới nộp", "Submitted"),
-    "supplement_requested": ("Yêu cầu bổ sung", "Supplement requested"),
-    "accepted": ("Đã tiếp nhận", "Accepted"),
-    "in_progress": ("Đang giải quyết", "In progress"),
-    "approved": ("Đã phê duyệt", "Approved"),
-    "refused": ("Từ chối", "Refused"),
-    "processed": ("Đã giải quyết xong", "Processed"),
-    "returned": ("Đã trả kết quả", "Result returned"),
-    "stopped": ("Dừng xử lý", "Stopped"),
-    "withdrawn": ("Đã rút hồ sơ", "Withdrawn"),
-}
 
 
 def next_code(session: Session, agency, received_at: datetime) -> str:
@@ -68,33 +77,52 @@ def submit(p, user, procedure_code: str, data: dict, files: dict | None = None,
         raise PermissionDenied("Sign in to submit a dossier.", vi="Hãy đăng nhập để nộp hồ sơ.")
     with p.db.transaction() as session:
         procedure = session.execute(select(Procedure).where(Procedure.code == procedure_code)).scalar()
-        if procedure is None or procedure.active_version is None:
+        if procedure is None or procedure.active_version_id is None:
             raise NotFound(f"No procedure {procedure_code!r}.",
                            vi=f"Không có thủ tục {procedure_code!r}.")
-        version = procedure.active_version
+        version = load.version_by_id(session, procedure.active_version_id)
         agency = receiving_agency(session, procedure, agency_code)
         schema = application_form(version)
-        received_at = clock.now()
-        due_at = deadlines.initial_due_at(load_calendar(session), version.meta, received_at,
-                                          "online")
         applicant = session.get(User, user.id)
-        dossier = Dossier(code=next_code(session, agency, received_at),
-                          procedure_id=procedure.id, version_id=version.id,
-                          agency_id=agency.id, applicant_id=applicant.id,
-                          status="submitted", channel="online", received_at=received_at,
-                          due_at=due_at, data={})
-        session.add(dossier)
-        session.flush()
+        dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
+                               applicant=applicant, channel="online")
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id)
         dossier.data = forms.validate(schema, {**(data or {}), **stored})
         audit.append(session, actor=user.username, action="submit", dossier_id=dossier.id,
                      detail={"procedure": procedure.code, "version": version.number,
-                             "agency": agency.code, "due_at": due_at.isoformat()})
-        runtime.start(p, session, dossier, initial_data(dossier, applicant),
-                      actor=user.username)
+                             "agency": agency.code, "due_at": dossier.due_at.isoformat()})
+        start_process(p, session, dossier, applicant, version, actor=user.username)
         return {"code": dossier.code, "status": dossier.status,
                 "received_at": dossier.received_at.isoformat(),
                 "due_at": dossier.due_at.isoformat(), "agency": agency.code}
+
+
+def open_dossier(session: Session, *, procedure: Procedure, version, agency: Agency,
+                 applicant: User, channel: str, data: dict | None = None,
+                 parent_id: int | None = None, process_id: str | None = None,
+                 deadline: dict | None = None) -> Dossier:
+    """Create a dossier row, however it came in (submitted by its applicant, or started by
+    another dossier's message): its code from the receiving agency's daily sequence, its
+    appointment from the procedure's deadline (or ``deadline``) on the working-day
+    calendar."""
+    received_at = clock.now()
+    meta = {**version.meta, "deadline": deadline} if deadline else version.meta
+    due_at = deadlines.initial_due_at(load_calendar(session), meta, received_at, channel)
+    dossier = Dossier(code=next_code(session, agency, received_at), procedure_id=procedure.id,
+                      version_id=version.id, agency_id=agency.id, applicant_id=applicant.id,
+                      status="submitted", channel=channel, received_at=received_at,
+                      due_at=due_at, data=data or {}, parent_id=parent_id,
+                      process_id=process_id)
+    session.add(dossier)
+    session.flush()
+    return dossier
+
+
+def start_process(p, session: Session, dossier: Dossier, applicant: User, version, *,
+                  actor: str):
+    """Start the new dossier's process with the data every process starts with."""
+    return runtime.start(p, session, dossier, initial_data(dossier, applicant), actor=actor,
+                         version=version)
 
 
 def receiving_agency(session: Session, procedure: Procedure, agency_code: str | None) -> Agency:
@@ -233,28 +261,26 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY) -> dict:
     meta = dossier.version.meta or {}
     view["procedure"].update(level=meta.get("level", 4), online_label=meta.get("online_label", ""),
                              fee=meta.get("fee") or {}, results=sorted(meta.get("documents") or {}))
+    rows = _dossier_rows(session, dossier)
     # cooperating dossiers (liên thông): the one that started this one, those it started
-    ids = {"id": dossier.id, "parent": dossier.parent_id}
-    family = session.execute(_FAMILY, ids).all()
-    view["parent"] = next((r.code for r in family if r.id == dossier.parent_id), None)
-    view["children"] = [r.code for r in family if r.parent_id == dossier.id]
+    view["parent"] = next((r.code for r in rows["family"] if r.id == dossier.parent_id), None)
+    view["children"] = [r.code for r in rows["family"] if r.parent_id == dossier.id]
     view["history"] = [
         {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
-        for e in session.execute(_HISTORY, ids)]
+        for e in rows["history"]]
     view["steps"] = [
         {"task_id": t.id, "title": t.title, "role": t.role_code, "assignee": t.assignee,
          "due_at": t.due_at.isoformat() if t.due_at else None}
-        for t in session.execute(_STEPS, ids)]
+        for t in rows["steps"]]
     view["documents"] = [
-        document_view(d) for d in session.execute(_DOCUMENTS, ids)
+        document_view(d) for d in rows["documents"]
         if viewer is _AGENCY or not withheld(viewer, dossier, d)]
     view["notifications"] = [
         {"at": o.created_at.isoformat(), "subject": o.subject, "status": o.status}
-        for o in session.execute(_NOTIFICATIONS, ids)]
+        for o in rows["notifications"]]
     # what a step asked for that is still being made, e.g. a slip (engine.jobs): pending
     # or failed jobs; that one failed, and why, only for the agency's side
     from .documents import is_agency_side
-    from .models import Job
 
     staff = viewer is _AGENCY or is_agency_side(viewer, dossier)
     view["preparing"] = [
@@ -263,31 +289,86 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY) -> dict:
          "status": j.status if staff else "pending",
          "error": j.last_error if staff and j.status == "failed" else "",
          "attempts": j.attempts if staff else 0, "created_at": j.created_at.isoformat()}
-        for j in session.execute(select(Job.kind, Job.payload, Job.status, Job.last_error,
-                                        Job.attempts, Job.created_at)
-                                 .where(Job.dossier_id == dossier.id, Job.status != "done")
-                                 .order_by(Job.id))]
+        for j in rows["preparing"]]
     return view
 
 
-# dossier_view's reads: Core rows (no ORM identity map, no eager joins), built once.
-_FAMILY = (select(Dossier.id, Dossier.code, Dossier.parent_id)
-           .where(or_(Dossier.id == bindparam("parent"), Dossier.parent_id == bindparam("id")))
-           .order_by(Dossier.id))
-_HISTORY = (select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.detail)
-            .where(AuditEvent.dossier_id == bindparam("id")).order_by(AuditEvent.id))
-_STEPS = (select(HumanTask.id, HumanTask.title, HumanTask.role_code, HumanTask.due_at,
-                 User.username.label("assignee"))
-          .outerjoin(User, User.id == HumanTask.assignee_id)
-          .where(HumanTask.dossier_id == bindparam("id"), HumanTask.status == "open")
-          .order_by(HumanTask.id))
-_DOCUMENTS = (select(Document.id, Document.name, Document.filename, Document.media_type,
-                     Document.size, Document.kind, Document.revision, Document.signatures,
-                     Document.created_at)
-              .where(Document.dossier_id == bindparam("id"))
-              .order_by(Document.name, Document.revision))
-_NOTIFICATIONS = (select(Outbox.created_at, Outbox.subject, Outbox.status)
-                  .where(Outbox.dossier_id == bindparam("id")).order_by(Outbox.id))
+# -- dossier_view's rows: one statement ------------------------------------------------
+#
+# Everything a dossier's view lists besides the dossier itself — the cooperating dossiers,
+# the history, the open steps, the documents, the notifications, the jobs still preparing
+# something — comes back from ONE statement, a UNION ALL of one SELECT per list over
+# shared typed slots (i1…i4 integers, s1…s4 strings, t a time, j JSON), sorted by list and
+# then by each list's own order. One round trip instead of six: on a database server
+# shared with other work, round trips, not rows, are what a status look-up waits for.
+# Each branch is declared as {name: (slot, column)}; _dossier_rows hands back namespaces
+# with the real names, so the view reads ``doc.filename``, never ``row.s2``.
+
+_SLOTS = {"i1": BigInteger(), "i2": BigInteger(), "i3": BigInteger(), "i4": BigInteger(),
+          "s1": String(), "s2": String(), "s3": String(), "s4": String(),
+          "t": UTCDateTime(), "j": JSON(), "order_s": String(), "order_i": BigInteger()}
+_BRANCHES: dict[str, tuple[dict, object, object]] = {
+    # name: ({field: (slot, column)}, from (table or join), where)
+    "family": ({"id": ("i1", Dossier.id), "parent_id": ("i2", Dossier.parent_id),
+                "code": ("s1", Dossier.code), "_": ("order_i", Dossier.id)},
+               Dossier.__table__,
+               or_(Dossier.id == bindparam("parent"), Dossier.parent_id == bindparam("id"))),
+    "history": ({"at": ("t", AuditEvent.at), "actor": ("s1", AuditEvent.actor),
+                 "action": ("s2", AuditEvent.action), "detail": ("j", AuditEvent.detail),
+                 "_": ("order_i", AuditEvent.id)},
+                AuditEvent.__table__, AuditEvent.dossier_id == bindparam("id")),
+    "steps": ({"id": ("i1", HumanTask.id), "title": ("s1", HumanTask.title),
+               "role_code": ("s2", HumanTask.role_code), "assignee": ("s3", User.username),
+               "due_at": ("t", HumanTask.due_at), "_": ("order_i", HumanTask.id)},
+              HumanTask.__table__.outerjoin(User.__table__, User.id == HumanTask.assignee_id),
+              (HumanTask.dossier_id == bindparam("id")) & (HumanTask.status == "open")),
+    "documents": ({"id": ("i1", Document.id), "size": ("i2", Document.size),
+                   "revision": ("i3", Document.revision),
+                   "signatures": ("i4", Document.signatures), "name": ("s1", Document.name),
+                   "filename": ("s2", Document.filename),
+                   "media_type": ("s3", Document.media_type), "kind": ("s4", Document.kind),
+                   "created_at": ("t", Document.created_at), "_": ("order_s", Document.name),
+                   "__": ("order_i", Document.revision)},
+                  Document.__table__, Document.dossier_id == bindparam("id")),
+    "notifications": ({"created_at": ("t", Outbox.created_at),
+                       "subject": ("s1", Outbox.subject), "status": ("s2", Outbox.status),
+                       "_": ("order_i", Outbox.id)},
+                      Outbox.__table__, Outbox.dossier_id == bindparam("id")),
+    "preparing": ({"kind": ("s1", Job.kind), "status": ("s2", Job.status),
+                   "last_error": ("s3", Job.last_error), "attempts": ("i1", Job.attempts),
+                   "payload": ("j", Job.payload), "created_at": ("t", Job.created_at),
+                   "_": ("order_i", Job.id)},
+                  Job.__table__, (Job.dossier_id == bindparam("id")) & (Job.status != "done")),
+}
+_KINDS = list(_BRANCHES)
+
+
+def _branch_select(number: int, fields: dict, source, where):
+    by_slot = {slot: column for slot, column in fields.values()}
+    columns = [literal_column(str(number), Integer()).label("k")]
+    for slot, type_ in _SLOTS.items():
+        column = by_slot.get(slot)
+        columns.append((cast(column, type_) if slot.startswith("order") and column is not None
+                        else column if column is not None
+                        else cast(null(), type_)).label(slot))
+    return select(*columns).select_from(source).where(where)
+
+
+_DOSSIER_ROWS = union_all(*(_branch_select(n, *_BRANCHES[kind])
+                            for n, kind in enumerate(_KINDS))).order_by("k", "order_s",
+                                                                        "order_i")
+_FIELDS = [[(name, slot) for name, (slot, _c) in _BRANCHES[kind][0].items()
+            if not name.startswith("_")] for kind in _KINDS]
+
+
+def _dossier_rows(session: Session, dossier) -> dict[str, list[SimpleNamespace]]:
+    """The lists of :data:`_BRANCHES` for ``dossier``, each in its order, from one statement."""
+    out: dict[str, list[SimpleNamespace]] = {kind: [] for kind in _KINDS}
+    for row in session.execute(_DOSSIER_ROWS, {"id": dossier.id, "parent": dossier.parent_id}):
+        values = row._mapping
+        out[_KINDS[row.k]].append(SimpleNamespace(**{name: values[slot]
+                                                     for name, slot in _FIELDS[row.k]}))
+    return out
 
 
 def list_my_dossiers(p, user) -> list[dict]:
@@ -295,3 +376,64 @@ def list_my_dossiers(p, user) -> list[dict]:
     with p.db.read() as session:
         return [summary(_record(session, row))
                 for row in session.execute(_LOOKUP_MINE, {"user_id": user.id})]
+
+
+# -- dossiers started by a message (liên thông) ----------------------------------------
+
+#: The channel of a dossier another agency's dossier forwarded: it arrives electronically
+#: (the national sync record knows only 1 counter, 2 online, 3 post).
+FORWARDED_CHANNEL = "online"
+
+
+def start_dossier(p, session: Session, message: Message, receiver: StartReceiver) -> Dossier:
+    """Start a dossier of ``receiver``'s cooperating process with ``message`` (the caller
+    holds the message row and commits): created, coded, audited, its start event caught the
+    message and its process ran to its first wait state, the message marked delivered."""
+    sender = session.get(Dossier, message.sender_dossier_id) if message.sender_dossier_id else None
+    if sender is None:
+        raise InvalidData(
+            f"Message {message.name!r} would start a dossier of {receiver.procedure_code}, but it "
+            "comes from no dossier: there is no applicant to give it.",
+            vi=f"Thông điệp {message.name!r} khởi tạo hồ sơ thủ tục {receiver.procedure_code} "
+               "nhưng không gửi từ hồ sơ nào: không xác định được người nộp.")
+    procedure = session.get(Procedure, receiver.procedure_id)
+    version = load.version_by_id(session, receiver.version_id)
+    agency = procedure.agency
+    if receiver.agency_code:
+        agency = session.execute(select(Agency).where(Agency.code == receiver.agency_code)).scalar()
+    if agency is None:
+        raise InvalidData(
+            f"The agency {receiver.agency_code!r} of {receiver.procedure_code}'s process "
+            f"{receiver.process_id} no longer exists.",
+            vi=f"Cơ quan {receiver.agency_code!r} xử lý quy trình {receiver.process_id} của thủ "
+               f"tục {receiver.procedure_code} không còn tồn tại.")
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    application = payload.get("application")
+    dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
+                           applicant=sender.applicant, channel=FORWARDED_CHANNEL,
+                           data=dict(application) if isinstance(application, dict) else {},
+                           parent_id=sender.id, process_id=receiver.process_id,
+                           deadline=receiver.deadline)
+    audit.append(session, actor="system", action="started_by_message", dossier_id=dossier.id,
+                 detail={"message": message.name, "message_id": message.id,
+                         "parent": sender.code, "procedure": procedure.code,
+                         "version": version.number, "process": receiver.process_id,
+                         "due_at": dossier.due_at.isoformat()})
+    step = start_process(p, session, dossier, sender.applicant, version, actor="system")
+    start = next((t for t in step.workflow.get_tasks(state=TaskState.WAITING)
+                  if isinstance(t.task_spec, StartEvent)
+                  and any(isinstance(d, MessageEventDefinition) and d.name == message.name
+                          for d in waiting_definitions(t))), None)
+    if start is None:
+        raise ScriptError(f"Process {receiver.process_id} did not wait for message "
+                          f"{message.name!r} at its start.",
+                          vi=f"Quy trình {receiver.process_id} không chờ thông điệp "
+                             f"{message.name!r} ở sự kiện bắt đầu.")
+    guid = str(start.id)
+    if not runtime.run_step(p, dossier.id, lambda s: messages.deliver(s, message, guid), actor="system",
+                            session=session):
+        raise ScriptError(f"The start event of {receiver.process_id} refused message "
+                          f"{message.name!r}.",
+                          vi=f"Sự kiện bắt đầu của {receiver.process_id} không nhận thông điệp "
+                             f"{message.name!r}.")
+    return dossier

@@ -14,10 +14,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import runtime
 from .documents import can_see_dossier
 from .errors import NotFound, PermissionDenied
 from .models import Dossier, HumanTask, Instance
+from .spiff import load_state
+from .step.rows import moment
 from .versions import MODEL
 
 
@@ -39,7 +40,7 @@ def trace(p, code: str, user) -> dict:
             raise PermissionDenied("You may not see where this dossier is.",
                                    vi="Bạn không có quyền xem tiến trình của hồ sơ này.")
         version = dossier.version
-        workflow = runtime.load_state(session.get(Instance, dossier.id).state, version)
+        workflow = load_state(session.get(Instance, dossier.id).state, version)
         rows = {r.task_guid: r for r in session.execute(select(HumanTask).where(
             HumanTask.dossier_id == dossier.id, HumanTask.status == "open")).scalars()}
         bpmn_name = version.meta.get("process") or "process.bpmn"
@@ -91,7 +92,7 @@ def _timers(tasks) -> list[dict]:
     for task in tasks:
         event = getattr(task.task_spec, "event_definition", None)
         if task.state == TaskState.WAITING and isinstance(event, TimerEventDefinition):
-            due = runtime._moment(task._get_internal_data("event_value"))
+            due = moment(task._get_internal_data("event_value"))
             out.append({"element": task.task_spec.bpmn_id,
                         "due_at": due.astimezone(UTC).isoformat() if due else None})
     return sorted(out, key=lambda t: (t["due_at"] or "", t["element"]))

@@ -31,9 +31,9 @@ in-process running is on starts with that lease: the writing process runs it fir
 back-off; after :data:`MAX_ATTEMPTS` the job is ``failed``, and stays visible: the dossier
 page lists it to the agency's staff (:func:`engine.dossiers.dossier_view`, ``preparing``).
 
-**Handlers** by kind: the engine's own in :func:`builtin_handlers` (looked up when a job
-runs, not registered as a side effect of importing a module); others are added with
-:func:`register` at set-up (a plug-in, a test).
+**Handlers** by kind, added with :func:`register` at set-up (:mod:`engine.platform`
+registers the engine's own; a plug-in or a test adds others), never as a side effect of
+importing a module.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .models import Job
+from .step.load import lock_dossier
 from .unit import unit_of
 
 log = logging.getLogger(__name__)
@@ -87,15 +88,8 @@ def register(kind: str, handler: Handler) -> None:
     HANDLERS[kind] = handler
 
 
-def builtin_handlers() -> dict[str, Handler]:
-    """The engine's own kinds of job."""
-    from .slips import produce_slip
-
-    return {"slip": produce_slip}
-
-
 def handler_for(kind: str) -> Handler:
-    handler = HANDLERS.get(kind) or builtin_handlers().get(kind)
+    handler = HANDLERS.get(kind)
     if handler is None:
         raise LookupError(f"no handler for jobs of kind {kind!r}")
     return handler
@@ -182,8 +176,6 @@ def _lock_pending(session: Session, work: Work) -> Job | None:
     """Lock the job's dossier (documents of a dossier are written under its lock), then the
     job row; the job if it is still pending."""
     if work.dossier_id is not None:
-        from .runtime import lock_dossier
-
         lock_dossier(session, work.dossier_id)
     job = session.execute(select(Job).where(Job.id == work.id).with_for_update()
                           .execution_options(populate_existing=True)).scalar()

@@ -11,7 +11,7 @@ diagram or collaboration) leaves the workflow as an event; :func:`emit` turns it
   to address another dossier is to put that dossier's code (or a shared key) in the payload;
 - otherwise the sender's own dossier code (a message to a later step of the same dossier).
 
-**Waiting.** After every step, :mod:`engine.sync` writes a ``waiting_message`` row for each
+**Waiting.** After every step, :mod:`engine.runtime` writes a ``waiting_message`` row for each
 task waiting for a message, with the correlation it expects (:func:`waiting_correlation`):
 the value the workflow already holds for the message's correlation property (learnt from an
 earlier message, or set by ``spiffworkflow:processVariableCorrelation``), else its own
@@ -28,7 +28,8 @@ the process a citizen's submission starts, *cooperating* processes that a messag
 event starts (``cooperating:`` in procedure.yaml, e.g. the Department of Finance's side of a
 budget-code dossier a district finance office forwarded). A pending message that no waiting
 row accepts and whose name starts such a process of an active procedure version
-(:func:`start_receivers`) starts a new dossier there (:func:`start_dossier`): coded by the
+(:func:`engine.cooperation.start_receivers`) starts a new dossier there
+(:func:`engine.dossiers.start_dossier`): coded by the
 receiving agency (Circular 01/2018 Art. 19), same applicant, ``parent_id`` the sender's
 dossier, its start event catching the message like any catch event (the payload lands in
 its ``spiffworkflow:messageVariable``), all in the transaction that marks the message
@@ -50,13 +51,11 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition as BaseErrorEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -65,32 +64,11 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock
 from .documents import latest
-from .errors import InvalidData, OperatorError, ScriptError
-from .models import Agency, Document, Dossier, Message, Procedure, ProcedureVersion
-from .spiff import SPECS
-from .sync import waiting_definitions
-
-#: The channel of a dossier another agency's dossier forwarded: it arrives electronically
-#: (the national sync record knows only 1 counter, 2 online, 3 post).
-FORWARDED_CHANNEL = "online"
+from .errors import OperatorError, ScriptError
+from .models import Document, Dossier, Message
+from .step.rows import waiting_correlation, waiting_definitions  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-
-def _properties(definition) -> list:
-    return [*getattr(definition, "correlation_properties", []),
-            *getattr(definition, "process_correlations", [])]
-
-
-def waiting_correlation(task, definition: MessageEventDefinition, dossier_code: str) -> str:
-    """The correlation a waiting task expects (see the module docstring)."""
-    known = task.workflow.correlations or {}
-    for prop in _properties(definition):
-        for key in prop.correlation_keys:
-            value = (known.get(key) or {}).get(prop.name)
-            if value is not None:
-                return str(value)
-    return dossier_code
 
 
 def outgoing_correlation(event: BpmnEvent, dossier_code: str) -> str:
@@ -256,112 +234,3 @@ def deliver(step, message: Message, task_guid: str) -> bool:
                          "task": where, "message_id": message.id})
     attach_documents(step.session, message, step.dossier, actor=step.context.actor)
     return True
-
-
-# -- message start events: cooperating processes ------------------------------------------
-
-def start_messages(spec) -> list[str]:
-    """The names of the messages that start ``spec`` (its top-level message start events)."""
-    return sorted({ts.event_definition.name for ts in spec.task_specs.values()
-                   if isinstance(ts, StartEvent)
-                   and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)})
-
-
-@dataclass(frozen=True)
-class StartReceiver:
-    """A cooperating process of an active procedure version that a message starts."""
-
-    message: str
-    procedure_id: int
-    procedure_code: str
-    version_id: int
-    process_id: str
-    agency_code: str  # '' : the procedure's own agency
-    deadline: dict | None  # the cooperating side's own deadline, if procedure.yaml gives one
-
-
-def start_receivers(session: Session, *, exclude_procedure_id: int | None = None
-                    ) -> dict[str, StartReceiver]:
-    """Message name → the cooperating process it starts, over every active version. (Deploy
-    refuses a second procedure starting on a name already taken, so names are unique.)"""
-    receivers: dict[str, StartReceiver] = {}
-    rows = session.execute(select(Procedure, ProcedureVersion).join(
-        ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
-        .order_by(Procedure.id)).all()
-    for procedure, version in rows:
-        if procedure.id == exclude_procedure_id:
-            continue
-        for entry in version.meta.get("cooperating") or []:
-            spec, _subs = SPECS.get(version, entry["process_id"])
-            for name in start_messages(spec):
-                receivers.setdefault(name, StartReceiver(
-                    message=name, procedure_id=procedure.id, procedure_code=procedure.code,
-                    version_id=version.id, process_id=entry["process_id"],
-                    agency_code=entry.get("agency") or "", deadline=entry.get("deadline")))
-    return receivers
-
-
-def start_dossier(p, session: Session, message: Message, receiver: StartReceiver) -> Dossier:
-    """Start a dossier of ``receiver``'s cooperating process with ``message`` (the caller
-    holds the message row and commits): created, coded, audited, its start event caught the
-    message and its process ran to its first wait state, the message marked delivered."""
-    # dossiers and runtime import this module: taken at call time.
-    from . import dossiers, runtime
-    from .calendar import load_calendar
-    from .deadlines import initial_due_at
-
-    sender = session.get(Dossier, message.sender_dossier_id) if message.sender_dossier_id else None
-    if sender is None:
-        raise InvalidData(
-            f"Message {message.name!r} would start a dossier of {receiver.procedure_code}, but it "
-            "comes from no dossier: there is no applicant to give it.",
-            vi=f"Thông điệp {message.name!r} khởi tạo hồ sơ thủ tục {receiver.procedure_code} "
-               "nhưng không gửi từ hồ sơ nào: không xác định được người nộp.")
-    procedure = session.get(Procedure, receiver.procedure_id)
-    version = session.get(ProcedureVersion, receiver.version_id)
-    agency = procedure.agency
-    if receiver.agency_code:
-        agency = session.execute(select(Agency).where(Agency.code == receiver.agency_code)).scalar()
-    if agency is None:
-        raise InvalidData(
-            f"The agency {receiver.agency_code!r} of {receiver.procedure_code}'s process "
-            f"{receiver.process_id} no longer exists.",
-            vi=f"Cơ quan {receiver.agency_code!r} xử lý quy trình {receiver.process_id} của thủ "
-               f"tục {receiver.procedure_code} không còn tồn tại.")
-    received_at = clock.now()
-    meta = {**version.meta, "deadline": receiver.deadline} if receiver.deadline else version.meta
-    due_at = initial_due_at(load_calendar(session), meta, received_at, FORWARDED_CHANNEL)
-    payload = message.payload if isinstance(message.payload, dict) else {}
-    application = payload.get("application")
-    dossier = Dossier(code=dossiers.next_code(session, agency, received_at),
-                      procedure=procedure, version=version, agency=agency,
-                      applicant=sender.applicant, status="submitted", channel=FORWARDED_CHANNEL,
-                      received_at=received_at, due_at=due_at,
-                      data=dict(application) if isinstance(application, dict) else {},
-                      parent_id=sender.id, process_id=receiver.process_id)
-    session.add(dossier)
-    session.flush()
-    audit.append(session, actor="system", action="started_by_message", dossier_id=dossier.id,
-                 detail={"message": message.name, "message_id": message.id,
-                         "parent": sender.code, "procedure": procedure.code,
-                         "version": version.number, "process": receiver.process_id,
-                         "due_at": due_at.isoformat()})
-    step = runtime.start(p, session, dossier, dossiers.initial_data(dossier, sender.applicant),
-                         actor="system")
-    start = next((t for t in step.workflow.get_tasks(state=TaskState.WAITING)
-                  if isinstance(t.task_spec, StartEvent)
-                  and any(isinstance(d, MessageEventDefinition) and d.name == message.name
-                          for d in waiting_definitions(t))), None)
-    if start is None:
-        raise ScriptError(f"Process {receiver.process_id} did not wait for message "
-                          f"{message.name!r} at its start.",
-                          vi=f"Quy trình {receiver.process_id} không chờ thông điệp "
-                             f"{message.name!r} ở sự kiện bắt đầu.")
-    guid = str(start.id)
-    if not runtime.run_step(p, dossier.id, lambda s: deliver(s, message, guid), actor="system",
-                            session=session):
-        raise ScriptError(f"The start event of {receiver.process_id} refused message "
-                          f"{message.name!r}.",
-                          vi=f"Sự kiện bắt đầu của {receiver.process_id} không nhận thông điệp "
-                             f"{message.name!r}.")
-    return dossier

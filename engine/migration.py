@@ -43,11 +43,14 @@ from .errors import EngineError
 from .models import Dossier, HumanTask, Instance, ProcedureVersion
 from .operators import StepContext
 from .scripting import MotcuaScriptEngine, make_evaluator
+from .spiff import REGISTRY, SPECS, dump_state, load_state
+from .step import rows
 from .versions import find_version, procedure_row
 
 SITTING = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 UNSURE = TaskState.PREDICTED_MASK | TaskState.FUTURE
 HARMLESS = {"bpmn_name", "documentation", "inputs", "outputs"}
+MULTI_INSTANCE_KEYS = ("key_or_index", "item")
 READABLE = {"typename": "kind of element", "lane": "lane", "cond_task_specs": "conditions",
             "default_task_spec": "default flow", "prescript": "pre-script",
             "postscript": "post-script", "io_specification": "inputs/outputs",
@@ -106,7 +109,7 @@ def _workflows(workflow) -> list:
 def _specs(workflow, target: ProcedureVersion) -> tuple:
     """The target version's spec for the process this workflow runs (a dossier of a
     cooperating process runs one of the version's other processes) and its sub-processes."""
-    return runtime.SPECS.get(target, getattr(workflow, "process_id", None))
+    return SPECS.get(target, getattr(workflow, "process_id", None))
 
 
 def _diffs(workflow, target: ProcedureVersion, verdict: Verdict) -> list[tuple] | None:
@@ -126,7 +129,7 @@ def _diffs(workflow, target: ProcedureVersion, verdict: Verdict) -> list[tuple] 
                             f"tiến trình con {wf.spec.name} không có trong phiên bản "
                             f"{target.number}")
                 continue
-            spec_diff = SpecDiff(runtime.REGISTRY, wf.spec, new)
+            spec_diff = SpecDiff(REGISTRY, wf.spec, new)
             out.append((wf, spec_diff, WorkflowDiff(wf, spec_diff), new))
     except Exception as exc:  # the library raises plain errors on shapes it cannot align
         verdict.add(f"version {target.number} could not be compared with this dossier: {exc}",
@@ -196,7 +199,7 @@ def incompatible(old, new, keys: list[str]) -> list[str]:
 
 
 def _event(definition) -> dict:
-    dct = runtime.REGISTRY.convert(definition)
+    dct = REGISTRY.convert(definition)
     return {k: v for k, v in dct.items() if k not in ("name", "description")}
 
 
@@ -218,6 +221,12 @@ def apply(workflow, target: ProcedureVersion, diffs: list[tuple]) -> None:
               for t in wf.get_tasks(state=TaskState.WAITING, skip_subprocesses=True)
               if isinstance(getattr(t.task_spec, "event_definition", None),
                             TimerEventDefinition)}
+    # The library resets every ready and waiting task when it migrates, which takes from a
+    # multi-instance child its place in the collection (its output would land nowhere) and
+    # its item (the vehicle it is about): both kept here and given back.
+    instances = {t.id: _instance_of(t) for wf in _workflows(workflow)
+                 for t in wf.get_tasks(state=SITTING, skip_subprocesses=True)
+                 if any(k in t.internal_data for k in MULTI_INSTANCE_KEYS)}
     owners = {sp_id: runtime.find_task(workflow, str(sp_id)) for sp_id in workflow.subprocesses}
     old_specs = {sp_id: task.task_spec for sp_id, task in owners.items() if task is not None}
     for wf, _spec_diff, wf_diff, new in diffs:
@@ -234,6 +243,20 @@ def apply(workflow, target: ProcedureVersion, diffs: list[tuple]) -> None:
         for task in wf.get_tasks(state=TaskState.WAITING, skip_subprocesses=True):
             if task.id in timers:
                 task.internal_data = timers[task.id]
+        for task in wf.get_tasks(state=SITTING, skip_subprocesses=True):
+            if task.id in instances:
+                place, item = instances[task.id]
+                task.internal_data = {**place, **task.internal_data}
+                task.data = {**item, **task.data}
+
+
+def _instance_of(task) -> tuple[dict, dict]:
+    """A multi-instance child's place (``key_or_index``, ``item``) and its item variable."""
+    place = {k: task.internal_data[k] for k in MULTI_INSTANCE_KEYS if k in task.internal_data}
+    item_spec = getattr(task.parent.task_spec, "input_item", None) if task.parent else None
+    name = getattr(item_spec, "bpmn_id", None)
+    item = {name: task.data[name]} if name and name in task.data else {}
+    return place, item
 
 
 def _repredict(task) -> None:
@@ -261,7 +284,7 @@ def verify(workflow, target: ProcedureVersion) -> Verdict:
                             f"{label} không có trong phiên bản {n}")
     if not verdict:
         try:
-            runtime.load_state(runtime.dump_state(workflow), target)
+            load_state(dump_state(workflow), target)
         except Exception as exc:
             verdict.add(f"the moved state could not be restored: {exc}",
                         f"không khôi phục được trạng thái sau khi chuyển: {exc}")
@@ -305,7 +328,7 @@ def preview(p, code: str, *, to_version: int | None = None) -> list[dict]:
         with p.db.transaction() as session:
             dossier = session.get(Dossier, dossier_id)
             target = session.get(ProcedureVersion, target.id)
-            workflow = runtime.load_state(session.get(Instance, dossier_id).state,
+            workflow = load_state(session.get(Instance, dossier_id).state,
                                           dossier.version)
             workflow.script_engine = _sandbox(p, session, dossier)
             verdict = trial(workflow, target)
@@ -396,19 +419,18 @@ def _move(step: runtime.Step, target: ProcedureVersion, actor: str) -> int:
 
 
 def _refresh_rows(step: runtime.Step) -> None:
-    """Give the open human-task rows what the new spec of their task says (title, form,
-    properties; the due date again when ``dueIn`` changed). Claims are kept."""
-    rows = step.session.execute(select(HumanTask).where(
+    """Give the open human-task rows what the new spec of their task says — the same columns
+    a step writes for a new row (:func:`engine.step.rows.describe`: title, multi-instance
+    label, role, form, properties), and the due date again when ``dueIn`` changed. Claims
+    are kept."""
+    open_rows = step.session.execute(select(HumanTask).where(
         HumanTask.dossier_id == step.dossier.id, HumanTask.status == "open")).scalars().all()
-    for row in rows:
+    for row in open_rows:
         task = step.task(row.task_guid)
         if task is None or task.state != TaskState.READY:
-            continue  # run_step's sync cancels it
-        spec = task.task_spec
-        props = dict((spec.extensions or {}).get("properties") or {})
-        if props.get("dueIn") != (row.properties or {}).get("dueIn"):
-            row.due_at = runtime._moment(step.workflow.script_engine.evaluate(
-                task, props["dueIn"])) if props.get("dueIn") else None
-        row.title = spec.bpmn_name or spec.bpmn_id or spec.name
-        row.form = runtime.form_path(spec)
-        row.properties = props
+            continue  # the step cancels it when it writes its rows
+        values = rows.describe(task)
+        if values["properties"].get("dueIn") != (row.properties or {}).get("dueIn"):
+            row.due_at = rows.due_at(task, step.workflow.script_engine.evaluate)
+        for name in ("title", "spec_name", "role_code", "form", "properties"):
+            setattr(row, name, values[name])

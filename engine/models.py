@@ -20,13 +20,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import UTCDateTime, utcnow
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
+from .columns import Base, utcnow
 
 
 class Agency(Base):
@@ -109,9 +105,10 @@ class Procedure(Base):
     active_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("procedure_version.id", use_alter=True, name="fk_procedure_active_version"))
 
+    # Loaded when read, never joined: a version row carries 10+ KB of metadata.
     agency: Mapped[Agency | None] = relationship(lazy="joined")
     active_version: Mapped[ProcedureVersion | None] = relationship(
-        foreign_keys=[active_version_id], post_update=True, lazy="joined")
+        foreign_keys=[active_version_id], post_update=True, lazy="select")
 
 
 class ProcedureVersion(Base):
@@ -165,10 +162,12 @@ class Dossier(Base):
     paused_working_days: Mapped[int] = mapped_column(Integer, default=0)
     supplement_count: Mapped[int] = mapped_column(Integer, default=0)
 
-    procedure: Mapped[Procedure] = relationship(lazy="joined")
+    # Many-to-one, loaded when read (from the session's identity map when already there):
+    # a dossier row is hot, and joining these to every read of it cost more than it saved.
+    procedure: Mapped[Procedure] = relationship(lazy="select")
     version: Mapped[ProcedureVersion] = relationship(lazy="select")
-    agency: Mapped[Agency] = relationship(lazy="joined")
-    applicant: Mapped[User] = relationship(lazy="joined")
+    agency: Mapped[Agency] = relationship(lazy="select")
+    applicant: Mapped[User] = relationship(lazy="select")
 
     __table_args__ = (Index("ix_dossier_applicant", "applicant_id"),
                       Index("ix_dossier_agency_status", "agency_id", "status"),
@@ -210,8 +209,8 @@ class HumanTask(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     data: Mapped[dict | None] = mapped_column(JSON)  # what was submitted, for the history
 
-    dossier: Mapped[Dossier] = relationship(lazy="joined")
-    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    dossier: Mapped[Dossier] = relationship(lazy="select")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="select")
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
     # The inbox (engine.inbox) reads one ordered range of each partial index per page:
@@ -461,7 +460,3 @@ class RegistryEntry(Base):
 
     __table_args__ = (UniqueConstraint("registry", "number"),
                       Index("ix_registry_key", "registry", "key", "status"))
-
-
-# Tables defined beside the feature that owns them, registered on the same metadata.
-from . import payment_models  # noqa: E402, F401

@@ -15,7 +15,6 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import yaml
 from sqlalchemy import select
@@ -24,12 +23,10 @@ from sqlalchemy.orm import Session
 from . import audit, clock, outbox
 from .errors import OperatorError, ScriptError
 from .models import Dossier, ProcedureVersion, User, UserRole
+from .statuses import FINAL_STATUSES, STATUSES  # noqa: F401  (diagrams' vocabulary)
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("submitted", "supplement_requested", "accepted", "in_progress", "approved",
-            "refused", "processed", "returned", "stopped", "withdrawn")
-FINAL_STATUSES = {"refused", "processed", "returned", "stopped", "withdrawn"}
 
 
 @dataclass
@@ -57,13 +54,20 @@ REGISTRY: dict[str, Operator] = {}
 
 
 def operator(func: Callable) -> Callable:
-    """Register ``func(step, task, **params)`` under its name; its keyword parameters are the
-    diagram's parameters (those without a default are required)."""
+    """Declare ``func(step, task, **params)`` an operator named after it; its keyword
+    parameters are the diagram's parameters (those without a default are required). It is
+    registered at set-up (:func:`register`, :mod:`engine.platform`), not on import."""
     sig = inspect.signature(func)
     params = {name: p.default is inspect.Parameter.empty
               for name, p in list(sig.parameters.items())[2:]}
-    REGISTRY[func.__name__] = Operator(func.__name__, func, params, inspect.getdoc(func) or "")
+    func.operator = Operator(func.__name__, func, params, inspect.getdoc(func) or "")
     return func
+
+
+def register(*funcs: Callable) -> None:
+    """Make the operators ``funcs`` (declared with :func:`operator`) callable from diagrams."""
+    for func in funcs:
+        REGISTRY[func.operator.name] = func.operator
 
 
 def call(step: StepContext, task, name: str, params: dict):
@@ -190,32 +194,6 @@ def render_document(step: StepContext, task, document: str, signers: int = 0) ->
 
 
 @operator
-def issue_apology(step: StepContext, task, reason: str, new_due_at: str,
-                  message: str = "late") -> dict:
-    """Form 04: the dossier is late. Record why, move the appointment date, and send the
-    applicant slip 04 (signed by the agency, reason and new date on it) with the text of
-    the ``notifications:`` entry ``message`` when procedure.yaml has one (one e-mail).
-    The slip is made right after the step commits: ``job`` is its job's key
-    (:func:`engine.slips.issue_slip`)."""
-    from .slips import issue_slip
-
-    before = step.dossier.due_at
-    moment = datetime.fromisoformat(str(new_due_at))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=clock.VIETNAM)
-    step.dossier.due_at = moment
-    audit.append(step.session, actor=step.actor, action="apology", dossier_id=step.dossier.id,
-                 detail={"reason": reason, "from": before.isoformat() if before else None,
-                         "to": moment.isoformat()})
-    task.data["reason"] = reason  # this boundary branch's own copy of the data
-    known = message in (step.version.meta.get("notifications") or {})
-    slip = issue_slip(step, task, "04", reason=reason, new_due_at=moment,
-                      previous_due_at=before, message=message if known else "")
-    step.events.append("apology")
-    return {"new_due_at": moment.isoformat(), "reason": reason, "job": slip["job"]}
-
-
-@operator
 def require(step: StepContext, task, condition, code: str, message: str = "") -> dict:
     """Stop with the business error ``code`` unless ``condition`` holds: an error boundary
     event with that code (or without one) takes the diagram's error path; uncaught, the step
@@ -235,6 +213,6 @@ def procedure_data(step: StepContext, task, keys) -> dict:
     return {str(name): copy.deepcopy(meta.get(str(name))) for name in names}
 
 
-# Operators defined beside the feature they serve register themselves on import.
-# (registry: numbers; slips: forms 01–05; tracking: the vehicle GPS check)
-from . import registry, slips, tracking  # noqa: E402,F401
+#: The operators defined here; those of other features are listed beside them
+#: (``OPERATORS`` of :mod:`engine.registry`, :mod:`engine.slips`, :mod:`engine.tracking`).
+OPERATORS = (set_status, notify, render_document, require, procedure_data)

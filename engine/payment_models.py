@@ -1,8 +1,8 @@
 """The ``payment`` table: one attempt to pay a dossier's fee online through a gateway.
 
-Kept in its own module (on the shared :class:`engine.models.Base`) so that the payment
-feature can be added without touching the core tables; ``engine.models`` imports it so
-that ``Base.metadata`` always knows the table (``create_all``, the migrations test).
+Kept in its own module (on the shared :class:`engine.columns.Base`) so that the payment
+feature can be added without touching the core tables; :mod:`engine.schema`
+gathers it with the others (``create_all``, the migrations).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import utcnow
-from .models import Base, Dossier
+from .columns import Base, utcnow
 
 PAYMENT_STATUSES = ("pending", "paid", "failed")
 
@@ -42,6 +41,6 @@ class Payment(Base):
     paid_at: Mapped[datetime | None]
     raw_callback: Mapped[dict | None] = mapped_column(JSON)
 
-    dossier: Mapped[Dossier] = relationship(lazy="joined")
+    dossier: Mapped[Dossier] = relationship(lazy="joined")  # noqa: F821  (engine.models)
 
     __table_args__ = (Index("ix_payment_dossier", "dossier_id", "status"),)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from . import jobs, operators, registry, slips, tracking
 from .config import Settings
 from .db import Database
 from .storage import LocalStorage
+
+
+def install() -> None:
+    """Register the engine's service-task operators and kinds of job (idempotent): what a
+    diagram may call and what runs after a step, declared here rather than as a side
+    effect of importing the modules that define them."""
+    operators.register(*operators.OPERATORS, *registry.OPERATORS, *slips.OPERATORS,
+                       *tracking.OPERATORS)
+    jobs.register("slip", slips.produce_slip)
 
 
 class Platform:
     """Everything an engine function needs, passed as its first argument."""
 
     def __init__(self, settings: Settings | None = None):
+        install()
         self.settings = settings or Settings.from_env()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.database_url)

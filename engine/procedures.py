@@ -13,8 +13,8 @@ from .calendar import WorkingCalendar
 from .errors import InvalidBundle, NotFound
 from .models import Agency, Procedure, ProcedureAgency, ProcedureVersion, Role
 from .operators import REGISTRY
-from .runtime import specs_to_dict
 from .scripting import check_expression, make_evaluator
+from .spiff import specs_to_dict
 
 
 def deploy_bundle(p, source: Path | dict, *, actor: str = "system",

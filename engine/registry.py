@@ -255,3 +255,6 @@ def registry_close(step: StepContext, task, registry: str, key: str, kind: str =
     closed = _close(step.session, step.session.execute(query).scalars().all(), step,
                     registry, key)
     return {"closed": closed}
+
+
+OPERATORS = (issue_number, registry_require_free, registry_add, registry_close)

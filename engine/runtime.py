@@ -1,19 +1,31 @@
 """The SpiffWorkflow adapter: one transaction per action on a dossier.
 
-:func:`run_step` is the only way a dossier's workflow changes: lock the dossier row,
-load the saved workflow, apply one action (start, complete a user task, fire a timer,
-deliver a message), run the engine to its next wait state, then write back the workflow,
-the human-task, timer and waiting-message rows (:mod:`engine.sync`), the messages it sent
-(:mod:`engine.messages`), outbox rows, audit events and the dossier's status, all or nothing.
+A step reads top to bottom (:func:`run_step`):
+
+1. **load** (:mod:`engine.step.load`): the dossier row locked, then its saved workflow and
+   its version's content hash; the version's metadata and specs from in-process caches;
+2. note the rows the workflow needs *now* (:func:`engine.step.rows.wanted`: pure, no SQL),
+   since they are the rows the last step wrote;
+3. apply **one action** (start, complete a user task, fire a timer, deliver a message,
+   move to another version, end the dossier) and run the engine to its next wait state;
+4. **store** (:mod:`engine.step.store`): the messages it threw, the saved state, and the
+   difference between the rows it needed before and those it needs now, as Core
+   statements. The dossier's own columns (status, dates) are its ORM row, flushed at
+   commit; audit events, jobs and after-commit work belong to the transaction's unit of
+   work (:mod:`engine.unit`), all or nothing.
+
+Nothing slow belongs inside: signatures are made before the lock (:mod:`engine.tasks`),
+slips are rendered by jobs after commit (:mod:`engine.jobs`), outside services are asked
+before the step and their answer applied in it.
 
 The workflow classes, the state serializer and the spec cache live in :mod:`engine.spiff`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -26,25 +38,13 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock, messages
 from .calendar import load_calendar
-from .errors import EngineError, NotFound, OperatorError, ScriptError
-from .models import Dossier, Instance, ProcedureVersion, Timer
+from .errors import EngineError, OperatorError, ScriptError
+from .models import Dossier, HumanTask, Timer
 from .operators import StepContext
 from .scripting import MotcuaScriptEngine, make_evaluator
-from .spiff import (  # noqa: F401  (re-exported: the adapter's public names)
-    REGISTRY,
-    SERIALIZER,
-    SPECS,
-    MotcuaWorkflow,
-    dump_state,
-    load_state,
-    new_workflow,
-    specs_to_dict,
-)
-from .sync import form_path, sync  # noqa: F401
-from .sync import moment as _moment  # noqa: F401
-from .unit import unit_of
-
-log = logging.getLogger(__name__)
+from .spiff import dump_state, load_state, new_workflow
+from .step import load, rows, store
+from .step.load import lock_dossier  # noqa: F401  (the lock every dossier action takes)
 
 # A step ends after this many operator errors caught by boundary events: a diagram whose
 # error path leads back to the failing task would otherwise retry it for ever.
@@ -57,9 +57,13 @@ class Step:
 
     session: Session
     dossier: Dossier
-    version: ProcedureVersion
+    version: Any  # engine.step.load.Version (or the target ProcedureVersion of a migration)
     workflow: BpmnWorkflow
     context: StepContext
+    #: The rows the workflow needed when loaded (what the previous step wrote).
+    before: rows.Wanted = field(default_factory=rows.Wanted)
+    #: Task rows the action wrote itself (the human task it completed).
+    settled: set[str] = field(default_factory=set)
 
     def task(self, guid: str):
         return find_task(self.workflow, guid)
@@ -80,45 +84,51 @@ def find_task(workflow: BpmnWorkflow, guid: str):
     return None
 
 
-def lock_dossier(session: Session, dossier_id: int) -> Dossier:
-    """Load the dossier row and hold its lock until the transaction ends. Locking it again
-    in the same transaction costs nothing: the row is already current."""
-    locked = unit_of(session).locked
-    if dossier_id in locked:
-        dossier = session.get(Dossier, dossier_id)
-    else:
-        dossier = session.execute(select(Dossier).where(Dossier.id == dossier_id)
-                                  .with_for_update(of=Dossier)
-                                  .execution_options(populate_existing=True)).scalar()
-    if dossier is None:
-        raise NotFound("No such dossier.", vi="Không tìm thấy hồ sơ.")
-    locked.add(dossier_id)
-    return dossier
+class _Calendar:
+    """The working-day calendar, read the first time a step asks for it (most steps never
+    count working days)."""
+
+    def __init__(self, session: Session):
+        self._session = session
+        self._calendar = None
+
+    def __getattr__(self, name):
+        if self._calendar is None:
+            self._calendar = load_calendar(self._session)
+        return getattr(self._calendar, name)
 
 
 def _script_engine(p, session, dossier, version, actor) -> tuple[MotcuaScriptEngine, StepContext]:
-    calendar = load_calendar(session)
+    calendar = _Calendar(session)
     context = StepContext(platform=p, session=session, dossier=dossier, version=version,
                           calendar=calendar, actor=actor)
     evaluator = make_evaluator(calendar, p.settings.script_timeout_seconds, step=context)
     return MotcuaScriptEngine(context, evaluator), context
 
 
-def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: str) -> Step:
-    """Create the dossier's workflow, run it to its first wait state and save it."""
-    version = dossier.version if dossier.version is not None else session.get(
-        ProcedureVersion, dossier.version_id)
+def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: str,
+          version=None) -> Step:
+    """Create the dossier's workflow (the row exists, with its id), run it to its first
+    wait state and save it."""
+    version = version or load.version_of(session, dossier)
     engine, context = _script_engine(p, session, dossier, version, actor)
     workflow = new_workflow(version, engine, dossier.process_id)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.set_data(**initial_data)
+    unit_locked(session, dossier.id)
     step = Step(session, dossier, version, workflow, context)
     _advance(step)
     messages.emit(step)
-    session.add(Instance(dossier_id=dossier.id, state=dump_state(workflow),
-                         completed=workflow.completed, updated_at=clock.now()))
-    sync(step)
+    store.insert_state(session, dossier.id, dump_state(workflow), workflow.completed)
+    _write_rows(step)
     return step
+
+
+def unit_locked(session: Session, dossier_id: int) -> None:
+    """A dossier this transaction created is as good as locked: nobody else sees it."""
+    from .unit import unit_of
+
+    unit_of(session).locked.add(dossier_id)
 
 
 def run_step(p, dossier_id: int, action: Callable[[Step], Any], *, actor: str,
@@ -135,26 +145,56 @@ def run_step(p, dossier_id: int, action: Callable[[Step], Any], *, actor: str,
 
 def _run(p, session, dossier_id, action, actor):
     dossier = lock_dossier(session, dossier_id)
-    instance = session.get(Instance, dossier_id, populate_existing=True)
-    version = session.get(ProcedureVersion, dossier.version_id)
+    state, version = load.saved_state(session, dossier)
+    return run_loaded(p, session, dossier, state, version, action, actor=actor)
+
+
+def run_loaded(p, session: Session, dossier: Dossier, state: bytes, version,
+               action: Callable[[Step], Any], *, actor: str) -> Any:
+    """:func:`run_step` for a caller that has locked the dossier and read its saved state
+    itself (after taking the lock), e.g. with the task it completes."""
     engine, context = _script_engine(p, session, dossier, version, actor)
-    workflow = load_state(instance.state, version, dossier.process_id)
+    workflow = load_state(state, version, dossier.process_id)
     workflow.script_engine = engine
-    step = Step(session, dossier, version, workflow, context)
+    step = Step(session, dossier, version, workflow, context,
+                before=rows.wanted(workflow, dossier.code))
     result = action(step)
     _advance(step)
     messages.emit(step)
-    instance.state = dump_state(workflow)
-    instance.completed = workflow.completed
-    instance.updated_at = clock.now()
-    sync(step)
+    store.save_state(session, dossier.id, dump_state(step.workflow), step.workflow.completed)
+    _write_rows(step)
     return result
+
+
+def _write_rows(step: Step) -> None:
+    session, dossier, workflow = step.session, step.dossier, step.workflow
+    new_task = partial(rows.human_task_values, dossier_id=dossier.id,
+                       agency_id=dossier.agency_id, applicant_id=dossier.applicant_id,
+                       evaluate=workflow.script_engine.evaluate,
+                       earlier_assignee=partial(_earlier_assignee, session, dossier.id),
+                       now=clock.now())
+    store.write_rows(session, dossier_id=dossier.id, before=step.before,
+                     after=rows.wanted(workflow, dossier.code), find_task=step.task,
+                     new_task=new_task, settled=step.settled)
+    if workflow.completed and dossier.finished_at is None:
+        dossier.finished_at = clock.now()
+
+
+def _earlier_assignee(session: Session, dossier_id: int, spec_name: str) -> int | None:
+    """Who completed the dossier's last ``spec_name`` task (``sameAssigneeAs``)."""
+    return session.execute(
+        select(HumanTask.completed_by_id)
+        .where(HumanTask.dossier_id == dossier_id, HumanTask.status == "completed",
+               HumanTask.spec_name == spec_name)
+        .order_by(HumanTask.completed_at.desc()).limit(1)).scalar()
 
 
 def _advance(step: Step) -> None:
     """Run the engine to the next wait state. An operator's business error is thrown into the
-    diagram as a BPMN error (and the engine runs on along the boundary event's path); any
-    other failure of the diagram aborts the step."""
+    diagram as a BPMN error (and the engine runs on along the boundary event's path); a
+    diagram that fails aborts the step with a :class:`ScriptError`. An operator's bug (an
+    exception that is no :class:`EngineError`) is not the diagram's fault: it propagates
+    as it is, to be logged with its traceback."""
     workflow = step.workflow
 
     def tag_sender(task) -> None:  # which task threw the messages that leave the workflow
@@ -179,7 +219,10 @@ def _advance(step: Step) -> None:
             raise _diagram_failed(where, str(exc)) from exc
         except (EngineError, SQLAlchemyError):
             raise
-        except Exception as exc:  # the library's own errors on unexpected data (TypeError…)
+        except Exception as exc:
+            if getattr(exc, "motcua_operator", None):
+                raise
+            # the library's own errors on data the diagram shaped (TypeError…)
             failed = workflow.get_tasks(state=TaskState.ERROR)
             where = failed[-1].task_spec.bpmn_id or "" if failed else ""
             raise _diagram_failed(where, f"{type(exc).__name__}: {exc}") from exc

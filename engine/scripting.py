@@ -122,9 +122,9 @@ class MotcuaScriptEngine(PythonScriptEngine):
             raise
         except EngineError:
             raise
-        except Exception as exc:
-            raise WorkflowTaskException(f"Operator {operation_name} failed: {exc}", task=task,
-                                        exception=exc) from exc
+        except Exception as exc:  # a bug in the operator, not in the diagram: raised as it is
+            exc.motcua_operator = operation_name
+            raise
         return json.dumps(result if result is not None else {})
 
 

@@ -43,6 +43,7 @@ from .documents import can_see_dossier, store_document
 from .errors import NotFound, ScriptError
 from .models import Agency, ClockStop, Dossier, HumanTask, Role, User
 from .operators import StepContext, _text, operator, placeholders
+from .statuses import STATUS_LABELS
 
 LAYOUT_DIR = Path(__file__).resolve().parent.parent / "signing" / "layouts"
 APPLICANT_LABEL = "Tổ chức, cá nhân"
@@ -234,8 +235,6 @@ def slip_context(session: Session, dossier: Dossier, meta: dict, *, reason: str 
                  items: str = "", new_due_at: datetime | None = None,
                  previous_due_at: datetime | None = None, officer: str = "") -> dict:
     """Everything a slip layout may name (signing/layouts/README.md)."""
-    from .dossiers import STATUS_LABELS
-
     agency = dossier.agency
     parent = session.get(Agency, agency.parent_id) if agency.parent_id else None
     applicant = applicant_fields(dossier, meta)
@@ -420,5 +419,32 @@ def control_slip(p, code: str, user) -> bytes:
         return render_signed(p, dossier, layout(dossier.version, "05"), context, "05")
 
 
-__all__ = ["FORMS", "issue_slip", "produce_slip", "control_slip", "handovers", "timeliness", "moment_text",
+@operator
+def issue_apology(step: StepContext, task, reason: str, new_due_at: str,
+                  message: str = "late") -> dict:
+    """Form 04: the dossier is late. Record why, move the appointment date, and send the
+    applicant slip 04 (signed by the agency, reason and new date on it) with the text of
+    the ``notifications:`` entry ``message`` when procedure.yaml has one (one e-mail).
+    The slip is made right after the step commits: ``job`` is its job's key
+    (:func:`engine.slips.issue_slip`)."""
+    before = step.dossier.due_at
+    moment = datetime.fromisoformat(str(new_due_at))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.VIETNAM)
+    step.dossier.due_at = moment
+    audit.append(step.session, actor=step.actor, action="apology", dossier_id=step.dossier.id,
+                 detail={"reason": reason, "from": before.isoformat() if before else None,
+                         "to": moment.isoformat()})
+    task.data["reason"] = reason  # this boundary branch's own copy of the data
+    known = message in (step.version.meta.get("notifications") or {})
+    slip = issue_slip(step, task, "04", reason=reason, new_due_at=moment,
+                      previous_due_at=before, message=message if known else "")
+    step.events.append("apology")
+    return {"new_due_at": moment.isoformat(), "reason": reason, "job": slip["job"]}
+
+
+OPERATORS = (issue_slip, issue_apology)
+
+__all__ = ["FORMS", "OPERATORS", "issue_slip", "issue_apology", "produce_slip", "control_slip",
+           "handovers", "timeliness", "moment_text",
            "applicant_fields"]

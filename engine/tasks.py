@@ -1,28 +1,43 @@
-"""Human tasks: the inbox, claiming, and completing a step of a dossier.
+"""Human tasks: claiming and completing a step of a dossier (the inbox is :mod:`engine.inbox`).
 
-The inbox is an indexed query over ``human_task`` rows; no workflow is loaded to list
-tasks. Completing locks the dossier, re-reads the task row under that lock and refuses a
-task that someone else completed or claimed in the meantime (409), so a task is never
-completed twice.
+Completing locks the dossier, re-reads the task row under that lock and refuses a task
+that someone else completed or claimed in the meantime (409), so a task is never completed
+twice. An unclaimed task of one's role may be completed directly: claiming is implied.
+
+**Signatures are made before the lock.** A step that signs a document needs the officer's
+key and ~50 ms of cryptography; none of it happens while the dossier is locked. The first
+attempt, under the lock, finds which revision of the document is to be signed and gives
+up before writing anything; the signature is made on that revision with no lock held; the
+second attempt checks, under the lock, that it is still the latest revision (else it signs
+the new one) and stores it with the rest of the step.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, forms, runtime
 from .documents import latest, store_document
 from .dossiers import dossier_view
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
-from .models import Agency, Dossier, HumanTask
+from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion
 from .procedures import form_schema
+from .step.load import VERSIONS
+
+#: Times a signature is made again because the document changed while it was being made.
+SIGNING_ATTEMPTS = 3
 
 
-def _may_act(user, task: HumanTask, agency_code: str | None) -> bool:
+def _may_act(user, task: HumanTask, agency_code: str | None,
+             applicant_id: int | None = None) -> bool:
     if user is None:
         return False
     if task.role_code == "applicant":
-        return task.dossier.applicant_id == user.id
+        owner = applicant_id if applicant_id is not None else task.dossier.applicant_id
+        return owner == user.id
     return user.has_role(task.role_code, agency_code)
 
 
@@ -50,18 +65,63 @@ def list_tasks(p, user) -> list[dict]:
     return all_tasks(p, user)
 
 
-def _load(session: Session, task_id: int, *, lock: bool = False) -> HumanTask:
+def _load(session: Session, task_id: int) -> HumanTask:
     task = session.get(HumanTask, task_id)
     if task is None:
         raise NotFound("No such task.", vi="Không tìm thấy công việc.")
-    if lock:
-        runtime.lock_dossier(session, task.dossier_id)
-        session.refresh(task)
     return task
 
 
+def _no_task() -> NotFound:
+    return NotFound("No such task.", vi="Không tìm thấy công việc.")
+
+
+def _lock_for_task(session: Session, task_id: int) -> Dossier:
+    """Lock the dossier of task ``task_id`` (one statement: the task's dossier, locked)."""
+    of_task = select(HumanTask.dossier_id).where(HumanTask.id == task_id).scalar_subquery()
+    dossier_id = session.execute(select(Dossier.id).where(Dossier.id == of_task)
+                                 .with_for_update(of=Dossier)).scalar()
+    if dossier_id is None:
+        raise _no_task()
+    runtime.unit_locked(session, dossier_id)
+    return session.get(Dossier, dossier_id)
+
+
+@dataclass
+class _Locked:
+    """A task read under its dossier's lock, with what its step needs."""
+
+    task: HumanTask
+    dossier: Dossier
+    agency_code: str | None
+    state: bytes
+    content_hash: str
+
+
+def _read_locked(session: Session, task_id: int) -> _Locked:
+    """Lock the task's dossier, then read (after the lock, so it is current) the task, the
+    dossier, the saved workflow, the version's content hash and the task's agency code:
+    two statements."""
+    of_task = select(HumanTask.dossier_id).where(HumanTask.id == task_id).scalar_subquery()
+    dossier = session.execute(select(Dossier).where(Dossier.id == of_task)
+                              .with_for_update(of=Dossier)
+                              .execution_options(populate_existing=True)).scalar()
+    if dossier is None:
+        raise _no_task()
+    runtime.unit_locked(session, dossier.id)
+    row = session.execute(
+        select(HumanTask, Instance.state, ProcedureVersion.content_hash, Agency.code)
+        .join(Instance, Instance.dossier_id == HumanTask.dossier_id)
+        .join(ProcedureVersion, ProcedureVersion.id == dossier.version_id)
+        .outerjoin(Agency, Agency.id == HumanTask.agency_id)
+        .where(HumanTask.id == task_id)
+        .execution_options(populate_existing=True)).one()
+    task, state, content_hash, agency_code = row
+    return _Locked(task, dossier, agency_code, state, content_hash)
+
+
 def get_task(p, user, task_id: int) -> dict:
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         task = _load(session, task_id)
         agency_code = _agency_code(session, task.agency_id)
         if not (_may_act(user, task, agency_code) or user.is_admin):
@@ -91,8 +151,11 @@ def _check_open(task: HumanTask, user) -> None:
 def claim(p, user, task_id: int) -> dict:
     """Take an unclaimed task of one of your roles, so that no one else works on it."""
     with p.db.transaction() as session:
-        task = _load(session, task_id, lock=True)
-        if not _may_act(user, task, _agency_code(session, task.agency_id)):
+        dossier = _lock_for_task(session, task_id)
+        task, agency_code = session.execute(
+            select(HumanTask, Agency.code).outerjoin(Agency, Agency.id == HumanTask.agency_id)
+            .where(HumanTask.id == task_id).execution_options(populate_existing=True)).one()
+        if not _may_act(user, task, agency_code, dossier.applicant_id):
             raise PermissionDenied("This task is not for you.", vi="Công việc này không dành cho bạn.")
         _check_open(task, user)
         if task.assignee_id is None:
@@ -100,32 +163,75 @@ def claim(p, user, task_id: int) -> dict:
             audit.append(session, actor=user.username, action="claim", dossier_id=task.dossier_id,
                          detail={"task": task.spec_name})
         session.flush()
-        session.refresh(task)
         return _row_view(task, user)
+
+
+@dataclass(frozen=True)
+class _Signature:
+    """A signature made outside the lock on one revision of a document."""
+
+    document_id: int
+    content: bytes
+
+
+class _SignFirst(Exception):
+    """The step signs ``document``, and there is no signature of its current revision yet."""
+
+    def __init__(self, document: Document):
+        super().__init__(document.id)
+        self.document_id = document.id
+        self.storage_key = document.storage_key
+        self.signatures = document.signatures
 
 
 def complete(p, user, task_id: int, data: dict, files: dict | None = None, *,
              passphrase: str | None = None) -> dict:
     """Complete a task with its form data (and sign its document when the step says so),
-    then run the dossier's process to its next wait state, all in one transaction."""
+    then run the dossier's process to its next wait state, all in one transaction; the
+    signature itself is made before it (see the module docstring)."""
+    signature = None
+    for _attempt in range(SIGNING_ATTEMPTS + 1):
+        try:
+            return _complete(p, user, task_id, data, files, passphrase, signature)
+        except _SignFirst as needed:
+            signature = _sign(p, user, needed, passphrase)
+    raise Conflict("The document to sign kept changing while it was being signed; try again.",
+                   vi="Văn bản cần ký liên tục thay đổi trong khi ký; hãy thử lại.")
+
+
+def _complete(p, user, task_id, data, files, passphrase, signature: _Signature | None) -> dict:
     with p.db.transaction() as session:
-        task = _load(session, task_id, lock=True)
-        if not _may_act(user, task, _agency_code(session, task.agency_id)):
+        locked = _read_locked(session, task_id)
+        task, dossier = locked.task, locked.dossier
+        if not _may_act(user, task, locked.agency_code, dossier.applicant_id):
             raise PermissionDenied("This task is not for you.", vi="Công việc này không dành cho bạn.")
         _check_open(task, user)
-        dossier = task.dossier
-        schema = form_schema(dossier.version, task.form) or {"type": "object", "properties": {}}
+        version = VERSIONS.get(session, dossier.version_id, locked.content_hash)
+        sign_name = (task.properties or {}).get("signDocument")
+        document = None
+        if sign_name:
+            if not passphrase:
+                raise InvalidData("Enter the passphrase of your signing key.",
+                                  vi="Nhập mật khẩu khóa ký số của bạn.",
+                                  details=[{"field": "passphrase", "message": "Required to sign."}])
+            document = latest(session, dossier.id, sign_name)
+            if document is None:
+                raise InvalidData(f"There is no document '{sign_name}' to sign yet.",
+                                  vi=f"Chưa có văn bản '{sign_name}' để ký.")
+            if signature is None or signature.document_id != document.id:
+                raise _SignFirst(document)  # nothing written yet: rolled back, signed, retried
+        schema = form_schema(version, task.form) or {"type": "object", "properties": {}}
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id)
         clean = forms.validate(schema, {**(data or {}), **stored})
-        sign_name = (task.properties or {}).get("signDocument")
 
         def act(step: runtime.Step) -> None:
             spiff_task = step.task(task.task_guid)
             if spiff_task is None or not spiff_task.state == runtime.TaskState.READY:
                 raise Conflict("This step is no longer waiting for input.",
                                vi="Bước này không còn chờ xử lý.")
-            if sign_name:
-                _sign(p, session, user, dossier, sign_name, passphrase)
+            if document is not None:
+                _store_signature(p, session, user, dossier, document, signature)
+            step.settled.add(task.task_guid)
             spiff_task.data.update(clean)
             spiff_task.run()
 
@@ -136,34 +242,34 @@ def complete(p, user, task_id: int, data: dict, files: dict | None = None, *,
         task.data = clean
         audit.append(session, actor=user.username, action="complete", dossier_id=dossier.id,
                      detail={"task": task.spec_name, "title": task.title, "data": clean})
-        runtime.run_step(p, dossier.id, act, actor=user.username, session=session)
+        runtime.run_loaded(p, session, dossier, locked.state, version, act,
+                           actor=user.username)
         return {"id": task.id, "status": "completed", "dossier_code": dossier.code,
                 "dossier_status": dossier.status}
 
 
-def _sign(p, session: Session, user, dossier: Dossier, name: str, passphrase: str | None) -> None:
+def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
+    """Sign the document revision ``needed`` names, with no lock held."""
     from signing.errors import SigningError
     from signing.pki import load_signer
     from signing.sign import sign_pdf
 
-    if not passphrase:
-        raise InvalidData("Enter the passphrase of your signing key.",
-                          vi="Nhập mật khẩu khóa ký số của bạn.",
-                          details=[{"field": "passphrase", "message": "Required to sign."}])
-    doc = latest(session, dossier.id, name)
-    if doc is None:
-        raise InvalidData(f"There is no document '{name}' to sign yet.",
-                          vi=f"Chưa có văn bản '{name}' để ký.")
     try:
         signer = load_signer(p.pki_dir, user.username, passphrase)
-        signed = sign_pdf(p.storage.get(doc.storage_key), signer, slot=doc.signatures + 1,
+        signed = sign_pdf(p.storage.get(needed.storage_key), signer, slot=needed.signatures + 1,
                           signing_time=clock.now(), agency=user.agency_name, title=user.title)
     except SigningError as exc:
         raise InvalidData(str(exc), vi=str(exc),
                           details=[{"field": "passphrase", "message": str(exc)}]) from exc
-    new = store_document(p, session, dossier=dossier, name=name, filename=doc.filename,
-                         media_type=doc.media_type, content=signed, kind=doc.kind,
-                         created_by_id=user.id, signatures=doc.signatures + 1)
+    return _Signature(needed.document_id, signed)
+
+
+def _store_signature(p, session: Session, user, dossier: Dossier, document: Document,
+                     signature: _Signature) -> None:
+    new = store_document(p, session, dossier=dossier, name=document.name,
+                         filename=document.filename, media_type=document.media_type,
+                         content=signature.content, kind=document.kind, created_by_id=user.id,
+                         signatures=document.signatures + 1)
     audit.append(session, actor=user.username, action="sign", dossier_id=dossier.id,
-                 detail={"document": name, "document_id": new.id, "sha256": new.sha256,
+                 detail={"document": document.name, "document_id": new.id, "sha256": new.sha256,
                          "signature": new.signatures})

@@ -258,3 +258,6 @@ def check_vehicle_tracking(step: StepContext, task, plate: str, min_days: int = 
                       f"the tracker of {plate} reported on {status['days_reporting_last_30']} of "
                       f"30 days, fewer than {min_days}", result)
     return result
+
+
+OPERATORS = (check_vehicle_tracking,)

@@ -3,8 +3,8 @@
 :meth:`engine.db.Database.transaction` creates a :class:`Unit` with every session and
 hands it over at the two moments that matter, in plain sight of the code that commits:
 
-- **before commit** the unit writes what it collected during the transaction: the audit
-  events, chained in one insert and one update of the chain head (:mod:`engine.audit`);
+- **before commit** the transaction writes the audit events the unit collected, chained,
+  in one insert and one update of the chain head (:func:`engine.audit.write_events`);
 - **after commit** it runs the callbacks the transaction registered (jobs run in process
   right after commit, :mod:`engine.jobs`), each failure logged, never raised: the work is
   committed and the worker retries it.
@@ -37,12 +37,9 @@ class Unit:
     #: Callables run once the transaction has committed.
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
-    def before_commit(self, session: Session) -> None:
-        if self.audit:
-            from .audit import write_events
-
-            pending, self.audit = self.audit, []
-            write_events(session, pending)
+    def take_audit(self) -> list[tuple]:
+        pending, self.audit = self.audit, []
+        return pending
 
     def committed(self) -> None:
         callbacks, self.after_commit = self.after_commit, []

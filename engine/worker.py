@@ -13,7 +13,7 @@ with its name and correlation is claimed together with the receiving dossier row
 commit leaves it pending, to be delivered once by the next round. A pending message no one
 waits for whose name starts a cooperating process (a message start event) is claimed alone
 (``SKIP LOCKED`` on the message row) and starts its dossier in one transaction
-(:func:`engine.messages.start_dossier`): a worker killed mid-way leaves the message pending
+(:func:`engine.dossiers.start_dossier`): a worker killed mid-way leaves the message pending
 and no dossier, never a dossier without its message delivered.
 """
 
@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import and_, exists, select
 
-from . import audit, clock, jobs, messages, outbox, runtime
+from . import audit, clock, cooperation, dossiers, jobs, messages, outbox, runtime
 from .errors import EngineError
 from .models import Dossier, Message, Timer, WaitingMessage
 from .operators import FINAL_STATUSES
@@ -69,6 +69,12 @@ def fire_due_timers(p, *, limit: int = 100) -> int:
             if timer_id is not None:
                 skipped.add(timer_id)
                 _mark_failed(p, timer_id, str(exc))
+        except Exception as exc:  # a bug: logged in full; the timer is set aside, not retried
+            log.exception("timer %s failed with an unexpected error", timer_id)
+            if timer_id is None:
+                raise
+            skipped.add(timer_id)
+            _mark_failed(p, timer_id, f"unexpected error: {type(exc).__name__}: {exc}")
     return fired
 
 
@@ -122,6 +128,14 @@ def deliver_messages(p, *, limit: int = 100) -> int:
             if message_id is not None:
                 skipped.add(message_id)
                 _mark_message_failed(p, message_id, str(exc))
+        except Exception as exc:  # a bug: logged in full; the message is set aside
+            message_id = getattr(exc, "message_id", message_id)
+            log.exception("message %s failed with an unexpected error", message_id)
+            if message_id is None:
+                raise
+            skipped.add(message_id)
+            _mark_message_failed(p, message_id,
+                                 f"unexpected error: {type(exc).__name__}: {exc}")
     return delivered
 
 
@@ -132,7 +146,7 @@ def _start_one(p, session, skipped: set[int]) -> int | None:
                                 .distinct()).scalars())
     if not names:
         return None
-    receivers = messages.start_receivers(session)
+    receivers = cooperation.start_receivers(session)
     names &= set(receivers)
     if not names:
         return None
@@ -150,8 +164,8 @@ def _start_one(p, session, skipped: set[int]) -> int | None:
         return None
     message = session.get(Message, message_id, populate_existing=True)
     try:
-        messages.start_dossier(p, session, message, receivers[message.name])
-    except EngineError as exc:  # the caller marks it failed by this id
+        dossiers.start_dossier(p, session, message, receivers[message.name])
+    except Exception as exc:  # the caller marks it failed by this id
         exc.message_id = message_id
         raise
     return message_id

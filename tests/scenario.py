@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from engine import accounts, clock, dossiers, tasks, worker
 from engine.models import Document, Dossier, HumanTask, Instance, Outbox, Timer
 from engine.procedures import get_procedure
-from engine.runtime import dump_state, load_state
+from engine.spiff import dump_state, load_state
 from engine.storage import Upload
 
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"

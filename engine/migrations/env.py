@@ -3,10 +3,10 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.models import Base
+from engine.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:

@@ -29,6 +29,7 @@ from engine.models import (
     WaitingMessage,
 )
 from engine.procedures import deploy_bundle
+from engine.spiff import SPECS
 from engine.storage import Upload
 
 DISTRICT = "000.00.14.H56"  # stands for the district office: the procedure's own agency
@@ -379,15 +380,14 @@ def test_two_procedures_may_not_start_on_the_same_message(platform):
 
 
 def test_the_deployed_version_stores_the_cooperating_process(platform):
-    from engine import runtime
     from engine.models import Procedure
 
     deploy_bundle(platform, bundle())
     with platform.db.transaction() as session:
         version = session.execute(select(Procedure).where(
             Procedure.code == "toy-coop")).scalar_one().active_version
-        spec, subs = runtime.SPECS.get(version, "toy_department")
-        main, _ = runtime.SPECS.get(version)
+        spec, subs = SPECS.get(version, "toy_department")
+        main, _ = SPECS.get(version)
     assert spec.name == "toy_department" and main.name == "toy_district"
     assert "toy_department" in subs
 

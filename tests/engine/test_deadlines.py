@@ -16,6 +16,7 @@ from engine.errors import ScriptError
 from engine.models import AuditEvent, ClockStop, Dossier, HumanTask, Timer
 from engine.procedures import deploy_bundle
 from engine.scripting import make_evaluator
+from engine.spiff import SPECS
 from tests.engine.factories import PROCEDURE, reception_task, submit
 from tests.engine.test_bundles import replace
 from tests.scenario import check_round_trip, open_task
@@ -85,7 +86,7 @@ def test_a_dossier_received_just_before_tet_gets_the_right_appointment(platform)
 
 
 def test_a_procedure_with_an_online_deadline_gives_online_dossiers_that_one(platform):
-    runtime.SPECS.items.clear()  # cached by version id, which each test's database reuses
+    SPECS.items.clear()  # cached by version id, which each test's database reuses
     deploy_bundle(platform, replace("procedure.yaml", "deadline: {value: 5, unit: working_days}",
                                     "deadline: {value: 5, unit: working_days, online: 3}"))
     try:
@@ -95,7 +96,7 @@ def test_a_procedure_with_an_online_deadline_gives_online_dossiers_that_one(plat
         # Online, 3 working days: Thu 11/2, Fri 12/2, Mon 15/2.
         assert datetime.fromisoformat(view["due_at"]) == at(2027, 2, 15, 17, 0)
     finally:
-        runtime.SPECS.items.clear()
+        SPECS.items.clear()
 
 
 def test_an_invalid_online_deadline_is_refused_at_deploy(platform):

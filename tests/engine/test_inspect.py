@@ -6,9 +6,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import clock, inspect, runtime, tasks
+from engine import clock, inspect, tasks
 from engine.errors import NotFound, PermissionDenied
 from engine.models import Dossier, Timer
+from engine.spiff import SPECS
 from tests.engine.factories import submit
 from tests.engine.test_migration import SCENARIO
 from tests.scenario import open_task, user
@@ -16,9 +17,9 @@ from tests.scenario import open_task, user
 
 @pytest.fixture(autouse=True)
 def _fresh_specs():
-    runtime.SPECS.items.clear()  # cached by version id, which each test's database reuses
+    SPECS.items.clear()  # cached by version id, which each test's database reuses
     yield
-    runtime.SPECS.items.clear()
+    SPECS.items.clear()
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from engine import audit, clock, migration, runtime, tasks, versions, worker
+from engine import audit, clock, migration, tasks, versions, worker
 from engine.errors import NotFound
 from engine.models import AuditEvent, Dossier, HumanTask, Timer
 from engine.procedures import deploy_bundle
+from engine.spiff import SPECS
 from tests.engine.factories import PROCEDURE, submit
 from tests.engine.test_bundles import files, replace
 from tests.scenario import check, check_round_trip, open_task, run_scenario, user
@@ -31,10 +32,10 @@ def _thursday():
 
 @pytest.fixture(autouse=True)
 def _fresh_specs():
-    """runtime.SPECS caches specs by version id; each test's database reuses ids 1, 2…"""
-    runtime.SPECS.items.clear()
+    """SPECS caches specs by version id; each test's database reuses ids 1, 2…"""
+    SPECS.items.clear()
     yield
-    runtime.SPECS.items.clear()
+    SPECS.items.clear()
 
 
 def accepted(p) -> str:
@@ -276,3 +277,34 @@ def test_a_dossier_moved_before_any_step_of_a_scenario_finishes_it_on_v2(platfor
     walk(platform, code, scenario["steps"][cut:])
     check(platform, code, {"finished": True})
     assert version_of(platform, code) == 2
+
+
+def test_multi_instance_rows_are_the_same_after_a_step_and_after_a_move(platform):
+    """A step and a migration write an open row from the same function: the instance's item
+    stays in the title and the properties when the dossier moves to a new version."""
+    from tests.engine.elements.kit import bundle
+    from tests.engine.elements.kit import submit as submit_element
+
+    files_v1 = bundle("multi_instance")
+    code = deploy_bundle(platform, files_v1)["code"]
+    dossier = submit_element(platform, code, {"vehicles": ["36A-12345", "36C-67890"]})
+
+    def open_rows():
+        with platform.db.transaction() as session:
+            dossier_id = session.execute(select(Dossier.id).where(Dossier.code == dossier)).scalar()
+            found = session.execute(select(HumanTask).where(HumanTask.dossier_id == dossier_id,
+                                                            HumanTask.status == "open")
+                                    .order_by(HumanTask.task_guid)).scalars().all()
+            return [(r.task_guid, r.title, r.properties.get("instance"), r.form) for r in found]
+
+    after_step = open_rows()
+    assert sorted(title for _, title, _, _ in after_step) == [
+        "Inspect vehicle — 36A-12345", "Inspect vehicle — 36C-67890"]
+    files_v2 = dict(files_v1)
+    files_v2["process.bpmn"] = files_v1["process.bpmn"].replace(
+        'name="File the papers"', 'name="File the papers (v2)"')
+    deploy_bundle(platform, files_v2)
+    [moved] = migration.migrate(platform, code, actor="phantich")
+    assert moved["moved"], moved
+    assert open_rows() == after_step
+    check_round_trip(platform, dossier)

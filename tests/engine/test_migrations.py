@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 
 from engine.db import Database
 from engine.migrate import upgrade
-from engine.models import Base
+from engine.schema import metadata
 from tests.conftest import reset_database
 
 
@@ -15,7 +15,7 @@ def test_migrations_match_the_models(database_url):
     try:
         upgrade(db)
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []
         upgrade(db)  # a second upgrade is a no-op
     finally:

@@ -3,9 +3,10 @@ files, and an element-level diff that reads like the analyst's change, not like 
 
 import pytest
 
-from engine import runtime, versions
+from engine import versions
 from engine.errors import InvalidData, NotFound
 from engine.procedures import deploy_bundle
+from engine.spiff import SPECS
 from tests.engine.factories import PROCEDURE, submit
 from tests.engine.test_bundles import files
 from tests.engine.test_migration import added_step, harmless, lane_changed
@@ -13,9 +14,9 @@ from tests.engine.test_migration import added_step, harmless, lane_changed
 
 @pytest.fixture(autouse=True)
 def _fresh_specs():
-    runtime.SPECS.items.clear()  # cached by version id, which each test's database reuses
+    SPECS.items.clear()  # cached by version id, which each test's database reuses
     yield
-    runtime.SPECS.items.clear()
+    SPECS.items.clear()
 
 
 def changes(diff: dict, element: str) -> dict:

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from engine import accounts, dossiers, tasks, worker
 from engine.models import Dossier, HumanTask, Instance, Message, Timer, WaitingMessage
 from engine.procedures import deploy_bundle
-from engine.runtime import dump_state, load_state
-from engine.sync import waiting_definitions
+from engine.spiff import dump_state, load_state
+from engine.step.rows import waiting_definitions
 from tests.scenario import workflow_data
 
 DIAGRAMS = Path(__file__).resolve().parent / "diagrams"

@@ -123,7 +123,8 @@ def test_event_based_gateway_message_first(platform):
     assert timers(platform, code) == [] and waiting(platform, code) == []
     assert timers(platform, code, "cancelled") == ["race"]  # the timer lost the race
     clock.travel(timedelta(hours=5))
-    assert tick(platform, code) == {"timers": 0, "messages": 0, "emails": 0, "expired": 0}
+    assert tick(platform, code) == {"timers": 0, "messages": 0, "emails": 0, "expired": 0,
+                                    "jobs": 0}
 
 
 def test_event_based_gateway_timer_first(platform):

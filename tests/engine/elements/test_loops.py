@@ -16,9 +16,8 @@ from engine.bundles import parse
 from engine.calendar import WorkingCalendar
 from engine.models import Dossier, Instance
 from engine.operators import REGISTRY
-from engine.runtime import load_state
 from engine.scripting import MotcuaScriptEngine, make_evaluator
-from engine.spiff import MotcuaSubWorkflow, MotcuaWorkflow
+from engine.spiff import MotcuaSubWorkflow, MotcuaWorkflow, load_state
 from tests.engine.elements.kit import bundle, complete, data, deploy, finished, open_tasks, submit
 
 TURNS = 310

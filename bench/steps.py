@@ -1,0 +1,271 @@
+"""The step path: a persisted step against SpiffWorkflow alone, on the same diagrams.
+
+``python -m bench.steps`` (part of ``make bench``) runs, in one process and one run so that
+the figures are ratios measured side by side on a shared machine:
+
+- **the plain diagram** (``bench/three-tasks``: three user tasks in sequence, one lane
+  each, nothing else — a workload any BPMN platform can run): submit, then each task
+  completed by an officer of its lane (claiming is implied by completing);
+- **the transport business licence**, its no-signing variant (bench/fixtures.py), as in
+  ``bench.lifecycle``;
+
+each in memory (SpiffWorkflow alone with the engine's script engine) and persisted on
+PostgreSQL and SQLite. For every persisted case it prints lifecycles per second, the ratio
+to in-memory, and per task completion: wall ms, client CPU ms and **SQL round trips**
+(statements sent plus the commit, counted with SQLAlchemy's cursor and commit events while
+``engine.tasks.complete`` runs: there is no pool pre-ping). Then the saved state per
+finished dossier, in bytes as stored. Results go to ``bench/steps-results.json``.
+
+PostgreSQL is expected at ``--database-url`` (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/motcua_bench_steps``; DROPPED and recreated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform as host
+import shutil
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import event, func, select
+
+from bench import fixtures, runners
+from bench.lifecycle import postgres_reachable
+from engine import accounts, dossiers, tasks
+from engine.bundles import read_folder
+from engine.calendar import WorkingCalendar
+from engine.models import Dossier, HumanTask, Instance, Procedure
+from engine.procedures import deploy_bundle
+from engine.scripting import make_evaluator
+from engine.spiff import SPECS
+
+HERE = Path(__file__).resolve().parent
+PLAIN = HERE / "three-tasks"
+PLAIN_STEPS = (("first", "motcua"), ("second", "chuyenvien"), ("third", "lanhdao"))
+DEFAULT_URL = os.environ.get("MOTCUA_BENCH_STEPS_DATABASE_URL",
+                             "postgresql+psycopg://postgres@127.0.0.1:5432/motcua_bench_steps")
+
+
+class RoundTrips:
+    """Statements and commits sent while ``engine.tasks.complete`` runs, per thread."""
+
+    def __init__(self, db):
+        self.db = db
+        self.inside = threading.local()
+        self.statements = self.commits = self.completions = 0
+        self.wall = self.cpu = 0.0
+
+    def __enter__(self):
+        self.original = tasks.complete
+        event.listen(self.db.engine, "before_cursor_execute", self._statement)
+        event.listen(self.db.engine, "commit", self._commit)
+
+        def counted(*args, **kwargs):
+            self.inside.on = True
+            start, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return self.original(*args, **kwargs)
+            finally:
+                self.inside.on = False
+                self.wall += time.perf_counter() - start
+                self.cpu += time.thread_time() - cpu
+                self.completions += 1
+
+        tasks.complete = counted
+        return self
+
+    def _statement(self, *args) -> None:
+        if getattr(self.inside, "on", False):
+            self.statements += 1
+
+    def _commit(self, *args) -> None:
+        if getattr(self.inside, "on", False):
+            self.commits += 1
+
+    def __exit__(self, *exc) -> None:
+        tasks.complete = self.original
+        event.remove(self.db.engine, "before_cursor_execute", self._statement)
+        event.remove(self.db.engine, "commit", self._commit)
+
+    def per_completion(self) -> dict:
+        n = max(self.completions, 1)
+        return {"completions": self.completions,
+                "round_trips": (self.statements + self.commits) / n,
+                "statements": self.statements / n, "ms": 1000 * self.wall / n,
+                "cpu_ms": 1000 * self.cpu / n}
+
+
+def _task_id(p, code: str, spec_name: str) -> int:
+    with p.db.read() as session:
+        return session.execute(
+            select(HumanTask.id).join(Dossier, Dossier.id == HumanTask.dossier_id)
+            .where(Dossier.code == code, HumanTask.status == "open",
+                   HumanTask.spec_name == spec_name)).scalar_one()
+
+
+def plain_lifecycle(p, users: dict) -> None:
+    code = dossiers.submit(p, users["congdan"], "bench-three-tasks", {"subject": "so sánh"})["code"]
+    result = None
+    for spec_name, officer in PLAIN_STEPS:
+        result = tasks.complete(p, users[officer], _task_id(p, code, spec_name), {"note": "ok"})
+    if result["dossier_status"] != "submitted" or not _finished(p, code):
+        raise RuntimeError(f"plain lifecycle of {code} did not finish")
+
+
+def _finished(p, code: str) -> bool:
+    with p.db.read() as session:
+        return bool(session.execute(select(Dossier.finished_at).where(Dossier.code == code))
+                    .scalar())
+
+
+def plain_memory(spec, subs, engine) -> None:
+    workflow = BpmnWorkflow(spec, subs, script_engine=engine)
+    workflow.do_engine_steps()
+    for spec_name, _ in PLAIN_STEPS:
+        (task,) = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                   if t.task_spec.bpmn_id == spec_name]
+        task.data.update({"note": "ok"})
+        task.run()
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+    if not workflow.completed:
+        raise RuntimeError("in memory: the plain workflow did not complete")
+
+
+def _specs(p, code: str) -> tuple:
+    fixtures.switch_specs(p)
+    with p.db.read() as session:
+        procedure = session.execute(select(Procedure).where(Procedure.code == code)).scalar_one()
+        return SPECS.get(procedure.active_version)
+
+
+def _rate(run, n: int) -> tuple[float, float]:
+    """Lifecycles per second and client CPU ms per lifecycle of ``n`` runs."""
+    cpu, start = time.process_time(), time.perf_counter()
+    for _ in range(n):
+        run()
+    wall = time.perf_counter() - start
+    return n / wall, 1000 * (time.process_time() - cpu) / n
+
+
+class Target:
+    """A platform on one database with both diagrams deployed."""
+
+    def __init__(self, label: str, url: str, data_dir: Path, pki_dir: Path | None = None):
+        self.label = label
+        self.p = fixtures.make_platform(url, data_dir, pki_dir)
+        deploy_bundle(self.p, read_folder(PLAIN), actor="bench")
+        self.nosign, _note = fixtures.deploy_nosign(self.p)
+        self.scenario = fixtures.load_scenario()
+        self.users = {name: accounts.find_user(self.p, name) for name in
+                      {"congdan", *(officer for _, officer in PLAIN_STEPS)}}
+        self.licence_users = fixtures.users(self.p, self.scenario)
+        self.files = fixtures.sample_files(self.p, fixtures.PROCEDURE)
+
+    def plain(self, n: int, warmup: int) -> dict:
+        fixtures.switch_specs(self.p)
+        for _ in range(warmup):
+            plain_lifecycle(self.p, self.users)
+        with RoundTrips(self.p.db) as trips:
+            rate, cpu = _rate(lambda: plain_lifecycle(self.p, self.users), n)
+        return {"lifecycles_per_s": rate, "cpu_ms_per_lifecycle": cpu, **trips.per_completion()}
+
+    def licence(self, n: int, warmup: int) -> dict:
+        fixtures.switch_specs(self.p)
+        runners.run_persisted(self.p, self.nosign, self.licence_users, self.scenario,
+                              self.files, warmup)
+        with RoundTrips(self.p.db) as trips:
+            batch = runners.run_persisted(self.p, self.nosign, self.licence_users,
+                                          self.scenario, self.files, n)
+        return {"lifecycles_per_s": batch.per_second,
+                "cpu_ms_per_lifecycle": 1000 * batch.cpu / n, **trips.per_completion()}
+
+    def state_bytes(self) -> dict:
+        with self.p.db.read() as session:
+            mean, top, count = session.execute(
+                select(func.avg(func.length(Instance.state)), func.max(func.length(Instance.state)),
+                       func.count()).join(Dossier, Dossier.id == Instance.dossier_id)
+                .where(Dossier.finished_at.is_not(None))).one()
+        return {"finished_dossiers": count, "mean_bytes": float(mean or 0),
+                "max_bytes": int(top or 0)}
+
+
+def memory(target: Target, n: int) -> dict:
+    """In-memory lifecycles per second of both diagrams (their deployed specs)."""
+    engine = runners.NullServiceEngine(None, make_evaluator(WorkingCalendar()))
+    spec, subs = _specs(target.p, "bench-three-tasks")
+    for _ in range(20):
+        plain_memory(spec, subs, engine)
+    plain_rate, _ = _rate(lambda: plain_memory(spec, subs, engine), n)
+    licence = runners.run_memory(_specs(target.p, target.nosign), target.scenario, target.files, n)
+    return {"plain": plain_rate, "licence": licence.per_second}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench.steps", description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=100, help="persisted lifecycles per case (100)")
+    ap.add_argument("--n-memory", type=int, default=500, help="in-memory lifecycles (500)")
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--database-url", default=DEFAULT_URL,
+                    help="PostgreSQL database to DROP and recreate (default %(default)s)")
+    ap.add_argument("--output", type=Path, default=HERE / "steps-results.json")
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="motcua-bench-steps-"))
+    out: dict = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
+                 "machine": f"{host.processor() or host.machine()} × {os.cpu_count()} cores",
+                 "python": host.python_version(), "cases": {}}
+    try:
+        targets = []
+        if postgres_reachable(args.database_url):
+            fixtures.recreate_postgres(args.database_url)
+            targets.append(Target("PostgreSQL", args.database_url, work / "pg"))
+        sqlite_url = f"sqlite:///{work / 'sqlite' / 'motcua.sqlite3'}"
+        targets.append(Target("SQLite", sqlite_url, work / "sqlite",
+                              targets[0].p.pki_dir if targets else None))
+        mem = memory(targets[0], args.n_memory)
+        out["memory"] = mem
+        for target in targets:
+            for diagram, run in (("plain", target.plain), ("licence", target.licence)):
+                result = run(args.n, args.warmup)
+                result["ratio_to_memory"] = result["lifecycles_per_s"] / mem[diagram]
+                out["cases"][f"{target.label}, {diagram}"] = result
+            out["cases"][f"{target.label}, state"] = target.state_bytes()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    _print(out)
+    args.output.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return out
+
+
+def _print(out: dict) -> None:
+    mem = out["memory"]
+    print(f"\n== step path ({out['when']}, {out['machine']}, Python {out['python']}) ==")
+    print(f"in memory (SpiffWorkflow alone): plain {mem['plain']:.0f} lifecycles/s, "
+          f"transport licence (no signing) {mem['licence']:.0f} lifecycles/s")
+    print(f"{'case':<30} {'lifecycles/s':>12} {'÷ memory':>9} {'ms/compl.':>10} "
+          f"{'CPU ms/compl.':>13} {'round trips/compl.':>18}")
+    for name, row in out["cases"].items():
+        if "lifecycles_per_s" not in row:
+            continue
+        print(f"{name:<30} {row['lifecycles_per_s']:>12.1f} {row['ratio_to_memory']:>9.3f} "
+              f"{row['ms']:>10.2f} {row['cpu_ms']:>13.2f} {row['round_trips']:>18.2f}")
+    for name, row in out["cases"].items():
+        if "mean_bytes" in row:
+            print(f"{name}: saved state per finished dossier {row['mean_bytes']:.0f} B mean, "
+                  f"{row['max_bytes']} B max ({row['finished_dossiers']} dossiers)")
+
+
+if __name__ == "__main__":
+    main()

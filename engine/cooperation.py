@@ -1,0 +1,62 @@
+"""Cooperating processes (liên thông): which messages start a dossier of which process.
+
+A procedure may name, beside the process a citizen's submission starts, *cooperating*
+processes that a message start event starts (``cooperating:`` in procedure.yaml), e.g. the
+Department of Finance's side of a budget-code dossier that a district office forwards.
+:func:`start_receivers` lists, over every active version, the message names that start
+such a process; deploy refuses a second procedure starting on a name already taken, and
+the worker starts the dossier (:func:`engine.dossiers.start_dossier`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Procedure, ProcedureVersion
+from .spiff import SPECS
+
+
+def start_messages(spec) -> list[str]:
+    """The names of the messages that start ``spec`` (its top-level message start events)."""
+    return sorted({ts.event_definition.name for ts in spec.task_specs.values()
+                   if isinstance(ts, StartEvent)
+                   and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)})
+
+
+@dataclass(frozen=True)
+class StartReceiver:
+    """A cooperating process of an active procedure version that a message starts."""
+
+    message: str
+    procedure_id: int
+    procedure_code: str
+    version_id: int
+    process_id: str
+    agency_code: str  # '' : the procedure's own agency
+    deadline: dict | None  # the cooperating side's own deadline, if procedure.yaml gives one
+
+
+def start_receivers(session: Session, *, exclude_procedure_id: int | None = None
+                    ) -> dict[str, StartReceiver]:
+    """Message name → the cooperating process it starts, over every active version. (Deploy
+    refuses a second procedure starting on a name already taken, so names are unique.)"""
+    receivers: dict[str, StartReceiver] = {}
+    rows = session.execute(select(Procedure, ProcedureVersion).join(
+        ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
+        .order_by(Procedure.id)).all()
+    for procedure, version in rows:
+        if procedure.id == exclude_procedure_id:
+            continue
+        for entry in version.meta.get("cooperating") or []:
+            spec, _subs = SPECS.get(version, entry["process_id"])
+            for name in start_messages(spec):
+                receivers.setdefault(name, StartReceiver(
+                    message=name, procedure_id=procedure.id, procedure_code=procedure.code,
+                    version_id=version.id, process_id=entry["process_id"],
+                    agency_code=entry.get("agency") or "", deadline=entry.get("deadline")))
+    return receivers

@@ -1,0 +1,19 @@
+"""The statuses of a dossier (trạng thái hồ sơ): every one, the final ones, and what
+citizens and officers read for each."""
+
+STATUSES = ("submitted", "supplement_requested", "accepted", "in_progress", "approved",
+            "refused", "processed", "returned", "stopped", "withdrawn")
+FINAL_STATUSES = {"refused", "processed", "returned", "stopped", "withdrawn"}
+
+STATUS_LABELS = {
+    "submitted": ("Mới nộp", "Submitted"),
+    "supplement_requested": ("Yêu cầu bổ sung", "Supplement requested"),
+    "accepted": ("Đã tiếp nhận", "Accepted"),
+    "in_progress": ("Đang giải quyết", "In progress"),
+    "approved": ("Đã phê duyệt", "Approved"),
+    "refused": ("Từ chối", "Refused"),
+    "processed": ("Đã giải quyết xong", "Processed"),
+    "returned": ("Đã trả kết quả", "Result returned"),
+    "stopped": ("Dừng xử lý", "Stopped"),
+    "withdrawn": ("Đã rút hồ sơ", "Withdrawn"),
+}
