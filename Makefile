@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 CHROME := /usr/bin/chromium
+WRK    := /usr/bin/wrk
 ASSETS := node_modules/bpmn-js/dist/bpmn-modeler.production.min.js
 
 .PHONY: setup demo test lint bench clean
@@ -40,9 +41,15 @@ test: setup $(CHROME)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-bench: setup
+# The HTTP benchmark drives the server with wrk (Debian package wrk).
+$(WRK):
+	@command -v apt-get >/dev/null || { echo "Install wrk (Debian package wrk)."; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+
+bench: setup $(WRK)
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.inbox
+	$(BIN)/python -m bench.http
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules

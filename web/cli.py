@@ -11,6 +11,7 @@ chain), 2 the command was used wrongly (a missing file).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,11 @@ from pathlib import Path
 import click
 
 from engine.config import Settings
+
+#: Threads per gunicorn process: a request waits on the database part of its time.
+GUNICORN_THREADS = 4
+#: Threads of the single waitress process.
+WAITRESS_THREADS = 8
 
 
 @contextmanager
@@ -82,16 +88,45 @@ def demo(host: str, port: int) -> None:
     click.echo("Stopped.")
 
 
-@cli.command(short_help="Serve the web app and API (waitress).")
+@cli.command(short_help="Serve the web app and API (gunicorn, every core; else waitress).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1),
-              help="Worker threads of the HTTP server.")
-def serve(host: str, port: int, threads: int) -> None:
-    """Serve the web app and API with waitress (run `motcua worker` beside it)."""
-    with _platform() as p:
-        click.echo(f"Serving on http://{_display_host(host)}:{port}/  (Ctrl-C stops)")
-        _serve(p, host, port, threads=threads)
+@click.option("--workers", default=None, type=click.IntRange(1),
+              help="Server processes (gunicorn). Default: the number of CPUs.")
+@click.option("--threads", default=None, type=click.IntRange(1),
+              help=f"Threads per server process. Default: {GUNICORN_THREADS} under gunicorn, "
+                   f"{WAITRESS_THREADS} under waitress.")
+@click.option("--server", "server_name", type=click.Choice(["auto", "gunicorn", "waitress"]),
+              default="auto", show_default=True,
+              help="auto: gunicorn where it runs (POSIX), else one waitress process.")
+def serve(host: str, port: int, workers: int | None, threads: int | None,
+          server_name: str) -> None:
+    """Serve the web app and API (run `motcua worker` beside it).
+
+    On Linux and other POSIX systems: gunicorn, one process per CPU (--workers), each
+    with --threads threads and its own database connections, so the reads of every
+    core run in parallel. Elsewhere, or with --server waitress: one waitress process.
+    """
+    chosen = server_name
+    if chosen == "auto":
+        chosen = "gunicorn" if _gunicorn_available() else "waitress"
+    elif chosen == "gunicorn" and not _gunicorn_available():
+        _fail("gunicorn runs on POSIX systems only (and must be installed); "
+              "use --server waitress.", code=2)
+    if chosen == "waitress":
+        if workers not in (None, 1):
+            click.echo("waitress serves from one process: --workers is ignored.", err=True)
+        with _platform() as p:
+            click.echo(f"Serving on http://{_display_host(host)}:{port}/ with waitress "
+                       f"({threads or WAITRESS_THREADS} threads)  (Ctrl-C stops)")
+            _serve(p, host, port, threads=threads or WAITRESS_THREADS)
+        return
+    workers = workers or os.cpu_count() or 1
+    threads = threads or GUNICORN_THREADS
+    Settings.from_env()  # a configuration error shows here, once, not in every worker
+    click.echo(f"Serving on http://{_display_host(host)}:{port}/ with gunicorn "
+               f"({workers} process(es) × {threads} thread(s))  (Ctrl-C stops)")
+    _serve_gunicorn(host, port, workers=workers, threads=threads)
 
 
 @cli.command(short_help="Run the background worker: timers, messages, e-mail.")
@@ -249,6 +284,49 @@ def _serve(p, host: str, port: int, *, threads: int) -> None:
         server.run()  # returns after Ctrl-C (waitress catches KeyboardInterrupt)
     finally:
         server.close()
+
+
+def _gunicorn_available() -> bool:
+    if os.name != "posix":
+        return False
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _serve_gunicorn(host: str, port: int, *, workers: int, threads: int) -> None:
+    """Serve with gunicorn until SIGINT/SIGTERM: ``workers`` forked processes, each
+    building its own app and :class:`~engine.platform.Platform` (its own connection pool:
+    nothing is shared across a fork); ``threads`` > 1 selects the threaded worker, which
+    keeps HTTP connections alive."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                       "worker_class": "gthread" if threads > 1 else "sync",
+                       # A step that signs and renders may take a while: no early kills.
+                       "timeout": 120, "graceful_timeout": 30, "keepalive": 5,
+                       "proc_name": "motcua-serve", "errorlog": "-", "loglevel": "info",
+                       "worker_exit": _worker_exit}
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from web import create_app
+
+            return create_app()
+
+    Server().run()
+
+
+def _worker_exit(_server, worker) -> None:
+    app = getattr(worker, "wsgi", None)
+    platform = getattr(app, "extensions", {}).get("motcua") if app is not None else None
+    if platform is not None:
+        platform.close()
 
 
 def _stop_on_sigterm() -> None:
