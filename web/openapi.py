@@ -103,6 +103,12 @@ SCHEMAS: dict[str, dict] = {
                               "due_at": _NULLABLE_DATETIME})),
         "documents": _array(_ref("Document")),
         "notifications": _array(_obj({"at": _DATETIME, "subject": _STRING, "status": _STRING})),
+        # documents a step asked for, made after its commit (a slip): until they exist;
+        # "failed" and its error only for the agency's staff
+        "preparing": _array(_obj({"kind": _STRING, "document": _STRING, "title": _STRING,
+                                  "status": {"type": "string", "enum": ["pending", "failed"]},
+                                  "error": _STRING, "attempts": {"type": "integer"},
+                                  "created_at": _DATETIME})),
     }, ["code", "status"]),
     "Reason": _obj({"reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
                    ["reason"]),
