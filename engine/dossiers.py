@@ -189,7 +189,6 @@ _LOOKUP = (
     .join(ProcedureVersion, ProcedureVersion.id == Dossier.version_id)
     .join(Agency, Agency.id == Dossier.agency_id)
     .join(User, User.id == Dossier.applicant_id))
-_LOOKUP_BY_CODE = _LOOKUP.where(Dossier.code == bindparam("code"))
 _LOOKUP_MINE = (_LOOKUP.where(Dossier.applicant_id == bindparam("user_id"))
                 .order_by(Dossier.received_at.desc(), Dossier.id.desc()))
 
@@ -197,7 +196,8 @@ _LOOKUP_MINE = (_LOOKUP.where(Dossier.applicant_id == bindparam("user_id"))
 def _record(session: Session, row) -> SimpleNamespace:
     """A read-only stand-in for a :class:`Dossier` with what :func:`summary`,
     :func:`dossier_view` and the visibility rules read (``procedure``, ``agency``,
-    ``applicant``, ``version.meta``), built from a :data:`_LOOKUP` row."""
+    ``applicant``, ``version.meta``), built from a :data:`_LOOKUP` row or the ``dossier``
+    row of :func:`_dossier_rows` (same names)."""
     return SimpleNamespace(
         id=row.id, code=row.code, status=row.status, channel=row.channel, data=row.data,
         received_at=row.received_at, due_at=row.due_at, finished_at=row.finished_at,
@@ -218,20 +218,21 @@ def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dic
     applicant's ID number sees it.
 
     The status look-up, the API's hottest call: one read transaction (it never waits for a
-    step, nor blocks one), Core queries only, the version's meta from the in-process cache.
+    step, nor blocks one) of one statement (:data:`_DOSSIER_ROWS`), the version's meta
+    from the in-process cache.
     """
     with p.db.read() as session:
-        row = session.execute(_LOOKUP_BY_CODE, {"code": code.strip()}).first()
-        if row is None:
+        rows = _dossier_rows(session, code.strip())
+        if not rows["dossier"]:
             raise NotFound(f"No dossier with code {code!r}.",
                            vi=f"Không tìm thấy hồ sơ mã {code!r}.")
-        dossier = _record(session, row)
+        dossier = _record(session, rows["dossier"][0])
         by_id = bool(id_number) and id_number.strip() == dossier.applicant.id_number
         if not (by_id or can_see_dossier(user, dossier)):
             # The same answer as for an unknown code: a code alone reveals nothing.
             raise NotFound(f"No dossier with code {code!r} for this person.",
                            vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")
-        return dossier_view(session, dossier, viewer=user)
+        return dossier_view(session, dossier, viewer=user, rows=rows)
 
 
 def summary(dossier: Dossier) -> dict:
@@ -252,16 +253,18 @@ def summary(dossier: Dossier) -> dict:
 _AGENCY = object()  # dossier_view's default viewer: the agency's side, which sees everything
 
 
-def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY) -> dict:
+def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
+                 rows: dict | None = None) -> dict:
     """Everything about a dossier; for a ``viewer`` on the applicant's side, without the
-    result documents not issued yet (:func:`engine.documents.withheld`)."""
+    result documents not issued yet (:func:`engine.documents.withheld`). ``rows``: what
+    :func:`_dossier_rows` read already for this dossier."""
     view = summary(dossier)
     view["data"] = dossier.data
     # how its fee is paid and its result delivered (level 3: at the desk; 4: online)
     meta = dossier.version.meta or {}
     view["procedure"].update(level=meta.get("level", 4), online_label=meta.get("online_label", ""),
                              fee=meta.get("fee") or {}, results=sorted(meta.get("documents") or {}))
-    rows = _dossier_rows(session, dossier)
+    rows = rows if rows is not None else _dossier_rows(session, dossier.code)
     # cooperating dossiers (liên thông): the one that started this one, those it started
     view["parent"] = next((r.code for r in rows["family"] if r.id == dossier.parent_id), None)
     view["children"] = [r.code for r in rows["family"] if r.parent_id == dossier.id]
@@ -293,52 +296,77 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY) -> dict:
     return view
 
 
-# -- dossier_view's rows: one statement ------------------------------------------------
+# -- a dossier and its lists: one statement ------------------------------------------
 #
-# Everything a dossier's view lists besides the dossier itself — the cooperating dossiers,
-# the history, the open steps, the documents, the notifications, the jobs still preparing
-# something — comes back from ONE statement, a UNION ALL of one SELECT per list over
-# shared typed slots (i1…i4 integers, s1…s4 strings, t a time, j JSON), sorted by list and
-# then by each list's own order. One round trip instead of six: on a database server
-# shared with other work, round trips, not rows, are what a status look-up waits for.
-# Each branch is declared as {name: (slot, column)}; _dossier_rows hands back namespaces
-# with the real names, so the view reads ``doc.filename``, never ``row.s2``.
+# What a dossier's view shows — the dossier itself (the columns of _LOOKUP), the
+# cooperating dossiers, the history, the open steps, the documents, the notifications, the
+# jobs still preparing something — comes back from ONE statement by dossier code: a UNION
+# ALL of one SELECT per list over shared typed slots (i… integers, s… strings, t… times,
+# j JSON), sorted by list and then by each list's own order. One round trip instead of
+# seven: on a database server shared with other work, round trips, not rows, are what a
+# status look-up waits for. Each branch is declared as {name: (slot, column)};
+# _dossier_rows hands back namespaces with the real names (``doc.filename``, never
+# ``row.s2``).
 
-_SLOTS = {"i1": BigInteger(), "i2": BigInteger(), "i3": BigInteger(), "i4": BigInteger(),
-          "s1": String(), "s2": String(), "s3": String(), "s4": String(),
-          "t": UTCDateTime(), "j": JSON(), "order_s": String(), "order_i": BigInteger()}
+_SLOTS = {**{f"i{n}": BigInteger() for n in range(1, 7)},
+          **{f"s{n}": String() for n in range(1, 13)},
+          "t1": UTCDateTime(), "t2": UTCDateTime(), "t3": UTCDateTime(), "j": JSON(),
+          "order_s": String(), "order_i": BigInteger()}
+_ME = Dossier.__table__.alias("me")  # the dossier named by :code, inside the other branches
+_MY_ID = select(_ME.c.id).where(_ME.c.code == bindparam("code")).scalar_subquery()
+_MY_PARENT = select(_ME.c.parent_id).where(_ME.c.code == bindparam("code")).scalar_subquery()
 _BRANCHES: dict[str, tuple[dict, object, object]] = {
-    # name: ({field: (slot, column)}, from (table or join), where)
+    # name: ({field: (slot, column)}, FROM (a table or a join), WHERE)
+    "dossier": ({"id": ("i1", Dossier.id), "parent_id": ("i2", Dossier.parent_id),
+                 "applicant_id": ("i3", Dossier.applicant_id),
+                 "agency_id": ("i4", Dossier.agency_id),
+                 "procedure_id": ("i5", Dossier.procedure_id),
+                 "version_id": ("i6", Dossier.version_id), "code": ("s1", Dossier.code),
+                 "status": ("s2", Dossier.status), "channel": ("s3", Dossier.channel),
+                 "content_hash": ("s4", ProcedureVersion.content_hash),
+                 "procedure_code": ("s5", Procedure.code),
+                 "procedure_vi": ("s6", Procedure.name_vi),
+                 "procedure_en": ("s7", Procedure.name_en), "agency_code": ("s8", Agency.code),
+                 "agency_vi": ("s9", Agency.name_vi), "agency_en": ("s10", Agency.name_en),
+                 "applicant_name": ("s11", User.full_name),
+                 "applicant_id_number": ("s12", User.id_number),
+                 "received_at": ("t1", Dossier.received_at), "due_at": ("t2", Dossier.due_at),
+                 "finished_at": ("t3", Dossier.finished_at), "data": ("j", Dossier.data)},
+                Dossier.__table__
+                .join(Procedure.__table__, Procedure.id == Dossier.procedure_id)
+                .join(ProcedureVersion.__table__, ProcedureVersion.id == Dossier.version_id)
+                .join(Agency.__table__, Agency.id == Dossier.agency_id)
+                .join(User.__table__, User.id == Dossier.applicant_id),
+                Dossier.code == bindparam("code")),
     "family": ({"id": ("i1", Dossier.id), "parent_id": ("i2", Dossier.parent_id),
                 "code": ("s1", Dossier.code), "_": ("order_i", Dossier.id)},
-               Dossier.__table__,
-               or_(Dossier.id == bindparam("parent"), Dossier.parent_id == bindparam("id"))),
-    "history": ({"at": ("t", AuditEvent.at), "actor": ("s1", AuditEvent.actor),
+               Dossier.__table__, or_(Dossier.id == _MY_PARENT, Dossier.parent_id == _MY_ID)),
+    "history": ({"at": ("t1", AuditEvent.at), "actor": ("s1", AuditEvent.actor),
                  "action": ("s2", AuditEvent.action), "detail": ("j", AuditEvent.detail),
                  "_": ("order_i", AuditEvent.id)},
-                AuditEvent.__table__, AuditEvent.dossier_id == bindparam("id")),
+                AuditEvent.__table__, AuditEvent.dossier_id == _MY_ID),
     "steps": ({"id": ("i1", HumanTask.id), "title": ("s1", HumanTask.title),
                "role_code": ("s2", HumanTask.role_code), "assignee": ("s3", User.username),
-               "due_at": ("t", HumanTask.due_at), "_": ("order_i", HumanTask.id)},
+               "due_at": ("t1", HumanTask.due_at), "_": ("order_i", HumanTask.id)},
               HumanTask.__table__.outerjoin(User.__table__, User.id == HumanTask.assignee_id),
-              (HumanTask.dossier_id == bindparam("id")) & (HumanTask.status == "open")),
+              (HumanTask.dossier_id == _MY_ID) & (HumanTask.status == "open")),
     "documents": ({"id": ("i1", Document.id), "size": ("i2", Document.size),
                    "revision": ("i3", Document.revision),
                    "signatures": ("i4", Document.signatures), "name": ("s1", Document.name),
                    "filename": ("s2", Document.filename),
                    "media_type": ("s3", Document.media_type), "kind": ("s4", Document.kind),
-                   "created_at": ("t", Document.created_at), "_": ("order_s", Document.name),
+                   "created_at": ("t1", Document.created_at), "_": ("order_s", Document.name),
                    "__": ("order_i", Document.revision)},
-                  Document.__table__, Document.dossier_id == bindparam("id")),
-    "notifications": ({"created_at": ("t", Outbox.created_at),
+                  Document.__table__, Document.dossier_id == _MY_ID),
+    "notifications": ({"created_at": ("t1", Outbox.created_at),
                        "subject": ("s1", Outbox.subject), "status": ("s2", Outbox.status),
                        "_": ("order_i", Outbox.id)},
-                      Outbox.__table__, Outbox.dossier_id == bindparam("id")),
+                      Outbox.__table__, Outbox.dossier_id == _MY_ID),
     "preparing": ({"kind": ("s1", Job.kind), "status": ("s2", Job.status),
                    "last_error": ("s3", Job.last_error), "attempts": ("i1", Job.attempts),
-                   "payload": ("j", Job.payload), "created_at": ("t", Job.created_at),
+                   "payload": ("j", Job.payload), "created_at": ("t1", Job.created_at),
                    "_": ("order_i", Job.id)},
-                  Job.__table__, (Job.dossier_id == bindparam("id")) & (Job.status != "done")),
+                  Job.__table__, (Job.dossier_id == _MY_ID) & (Job.status != "done")),
 }
 _KINDS = list(_BRANCHES)
 
@@ -361,10 +389,11 @@ _FIELDS = [[(name, slot) for name, (slot, _c) in _BRANCHES[kind][0].items()
             if not name.startswith("_")] for kind in _KINDS]
 
 
-def _dossier_rows(session: Session, dossier) -> dict[str, list[SimpleNamespace]]:
-    """The lists of :data:`_BRANCHES` for ``dossier``, each in its order, from one statement."""
+def _dossier_rows(session: Session, code: str) -> dict[str, list[SimpleNamespace]]:
+    """The dossier ``code`` (a list of one, or empty) and its lists of :data:`_BRANCHES`,
+    each in its order, from one statement."""
     out: dict[str, list[SimpleNamespace]] = {kind: [] for kind in _KINDS}
-    for row in session.execute(_DOSSIER_ROWS, {"id": dossier.id, "parent": dossier.parent_id}):
+    for row in session.execute(_DOSSIER_ROWS, {"code": code}):
         values = row._mapping
         out[_KINDS[row.k]].append(SimpleNamespace(**{name: values[slot]
                                                      for name, slot in _FIELDS[row.k]}))
