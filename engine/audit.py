@@ -4,8 +4,9 @@ the previous event's hash, so any edit or deletion in the middle breaks the chai
 Events are collected by the transaction's unit of work (:mod:`engine.unit`) and written
 just before it commits: the single ``audit_head`` row is locked once, at the end, which
 orders concurrent transactions by commit while holding that lock only for the last moment
-of each; then one insert of every event and one update of the head (a single statement on
-PostgreSQL). A transaction that rolls back leaves no event.
+of each; then one insert of every event and one update of the head, sent with the step's other
+writes (on PostgreSQL all of them are one statement). A transaction that rolls back
+leaves no event.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .models import AuditEvent, AuditHead
+from .step.sql import insert_rows
 from .unit import unit_of
 
 GENESIS = "0" * 64
@@ -58,9 +60,11 @@ def _locked_head(session: Session) -> str:
     return last
 
 
-def write_events(session: Session, pending: list[tuple]) -> None:
-    """Chain and write ``pending`` events: lock the head, insert every event, move the head.
-    On PostgreSQL the insert and the head's update are one statement."""
+def chain(session: Session, pending: list[tuple]) -> list:
+    """The statements that write ``pending`` events: the chain's head is locked now (the
+    last moment of the transaction), then every event is inserted, chained on it, and the
+    head moved — as one statement on PostgreSQL (the insert a CTE of the head's update),
+    for :func:`engine.step.store.send` to send with the step's other writes."""
     prev = _locked_head(session)
     rows = []
     for at, actor, action, dossier_id, detail in pending:
@@ -69,16 +73,14 @@ def write_events(session: Session, pending: list[tuple]) -> None:
                      "detail": detail, "prev_hash": prev, "hash": digest})
         prev = digest
     table = AuditEvent.__table__
+    events = insert_rows(table, rows)
     if session.get_bind().dialect.name == "postgresql":
-        inserted = insert(table).values(rows).returning(table.c.id).cte("inserted")
-        session.execute(update(AuditHead).where(AuditHead.id == 1)
-                        .values(last_hash=prev,
-                                last_id=select(func.max(inserted.c.id)).scalar_subquery())
-                        .add_cte(inserted))
-        return
-    last_id = session.execute(insert(table).returning(table.c.id), rows).scalars().all()[-1]
-    session.execute(update(AuditHead).where(AuditHead.id == 1)
-                    .values(last_hash=prev, last_id=last_id))
+        inserted = events.returning(table.c.id).cte("audit_inserted")
+        return [update(AuditHead).where(AuditHead.id == 1)
+                .values(last_hash=prev, last_id=select(func.max(inserted.c.id)).scalar_subquery())
+                .add_cte(inserted)]
+    return [events, update(AuditHead).where(AuditHead.id == 1)
+            .values(last_hash=prev, last_id=select(func.max(table.c.id)).scalar_subquery())]
 
 
 def verify_chain(p) -> dict:

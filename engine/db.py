@@ -24,8 +24,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .audit import write_events
 from .columns import UTCDateTime, utcnow  # noqa: F401  (migrations name engine.db.UTCDateTime)
+from .step.store import send_pending
 from .unit import KEY, Unit
 
 
@@ -77,15 +77,14 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit when the block ends normally, roll back on any error.
 
-        Before the commit the unit writes its audit events; after it, the unit's
-        after-commit work runs (:mod:`engine.unit`)."""
+        Before the commit the unit's writes and audit events are sent; after it, the
+        unit's after-commit work runs (:mod:`engine.unit`)."""
         session = self.sessions()
         unit = session.info[KEY] = Unit()
         try:
             with session.begin():
                 yield session
-                if unit.audit:  # the transaction's audit events, chained, written last
-                    write_events(session, unit.take_audit())
+                send_pending(session, unit)
         finally:
             session.close()
         unit.committed()

@@ -64,6 +64,8 @@ class Step:
     before: rows.Wanted = field(default_factory=rows.Wanted)
     #: Task rows the action wrote itself (the human task it completed).
     settled: set[str] = field(default_factory=set)
+    #: Who completed which task (by spec name) in this step, for ``sameAssigneeAs``.
+    completed_by: dict[str, int] = field(default_factory=dict)
 
     def task(self, guid: str):
         return find_task(self.workflow, guid)
@@ -171,7 +173,7 @@ def _write_rows(step: Step) -> None:
     new_task = partial(rows.human_task_values, dossier_id=dossier.id,
                        agency_id=dossier.agency_id, applicant_id=dossier.applicant_id,
                        evaluate=workflow.script_engine.evaluate,
-                       earlier_assignee=partial(_earlier_assignee, session, dossier.id),
+                       earlier_assignee=partial(_earlier_assignee, step),
                        now=clock.now())
     store.write_rows(session, dossier_id=dossier.id, before=step.before,
                      after=rows.wanted(workflow, dossier.code), find_task=step.task,
@@ -180,8 +182,12 @@ def _write_rows(step: Step) -> None:
         dossier.finished_at = clock.now()
 
 
-def _earlier_assignee(session: Session, dossier_id: int, spec_name: str) -> int | None:
-    """Who completed the dossier's last ``spec_name`` task (``sameAssigneeAs``)."""
+def _earlier_assignee(step: Step, spec_name: str) -> int | None:
+    """Who completed the dossier's last ``spec_name`` task (``sameAssigneeAs``): in this
+    step (its row is still queued), or in an earlier, committed one."""
+    if spec_name in step.completed_by:
+        return step.completed_by[spec_name]
+    session, dossier_id = step.session, step.dossier.id
     return session.execute(
         select(HumanTask.completed_by_id)
         .where(HumanTask.dossier_id == dossier_id, HumanTask.status == "completed",

@@ -25,6 +25,7 @@ from .dossiers import dossier_view
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion
 from .procedures import form_schema
+from .step import store
 from .step.load import VERSIONS
 
 #: Times a signature is made again because the document changed while it was being made.
@@ -232,14 +233,12 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
             if document is not None:
                 _store_signature(p, session, user, dossier, document, signature)
             step.settled.add(task.task_guid)
+            step.completed_by[task.spec_name] = user.id
             spiff_task.data.update(clean)
             spiff_task.run()
 
-        task.status = "completed"
-        task.completed_by_id = user.id
-        task.completed_at = clock.now()
-        task.assignee_id = task.assignee_id or user.id
-        task.data = clean
+        store.complete_task(session, task.id, user_id=user.id, assignee_id=task.assignee_id,
+                            data=clean)
         audit.append(session, actor=user.username, action="complete", dossier_id=dossier.id,
                      detail={"task": task.spec_name, "title": task.title, "data": clean})
         runtime.run_loaded(p, session, dossier, locked.state, version, act,

@@ -3,8 +3,9 @@
 :meth:`engine.db.Database.transaction` creates a :class:`Unit` with every session and
 hands it over at the two moments that matter, in plain sight of the code that commits:
 
-- **before commit** the transaction writes the audit events the unit collected, chained,
-  in one insert and one update of the chain head (:func:`engine.audit.write_events`);
+- **before commit** the transaction sends what the unit collected: the step path's row
+  writes (:mod:`engine.step.store`) and the audit events, chained, in one insert and one
+  update of the chain head (:func:`engine.audit.chain`) — one statement on PostgreSQL;
 - **after commit** it runs the callbacks the transaction registered (jobs run in process
   right after commit, :mod:`engine.jobs`), each failure logged, never raised: the work is
   committed and the worker retries it.
@@ -32,6 +33,8 @@ class Unit:
 
     #: Audit events as ``(at, actor, action, dossier_id, detail)``, written before commit.
     audit: list[tuple] = field(default_factory=list)
+    #: Core statements of the step path not sent yet (:func:`engine.step.store.send`).
+    writes: list = field(default_factory=list)
     #: Dossier ids whose row this transaction holds locked.
     locked: set[int] = field(default_factory=set)
     #: Callables run once the transaction has committed.
@@ -39,6 +42,10 @@ class Unit:
 
     def take_audit(self) -> list[tuple]:
         pending, self.audit = self.audit, []
+        return pending
+
+    def take_writes(self) -> list:
+        pending, self.writes = self.writes, []
         return pending
 
     def committed(self) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, lazyload
 from ..errors import NotFound
 from ..models import Dossier, Instance, ProcedureVersion
 from ..unit import unit_of
+from . import store
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +91,9 @@ def lock_dossier(session: Session, dossier_id: int) -> Dossier:
 
 
 def saved_state(session: Session, dossier: Dossier) -> tuple[bytes, Version]:
-    """The dossier's saved workflow and its version (read after the lock is held)."""
+    """The dossier's saved workflow and its version (read after the lock is held, and
+    after this transaction's queued writes — an earlier step's — have been sent)."""
+    store.flush(session)
     state, content_hash = session.execute(
         select(Instance.state, ProcedureVersion.content_hash)
         .join(ProcedureVersion, ProcedureVersion.id == dossier.version_id)

@@ -1,7 +1,13 @@
 """Writing a step: the difference between the rows a workflow needed before the action and
-those it needs after (:mod:`engine.step.rows`), as a few Core statements, and the saved
-state. No ORM objects, no autoflush: a step that changes nothing but its state writes one
-``UPDATE``.
+those it needs after (:mod:`engine.step.rows`), and the saved state, as Core statements.
+
+The statements are not sent one by one. They wait in the transaction's unit of work
+(:mod:`engine.unit`) and leave together just before commit with the audit events
+(:func:`send_pending`): on PostgreSQL as **one** statement whose parts are data-modifying
+CTEs (they touch distinct rows, so their order does not matter), on SQLite one after the
+other (in process, where a statement costs no round trip). Whatever reads these tables
+later in the same transaction sends them first (:func:`flush`): the next step's load does.
+No ORM objects, no autoflush.
 """
 
 from __future__ import annotations
@@ -12,34 +18,42 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import insert, tuple_, update
 from sqlalchemy.orm import Session
 
-from .. import clock
+from .. import audit, clock
 from ..models import HumanTask, Instance, Timer, WaitingMessage
+from ..unit import KEY, Unit, unit_of
 from . import rows
+from .sql import insert_rows, send
+
+TASKS, TIMERS, WAITS = HumanTask.__table__, Timer.__table__, WaitingMessage.__table__
 
 
 def write_rows(session: Session, *, dossier_id: int, before: rows.Wanted, after: rows.Wanted,
                find_task: Callable, new_task: Callable[[object], dict],
                settled: Iterable[str] = ()) -> None:
-    """Make the human-task, timer and waiting-message rows of the dossier go from ``before``
-    to ``after``. ``new_task(task)`` gives a new human-task row's columns; ``settled`` names
-    task rows the step already wrote itself (the task it completed)."""
-    _human_tasks(session, before, after, new_task, set(settled))
-    _timers(session, dossier_id, before, after, find_task)
-    _waits(session, dossier_id, before, after)
+    """Queue what makes the dossier's human-task, timer and waiting-message rows go from
+    ``before`` to ``after``. ``new_task(task)`` gives a new human-task row's columns;
+    ``settled`` names task rows the step wrote itself (the task it completed)."""
+    # Built first, queued after: computing a new row may itself send the queue (flush).
+    statements = [*_human_tasks(before, after, new_task, set(settled)),
+                  *_timers(dossier_id, before, after, find_task),
+                  *_waits(dossier_id, before, after)]
+    unit_of(session).writes.extend(statements)
 
 
-def _human_tasks(session, before, after, new_task, settled) -> None:
+def _human_tasks(before, after, new_task, settled) -> list:
+    out = []
     gone = [guid for guid in before.tasks if guid not in after.tasks and guid not in settled]
     if gone:
-        session.execute(update(HumanTask).where(HumanTask.task_guid.in_(gone),
-                                                HumanTask.status == "open")
-                        .values(status="cancelled"))
+        out.append(update(TASKS).where(TASKS.c.task_guid.in_(gone), TASKS.c.status == "open")
+                   .values(status="cancelled"))
     created = [new_task(task) for guid, task in after.tasks.items() if guid not in before.tasks]
     if created:
-        session.execute(insert(HumanTask), created)
+        out.append(insert_rows(TASKS, created))
+    return out
 
 
-def _timers(session, dossier_id, before, after, find_task) -> None:
+def _timers(dossier_id, before, after, find_task) -> list:
+    out = []
     fired, cancelled = [], []
     for guid in before.timers:
         if guid in after.timers:
@@ -47,53 +61,82 @@ def _timers(session, dossier_id, before, after, find_task) -> None:
         task = find_task(guid)
         taken = task is not None and task.has_state(TaskState.COMPLETED) and rows.timer_taken(task)
         (fired if taken else cancelled).append(guid)
-    now = clock.now()
     if fired:  # fired along with another event, or by the worker (which marks its own first)
-        session.execute(update(Timer).where(Timer.task_guid.in_(fired), Timer.status == "waiting")
-                        .values(status="fired", fired_at=now))
+        out.append(update(TIMERS).where(TIMERS.c.task_guid.in_(fired),
+                                        TIMERS.c.status == "waiting")
+                   .values(status="fired", fired_at=clock.now()))
     if cancelled:
-        session.execute(update(Timer).where(Timer.task_guid.in_(cancelled),
-                                            Timer.status == "waiting")
-                        .values(status="cancelled"))
+        out.append(update(TIMERS).where(TIMERS.c.task_guid.in_(cancelled),
+                                        TIMERS.c.status == "waiting")
+                   .values(status="cancelled"))
     for guid, row in after.timers.items():
         old = before.timers.get(guid)
         if old is not None and old.due_at != row.due_at:  # the appointment moved
-            session.execute(update(Timer).where(Timer.task_guid == guid)
-                            .values(due_at=row.due_at))
+            out.append(update(TIMERS).where(TIMERS.c.task_guid == guid).values(due_at=row.due_at))
     created = [{"dossier_id": dossier_id, "task_guid": guid, "spec_name": row.spec_name,
                 "due_at": row.due_at, "status": "waiting", "last_error": ""}
                for guid, row in after.timers.items() if guid not in before.timers]
     if created:
-        session.execute(insert(Timer), created)
+        out.append(insert_rows(TIMERS, created))
+    return out
 
 
-def _waits(session, dossier_id, before, after) -> None:
+def _waits(dossier_id, before, after) -> list:
     """``waiting_message`` is an index of what waits now: rows come and go."""
+    out = []
     gone = [key for key in before.waits if key not in after.waits]
     if gone:
-        session.execute(WaitingMessage.__table__.delete().where(
-            WaitingMessage.dossier_id == dossier_id,
-            tuple_(WaitingMessage.task_guid, WaitingMessage.name).in_(gone)))
+        out.append(WAITS.delete().where(WAITS.c.dossier_id == dossier_id,
+                                        tuple_(WAITS.c.task_guid, WAITS.c.name).in_(gone)))
     for key, row in after.waits.items():
         old = before.waits.get(key)
         if old is not None and old.correlation != row.correlation:
-            session.execute(update(WaitingMessage)
-                            .where(WaitingMessage.task_guid == key[0],
-                                   WaitingMessage.name == key[1])
-                            .values(correlation=row.correlation))
+            out.append(update(WAITS).where(WAITS.c.task_guid == key[0], WAITS.c.name == key[1])
+                       .values(correlation=row.correlation))
     now = clock.now()
     created = [{"dossier_id": dossier_id, "task_guid": guid, "spec_name": row.spec_name,
                 "name": name, "correlation": row.correlation, "created_at": now}
                for (guid, name), row in after.waits.items() if (guid, name) not in before.waits]
     if created:
-        session.execute(insert(WaitingMessage), created)
+        out.append(insert_rows(WAITS, created))
+    return out
 
 
 def insert_state(session: Session, dossier_id: int, state: bytes, completed: bool) -> None:
-    session.execute(insert(Instance).values(dossier_id=dossier_id, state=state,
-                                            completed=completed, updated_at=clock.now()))
+    unit_of(session).writes.append(
+        insert(Instance.__table__).values(dossier_id=dossier_id, state=state,
+                                          completed=completed, updated_at=clock.now()))
 
 
 def save_state(session: Session, dossier_id: int, state: bytes, completed: bool) -> None:
-    session.execute(update(Instance).where(Instance.dossier_id == dossier_id)
-                    .values(state=state, completed=completed, updated_at=clock.now()))
+    table = Instance.__table__
+    unit_of(session).writes.append(
+        update(table).where(table.c.dossier_id == dossier_id)
+        .values(state=state, completed=completed, updated_at=clock.now()))
+
+
+def complete_task(session: Session, task_id: int, *, user_id: int, assignee_id: int | None,
+                  data: dict) -> None:
+    """Queue the completion of human task ``task_id`` by ``user_id``."""
+    unit_of(session).writes.append(
+        update(TASKS).where(TASKS.c.id == task_id)
+        .values(status="completed", completed_by_id=user_id, completed_at=clock.now(),
+                assignee_id=assignee_id or user_id, data=data))
+
+
+def flush(session: Session) -> None:
+    """Send the queued writes now (before reading the tables they write)."""
+    unit = session.info.get(KEY)
+    if unit is not None and unit.writes:
+        session.flush()
+        send(session, unit.take_writes())
+
+
+def send_pending(session: Session, unit: Unit) -> None:
+    """At commit: the ORM's changes, then the queued writes and the chained audit events."""
+    session.flush()
+    writes = unit.take_writes()
+    events = unit.take_audit()
+    if events:
+        writes += audit.chain(session, events)
+    send(session, writes)
