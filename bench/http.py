@@ -17,7 +17,10 @@ What one run (``python -m bench.http``, ``make bench``) does:
    dossiers' codes (a Lua script);
 3. the same against ``motcua serve --server waitress`` (one process, its default threads);
 4. stops both servers (SIGTERM, then SIGKILL of their own process group if they linger),
-   prints a table and writes ``bench/http-results.json`` (machine, commit, wrk's figures).
+   prints a table and writes ``bench/http-results.json`` (machine, commit, wrk's figures,
+   the load average before each run, and the CPU per request of the server's processes
+   and of the PostgreSQL backends serving them — less sensitive than req/s to other work
+   on the machine).
 
 wrk runs on the same machine as the servers and the database: all three share the cores,
 as on a one-machine install. Needs wrk (``apt-get install -y wrk``; ``make bench`` does it).
@@ -184,6 +187,26 @@ class Server:
         self.handle.close()
 
 
+def cpu_seconds(pgid: int, database: str) -> tuple[float, float]:
+    """User + system CPU seconds of the live processes of process group ``pgid`` (the
+    server's master and workers) and of the PostgreSQL backends connected to ``database``
+    (their command line names it), from Linux /proc (zeros elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    server = backends = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            used = int(fields[11]) + int(fields[12])  # utime, stime
+            if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, …
+                server += used
+            elif (proc / "cmdline").read_bytes().startswith(b"postgres: ") and \
+                    f" {database} ".encode() in (proc / "cmdline").read_bytes():
+                backends += used
+        except (OSError, IndexError, ValueError):
+            continue
+    return server / tick, backends / tick
+
+
 def run_wrk(base: str, script: Path, *, duration: int, connections: int,
             threads: int) -> dict:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
@@ -227,12 +250,24 @@ def measure(name: str, serve_args: list[str], env: dict, script: Path, codes: li
         run_wrk(server.base, script, duration=2, connections=args.connections,
                 threads=args.wrk_threads)  # warm-up: every process, its caches and pools
         say(f"{name}: wrk {args.duration} s, {args.connections} connections")
+        load = report.load()
+        database = make_url(args.database_url).database
+        before = cpu_seconds(server.process.pid, database)
         result = run_wrk(server.base, script, duration=args.duration,
                          connections=args.connections, threads=args.wrk_threads)
+        after = cpu_seconds(server.process.pid, database)
+        n = result["requests"] or 0
+        result["server_cpu_ms_per_request"] = round(1000 * (after[0] - before[0]) / n, 3) \
+            if n else None
+        result["database_cpu_ms_per_request"] = round(1000 * (after[1] - before[1]) / n, 3) \
+            if n else None
+        result["load_before"] = load
         result["server"] = banner.split(" with ", 1)[-1].split("  (")[0]
         result["serve_args"] = serve_args
     say(f"{name}: {result['requests_per_s']} req/s, p50 {result['latency_ms'].get('p50')} ms, "
-        f"p99 {result['latency_ms'].get('p99')} ms, non-2xx {result['non_2xx']}")
+        f"p99 {result['latency_ms'].get('p99')} ms, non-2xx {result['non_2xx']}, CPU per "
+        f"request: server {result['server_cpu_ms_per_request']} ms, database backends "
+        f"{result['database_cpu_ms_per_request']} ms")
     return result
 
 
@@ -289,10 +324,13 @@ def main(argv=None) -> int:
            "target": TARGET, "results": results}
     args.output.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     print()
-    print(report._table(["server", "req/s", "p50 ms", "p90 ms", "p99 ms", "non-2xx"],
+    print(report._table(["server", "req/s", "p50 ms", "p90 ms", "p99 ms", "non-2xx",
+                         "server CPU ms/req", "db CPU ms/req", "load before"],
                         [[f"{name}: {r['server']}", r["requests_per_s"],
                           r["latency_ms"].get("p50"), r["latency_ms"].get("p90"),
-                          r["latency_ms"].get("p99"), r["non_2xx"]]
+                          r["latency_ms"].get("p99"), r["non_2xx"],
+                          r["server_cpu_ms_per_request"], r["database_cpu_ms_per_request"],
+                          r["load_before"][0]]
                          for name, r in results.items()]))
     print(f"\ntarget: >= {TARGET['requests_per_s']} req/s, p99 <= {TARGET['p99_ms']} ms; "
           f"written to {args.output}")

@@ -312,9 +312,10 @@ _SLOTS = {**{f"i{n}": BigInteger() for n in range(1, 7)},
           **{f"s{n}": String() for n in range(1, 13)},
           "t1": UTCDateTime(), "t2": UTCDateTime(), "t3": UTCDateTime(), "j": JSON(),
           "order_s": String(), "order_i": BigInteger()}
-_ME = Dossier.__table__.alias("me")  # the dossier named by :code, inside the other branches
-_MY_ID = select(_ME.c.id).where(_ME.c.code == bindparam("code")).scalar_subquery()
-_MY_PARENT = select(_ME.c.parent_id).where(_ME.c.code == bindparam("code")).scalar_subquery()
+# The dossier named by :code, for the other branches (a CTE: looked up once).
+_ME = select(Dossier.id, Dossier.parent_id).where(Dossier.code == bindparam("code")).cte("me")
+_MY_ID = select(_ME.c.id).scalar_subquery()
+_MY_PARENT = select(_ME.c.parent_id).scalar_subquery()
 _BRANCHES: dict[str, tuple[dict, object, object]] = {
     # name: ({field: (slot, column)}, FROM (a table or a join), WHERE)
     "dossier": ({"id": ("i1", Dossier.id), "parent_id": ("i2", Dossier.parent_id),
@@ -372,13 +373,17 @@ _KINDS = list(_BRANCHES)
 
 
 def _branch_select(number: int, fields: dict, source, where):
+    """One SELECT of the union. Only the first one types its empty slots (``CAST(NULL AS
+    …)``): the databases type a union's columns from all branches, SQLAlchemy from the
+    first; bare NULLs elsewhere keep the statement short (psycopg caches the parsing of
+    statements up to 4 KB)."""
     by_slot = {slot: column for slot, column in fields.values()}
     columns = [literal_column(str(number), Integer()).label("k")]
     for slot, type_ in _SLOTS.items():
         column = by_slot.get(slot)
-        columns.append((cast(column, type_) if slot.startswith("order") and column is not None
-                        else column if column is not None
-                        else cast(null(), type_)).label(slot))
+        if column is None:
+            column = cast(null(), type_) if number == 0 else null()
+        columns.append(column.label(slot))
     return select(*columns).select_from(source).where(where)
 
 
