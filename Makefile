@@ -48,6 +48,8 @@ $(WRK):
 
 bench: setup $(WRK)
 	$(BIN)/python -m bench.lifecycle
+	$(BIN)/python -m bench.steps
+	$(BIN)/python -m bench.signing
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.http
 

@@ -55,8 +55,8 @@ from bench import breakdown, fixtures, report, runners
 
 DEFAULT_URL = os.environ.get("MOTCUA_BENCH_DATABASE_URL",
                              "postgresql+psycopg://postgres@127.0.0.1:5432/motcua_bench")
-TARGET_RATE = 100.0
-TARGET_RATIO = 1 / 3
+#: Persisted ÷ in-memory, same (no-signing) diagram, one client thread (issue 8).
+TARGET_RATIOS = {"PostgreSQL, no signing": 0.2, "SQLite, no signing": 0.3}
 MEMORY_NOSIGN = "in-memory, no-sign variant"
 
 
@@ -206,15 +206,15 @@ def sections(target: Target, code: str, n: int, threads: int = 1) -> dict:
 
 
 def targets(cases: dict) -> dict:
-    """The issue's targets, judged on the best persisted case without signing; the ratio is
-    against the in-memory run of the same (no-signing) diagram."""
+    """The issue's targets: each database's one-thread case without signing against the
+    in-memory run of the same (no-signing) diagram."""
     memory = cases[MEMORY_NOSIGN]["lifecycles_per_s"]
-    persisted = {k: v["lifecycles_per_s"] for k, v in cases.items() if "no signing" in k}
-    best = max(persisted.values()) if persisted else 0.0
-    return {"rate_target": TARGET_RATE, "ratio_target": TARGET_RATIO,
-            "best_persisted_no_signing": best, "rate_met": best >= TARGET_RATE,
-            "ratio": best / memory if memory else 0.0,
-            "ratio_met": memory > 0 and best / memory >= TARGET_RATIO}
+    out = {}
+    for case, target in TARGET_RATIOS.items():
+        if case in cases and memory:
+            ratio = cases[case]["lifecycles_per_s"] / memory
+            out[case] = {"target": target, "ratio": ratio, "met": ratio >= target}
+    return out
 
 
 def print_report(out: dict) -> None:
@@ -237,11 +237,10 @@ def print_report(out: dict) -> None:
     print("\n" + report.actions_table(cases))
     print("(mean wall ms of one call, per thread; 'lookup (harness)' is the benchmark's own "
           "query for the open task's id)")
-    t = out["targets"]
-    print(f"\ntarget ≥ {t['rate_target']:.0f} lifecycles/s without signing: best "
-          f"{t['best_persisted_no_signing']:.1f} → {'MET' if t['rate_met'] else 'MISSED'}")
-    print(f"target persisted ≥ 1/3 of in-memory (same diagram): {t['ratio']:.3f} → "
-          f"{'MET' if t['ratio_met'] else 'MISSED'}")
+    print()
+    for case, t in out["targets"].items():
+        print(f"target {case} ≥ {t['target']} of in-memory (same diagram): {t['ratio']:.3f} → "
+              f"{'MET' if t['met'] else 'MISSED'}")
     for key, title in (("breakdown", "without signing"),
                        ("breakdown_threads", "without signing, concurrent"),
                        ("breakdown_signing", "with signing")):
@@ -259,7 +258,8 @@ def print_report(out: dict) -> None:
                   f"(total {sum(b['sql_statements_per_lifecycle'].values()):.0f})")
     size = out["state_size"]
     print(f"\nsaved workflow state (instance.state) of {size['dossiers']} finished dossiers: "
-          f"mean {size['mean_chars'] / 1024:.1f} KiB, max {size['max_chars'] / 1024:.1f} KiB")
+          f"mean {size['mean_chars'] / 1024:.1f} KiB, max {size['max_chars'] / 1024:.1f} KiB "
+          "(compressed, as stored)")
     prof = out["profile"]
     print(f"\n-- cProfile, persisted without signing ({prof['total_s']:.2f} s profiled) --")
     print(report.profile_table(prof["cumulative"], "cumulative time; engine, SpiffWorkflow, "

@@ -7,7 +7,9 @@ the figures are ratios measured side by side on a shared machine:
   each, nothing else — a workload any BPMN platform can run): submit, then each task
   completed by an officer of its lane (claiming is implied by completing);
 - **the transport business licence**, its no-signing variant (bench/fixtures.py), as in
-  ``bench.lifecycle``;
+  ``bench.lifecycle``; and the real bundle's first step, reception accepting a dossier,
+  whose slip 01 is rendered and sealed by a job after commit: the request's time with the
+  job on a background thread and with it in the request's own thread;
 
 each in memory (SpiffWorkflow alone with the engine's script engine) and persisted on
 PostgreSQL and SQLite. For every persisted case it prints lifecycles per second, the ratio
@@ -188,6 +190,33 @@ class Target:
         return {"lifecycles_per_s": batch.per_second,
                 "cpu_ms_per_lifecycle": 1000 * batch.cpu / n, **trips.per_completion()}
 
+    def accept(self, n: int) -> dict:
+        """Accepting a dossier of the real licence (slip 01 rendered and sealed by a job):
+        the request's time with the job on a background thread, and with it run in the
+        request's thread after commit (the slip inside the request, as before jobs)."""
+        from engine import jobs
+
+        step = self.scenario["steps"][0]
+        out = {}
+        for mode, background in (("background", True), ("in the request", False)):
+            self.p.settings.jobs_in_background = background
+            times = []
+            for _ in range(n + 1):
+                code = dossiers.submit(self.p, self.licence_users[self.scenario["applicant"]],
+                                       fixtures.PROCEDURE, self.scenario["application"],
+                                       self.files)["code"]
+                task_id = _task_id(self.p, code, step["task"])
+                start = time.perf_counter()
+                tasks.complete(self.p, self.licence_users[step["as"]], task_id, step["data"])
+                times.append(time.perf_counter() - start)
+                if background:  # the slip is made before the next dossier comes
+                    jobs._background().submit(lambda: None).result()
+            times = sorted(times[1:])
+            out[mode] = {"median_ms": 1000 * times[len(times) // 2],
+                         "p95_ms": 1000 * times[min(len(times) - 1, int(len(times) * 0.95))]}
+        self.p.settings.jobs_in_background = False
+        return out
+
     def state_bytes(self) -> dict:
         with self.p.db.read() as session:
             mean, top, count = session.execute(
@@ -214,6 +243,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--n", type=int, default=100, help="persisted lifecycles per case (100)")
     ap.add_argument("--n-memory", type=int, default=500, help="in-memory lifecycles (500)")
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--n-accept", type=int, default=10,
+                    help="dossiers accepted with slip 01 per mode (10)")
     ap.add_argument("--database-url", default=DEFAULT_URL,
                     help="PostgreSQL database to DROP and recreate (default %(default)s)")
     ap.add_argument("--output", type=Path, default=HERE / "steps-results.json")
@@ -242,6 +273,7 @@ def main(argv=None) -> dict:
                 result["ratio_to_memory"] = result["lifecycles_per_s"] / mem[diagram]
                 out["cases"][f"{target.label}, {diagram}"] = result
             out["cases"][f"{target.label}, state"] = target.state_bytes()
+            out["cases"][f"{target.label}, accepting"] = target.accept(args.n_accept)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _print(out)
@@ -261,6 +293,13 @@ def _print(out: dict) -> None:
             continue
         print(f"{name:<30} {row['lifecycles_per_s']:>12.1f} {row['ratio_to_memory']:>9.3f} "
               f"{row['ms']:>10.2f} {row['cpu_ms']:>13.2f} {row['round_trips']:>18.2f}")
+    for name, row in out["cases"].items():
+        if "background" in row:
+            print(f"{name} (Task_Receive, slip 01 as a job): request "
+                  f"{row['background']['median_ms']:.0f} ms median, "
+                  f"{row['background']['p95_ms']:.0f} ms p95 with the job on a background "
+                  f"thread; {row['in the request']['median_ms']:.0f} ms median with it in "
+                  "the request's thread")
     for name, row in out["cases"].items():
         if "mean_bytes" in row:
             print(f"{name}: saved state per finished dossier {row['mean_bytes']:.0f} B mean, "

@@ -33,6 +33,11 @@ class Settings:
     ``run_jobs_after_commit``: run a job (a slip to render and seal, :mod:`engine.jobs`) in
     this process right after the step that asked for it commits; off
     (``MOTCUA_RUN_JOBS_AFTER_COMMIT=0``), only the worker runs jobs.
+    ``jobs_in_background``: with ``run_jobs_after_commit``, run those jobs on a background
+    thread of this process, so the request that asked for one does not wait for it (on by
+    default from the environment, ``MOTCUA_JOBS_IN_BACKGROUND=0`` runs them in the
+    request's thread; off when settings are built in code, as tests do, where a slip then
+    exists as soon as its step has returned).
     ``job_lease_seconds``: how long a job being run is left alone by other workers (and, with
     in-process running, by every worker after it is written); one whose runner died is due
     again after it.
@@ -55,6 +60,7 @@ class Settings:
     tracking_timeout_seconds: float = 3.0
     message_ttl_days: int = 90
     run_jobs_after_commit: bool = True
+    jobs_in_background: bool = False
     job_lease_seconds: float = 120.0
     job_test_pause_seconds: float = 0.0
 
@@ -89,6 +95,8 @@ class Settings:
         if env.get("MOTCUA_RUN_JOBS_AFTER_COMMIT"):
             values["run_jobs_after_commit"] = env["MOTCUA_RUN_JOBS_AFTER_COMMIT"].lower() not in (
                 "0", "false", "no", "off")
+        values["jobs_in_background"] = env.get("MOTCUA_JOBS_IN_BACKGROUND", "1").lower() not in (
+            "0", "false", "no", "off")
         if env.get("MOTCUA_JOB_LEASE_SECONDS"):
             values["job_lease_seconds"] = float(env["MOTCUA_JOB_LEASE_SECONDS"])
         if env.get("MOTCUA_JOB_TEST_PAUSE_SECONDS"):

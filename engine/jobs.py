@@ -40,8 +40,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -113,8 +115,24 @@ def enqueue(p, session: Session, *, kind: str, key: str, dossier_id: int | None,
                              .on_conflict_do_nothing(index_elements=["key"])
                              .returning(Job.id)).scalar()
     if job_id is not None and in_process:
-        unit_of(session).after_commit.append(lambda: run(p, job_id))
+        if p.settings.jobs_in_background:
+            unit_of(session).after_commit.append(lambda: _background().submit(run, p, job_id))
+        else:
+            unit_of(session).after_commit.append(lambda: run(p, job_id))
     return key
+
+
+_runner: list[ThreadPoolExecutor] = []
+_runner_lock = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    """This process's job thread (made on first use, so a forked server process makes its
+    own). One thread: jobs are slow, CPU-bound work that must not starve the requests."""
+    with _runner_lock:
+        if not _runner:
+            _runner.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="motcua-jobs"))
+        return _runner[0]
 
 
 def run_due(p, *, limit: int = 20) -> int:

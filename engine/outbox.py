@@ -23,10 +23,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from . import clock
 from .models import Document, Outbox
+from .unit import unit_of
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -34,21 +37,28 @@ MAX_ATTEMPTS = 8
 
 def enqueue_email(session: Session, *, key: str, recipient: str, subject: str, body: str,
                   dossier_id: int | None = None,
-                  attachments: list[int] | None = None) -> Outbox | None:
-    """Queue an e-mail unless one with this key is already queued. Returns the row or None.
+                  attachments: list[int] | None = None) -> bool | None:
+    """Queue an e-mail unless one with this key is already queued: an insert that does
+    nothing on a known key, sent with the transaction's other writes (:mod:`engine.step.store`).
+    True when queued (now or before), None without a recipient.
 
     ``attachments``: ids of stored documents to attach when the e-mail is sent.
     """
     if not recipient:
         return None
-    existing = session.execute(select(Outbox).where(Outbox.idempotency_key == key)).scalar()
-    if existing is not None:
-        return existing
-    row = Outbox(idempotency_key=key, recipient=recipient, subject=subject, body=body,
-                 dossier_id=dossier_id, next_attempt_at=clock.now(),
-                 attachments=[int(i) for i in attachments or []])
-    session.add(row)
-    return row
+    unit = unit_of(session)
+    if key in unit.outbox_keys:
+        return True
+    unit.outbox_keys.add(key)
+    now = clock.now()
+    table = Outbox.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    unit.writes.append(insert(table).values(
+        idempotency_key=key, kind="email", dossier_id=dossier_id, recipient=recipient,
+        subject=subject, body=body, status="pending", attempts=0, next_attempt_at=now,
+        last_error="", created_at=now, attachments=[int(i) for i in attachments or []])
+        .on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    return True
 
 
 @dataclass(frozen=True)

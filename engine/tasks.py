@@ -26,7 +26,7 @@ from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion
 from .procedures import form_schema
 from .step import store
-from .step.load import VERSIONS
+from .step.load import VERSIONS, WITH_DOSSIER
 
 #: Times a signature is made again because the document changed while it was being made.
 SIGNING_ATTEMPTS = 3
@@ -105,7 +105,7 @@ def _read_locked(session: Session, task_id: int) -> _Locked:
     two statements."""
     of_task = select(HumanTask.dossier_id).where(HumanTask.id == task_id).scalar_subquery()
     dossier = session.execute(select(Dossier).where(Dossier.id == of_task)
-                              .with_for_update(of=Dossier)
+                              .with_for_update(of=Dossier).options(*WITH_DOSSIER)
                               .execution_options(populate_existing=True)).scalar()
     if dossier is None:
         raise _no_task()

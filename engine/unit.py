@@ -35,6 +35,8 @@ class Unit:
     audit: list[tuple] = field(default_factory=list)
     #: Core statements of the step path not sent yet (:func:`engine.step.store.send`).
     writes: list = field(default_factory=list)
+    #: Idempotency keys of the e-mails queued in this transaction.
+    outbox_keys: set[str] = field(default_factory=set)
     #: Dossier ids whose row this transaction holds locked.
     locked: set[int] = field(default_factory=set)
     #: Callables run once the transaction has committed.

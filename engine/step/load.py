@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload
 
 from ..errors import NotFound
 from ..models import Dossier, Instance, ProcedureVersion
@@ -74,6 +74,13 @@ class _VersionCache:
 VERSIONS = _VersionCache()
 
 
+#: What comes with a locked dossier row in the same statement: its agency, applicant and
+#: procedure, which notifications, slips and a new process's data name (each would
+#: otherwise be a round trip of its own); never the version's metadata.
+WITH_DOSSIER = (joinedload(Dossier.agency), joinedload(Dossier.applicant),
+                joinedload(Dossier.procedure))
+
+
 def lock_dossier(session: Session, dossier_id: int) -> Dossier:
     """The dossier row, locked until the transaction ends. Locking it again in the same
     transaction costs nothing: the row is already current."""
@@ -82,7 +89,7 @@ def lock_dossier(session: Session, dossier_id: int) -> Dossier:
         dossier = session.get(Dossier, dossier_id)
     else:
         dossier = session.execute(select(Dossier).where(Dossier.id == dossier_id)
-                                  .with_for_update(of=Dossier).options(lazyload("*"))
+                                  .with_for_update(of=Dossier).options(*WITH_DOSSIER)
                                   .execution_options(populate_existing=True)).scalar()
     if dossier is None:
         raise NotFound("No such dossier.", vi="Không tìm thấy hồ sơ.")
