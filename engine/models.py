@@ -303,7 +303,8 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     attachments: Mapped[list] = mapped_column(JSON, default=list)  # document ids
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_dossier", "dossier_id"))  # a dossier's notifications
 
 
 class Job(Base):

@@ -299,14 +299,15 @@ def _gunicorn_available() -> bool:
 def _serve_gunicorn(host: str, port: int, *, workers: int, threads: int) -> None:
     """Serve with gunicorn until SIGINT/SIGTERM: ``workers`` forked processes, each
     building its own app and :class:`~engine.platform.Platform` (its own connection pool:
-    nothing is shared across a fork); ``threads`` > 1 selects the threaded worker, which
-    keeps HTTP connections alive."""
+    nothing is shared across a fork), each with ``threads`` threads (gunicorn's threaded
+    worker, even with one thread: it keeps HTTP connections alive, the sync worker closes
+    each one)."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
         def load_config(self) -> None:
             options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                       "worker_class": "gthread" if threads > 1 else "sync",
+                       "worker_class": "gthread",
                        # A step that signs and renders may take a while: no early kills.
                        "timeout": 120, "graceful_timeout": 30, "keepalive": 5,
                        "proc_name": "motcua-serve", "errorlog": "-", "loglevel": "info",
