@@ -263,7 +263,8 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
     # how its fee is paid and its result delivered (level 3: at the desk; 4: online)
     meta = dossier.version.meta or {}
     view["procedure"].update(level=meta.get("level", 4), online_label=meta.get("online_label", ""),
-                             fee=meta.get("fee") or {}, results=sorted(meta.get("documents") or {}))
+                             fee=dict(meta.get("fee") or {}),  # meta is a shared cache entry
+                             results=sorted(meta.get("documents") or {}))
     rows = rows if rows is not None else _dossier_rows(session, dossier.code)
     # cooperating dossiers (liên thông): the one that started this one, those it started
     view["parent"] = next((r.code for r in rows["family"] if r.id == dossier.parent_id), None)
