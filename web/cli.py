@@ -306,7 +306,8 @@ def _serve_gunicorn(host: str, port: int, *, workers: int, threads: int) -> None
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+            address = f"[{host}]" if ":" in host and not host.startswith("[") else host
+            options = {"bind": f"{address}:{port}", "workers": workers, "threads": threads,
                        "worker_class": "gthread",
                        # A step that signs and renders may take a while: no early kills.
                        "timeout": 120, "graceful_timeout": 30, "keepalive": 5,
