@@ -178,7 +178,7 @@ def test_fast_image_bytes_match_endesive(mode):
 def _without_id(pdf: bytes) -> bytes:
     import re
 
-    return re.sub(rb"/ID \[[^]]*\]|/CreationDate \([^)]*\)", b"", pdf)
+    return re.sub(rb"/ID \[[^]]*\]|/(?:Creation|Mod)Date \([^)]*\)", b"", pdf)
 
 
 def test_font_cache_renders_the_same_document(sample, monkeypatch):
