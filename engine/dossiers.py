@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import audit, clock, deadlines, forms, messages, runtime
+from . import audit, clock, deadlines, forms, messages, outside, runtime
 from .calendar import load_calendar
 from .cooperation import StartReceiver
 from .db import UTCDateTime
@@ -75,6 +75,10 @@ def submit(p, user, procedure_code: str, data: dict, files: dict | None = None,
     appointment date, start its process. Nothing is kept if anything is wrong."""
     if user is None:
         raise PermissionDenied("Sign in to submit a dossier.", vi="Hãy đăng nhập để nộp hồ sơ.")
+    return outside.attempts(lambda: _submit(p, user, procedure_code, data, files, agency_code))
+
+
+def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
     with p.db.transaction() as session:
         procedure = session.execute(select(Procedure).where(Procedure.code == procedure_code)).scalar()
         if procedure is None or procedure.active_version_id is None:

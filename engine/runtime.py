@@ -16,7 +16,7 @@ A step reads top to bottom (:func:`run_step`):
 
 Nothing slow belongs inside: signatures are made before the lock (:mod:`engine.tasks`),
 slips are rendered by jobs after commit (:mod:`engine.jobs`), outside services are asked
-before the step and their answer applied in it.
+with no lock held and their answer applied in the step run again (:mod:`engine.outside`).
 
 The workflow classes, the state serializer and the spec cache live in :mod:`engine.spiff`.
 """
@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import audit, clock, messages
+from . import audit, clock, messages, outside
 from .calendar import load_calendar
 from .errors import EngineError, OperatorError, ScriptError
 from .models import Dossier, HumanTask, Timer
@@ -140,8 +140,10 @@ def run_step(p, dossier_id: int, action: Callable[[Step], Any], *, actor: str,
     With ``session``, run inside the caller's transaction (which must then commit).
     """
     if session is None:
-        with p.db.transaction() as own:
-            return _run(p, own, dossier_id, action, actor)
+        def attempt():
+            with p.db.transaction() as own:
+                return _run(p, own, dossier_id, action, actor)
+        return outside.attempts(attempt)
     return _run(p, session, dossier_id, action, actor)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, forms, runtime
+from . import audit, clock, forms, outside, runtime
 from .documents import latest, store_document
 from .dossiers import dossier_view
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
@@ -193,7 +193,9 @@ def complete(p, user, task_id: int, data: dict, files: dict | None = None, *,
     signature = None
     for _attempt in range(SIGNING_ATTEMPTS + 1):
         try:
-            return _complete(p, user, task_id, data, files, passphrase, signature)
+            return outside.attempts(
+                lambda signature=signature: _complete(p, user, task_id, data, files,
+                                                      passphrase, signature))
         except _SignFirst as needed:
             signature = _sign(p, user, needed, passphrase)
     raise Conflict("The document to sign kept changing while it was being signed; try again.",

@@ -27,9 +27,10 @@ The portal's stand-in (``web/sandbox_gps.py``, ``/sandbox/gps/``) serves this pr
 :func:`stand_in_status`); ``MOTCUA_TRACKING_URL`` unset, the stand-in's data is read
 in-process instead of over HTTP, so a step never calls its own server.
 
-The operator :func:`check_vehicle_tracking` runs in a service task, **inside the dossier's
-step transaction**: the HTTP call holds that transaction (and the dossier's row lock) while
-it waits, so it has a short timeout (``MOTCUA_TRACKING_TIMEOUT``, 3 s by default). Its
+The operator :func:`check_vehicle_tracking` runs in a service task; the HTTP call is made
+**outside the dossier's step transaction** (:mod:`engine.outside`: the step rolls back, the
+provider is asked with nothing locked, the step runs again with the answer), with a short
+timeout all the same (``MOTCUA_TRACKING_TIMEOUT``, 3 s by default). Its
 business errors let a diagram route around it with an error boundary event:
 ``tracking_unavailable`` (no answer: check by hand) and ``tracking_failed`` (the answer shows
 the tracker is not compliant, or the provider does not know the vehicle).
@@ -46,7 +47,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import quote, urlsplit
 
-from . import audit, clock
+from . import audit, clock, outside
 from .errors import OperatorError
 from .operators import StepContext, operator
 
@@ -222,8 +223,8 @@ def check_vehicle_tracking(step: StepContext, task, plate: str, min_days: int = 
     """Ask the tracking provider about ``plate``: compliant when its tracker transmits and
     reported on at least ``min_days`` of the last 30 days. Returns the provider's answer
     with ``compliant``, ``min_days`` and ``checked_at`` (give the task a ``resultVariable``
-    for gateways). Errors ``tracking_unavailable`` (no usable answer within the timeout:
-    the call runs inside the step's transaction) and ``tracking_failed`` (not compliant,
+    for gateways). Errors ``tracking_unavailable`` (no usable answer within the timeout;
+    the call is made with the dossier unlocked, :mod:`engine.outside`) and ``tracking_failed`` (not compliant,
     or unknown to the provider)."""
     try:
         plate = normalize_plate(plate)
@@ -232,7 +233,8 @@ def check_vehicle_tracking(step: StepContext, task, plate: str, min_days: int = 
                             f"(invalid number plate)", vi=f"Biển số không hợp lệ: {plate!r}.") from None
     min_days = int(min_days)
     try:
-        status = provider_for(step.platform.settings).vehicle_status(plate)
+        provider = provider_for(step.platform.settings)
+        status = outside.answer(f"tracking:{plate}", lambda: provider.vehicle_status(plate))
     except UnknownVehicle:
         raise _failed(plate, f"Xe {plate} chưa có thiết bị giám sát hành trình đăng ký trên "
                              "hệ thống của nhà cung cấp.",

@@ -213,3 +213,37 @@ def test_at_level_3_the_fee_and_the_badge_are_handled_at_the_desk(platform):
     complete(platform, code, "Task_ReturnAtCounter", "motcua",
              {"fee_receipt": "BL-0001", "handed_over": True})
     assert status(platform, code) == "returned"
+
+
+def test_the_tracker_is_asked_with_the_dossier_unlocked(platform, monkeypatch):
+    """The provider may take seconds: while it answers, the dossier is not locked (another
+    connection locks its row at once), and the step then applies the answer."""
+    from sqlalchemy import text
+
+    from engine import tracking
+    from engine.models import Dossier
+
+    code = submit(platform)
+    with platform.db.transaction() as session:
+        dossier_id = session.execute(select(Dossier.id).where(Dossier.code == code)).scalar()
+    asked, real = [], tracking.StandInProvider.vehicle_status
+
+    def vehicle_status(self, plate):
+        with platform.db.engine.connect() as other:  # another officer's connection
+            if platform.db.is_postgres:
+                other.execute(text("SET lock_timeout = '1s'"))
+                other.execute(text("SELECT id FROM dossier WHERE id = :id FOR UPDATE NOWAIT"),
+                              {"id": dossier_id})
+            else:
+                other.exec_driver_sql("PRAGMA busy_timeout = 1")
+                other.execute(text("UPDATE dossier SET id = id WHERE id = :id"),
+                              {"id": dossier_id})
+            other.rollback()
+        asked.append(plate)
+        return real(self, plate)
+
+    monkeypatch.setattr(tracking.StandInProvider, "vehicle_status", vehicle_status)
+    accept(platform, code)
+    assert asked == ["36B-123.45"]  # asked once, the answer reused when the step ran again
+    assert workflow_data(platform, code)["tracking"]["compliant"] is True
+    assert open_task(platform, code, "Task_Appraise")
