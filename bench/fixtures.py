@@ -50,10 +50,14 @@ def load_scenario() -> dict:
     return yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
 
 
+#: Databases a benchmark never drops: the test suite's, the server's own.
+REFUSED_PREFIXES = ("test", "postgres", "template", "root")
+
+
 def recreate_postgres(url: str) -> str:
     """Drop and create the database named in ``url`` (never the test suite's ``test``)."""
     target = make_url(url)
-    if target.database in (None, "", "test", "postgres", "root"):
+    if not target.database or target.database.lower().startswith(REFUSED_PREFIXES):
         raise SystemExit(f"refusing to recreate database {target.database!r}: use a dedicated one")
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -54,11 +54,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import and_, create_engine, false, or_, select, text
+from sqlalchemy import and_, false, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import joinedload
 
-from bench import report
+from bench import fixtures, report
 from engine import accounts, demo, inbox, setup
 from engine.config import Settings
 from engine.models import Agency, Dossier, HumanTask, Procedure, User
@@ -72,7 +72,6 @@ TARGET_P95_MS = 10.0
 STAFF_ROLES = ("reception", "handler", "head")
 OFFICERS_PER_PAIR = 8
 CITIZENS = 100_000
-REFUSED_PREFIXES = ("test", "postgres", "template", "root")
 NEW_INDEXES = ("ix_task_assignee_due", "ix_task_unclaimed_due")
 
 
@@ -95,17 +94,9 @@ def say(message: str) -> None:
 
 
 def recreate(url: str) -> None:
-    target = make_url(url)
-    name = target.database or ""
-    if not target.drivername.startswith("postgresql"):
+    if not make_url(url).drivername.startswith("postgresql"):
         raise SystemExit("the inbox benchmark needs PostgreSQL")
-    if not name or name.lower().startswith(REFUSED_PREFIXES):
-        raise SystemExit(f"refusing to recreate database {name!r}: use a dedicated one")
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    fixtures.recreate_postgres(url)
 
 
 # -- the data -----------------------------------------------------------------------------

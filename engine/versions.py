@@ -9,14 +9,13 @@ interchange (``bpmndi``: shapes, edges, coordinates) is ignored, so moving a box
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 
 from lxml import etree
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
 from .errors import InvalidData, NotFound
 from .models import Dossier, Procedure, ProcedureVersion
+from .step.load import VERSIONS
 
 MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Elements whose id-bearing children are reported as elements of their own.
@@ -29,40 +28,10 @@ ATTRIBUTE_NAMES = {"sourceRef": "source", "targetRef": "target", "default": "def
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
 
 
-class _MetaCache:
-    """Versions' ``meta`` (procedure.yaml, parsed) in process, so that hot reads (a dossier's
-    status) never join or load it. Versions are immutable: entries never go stale. The key
-    is ``(version id, content hash)`` because ids repeat across databases (tests,
-    benchmarks). Bounded, least recently used dropped first; thread-safe. The dicts handed
-    out are shared: read them, never change them."""
-
-    def __init__(self, size: int = 256):
-        self.size = size
-        self.items: OrderedDict[tuple[int, str], dict] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, session, version_id: int, content_hash: str) -> dict:
-        key = (version_id, content_hash)
-        with self.lock:
-            meta = self.items.get(key)
-            if meta is not None:
-                self.items.move_to_end(key)
-                return meta
-        meta = session.execute(_META_OF, {"id": version_id}).scalar_one() or {}
-        with self.lock:
-            self.items[key] = meta
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return meta
-
-
-_META_OF = select(ProcedureVersion.meta).where(ProcedureVersion.id == bindparam("id"))
-META = _MetaCache()
-
-
 def version_meta(session, version_id: int, content_hash: str) -> dict:
-    """The ``meta`` of a version (read-only, shared), from :data:`META` or, once, ``session``."""
-    return META.get(session, version_id, content_hash)
+    """The ``meta`` of a version (read-only, shared) from the engine's per-process cache of
+    immutable versions (:data:`engine.step.load.VERSIONS`), read once through ``session``."""
+    return VERSIONS.get(session, version_id, content_hash).meta
 
 
 def procedure_row(session, code: str) -> Procedure:
