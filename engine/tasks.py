@@ -78,14 +78,16 @@ def _no_task() -> NotFound:
 
 
 def _lock_for_task(session: Session, task_id: int) -> Dossier:
-    """Lock the dossier of task ``task_id`` (one statement: the task's dossier, locked)."""
+    """Lock the dossier of task ``task_id`` and read it (one statement: the task's dossier,
+    locked, with its agency, applicant and procedure)."""
     of_task = select(HumanTask.dossier_id).where(HumanTask.id == task_id).scalar_subquery()
-    dossier_id = session.execute(select(Dossier.id).where(Dossier.id == of_task)
-                                 .with_for_update(of=Dossier)).scalar()
-    if dossier_id is None:
+    dossier = session.execute(select(Dossier).where(Dossier.id == of_task)
+                              .with_for_update(of=Dossier).options(*WITH_DOSSIER)
+                              .execution_options(populate_existing=True)).scalar()
+    if dossier is None:
         raise _no_task()
-    runtime.unit_locked(session, dossier_id)
-    return session.get(Dossier, dossier_id)
+    runtime.unit_locked(session, dossier.id)
+    return dossier
 
 
 @dataclass
@@ -103,13 +105,7 @@ def _read_locked(session: Session, task_id: int) -> _Locked:
     """Lock the task's dossier, then read (after the lock, so it is current) the task, the
     dossier, the saved workflow, the version's content hash and the task's agency code:
     two statements."""
-    of_task = select(HumanTask.dossier_id).where(HumanTask.id == task_id).scalar_subquery()
-    dossier = session.execute(select(Dossier).where(Dossier.id == of_task)
-                              .with_for_update(of=Dossier).options(*WITH_DOSSIER)
-                              .execution_options(populate_existing=True)).scalar()
-    if dossier is None:
-        raise _no_task()
-    runtime.unit_locked(session, dossier.id)
+    dossier = _lock_for_task(session, task_id)
     row = session.execute(
         select(HumanTask, Instance.state, ProcedureVersion.content_hash, Agency.code)
         .join(Instance, Instance.dossier_id == HumanTask.dossier_id)
