@@ -50,10 +50,12 @@ def ensure_head(session: Session) -> None:
         session.flush()
 
 
+_HEAD = select(AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+
+
 def _locked_head(session: Session) -> str:
     """The chain's last hash, its row locked until commit (created on the first event)."""
-    last = session.execute(select(AuditHead.last_hash).where(AuditHead.id == 1)
-                           .with_for_update()).scalar()
+    last = session.execute(_HEAD).scalar()
     if last is None:
         session.execute(insert(AuditHead).values(id=1, last_hash=GENESIS, last_id=0))
         last = GENESIS

@@ -22,9 +22,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -52,12 +50,17 @@ def enqueue_email(session: Session, *, key: str, recipient: str, subject: str, b
     unit.outbox_keys.add(key)
     now = clock.now()
     table = Outbox.__table__
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    unit.writes.append(insert(table).values(
-        idempotency_key=key, kind="email", dossier_id=dossier_id, recipient=recipient,
-        subject=subject, body=body, status="pending", attempts=0, next_attempt_at=now,
-        last_error="", created_at=now, attachments=[int(i) for i in attachments or []])
-        .on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    row = {"idempotency_key": key, "kind": "email", "dossier_id": dossier_id,
+           "recipient": recipient, "subject": subject, "body": body, "status": "pending",
+           "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now,
+           "attachments": [int(i) for i in attachments or []]}
+    # INSERT … SELECT … WHERE NOT EXISTS rather than the dialects' ON CONFLICT, whose
+    # statements SQLAlchemy cannot cache; the key names its dossier's step, which the
+    # dossier's lock serialises.
+    known = exists().where(table.c.idempotency_key == literal(key, table.c.idempotency_key.type))
+    unit.writes.append(insert(table).from_select(
+        list(row), select(*(literal(value, table.c[name].type) for name, value in row.items()))
+        .where(~known)))
     return True
 
 

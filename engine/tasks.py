@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, forms, outside, runtime
@@ -77,13 +77,26 @@ def _no_task() -> NotFound:
     return NotFound("No such task.", vi="Không tìm thấy công việc.")
 
 
+# Built once (their cache keys remembered): the two statements of every completion.
+_LOCK_FOR_TASK = (
+    select(Dossier)
+    .where(Dossier.id == select(HumanTask.dossier_id)
+           .where(HumanTask.id == bindparam("task_id")).scalar_subquery())
+    .with_for_update(of=Dossier).options(*WITH_DOSSIER)
+    .execution_options(populate_existing=True))
+_TASK_AND_STATE = (
+    select(HumanTask, Instance.state, ProcedureVersion.content_hash, Agency.code)
+    .join(Instance, Instance.dossier_id == HumanTask.dossier_id)
+    .join(ProcedureVersion, ProcedureVersion.id == bindparam("version_id"))
+    .outerjoin(Agency, Agency.id == HumanTask.agency_id)
+    .where(HumanTask.id == bindparam("task_id"))
+    .execution_options(populate_existing=True))
+
+
 def _lock_for_task(session: Session, task_id: int) -> Dossier:
     """Lock the dossier of task ``task_id`` and read it (one statement: the task's dossier,
     locked, with its agency, applicant and procedure)."""
-    of_task = select(HumanTask.dossier_id).where(HumanTask.id == task_id).scalar_subquery()
-    dossier = session.execute(select(Dossier).where(Dossier.id == of_task)
-                              .with_for_update(of=Dossier).options(*WITH_DOSSIER)
-                              .execution_options(populate_existing=True)).scalar()
+    dossier = session.execute(_LOCK_FOR_TASK, {"task_id": task_id}).scalar()
     if dossier is None:
         raise _no_task()
     runtime.unit_locked(session, dossier.id)
@@ -106,13 +119,8 @@ def _read_locked(session: Session, task_id: int) -> _Locked:
     dossier, the saved workflow, the version's content hash and the task's agency code:
     two statements."""
     dossier = _lock_for_task(session, task_id)
-    row = session.execute(
-        select(HumanTask, Instance.state, ProcedureVersion.content_hash, Agency.code)
-        .join(Instance, Instance.dossier_id == HumanTask.dossier_id)
-        .join(ProcedureVersion, ProcedureVersion.id == dossier.version_id)
-        .outerjoin(Agency, Agency.id == HumanTask.agency_id)
-        .where(HumanTask.id == task_id)
-        .execution_options(populate_existing=True)).one()
+    row = session.execute(_TASK_AND_STATE, {"task_id": task_id,
+                                            "version_id": dossier.version_id}).one()
     task, state, content_hash, agency_code = row
     return _Locked(task, dossier, agency_code, state, content_hash)
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..errors import NotFound
@@ -81,6 +81,18 @@ WITH_DOSSIER = (joinedload(Dossier.agency), joinedload(Dossier.applicant),
                 joinedload(Dossier.procedure))
 
 
+# Built once: a statement object remembers its cache key, so running it again costs no
+# construction and no key computation (a third of a step's client time otherwise).
+_LOCK = (select(Dossier).where(Dossier.id == bindparam("dossier_id"))
+         .with_for_update(of=Dossier).options(*WITH_DOSSIER)
+         .execution_options(populate_existing=True))
+_STATE = (select(Instance.state, ProcedureVersion.content_hash)
+          .join(ProcedureVersion, ProcedureVersion.id == bindparam("version_id"))
+          .where(Instance.dossier_id == bindparam("dossier_id")))
+_CONTENT_HASH = select(ProcedureVersion.content_hash).where(
+    ProcedureVersion.id == bindparam("version_id"))
+
+
 def lock_dossier(session: Session, dossier_id: int) -> Dossier:
     """The dossier row, locked until the transaction ends. Locking it again in the same
     transaction costs nothing: the row is already current."""
@@ -88,9 +100,7 @@ def lock_dossier(session: Session, dossier_id: int) -> Dossier:
     if dossier_id in locked:
         dossier = session.get(Dossier, dossier_id)
     else:
-        dossier = session.execute(select(Dossier).where(Dossier.id == dossier_id)
-                                  .with_for_update(of=Dossier).options(*WITH_DOSSIER)
-                                  .execution_options(populate_existing=True)).scalar()
+        dossier = session.execute(_LOCK, {"dossier_id": dossier_id}).scalar()
     if dossier is None:
         raise NotFound("No such dossier.", vi="Không tìm thấy hồ sơ.")
     locked.add(dossier_id)
@@ -101,10 +111,8 @@ def saved_state(session: Session, dossier: Dossier) -> tuple[bytes, Version]:
     """The dossier's saved workflow and its version (read after the lock is held, and
     after this transaction's queued writes — an earlier step's — have been sent)."""
     store.flush(session)
-    state, content_hash = session.execute(
-        select(Instance.state, ProcedureVersion.content_hash)
-        .join(ProcedureVersion, ProcedureVersion.id == dossier.version_id)
-        .where(Instance.dossier_id == dossier.id)).one()
+    state, content_hash = session.execute(_STATE, {"version_id": dossier.version_id,
+                                                   "dossier_id": dossier.id}).one()
     return state, VERSIONS.get(session, dossier.version_id, content_hash)
 
 
@@ -115,6 +123,5 @@ def version_of(session: Session, dossier: Dossier) -> Version:
 
 def version_by_id(session: Session, version_id: int) -> Version:
     """A version by its id (one small query for its content hash on a cache hit)."""
-    content_hash = session.execute(select(ProcedureVersion.content_hash).where(
-        ProcedureVersion.id == version_id)).scalar_one()
+    content_hash = session.execute(_CONTENT_HASH, {"version_id": version_id}).scalar_one()
     return VERSIONS.get(session, version_id, content_hash)
