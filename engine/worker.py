@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import and_, exists, select
 
-from . import audit, clock, cooperation, dossiers, jobs, messages, outbox, runtime
+from . import audit, clock, cooperation, dossiers, jobs, messages, outbox, outside, runtime
 from .errors import EngineError
 from .models import Dossier, Message, Timer, WaitingMessage
 from .operators import FINAL_STATUSES
@@ -40,42 +40,55 @@ def fire_due_timers(p, *, limit: int = 100) -> int:
     fired = 0
     skipped: set[int] = set()
     for _ in range(limit):
-        timer_id = None
+        claimed: list[int] = []
         try:
-            with p.db.transaction() as session:
-                query = (select(Timer.id, Timer.dossier_id)
-                         .join(Dossier, Dossier.id == Timer.dossier_id)
-                         .where(Timer.status == "waiting", Timer.due_at <= clock.now())
-                         .order_by(Timer.due_at, Timer.id).limit(1))
-                if skipped:
-                    query = query.where(Timer.id.not_in(skipped))
-                if p.db.is_postgres:
-                    query = query.with_for_update(skip_locked=True, of=Dossier)
-                row = session.execute(query).first()
-                if row is None:
-                    break
-                timer_id, dossier_id = row
-                timer = session.get(Timer, timer_id)
-
-                def act(step, timer=timer):
-                    done = runtime.fire_timer(step, timer)
-                    timer.status = "fired" if done else "cancelled"
-                    timer.fired_at = clock.now()
-
-                runtime.run_step(p, dossier_id, act, actor="system", session=session)
-                fired += 1
+            # outside.attempts: an outside call in the timer's path is made unlocked
+            done = outside.attempts(lambda claimed=claimed: _fire_one(p, skipped, claimed))
+            if done is None:
+                break
+            fired += 1
         except EngineError as exc:
+            timer_id = claimed[-1] if claimed else None
             log.error("timer %s failed: %s", timer_id, exc)
             if timer_id is not None:
                 skipped.add(timer_id)
                 _mark_failed(p, timer_id, str(exc))
         except Exception as exc:  # a bug: logged in full; the timer is set aside, not retried
+            timer_id = claimed[-1] if claimed else None
             log.exception("timer %s failed with an unexpected error", timer_id)
             if timer_id is None:
                 raise
             skipped.add(timer_id)
             _mark_failed(p, timer_id, f"unexpected error: {type(exc).__name__}: {exc}")
     return fired
+
+
+def _fire_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
+    """Claim one due timer (``SKIP LOCKED`` on its dossier) and fire it, in one transaction;
+    None when no timer is due. The claimed timer's id is appended to ``claimed``."""
+    with p.db.transaction() as session:
+        query = (select(Timer.id, Timer.dossier_id)
+                 .join(Dossier, Dossier.id == Timer.dossier_id)
+                 .where(Timer.status == "waiting", Timer.due_at <= clock.now())
+                 .order_by(Timer.due_at, Timer.id).limit(1))
+        if skipped:
+            query = query.where(Timer.id.not_in(skipped))
+        if p.db.is_postgres:
+            query = query.with_for_update(skip_locked=True, of=Dossier)
+        row = session.execute(query).first()
+        if row is None:
+            return None
+        timer_id, dossier_id = row
+        claimed.append(timer_id)
+        timer = session.get(Timer, timer_id)
+
+        def act(step):
+            done = runtime.fire_timer(step, timer)
+            timer.status = "fired" if done else "cancelled"
+            timer.fired_at = clock.now()
+
+        runtime.run_step(p, dossier_id, act, actor="system", session=session)
+        return True
 
 
 def _mark_failed(p, timer_id: int, error: str) -> None:
