@@ -45,6 +45,7 @@ from .scripting import MotcuaScriptEngine, make_evaluator
 from .spiff import dump_state, load_state, new_workflow
 from .step import load, rows, store
 from .step.load import lock_dossier  # noqa: F401  (the lock every dossier action takes)
+from .unit import unit_of
 
 # A step ends after this many operator errors caught by boundary events: a diagram whose
 # error path leads back to the failing task would otherwise retry it for ever.
@@ -127,9 +128,8 @@ def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: s
 
 
 def unit_locked(session: Session, dossier_id: int) -> None:
-    """A dossier this transaction created is as good as locked: nobody else sees it."""
-    from .unit import unit_of
-
+    """Count ``dossier_id`` as locked by this transaction (it created the row, so nobody else
+    sees it, or it has just locked it itself)."""
     unit_of(session).locked.add(dossier_id)
 
 

@@ -167,12 +167,8 @@ def describe(task) -> dict:
 
 def due_at(task, evaluate: Callable) -> datetime | None:
     """The task's due moment from its ``dueIn`` expression (evaluated with ``evaluate``)."""
-    expression = (describe_props(task)).get("dueIn")
+    expression = ((task.task_spec.extensions or {}).get("properties") or {}).get("dueIn")
     return moment(evaluate(task, expression)) if expression else None
-
-
-def describe_props(task) -> dict:
-    return dict((task.task_spec.extensions or {}).get("properties") or {})
 
 
 def human_task_values(task, *, dossier_id: int, agency_id: int | None, applicant_id: int,
