@@ -105,44 +105,25 @@ def deliver_messages(p, *, limit: int = 100) -> int:
     delivered = 0
     skipped: set[int] = set()
     for _ in range(limit):
-        message_id = None
+        claimed: list[int] = []
         try:
-            with p.db.transaction() as session:
-                query = (select(Message.id, WaitingMessage.dossier_id, WaitingMessage.task_guid)
-                         .join(WaitingMessage, and_(WaitingMessage.name == Message.name,
-                                                    WaitingMessage.correlation == Message.correlation))
-                         .join(Dossier, Dossier.id == WaitingMessage.dossier_id)
-                         .where(Message.status == "pending")
-                         .order_by(Message.id, WaitingMessage.id).limit(1))
-                if skipped:
-                    query = query.where(Message.id.not_in(skipped))
-                if p.db.is_postgres:
-                    query = query.with_for_update(skip_locked=True, of=(Message, Dossier))
-                row = session.execute(query).first()
-                if row is None:
-                    message_id = _start_one(p, session, skipped)
-                    if message_id is None:
-                        break
-                    delivered += 1
-                    continue
-                message_id, dossier_id, task_guid = row
-                message = session.get(Message, message_id)
-
-                def act(step, message=message, task_guid=task_guid):
-                    return messages.deliver(step, message, task_guid)
-
-                if runtime.run_step(p, dossier_id, act, actor="system", session=session):
-                    delivered += 1
-                else:  # the row was stale; the step re-synced it
-                    skipped.add(message_id)
+            # outside.attempts: an outside call in the receiver's path is made unlocked
+            outcome = outside.attempts(
+                lambda claimed=claimed: _deliver_one(p, skipped, claimed))
+            if outcome is None:
+                break
+            if outcome:
+                delivered += 1
+            else:  # the row was stale; the step re-synced it
+                skipped.add(claimed[-1])
         except EngineError as exc:
-            message_id = getattr(exc, "message_id", message_id)
+            message_id = getattr(exc, "message_id", claimed[-1] if claimed else None)
             log.error("message %s failed: %s", message_id, exc)
             if message_id is not None:
                 skipped.add(message_id)
                 _mark_message_failed(p, message_id, str(exc))
         except Exception as exc:  # a bug: logged in full; the message is set aside
-            message_id = getattr(exc, "message_id", message_id)
+            message_id = getattr(exc, "message_id", claimed[-1] if claimed else None)
             log.exception("message %s failed with an unexpected error", message_id)
             if message_id is None:
                 raise
@@ -150,6 +131,39 @@ def deliver_messages(p, *, limit: int = 100) -> int:
             _mark_message_failed(p, message_id,
                                  f"unexpected error: {type(exc).__name__}: {exc}")
     return delivered
+
+
+def _deliver_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
+    """Claim one pending message together with the dossier waiting for it (``SKIP LOCKED``)
+    and deliver it in that dossier's step; else start a dossier with one that a cooperating
+    process starts on. True when delivered or started, False when the waiting row was stale,
+    None when there is nothing to do. The claimed message's id is appended to ``claimed``."""
+    with p.db.transaction() as session:
+        query = (select(Message.id, WaitingMessage.dossier_id, WaitingMessage.task_guid)
+                 .join(WaitingMessage, and_(WaitingMessage.name == Message.name,
+                                            WaitingMessage.correlation == Message.correlation))
+                 .join(Dossier, Dossier.id == WaitingMessage.dossier_id)
+                 .where(Message.status == "pending")
+                 .order_by(Message.id, WaitingMessage.id).limit(1))
+        if skipped:
+            query = query.where(Message.id.not_in(skipped))
+        if p.db.is_postgres:
+            query = query.with_for_update(skip_locked=True, of=(Message, Dossier))
+        row = session.execute(query).first()
+        if row is None:
+            message_id = _start_one(p, session, skipped)
+            if message_id is None:
+                return None
+            claimed.append(message_id)
+            return True
+        message_id, dossier_id, task_guid = row
+        claimed.append(message_id)
+        message = session.get(Message, message_id)
+
+        def act(step):
+            return messages.deliver(step, message, task_guid)
+
+        return bool(runtime.run_step(p, dossier_id, act, actor="system", session=session))
 
 
 def _start_one(p, session, skipped: set[int]) -> int | None:
