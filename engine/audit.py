@@ -66,7 +66,7 @@ def chain(session: Session, pending: list[tuple]) -> list:
     """The statements that write ``pending`` events: the chain's head is locked now (the
     last moment of the transaction), then every event is inserted, chained on it, and the
     head moved — as one statement on PostgreSQL (the insert a CTE of the head's update),
-    for :func:`engine.step.store.send` to send with the step's other writes."""
+    for :func:`engine.step.sql.send` to send with the step's other writes."""
     prev = _locked_head(session)
     rows = []
     for at, actor, action, dossier_id, detail in pending:

@@ -33,7 +33,7 @@ class Unit:
 
     #: Audit events as ``(at, actor, action, dossier_id, detail)``, written before commit.
     audit: list[tuple] = field(default_factory=list)
-    #: Core statements of the step path not sent yet (:func:`engine.step.store.send`).
+    #: Core statements of the step path not sent yet (:func:`engine.step.store.send_pending`).
     writes: list = field(default_factory=list)
     #: Idempotency keys of the e-mails queued in this transaction.
     outbox_keys: set[str] = field(default_factory=set)
