@@ -29,7 +29,7 @@ from . import audit, clock, deadlines, forms, messages, outside, runtime
 from .calendar import load_calendar
 from .cooperation import StartReceiver
 from .db import UTCDateTime
-from .documents import can_see_dossier, withheld
+from .documents import can_see_dossier, is_agency_side, withheld
 from .documents import view as document_view
 from .errors import InvalidData, NotFound, PermissionDenied, ScriptError
 from .models import (
@@ -46,7 +46,7 @@ from .models import (
     User,
 )
 from .procedures import application_form, receiving_agencies
-from .statuses import STATUS_LABELS  # noqa: F401  (shown with every dossier)
+from .statuses import STATUS_LABELS
 from .step import load
 from .step.rows import waiting_definitions
 from .versions import version_meta
@@ -288,8 +288,6 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
         for o in rows["notifications"]]
     # what a step asked for that is still being made, e.g. a slip (engine.jobs): pending
     # or failed jobs; that one failed, and why, only for the agency's side
-    from .documents import is_agency_side
-
     staff = viewer is _AGENCY or is_agency_side(viewer, dossier)
     view["preparing"] = [
         {"kind": j.kind, "document": (j.payload or {}).get("document", ""),

@@ -21,7 +21,7 @@ from .documents import can_see_dossier
 from .dossiers import summary
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .models import Dossier, User, UserRole
-from .operators import FINAL_STATUSES
+from .statuses import FINAL_STATUSES, STATUS_LABELS
 
 #: Roles of the dossier's agency that may stop processing it.
 STOPPING_ROLES = ("head", "reception")
@@ -207,8 +207,6 @@ def _reason(reason) -> str:
 
 
 def _finished(dossier: Dossier) -> Conflict:
-    from .dossiers import STATUS_LABELS
-
     vi, en = STATUS_LABELS.get(dossier.status, (dossier.status, dossier.status))
     return Conflict(f"Dossier {dossier.code} is already finished ({en}): it can no longer be "
                     "withdrawn or stopped.",

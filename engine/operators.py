@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock, outbox
 from .errors import OperatorError, ScriptError
 from .models import Dossier, ProcedureVersion, User, UserRole
-from .statuses import FINAL_STATUSES, STATUSES  # noqa: F401  (diagrams' vocabulary)
+from .statuses import FINAL_STATUSES, STATUSES
 
 log = logging.getLogger(__name__)
 

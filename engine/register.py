@@ -23,6 +23,7 @@ from . import clock
 from .errors import InvalidData, NotFound, PermissionDenied
 from .models import Agency, Dossier, HumanTask
 from .slips import applicant_fields, date_text, role_labels, timeliness
+from .statuses import STATUS_LABELS
 
 #: (key, Vietnamese column title of form 06), in the form's order.
 COLUMNS = [
@@ -106,8 +107,6 @@ def register_rows(p, agency_code: str, start: date, end: date) -> list[dict]:
     Raises:
         NotFound: no such agency. InvalidData: a bad period.
     """
-    from .dossiers import STATUS_LABELS
-
     low, high = _period(start, end)
     with p.db.transaction() as session:
         agency = session.execute(select(Agency).where(Agency.code == agency_code)).scalar()

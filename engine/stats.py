@@ -20,7 +20,7 @@ from . import clock
 from .calendar import load_calendar
 from .deadlines import processing_working_days
 from .models import Agency, Document, Dossier, Procedure
-from .operators import FINAL_STATUSES
+from .statuses import FINAL_STATUSES
 
 #: More supplement requests than this make a dossier late (DOMAIN.md §3).
 MAX_SUPPLEMENTS_ON_TIME = 1

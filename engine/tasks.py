@@ -23,6 +23,7 @@ from . import audit, clock, forms, outside, runtime
 from .documents import latest, store_document
 from .dossiers import dossier_view
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
+from .inbox import all_tasks
 from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion
 from .procedures import form_schema
 from .step import store
@@ -61,8 +62,6 @@ def _row_view(task: HumanTask, user) -> dict:
 def list_tasks(p, user) -> list[dict]:
     """Every open task the user may act on: assigned to them, or unclaimed for one of their
     roles. Pages of it, and a dossier's own tasks, come from :mod:`engine.inbox`."""
-    from .inbox import all_tasks
-
     return all_tasks(p, user)
 
 

@@ -30,37 +30,52 @@ from sqlalchemy import and_, exists, select
 from . import audit, clock, cooperation, dossiers, jobs, messages, outbox, outside, runtime
 from .errors import EngineError
 from .models import Dossier, Message, Timer, WaitingMessage
-from .operators import FINAL_STATUSES
+from .statuses import FINAL_STATUSES
 
 log = logging.getLogger(__name__)
 
 
 def fire_due_timers(p, *, limit: int = 100) -> int:
     """Fire up to ``limit`` timers whose due time has passed; one transaction each."""
-    fired = 0
+    return _claim_each(limit, lambda skipped, claimed: _fire_one(p, skipped, claimed),
+                       lambda timer_id, error: _mark_failed(p, timer_id, error), "timer")
+
+
+def _claim_each(limit: int, one, mark_failed, what: str) -> int:
+    """Run ``one(skipped, claimed)`` — claim one row, act on it in one transaction — up to
+    ``limit`` times; how many it did. ``one`` appends the id it claimed to ``claimed`` and
+    answers None (nothing left), True (done) or False (a stale row: leave it for now). A
+    failing row is set aside for this round and marked failed (``mark_failed(id, error)``):
+    a business error logged in a line, a bug with its traceback. Outside calls in a row's
+    step are made with nothing locked (:func:`engine.outside.attempts`)."""
+    done = 0
     skipped: set[int] = set()
     for _ in range(limit):
         claimed: list[int] = []
         try:
-            # outside.attempts: an outside call in the timer's path is made unlocked
-            done = outside.attempts(lambda claimed=claimed: _fire_one(p, skipped, claimed))
-            if done is None:
-                break
-            fired += 1
+            outcome = outside.attempts(lambda claimed=claimed: one(skipped, claimed))
         except EngineError as exc:
-            timer_id = claimed[-1] if claimed else None
-            log.error("timer %s failed: %s", timer_id, exc)
-            if timer_id is not None:
-                skipped.add(timer_id)
-                _mark_failed(p, timer_id, str(exc))
-        except Exception as exc:  # a bug: logged in full; the timer is set aside, not retried
-            timer_id = claimed[-1] if claimed else None
-            log.exception("timer %s failed with an unexpected error", timer_id)
-            if timer_id is None:
+            row_id = claimed[-1] if claimed else None
+            log.error("%s %s failed: %s", what, row_id, exc)
+            if row_id is not None:
+                skipped.add(row_id)
+                mark_failed(row_id, str(exc))
+            continue
+        except Exception as exc:  # a bug: logged in full; the row is set aside, not retried
+            row_id = claimed[-1] if claimed else None
+            log.exception("%s %s failed with an unexpected error", what, row_id)
+            if row_id is None:
                 raise
-            skipped.add(timer_id)
-            _mark_failed(p, timer_id, f"unexpected error: {type(exc).__name__}: {exc}")
-    return fired
+            skipped.add(row_id)
+            mark_failed(row_id, f"unexpected error: {type(exc).__name__}: {exc}")
+            continue
+        if outcome is None:
+            break
+        if outcome:
+            done += 1
+        else:
+            skipped.add(claimed[-1])
+    return done
 
 
 def _fire_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
@@ -102,35 +117,9 @@ def _mark_failed(p, timer_id: int, error: str) -> None:
 def deliver_messages(p, *, limit: int = 100) -> int:
     """Deliver up to ``limit`` pending messages to the dossiers waiting for them; one
     transaction each. A message whose receiver is not waiting yet stays pending."""
-    delivered = 0
-    skipped: set[int] = set()
-    for _ in range(limit):
-        claimed: list[int] = []
-        try:
-            # outside.attempts: an outside call in the receiver's path is made unlocked
-            outcome = outside.attempts(
-                lambda claimed=claimed: _deliver_one(p, skipped, claimed))
-            if outcome is None:
-                break
-            if outcome:
-                delivered += 1
-            else:  # the row was stale; the step re-synced it
-                skipped.add(claimed[-1])
-        except EngineError as exc:
-            message_id = getattr(exc, "message_id", claimed[-1] if claimed else None)
-            log.error("message %s failed: %s", message_id, exc)
-            if message_id is not None:
-                skipped.add(message_id)
-                _mark_message_failed(p, message_id, str(exc))
-        except Exception as exc:  # a bug: logged in full; the message is set aside
-            message_id = getattr(exc, "message_id", claimed[-1] if claimed else None)
-            log.exception("message %s failed with an unexpected error", message_id)
-            if message_id is None:
-                raise
-            skipped.add(message_id)
-            _mark_message_failed(p, message_id,
-                                 f"unexpected error: {type(exc).__name__}: {exc}")
-    return delivered
+    return _claim_each(limit, lambda skipped, claimed: _deliver_one(p, skipped, claimed),
+                       lambda message_id, error: _mark_message_failed(p, message_id, error),
+                       "message")
 
 
 def _deliver_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
@@ -151,11 +140,7 @@ def _deliver_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
             query = query.with_for_update(skip_locked=True, of=(Message, Dossier))
         row = session.execute(query).first()
         if row is None:
-            message_id = _start_one(p, session, skipped)
-            if message_id is None:
-                return None
-            claimed.append(message_id)
-            return True
+            return _start_one(p, session, skipped, claimed)
         message_id, dossier_id, task_guid = row
         claimed.append(message_id)
         message = session.get(Message, message_id)
@@ -166,9 +151,10 @@ def _deliver_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
         return bool(runtime.run_step(p, dossier_id, act, actor="system", session=session))
 
 
-def _start_one(p, session, skipped: set[int]) -> int | None:
+def _start_one(p, session, skipped: set[int], claimed: list[int]) -> bool | None:
     """Claim one pending message that no waiting row accepts and whose name starts a
-    cooperating process, and start that dossier in this transaction; its id, or None."""
+    cooperating process (its id appended to ``claimed``) and start that dossier in this
+    transaction; None when there is none."""
     names = set(session.execute(select(Message.name).where(Message.status == "pending")
                                 .distinct()).scalars())
     if not names:
@@ -189,13 +175,10 @@ def _start_one(p, session, skipped: set[int]) -> int | None:
     message_id = session.execute(query).scalar()
     if message_id is None:
         return None
+    claimed.append(message_id)
     message = session.get(Message, message_id, populate_existing=True)
-    try:
-        dossiers.start_dossier(p, session, message, receivers[message.name])
-    except Exception as exc:  # the caller marks it failed by this id
-        exc.message_id = message_id
-        raise
-    return message_id
+    dossiers.start_dossier(p, session, message, receivers[message.name])
+    return True
 
 
 def _mark_message_failed(p, message_id: int, error: str) -> None:

@@ -32,7 +32,7 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 babel = Babel()
 
-# The engine's labels (engine.dossiers.STATUS_LABELS) in gettext form, so pages follow the
+# The engine's labels (engine.statuses.STATUS_LABELS) in gettext form, so pages follow the
 # reader's language.
 STATUS_LABELS = {
     "submitted": lazy_gettext("Mới nộp"),
