@@ -114,7 +114,7 @@ def withheld(user, dossier: Dossier, doc: Document) -> bool:
 def open_document(p, user, document_id: int) -> tuple[dict, bytes]:
     """A document's description and bytes, for the dossier's applicant or its agency's staff
     (a result document only once it is issued: :func:`withheld`)."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         doc = session.get(Document, document_id)
         if doc is None:
             raise NotFound("No such document.", vi="Không tìm thấy tài liệu.")

@@ -31,7 +31,7 @@ def trace(p, code: str, user) -> dict:
     sub-processes too; a step done twice appears twice); ``taken_flows`` the sequence flows
     between them and into the open steps, best effort from the task tree.
     """
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         dossier = session.execute(select(Dossier).where(Dossier.code == code.strip())).scalar()
         if dossier is None:
             raise NotFound(f"No dossier with code {code!r}.",

@@ -51,7 +51,7 @@ def may_read(user, agency_code: str) -> bool:
 
 def agencies(p) -> list[dict]:
     """Active agencies by code, for choosing whose register to read: [{code, name_vi}]."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         return [{"code": code, "name_vi": name} for code, name in session.execute(
             select(Agency.code, Agency.name_vi).where(Agency.active.is_(True))
             .order_by(Agency.code)).all()]
@@ -108,7 +108,7 @@ def register_rows(p, agency_code: str, start: date, end: date) -> list[dict]:
         NotFound: no such agency. InvalidData: a bad period.
     """
     low, high = _period(start, end)
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         agency = session.execute(select(Agency).where(Agency.code == agency_code)).scalar()
         if agency is None:
             raise NotFound(f"No agency {agency_code!r}.", vi=f"Không có cơ quan {agency_code!r}.")

@@ -408,7 +408,7 @@ def control_slip(p, code: str, user) -> bytes:
     """Form 05 of dossier ``code`` as it stands now, signed by the agency: for the agency's
     staff and the dossier's applicant. Not stored (a snapshot; the diagram stores the final
     one)."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:  # read, then render and seal with nothing held
         dossier = session.execute(select(Dossier).where(Dossier.code == code.strip())).scalar()
         if dossier is None or not can_see_dossier(user, dossier):
             raise NotFound(f"No dossier with code {code!r} for this person.",
@@ -416,7 +416,9 @@ def control_slip(p, code: str, user) -> bytes:
         meta = dossier.version.meta
         context = slip_context(session, dossier, meta)
         context["handovers"] = handovers(session, dossier)
-        return render_signed(p, dossier, layout(dossier.version, "05"), context, "05")
+        spec = layout(dossier.version, "05")
+        dossier.agency  # noqa: B018  (loaded now: the seal names it after the session ends)
+    return render_signed(p, dossier, spec, context, "05")
 
 
 @operator

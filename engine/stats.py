@@ -39,7 +39,7 @@ def indicators(p, *, start: date | None = None, end: date | None = None,
                agency_code: str | None = None, procedure_code: str | None = None) -> dict:
     lo, hi = _bounds(start, end)
     now = clock.now()
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         query = select(Dossier).where(Dossier.received_at >= lo, Dossier.received_at < hi)
         if agency_code:
             query = query.join(Agency, Agency.id == Dossier.agency_id).where(Agency.code == agency_code)

@@ -65,7 +65,7 @@ def find_version(session, procedure: Procedure, number: int | None) -> Procedure
 def list_versions(p, code: str) -> list[dict]:
     """Every deployed version of the procedure, newest first, with how many dossiers run on
     each (``dossiers``) and how many of those are unfinished (``open_dossiers``)."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         procedure = procedure_row(session, code)
         counts = dict((vid, (n, o)) for vid, n, o in session.execute(
             select(Dossier.version_id, func.count(),
@@ -83,7 +83,7 @@ def list_versions(p, code: str) -> list[dict]:
 
 def get_version(p, code: str, number: int | None = None) -> dict:
     """One version's bundle as deployed (``number`` None: the active version)."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         procedure = procedure_row(session, code)
         v = find_version(session, procedure, number)
         return {"code": procedure.code, "number": v.number, "files": dict(v.files),
@@ -95,7 +95,7 @@ def get_version(p, code: str, number: int | None = None) -> dict:
 def diff_versions(p, code: str, a: int, b: int) -> dict:
     """What changed from version ``a`` to version ``b``: BPMN elements added, removed and
     changed (each change ``{what, before, after}``), and bundle files added, removed, changed."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         procedure = procedure_row(session, code)
         old, new = find_version(session, procedure, a), find_version(session, procedure, b)
         old_files, new_files = dict(old.files), dict(new.files)
