@@ -158,7 +158,7 @@ def active_specs(p: Platform, code: str) -> tuple:
     from engine.spiff import SPECS
 
     switch_specs(p)
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         procedure = session.execute(select(Procedure).where(Procedure.code == code)).scalar_one()
         return SPECS.get(procedure.active_version)
 
@@ -178,7 +178,7 @@ def sample_files(p: Platform, code: str) -> dict[str, Upload]:
 def open_task_id(p: Platform, code: str, spec_name: str) -> int:
     """The id of the dossier's open task ``spec_name``: one indexed query (the harness's
     stand-in for a client reading its inbox)."""
-    with p.db.transaction() as session:
+    with p.db.read() as session:
         return session.execute(
             select(HumanTask.id).join(Dossier, Dossier.id == HumanTask.dossier_id)
             .where(Dossier.code == code, HumanTask.status == "open",

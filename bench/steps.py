@@ -44,10 +44,9 @@ from bench.lifecycle import postgres_reachable
 from engine import accounts, dossiers, tasks
 from engine.bundles import read_folder
 from engine.calendar import WorkingCalendar
-from engine.models import Dossier, HumanTask, Instance, Procedure
+from engine.models import Dossier, Instance
 from engine.procedures import deploy_bundle
 from engine.scripting import make_evaluator
-from engine.spiff import SPECS
 
 HERE = Path(__file__).resolve().parent
 PLAIN = HERE / "three-tasks"
@@ -105,19 +104,12 @@ class RoundTrips:
                 "cpu_ms": 1000 * self.cpu / n}
 
 
-def _task_id(p, code: str, spec_name: str) -> int:
-    with p.db.read() as session:
-        return session.execute(
-            select(HumanTask.id).join(Dossier, Dossier.id == HumanTask.dossier_id)
-            .where(Dossier.code == code, HumanTask.status == "open",
-                   HumanTask.spec_name == spec_name)).scalar_one()
-
-
 def plain_lifecycle(p, users: dict) -> None:
     code = dossiers.submit(p, users["congdan"], "bench-three-tasks", {"subject": "so sánh"})["code"]
     result = None
     for spec_name, officer in PLAIN_STEPS:
-        result = tasks.complete(p, users[officer], _task_id(p, code, spec_name), {"note": "ok"})
+        task_id = fixtures.open_task_id(p, code, spec_name)
+        result = tasks.complete(p, users[officer], task_id, {"note": "ok"})
     if result["dossier_status"] != "submitted" or not _finished(p, code):
         raise RuntimeError(f"plain lifecycle of {code} did not finish")
 
@@ -140,13 +132,6 @@ def plain_memory(spec, subs, engine) -> None:
         workflow.do_engine_steps()
     if not workflow.completed:
         raise RuntimeError("in memory: the plain workflow did not complete")
-
-
-def _specs(p, code: str) -> tuple:
-    fixtures.switch_specs(p)
-    with p.db.read() as session:
-        procedure = session.execute(select(Procedure).where(Procedure.code == code)).scalar_one()
-        return SPECS.get(procedure.active_version)
 
 
 def _rate(run, n: int) -> tuple[float, float]:
@@ -205,7 +190,7 @@ class Target:
                 code = dossiers.submit(self.p, self.licence_users[self.scenario["applicant"]],
                                        fixtures.PROCEDURE, self.scenario["application"],
                                        self.files)["code"]
-                task_id = _task_id(self.p, code, step["task"])
+                task_id = fixtures.open_task_id(self.p, code, step["task"])
                 start = time.perf_counter()
                 tasks.complete(self.p, self.licence_users[step["as"]], task_id, step["data"])
                 times.append(time.perf_counter() - start)
@@ -230,11 +215,12 @@ class Target:
 def memory(target: Target, n: int) -> dict:
     """In-memory lifecycles per second of both diagrams (their deployed specs)."""
     engine = runners.NullServiceEngine(None, make_evaluator(WorkingCalendar()))
-    spec, subs = _specs(target.p, "bench-three-tasks")
+    spec, subs = fixtures.active_specs(target.p, "bench-three-tasks")
     for _ in range(20):
         plain_memory(spec, subs, engine)
     plain_rate, _ = _rate(lambda: plain_memory(spec, subs, engine), n)
-    licence = runners.run_memory(_specs(target.p, target.nosign), target.scenario, target.files, n)
+    licence = runners.run_memory(fixtures.active_specs(target.p, target.nosign), target.scenario,
+                                 target.files, n)
     return {"plain": plain_rate, "licence": licence.per_second}
 
 
