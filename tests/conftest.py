@@ -2,7 +2,8 @@
 
 Every test that takes ``platform`` runs on SQLite, and again on PostgreSQL when
 ``MOTCUA_TEST_POSTGRES_URL`` answers (CI sets it). Each test gets empty tables and its
-own data directory; the clock is reset afterwards.
+own data directory; the clock is reset afterwards. The initialised database is built once
+and restored per test (tests/snapshot.py).
 """
 
 from __future__ import annotations
@@ -76,17 +77,27 @@ def demo_pki(tmp_path_factory) -> Path:
     return root / "pki"
 
 
-@pytest.fixture
-def platform(settings, demo_pki):
-    """An initialised platform (schema, agencies, roles, every bundle in bpmn/) with the demo
-    accounts and their signing certificates."""
-    from engine import demo, setup
-    from engine.platform import Platform
+def _scratch(factory) -> Path:
+    global _SCRATCH
+    if _SCRATCH is None:
+        _SCRATCH = factory.mktemp("initialised")
+    return _SCRATCH
 
+
+_SCRATCH: Path | None = None
+
+
+@pytest.fixture
+def platform(settings, demo_pki, tmp_path_factory):
+    """An initialised platform (schema, agencies, roles, every bundle in bpmn/) with the demo
+    accounts and their signing certificates: built once per session and database, restored
+    for each test (:mod:`tests.snapshot`)."""
+    from engine.platform import Platform
+    from tests import snapshot
+
+    snapshot.prepare_database(settings, _scratch(tmp_path_factory))
     p = Platform(settings)
-    reset_database(p.db)
-    setup.init(p, migrate=False)
-    demo.create_accounts(p, with_pki=False)
+    snapshot.restore(p)
     shutil.copytree(demo_pki, p.pki_dir)
     yield p
     p.close()
