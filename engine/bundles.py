@@ -35,6 +35,8 @@ from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
 
+#: the role of a lane-less human task in a diagram checked on its own (no procedure.yaml)
+LONE_DIAGRAM_ROLE = "handler"
 DEADLINE_UNITS = {"hours", "days", "working_days", "months"}
 BUNDLE_SUFFIXES = {".yaml", ".yml", ".bpmn", ".json", ".dmn"}
 APPLICANT_ROLE = "applicant"
@@ -64,6 +66,8 @@ class Bundle:
     subprocess_specs: dict
     content_hash: str
     problems: list[Problem] = field(default_factory=list)
+    #: what deploy accepted but the analyst should know (a default role it applied, …)
+    warnings: list[Problem] = field(default_factory=list)
     #: cooperating process id -> the message names that start it (their specs are among
     #: ``subprocess_specs``, stored with the version)
     cooperating: dict[str, list[str]] = field(default_factory=dict)
@@ -236,7 +240,7 @@ def _first_line(message: str) -> str:
 
 
 def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: dict,
-          expression_checker=None) -> Bundle:
+          expression_checker=None, process: str | None = None) -> Bundle:
     """Validate ``files`` as a bundle; raise :class:`InvalidBundle` listing every problem."""
     problems: list[Problem] = []
     texts = _decode(files, problems)
@@ -260,7 +264,8 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         problems += xml_problems
         if root is not None:
             roots[name] = root
-    elements.check(roots, problems, Problem, main=meta.get("process_id"),
+    process = process or meta.get("process_id")
+    elements.check(roots, problems, Problem, main=process,
                    cooperating=cooperating_ids(meta))
     if problems:
         raise invalid(problems)
@@ -272,7 +277,8 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     if problems:
         raise invalid(problems)
 
-    process_id = meta.get("process_id") or _single_executable(parser, bpmn_names[0], problems)
+    warnings: list[Problem] = []
+    process_id = process or _single_executable(parser, roots, bpmn_names[0], problems, warnings)
     if problems:
         raise invalid(problems)
     try:
@@ -291,13 +297,32 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     cooperating = _cooperating_specs(parser, meta, subprocess_specs, problems)
     if problems:
         raise invalid(problems)
+    default_role = _default_role(meta, texts, known_roles, problems)
     _check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
-                 expression_checker, problems)
+                 expression_checker, problems, default_role=default_role, warnings=warnings)
     if problems:
         raise invalid(problems)
     return Bundle(files=texts, meta=meta, process_id=process_id, spec=spec,
                   subprocess_specs=subprocess_specs, content_hash=content_hash(texts),
-                  cooperating=cooperating)
+                  cooperating=cooperating, warnings=warnings)
+
+
+def _default_role(meta: dict, files: dict, known_roles: set[str],
+                  problems: list[Problem]) -> tuple[str, str] | None:
+    """``(role, where it comes from)`` for human tasks drawn outside any lane: procedure.yaml's
+    ``default_role``, or :data:`LONE_DIAGRAM_ROLE` for a diagram checked on its own."""
+    role = meta.get("default_role")
+    if role is not None:
+        if role not in set(known_roles) | {APPLICANT_ROLE}:
+            problems.append(Problem("procedure.yaml", "default_role",
+                                    f"{role!r} is not a known role "
+                                    f"(known: {', '.join(sorted(known_roles))})"))
+            return None
+        return role, "default_role in procedure.yaml"
+    if "procedure.yaml" not in files and "procedure.yml" not in files:
+        return LONE_DIAGRAM_ROLE, ("the default for a diagram checked on its own; name another "
+                                   "with default_role: in procedure.yaml")
+    return None
 
 
 def _cooperating_specs(parser, meta: dict, subprocess_specs: dict,
@@ -355,16 +380,41 @@ def check_cooperating(session, bundle: Bundle, procedure_code: str | None = None
         raise invalid(problems)
 
 
-def _single_executable(parser: SpiffBpmnParser, name: str, problems: list[Problem]) -> str:
+def _single_executable(parser: SpiffBpmnParser, roots: dict, name: str, problems: list[Problem],
+                       warnings: list[Problem]) -> str:
+    """The process to start when none is named: the only one, or the only one no other
+    process calls (a call activity) or starts (a message of another pool)."""
     ids = parser.get_process_ids()
     if len(ids) == 1:
         return ids[0]
+    called = {call.get("calledElement") for root in roots.values()
+              for call in root.iter(f"{elements.BPMN}callActivity")}
+    pooled = {p.get("processRef") for root in roots.values()
+              for p in root.iter(f"{elements.BPMN}participant")}
+    top = [pid for pid in ids if pid not in called]
+    chosen = top[0] if len(top) == 1 and not (pooled & set(ids)) else None
+    if chosen is None and len(parser.collaborations) == 1 and set(top) <= pooled:
+        chosen = next(iter(parser.collaborations))  # the pools run together
+    if chosen:
+        warnings.append(Problem(name, chosen, f"several processes ({', '.join(ids)}): starting "
+                                f"{chosen!r}, which no other process calls (name another with "
+                                "process_id in procedure.yaml, or --process)"))
+        return chosen
+    if not ids:
+        problems.append(Problem(name, "", "no executable process: set isExecutable=\"true\" on "
+                                          "the process to run"))
+        return ""
     problems.append(Problem(name, "", f"several processes ({', '.join(ids)}): name the one to "
-                                      "start with process_id in procedure.yaml"))
+                                      "start with process_id in procedure.yaml (or --process)"))
     return ""
 
 
-def _check_specs(specs, files, meta, known_roles, operators, check_expr, problems) -> None:
+def _check_specs(specs, files, meta, known_roles, operators, check_expr, problems, *,
+                 default_role: tuple[str, str] | None = None,
+                 warnings: list[Problem] | None = None) -> None:
+    """Our own rules on the parsed specs. A human task outside any lane takes
+    ``default_role`` (its lane is set on the spec, so the stored version carries it) with a
+    warning; without one it is a problem."""
     roles = set(known_roles) | {APPLICANT_ROLE}
     documents = set((meta.get("documents") or {}).keys())
     for spec in specs:
@@ -377,15 +427,22 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
             def bad(msg, where=where, filename=filename):
                 problems.append(Problem(filename, where, msg))
 
+            if isinstance(ts, ManualTask | NoneTask | UserTask) and not ts.lane and default_role:
+                ts.lane = default_role[0]
+                if warnings is not None:
+                    warnings.append(Problem(filename, where, f"not in a lane: given to role "
+                                            f"{default_role[0]!r} ({default_role[1]})"))
             if isinstance(ts, ManualTask | NoneTask) and not ts.lane:
                 bad("a manual or untyped task waits for a person: put it in a lane whose name is "
-                    "a role, or make it a script or service task")
+                    "a role, name a default_role in procedure.yaml, or make it a script or "
+                    "service task")
             elif isinstance(ts, ManualTask | NoneTask) and ts.lane not in roles:
                 bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))})")
             if isinstance(ts, UserTask):
                 ext = ts.extensions or {}
                 if not ts.lane:
-                    bad("a user task must be in a lane whose name is a role")
+                    bad("a user task must be in a lane whose name is a role, or procedure.yaml "
+                        "must name a default_role")
                 elif ts.lane not in roles:
                     bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))})")
                 props = ext.get("properties") or {}

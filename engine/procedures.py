@@ -18,9 +18,11 @@ from .spiff import specs_to_dict
 
 
 def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
-                  check_only: bool = False) -> dict:
+                  check_only: bool = False, process: str | None = None) -> dict:
     """Validate a bundle and, unless ``check_only``, store it as the procedure's new active
-    version. The same content deployed again is a no-op (``created: False``).
+    version. The same content deployed again is a no-op (``created: False``). ``process``
+    names the process to start when procedure.yaml does not; ``warnings`` in the result
+    lists what deploy accepted with a default (a lane-less task's role, the process chosen).
 
     Raises :class:`InvalidBundle` listing every problem found.
     """
@@ -29,8 +31,9 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
         roles = set(session.execute(select(Role.code)).scalars())
         checker = check_expression(make_evaluator(WorkingCalendar()))
         bundle = bundles.parse(files, known_roles=roles, operators=REGISTRY,
-                               expression_checker=checker)
+                               expression_checker=checker, process=process)
         meta = bundle.meta
+        warnings = [w.as_dict() for w in bundle.warnings]
         agency = None
         if meta.get("agency"):
             agency = session.execute(select(Agency).where(Agency.code == meta["agency"])).scalar()
@@ -40,7 +43,8 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
         named = _named_agencies(session, meta.get("agencies"))
         bundles.check_cooperating(session, bundle)  # agencies, start messages taken
         if check_only:
-            return {"code": meta.get("code"), "version": None, "created": False, "valid": True}
+            return {"code": meta.get("code"), "version": None, "created": False, "valid": True,
+                    "warnings": warnings}
         if not meta.get("code"):
             raise InvalidBundle("A bundle needs a procedure.yaml to be deployed.",
                                 vi="Cần có procedure.yaml để triển khai thủ tục.",
@@ -55,7 +59,8 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
             ProcedureVersion.procedure_id == procedure.id,
             ProcedureVersion.content_hash == bundle.content_hash)).scalar()
         if same is not None:
-            return {"code": procedure.code, "version": same.number, "created": False, "valid": True}
+            return {"code": procedure.code, "version": same.number, "created": False, "valid": True,
+                    "warnings": warnings}
         number = (session.execute(select(func.max(ProcedureVersion.number)).where(
             ProcedureVersion.procedure_id == procedure.id)).scalar() or 0) + 1
         version = ProcedureVersion(procedure_id=procedure.id, number=number,
@@ -74,7 +79,8 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
         audit.append(session, actor=actor, action="deploy",
                      detail={"procedure": procedure.code, "version": number,
                              "hash": bundle.content_hash})
-        return {"code": procedure.code, "version": number, "created": True, "valid": True}
+        return {"code": procedure.code, "version": number, "created": True, "valid": True,
+                "warnings": warnings}
 
 
 def receiving_agencies(session, procedure: Procedure) -> list[Agency]:

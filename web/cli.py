@@ -149,7 +149,10 @@ def worker(interval: float) -> None:
 @cli.command(short_help="Validate (and deploy) a procedure folder or .bpmn file.")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--check", is_flag=True, help="Only validate; deploy nothing.")
-def deploy(path: Path, check: bool) -> None:
+@click.option("--process", default=None,
+              help="The process to start, when the diagram has several and procedure.yaml "
+                   "names none.")
+def deploy(path: Path, check: bool, process: str | None) -> None:
     """Validate and deploy a procedure folder, or a lone .bpmn diagram.
 
     Prints "OK <code> version N (new|unchanged)", or every problem as
@@ -167,17 +170,53 @@ def deploy(path: Path, check: bool) -> None:
             _fail(f"{path}: not a text file (expected a BPMN XML diagram).", code=1)
     with _platform() as p:
         try:
-            result = procedures.deploy_bundle(p, source, check_only=check)
+            result = procedures.deploy_bundle(p, source, check_only=check, process=process)
         except InvalidBundle as error:
             click.echo(f"{path}: invalid ({len(error.details)} problem(s))", err=True)
             for problem in error.details:
                 click.echo(_problem_line(path, problem), err=True)
             sys.exit(1)
+    for warning in result.get("warnings", []):
+        click.echo("warning: " + _problem_line(path, warning), err=True)
     if check:
         click.echo(f"OK {result.get('code') or path.name}: valid (checked only, nothing deployed)")
     else:
         state = "new" if result.get("created") else "unchanged"
         click.echo(f"OK {result.get('code')} version {result.get('version')} ({state})")
+
+
+@cli.command(short_help="Check and run every diagram of a folder.")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--no-run", is_flag=True, help="Only check; run nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def conformance(folder: Path, no_run: bool, as_json: bool) -> None:
+    """Check every .bpmn file under FOLDER as `deploy --check` would (each with the .dmn
+    files beside it), and run the accepted ones to their end where no person or outside
+    service is needed. One line per file, then the totals and the reasons for refusals."""
+    import json
+
+    from engine import conformance as conf
+
+    results = conf.run_folder(folder, run=not no_run)
+    totals = conf.summary(results)
+    if as_json:
+        click.echo(json.dumps({"files": [r.as_dict() for r in results], "summary": totals},
+                              ensure_ascii=False, indent=1))
+        return
+    for r in results:
+        if r.accepted:
+            note = f" ({len(r.warnings)} warning(s))" if r.warnings else ""
+            click.echo(f"ACCEPTED {r.file}{note}" + (f" — run: {r.run}" if r.run else ""))
+        else:
+            click.echo(f"REFUSED  {r.file}")
+            for problem in r.problems:
+                click.echo(f"    {problem.get('element') or '-'}: {problem.get('message')}")
+    click.echo(f"\n{totals['accepted']} of {totals['files']} accepted, "
+               f"{totals['refused']} refused.")
+    if totals["runs"]:
+        click.echo("Runs: " + ", ".join(f"{k} {v}" for k, v in sorted(totals["runs"].items())))
+    for reason, count in totals["reasons"].items():
+        click.echo(f"  {count:4d}  {reason}")
 
 
 @cli.command(short_help="Report every signature of a PDF.")

@@ -33,7 +33,7 @@ def problems(platform, bundle) -> list[dict]:
 def test_redeploying_the_same_bundle_is_a_no_op_and_a_change_is_a_new_version(platform):
     again = deploy_bundle(platform, BUNDLE)
     assert again == {"code": "transport-business-licence", "version": 1, "created": False,
-                     "valid": True}
+                     "valid": True, "warnings": []}
     changed = replace("procedure.yaml", "deadline: {value: 5", "deadline: {value: 6")
     assert deploy_bundle(platform, changed)["version"] == 2
     assert [p["version"] for p in list_procedures(platform)

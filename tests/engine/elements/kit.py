@@ -46,13 +46,14 @@ def diagram(name: str) -> str:
 
 
 def bundle(name: str, *, process_id: str | None = None, extra: tuple[str, ...] = (),
-           text: str | None = None) -> dict[str, str]:
-    """The bundle of diagram ``name`` (or of ``text``), with ``extra`` diagrams beside it."""
+           text: str | None = None, **more_meta) -> dict[str, str]:
+    """The bundle of diagram ``name`` (or of ``text``), with ``extra`` diagrams beside it;
+    ``more_meta`` adds keys to procedure.yaml."""
     meta = {"code": f"el-{name.replace('_', '-')}",
             "name": {"vi": f"Thử phần tử {name}", "en": f"Element test {name}"},
             "agency": AGENCY, "level": 4, "deadline": {"value": 5, "unit": "working_days"},
             "application_form": "forms/application.json", "process": "process.bpmn",
-            "process_id": process_id or name}
+            "process_id": process_id or name, **more_meta}
     files = {"procedure.yaml": yaml.safe_dump(meta, allow_unicode=True),
              "forms/application.json": json.dumps(APPLICATION_FORM),
              "forms/task.json": json.dumps(TASK_FORM),
