@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 CHROME := /usr/bin/chromium
+PDFSIG := /usr/bin/pdfsig
 WRK    := /usr/bin/wrk
 ASSETS := node_modules/bpmn-js/dist/bpmn-modeler.production.min.js
 
@@ -32,12 +33,17 @@ $(CHROME):
 	@command -v apt-get >/dev/null || { echo "Install Chromium (Debian package chromium)."; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# The verification tests compare `motcua verify` with poppler's pdfsig (Debian poppler-utils).
+$(PDFSIG):
+	@command -v apt-get >/dev/null || { echo "Install pdfsig (Debian package poppler-utils)."; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils
+
 setup: $(BIN)/motcua $(FONT) $(ASSETS)
 
 demo: setup
 	$(BIN)/motcua demo
 
-test: setup $(CHROME)
+test: setup $(CHROME) $(PDFSIG)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

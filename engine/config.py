@@ -43,6 +43,11 @@ class Settings:
     again after it.
     ``job_test_pause_seconds``: test-only, 0 otherwise: every job run waits this long before
     its slow part, so a test can kill a worker between claiming a job and rendering it.
+    ``audit_anchor_dir``: where the signed anchors of the audit chain are written
+    (:mod:`engine.anchors`; ``MOTCUA_AUDIT_ANCHOR_DIR``, default ``data_dir/audit-anchors``):
+    a place the database's users cannot rewrite.
+    ``audit_anchor_interval_seconds``: how often the worker anchors the chain's head
+    (``MOTCUA_AUDIT_ANCHOR_INTERVAL``, seconds; 0 = only ``motcua audit-anchor``).
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -63,6 +68,8 @@ class Settings:
     jobs_in_background: bool = False
     job_lease_seconds: float = 120.0
     job_test_pause_seconds: float = 0.0
+    audit_anchor_dir: Path | None = None
+    audit_anchor_interval_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -101,6 +108,10 @@ class Settings:
             values["job_lease_seconds"] = float(env["MOTCUA_JOB_LEASE_SECONDS"])
         if env.get("MOTCUA_JOB_TEST_PAUSE_SECONDS"):
             values["job_test_pause_seconds"] = float(env["MOTCUA_JOB_TEST_PAUSE_SECONDS"])
+        if env.get("MOTCUA_AUDIT_ANCHOR_DIR"):
+            values["audit_anchor_dir"] = Path(env["MOTCUA_AUDIT_ANCHOR_DIR"])
+        if env.get("MOTCUA_AUDIT_ANCHOR_INTERVAL"):
+            values["audit_anchor_interval_seconds"] = float(env["MOTCUA_AUDIT_ANCHOR_INTERVAL"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

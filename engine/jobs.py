@@ -29,7 +29,9 @@ in-process running is on starts with that lease: the writing process runs it fir
 
 **Failure.** ``attempts`` + 1, ``last_error`` kept, the next try after an exponential
 back-off; after :data:`MAX_ATTEMPTS` the job is ``failed``, and stays visible: the dossier
-page lists it to the agency's staff (:func:`engine.dossiers.dossier_view`, ``preparing``).
+page lists it to the agency's staff (:func:`engine.dossiers.dossier_view`, ``preparing``),
+the administrators get an e-mail and the operations console offers retry, skip and cancel
+(:mod:`engine.incidents`). Jobs of a suspended dossier wait.
 
 **Handlers** by kind, added with :func:`register` at set-up (:mod:`engine.platform`
 registers the engine's own; a plug-in or a test adds others), never as a side effect of
@@ -53,8 +55,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import clock
-from .models import Job
+from . import clock, incidents
+from .models import Dossier, Job
 from .step.load import lock_dossier
 from .unit import unit_of
 
@@ -151,7 +153,9 @@ def _claim(p) -> int | None:
     """The id of one due pending job, leased to this runner; None when there is none."""
     now = clock.now()
     with p.db.transaction() as session:
-        query = (select(Job).where(Job.status == "pending", Job.next_attempt_at <= now)
+        suspended = select(Dossier.id).where(Dossier.suspended_at.is_not(None))
+        query = (select(Job).where(Job.status == "pending", Job.next_attempt_at <= now,
+                                   Job.dossier_id.is_(None) | Job.dossier_id.not_in(suspended))
                  .order_by(Job.next_attempt_at, Job.id).limit(1))
         if p.db.is_postgres:
             query = query.with_for_update(skip_locked=True)
@@ -218,6 +222,8 @@ def _failed(p, work: Work, error: str) -> None:
             job.status, job.finished_at = "failed", clock.now()
             log.error("job %s failed %d times and is given up: %s", work.key, job.attempts,
                       error)
+            incidents.alert_admins(p, session, kind="job", row_id=job.id,
+                                   dossier_id=job.dossier_id, element=job.kind, error=error)
         else:
             job.next_attempt_at = clock.now() + backoff(job.attempts)
 

@@ -161,6 +161,9 @@ class Dossier(Base):
     clock_stopped_at: Mapped[datetime | None]
     paused_working_days: Mapped[int] = mapped_column(Integer, default=0)
     supplement_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Set while an administrator has suspended the dossier's processing (tạm dừng xử lý,
+    # :mod:`engine.incidents`): its steps, timers, messages and jobs wait until resumed.
+    suspended_at: Mapped[datetime | None]
 
     # Many-to-one, loaded when read (from the session's identity map when already there):
     # a dossier row is hot, and joining these to every read of it cost more than it saved.
@@ -234,9 +237,16 @@ class Timer(Base):
     task_guid: Mapped[str] = mapped_column(String(36), unique=True)
     spec_name: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default="waiting")  # waiting|fired|cancelled|error
+    # waiting|fired|cancelled|error|skipped
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
     fired_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # Failed tries so far, the next try (back-off) and the element that failed (a service
+    # task after the timer event, say): see :mod:`engine.incidents`.
+    # Server defaults: the step path inserts these rows with INSERT … SELECT.
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    failed_element: Mapped[str] = mapped_column(String(255), server_default="")
 
     __table_args__ = (Index("ix_timer_due", "status", "due_at"),)
 
@@ -252,13 +262,17 @@ class Message(Base):
     name: Mapped[str] = mapped_column(String(255))
     correlation: Mapped[str] = mapped_column(String(255))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|error|expired
+    # pending|delivered|error|expired|skipped|cancelled
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
     sender_dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     receiver_dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     sender_task: Mapped[str] = mapped_column(String(255), default="")
     last_error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")  # as on ``timer``
+    next_attempt_at: Mapped[datetime | None]
+    failed_element: Mapped[str] = mapped_column(String(255), server_default="")
 
     __table_args__ = (Index("ix_message_pending", "status", "correlation"),)
 
@@ -295,7 +309,8 @@ class Outbox(Base):
     recipient: Mapped[str] = mapped_column(String(255))
     subject: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|failed
+    # pending|sent|failed|skipped|cancelled
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")
@@ -320,7 +335,8 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(40))
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|done|failed
+    # pending|done|failed|skipped|cancelled
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -3,7 +3,9 @@
 A row is unique by its idempotency key, so a step that runs twice (a retried
 transaction) queues one e-mail, and the key is the e-mail's Message-ID so a receiver can
 drop a resend after a crash between sending and recording it. Failures are retried with
-exponential back-off and give up after ``MAX_ATTEMPTS``.
+exponential back-off and give up after ``MAX_ATTEMPTS``; then the administrators get an
+e-mail (unless the e-mail that failed was such an alert) and the operations console shows it
+(:mod:`engine.incidents`).
 
 An e-mail may carry documents of the dossier (``attachments``: document ids, e.g. a signed
 slip): the row keeps only the ids, and the stored bytes are attached when it is sent, so a
@@ -25,7 +27,7 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.orm import Session
 
-from . import clock
+from . import clock, incidents
 from .models import Document, Outbox
 from .unit import unit_of
 
@@ -153,6 +155,10 @@ def send_due(p, *, limit: int = 50) -> int:
                 row.last_error = str(exc)[:2000]
                 if row.attempts >= MAX_ATTEMPTS:
                     row.status = "failed"
+                    if not row.idempotency_key.startswith(incidents.ALERT_PREFIX):
+                        incidents.alert_admins(p, session, kind="outbox", row_id=row.id,
+                                               dossier_id=row.dossier_id,
+                                               element=row.recipient, error=str(exc))
                 else:
                     row.next_attempt_at = clock.now() + timedelta(seconds=30 * 2 ** row.attempts)
                 continue

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock, messages, outside
 from .calendar import load_calendar
-from .errors import EngineError, OperatorError, ScriptError
+from .errors import Conflict, EngineError, OperatorError, ScriptError
 from .models import Dossier, HumanTask, Timer
 from .operators import StepContext
 from .scripting import MotcuaScriptEngine, make_evaluator
@@ -157,6 +157,11 @@ def run_loaded(p, session: Session, dossier: Dossier, state: bytes, version,
                action: Callable[[Step], Any], *, actor: str) -> Any:
     """:func:`run_step` for a caller that has locked the dossier and read its saved state
     itself (after taking the lock), e.g. with the task it completes."""
+    if dossier.suspended_at is not None:  # an administrator's suspension (engine.incidents)
+        raise Conflict(f"Dossier {dossier.code} is suspended by an administrator; its "
+                       "processing waits until it is resumed.",
+                       vi=f"Hồ sơ {dossier.code} đang được quản trị viên tạm dừng xử lý; "
+                          "hãy chờ đến khi hồ sơ được tiếp tục.")
     engine, context = _script_engine(p, session, dossier, version, actor)
     workflow = load_state(state, version, dossier.process_id)
     workflow.script_engine = engine

@@ -119,11 +119,13 @@ class MotcuaScriptEngine(PythonScriptEngine):
             result = call(self.step, task, operation_name, params)
         except OperatorError as exc:  # a business error: the engine throws it as a BPMN error
             exc.task_id = str(task.id)
+            exc.motcua_element = task.task_spec.bpmn_id  # named by the operations console
             raise
         except EngineError:
             raise
         except Exception as exc:  # a bug in the operator, not in the diagram: raised as it is
             exc.motcua_operator = operation_name
+            exc.motcua_element = task.task_spec.bpmn_id
             raise
         return json.dumps(result if result is not None else {})
 

@@ -1,4 +1,5 @@
-"""The background worker: fires due timers, delivers messages, sends queued e-mails.
+"""The background worker: fires due timers, delivers messages, runs jobs, sends queued
+e-mails, and at intervals signs the audit chain's head (:mod:`engine.anchors`).
 
 Correctness never depends on there being one worker: due timers are claimed with
 ``FOR UPDATE … SKIP LOCKED`` on the dossier row (the same lock every user action takes
@@ -27,7 +28,19 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import and_, exists, select
 
-from . import audit, clock, cooperation, dossiers, jobs, messages, outbox, outside, runtime
+from . import (
+    anchors,
+    audit,
+    clock,
+    cooperation,
+    dossiers,
+    incidents,
+    jobs,
+    messages,
+    outbox,
+    outside,
+    runtime,
+)
 from .errors import EngineError
 from .models import Dossier, Message, Timer, WaitingMessage
 from .statuses import FINAL_STATUSES
@@ -38,15 +51,18 @@ log = logging.getLogger(__name__)
 def fire_due_timers(p, *, limit: int = 100) -> int:
     """Fire up to ``limit`` timers whose due time has passed; one transaction each."""
     return _claim_each(limit, lambda skipped, claimed: _fire_one(p, skipped, claimed),
-                       lambda timer_id, error: _mark_failed(p, timer_id, error), "timer")
+                       lambda timer_id, error, element: incidents.failed_try(
+                           p, "timer", timer_id, error, element), "timer")
 
 
 def _claim_each(limit: int, one, mark_failed, what: str) -> int:
     """Run ``one(skipped, claimed)`` — claim one row, act on it in one transaction — up to
     ``limit`` times; how many it did. ``one`` appends the id it claimed to ``claimed`` and
     answers None (nothing left), True (done) or False (a stale row: leave it for now). A
-    failing row is set aside for this round and marked failed (``mark_failed(id, error)``):
-    a business error logged in a line, a bug with its traceback. Outside calls in a row's
+    failing row is set aside for this round and its failed try recorded
+    (``mark_failed(id, error, element)``, :func:`engine.incidents.failed_try`: due again
+    after a back-off, failed finally after a few tries): a business error logged in a line,
+    a bug with its traceback. Outside calls in a row's
     step are made with nothing locked (:func:`engine.outside.attempts`)."""
     done = 0
     skipped: set[int] = set()
@@ -59,15 +75,16 @@ def _claim_each(limit: int, one, mark_failed, what: str) -> int:
             log.error("%s %s failed: %s", what, row_id, exc)
             if row_id is not None:
                 skipped.add(row_id)
-                mark_failed(row_id, str(exc))
+                mark_failed(row_id, str(exc), incidents.element_of(exc))
             continue
-        except Exception as exc:  # a bug: logged in full; the row is set aside, not retried
+        except Exception as exc:  # a bug: logged in full; the row is set aside, then retried
             row_id = claimed[-1] if claimed else None
             log.exception("%s %s failed with an unexpected error", what, row_id)
             if row_id is None:
                 raise
             skipped.add(row_id)
-            mark_failed(row_id, f"unexpected error: {type(exc).__name__}: {exc}")
+            mark_failed(row_id, f"unexpected error: {type(exc).__name__}: {exc}",
+                        incidents.element_of(exc))
             continue
         if outcome is None:
             break
@@ -84,7 +101,8 @@ def _fire_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
     with p.db.transaction() as session:
         query = (select(Timer.id, Timer.dossier_id)
                  .join(Dossier, Dossier.id == Timer.dossier_id)
-                 .where(Timer.status == "waiting", Timer.due_at <= clock.now())
+                 .where(Timer.status == "waiting", Timer.due_at <= clock.now(),
+                        _due(Timer), Dossier.suspended_at.is_(None))
                  .order_by(Timer.due_at, Timer.id).limit(1))
         if skipped:
             query = query.where(Timer.id.not_in(skipped))
@@ -106,20 +124,17 @@ def _fire_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
         return True
 
 
-def _mark_failed(p, timer_id: int, error: str) -> None:
-    with p.db.transaction() as session:
-        timer = session.get(Timer, timer_id)
-        if timer is not None and timer.status == "waiting":
-            timer.status = "error"
-            timer.last_error = error[:2000]
+def _due(model):
+    """A timer or message not waiting out the back-off of a failed try."""
+    return model.next_attempt_at.is_(None) | (model.next_attempt_at <= clock.now())
 
 
 def deliver_messages(p, *, limit: int = 100) -> int:
     """Deliver up to ``limit`` pending messages to the dossiers waiting for them; one
     transaction each. A message whose receiver is not waiting yet stays pending."""
     return _claim_each(limit, lambda skipped, claimed: _deliver_one(p, skipped, claimed),
-                       lambda message_id, error: _mark_message_failed(p, message_id, error),
-                       "message")
+                       lambda message_id, error, element: incidents.failed_try(
+                           p, "message", message_id, error, element), "message")
 
 
 def _deliver_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
@@ -132,7 +147,8 @@ def _deliver_one(p, skipped: set[int], claimed: list[int]) -> bool | None:
                  .join(WaitingMessage, and_(WaitingMessage.name == Message.name,
                                             WaitingMessage.correlation == Message.correlation))
                  .join(Dossier, Dossier.id == WaitingMessage.dossier_id)
-                 .where(Message.status == "pending")
+                 .where(Message.status == "pending", _due(Message),
+                        Dossier.suspended_at.is_(None))
                  .order_by(Message.id, WaitingMessage.id).limit(1))
         if skipped:
             query = query.where(Message.id.not_in(skipped))
@@ -166,7 +182,7 @@ def _start_one(p, session, skipped: set[int], claimed: list[int]) -> bool | None
     waiting = exists().where(WaitingMessage.name == Message.name,
                              WaitingMessage.correlation == Message.correlation)
     query = (select(Message.id).where(Message.status == "pending", Message.name.in_(names),
-                                      ~waiting)
+                                      ~waiting, _due(Message))
              .order_by(Message.id).limit(1))
     if skipped:
         query = query.where(Message.id.not_in(skipped))
@@ -179,14 +195,6 @@ def _start_one(p, session, skipped: set[int], claimed: list[int]) -> bool | None
     message = session.get(Message, message_id, populate_existing=True)
     dossiers.start_dossier(p, session, message, receivers[message.name])
     return True
-
-
-def _mark_message_failed(p, message_id: int, error: str) -> None:
-    with p.db.transaction() as session:
-        message = session.get(Message, message_id)
-        if message is not None and message.status == "pending":
-            message.status = "error"
-            message.last_error = error[:2000]
 
 
 def expire_messages(p, *, limit: int = 500) -> int:
@@ -241,11 +249,21 @@ def _safe_tick(p) -> None:
         log.exception("worker tick failed")
 
 
+def _safe_anchor(p) -> None:
+    try:
+        anchors.anchor(p)
+    except Exception:  # the next interval retries; audit-verify still checks the chain
+        log.exception("anchoring the audit chain failed")
+
+
 def _scheduler(cls, p, interval: float):
     scheduler = cls(job_defaults={"coalesce": True, "max_instances": 1,
                                   "misfire_grace_time": None})
     scheduler.add_job(_safe_tick, "interval", args=[p], seconds=interval, id="tick",
                       next_run_time=clock.now())
+    if p.settings.audit_anchor_interval_seconds > 0:  # the chain's signed head (anchors)
+        scheduler.add_job(_safe_anchor, "interval", args=[p], id="audit-anchor",
+                          seconds=p.settings.audit_anchor_interval_seconds)
     return scheduler
 
 

@@ -10,6 +10,18 @@ made after each signature.
 signature fields (and signature maintenance such as adding validation data) is allowed
 after a signature. New annotations count as a modification, because on a public-service
 document a "comment" can draw over the text just as well as a content change.
+
+Like ``pdfsig``, the report lists **every signature field, signed or not**, and **every
+revision no signature covers**: a licence cut back to its first signature's revision still
+has its second, empty field (the head's signature is gone), and an incremental update made
+after the last signature — even one that only adds ``/Info`` metadata, which pyHanko's
+difference analysis lets through — is a modification of every signature before it. Either
+makes the report fail: a document the platform issues has exactly the fields its signers
+fill, each in a revision of its own.
+
+pyHanko logs what it rejects (an untrusted chain, a damaged CMS) with full tracebacks;
+those records are kept out of stderr and logged here in one line at debug level, because
+the report already says what was wrong.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -32,6 +45,18 @@ VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 _ALLOWED_AFTER = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES,
                   ModificationLevel.FORM_FILLING)
 log = logging.getLogger(__name__)
+
+
+class _OneLine(logging.Handler):
+    """Takes pyHanko's records (no traceback, no stderr) and logs them here at debug level."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.debug("%s: %s", record.name, record.getMessage())
+
+
+for _name in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_name).addHandler(_OneLine())
+    logging.getLogger(_name).propagate = False
 
 
 @dataclass
@@ -46,15 +71,24 @@ class SignatureReport:
     trusted: bool
     modified_after: bool
     summary: str
+    #: False for an empty signature field (then every other flag is False too).
+    signed: bool = True
+    #: The 1-based revision of the file this signature signed (None when unsigned).
+    revision: int | None = None
 
 
 @dataclass
 class VerificationReport:
-    """The signatures of a PDF; ``ok`` only if there is one and all of them hold."""
+    """Every signature field of a PDF, in file order; ``ok`` only if there is a signature,
+    every field is signed, every signature holds and no revision follows the last one."""
 
     signatures: list[SignatureReport] = field(default_factory=list)
     ok: bool = False
     error: str = ""
+    #: How many revisions the file has (the first is the document as rendered).
+    revisions: int = 0
+    #: The 1-based revisions after the first signature that no signature made.
+    unsigned_revisions: list[int] = field(default_factory=list)
 
 
 def _context(roots: list[x509.Certificate]) -> ValidationContext:
@@ -109,6 +143,7 @@ def _check_one(embedded, context: ValidationContext) -> SignatureReport:
     signer = _signer_name(embedded)
     is_timestamp = embedded.sig_object_type == "/DocTimeStamp"
     try:
+        revision = embedded.signed_revision + 1
         if is_timestamp:  # added by archiving (LTV) tools: judged like a signature
             status = validate_pdf_timestamp(embedded, validation_context=context)
         else:
@@ -130,13 +165,43 @@ def _check_one(embedded, context: ValidationContext) -> SignatureReport:
         trusted=bool(status.trusted),
         modified_after=_modified_after(status),
         summary="",
+        revision=revision,
     )
     report.summary = _summary(report)
     return report
 
 
+def _unsigned_field(name: str) -> SignatureReport:
+    return SignatureReport(name, "", None, False, False, False, False,
+                           "Trường chữ ký chưa được ký / Signature field not signed",
+                           signed=False)
+
+
+def _unsigned_revisions(reader: PdfFileReader, reports: list[SignatureReport]) -> list[int]:
+    """The 1-based revisions after the first signature that no signature made; every
+    signature made before one of them is marked modified after signing."""
+    made = {r.revision for r in reports if r.revision is not None}
+    if not made:
+        return []
+    later = [n for n in range(min(made) + 1, reader.xrefs.total_revisions + 1)
+             if n not in made]
+    for report in reports:
+        if report.revision is not None and any(n > report.revision for n in later):
+            report.modified_after = True
+            report.summary = _summary(report)
+    return later
+
+
+def _fields(reader: PdfFileReader, embedded: list) -> list:
+    """The embedded signatures in the order they were made, then the name of every empty
+    signature field in form order."""
+    empty = [name for name, value, _ref in enumerate_sig_fields(reader) if value is None]
+    return [*embedded, *empty]
+
+
 def verify_pdf(pdf: bytes, roots: list[x509.Certificate]) -> VerificationReport:
-    """Check every signature of ``pdf`` against ``roots`` (and nothing else).
+    """Check every signature field of ``pdf`` against ``roots`` (and nothing else), and
+    every revision of the file after the first signature.
 
     Never raises on bad input: a non-PDF, a damaged or an unsigned PDF gives ``ok=False``
     with ``error`` saying why.
@@ -146,19 +211,37 @@ def verify_pdf(pdf: bytes, roots: list[x509.Certificate]) -> VerificationReport:
     try:
         reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False)
         embedded = list(reader.embedded_signatures)
+        fields = _fields(reader, embedded)
+        revisions = reader.xrefs.total_revisions
     except Exception as exc:  # noqa: BLE001 - damaged input must give a report
         return VerificationReport(error=f"Tệp PDF hỏng / Damaged PDF: {exc}")
     if not embedded:
-        return VerificationReport(error="Không có chữ ký / No signatures")
+        return VerificationReport(error="Không có chữ ký / No signatures", revisions=revisions,
+                                  signatures=[_unsigned_field(f) for f in fields])
     if not roots:
         return VerificationReport(error="Chưa cấu hình chứng thư gốc / No trust roots configured")
     context = _context(list(roots))
-    reports = [_check_one(sig, context) for sig in embedded]
-    ok = all(
-        r.intact and r.valid and r.trusted and not r.modified_after for r in reports
-    )
-    failed = "" if ok else "Một hoặc nhiều chữ ký không hợp lệ / One or more signatures failed"
-    return VerificationReport(signatures=reports, ok=ok, error=failed)
+    reports = [_unsigned_field(item) if isinstance(item, str) else _check_one(item, context)
+               for item in fields]
+    try:
+        later = _unsigned_revisions(reader, reports)
+    except Exception as exc:  # noqa: BLE001 - damaged input must give a report
+        return VerificationReport(error=f"Tệp PDF hỏng / Damaged PDF: {exc}")
+    problems = []
+    if not all(r.intact and r.valid and r.trusted and not r.modified_after
+               for r in reports if r.signed):
+        problems.append("Một hoặc nhiều chữ ký không hợp lệ / One or more signatures failed")
+    empty = [r.field for r in reports if not r.signed]
+    if empty:
+        problems.append("Trường chữ ký chưa được ký / Unsigned signature field(s): "
+                        + ", ".join(empty))
+    last = max((r.revision for r in reports if r.revision is not None), default=None)
+    after_last = [n for n in later if last is not None and n > last]
+    if after_last:
+        problems.append(f"Tệp đã được sửa sau chữ ký cuối cùng ({len(after_last)} phiên bản) / "
+                        f"{len(after_last)} revision(s) after the last signature")
+    return VerificationReport(signatures=reports, ok=not problems, error="; ".join(problems),
+                              revisions=revisions, unsigned_revisions=later)
 
 
 def _yes_no(value: bool) -> str:
@@ -166,10 +249,14 @@ def _yes_no(value: bool) -> str:
 
 
 def format_report(report: VerificationReport) -> str:
-    """Return the text ``motcua verify FILE.pdf`` prints: a block per signature, then a
-    final line starting with "OK:" or "FAILED:"."""
+    """Return the text ``motcua verify FILE.pdf`` prints: a block per signature field
+    (signed or not), the revisions no signature covers, then a final line starting with
+    "OK:" or "FAILED:"."""
     blocks = []
     for sig in report.signatures:
+        if not sig.signed:
+            blocks.append(f"Chữ ký / Signature: {sig.field}\n  {sig.summary}")
+            continue
         when = sig.signed_at.isoformat() if sig.signed_at else "?"
         blocks.append(
             "\n".join(
@@ -177,6 +264,7 @@ def format_report(report: VerificationReport) -> str:
                     f"Chữ ký / Signature: {sig.field}",
                     f"  Người ký / Signer: {sig.signer}",
                     f"  Thời gian ký / Signed at: {when}",
+                    f"  Phiên bản / Revision: {sig.revision or '?'} / {report.revisions}",
                     f"  Nguyên vẹn / Intact: {_yes_no(sig.intact)}",
                     f"  Tin cậy / Trusted: {_yes_no(sig.trusted)}",
                     f"  Sửa đổi sau khi ký / Modified after signing: "
@@ -185,7 +273,11 @@ def format_report(report: VerificationReport) -> str:
                 ]
             )
         )
-    count = len(report.signatures)
+    if report.unsigned_revisions:
+        numbers = ", ".join(str(n) for n in report.unsigned_revisions)
+        blocks.append(f"Phiên bản không có chữ ký / Revisions not signed: {numbers} "
+                      f"/ {report.revisions}")
+    count = sum(1 for sig in report.signatures if sig.signed)
     if report.ok:
         final = f"OK: {count} chữ ký hợp lệ / {count} valid signature(s)"
     else:

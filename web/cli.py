@@ -235,19 +235,44 @@ def verify(file: Path) -> None:
     sys.exit(0 if report.ok else 1)
 
 
-@cli.command("audit-verify", short_help="Check the audit log's hash chain.")
+@cli.command("audit-verify", short_help="Check the audit log against its chain and anchors.")
 def audit_verify() -> None:
-    """Recompute the audit log's hash chain; exit 1 where it breaks."""
-    from engine import audit
+    """Check every signed anchor, recompute the audit log's hash chain and compare it with
+    the anchored hashes; exit 1 naming the first bad event."""
+    from engine import anchors
 
     with _platform() as p:
-        result = audit.verify_chain(p)
+        result = anchors.verify(p)
     if result.get("ok"):
-        click.echo(f"Audit chain OK: {result.get('events', 0)} events")
+        click.echo(f"Audit chain OK: {result.get('events', 0)} events, "
+                   f"{result.get('anchors', 0)} anchor(s), anchored up to event "
+                   f"#{result.get('anchored_to', 0)}")
         return
-    click.echo(f"Audit chain BROKEN at event #{result.get('first_bad_id')} "
+    where = (f"at event #{result['first_bad_id']}" if result.get("first_bad_id") is not None
+             else "in its anchors")
+    click.echo(f"Audit chain BROKEN {where}: {result.get('reason')} "
                f"({result.get('events', 0)} events before it verified)", err=True)
     sys.exit(1)
+
+
+@cli.command("audit-anchor", short_help="Sign the audit chain's head and keep it outside.")
+def audit_anchor() -> None:
+    """Sign the hashes of the audit events since the last anchor with the province's key
+    and write them to the anchor directory (MOTCUA_AUDIT_ANCHOR_DIR)."""
+    from engine import anchors
+    from engine.errors import EngineError
+
+    with _platform() as p:
+        try:
+            made = anchors.anchor(p)
+        except EngineError as exc:
+            _fail(f"{exc.vi} / {exc.message}", code=1)
+    if not made["events"]:
+        click.echo(f"Nothing new to anchor: the last anchor covers event #{made['last_id']}")
+        return
+    click.echo(f"Anchored {made['events']} event(s) up to #{made['last_id']} "
+               f"({made['last_hash']}) in {made['path']} "
+               f"(SHA-256 {anchors.fingerprint(made['path'])})")
 
 
 @cli.command("import-agencies", short_help="Create or update agencies from a CSV file.")

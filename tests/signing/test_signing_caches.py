@@ -151,7 +151,9 @@ def test_unprepared_signer_falls_back_to_endesive(unsigned, pki_dir, monkeypatch
     signer = pki.Signer(signer.username, signer.key, signer.certificate, list(signer.chain))
     pdf = sign_pdf(unsigned, signer, slot=1)
     assert signer.prepared is False
-    assert verify_pdf(pdf, pki.trust_roots(pki_dir)).ok
+    first, second = verify_pdf(pdf, pki.trust_roots(pki_dir)).signatures
+    assert first.intact and first.valid and first.trusted and not first.modified_after
+    assert not second.signed  # the head's slot is still empty
 
 
 def test_prepared_stamp_draws_what_render_appearance_draws():

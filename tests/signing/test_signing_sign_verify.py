@@ -1,4 +1,9 @@
 import io
+import os
+import re
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pypdf
@@ -189,10 +194,12 @@ def test_certificate_from_another_ca_is_not_trusted(unsigned, roots, tmp_path):
     forged = sign_pdf(unsigned, pki.load_signer(other, "mao", "x"), slot=1)
     report = verify_pdf(forged, roots)
     assert not report.ok
-    (sig,) = report.signatures
+    sig, empty = report.signatures
     assert sig.intact and sig.valid and not sig.trusted and not sig.modified_after
     assert sig.signer == "Kẻ Mạo Danh"
-    assert verify_pdf(forged, pki.trust_roots(other)).ok
+    assert not empty.signed
+    trusting = verify_pdf(forged, pki.trust_roots(other))
+    assert trusting.signatures[0].trusted and trusting.error.endswith("sig2")
 
 
 def test_bad_input_gives_a_report_not_an_exception(unsigned, signed_once, roots):
@@ -230,3 +237,78 @@ def test_slots_on_a_later_page(sample, handler, head, roots):
     report = verify_pdf(pdf, roots)
     assert report.ok, format_report(report)
     assert [s.signer for s in report.signatures] == ["Lê Thị Bình", "Nguyễn Văn An"]
+
+
+def _first_revision(pdf: bytes) -> bytes:
+    """The file cut back to the revision its first signature made."""
+    first = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
+    start, length = list(first.byte_range)[2:]
+    return pdf[: start + length]
+
+
+def test_licence_cut_back_to_its_first_signature_reports_the_empty_field(
+        signed_twice, signed_once, roots):
+    cut = _first_revision(signed_twice)
+    assert cut.rstrip() == signed_once.rstrip()  # the head's signature is gone
+    report = verify_pdf(cut, roots)
+    assert not report.ok
+    assert [(s.field, s.signed) for s in report.signatures] == [("sig1", True), ("sig2", False)]
+    assert report.signatures[0].intact and report.signatures[0].trusted
+    assert "sig2" in report.error
+    text = format_report(report)
+    assert "Signature: sig2\n  Trường chữ ký chưa được ký / Signature field not signed" in text
+    assert text.splitlines()[-1].startswith("FAILED: ") and "sig2" in text.splitlines()[-1]
+
+
+def _add_info(writer):
+    info = generic.DictionaryObject({generic.pdf_name("/Title"):
+                                     generic.TextStringObject("Bản đã sửa")})
+    writer.set_info(writer.add_object(info))
+
+
+def test_an_update_adding_only_info_is_a_modification(signed_twice, roots):
+    report = verify_pdf(_append(signed_twice, _add_info), roots)
+    assert not report.ok
+    assert (report.revisions, report.unsigned_revisions) == (5, [5])
+    assert [s.revision for s in report.signatures] == [3, 4]
+    assert all(s.intact and s.trusted and s.modified_after for s in report.signatures)
+    assert "revision(s) after the last signature" in report.error
+    assert "Revisions not signed: 5 / 5" in format_report(report)
+
+
+def test_motcua_verify_prints_no_traceback_for_an_untrusted_chain(unsigned, pki_dir, tmp_path):
+    other = tmp_path / "other-pki"
+    pki.issue_certificate(other, "mao", full_name="Kẻ Mạo Danh", title="Giám đốc",
+                          agency="Sở Giao thông vận tải Thanh Hóa", passphrase="x")
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(sign_pdf(unsigned, pki.load_signer(other, "mao", "x"), slot=1))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "pki").symlink_to(pki_dir)
+    env = {**os.environ, "MOTCUA_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-c", "from web.cli import cli; cli()", "verify",
+                           str(forged)], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1
+    assert "chứng thư không tin cậy / certificate not trusted" in done.stdout
+    assert done.stderr == ""
+
+
+@pytest.mark.skipif(not shutil.which("pdfsig"), reason="pdfsig (poppler-utils) not installed; "
+                    "`make test` installs it")
+@pytest.mark.parametrize("case", ["twice", "cut", "info"])
+def test_the_same_fields_and_coverage_as_pdfsig(case, signed_twice, roots, tmp_path):
+    pdf = {"twice": signed_twice, "cut": _first_revision(signed_twice),
+           "info": _append(signed_twice, _add_info)}[case]
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True,
+                         check=False).stdout
+    pdfsig_fields = re.findall(r"Signature Field Name: (\S+)", out)
+    pdfsig_unsigned = re.findall(r"Signature Field Name: (\S+)\n\s+The signature form field "
+                                 r"is not signed", out)
+    signed = [part for part in out.split("Signature #")[1:] if "is not signed" not in part]
+    total = "Total document signed" in signed[-1]
+    report = verify_pdf(pdf, roots)
+    assert [s.field for s in report.signatures] == pdfsig_fields
+    assert [s.field for s in report.signatures if not s.signed] == pdfsig_unsigned
+    last = [s for s in report.signatures if s.signed][-1]
+    assert last.modified_after == (not total) == (case == "info")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 REPO = Path(__file__).resolve().parents[2]
 PROCEDURE = "transport-business-licence"
@@ -198,6 +199,12 @@ def test_the_transport_licence_journey_over_http(api):
     assert all(s["intact"] and s["valid"] and s["trusted"] and not s["modified_after"]
                for s in report["signatures"])
     assert all(datetime.fromisoformat(s["signed_at"]) for s in report["signatures"])
+
+    first = PdfFileReader(io.BytesIO(response.data)).embedded_signatures[0]
+    cut = response.data[:sum(list(first.byte_range)[2:])]  # the head's signature removed
+    report = api.post("/verify", "doanhnghiep", content_type="multipart/form-data",
+                      data={"file": (io.BytesIO(cut), "licence.pdf")}).json
+    assert report["ok"] is False and [s["signed"] for s in report["signatures"]] == [True, False]
 
 
 def test_anonymous_lookup_needs_the_applicants_id_number(api, platform):

@@ -15,7 +15,8 @@ BUNDLE = REPO / "bpmn" / "transport-business-licence"
 def test_help_lists_the_contract_commands():
     result = CliRunner().invoke(cli, ["--help"], prog_name="motcua")
     assert result.exit_code == 0
-    for command in ("init", "demo", "serve", "worker", "deploy", "verify", "audit-verify"):
+    for command in ("init", "demo", "serve", "worker", "deploy", "verify", "audit-verify",
+                    "audit-anchor"):
         assert command in result.output
 
 
@@ -62,3 +63,19 @@ def test_audit_verify_on_a_fresh_platform(run):
     result = run("audit-verify")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Audit chain OK: ")
+
+
+def test_audit_anchor_then_a_rehashed_rewrite_is_named_by_audit_verify(run, platform):
+    from sqlalchemy import select
+
+    from engine.models import AuditEvent
+    from tests.engine.test_anchors import rewrite_and_rehash
+
+    result = run("audit-anchor")
+    assert result.exit_code == 0 and result.output.startswith("Anchored "), result.output
+    with platform.db.read() as session:
+        first = session.execute(select(AuditEvent.id).order_by(AuditEvent.id)).scalars().first()
+    rewrite_and_rehash(platform, first, action="nothing_happened")
+    result = run("audit-verify")
+    assert result.exit_code == 1
+    assert f"Audit chain BROKEN at event #{first}: " in result.output

@@ -10,7 +10,7 @@ A rejected form is rendered again with what was typed and each message beside it
 (status 422); the engine audits every change.
 
 Modules: :mod:`.agencies`, :mod:`.users`, :mod:`.roles`, :mod:`.calendar`,
-:mod:`.procedures`.
+:mod:`.procedures`, :mod:`.incidents` (the operations console, /admin/su-co).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def index():
 
 def init_app(app: Flask) -> None:
     """Register the blueprint at ``/admin`` with its views."""
-    from . import agencies, calendar, procedures, roles, users  # noqa: F401  (routes)
+    from . import agencies, calendar, incidents, procedures, roles, users  # noqa: F401
 
     app.jinja_env.globals.setdefault("admin_detail_message", detail_message)
     app.register_blueprint(bp, url_prefix="/admin")

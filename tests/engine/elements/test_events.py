@@ -106,7 +106,8 @@ def test_intermediate_timer_then_message(platform):
     post_message(platform, "go", code, {"n": 0})  # the step after the catch divides by it
     assert tick(platform, code)["messages"] == 0
     [bad] = messages(platform)
-    assert bad.status == "error" and "division" in bad.last_error.lower()
+    assert (bad.status, bad.attempts) == ("pending", 1)  # tried again after a back-off
+    assert "division" in bad.last_error.lower() and bad.failed_element == "use"
     assert waiting(platform, code) == [("wait_go", "go", code)]  # still waiting, unchanged
     post_message(platform, "go", code, {"n": 4})
     assert tick(platform, code)["messages"] == 1

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from engine import incidents, worker
 from engine import messages as engine_messages
-from engine import worker
 from engine.errors import ScriptError
 from tests.engine.elements.kit import (
     check,
@@ -103,17 +103,12 @@ def test_a_failed_delivery_rolls_back_and_the_retry_delivers_once(platform, monk
                  {"dossier_code": receiver, "from_dossier": "X", "note": "n"})
     assert worker.deliver_messages(platform) == 0
     [message] = messages(platform)
-    assert message.status == "error" and "died" in message.last_error
+    assert (message.status, message.attempts) == ("pending", 1) and "died" in message.last_error
     assert waiting(platform, receiver) == [("wait_request", "budget_request", receiver)]
     assert open_tasks(platform, receiver) == []  # the catch was rolled back with the step
     check(platform, receiver)
 
-    from sqlalchemy import update
-
-    from engine.models import Message
-
-    with platform.db.transaction() as session:  # an administrator requeues it
-        session.execute(update(Message).values(status="pending", last_error=""))
+    incidents.retry(platform, "message", message.id, actor="quantri")  # at once, not later
     assert worker.deliver_messages(platform) == 1
     assert worker.deliver_messages(platform) == 0
     assert open_tasks(platform, receiver) == ["decide"] and len(calls) == 2
@@ -125,7 +120,7 @@ def test_a_payload_the_receiver_cannot_read_is_parked_with_a_clear_error(platfor
     post_message(platform, "budget_request", receiver, {"note": "no dossier_code in here"})
     assert worker.deliver_messages(platform) == 0
     [message] = messages(platform)
-    assert message.status == "error"
+    assert (message.status, message.attempts) == ("pending", 1)  # tried again after a back-off
     assert "cannot be caught by wait_request" in message.last_error
     assert "dossier_code" in message.last_error
     check(platform, receiver)
