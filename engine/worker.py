@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import and_, exists, select
 
-from . import audit, clock, cooperation, dossiers, jobs, messages, outbox, outside, runtime
+from . import audit, clock, cooperation, dossiers, health, jobs, messages, outbox, outside, runtime
 from .errors import EngineError
 from .models import Dossier, Message, Timer, WaitingMessage
 from .statuses import FINAL_STATUSES
@@ -237,6 +237,7 @@ def tick(p) -> dict:
 def _safe_tick(p) -> None:
     try:
         tick(p)
+        health.beat(p)  # readiness: a worker that finishes rounds is alive
     except Exception:  # the ticker must survive a bad round; the next one retries
         log.exception("worker tick failed")
 

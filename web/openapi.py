@@ -27,7 +27,15 @@ _STATUS_DESCRIPTIONS = {
     413: "The upload exceeds the size limit",
     415: "Unsupported content type: send JSON or multipart/form-data",
     422: "Invalid data (`details`: `[{field, message}]`) or bundle (`[{file, element, message}]`)",
+    429: "Too many attempts: wait the `Retry-After` seconds, then try again",
+    500: "An unexpected error on the server: it is logged under the `incident` id the body "
+         "carries; quote it to support",
 }
+#: Answers any operation can give: a malformed request (a NUL character, a number of
+#: thousands of digits, JSON nested too deep), throttling and the server's own failure.
+_ANY_OPERATION = (400, 429, 500)
+#: ...and any operation that takes a body: data the engine refuses.
+_ANY_WRITE = (413, 415, 422)
 
 
 def _ref(name: str) -> dict:
@@ -53,6 +61,8 @@ SCHEMAS: dict[str, dict] = {
         "details": {"oneOf": [_array({"type": "object"}), {"type": "object"}],
                     "description": "field errors `{field, message}`, bundle errors "
                                    "`{file, element, message}`, or other context"},
+        "incident": {"type": "string", "description": "on a 500 only: the id of the logged "
+                                                      "error, for support"},
     }, ["error", "message", "message_vi", "details"]),
     "Credentials": _obj({"username": _STRING, "password": _STRING}, ["username", "password"]),
     "Token": _obj({"token": {"type": "string", "description": "send as `Authorization: Bearer`"}},
@@ -307,6 +317,19 @@ PATHS: dict[str, dict] = {
 }
 
 
+def _with_common_answers(paths: dict) -> dict:
+    """Every operation with the error answers it can give besides its own (in place)."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            statuses = _ANY_OPERATION + (_ANY_WRITE if method in ("post", "put", "patch") else ())
+            responses = operation["responses"]
+            for status in statuses:
+                responses.setdefault(str(status), {
+                    "description": _STATUS_DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": _ref("Error")}}})
+    return paths
+
+
 def spec(server_url: str = "/api/v1") -> dict:
     """The OpenAPI document, with ``server_url`` where the API is mounted."""
     return {
@@ -317,7 +340,7 @@ def spec(server_url: str = "/api/v1") -> dict:
                                 "`{error, message, message_vi, details}`."},
         "servers": [{"url": server_url}],
         "security": [{"bearerAuth": []}],
-        "paths": deepcopy(PATHS),
+        "paths": _with_common_answers(deepcopy(PATHS)),
         "components": {
             "schemas": deepcopy(SCHEMAS),
             "securitySchemes": {"bearerAuth": {
