@@ -43,9 +43,9 @@ def create_app(config: dict | None = None) -> Flask:
     """
     app = Flask(__name__)
     app.json = _SafeJSONProvider(app)
-    # Before any route exists: every ``<int:…>`` is a 64-bit id; a longer one is a 404,
-    # not a database overflow.
-    app.url_map.converters["int"] = _Id64Converter
+    # Before any route exists: every ``<int:…>`` fits a database id (a 32-bit INTEGER on
+    # PostgreSQL); a larger one is a 404, not a database overflow.
+    app.url_map.converters["int"] = _IdConverter
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(config or {})
 
@@ -105,10 +105,10 @@ class _SafeJSONProvider(DefaultJSONProvider):
         return safejson.loads(s)
 
 
-class _Id64Converter(IntegerConverter):
-    """``<int:…>`` bounded to a 64-bit signed integer (database ids)."""
+class _IdConverter(IntegerConverter):
+    """``<int:…>`` bounded to what an id column holds (PostgreSQL's INTEGER)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

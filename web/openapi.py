@@ -185,7 +185,9 @@ def _query(name: str, description: str, fmt: str | None = None) -> dict:
 
 _PUBLIC: list = []
 _OPTIONAL_AUTH = [{}, {"bearerAuth": []}]
-_TASK_ID = _path_param("task_id", {"type": "integer"}, "the task's id")
+#: Ids are INTEGER columns: a larger number is never an id (404).
+_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+_TASK_ID = _path_param("task_id", _ID, "the task's id")
 
 _MULTIPART_FILES = {"type": "string", "contentMediaType": "application/octet-stream"}
 
@@ -295,7 +297,7 @@ PATHS: dict[str, dict] = {
                                 422)}},
     "/documents/{document_id}": {"get": {
         "summary": "Download a document", "operationId": "getDocument",
-        "parameters": [_path_param("document_id", {"type": "integer"}, "the document's id")],
+        "parameters": [_path_param("document_id", _ID, "the document's id")],
         "responses": _responses(200, {"type": "string", "contentMediaType":
                                       "application/octet-stream"}, 401, 403, 404,
                                 ok_media="*/*")}},
