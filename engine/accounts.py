@@ -13,9 +13,9 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from . import clock
+from . import clock, sessions
 from .errors import InvalidData
 from .models import Agency, ApiToken, Role, User, UserRole
 
@@ -88,9 +88,14 @@ def generate_password(length: int = 12) -> str:
     return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
 
 
-def set_password(user: User, password: str) -> None:
-    """Replace ``user``'s password (hashed) in the caller's transaction."""
+def set_password(user: User, password: str, *, keep_session: str | None = None) -> None:
+    """Replace ``user``'s password (hashed) in the caller's transaction, ending the user's
+    sessions and API tokens there (all but the browser session ``keep_session``)."""
     user.password_hash = hash_password(password)
+    session = object_session(user)
+    if session is not None and user.id is not None:
+        sessions.end_all(session, user.id, keep=keep_session)
+        forget_cached_tokens()
 
 
 def list_roles(p) -> list[dict]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 import yaml
@@ -17,7 +18,12 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -480,6 +486,8 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
             if check_expr:
                 for source in _expressions(ts):
                     _expr(check_expr, source, bad)
+                for message in _timer_problems(ts, getattr(check_expr, "evaluator", None)):
+                    bad(message)
 
 
 def _expressions(ts) -> list[str]:
@@ -498,6 +506,44 @@ def _expressions(ts) -> list[str]:
     for attr in ("cardinality", "condition"):
         found.append(getattr(ts, attr, None))
     return sorted({s for s in found if isinstance(s, str) and s.strip()})
+
+
+#: What each kind of timer's expression must give, and an example of it.
+_TIMER_KINDS = {
+    DurationTimerEventDefinition: ("timeDuration", "an ISO 8601 duration such as 'P5D' or "
+                                   "'PT4H'", TimerEventDefinition.parse_iso_duration),
+    TimeDateEventDefinition: ("timeDate", "a date and time such as working_days(5) or "
+                              "'2026-12-31T17:00:00'", TimerEventDefinition.get_datetime),
+    CycleTimerEventDefinition: ("timeCycle", "a repeating interval such as 'R3/PT1H'",
+                                TimerEventDefinition.parse_iso_recurring_interval),
+}
+
+
+def _timer_problems(ts, evaluator) -> list[str]:
+    """A timer whose expression, evaluated now, gives a value its kind cannot use (a date
+    for a ``timeDuration``): every dossier would fail there. Expressions that need task
+    data cannot be tried before a dossier runs and are left to the static checks."""
+    event = getattr(ts, "event_definition", None)
+    problems = []
+    for definition in [event, *getattr(event, "event_definitions", [])]:
+        kind = _TIMER_KINDS.get(type(definition))
+        if evaluator is None or kind is None or not (definition.expression or "").strip():
+            continue
+        name, expected, parse = kind
+        try:
+            value = evaluator.evaluate(definition.expression, {})
+        except Exception:  # needs task data, or fails statically (reported already)
+            continue
+        if isinstance(value, datetime) and name == "timeDate":
+            continue
+        if isinstance(value, timedelta) and name == "timeDuration":
+            continue
+        try:
+            parse(str(value))
+        except Exception:
+            problems.append(f"{name} expression {definition.expression!r} gives {value!r}, "
+                            f"not {expected}")
+    return problems
 
 
 def _expr(check_expr, source: str, bad, mode: str = "eval") -> None:

@@ -11,6 +11,10 @@ def _default_data_dir() -> Path:
     return Path(os.environ.get("MOTCUA_DATA_DIR") or Path.cwd() / "var").resolve()
 
 
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass
 class Settings:
     """Everything the engine needs to know about its surroundings.
@@ -48,6 +52,17 @@ class Settings:
     a place the database's users cannot rewrite.
     ``audit_anchor_interval_seconds``: how often the worker anchors the chain's head
     (``MOTCUA_AUDIT_ANCHOR_INTERVAL``, seconds; 0 = only ``motcua audit-anchor``).
+    ``redis_url`` (``MOTCUA_REDIS_URL``): where the web processes keep their throttling
+    counters, shared between them; unset, each process counts in its own memory.
+    ``behind_proxy`` (``MOTCUA_BEHIND_PROXY=1``): trust one reverse proxy's
+    ``X-Forwarded-For/-Proto/-Host`` (the client's address is what throttling counts).
+    ``https`` (``MOTCUA_HTTPS=1``, implied by ``behind_proxy``): the site is served over
+    HTTPS: session cookies are ``Secure`` and responses carry HSTS.
+    ``session_idle_minutes`` / ``session_hours``: a browser session ends after this long
+    without a request, and in any case this long after signing in.
+    ``log_format`` (``MOTCUA_LOG_FORMAT``): ``text`` or ``json`` (one JSON object a line).
+    ``worker_stale_seconds``: readiness fails when no worker has finished a round in this
+    long (0: no worker is expected, e.g. one that runs in the web process).
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -70,6 +85,13 @@ class Settings:
     job_test_pause_seconds: float = 0.0
     audit_anchor_dir: Path | None = None
     audit_anchor_interval_seconds: float = 3600.0
+    redis_url: str = ""
+    behind_proxy: bool = False
+    https: bool = False
+    session_idle_minutes: float = 120.0
+    session_hours: float = 12.0
+    log_format: str = "text"
+    worker_stale_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -112,6 +134,16 @@ class Settings:
             values["audit_anchor_dir"] = Path(env["MOTCUA_AUDIT_ANCHOR_DIR"])
         if env.get("MOTCUA_AUDIT_ANCHOR_INTERVAL"):
             values["audit_anchor_interval_seconds"] = float(env["MOTCUA_AUDIT_ANCHOR_INTERVAL"])
+        values["redis_url"] = env.get("MOTCUA_REDIS_URL", "")
+        values["behind_proxy"] = _flag(env.get("MOTCUA_BEHIND_PROXY", ""))
+        values["https"] = _flag(env.get("MOTCUA_HTTPS", "")) or values["behind_proxy"]
+        if env.get("MOTCUA_SESSION_IDLE_MINUTES"):
+            values["session_idle_minutes"] = float(env["MOTCUA_SESSION_IDLE_MINUTES"])
+        if env.get("MOTCUA_SESSION_HOURS"):
+            values["session_hours"] = float(env["MOTCUA_SESSION_HOURS"])
+        values["log_format"] = env.get("MOTCUA_LOG_FORMAT", "text").strip().lower() or "text"
+        if env.get("MOTCUA_WORKER_STALE_SECONDS"):
+            values["worker_stale_seconds"] = float(env["MOTCUA_WORKER_STALE_SECONDS"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import zlib
 from pathlib import PurePath
 
 from sqlalchemy import func, select
@@ -39,6 +41,15 @@ def sniff(upload: Upload, *, field: str, accept: list[str] | None, max_bytes: in
     allowed = {EXTENSIONS[e.lower()] for e in (accept or EXTENSIONS) if e.lower() in EXTENSIONS}
     for media_type, magics in SIGNATURES.items():
         if media_type in allowed and any(upload.content.startswith(m) for m in magics):
+            if media_type == "application/pdf" and pdf_has_active_content(upload.content):
+                raise InvalidData(
+                    f"{field}: '{upload.filename}' contains scripts or actions (JavaScript).",
+                    vi=f"{field}: '{upload.filename}' có chứa mã lệnh (JavaScript).",
+                    details=[{"field": field, "message": f"'{upload.filename}' contains "
+                              "scripts or actions (JavaScript): print it to PDF again, or "
+                              "scan the paper document.",
+                              "message_vi": f"'{upload.filename}' có chứa mã lệnh "
+                              "(JavaScript): hãy in lại ra PDF hoặc quét bản giấy."}])
             return media_type
     kinds = ", ".join(sorted(accept or EXTENSIONS))
     raise InvalidData(f"{field}: '{upload.filename}' is not an accepted file type ({kinds}).",
@@ -47,6 +58,44 @@ def sniff(upload: Upload, *, field: str, accept: list[str] | None, max_bytes: in
                                 f"accepted file type ({kinds}).",
                                 "message_vi": f"'{upload.filename}' không đúng loại tệp được "
                                 f"chấp nhận ({kinds})."}])
+
+
+#: PDF names that run something when the file is opened or a field is touched.
+_ACTIVE_NAMES = frozenset({b"JavaScript", b"JS", b"Launch", b"SubmitForm", b"ImportData",
+                           b"RichMedia", b"EmbeddedFile"})
+_PDF_NAME = re.compile(rb"/([^\s/<>\[\]()%{}]+)")
+_PDF_STREAM = re.compile(rb"stream\r?\n")
+#: How much of the file's compressed streams is inflated to look inside (object streams
+#: hide names there); a PDF that inflates to more is refused as suspicious.
+_MAX_INFLATED = 64 * 1024 * 1024
+
+
+def pdf_has_active_content(content: bytes) -> bool:
+    """Whether a PDF carries JavaScript or other actions run by a viewer: names such as
+    ``/JavaScript`` or ``/Launch``, also written with ``#xx`` escapes or inside compressed
+    object streams. A scan of names, not a parser: a scanned or printed document has none
+    of them, and a false alarm only asks the applicant to print the file again."""
+    budget = _MAX_INFLATED
+    view = memoryview(content)
+    chunks = [content]
+    for match in _PDF_STREAM.finditer(content):
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(view[match.end():match.end() + budget], budget)
+        except zlib.error:
+            continue
+        budget -= len(data)
+        if budget <= 0:
+            return True
+        chunks.append(data)
+    for chunk in chunks:
+        for name in _PDF_NAME.findall(chunk):
+            if b"#" in name:
+                name = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                              name)
+            if name in _ACTIVE_NAMES:
+                return True
+    return False
 
 
 def store_document(p, session: Session, *, dossier: Dossier | None, name: str, filename: str,

@@ -91,7 +91,7 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
         dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
                                applicant=applicant, channel="online")
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id)
-        dossier.data = forms.validate(schema, {**(data or {}), **stored})
+        dossier.data = forms.validate(schema, data or {}, uploads=stored)
         audit.append(session, actor=user.username, action="submit", dossier_id=dossier.id,
                      detail={"procedure": procedure.code, "version": version.number,
                              "agency": agency.code, "due_at": dossier.due_at.isoformat()})
@@ -231,12 +231,40 @@ def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dic
             raise NotFound(f"No dossier with code {code!r}.",
                            vi=f"Không tìm thấy hồ sơ mã {code!r}.")
         dossier = _record(session, rows["dossier"][0])
-        by_id = bool(id_number) and id_number.strip() == dossier.applicant.id_number
-        if not (by_id or can_see_dossier(user, dossier)):
-            # The same answer as for an unknown code: a code alone reveals nothing.
-            raise NotFound(f"No dossier with code {code!r} for this person.",
-                           vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")
-        return dossier_view(session, dossier, viewer=user, rows=rows)
+        if can_see_dossier(user, dossier):
+            return dossier_view(session, dossier, viewer=user, rows=rows)
+        if bool(id_number) and id_number.strip() == dossier.applicant.id_number:
+            return public_view(dossier_view(session, dossier, viewer=user, rows=rows))
+        # The same answer as for an unknown code: a code alone reveals nothing.
+        raise NotFound(f"No dossier with code {code!r} for this person.",
+                       vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")
+
+
+#: What each history entry's ``detail`` may show on the public look-up, by action: the
+#: dates and titles the look-up page prints, never notes, names or form data.
+_PUBLIC_DETAIL = {"status": ("to",), "complete": ("title",), "sign": ("document",),
+                  "render": ("document",), "apology": ("to", "reason"),
+                  "submit": ("due_at",), "clock_resumed": ("to", "working_days")}
+
+
+def public_view(view: dict) -> dict:
+    """What anyone with the code and the applicant's ID number may see (the public look-up,
+    ``/tra-cuu``, and its API): the procedure, agency, status, dates, the open steps
+    without their officers, and the history's actions without their actors or notes. No
+    application data, contact details, documents, notifications or user names."""
+    keep = ("code", "procedure", "agency", "status", "status_vi", "status_en", "channel",
+            "received_at", "due_at", "finished_at")
+    public = {key: view[key] for key in keep if key in view}
+    public["procedure"] = {key: view["procedure"][key] for key in ("code", "name_vi", "name_en")}
+    public["steps"] = [{"title": s["title"], "role": s["role"], "due_at": s["due_at"]}
+                       for s in view.get("steps") or []]
+    public["history"] = [
+        {"at": e["at"], "action": e["action"],
+         "detail": {key: (e["detail"] or {})[key]
+                    for key in _PUBLIC_DETAIL.get(e["action"], ())
+                    if key in (e["detail"] or {})}}
+        for e in view.get("history") or []]
+    return public
 
 
 def summary(dossier: Dossier) -> dict:

@@ -71,19 +71,73 @@ def explain(error, prop: dict) -> tuple[str, str]:
     return error.message, f"Giá trị không hợp lệ: {error.message}"
 
 
-def validate(schema: dict, data: dict, *, keep: dict | None = None) -> dict:
+#: Characters no text field takes: C0/C1 controls other than tab and line breaks (they
+#: break spreadsheets, PDFs and databases and no keyboard types them), and lone surrogates.
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def _bad_characters(value, path: str) -> list[str]:
+    """The paths (``field`` or ``field.0.name``) of strings in ``value`` holding a control
+    character or a lone surrogate."""
+    found = []
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in _ALLOWED_CONTROLS
+                   for ch in item):
+                found.append(where)
+        elif isinstance(item, dict):
+            stack.extend((child, f"{where}.{key}") for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}.{index}") for index, child in enumerate(item))
+    return sorted(found)
+
+
+def _input_errors(schema: dict, data: dict, uploads: dict | None) -> list[dict]:
+    """What the schema alone does not catch: unknown fields where the form allows none
+    (``additionalProperties: false``), text where a file is due, control characters."""
+    declared = schema.get("properties") or {}
+    errors = []
+    if schema.get("additionalProperties") is False:
+        for key in sorted(k for k in data if k not in declared):
+            errors.append({"field": key, "title": key,
+                           "message": "This form has no such field.",
+                           "message_vi": "Biểu mẫu không có trường này."})
+    if uploads is not None:
+        for key in sorted(k for k in document_fields(schema) if k in data):
+            errors.append({"field": key, "title": _field_title(schema, key),
+                           "message": "Upload a file here: this field takes a file, not text.",
+                           "message_vi": "Hãy tải tệp lên: trường này nhận tệp, không nhận "
+                                         "chữ."})
+    for key, value in data.items():
+        if key in declared:
+            for where in _bad_characters(value, key):
+                errors.append({"field": where, "title": _field_title(schema, key),
+                               "message": "Remove the control characters (invisible "
+                                          "characters such as \\u0000 or \\u0001).",
+                               "message_vi": "Hãy xoá các ký tự điều khiển (ký tự vô hình như "
+                                             "\\u0000 hay \\u0001)."})
+    return errors
+
+
+def validate(schema: dict, data: dict, *, keep: dict | None = None,
+             uploads: dict | None = None) -> dict:
     """Check ``data`` against ``schema``; return the declared fields only, NFC-normalised.
 
     ``keep`` holds values already accepted (documents from an earlier step) that satisfy
-    required file fields the user did not upload again.
+    required file fields the user did not upload again. ``uploads`` (``{field: document
+    id}`` from :func:`store_uploads`) fill the document fields: given, a document field
+    in ``data`` itself (text where a file is due) is refused.
     """
     if not isinstance(data, dict):
         raise InvalidData("Form data must be an object.", vi="Dữ liệu biểu mẫu phải là một đối tượng.")
+    errors = _input_errors(schema, data, uploads)
     declared = schema.get("properties") or {}
+    data = {**data, **(uploads or {})}
     clean = {k: _nfc(v) for k, v in data.items() if k in declared and k not in RESERVED_KEYS}
     candidate = dict(keep or {})
     candidate.update(clean)
-    errors = []
     for error in sorted(_validator(json.dumps(schema, sort_keys=True)).iter_errors(candidate),
                         key=lambda e: list(e.path)):
         field = ".".join(str(p) for p in error.path)

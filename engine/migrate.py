@@ -22,3 +22,23 @@ def upgrade(db, revision: str = "head") -> None:
         config = alembic_config(db)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def revisions(db) -> tuple[str | None, str]:
+    """``(current, head)``: the database's Alembic revision (None if it has none: never
+    initialised, or built without migrations) and the newest one this code knows."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(db)).get_current_head() or ""
+    with db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, head
+
+
+def is_initialised(db) -> bool:
+    """Whether ``motcua init`` has created the schema (its reference tables exist)."""
+    from sqlalchemy import inspect
+
+    with db.engine.connect() as connection:
+        return inspect(connection).has_table("role")

@@ -477,3 +477,39 @@ class RegistryEntry(Base):
 
     __table_args__ = (UniqueConstraint("registry", "number"),
                       Index("ix_registry_key", "registry", "key", "status"))
+
+
+class UserSession(Base):
+    """A signed-in browser session (phiên đăng nhập), kept on the server so that it can be
+    ended: the cookie holds a random token, this row its hash. Logging out deletes the row;
+    a password change and an administrator's "sign out everywhere" delete all of a user's."""
+
+    __tablename__ = "user_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountToken(Base):
+    """A single-use link sent by e-mail: confirm a new account's address (``confirm``) or
+    choose a new password (``reset``). Only its hash is kept; ``used_at`` ends it."""
+
+    __tablename__ = "account_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class WorkerHeartbeat(Base):
+    """When each background worker process last finished a round of its loop (readiness)."""
+
+    __tablename__ = "worker_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(default=utcnow)

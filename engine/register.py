@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
@@ -144,9 +145,21 @@ def register_rows(p, agency_code: str, start: date, end: date) -> list[dict]:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: Control characters a spreadsheet cannot hold (XML 1.0 forbids them; openpyxl raises on
+#: them). Forms refuse them now, but dossiers submitted before that may still carry some.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _printable(value):
+    """The value without the characters no register file can hold."""
+    return _UNSTORABLE.sub("", value) if isinstance(value, str) else value
+
+
 def _inert(value):
     """The value as a spreadsheet shows it without evaluating it: text that would start a
-    formula gets a leading apostrophe (the spreadsheet convention for "this is text")."""
+    formula gets a leading apostrophe (the spreadsheet convention for "this is text");
+    characters no file can hold are dropped (:func:`_printable`)."""
+    value = _printable(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -179,7 +192,7 @@ def to_xlsx(rows: list[dict], *, title: str = "Sổ theo dõi hồ sơ") -> byte
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
     for row in rows:
-        sheet.append([row.get(key, "") for key, _title in COLUMNS])
+        sheet.append([_printable(row.get(key, "")) for key, _title in COLUMNS])
         for cell in sheet[sheet.max_row]:
             if cell.data_type == "f":  # openpyxl stores "=…" text as a formula: keep it text
                 cell.data_type = "s"

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import audit, clock, messages, outside
+from . import audit, clock, health, messages, outside
 from .calendar import load_calendar
 from .errors import Conflict, EngineError, OperatorError, ScriptError
 from .models import Dossier, HumanTask, Timer
@@ -176,6 +176,7 @@ def run_loaded(p, session: Session, dossier: Dossier, state: bytes, version,
 
 
 def _write_rows(step: Step) -> None:
+    health.STEPS.inc()  # every step, a dossier's first one included, writes its rows once
     session, dossier, workflow = step.session, step.dossier, step.workflow
     new_task = partial(rows.human_task_values, dossier_id=dossier.id,
                        agency_id=dossier.agency_id, applicant_id=dossier.applicant_id,

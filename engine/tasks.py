@@ -228,7 +228,7 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
                 raise _SignFirst(document)  # nothing written yet: rolled back, signed, retried
         schema = form_schema(version, task.form) or {"type": "object", "properties": {}}
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id)
-        clean = forms.validate(schema, {**(data or {}), **stored})
+        clean = forms.validate(schema, data or {}, uploads=stored)
 
         def act(step: runtime.Step) -> None:
             spiff_task = step.task(task.task_guid)

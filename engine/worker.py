@@ -34,6 +34,7 @@ from . import (
     clock,
     cooperation,
     dossiers,
+    health,
     incidents,
     jobs,
     messages,
@@ -245,6 +246,7 @@ def tick(p) -> dict:
 def _safe_tick(p) -> None:
     try:
         tick(p)
+        health.beat(p)  # readiness: a worker that finishes rounds is alive
     except Exception:  # the ticker must survive a bad round; the next one retries
         log.exception("worker tick failed")
 

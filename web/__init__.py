@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from engine.config import Settings
 from engine.platform import Platform
+
+from . import safejson
+from .errors import ApiError
 
 DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
@@ -35,6 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
     ``MOTCUA_PLATFORM`` (tests share theirs with the app).
     """
     app = Flask(__name__)
+    app.json = _SafeJSONProvider(app)
+    # Before any route exists: every ``<int:…>`` fits a database id (a 32-bit INTEGER on
+    # PostgreSQL); a larger one is a 404, not a database overflow.
+    app.url_map.converters["int"] = _IdConverter
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(config or {})
 
@@ -49,12 +60,26 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
         app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 5
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    _serve_https(app, settings)
 
-    from . import admin, auth, csrf, i18n, payments, portal, sandbox_gps, studio, workspace
+    from . import (
+        admin,
+        auth,
+        csrf,
+        i18n,
+        limits,
+        ops,
+        payments,
+        portal,
+        sandbox_gps,
+        studio,
+        workspace,
+    )
     from .api import bp as api_bp
     from .errors import register_error_handlers
 
     i18n.init_app(app)
+    ops.init_app(app, settings.log_format)  # first: its timer starts before other hooks
     app.register_blueprint(portal.bp)
     app.register_blueprint(workspace.bp, url_prefix="/workspace")
     app.register_blueprint(auth.bp, url_prefix="/auth")
@@ -65,9 +90,51 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     # After auth's user loader, so that even the CSRF error page knows who is signed in.
     csrf.init_app(app)
+    limits.init_app(app, settings.redis_url)  # after every view it throttles exists
+    app.before_request(_refuse_nul)
     app.after_request(_security_headers)
     register_error_handlers(app)
     return app
+
+
+class _SafeJSONProvider(DefaultJSONProvider):
+    """``request.get_json()`` through :func:`web.safejson.loads`: too deep, too long a number,
+    NUL or a lone surrogate is a 400 like any malformed body."""
+
+    def loads(self, s, **kwargs):
+        return safejson.loads(s)
+
+
+class _IdConverter(IntegerConverter):
+    """``<int:…>`` bounded to what an id column holds (PostgreSQL's INTEGER)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def _refuse_nul() -> None:
+    """A NUL character in the path, the query or a form field is never meant (PostgreSQL
+    cannot even store it in text): 400 before any view runs."""
+    values = [request.path, *request.args.values()]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "multipart/form-data", "application/x-www-form-urlencoded"):
+        values.extend(request.form.values())
+    if any("\x00" in value for value in values):
+        raise ApiError(400, "The request contains the NUL character (\\u0000): remove it.",
+                       vi="Yêu cầu chứa ký tự NUL (\\u0000): hãy bỏ ký tự này.",
+                       error="BadRequest")
+
+
+def _serve_https(app: Flask, settings: Settings) -> None:
+    """Behind a reverse proxy, believe its ``X-Forwarded-*`` (one hop); over HTTPS, mark
+    the session cookie ``Secure`` and send HSTS. Sessions last ``session_hours`` at most
+    (the server ends them then, whatever the cookie says)."""
+    if settings.behind_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore
+    if settings.https:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings.session_hours)
 
 
 def _security_headers(response: Response) -> Response:
@@ -75,6 +142,9 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security",
+                                    "max-age=31536000; includeSubDomains")
     if response.mimetype == "text/html":
         response.headers.setdefault(
             "Content-Security-Policy",

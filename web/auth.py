@@ -1,12 +1,16 @@
 """Signing in and out of the pages (đăng nhập), and who the current user is.
 
-The session keeps only the user's id; the user is loaded again on every request
-(``g.user``), so a deactivated account or a changed role takes effect at once.
+The session cookie keeps only a session token; the session itself lives on the server
+(:mod:`engine.sessions`), so logging out, a password change or an administrator's "sign out
+everywhere" ends it even for a copied cookie, as do its idle and absolute lifetimes. The
+user is loaded again on every request (``g.user``), so a deactivated account or a changed
+role takes effect at once. Sign-in attempts are throttled (:mod:`web.limits`).
 """
 
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,13 +27,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine import accounts
+from engine import accounts, sessions
 
-from . import platform
+from . import limits, platform
 
 bp = Blueprint("auth", __name__)
 
 View = TypeVar("View", bound=Callable[..., Any])
+#: The session cookie's key for the server-side session token.
+SESSION_KEY = "sid"
 
 
 @bp.before_app_request
@@ -38,11 +44,30 @@ def load_current_user() -> None:
     g.user = None
     if request.endpoint == "static" or request.blueprint == "api":
         return
-    user_id = session.get("user_id")
+    token = session.get(SESSION_KEY)
+    if token is None:
+        return
+    user_id = sessions.resolve(platform(), token)
     if user_id is not None:
         g.user = accounts.load_user(platform(), user_id)
-        if g.user is None:  # the account is gone or deactivated
-            session.pop("user_id", None)
+    if g.user is None:  # the session ended, or the account is gone or deactivated
+        session.pop(SESSION_KEY, None)
+
+
+def start_session(user) -> None:
+    """Sign ``user`` in on this browser: a fresh session (nothing from before the login
+    survives, the CSRF token included; the language choice stays)."""
+    lang = session.get("lang")
+    session.clear()
+    session[SESSION_KEY] = sessions.start(platform(), user.id)
+    session.permanent = True  # the cookie lasts the session's absolute lifetime, no longer
+    if lang:
+        session["lang"] = lang
+
+
+def current_session_token() -> str | None:
+    """This browser's session token (to keep it when the user changes their password)."""
+    return session.get(SESSION_KEY)
 
 
 def login_required(view: View) -> View:
@@ -79,8 +104,17 @@ def _here() -> str:
 
 
 def _is_local(target: str | None) -> bool:
-    """Only paths on this site: ``/ho-so``, never ``//evil.example`` or ``https://…``."""
-    return bool(target) and target.startswith("/") and not target.startswith(("//", "/\\"))
+    """Only paths on this site: ``/ho-so``, never ``//evil.example`` or ``https://…``.
+
+    Browsers drop tabs and line breaks from a URL and read ``\\`` as ``/``, so
+    ``/\\t/evil.example`` is ``//evil.example`` to them: a target with any whitespace,
+    control character or backslash is refused outright (a line break would also make an
+    invalid ``Location`` header).
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    return not any(ch.isspace() or ch == "\\" or unicodedata.category(ch)[0] == "C"
+                   for ch in target)
 
 
 def _after_login_url(user) -> str:
@@ -100,15 +134,11 @@ def login():
         password = request.form.get("password", "")
         user = accounts.authenticate(platform(), username, password) if username else None
         if user is None:
+            limits.login_failed()
             # One message for an unknown name and a wrong password: no user enumeration.
             error = _("Tên đăng nhập hoặc mật khẩu không đúng. Vui lòng kiểm tra và thử lại.")
         else:
-            lang = session.get("lang")
-            # Nothing from before the login survives, the CSRF token included.
-            session.clear()
-            session["user_id"] = user.id
-            if lang:
-                session["lang"] = lang
+            start_session(user)
             flash(_("Xin chào, %(name)s.", name=user.full_name), "success")
             return redirect(_after_login_url(user))
     return render_template("login.html", error=error, username=username,
@@ -117,10 +147,17 @@ def login():
 
 @bp.route("/logout", methods=("POST",))
 def logout():
-    """End the session (the language choice stays)."""
+    """End the session, on the server too (the language choice stays)."""
     lang = session.get("lang")
+    token = session.get(SESSION_KEY)
+    if token:
+        sessions.end(platform(), token)
     session.clear()
     if lang:
         session["lang"] = lang
     flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("portal.catalogue"))
+
+
+# The account pages (register, confirm, forgotten password) are routes of this blueprint.
+from . import signup  # noqa: E402,F401

@@ -135,8 +135,10 @@ def serve(host: str, port: int, workers: int | None, threads: int | None,
 def worker(interval: float) -> None:
     """Fire due timers, deliver messages and send the outbox until stopped."""
     from engine import worker as engine_worker
+    from web.ops import configure_logging
 
     with _platform() as p:
+        configure_logging(p.settings.log_format)
         click.echo(f"Worker polling every {interval:g} s (Ctrl-C stops)")
         _stop_on_sigterm()
         try:
@@ -158,7 +160,7 @@ def deploy(path: Path, check: bool, process: str | None) -> None:
     Prints "OK <code> version N (new|unchanged)", or every problem as
     `file: element: message`; exits 1 if the bundle is invalid.
     """
-    from engine import procedures
+    from engine import migrate, procedures
     from engine.errors import InvalidBundle
 
     if path.is_dir():
@@ -169,6 +171,9 @@ def deploy(path: Path, check: bool, process: str | None) -> None:
         except UnicodeDecodeError:
             _fail(f"{path}: not a text file (expected a BPMN XML diagram).", code=1)
     with _platform() as p:
+        if not migrate.is_initialised(p.db):
+            _fail("the database has no tables yet: run `motcua init` first (it creates them "
+                  "and loads the agencies and roles a procedure is checked against).", code=2)
         try:
             result = procedures.deploy_bundle(p, source, check_only=check, process=process)
         except InvalidBundle as error:

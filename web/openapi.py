@@ -27,7 +27,15 @@ _STATUS_DESCRIPTIONS = {
     413: "The upload exceeds the size limit",
     415: "Unsupported content type: send JSON or multipart/form-data",
     422: "Invalid data (`details`: `[{field, message}]`) or bundle (`[{file, element, message}]`)",
+    429: "Too many attempts: wait the `Retry-After` seconds, then try again",
+    500: "An unexpected error on the server: it is logged under the `incident` id the body "
+         "carries; quote it to support",
 }
+#: Answers any operation can give: a malformed request (a NUL character, a number of
+#: thousands of digits, JSON nested too deep), throttling and the server's own failure.
+_ANY_OPERATION = (400, 429, 500)
+#: ...and any operation that takes a body: data the engine refuses.
+_ANY_WRITE = (413, 415, 422)
 
 
 def _ref(name: str) -> dict:
@@ -53,6 +61,8 @@ SCHEMAS: dict[str, dict] = {
         "details": {"oneOf": [_array({"type": "object"}), {"type": "object"}],
                     "description": "field errors `{field, message}`, bundle errors "
                                    "`{file, element, message}`, or other context"},
+        "incident": {"type": "string", "description": "on a 500 only: the id of the logged "
+                                                      "error, for support"},
     }, ["error", "message", "message_vi", "details"]),
     "Credentials": _obj({"username": _STRING, "password": _STRING}, ["username", "password"]),
     "Token": _obj({"token": {"type": "string", "description": "send as `Authorization: Bearer`"}},
@@ -180,7 +190,9 @@ def _query(name: str, description: str, fmt: str | None = None) -> dict:
 
 _PUBLIC: list = []
 _OPTIONAL_AUTH = [{}, {"bearerAuth": []}]
-_TASK_ID = _path_param("task_id", {"type": "integer"}, "the task's id")
+#: Ids are INTEGER columns: a larger number is never an id (404).
+_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+_TASK_ID = _path_param("task_id", _ID, "the task's id")
 
 _MULTIPART_FILES = {"type": "string", "contentMediaType": "application/octet-stream"}
 
@@ -290,7 +302,7 @@ PATHS: dict[str, dict] = {
                                 422)}},
     "/documents/{document_id}": {"get": {
         "summary": "Download a document", "operationId": "getDocument",
-        "parameters": [_path_param("document_id", {"type": "integer"}, "the document's id")],
+        "parameters": [_path_param("document_id", _ID, "the document's id")],
         "responses": _responses(200, {"type": "string", "contentMediaType":
                                       "application/octet-stream"}, 401, 403, 404,
                                 ok_media="*/*")}},
@@ -312,6 +324,19 @@ PATHS: dict[str, dict] = {
 }
 
 
+def _with_common_answers(paths: dict) -> dict:
+    """Every operation with the error answers it can give besides its own (in place)."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            statuses = _ANY_OPERATION + (_ANY_WRITE if method in ("post", "put", "patch") else ())
+            responses = operation["responses"]
+            for status in statuses:
+                responses.setdefault(str(status), {
+                    "description": _STATUS_DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": _ref("Error")}}})
+    return paths
+
+
 def spec(server_url: str = "/api/v1") -> dict:
     """The OpenAPI document, with ``server_url`` where the API is mounted."""
     return {
@@ -322,7 +347,7 @@ def spec(server_url: str = "/api/v1") -> dict:
                                 "`{error, message, message_vi, details}`."},
         "servers": [{"url": server_url}],
         "security": [{"bearerAuth": []}],
-        "paths": deepcopy(PATHS),
+        "paths": _with_common_answers(deepcopy(PATHS)),
         "components": {
             "schemas": deepcopy(SCHEMAS),
             "securitySchemes": {"bearerAuth": {

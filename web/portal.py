@@ -194,6 +194,9 @@ def document(document_id: int):
     """A document of a dossier the user may see; PDFs and images open in the browser."""
     info, content = documents.open_document(platform(), g.user, document_id)
     inline = info["media_type"] in _INLINE_TYPES and not request.args.get("download")
+    if inline and info["media_type"] == "application/pdf":
+        # Files stored before uploads were checked for scripts are not opened here.
+        inline = not documents.pdf_has_active_content(content)
     response = send_file(BytesIO(content), mimetype=info["media_type"],
                          download_name=info["filename"], as_attachment=not inline,
                          max_age=0)

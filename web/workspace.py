@@ -159,6 +159,8 @@ def register_book():
 def _download(content: bytes, media_type: str, filename: str, *, inline: bool = False):
     response = send_file(BytesIO(content), mimetype=media_type, download_name=filename,
                          as_attachment=not inline, max_age=0)
+    # werkzeug appends "; charset=utf-8" to text types even when the type names one.
+    response.headers["Content-Type"] = media_type
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -134,3 +134,20 @@ def test_a_sub_process_in_a_lane_may_not_hide_the_lanes_of_its_steps(platform):
     found = problems(platform, bad)
     assert {p["element"] for p in found} == {"Task_Approve", "Task_SignHead"}
     assert "around it is in lane 'handler'" in found[0]["message"]
+
+
+def test_a_timer_whose_expression_gives_the_wrong_kind_of_value_is_refused(platform):
+    timer = "working_days_before(dossier['due_at'], 1)</bpmn:timeDate>"
+    # a date where a duration is due: every dossier would fail at this timer
+    bad = replace("process.bpmn", "<bpmn:timeDate xsi:type=\"bpmn:tFormalExpression\">" + timer,
+                  "<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">working_days(2)"
+                  "</bpmn:timeDuration>")
+    [found] = problems(platform, bad)
+    assert found["element"] == "Timer_WarnDue" and "timeDuration" in found["message"]
+    assert "duration" in found["message"]
+    # a duration where a date is due
+    [found] = problems(platform, replace("process.bpmn", timer, "'P2D'</bpmn:timeDate>"))
+    assert found["element"] == "Timer_WarnDue" and "timeDate" in found["message"]
+    # what needs a dossier's data is left to run time; a right constant passes
+    deploy_bundle(platform, replace("process.bpmn", timer, "working_days(2)</bpmn:timeDate>"),
+                  check_only=True)

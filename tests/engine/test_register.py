@@ -129,3 +129,14 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_both_files():
     cell = sheet.cell(row=2, column=4)
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
     assert sheet.cell(row=2, column=2).value == "000.00.14.H56-261203-0001"
+
+
+def test_control_characters_kept_from_before_do_not_break_either_file():
+    # Forms refuse them now; a dossier submitted earlier may still hold some.
+    row = {key: "" for key, _title in register.COLUMNS}
+    row.update(stt=1, code="000.00.14.H56-261203-0001", applicant="Công ty\x00 Hồng\x01 Đức\x1f",
+               contact="0912\x0b345678")
+    sheet = load_workbook(io.BytesIO(register.to_xlsx([row]))).active
+    assert sheet.cell(row=2, column=4).value == "Công ty Hồng Đức"
+    [_header, line] = list(csv.reader(io.StringIO(register.to_csv([row]).decode("utf-8-sig"))))
+    assert line[3] == "Công ty Hồng Đức" and line[4] == "0912345678"

@@ -108,12 +108,18 @@ def test_invalid_task_data_names_the_fields_and_changes_nothing(platform):
 
 
 def test_reserved_and_undeclared_keys_never_reach_the_workflow(platform):
-    code = submit(platform, data={"typename": "BpmnWorkflow", "dossier": {"code": "forged"}})
+    # these forms allow no other fields (additionalProperties: false): refused, by name
+    with pytest.raises(InvalidData) as refused:
+        submit(platform, data={"typename": "BpmnWorkflow", "dossier": {"code": "forged"}})
+    assert {d["field"] for d in refused.value.details} == {"typename", "dossier"}
+    code = submit(platform)
     task_id = reception_task(platform, code)
-    tasks.complete(platform, user(platform, "motcua"), task_id,
-                   {"reception_decision": "accept", "typename": "Task", "dossier": "x"})
+    with pytest.raises(InvalidData) as refused:
+        tasks.complete(platform, user(platform, "motcua"), task_id,
+                       {"reception_decision": "accept", "typename": "Task", "dossier": "x"})
+    assert {d["field"] for d in refused.value.details} == {"typename", "dossier"}
     view = tasks.get_task(platform, user(platform, "motcua"), task_id)
-    assert view["dossier"]["code"] == code
+    assert view["dossier"]["code"] == code and view["status"] == "open"
     assert "typename" not in view["dossier"]["data"]
 
 

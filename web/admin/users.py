@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import admin
+from engine import admin, sessions
 from engine.errors import Conflict, InvalidData
 
 from .. import platform
@@ -39,8 +39,10 @@ def _values() -> dict:
 
 def _form(values: dict, errors: dict, *, username: str | None, status: int = 200):
     p = platform()
+    open_sessions = sessions.count_for(p, username) if username else 0
     return render_template("admin/user_form.html", values=values, errors=errors,
                            username=username, kinds=admin.USER_KINDS,
+                           open_sessions=open_sessions,
                            agencies=admin.list_agencies(p), roles=admin.list_roles(p),
                            new_rows=range(1, NEW_ROLE_ROWS + 1)), status
 
@@ -97,6 +99,15 @@ def user_password(username: str):
     password = admin.reset_password(platform(), username, actor=actor())
     return render_template("admin/passwords.html", user=admin.get_user(platform(), username),
                            passwords=[{"username": username, "password": password}], reset=True)
+
+
+@bp.route("/users/<username>/sessions", methods=("POST",))
+def user_sessions(username: str):
+    """Sign the user out everywhere: every browser session and API token ends."""
+    ended = sessions.sign_out_everywhere(platform(), username, actor=actor())
+    flash(_("Đã đăng xuất %(username)s khỏi %(num)s phiên.", username=username, num=ended),
+          "success")
+    return redirect(url_for("admin.user_edit", username=username))
 
 
 @bp.route("/users/import", methods=("GET", "POST"))

@@ -7,7 +7,8 @@ from posixpath import normpath
 
 from flask import jsonify, request, url_for
 
-from engine import accounts, procedures, stats
+from engine import accounts, procedures, register, stats
+from web import limits
 from web.errors import ApiError
 
 from .common import (
@@ -34,6 +35,7 @@ def issue_token():
                           "Hãy gửi 'username' và 'password' dạng chuỗi.")
     user = accounts.authenticate(platform(), username, password)
     if user is None:
+        limits.login_failed()
         raise unauthorized("Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu.")
     return jsonify(token=accounts.issue_token(platform(), user.id))
 
@@ -78,8 +80,14 @@ def get_stats():
     require(current_user().is_staff, "Statistics are for agency staff.",
             "Chỉ cán bộ cơ quan được xem thống kê.")
     args = request.args
+    agency = args.get("agency") or None
+    # One agency's figures are for its own staff, administrators and the province's
+    # leadership (as its register is); the province's totals are for all staff.
+    require(agency is None or register.may_read(current_user(), agency),
+            "You may read the statistics of your own agencies only.",
+            "Bạn chỉ được xem thống kê của cơ quan mình.")
     result = stats.indicators(platform(), start=_date_arg("start"), end=_date_arg("end"),
-                              agency_code=args.get("agency") or None,
+                              agency_code=agency,
                               procedure_code=args.get("procedure") or None)
     return jsonify(result)
 

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, g, request
 from engine import accounts
 from engine.errors import PermissionDenied
 from engine.storage import Upload
+from web import safejson
 from web.errors import ApiError
 
 bp = Blueprint("api", __name__)
@@ -108,7 +109,10 @@ def json_body() -> dict:
 def parse_json_object(text: str, what: str) -> dict:
     """Parse ``text`` as a JSON object, naming ``what`` (the body or a field) in errors."""
     try:
-        value = json.loads(text) if text.strip() else None
+        value = safejson.loads(text) if text.strip() else None
+    except safejson.JsonInputError as error:
+        raise bad_request(f"The {what} is not accepted: {error.message}",
+                          f"{_vi_name(what)} không được chấp nhận: {error.vi}") from None
     except json.JSONDecodeError as error:
         raise bad_request(
             f"The {what} is not valid JSON: {error.msg} at line {error.lineno}, "

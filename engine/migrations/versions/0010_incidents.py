@@ -1,7 +1,7 @@
 """incidents: back-off for timers and messages, the failed element, suspended dossiers
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-06 08:00:00
 
 A timer or message whose step fails is tried again after an exponential back-off
@@ -16,7 +16,7 @@ from alembic import op
 import engine.db
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,62 @@
+"""Form data against a form's schema: what the schema alone would let through."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import forms
+from engine.errors import InvalidData
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "company_name": {"type": "string", "title": "Tên doanh nghiệp"},
+        "vehicles": {"type": "array", "items": {"type": "object", "properties": {
+            "plate": {"type": "string"}}}},
+        "licence_scan": {"type": "string", "format": "document", "title": "Bản quét"},
+    },
+    "required": ["company_name", "licence_scan"],
+    "additionalProperties": False,
+}
+
+
+def errors(data: dict, **kwargs) -> dict[str, dict]:
+    with pytest.raises(InvalidData) as refused:
+        forms.validate(SCHEMA, data, **kwargs)
+    return {e["field"]: e for e in refused.value.details}
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x01", "\x1b[2J", "\x7f", "\u0085", "\ud800"])
+def test_control_characters_and_lone_surrogates_are_refused_in_every_text(bad):
+    found = errors({"company_name": f"Công ty{bad}", "vehicles": [{"plate": f"36A{bad}"}]},
+                   uploads={"licence_scan": "7"})
+    assert set(found) == {"company_name", "vehicles.0.plate"}
+    assert "ký tự điều khiển" in found["company_name"]["message_vi"]
+    assert "control characters" in found["company_name"]["message"]
+
+
+def test_tabs_and_line_breaks_are_text():
+    clean = forms.validate(SCHEMA, {"company_name": "Công ty\tVận tải\r\nHồng Đức"},
+                           uploads={"licence_scan": "7"})
+    assert clean == {"company_name": "Công ty\tVận tải\r\nHồng Đức", "licence_scan": "7"}
+
+
+def test_unknown_fields_are_refused_where_the_form_allows_none():
+    found = errors({"company_name": "Công ty", "is_admin": True}, uploads={"licence_scan": "7"})
+    assert set(found) == {"is_admin"}
+    assert found["is_admin"]["message_vi"] == "Biểu mẫu không có trường này."
+    open_form = {**SCHEMA, "additionalProperties": True}
+    clean = forms.validate(open_form, {"company_name": "Công ty", "note": "x"},
+                           uploads={"licence_scan": "7"})
+    assert clean == {"company_name": "Công ty", "licence_scan": "7"}  # undeclared: dropped
+
+
+def test_a_document_field_takes_an_uploaded_file_never_text():
+    found = errors({"company_name": "Công ty", "licence_scan": "not-a-file"}, uploads={})
+    assert set(found) == {"licence_scan"}
+    assert "tải tệp" in found["licence_scan"]["message_vi"]
+    # even a number that happens to be some document's id: files come only as uploads
+    assert set(errors({"company_name": "Công ty", "licence_scan": "7"}, uploads={})) == {
+        "licence_scan"}
+    clean = forms.validate(SCHEMA, {"company_name": "Công ty"}, uploads={"licence_scan": "8"})
+    assert clean["licence_scan"] == "8"
