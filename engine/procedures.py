@@ -40,12 +40,13 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
         named = _named_agencies(session, meta.get("agencies"))
         bundles.check_cooperating(session, bundle)  # agencies, start messages taken
         if check_only:
-            return {"code": meta.get("code"), "version": None, "created": False, "valid": True}
+            return {"code": meta.get("code"), "version": None, "created": False, "valid": True,
+                    "warnings": [w.as_dict() for w in bundle.warnings]}
         if not meta.get("code"):
             raise InvalidBundle("A bundle needs a procedure.yaml to be deployed.",
                                 vi="Cần có procedure.yaml để triển khai thủ tục.",
-                                details=[{"file": "procedure.yaml", "element": "",
-                                          "message": "missing"}])
+                                details=[bundles.Problem("procedure.yaml", "",
+                                                         "missing").as_dict()])
         procedure = session.execute(select(Procedure).where(Procedure.code == meta["code"])).scalar()
         if procedure is None:
             procedure = Procedure(code=meta["code"], name_vi=meta["name"]["vi"])
@@ -55,7 +56,8 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
             ProcedureVersion.procedure_id == procedure.id,
             ProcedureVersion.content_hash == bundle.content_hash)).scalar()
         if same is not None:
-            return {"code": procedure.code, "version": same.number, "created": False, "valid": True}
+            return {"code": procedure.code, "version": same.number, "created": False, "valid": True,
+                    "warnings": [w.as_dict() for w in bundle.warnings]}
         number = (session.execute(select(func.max(ProcedureVersion.number)).where(
             ProcedureVersion.procedure_id == procedure.id)).scalar() or 0) + 1
         version = ProcedureVersion(procedure_id=procedure.id, number=number,
@@ -74,7 +76,8 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
         audit.append(session, actor=actor, action="deploy",
                      detail={"procedure": procedure.code, "version": number,
                              "hash": bundle.content_hash})
-        return {"code": procedure.code, "version": number, "created": True, "valid": True}
+        return {"code": procedure.code, "version": number, "created": True, "valid": True,
+                "warnings": [w.as_dict() for w in bundle.warnings]}
 
 
 def receiving_agencies(session, procedure: Procedure) -> list[Agency]:

@@ -33,7 +33,7 @@ def problems(platform, bundle) -> list[dict]:
 def test_redeploying_the_same_bundle_is_a_no_op_and_a_change_is_a_new_version(platform):
     again = deploy_bundle(platform, BUNDLE)
     assert again == {"code": "transport-business-licence", "version": 1, "created": False,
-                     "valid": True}
+                     "valid": True, "warnings": []}
     changed = replace("procedure.yaml", "deadline: {value: 5", "deadline: {value: 6")
     assert deploy_bundle(platform, changed)["version"] == 2
     assert [p["version"] for p in list_procedures(platform)
@@ -74,7 +74,8 @@ def test_missing_and_invalid_forms_are_refused(platform):
     del missing["forms/receive.json"]
     found = problems(platform, missing)
     assert found[0] == {"file": "process.bpmn", "element": "forms/receive.json",
-                        "message": "the form file is not in the bundle"}
+                        "message": "the form file is not in the bundle",
+                        "message_vi": "tệp biểu mẫu không có trong gói thủ tục"}
     invalid = files(**{"forms/approve.json": '{"type": "object", "properties": {"x": {"type": 5}}}'})
     found = problems(platform, invalid)
     assert found[0]["file"] == "forms/approve.json"
@@ -109,7 +110,8 @@ def test_unknown_agency_and_missing_keys(platform):
     no_deadline = "\n".join(line for line in text.splitlines() if not line.startswith("deadline"))
     found = problems(platform, files(**{"procedure.yaml": no_deadline}))
     assert {"file": "procedure.yaml", "element": "deadline",
-            "message": "required key is missing"} in found
+            "message": "required key is missing",
+            "message_vi": "thiếu khóa bắt buộc này"} in found
 
 
 def test_nothing_is_stored_when_a_bundle_is_refused(platform):

@@ -162,7 +162,8 @@ def test_validate_locates_a_schema_error_by_its_line(platform, auth):
 def test_validate_accepts_the_diagram_as_it_is(platform, auth):
     auth.login("phantich")
     answer = post_json(auth, f"{EDITOR}/validate", {"xml": diagram(platform)}).get_json()
-    assert answer == {"valid": True, "message": "Hợp lệ: không có lỗi.", "errors": []}
+    assert answer == {"valid": True, "message": "Hợp lệ: không có lỗi.", "errors": [],
+                      "warnings": []}
 
 
 def test_validate_needs_a_diagram(auth):
@@ -372,3 +373,31 @@ def test_a_version_without_running_dossiers_says_so(auth):
     page = text(auth.client.get(f"{BASE}/migrate"))
     assert "Không có hồ sơ nào có thể chuyển" in page
     assert auth.client.get(f"{BASE}/migrate?to=9").status_code == 404
+
+
+def test_validation_speaks_the_page_language_and_warns_of_suspicious_choices(platform, auth):
+    auth.login("phantich")
+    xml = diagram(platform).replace(
+        '<bpmn:lane id="Lane_Head" name="head">', '<bpmn:lane id="Lane_Head" name="giam_doc">')
+    answer = post_json(auth, f"{EDITOR}/validate?lang=vi", {"xml": xml}).get_json()
+    lane = next(e for e in answer["errors"] if e["element"] == "Task_Approve")
+    assert lane["message"].startswith("làn 'giam_doc' không phải vai trò đã biết")
+    assert "Lane_Head" in lane["related"]
+    answer = post_json(auth, f"{EDITOR}/validate?lang=en", {"xml": xml}).get_json()
+    lane = next(e for e in answer["errors"] if e["element"] == "Task_Approve")
+    assert lane["message"].startswith("lane 'giam_doc' is not a known role")
+    no_form = diagram(platform).replace(
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="forms/approve.json" />', '')
+    answer = post_json(auth, f"{EDITOR}/validate?lang=vi", {"xml": no_form}).get_json()
+    assert answer["valid"] is True
+    assert [(w["element_id"], w["message"][:35]) for w in answer["warnings"]] == [
+        ("Task_Approve", "tác vụ người dùng không có biểu mẫu")]
+
+
+def test_the_role_picker_lists_roles_by_name(platform, auth):
+    auth.login("phantich")
+    page = text(auth.client.get(f"{EDITOR}/edit?lang=vi"))
+    options = re.findall(r'<option value="([a-z_]+)">([^<]+) \(\1\)</option>', page)
+    names = [name for _code, name in options]
+    assert names[0] == "Người nộp hồ sơ" and len(names) > 3
+    assert names[1:] == sorted(names[1:], key=str.casefold)

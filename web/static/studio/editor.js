@@ -92,7 +92,7 @@
   function validate() {
     return sendDiagram(config.urls.validate_url).then(function (answer) {
       if (answer.status !== 200) { throw failed(answer); }
-      problems.show(answer.data.errors || []);
+      problems.show(answer.data.errors || [], answer.data.warnings || []);
       say(answer.data.message, answer.data.valid ? 'success' : 'error');
     });
   }
@@ -107,7 +107,7 @@
         return;
       }
       if (answer.status !== 200 && answer.status !== 201) { throw failed(answer); }
-      problems.show([]);
+      problems.show([], data.warnings || []);
       dirty = false;
       say(data.message, data.created ? 'success' : 'info', [
         {href: data.editor_url, text: T.open_version.replace('__N__', data.version)},
@@ -381,14 +381,29 @@
     });
   }
 
+  /** Lanes are named by role code (the platform's rule); each shows its role's name too. */
+  function showRoleNames() {
+    var overlays = modeler.get('overlays');
+    overlays.remove({type: 'studio-role'});
+    registry.filter(function (el) { return el.type === 'bpmn:Lane'; }).forEach(function (lane) {
+      var code = lane.businessObject.name || '';
+      var label = document.createElement('div');
+      label.className = 'studio-role' + (config.roles[code] ? '' : ' studio-role--unknown');
+      label.textContent = config.roles[code] || (code ? code + ': ' + T.unknown_role : T.none);
+      label.title = code;
+      overlays.add(lane.id, 'studio-role', {position: {top: 3, left: 36}, html: label});
+    });
+  }
+
   function start() {
     say(T.loading, 'info');
     fetch(config.moddle_url).then(function (r) { return r.json(); }).then(function (descriptor) {
       modeler = new window.BpmnJS({container: '#studio-canvas',
-                                   moddleExtensions: {spiffworkflow: descriptor}});
+                                   moddleExtensions: {spiffworkflow: descriptor},
+                                   textRenderer: window.StudioText});
       model = window.StudioModel(modeler);
       problems = window.StudioProblems(modeler, $('problems-list'), $('problems-empty'),
-                                       T.no_element);
+                                       T.no_element, T.warning);
       canvas = modeler.get('canvas');
       registry = modeler.get('elementRegistry');
       listen();
@@ -399,7 +414,12 @@
     }).then(function (xml) {
       return modeler.importXML(xml);
     }).then(function () {
-      canvas.zoom('fit-viewport');
+      window.StudioFit(modeler);
+      showRoleNames();
+      modeler.on('elements.changed', function () {
+        clearTimeout(showRoleNames.timer);
+        showRoleNames.timer = setTimeout(showRoleNames, 100);
+      });
       dirty = false;
       bindPanel();
       bindButtons();
