@@ -401,3 +401,21 @@ def test_the_role_picker_lists_roles_by_name(platform, auth):
     names = [name for _code, name in options]
     assert names[0] == "Người nộp hồ sơ" and len(names) > 3
     assert names[1:] == sorted(names[1:], key=str.casefold)
+
+
+def test_the_form_builder_reads_writes_and_says_why_it_cannot(platform, auth):
+    auth.login("phantich")
+    receive = versions.get_version(platform, PROCEDURE, 1)["files"]["forms/receive.json"]
+    built = post_json(auth, "/studio/form-builder/read", {"schema": receive}).get_json()
+    assert [f["name"] for f in built["form"]["fields"]] == [
+        "reception_decision", "reason", "supplement_items"]
+    built["form"]["fields"][1]["title"] = "Lý do từ chối"
+    answer = post_json(auth, "/studio/form-builder/write",
+                       {"form": built["form"], "lang": "vi"}).get_json()
+    assert answer["errors"] == []
+    assert json.loads(answer["schema"])["properties"]["reason"]["title"] == "Lý do từ chối"
+    assert "Lý do từ chối" in answer["html"]
+    nested = json.dumps({"type": "object", "properties": {
+        "address": {"type": "object", "properties": {}}}})
+    refused = post_json(auth, "/studio/form-builder/read?lang=vi", {"schema": nested}).get_json()
+    assert refused["form"] is None and "address" in refused["reason"]
