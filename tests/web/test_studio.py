@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from html import unescape
 
 import pytest
 
 from engine import tasks, versions
 from tests.engine.factories import PROCEDURE, submit
+from tests.engine.test_whatif import history  # noqa: F401  (a fixture)
 from tests.scenario import open_task, user
 from tests.web.test_pages import AuthActions
 from web import create_app
@@ -419,3 +421,23 @@ def test_the_form_builder_reads_writes_and_says_why_it_cannot(platform, auth):
         "address": {"type": "object", "properties": {}}}})
     refused = post_json(auth, "/studio/form-builder/read?lang=vi", {"schema": nested}).get_json()
     assert refused["form"] is None and "address" in refused["reason"]
+
+
+@pytest.mark.usefixtures("history")
+def test_what_if_runs_as_a_job_and_reports_beside_the_drafts_diff(platform, auth):
+    auth.login("phantich")
+    xml = diagram(platform).replace('name="Kết quả kiểm tra?"', 'name="Kết quả kiểm tra hồ sơ?"')
+    assert post_json(auth, f"{EDITOR}/draft", {"xml": xml}).status_code == 200
+    started = auth.client.post(f"{EDITOR}/whatif", data={
+        "csrf_token": auth.token(f"{EDITOR}/whatif"), "choice": "months", "months": "3"})
+    assert started.status_code == 302
+    job = started.headers["Location"]
+    for _ in range(300):
+        page = text(auth.client.get(job))
+        if 'http-equiv="refresh"' not in page:
+            break
+        time.sleep(0.1)
+    assert 'id="whatif-completed">3<' in page
+    assert "Không hồ sơ nào dừng lại." in page
+    assert "Kết quả kiểm tra hồ sơ?" in page  # the draft's change, beside the report
+    assert auth.client.get(job.replace(job.rsplit("/", 1)[1], "0" * 16)).status_code == 404

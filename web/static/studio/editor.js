@@ -395,6 +395,16 @@
     });
   }
 
+  /** "What-if" replays the saved draft: save the diagram first when it has changed. */
+  function bindWhatif() {
+    $('btn-whatif').addEventListener('click', function (event) {
+      if (!dirty) { return; }
+      event.preventDefault();
+      var href = event.currentTarget.href;
+      run(T.saving, saveDraft).then(function () { if (!dirty) { window.location = href; } });
+    });
+  }
+
   function start() {
     say(T.loading, 'info');
     fetch(config.moddle_url).then(function (r) { return r.json(); }).then(function (descriptor) {
@@ -423,6 +433,7 @@
       dirty = false;
       bindPanel();
       bindButtons();
+      bindWhatif();
       setBusy(false);
       say('');
       document.body.setAttribute('data-studio-ready', '');
