@@ -441,3 +441,31 @@ def test_what_if_runs_as_a_job_and_reports_beside_the_drafts_diff(platform, auth
     assert "Không hồ sơ nào dừng lại." in page
     assert "Kết quả kiểm tra hồ sơ?" in page  # the draft's change, beside the report
     assert auth.client.get(job.replace(job.rsplit("/", 1)[1], "0" * 16)).status_code == 404
+
+
+def test_a_test_run_takes_decisions_by_hand_and_stores_nothing(platform, auth):
+    from tests.engine.test_whatif import _counts
+
+    auth.login("phantich")
+    url = f"{EDITOR}/test-run"
+    before = _counts(platform)
+    start = text(auth.client.get(url))
+    assert "Dữ liệu mẫu của đơn (JSON)" in start
+    token = auth.token(url)
+    sample = re.search(r'<textarea id="application"[^>]*>(.*?)</textarea>', start, re.S).group(1)
+    auth.client.post(url, data={"csrf_token": token, "action": "start", "application": sample})
+    page = text(auth.client.get(url))
+    assert 'data-step="Task_Receive"' in page and 'name="reception_decision"' in page
+    refused = auth.client.post(url, data={
+        "csrf_token": token, "action": "decide", "element": "Task_Receive",
+        "form": "forms/receive.json", "reception_decision": "refuse"}, follow_redirects=True)
+    assert "flash--error" in text(refused) and 'data-step="Task_Receive"' in text(refused)
+    auth.client.post(url, data={
+        "csrf_token": token, "action": "decide", "element": "Task_Receive",
+        "form": "forms/receive.json", "reception_decision": "refuse",
+        "reason": "Chưa đủ điều kiện."})
+    page = text(auth.client.get(url))
+    assert "Hồ sơ chạy thử đã kết thúc." in page
+    drawing = json.loads(re.search(r'id="diagram-data">(.*?)</script>', page, re.S).group(1))
+    assert "Task_Receive" in drawing["completed"] and drawing["taken_flows"]
+    assert _counts(platform) == before

@@ -395,14 +395,15 @@
     });
   }
 
-  /** "What-if" replays the saved draft: save the diagram first when it has changed. */
+  /** "What-if" and the test run use the saved draft: save the diagram first if changed. */
   function bindWhatif() {
-    $('btn-whatif').addEventListener('click', function (event) {
+    ['btn-whatif', 'btn-testrun'].forEach(function (id) { $(id).addEventListener('click', saveFirst); });
+    function saveFirst(event) {
       if (!dirty) { return; }
       event.preventDefault();
       var href = event.currentTarget.href;
       run(T.saving, saveDraft).then(function () { if (!dirty) { window.location = href; } });
-    });
+    }
   }
 
   function start() {
