@@ -61,7 +61,9 @@ CATALOGUE: list[tuple[str, str]] = [
     # --- forms
     (r"the form file is not in the bundle", "tệp biểu mẫu không có trong gói thủ tục"),
     (r"(?P<a>\S+) is not in the bundle", "{a} không có trong gói thủ tục"),
-    (r"not valid JSON: (?P<a>.+)", "không phải JSON hợp lệ: {a}"),
+    (r"not valid JSON: (?P<inner>.+?): line (?P<a>\d+) column (?P<b>\d+) \(char \d+\)",
+     "không phải JSON hợp lệ: {inner} (dòng {a}, cột {b})"),
+    (r"not valid JSON: (?P<inner>.+)", "không phải JSON hợp lệ: {inner}"),
     (r"not a valid JSON Schema: (?P<inner>.+)", "không phải JSON Schema hợp lệ: {inner}"),
     (r'a form schema must have "type": "object"',
      'lược đồ biểu mẫu phải có "type": "object" ở gốc'),
@@ -73,6 +75,21 @@ CATALOGUE: list[tuple[str, str]] = [
     (r"(?P<a>.+) is not one of (?P<b>.+)", "{a} không thuộc {b}"),
     (r"Additional properties are not allowed \((?P<a>.+)\)",
      "không được có thêm thuộc tính ({a})"),
+    (r"(?P<a>.+) is too short", "{a} quá ngắn"),
+    (r"(?P<a>.+) is too long", "{a} quá dài"),
+    (r"(?P<a>.+) does not match (?P<b>.+)", "{a} không khớp mẫu {b}"),
+    (r"(?P<a>.+) is less than the minimum of (?P<b>.+)", "{a} nhỏ hơn giá trị tối thiểu {b}"),
+    (r"(?P<a>.+) is greater than the maximum of (?P<b>.+)", "{a} lớn hơn giá trị tối đa {b}"),
+    (r"(?P<a>.+) has non-unique elements", "{a} có phần tử lặp lại"),
+    (r"(?P<a>.+) should be non-empty", "{a} không được để trống"),
+    # Python's JSON reader, inside "not valid JSON: …"
+    (r"Expecting value", "thiếu giá trị"),
+    (r"Expecting property name enclosed in double quotes",
+     "tên thuộc tính phải đặt trong dấu nháy kép"),
+    (r"Expecting (?P<a>'.+?') delimiter", "thiếu dấu {a}"),
+    (r"Extra data", "còn dữ liệu thừa sau JSON"),
+    (r"Unterminated string starting at", "chuỗi chưa đóng dấu nháy"),
+    (r"Invalid control character at", "ký tự điều khiển không hợp lệ"),
     # --- the diagram's XML
     (r"malformed XML: (?P<a>.+)", "XML sai cấu trúc: {a}"),
     # --- elements (engine.elements)

@@ -167,7 +167,7 @@ def test_form_editor_previews_as_the_analyst_types(platform, portal, browser):
     expect(preview).to_contain_text("Lý do từ chối hoặc bổ sung")
 
     source.fill(text.replace('"type": "object"', '"type": "objet"', 1))
-    expect(analyst.locator("#schema-errors")).to_contain_text("'objet' is not valid")
+    expect(analyst.locator("#schema-errors")).to_contain_text("'objet' không khớp lược đồ")
     expect(analyst.locator("#preview-stale")).to_be_visible()
     expect(preview).to_contain_text("Lý do từ chối hoặc bổ sung")  # the last good preview
 

@@ -244,8 +244,12 @@ def test_form_preview_reports_an_invalid_schema_with_its_message(auth):
     answer = post_json(auth, "/studio/form-preview", {"schema": json.dumps(bad)}).get_json()
     assert answer["valid"] is False and answer["html"] is None
     [first, *_rest] = answer["errors"]
-    assert "'integr' is not valid under any of the given schemas" in first["message"]
+    assert "'integr' không khớp lược đồ nào được phép" in first["message"]
     assert first["path"] == "properties/age/type"
+    english = post_json(auth, "/studio/form-preview?lang=en",
+                        {"schema": json.dumps(bad)}).get_json()
+    assert "'integr' is not valid under any of the given schemas" in english["errors"][0][
+        "message"]
 
 
 def test_form_preview_reports_a_json_syntax_error_with_its_line(auth):
@@ -280,7 +284,7 @@ def test_an_invalid_form_is_not_saved(platform, auth):
     response = auth.post(page, {"schema": '{"type": "object", "required": "x"}',
                                 "action": "save"}, page=page)
     assert response.status_code == 422
-    assert "is not of type 'array'" in text(response)
+    assert "không thuộc kiểu 'array'" in text(response)
     assert "bản nháp" not in text(auth.client.get(BASE))
 
 

@@ -21,7 +21,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from markupsafe import Markup
 
-from engine import versions
+from engine import problem_texts, versions
 
 from .. import platform
 from ..formrender import render_form
@@ -45,21 +45,29 @@ def check_schema(text: str) -> tuple[dict | None, list[dict]]:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, [{"message": _("Không phải JSON hợp lệ: %(problem)s (dòng %(line)s, cột "
-                                    "%(column)s).", problem=exc.msg, line=exc.lineno,
-                                    column=exc.colno),
+                                    "%(column)s).", problem=_in_page_language(exc.msg),
+                                    line=exc.lineno, column=exc.colno),
                        "line": exc.lineno, "column": exc.colno, "path": ""}]
     validator = _MetaValidator(_META, format_checker=Draft202012Validator.FORMAT_CHECKER)
     found = list(validator.iter_errors(schema))
     if found:
         first = best_match(found)
         ordered = [first] + [e for e in found if e is not first]
-        return schema, [{"message": e.message, "line": None, "column": None,
+        return schema, [{"message": _in_page_language(e.message), "line": None, "column": None,
                          "path": "/".join(str(p) for p in e.absolute_path) or "(root)"}
                         for e in ordered]
     if not isinstance(schema, dict) or schema.get("type") != "object":
         return schema, [{"message": _('Một biểu mẫu phải có "type": "object" ở gốc.'),
                          "line": None, "column": None, "path": "(root)"}]
     return schema, []
+
+
+def _in_page_language(message: str) -> str:
+    """A library's English message (jsonschema, the JSON reader) in the page's language,
+    when the catalogue of :mod:`engine.problem_texts` knows it."""
+    if current_lang() != "vi":
+        return message
+    return problem_texts.vietnamese(message) or message
 
 
 def check_and_render(text: str, lang: str) -> tuple[Markup | None, list[dict]]:
