@@ -71,7 +71,9 @@ def test_run(code: str, number: int):
                    for s in steps],
         "timers": [{**t, "due_label": format_moment(t["due_at"])} for t in result["timers"]],
         "labels": {"holder": _("Chờ quyết định"), "role": _("Vai trò:"), "due": _("Hạn:"),
-                   "unclaimed": "", "timer": _("Hẹn giờ:")},
+                   "unclaimed": "", "timer": _("Hẹn giờ:"),
+                   "unknown_role": _("không phải vai trò đã biết")},
+        "roles": roles,
     }
     stop = localized([result["stop"]])[0] if result["stop"] else None
     return render_template("studio/test_run.html", code=code, version=version, run=run,

@@ -37,4 +37,20 @@
       height: outer.height / scale
     });
   };
+
+  /** Lanes are named by role code (the platform's rule): show each role's name on its
+   * lane. ``roles``: code -> name; a lane whose name is no role says so. */
+  window.StudioRoleNames = function (diagram, roles, unknown) {
+    var overlays = diagram.get('overlays');
+    overlays.remove({type: 'studio-role'});
+    diagram.get('elementRegistry').filter(function (el) { return el.type === 'bpmn:Lane'; })
+      .forEach(function (lane) {
+        var code = lane.businessObject.name || '';
+        var label = document.createElement('div');
+        label.className = 'studio-role' + (roles[code] ? '' : ' studio-role--unknown');
+        label.textContent = roles[code] || (code + ': ' + unknown);
+        label.title = code;
+        overlays.add(lane.id, 'studio-role', {position: {top: 3, left: 36}, html: label});
+      });
+  };
 }());

@@ -381,19 +381,7 @@
     });
   }
 
-  /** Lanes are named by role code (the platform's rule); each shows its role's name too. */
-  function showRoleNames() {
-    var overlays = modeler.get('overlays');
-    overlays.remove({type: 'studio-role'});
-    registry.filter(function (el) { return el.type === 'bpmn:Lane'; }).forEach(function (lane) {
-      var code = lane.businessObject.name || '';
-      var label = document.createElement('div');
-      label.className = 'studio-role' + (config.roles[code] ? '' : ' studio-role--unknown');
-      label.textContent = config.roles[code] || (code ? code + ': ' + T.unknown_role : T.none);
-      label.title = code;
-      overlays.add(lane.id, 'studio-role', {position: {top: 3, left: 36}, html: label});
-    });
-  }
+  function showRoleNames() { window.StudioRoleNames(modeler, config.roles, T.unknown_role); }
 
   /** "What-if" and the test run use the saved draft: save the diagram first if changed. */
   function bindWhatif() {

@@ -53,6 +53,7 @@
         html: box('studio-timer', [labels.timer + ' ' + item.due_label])
       });
     });
+    if (data.roles) { window.StudioRoleNames(viewer, data.roles, labels.unknown_role || ''); }
     window.StudioFit(viewer);
     document.body.setAttribute('data-studio-ready', '');
   }
