@@ -36,7 +36,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 )
 from sqlalchemy import select
 
-from . import elements
+from . import bundle_warnings, elements, problem_texts
 from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
@@ -54,8 +54,13 @@ class Problem:
     element: str
     message: str
 
+    @property
+    def message_vi(self) -> str:
+        return problem_texts.in_vietnamese(self.message)
+
     def as_dict(self) -> dict:
-        return {"file": self.file, "element": self.element, "message": self.message}
+        return {"file": self.file, "element": self.element, "message": self.message,
+                "message_vi": self.message_vi}
 
     def __str__(self) -> str:
         return f"{self.file}: {self.element or '-'}: {self.message}"
@@ -72,11 +77,12 @@ class Bundle:
     subprocess_specs: dict
     content_hash: str
     problems: list[Problem] = field(default_factory=list)
-    #: what deploy accepted but the analyst should know (a default role it applied, …)
-    warnings: list[Problem] = field(default_factory=list)
     #: cooperating process id -> the message names that start it (their specs are among
     #: ``subprocess_specs``, stored with the version)
     cooperating: dict[str, list[str]] = field(default_factory=dict)
+    #: what deploy accepted but the analyst should know: a default role it applied, and
+    #: suspicious choices that do not stop a deploy (:mod:`engine.bundle_warnings`)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def code(self) -> str:
@@ -310,7 +316,8 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         raise invalid(problems)
     return Bundle(files=texts, meta=meta, process_id=process_id, spec=spec,
                   subprocess_specs=subprocess_specs, content_hash=content_hash(texts),
-                  cooperating=cooperating, warnings=warnings)
+                  cooperating=cooperating,
+                  warnings=warnings + bundle_warnings.find(roots, Problem))
 
 
 def _default_role(meta: dict, files: dict, known_roles: set[str],
@@ -554,6 +561,8 @@ def _expr(check_expr, source: str, bad, mode: str = "eval") -> None:
 def invalid(problems: list[Problem]) -> InvalidBundle:
     lines = "; ".join(str(p) for p in problems[:5])
     more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    lines_vi = "; ".join(f"{p.file}: {p.element or '-'}: {p.message_vi}" for p in problems[:5])
+    more_vi = f" (và {len(problems) - 5} lỗi khác)" if len(problems) > 5 else ""
     return InvalidBundle(f"The procedure bundle is not valid: {lines}{more}",
-                         vi=f"Gói thủ tục không hợp lệ: {lines}{more}",
+                         vi=f"Gói thủ tục không hợp lệ: {lines_vi}{more_vi}",
                          details=[p.as_dict() for p in problems])

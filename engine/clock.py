@@ -2,11 +2,17 @@
 
 Everything time-dependent (appointment dates, timers, audit stamps) reads
 :func:`now`. Tests and the benchmark move time by setting an offset instead of
-waiting; production never touches it.
+waiting; production never touches it. A replay of past dossiers (:mod:`engine.whatif`)
+runs on a simulated time of its own, :func:`simulated`, seen only by the thread that
+replays (a context variable), never by the steps other threads run meanwhile.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,9 +21,33 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 _offset = timedelta(0)
 
 
+@dataclass
+class Simulation:
+    """The simulated time of a replay; move it by setting ``moment``."""
+
+    moment: datetime
+
+
+_simulation: ContextVar[Simulation | None] = ContextVar("motcua_simulated_time", default=None)
+
+
 def now() -> datetime:
-    """The current time, timezone-aware UTC."""
+    """The current time, timezone-aware UTC (the simulated one inside :func:`simulated`)."""
+    simulation = _simulation.get()
+    if simulation is not None:
+        return simulation.moment
     return datetime.now(UTC) + _offset
+
+
+@contextmanager
+def simulated(moment: datetime) -> Iterator[Simulation]:
+    """Run the block at simulated time ``moment`` (this thread only)."""
+    simulation = Simulation(moment)
+    token = _simulation.set(simulation)
+    try:
+        yield simulation
+    finally:
+        _simulation.reset(token)
 
 
 def local_now() -> datetime:

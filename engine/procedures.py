@@ -48,8 +48,8 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
         if not meta.get("code"):
             raise InvalidBundle("A bundle needs a procedure.yaml to be deployed.",
                                 vi="Cần có procedure.yaml để triển khai thủ tục.",
-                                details=[{"file": "procedure.yaml", "element": "",
-                                          "message": "missing"}])
+                                details=[bundles.Problem("procedure.yaml", "",
+                                                         "missing").as_dict()])
         procedure = session.execute(select(Procedure).where(Procedure.code == meta["code"])).scalar()
         if procedure is None:
             procedure = Procedure(code=meta["code"], name_vi=meta["name"]["vi"])

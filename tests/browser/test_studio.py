@@ -7,7 +7,7 @@ submitted before keeps version 1 while a new one runs on version 2."""
 from lxml import etree
 from playwright.sync_api import expect
 
-from engine import versions
+from engine import accounts, versions
 from tests.engine.factories import PROCEDURE, submit
 from tests.scenario import open_task
 
@@ -17,8 +17,9 @@ NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 
 
-def sign_in(browser, base: str, username: str):
-    page = browser.new_context(locale="vi-VN", viewport={"width": 1440, "height": 900}).new_page()
+def sign_in(browser, base: str, username: str, viewport: tuple[int, int] = (1440, 900)):
+    page = browser.new_context(locale="vi-VN", viewport={"width": viewport[0],
+                                                          "height": viewport[1]}).new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # "leave with unsaved changes?"
     errors = []
     page.on("pageerror", lambda error: errors.append(error))
@@ -159,16 +160,51 @@ def test_form_editor_previews_as_the_analyst_types(platform, portal, browser):
     preview = analyst.locator("#preview")
     expect(preview.locator("input[name=reception_decision]")).to_have_count(3)
 
+    analyst.click("#tab-json")  # the form opens in the builder; the JSON view is a tab away
     source = analyst.locator("#schema")
     text = source.input_value()
     source.fill(text.replace('"Lý do"', '"Lý do từ chối hoặc bổ sung"'))
     expect(preview).to_contain_text("Lý do từ chối hoặc bổ sung")
 
     source.fill(text.replace('"type": "object"', '"type": "objet"', 1))
-    expect(analyst.locator("#schema-errors")).to_contain_text("'objet' is not valid")
+    expect(analyst.locator("#schema-errors")).to_contain_text("'objet' không khớp lược đồ")
     expect(analyst.locator("#preview-stale")).to_be_visible()
     expect(preview).to_contain_text("Lý do từ chối hoặc bổ sung")  # the last good preview
 
     source.fill(text.replace("{", "{,", 1))
     expect(analyst.locator("#schema-errors")).to_contain_text("Dòng 1, cột 2")
+    assert analyst.errors == []
+
+
+def test_the_editor_opens_fitted_at_1366x768_and_a_builder_edit_shows_in_the_preview(
+        platform, portal, browser):
+    analyst = sign_in(browser, portal, "phantich", viewport=(1366, 768))
+    analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/versions/1/edit")
+    analyst.wait_for_selector("body[data-studio-ready]")
+    canvas = analyst.locator("#studio-canvas").bounding_box()
+    palette = analyst.locator("#studio-canvas .djs-palette").bounding_box()
+    boxes = analyst.eval_on_selector_all(
+        ".djs-shape:not(.djs-frame)",
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return [e.dataset.elementId, r.x, r.y, r.width, r.height]; })")
+    assert len(boxes) > 20
+    for element, x, y, width, height in boxes:
+        assert canvas["x"] <= x and x + width <= canvas["x"] + canvas["width"] + 1, element
+        assert canvas["y"] <= y and y + height <= canvas["y"] + canvas["height"] + 1, element
+        assert x >= palette["x"] + palette["width"], f"the palette covers {element}"
+    roles = {r["code"]: r["name_vi"] for r in accounts.list_roles(platform)}
+    lane = analyst.locator('.djs-overlays[data-container-id="Lane_Reception"] .studio-role')
+    expect(lane).to_have_text(roles["reception"])
+
+    analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/versions/1/forms/forms/receive.json")
+    analyst.wait_for_selector("body[data-builder-ready]")
+    expect(analyst.locator("#form-builder")).to_be_visible()
+    expect(analyst.locator("#schema")).to_be_hidden()
+    label = analyst.locator('section[data-field="reason"] input[data-key="title"]')
+    label.fill("Lý do từ chối hoặc yêu cầu bổ sung")
+    preview = analyst.locator("#preview")
+    expect(preview).to_contain_text("Lý do từ chối hoặc yêu cầu bổ sung")
+    analyst.click("#tab-json")
+    assert '"title": "Lý do từ chối hoặc yêu cầu bổ sung"' in analyst.locator(
+        "#schema").input_value()
     assert analyst.errors == []

@@ -74,7 +74,8 @@ def test_missing_and_invalid_forms_are_refused(platform):
     del missing["forms/receive.json"]
     found = problems(platform, missing)
     assert found[0] == {"file": "process.bpmn", "element": "forms/receive.json",
-                        "message": "the form file is not in the bundle"}
+                        "message": "the form file is not in the bundle",
+                        "message_vi": "tệp biểu mẫu không có trong gói thủ tục"}
     invalid = files(**{"forms/approve.json": '{"type": "object", "properties": {"x": {"type": 5}}}'})
     found = problems(platform, invalid)
     assert found[0]["file"] == "forms/approve.json"
@@ -109,7 +110,8 @@ def test_unknown_agency_and_missing_keys(platform):
     no_deadline = "\n".join(line for line in text.splitlines() if not line.startswith("deadline"))
     found = problems(platform, files(**{"procedure.yaml": no_deadline}))
     assert {"file": "procedure.yaml", "element": "deadline",
-            "message": "required key is missing"} in found
+            "message": "required key is missing",
+            "message_vi": "thiếu khóa bắt buộc này"} in found
 
 
 def test_nothing_is_stored_when_a_bundle_is_refused(platform):

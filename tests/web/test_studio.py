@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from html import unescape
 
 import pytest
 
 from engine import tasks, versions
 from tests.engine.factories import PROCEDURE, submit
+from tests.engine.test_whatif import history  # noqa: F401  (a fixture)
 from tests.scenario import open_task, user
 from tests.web.test_pages import AuthActions
 from web import create_app
@@ -162,7 +164,8 @@ def test_validate_locates_a_schema_error_by_its_line(platform, auth):
 def test_validate_accepts_the_diagram_as_it_is(platform, auth):
     auth.login("phantich")
     answer = post_json(auth, f"{EDITOR}/validate", {"xml": diagram(platform)}).get_json()
-    assert answer == {"valid": True, "message": "Hợp lệ: không có lỗi.", "errors": []}
+    assert answer == {"valid": True, "message": "Hợp lệ: không có lỗi.", "errors": [],
+                      "warnings": []}
 
 
 def test_validate_needs_a_diagram(auth):
@@ -241,8 +244,12 @@ def test_form_preview_reports_an_invalid_schema_with_its_message(auth):
     answer = post_json(auth, "/studio/form-preview", {"schema": json.dumps(bad)}).get_json()
     assert answer["valid"] is False and answer["html"] is None
     [first, *_rest] = answer["errors"]
-    assert "'integr' is not valid under any of the given schemas" in first["message"]
+    assert "'integr' không khớp lược đồ nào được phép" in first["message"]
     assert first["path"] == "properties/age/type"
+    english = post_json(auth, "/studio/form-preview?lang=en",
+                        {"schema": json.dumps(bad)}).get_json()
+    assert "'integr' is not valid under any of the given schemas" in english["errors"][0][
+        "message"]
 
 
 def test_form_preview_reports_a_json_syntax_error_with_its_line(auth):
@@ -277,7 +284,7 @@ def test_an_invalid_form_is_not_saved(platform, auth):
     response = auth.post(page, {"schema": '{"type": "object", "required": "x"}',
                                 "action": "save"}, page=page)
     assert response.status_code == 422
-    assert "is not of type 'array'" in text(response)
+    assert "không thuộc kiểu 'array'" in text(response)
     assert "bản nháp" not in text(auth.client.get(BASE))
 
 
@@ -372,3 +379,97 @@ def test_a_version_without_running_dossiers_says_so(auth):
     page = text(auth.client.get(f"{BASE}/migrate"))
     assert "Không có hồ sơ nào có thể chuyển" in page
     assert auth.client.get(f"{BASE}/migrate?to=9").status_code == 404
+
+
+def test_validation_speaks_the_page_language_and_warns_of_suspicious_choices(platform, auth):
+    auth.login("phantich")
+    xml = diagram(platform).replace(
+        '<bpmn:lane id="Lane_Head" name="head">', '<bpmn:lane id="Lane_Head" name="giam_doc">')
+    answer = post_json(auth, f"{EDITOR}/validate?lang=vi", {"xml": xml}).get_json()
+    lane = next(e for e in answer["errors"] if e["element"] == "Task_Approve")
+    assert lane["message"].startswith("làn 'giam_doc' không phải vai trò đã biết")
+    assert "Lane_Head" in lane["related"]
+    answer = post_json(auth, f"{EDITOR}/validate?lang=en", {"xml": xml}).get_json()
+    lane = next(e for e in answer["errors"] if e["element"] == "Task_Approve")
+    assert lane["message"].startswith("lane 'giam_doc' is not a known role")
+    no_form = diagram(platform).replace(
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="forms/approve.json" />', '')
+    answer = post_json(auth, f"{EDITOR}/validate?lang=vi", {"xml": no_form}).get_json()
+    assert answer["valid"] is True
+    assert [(w["element_id"], w["message"][:35]) for w in answer["warnings"]] == [
+        ("Task_Approve", "tác vụ người dùng không có biểu mẫu")]
+
+
+def test_the_role_picker_lists_roles_by_name(platform, auth):
+    auth.login("phantich")
+    page = text(auth.client.get(f"{EDITOR}/edit?lang=vi"))
+    options = re.findall(r'<option value="([a-z_]+)">([^<]+) \(\1\)</option>', page)
+    names = [name for _code, name in options]
+    assert names[0] == "Người nộp hồ sơ" and len(names) > 3
+    assert names[1:] == sorted(names[1:], key=str.casefold)
+
+
+def test_the_form_builder_reads_writes_and_says_why_it_cannot(platform, auth):
+    auth.login("phantich")
+    receive = versions.get_version(platform, PROCEDURE, 1)["files"]["forms/receive.json"]
+    built = post_json(auth, "/studio/form-builder/read", {"schema": receive}).get_json()
+    assert [f["name"] for f in built["form"]["fields"]] == [
+        "reception_decision", "reason", "supplement_items"]
+    built["form"]["fields"][1]["title"] = "Lý do từ chối"
+    answer = post_json(auth, "/studio/form-builder/write",
+                       {"form": built["form"], "lang": "vi"}).get_json()
+    assert answer["errors"] == []
+    assert json.loads(answer["schema"])["properties"]["reason"]["title"] == "Lý do từ chối"
+    assert "Lý do từ chối" in answer["html"]
+    nested = json.dumps({"type": "object", "properties": {
+        "address": {"type": "object", "properties": {}}}})
+    refused = post_json(auth, "/studio/form-builder/read?lang=vi", {"schema": nested}).get_json()
+    assert refused["form"] is None and "address" in refused["reason"]
+
+
+@pytest.mark.usefixtures("history")
+def test_what_if_runs_as_a_job_and_reports_beside_the_drafts_diff(platform, auth):
+    auth.login("phantich")
+    xml = diagram(platform).replace('name="Kết quả kiểm tra?"', 'name="Kết quả kiểm tra hồ sơ?"')
+    assert post_json(auth, f"{EDITOR}/draft", {"xml": xml}).status_code == 200
+    started = auth.client.post(f"{EDITOR}/whatif", data={
+        "csrf_token": auth.token(f"{EDITOR}/whatif"), "choice": "months", "months": "3"})
+    assert started.status_code == 302
+    job = started.headers["Location"]
+    for _ in range(300):
+        page = text(auth.client.get(job))
+        if 'http-equiv="refresh"' not in page:
+            break
+        time.sleep(0.1)
+    assert 'id="whatif-completed">3<' in page
+    assert "Không hồ sơ nào dừng lại." in page
+    assert "Kết quả kiểm tra hồ sơ?" in page  # the draft's change, beside the report
+    assert auth.client.get(job.replace(job.rsplit("/", 1)[1], "0" * 16)).status_code == 404
+
+
+def test_a_test_run_takes_decisions_by_hand_and_stores_nothing(platform, auth):
+    from tests.engine.test_whatif import _counts
+
+    auth.login("phantich")
+    url = f"{EDITOR}/test-run"
+    before = _counts(platform)
+    start = text(auth.client.get(url))
+    assert "Dữ liệu mẫu của đơn (JSON)" in start
+    token = auth.token(url)
+    sample = re.search(r'<textarea id="application"[^>]*>(.*?)</textarea>', start, re.S).group(1)
+    auth.client.post(url, data={"csrf_token": token, "action": "start", "application": sample})
+    page = text(auth.client.get(url))
+    assert 'data-step="Task_Receive"' in page and 'name="reception_decision"' in page
+    refused = auth.client.post(url, data={
+        "csrf_token": token, "action": "decide", "element": "Task_Receive",
+        "form": "forms/receive.json", "reception_decision": "refuse"}, follow_redirects=True)
+    assert "flash--error" in text(refused) and 'data-step="Task_Receive"' in text(refused)
+    auth.client.post(url, data={
+        "csrf_token": token, "action": "decide", "element": "Task_Receive",
+        "form": "forms/receive.json", "reception_decision": "refuse",
+        "reason": "Chưa đủ điều kiện."})
+    page = text(auth.client.get(url))
+    assert "Hồ sơ chạy thử đã kết thúc." in page
+    drawing = json.loads(re.search(r'id="diagram-data">(.*?)</script>', page, re.S).group(1))
+    assert "Task_Receive" in drawing["completed"] and drawing["taken_flows"]
+    assert _counts(platform) == before

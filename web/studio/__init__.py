@@ -10,7 +10,9 @@ Modules: :mod:`.editor` (procedures, the diagram editor, validate, deploy),
 of a procedure and what changed between two), :mod:`.trace` (where a dossier is),
 :mod:`.migration` (moving running dossiers), :mod:`.drafts` (staged edits),
 :mod:`.catalog` (what the properties panel offers: roles, operators, forms),
-:mod:`.problems` (validation problems located on diagram elements).
+:mod:`.problems` (validation problems located on diagram elements), :mod:`.whatif`
+(replaying finished dossiers on a draft before deploying), :mod:`.testrun` (one dossier
+run by hand on a draft).
 
 bpmn-js is not committed: ``make setup`` installs it from the npm registry (``npm ci``,
 pinned by ``package-lock.json``) into ``node_modules/``, and :func:`vendor` serves its
@@ -85,6 +87,6 @@ def _no_store(response):
 
 def init_app(app: Flask) -> None:
     """Register the blueprint at ``/studio`` with its views."""
-    from . import editor, forms, migration, trace, versions  # noqa: F401  (routes)
+    from . import editor, forms, migration, testrun, trace, versions, whatif  # noqa: F401
 
     app.register_blueprint(bp, url_prefix="/studio")

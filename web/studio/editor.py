@@ -19,6 +19,7 @@ from engine.errors import InvalidBundle
 
 from .. import platform
 from ..errors import ApiError
+from ..i18n import current_lang
 from . import analyst_required, assets_installed, bp, catalog, drafts
 from .problems import PARSER as _PARSER
 from .problems import locate
@@ -70,16 +71,36 @@ def editor(code: str, number: int):
     """Version ``number`` in the modeler, with the properties panel and the bundle's forms."""
     version, draft, files = working_copy(code, number)
     staged = sorted(draft.files) if draft and draft.base == number else []
+    roles = roles_by_name()
     return render_template(
         "studio/editor.html", code=code, version=version, files=files, staged=staged,
         other_draft=draft.base if draft and draft.base != number else None,
-        diagram=diagram_name(version), roles=catalog.known_roles(platform()),
+        diagram=diagram_name(version), roles=roles,
+        role_names={r["code"]: r["name"] for r in roles},
         operators=catalog.operators(), forms=catalog.forms(files),
         documents=catalog.documents(version.get("meta") or {}),
         parameter_types=catalog.PARAMETER_TYPES, helpers=catalog.HELPERS,
         type_labels={kind: str(label) for kind, label in ELEMENT_TYPES.items()},
         urls=editor_urls(code, number),
         assets=assets_installed())
+
+
+def roles_by_name() -> list[dict]:
+    """The roles for the lane picker: the applicant first, then by name in the page's
+    language, each with ``name`` (what lanes show instead of the code)."""
+    lang = current_lang()
+    roles = [{**r, "name": r.get(f"name_{lang}") or r.get("name_vi") or r["code"]}
+             for r in catalog.known_roles(platform())]
+    return roles[:1] + sorted(roles[1:], key=lambda r: r["name"].casefold())
+
+
+def localized(problems: list[dict]) -> list[dict]:
+    """Problems (or warnings) with ``message`` in the page's language (``message_en`` keeps
+    the English)."""
+    vi = current_lang() == "vi"
+    return [{**p, "message_en": p.get("message"),
+             "message": (p.get("message_vi") or p.get("message")) if vi else p.get("message")}
+            for p in problems]
 
 
 @bp.route("/procedures/<code>/versions/<int:number>/diagram.bpmn")
@@ -130,11 +151,15 @@ def validate(code: str, number: int):
     name = diagram_name(version)
     xml = _diagram_for([version["files"].get(name), files.get(name)], _posted_xml())
     try:
-        procedures.deploy_bundle(platform(), {**files, name: xml}, actor=g.user.username,
-                                 check_only=True)
+        result = procedures.deploy_bundle(platform(), {**files, name: xml},
+                                          actor=g.user.username, check_only=True)
     except InvalidBundle as exc:
         return jsonify(_invalid(exc, name, xml))
-    return jsonify({"valid": True, "message": _("Hợp lệ: không có lỗi."), "errors": []})
+    warnings = localized(locate(result.get("warnings") or [], name, xml))
+    message = ngettext("Hợp lệ, có %(num)s cảnh báo nên xem lại.",
+                       "Hợp lệ, có %(num)s cảnh báo nên xem lại.",
+                       len(warnings)) if warnings else _("Hợp lệ: không có lỗi.")
+    return jsonify({"valid": True, "message": message, "errors": [], "warnings": warnings})
 
 
 @bp.route("/procedures/<code>/versions/<int:number>/deploy", methods=("POST",))
@@ -163,6 +188,7 @@ def deploy(code: str, number: int):
     # The page goes on from the version now holding this content, so that its next
     # deploy starts from these files (forms staged and deployed included).
     body = {"valid": True, "created": result["created"], "version": new, "message": message,
+            "warnings": localized(locate(result.get("warnings") or [], name, xml)),
             "editor_url": url_for(".editor", code=code, number=new),
             "versions_url": url_for(".procedure", code=code),
             "urls": editor_urls(code, new)}
@@ -220,7 +246,7 @@ def _posted_xml() -> str:
 
 
 def _invalid(exc: InvalidBundle, name: str, xml: str) -> dict:
-    errors = locate(list(exc.details or []), name, xml)
+    errors = localized(locate(list(exc.details or []), name, xml))
     return {"valid": False, "errors": errors,
             "message": ngettext("Có %(num)s lỗi cần sửa.", "Có %(num)s lỗi cần sửa.",
                                 len(errors))}

@@ -21,12 +21,12 @@ from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from markupsafe import Markup
 
-from engine import versions
+from engine import problem_texts, versions
 
 from .. import platform
 from ..formrender import render_form
-from ..i18n import LANGUAGES, current_lang
-from . import analyst_required, bp, catalog, drafts
+from ..i18n import LANGUAGES, current_lang, localized
+from . import analyst_required, bp, catalog, drafts, formbuilder
 
 NEW_FORM = re.compile(r"^forms/[a-z0-9][a-z0-9_-]{0,60}\.json$")
 SKELETON = ('{\n  "type": "object",\n  "title": "",\n  "required": [],\n'
@@ -45,21 +45,29 @@ def check_schema(text: str) -> tuple[dict | None, list[dict]]:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, [{"message": _("Không phải JSON hợp lệ: %(problem)s (dòng %(line)s, cột "
-                                    "%(column)s).", problem=exc.msg, line=exc.lineno,
-                                    column=exc.colno),
+                                    "%(column)s).", problem=_in_page_language(exc.msg),
+                                    line=exc.lineno, column=exc.colno),
                        "line": exc.lineno, "column": exc.colno, "path": ""}]
     validator = _MetaValidator(_META, format_checker=Draft202012Validator.FORMAT_CHECKER)
     found = list(validator.iter_errors(schema))
     if found:
         first = best_match(found)
         ordered = [first] + [e for e in found if e is not first]
-        return schema, [{"message": e.message, "line": None, "column": None,
+        return schema, [{"message": _in_page_language(e.message), "line": None, "column": None,
                          "path": "/".join(str(p) for p in e.absolute_path) or "(root)"}
                         for e in ordered]
     if not isinstance(schema, dict) or schema.get("type") != "object":
         return schema, [{"message": _('Một biểu mẫu phải có "type": "object" ở gốc.'),
                          "line": None, "column": None, "path": "(root)"}]
     return schema, []
+
+
+def _in_page_language(message: str) -> str:
+    """A library's English message (jsonschema, the JSON reader) in the page's language,
+    when the catalogue of :mod:`engine.problem_texts` knows it."""
+    if current_lang() != "vi":
+        return message
+    return problem_texts.vietnamese(message) or message
 
 
 def check_and_render(text: str, lang: str) -> tuple[Markup | None, list[dict]]:
@@ -113,7 +121,10 @@ def form_editor(code: str, number: int, form: str):
     return render_template(
         "studio/form_editor.html", code=code, version=version, form=form, text=text,
         errors=errors, preview=html,
-        preview_lang=lang, staged=staged, is_new=form not in version["files"]), status
+        preview_lang=lang, staged=staged, is_new=form not in version["files"],
+        builder_roles=[{"code": r["code"], "name": localized(r)}
+                       for r in catalog.known_roles(platform()) if r["code"] != "applicant"]
+    ), status
 
 
 @bp.route("/procedures/<code>/versions/<int:number>/forms", methods=("POST",))
@@ -144,4 +155,49 @@ def form_preview():
     lang = data.get("lang") if data.get("lang") in LANGUAGES else current_lang()
     html, errors = check_and_render(text, lang)
     return jsonify({"valid": not errors, "html": str(html) if html is not None else None,
+                    "errors": errors})
+
+
+def schema_text(schema: dict) -> str:
+    """A schema as the bundle's forms are written: two-space indent, Vietnamese as is."""
+    return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+
+
+@bp.route("/form-builder/read", methods=("POST",))
+@analyst_required
+def form_builder_read():
+    """JSON ``{schema: "<text>"}`` → ``{form}`` for the builder, or ``{form: null, reason}``
+    when the builder cannot express the schema (it stays in the JSON view)."""
+    data = request.get_json(silent=True)
+    text = data.get("schema") if isinstance(data, dict) else None
+    schema, errors = check_schema(text) if isinstance(text, str) else (None, [])
+    if not isinstance(text, str) or errors:
+        return jsonify({"form": None, "reason": _("Sửa lỗi của lược đồ trước khi dùng trình "
+                                                  "dựng.")})
+    try:
+        return jsonify({"form": formbuilder.read(schema), "reason": None})
+    except formbuilder.CannotBuild as exc:
+        return jsonify({"form": None, "reason": str(exc)})
+
+
+@bp.route("/form-builder/write", methods=("POST",))
+@analyst_required
+def form_builder_write():
+    """JSON ``{form, lang}`` → ``{schema: "<text>", html, errors}``: the builder's form as
+    JSON Schema and its preview; ``schema`` is None while ``errors`` lists what to fix."""
+    data = request.get_json(silent=True)
+    form = data.get("form") if isinstance(data, dict) else None
+    if not isinstance(form, dict) or not isinstance(form.get("fields"), list) or not all(
+            isinstance(f, dict) for f in form["fields"]):
+        return jsonify({"schema": None, "html": None, "errors": [
+            {"message": _("Hãy gửi biểu mẫu của trình dựng."), "line": None, "column": None,
+             "path": ""}]}), 400
+    found = formbuilder.problems(form)
+    if found:
+        return jsonify({"schema": None, "html": None, "errors": [
+            {"message": m, "line": None, "column": None, "path": ""} for m in found]})
+    text = schema_text(formbuilder.write(form))
+    lang = data.get("lang") if data.get("lang") in LANGUAGES else current_lang()
+    html, errors = check_and_render(text, lang)
+    return jsonify({"schema": text, "html": str(html) if html is not None else None,
                     "errors": errors})

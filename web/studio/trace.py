@@ -43,7 +43,9 @@ def trace(code: str):
         "active": active,
         "timers": timers,
         "labels": {"holder": _("Người xử lý:"), "role": _("Vai trò:"), "due": _("Hạn:"),
-                   "unclaimed": _("chưa có người nhận"), "timer": _("Hẹn giờ:")},
+                   "unclaimed": _("chưa có người nhận"), "timer": _("Hẹn giờ:"),
+                   "unknown_role": _("không phải vai trò đã biết")},
+        "roles": roles,
     }
     return render_template("studio/trace.html", trace=view, procedure_code=procedure_code,
                            procedure_name=procedure_name,

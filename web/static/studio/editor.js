@@ -92,7 +92,7 @@
   function validate() {
     return sendDiagram(config.urls.validate_url).then(function (answer) {
       if (answer.status !== 200) { throw failed(answer); }
-      problems.show(answer.data.errors || []);
+      problems.show(answer.data.errors || [], answer.data.warnings || []);
       say(answer.data.message, answer.data.valid ? 'success' : 'error');
     });
   }
@@ -107,7 +107,7 @@
         return;
       }
       if (answer.status !== 200 && answer.status !== 201) { throw failed(answer); }
-      problems.show([]);
+      problems.show([], data.warnings || []);
       dirty = false;
       say(data.message, data.created ? 'success' : 'info', [
         {href: data.editor_url, text: T.open_version.replace('__N__', data.version)},
@@ -381,14 +381,28 @@
     });
   }
 
+  function showRoleNames() { window.StudioRoleNames(modeler, config.roles, T.unknown_role); }
+
+  /** "What-if" and the test run use the saved draft: save the diagram first if changed. */
+  function bindWhatif() {
+    ['btn-whatif', 'btn-testrun'].forEach(function (id) { $(id).addEventListener('click', saveFirst); });
+    function saveFirst(event) {
+      if (!dirty) { return; }
+      event.preventDefault();
+      var href = event.currentTarget.href;
+      run(T.saving, saveDraft).then(function () { if (!dirty) { window.location = href; } });
+    }
+  }
+
   function start() {
     say(T.loading, 'info');
     fetch(config.moddle_url).then(function (r) { return r.json(); }).then(function (descriptor) {
       modeler = new window.BpmnJS({container: '#studio-canvas',
-                                   moddleExtensions: {spiffworkflow: descriptor}});
+                                   moddleExtensions: {spiffworkflow: descriptor},
+                                   textRenderer: window.StudioText});
       model = window.StudioModel(modeler);
       problems = window.StudioProblems(modeler, $('problems-list'), $('problems-empty'),
-                                       T.no_element);
+                                       T.no_element, T.warning);
       canvas = modeler.get('canvas');
       registry = modeler.get('elementRegistry');
       listen();
@@ -399,10 +413,16 @@
     }).then(function (xml) {
       return modeler.importXML(xml);
     }).then(function () {
-      canvas.zoom('fit-viewport');
+      window.StudioFit(modeler);
+      showRoleNames();
+      modeler.on('elements.changed', function () {
+        clearTimeout(showRoleNames.timer);
+        showRoleNames.timer = setTimeout(showRoleNames, 100);
+      });
       dirty = false;
       bindPanel();
       bindButtons();
+      bindWhatif();
       setBusy(false);
       say('');
       document.body.setAttribute('data-studio-ready', '');

@@ -64,14 +64,20 @@
     errorsBox.appendChild(box);
   }
 
-  function refresh() {
-    var ticket = ++sent;
-    fetch(form.getAttribute('data-preview-url'), {
+  /** POST ``body`` as JSON to one of the studio's endpoints; the answer's JSON. */
+  function post(url, body) {
+    return fetch(url, {
       method: 'POST', credentials: 'same-origin',
       headers: {'Content-Type': 'application/json', 'Accept': 'application/json',
                 'X-CSRF-Token': form.getAttribute('data-csrf')},
-      body: JSON.stringify({schema: source.value, lang: lang.value})
-    }).then(function (response) { return response.json(); }).then(function (data) {
+      body: JSON.stringify(body)
+    }).then(function (response) { return response.json(); });
+  }
+
+  function refresh() {
+    var ticket = ++sent;
+    post(form.getAttribute('data-preview-url'), {schema: source.value, lang: lang.value})
+      .then(function (data) {
       if (ticket !== sent) { return; }  // an answer to older text
       showErrors(data.errors || []);
       if (data.html !== null && data.html !== undefined) { preview.innerHTML = data.html; }
@@ -94,6 +100,8 @@
     var line = event.target.getAttribute && event.target.getAttribute('data-line');
     if (line) { goToLine(Number(line), Number(event.target.getAttribute('data-column'))); }
   });
+  // The form builder (formbuilder.js) shares the requests and the list of problems.
+  window.StudioFormEditor = {post: post, showErrors: showErrors};
   // The preview is not a real form: its fields submit nothing.
   preview.addEventListener('submit', function (event) { event.preventDefault(); });
 }());

@@ -9,7 +9,7 @@
   var data = JSON.parse(document.getElementById('diagram-data').textContent);
   var container = document.getElementById('studio-canvas');
   if (!container || !window.BpmnJS) { return; }
-  var viewer = new window.BpmnJS({container: container});
+  var viewer = new window.BpmnJS({container: container, textRenderer: window.StudioText});
 
   function box(className, lines) {
     var div = document.createElement('div');
@@ -53,7 +53,8 @@
         html: box('studio-timer', [labels.timer + ' ' + item.due_label])
       });
     });
-    canvas.zoom('fit-viewport');
+    if (data.roles) { window.StudioRoleNames(viewer, data.roles, labels.unknown_role || ''); }
+    window.StudioFit(viewer);
     document.body.setAttribute('data-studio-ready', '');
   }
 
