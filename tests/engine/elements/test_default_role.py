@@ -15,7 +15,8 @@ def with_default_role(role: str) -> dict[str, str]:
 
 def test_a_default_role_takes_lane_less_tasks_with_a_warning(platform):
     result = deploy_bundle(platform, with_default_role("head"))
-    assert {(w["element"], w["message"]) for w in result["warnings"]} == {
+    assert {(w["element"], w["message"]) for w in result["warnings"]
+            if w["message"].startswith("not in a lane")} == {
         ("review", "not in a lane: given to role 'head' (default_role in procedure.yaml)"),
         ("file_it", "not in a lane: given to role 'head' (default_role in procedure.yaml)")}
     code = submit(platform, result["code"])
