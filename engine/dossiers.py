@@ -115,7 +115,8 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
     dossier = Dossier(code=next_code(session, agency, received_at), procedure_id=procedure.id,
                       version_id=version.id, agency_id=agency.id, applicant_id=applicant.id,
                       status="submitted", channel=channel, received_at=received_at,
-                      due_at=due_at, data=data or {}, parent_id=parent_id,
+                      due_at=due_at, original_due_at=due_at, data=data or {},
+                      parent_id=parent_id,
                       process_id=process_id)
     session.add(dossier)
     session.flush()
