@@ -128,4 +128,18 @@ def open_document(p, user, document_id: int) -> tuple[dict, bytes]:
                 "paid, where one is due).",
                 vi="Kết quả được trả khi hồ sơ đã có kết quả giải quyết (sau khi nộp phí, lệ "
                    "phí nếu có).")
-        return view(doc), p.storage.get(doc.storage_key)
+        described, key, dossier_id = view(doc), doc.storage_key, dossier.id
+        first_download = (dossier.status == "processed" and dossier.applicant_id == user.id
+                          and is_result(dossier, doc))
+    content = p.storage.get(key)
+    if first_download:  # the applicant has the result: it is returned online
+        from .handover import record_download
+
+        record_download(p, user, dossier_id)
+    return described, content
+
+
+def is_result(dossier: Dossier, doc: Document) -> bool:
+    """A result document of the dossier (an entry of its procedure's ``documents:``)."""
+    results = (dossier.version.meta or {}).get("documents") or {}
+    return doc.kind == "generated" and doc.name in results

@@ -184,7 +184,7 @@ def test_the_transport_licence_journey_over_http(api):
             assert status == step["expect"]["status"], (task["title"], status)
     assert signers == ["chuyenvien", "lanhdao"]
     dossier = api.get(f"/dossiers/{code}", "doanhnghiep").json
-    assert dossier["status"] == "returned"
+    assert dossier["status"] == "processed"
 
     licence = next(d for d in dossier["documents"] if d["signatures"] == 2)
     response = api.get(f"/documents/{licence['id']}", "doanhnghiep")
