@@ -23,7 +23,7 @@ from . import audit, forms, outside
 from .accounts import hash_password
 from .dossiers import application_form, open_dossier, receiving_agency, start_process
 from .errors import InvalidData, NotFound, PermissionDenied
-from .models import Agency, Procedure, User, UserRole
+from .models import Agency, Dossier, Procedure, User, UserRole
 from .procedures import receiving_agencies
 from .step import load
 
@@ -148,3 +148,37 @@ def _applicant(session: Session, applicant: dict, id_number: str) -> User:
     session.add(user)
     session.flush()
     return user
+
+
+def procedures_received_by(p, officer) -> list[dict]:
+    """The procedures whose dossiers ``officer`` receives ``{code, name_vi, name_en,
+    agencies}`` (the agencies among those they receive at)."""
+    mine = set(reception_agencies(officer))
+    out = []
+    with p.db.read() as session:
+        for procedure in session.execute(select(Procedure).where(
+                Procedure.active_version_id.is_not(None)).order_by(Procedure.name_vi)).scalars():
+            agencies = [a.code for a in receiving_agencies(session, procedure) if a.code in mine]
+            if agencies:
+                out.append({"code": procedure.code, "name_vi": procedure.name_vi,
+                            "name_en": procedure.name_en, "agencies": agencies})
+    return out
+
+
+def awaiting_hand_over(p, officer, limit: int = 50) -> list[dict]:
+    """Processed dossiers of the officer's reception agencies whose result has not reached
+    the applicant yet, oldest first ``{code, procedure, applicant, finished_at}``."""
+    mine = reception_agencies(officer)
+    if not mine:
+        return []
+    with p.db.read() as session:
+        rows = session.execute(
+            select(Dossier.code, Procedure.name_vi, Procedure.name_en, User.full_name,
+                   Dossier.finished_at)
+            .join(Procedure, Procedure.id == Dossier.procedure_id)
+            .join(User, User.id == Dossier.applicant_id)
+            .join(Agency, Agency.id == Dossier.agency_id)
+            .where(Dossier.status == "processed", Agency.code.in_(mine))
+            .order_by(Dossier.finished_at).limit(limit)).all()
+    return [{"code": r.code, "procedure_vi": r.name_vi, "procedure_en": r.name_en,
+             "applicant": r.full_name, "finished_at": r.finished_at.isoformat()} for r in rows]

@@ -6,10 +6,10 @@ import hashlib
 from pathlib import PurePath
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from .errors import InvalidData, NotFound, PermissionDenied
-from .models import Document, Dossier
+from .models import Agency, Document, Dossier
 from .storage import Upload
 
 # What a citizen may attach: the media types a reviewing officer can open, checked by
@@ -81,12 +81,39 @@ def view(doc: Document) -> dict:
             "created_at": doc.created_at.isoformat()}
 
 
-def can_see_dossier(user, dossier: Dossier) -> bool:
+def can_see_dossier(user, dossier: Dossier, session: Session | None = None) -> bool:
+    """The applicant, the staff of the dossier's agency, administrators, and the leadership
+    of an agency above it. ``session`` reads the agencies above (default: the dossier's)."""
     if user is None:
         return False
     if dossier.applicant_id == user.id or user.is_admin:
         return True
-    return user.is_staff and any(agency == dossier.agency.code for _, agency in user.roles)
+    if not user.is_staff:
+        return False
+    if any(agency == dossier.agency.code for _, agency in user.roles):
+        return True
+    return _leader_above(user, dossier, session)
+
+
+def _leader_above(user, dossier: Dossier, session: Session | None) -> bool:
+    """The province's leadership (role ``leader``) sees the dossiers of the agencies under
+    the agency they lead: the late dossiers their statistics list."""
+    leading = {agency for role, agency in user.roles if role == "leader"}
+    if session is None and isinstance(dossier, Dossier):
+        session = object_session(dossier)
+    if not leading or session is None:
+        return False
+    agency_id, seen = dossier.agency_id, set()
+    while agency_id is not None and agency_id not in seen:
+        seen.add(agency_id)
+        row = session.execute(select(Agency.code, Agency.parent_id)
+                              .where(Agency.id == agency_id)).first()
+        if row is None:
+            return False
+        if row.code in leading:
+            return True
+        agency_id = row.parent_id
+    return False
 
 
 #: The statuses in which a dossier's result has been issued to its applicant.

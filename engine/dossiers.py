@@ -233,7 +233,7 @@ def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dic
                            vi=f"Không tìm thấy hồ sơ mã {code!r}.")
         dossier = _record(session, rows["dossier"][0])
         by_id = bool(id_number) and id_number.strip() == dossier.applicant.id_number
-        if not (by_id or can_see_dossier(user, dossier)):
+        if not (by_id or can_see_dossier(user, dossier, session)):
             # The same answer as for an unknown code: a code alone reveals nothing.
             raise NotFound(f"No dossier with code {code!r} for this person.",
                            vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")

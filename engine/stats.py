@@ -336,15 +336,10 @@ def indicators(p, *, start: date | None = None, end: date | None = None,
     from .scorecard import score
 
     span = period(start, end)
-    with p.db.read() as session:
-        scope = agency_scope(session, agency_code, with_sub_agencies)
-        _check_procedure(session, procedure_code)
-        facts = count_pairs_once([_fact(row.Dossier, row.procedure_code, row.meta)
-                                  for row in _dossier_rows(session, span, scope, procedure_code)])
-        _annotate(session, facts)
-        calendar = load_calendar(session)
-        offer = procedure_offer(session, scope, procedure_code)
-    figures = _figures(facts, span, calendar)
+    facts, calendar, offer = load_facts(p, span, agency_code=agency_code,
+                                        procedure_code=procedure_code,
+                                        with_sub_agencies=with_sub_agencies)
+    figures = figures_of(facts, span, calendar)
     card = score(p, figures, offer)
     return {"period": {"start": span.start.isoformat(), "end": span.end.isoformat()},
             "agency": agency_code, "procedure": procedure_code,
@@ -353,7 +348,26 @@ def indicators(p, *, start: date | None = None, end: date | None = None,
             "scorecard_detail": card}
 
 
-def _figures(facts: list[Fact], span: Period, calendar) -> dict:
+def load_facts(p, span: Period, *, agency_code: str | None = None,
+               procedure_code: str | None = None, with_sub_agencies: bool = True,
+               pairs_once: bool = True) -> tuple[list[Fact], object, dict]:
+    """The facts of the dossiers in scope for ``span``, the working calendar and what the
+    procedures in scope offer online. ``pairs_once`` False keeps both sides of a pair
+    (each agency's own figures side by side)."""
+    with p.db.read() as session:
+        scope = agency_scope(session, agency_code, with_sub_agencies)
+        _check_procedure(session, procedure_code)
+        facts = [_fact(row.Dossier, row.procedure_code, row.meta)
+                 for row in _dossier_rows(session, span, scope, procedure_code)]
+        if pairs_once:
+            facts = count_pairs_once(facts)
+        _annotate(session, facts)
+        return facts, load_calendar(session), procedure_offer(session, scope, procedure_code)
+
+
+def figures_of(facts: list[Fact], span: Period, calendar) -> dict:
+    """Every figure of ``facts`` for ``span`` (what :func:`indicators` returns, without the
+    scorecard)."""
     progress = progress_figures(facts, span, clock.now())
     return {**received_figures(facts, span), **progress, **time_figures(facts, span, calendar),
             **online_figures(facts, span), **satisfaction_figures(facts, progress["late"]),

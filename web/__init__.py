@@ -50,13 +50,27 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 5
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from . import admin, auth, csrf, i18n, payments, portal, sandbox_gps, studio, workspace
+    from . import (
+        admin,
+        auth,
+        counter,
+        csrf,
+        i18n,
+        leaders,
+        payments,
+        portal,
+        sandbox_gps,
+        studio,
+        workspace,
+    )
     from .api import bp as api_bp
     from .errors import register_error_handlers
 
     i18n.init_app(app)
     app.register_blueprint(portal.bp)
     app.register_blueprint(workspace.bp, url_prefix="/workspace")
+    app.register_blueprint(counter.bp, url_prefix="/tiep-nhan")
+    app.register_blueprint(leaders.bp, url_prefix="/thong-ke")
     app.register_blueprint(auth.bp, url_prefix="/auth")
     studio.init_app(app)
     payments.init_app(app)
