@@ -43,6 +43,8 @@ class Settings:
     again after it.
     ``job_test_pause_seconds``: test-only, 0 otherwise: every job run waits this long before
     its slow part, so a test can kill a worker between claiming a job and rendering it.
+    ``rating_change_days``: how long after rating a dossier its applicant may still change
+    the rating (``MOTCUA_RATING_CHANGE_DAYS``; :mod:`engine.ratings`).
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -63,6 +65,7 @@ class Settings:
     jobs_in_background: bool = False
     job_lease_seconds: float = 120.0
     job_test_pause_seconds: float = 0.0
+    rating_change_days: int = 7
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -101,6 +104,8 @@ class Settings:
             values["job_lease_seconds"] = float(env["MOTCUA_JOB_LEASE_SECONDS"])
         if env.get("MOTCUA_JOB_TEST_PAUSE_SECONDS"):
             values["job_test_pause_seconds"] = float(env["MOTCUA_JOB_TEST_PAUSE_SECONDS"])
+        if env.get("MOTCUA_RATING_CHANGE_DAYS"):
+            values["rating_change_days"] = int(env["MOTCUA_RATING_CHANGE_DAYS"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

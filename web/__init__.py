@@ -59,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
         leaders,
         payments,
         portal,
+        rating,
         sandbox_gps,
         studio,
         workspace,
@@ -71,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(workspace.bp, url_prefix="/workspace")
     app.register_blueprint(counter.bp, url_prefix="/tiep-nhan")
     app.register_blueprint(leaders.bp, url_prefix="/thong-ke")
+    app.register_blueprint(rating.bp)
     app.register_blueprint(auth.bp, url_prefix="/auth")
     studio.init_app(app)
     payments.init_app(app)
