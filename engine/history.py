@@ -72,7 +72,7 @@ def load_scenarios(bpmn_dir: Path) -> list[dict]:
             for path in sorted(Path(bpmn_dir).glob("*/scenarios/*.yaml"))]
 
 
-def run(p, *, months: int = 6, per_working_day: float = 1.5, online_share: float = 0.8,
+def run(p, *, months: int = 6, per_working_day: float = 1.0, online_share: float = 0.8,
         seed: int = 766, progress: Callable[[int, int], None] | None = None) -> Tally:
     """Run ``months`` months of dossiers ending today; ``progress(done, total)`` after each
     dossier has finished its path."""
@@ -233,15 +233,17 @@ def vary(form: dict, application: dict, rng, seq: int) -> dict:
     out = dict(application)
     for key, value in application.items():
         prop = (form.get("properties") or {}).get(key) or {}
-        if not isinstance(value, str) or any(prop.get(k) for k in _CHOICE_KEYS):
+        if not isinstance(value, str) or any(prop.get(k) for k in _CHOICE_KEYS) \
+                or _CONTACT.search(key):
             continue
-        if prop.get("pattern"):
+        if re.search(r"\d", value):
             # The last digit stays: stand-in providers read it (a tracker that answers).
             fresh = re.sub(r"\d(?=.*\d)", lambda _m: str(rng.randrange(10)), value)
-            if re.fullmatch(prop["pattern"], fresh):
-                out[key] = fresh
-        elif not re.search(r"\d", value) and not _CONTACT.search(key):
-            out[key] = f"{value} {seq + 1}"  # names of units, projects, bodies: unique
+        else:
+            fresh = f"{value} {seq + 1}"  # names of units, projects, bodies: unique
+        # A JSON Schema pattern is a search, not a full match.
+        if not prop.get("pattern") or re.search(prop["pattern"], fresh):
+            out[key] = fresh
     return out
 
 

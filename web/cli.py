@@ -95,7 +95,7 @@ def demo(host: str, port: int, history: str | None) -> None:
 @cli.command("demo-history", short_help="Run months of demo dossiers through the engine.")
 @click.option("--months", "length", default="6m", show_default=True, metavar="6m",
               help="How many months up to today.")
-@click.option("--per-day", default=1.5, show_default=True, type=click.FloatRange(0.1, 50),
+@click.option("--per-day", default=1.0, show_default=True, type=click.FloatRange(0.1, 50),
               help="Dossiers started per working day, on average.")
 def demo_history(length: str, per_day: float) -> None:
     """Months of dossiers replaying the procedures' scenarios with the clock travelling
@@ -105,7 +105,7 @@ def demo_history(length: str, per_day: float) -> None:
         _run_history(p, length, per_day=per_day)
 
 
-def _run_history(p, length: str, per_day: float = 1.5) -> None:
+def _run_history(p, length: str, per_day: float = 1.0) -> None:
     from engine import history
 
     try:
