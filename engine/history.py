@@ -99,10 +99,15 @@ def _run(p, rng, scenarios, months, per_day, online_share, progress) -> Tally:
     # A scenario that signs a result is the common path; refusals and delays the rarer ones.
     weights = [4 if any(s.get("passphrase") for s in sc.get("steps") or []) else 1
                for sc in scenarios]
+    # Only applicants with an ID number can be received at the counter: they come there
+    # more often, so that about ``online_share`` of all dossiers are filed online.
+    known = [bool(find_user(p, sc["applicant"]).id_number) for sc in scenarios]
+    with_id = sum(w for w, k in zip(weights, known, strict=True) if k) / sum(weights)
+    online_if_known = max(0.0, 1 - (1 - online_share) / with_id) if with_id else 1.0
     for seq, moment in enumerate(starts):
         scenario = rng.choices(scenarios, weights=weights)[0]
-        heapq.heappush(queue, _Event(moment, seq, _dossier_path(p, rng, scenario, seq, online_share,
-                                                                calendar, tally)))
+        heapq.heappush(queue, _Event(moment, seq, _dossier_path(p, rng, scenario, seq,
+                                                                online_if_known, calendar, tally)))
     last_tick = None
     if starts:
         clock.travel_to(starts[0])
