@@ -63,6 +63,8 @@ class Settings:
     ``log_format`` (``MOTCUA_LOG_FORMAT``): ``text`` or ``json`` (one JSON object a line).
     ``worker_stale_seconds``: readiness fails when no worker has finished a round in this
     long (0: no worker is expected, e.g. one that runs in the web process).
+    ``rating_change_days``: how long after rating a dossier its applicant may still change
+    the rating (``MOTCUA_RATING_CHANGE_DAYS``; :mod:`engine.ratings`).
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -92,6 +94,7 @@ class Settings:
     session_hours: float = 12.0
     log_format: str = "text"
     worker_stale_seconds: float = 0.0
+    rating_change_days: int = 7
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -144,6 +147,8 @@ class Settings:
         values["log_format"] = env.get("MOTCUA_LOG_FORMAT", "text").strip().lower() or "text"
         if env.get("MOTCUA_WORKER_STALE_SECONDS"):
             values["worker_stale_seconds"] = float(env["MOTCUA_WORKER_STALE_SECONDS"])
+        if env.get("MOTCUA_RATING_CHANGE_DAYS"):
+            values["rating_change_days"] = int(env["MOTCUA_RATING_CHANGE_DAYS"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

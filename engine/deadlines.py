@@ -23,7 +23,8 @@ counted. Requested Tuesday, supplemented Friday: Wednesday, Thursday, Friday are
 (3). Requested and supplemented the same day, or requested Friday evening and supplemented
 Monday morning: nothing is paused. The appointment then moves forward by exactly that many
 working days, keeping its time of day, so the agency still has the procedure's number of
-working days of its own.
+working days of its own. The appointment before any apology (``original_due_at``, what
+statistics judge on time against) moves by the same days.
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ def resume_clock(session: Session, calendar: WorkingCalendar, dossier: Dossier, 
     before = dossier.due_at
     if before is not None and paused:
         dossier.due_at = shift_working_days(calendar, before, paused)
+    if dossier.original_due_at is not None and paused:  # an apology never moves this one
+        dossier.original_due_at = shift_working_days(calendar, dossier.original_due_at, paused)
     audit.append(session, actor=actor, action="clock_resumed", dossier_id=dossier.id,
                  detail={"working_days": paused,
                          "from": before.isoformat() if before else None,

@@ -36,6 +36,10 @@ ACCOUNTS = [
          email="quantri@example.vn", agency_code=PROVINCE,
          roles=[("admin", PROVINCE), ("leader", PROVINCE)],
          description="Quản trị hệ thống / administrator"),
+    dict(username="lanhdaotinh", full_name="Lê Thống Nhất", kind="staff",
+         title="Phó Chủ tịch UBND tỉnh", email="lanhdaotinh@example.vn", agency_code=PROVINCE,
+         roles=[("leader", PROVINCE)],
+         description="Lãnh đạo tỉnh, xem thống kê / provincial leader (statistics)"),
     # The province ↔ district two-way flow of the Department of Finance (DOMAIN.md §5a/§5b):
     # a district unit files with its district finance office, which forwards to the Department.
     dict(username="donvi", full_name="Trường Tiểu học Điện Biên", kind="firm",

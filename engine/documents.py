@@ -8,10 +8,10 @@ import zlib
 from pathlib import PurePath
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from .errors import InvalidData, NotFound, PermissionDenied
-from .models import Document, Dossier
+from .models import Agency, Document, Dossier
 from .storage import Upload
 
 # What a citizen may attach: the media types a reviewing officer can open, checked by
@@ -130,12 +130,39 @@ def view(doc: Document) -> dict:
             "created_at": doc.created_at.isoformat()}
 
 
-def can_see_dossier(user, dossier: Dossier) -> bool:
+def can_see_dossier(user, dossier: Dossier, session: Session | None = None) -> bool:
+    """The applicant, the staff of the dossier's agency, administrators, and the leadership
+    of an agency above it. ``session`` reads the agencies above (default: the dossier's)."""
     if user is None:
         return False
     if dossier.applicant_id == user.id or user.is_admin:
         return True
-    return user.is_staff and any(agency == dossier.agency.code for _, agency in user.roles)
+    if not user.is_staff:
+        return False
+    if any(agency == dossier.agency.code for _, agency in user.roles):
+        return True
+    return _leader_above(user, dossier, session)
+
+
+def _leader_above(user, dossier: Dossier, session: Session | None) -> bool:
+    """The province's leadership (role ``leader``) sees the dossiers of the agencies under
+    the agency they lead: the late dossiers their statistics list."""
+    leading = {agency for role, agency in user.roles if role == "leader"}
+    if session is None and isinstance(dossier, Dossier):
+        session = object_session(dossier)
+    if not leading or session is None:
+        return False
+    agency_id, seen = dossier.agency_id, set()
+    while agency_id is not None and agency_id not in seen:
+        seen.add(agency_id)
+        row = session.execute(select(Agency.code, Agency.parent_id)
+                              .where(Agency.id == agency_id)).first()
+        if row is None:
+            return False
+        if row.code in leading:
+            return True
+        agency_id = row.parent_id
+    return False
 
 
 #: The statuses in which a dossier's result has been issued to its applicant.
@@ -177,4 +204,18 @@ def open_document(p, user, document_id: int) -> tuple[dict, bytes]:
                 "paid, where one is due).",
                 vi="Kết quả được trả khi hồ sơ đã có kết quả giải quyết (sau khi nộp phí, lệ "
                    "phí nếu có).")
-        return view(doc), p.storage.get(doc.storage_key)
+        described, key, dossier_id = view(doc), doc.storage_key, dossier.id
+        first_download = (dossier.status == "processed" and dossier.applicant_id == user.id
+                          and is_result(dossier, doc))
+    content = p.storage.get(key)
+    if first_download:  # the applicant has the result: it is returned online
+        from .handover import record_download
+
+        record_download(p, user, dossier_id)
+    return described, content
+
+
+def is_result(dossier: Dossier, doc: Document) -> bool:
+    """A result document of the dossier (an entry of its procedure's ``documents:``)."""
+    results = (dossier.version.meta or {}).get("documents") or {}
+    return doc.kind == "generated" and doc.name in results

@@ -115,7 +115,8 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
     dossier = Dossier(code=next_code(session, agency, received_at), procedure_id=procedure.id,
                       version_id=version.id, agency_id=agency.id, applicant_id=applicant.id,
                       status="submitted", channel=channel, received_at=received_at,
-                      due_at=due_at, data=data or {}, parent_id=parent_id,
+                      due_at=due_at, original_due_at=due_at, data=data or {},
+                      parent_id=parent_id,
                       process_id=process_id)
     session.add(dossier)
     session.flush()
@@ -231,7 +232,7 @@ def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dic
             raise NotFound(f"No dossier with code {code!r}.",
                            vi=f"Không tìm thấy hồ sơ mã {code!r}.")
         dossier = _record(session, rows["dossier"][0])
-        if can_see_dossier(user, dossier):
+        if can_see_dossier(user, dossier, session):
             return dossier_view(session, dossier, viewer=user, rows=rows)
         if bool(id_number) and id_number.strip() == dossier.applicant.id_number:
             return public_view(dossier_view(session, dossier, viewer=user, rows=rows))

@@ -164,17 +164,31 @@ class Dossier(Base):
     # Set while an administrator has suspended the dossier's processing (tạm dừng xử lý,
     # :mod:`engine.incidents`): its steps, timers, messages and jobs wait until resumed.
     suspended_at: Mapped[datetime | None]
+    # The appointment in force before any apology (form 04): set with ``due_at`` when the
+    # appointment is first fixed, moved like it by supplement pauses, never by an apology.
+    # Statistics judge on time against it (Decision 766).
+    original_due_at: Mapped[datetime | None]
+    # The hand-over of the result (trả kết quả): ``processed`` is the result ready
+    # (``finished_at``), ``returned`` is when and how it reached the applicant
+    # (``counter``, ``post`` or ``online``).
+    returned_at: Mapped[datetime | None]
+    return_method: Mapped[str | None] = mapped_column(String(10))
+    # The reception officer who entered a dossier received at the counter or by post.
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     # Many-to-one, loaded when read (from the session's identity map when already there):
     # a dossier row is hot, and joining these to every read of it cost more than it saved.
     procedure: Mapped[Procedure] = relationship(lazy="select")
     version: Mapped[ProcedureVersion] = relationship(lazy="select")
     agency: Mapped[Agency] = relationship(lazy="select")
-    applicant: Mapped[User] = relationship(lazy="select")
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="select")
 
     __table_args__ = (Index("ix_dossier_applicant", "applicant_id"),
                       Index("ix_dossier_agency_status", "agency_id", "status"),
-                      Index("ix_dossier_parent", "parent_id"))
+                      Index("ix_dossier_parent", "parent_id"),
+                      # Statistics read a period: dossiers received in it or finished in it.
+                      Index("ix_dossier_received_at", "received_at"),
+                      Index("ix_dossier_finished_at", "finished_at"))
 
 
 class Instance(Base):

@@ -97,6 +97,8 @@ def placeholders(step: StepContext, task, extra: dict | None = None) -> dict:
 @operator
 def set_status(step: StepContext, task, status: str) -> dict:
     """Set the dossier's status (one of STATUSES); a final status ends its processing time.
+    ``returned`` is recorded as ``processed``: the result is ready, and the hand-over that
+    makes it returned is recorded outside the diagram (:mod:`engine.handover`).
 
     Entering ``supplement_requested`` stops the dossier's clock and leaving it resumes the
     clock, moving the appointment by the working days paused (:mod:`engine.deadlines`);
@@ -105,6 +107,9 @@ def set_status(step: StepContext, task, status: str) -> dict:
     if status not in STATUSES:
         raise ScriptError(f"Unknown dossier status '{status}' (known: {', '.join(STATUSES)}).")
     from .deadlines import on_status_change
+    from .handover import status_for
+
+    status = status_for(status)  # "returned" is the hand-over's, recorded outside diagrams
 
     before = step.dossier.status
     step.dossier.status = status
@@ -128,8 +133,8 @@ def refresh_appointment(task, dossier: Dossier) -> None:
 
 
 def _recipients(step: StepContext, to: str) -> list[str]:
-    if to == "applicant":
-        return [step.dossier.applicant.email]
+    if to == "applicant":  # one received at the counter may have given no e-mail address
+        return [step.dossier.applicant.email] if step.dossier.applicant.email else []
     rows = step.session.execute(
         select(User.email).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role_code == to, UserRole.agency_id == step.dossier.agency_id,

@@ -65,12 +65,15 @@ def create_app(config: dict | None = None) -> Flask:
     from . import (
         admin,
         auth,
+        counter,
         csrf,
         i18n,
+        leaders,
         limits,
         ops,
         payments,
         portal,
+        rating,
         sandbox_gps,
         studio,
         workspace,
@@ -82,6 +85,9 @@ def create_app(config: dict | None = None) -> Flask:
     ops.init_app(app, settings.log_format)  # first: its timer starts before other hooks
     app.register_blueprint(portal.bp)
     app.register_blueprint(workspace.bp, url_prefix="/workspace")
+    app.register_blueprint(counter.bp, url_prefix="/tiep-nhan")
+    app.register_blueprint(leaders.bp, url_prefix="/thong-ke")
+    app.register_blueprint(rating.bp)
     app.register_blueprint(auth.bp, url_prefix="/auth")
     studio.init_app(app)
     payments.init_app(app)

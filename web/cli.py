@@ -68,7 +68,9 @@ def init() -> None:
 @cli.command(short_help="init + demo logins and PKI, then serve with the worker.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-def demo(host: str, port: int) -> None:
+@click.option("--history", default=None, metavar="6m",
+              help="First run this many months of demo dossiers through the engine (e.g. 6m).")
+def demo(host: str, port: int, history: str | None) -> None:
     """init + demo accounts and PKI, then serve with the worker in the same process."""
     from engine import demo as demo_data
     from engine import setup, worker
@@ -77,6 +79,8 @@ def demo(host: str, port: int) -> None:
         failed = _print_init_result(setup.init(p), p.settings.bpmn_dir)
         accounts = demo_data.create_accounts(p)
         _print_accounts(accounts)
+        if history:
+            _run_history(p, history)
         if failed:
             click.secho("Some procedures failed to load (above); the others run.", fg="yellow")
         click.echo(f"\nOpen http://{_display_host(host)}:{port}/  (Ctrl-C stops)\n")
@@ -86,6 +90,38 @@ def demo(host: str, port: int) -> None:
         finally:
             handle.stop()
     click.echo("Stopped.")
+
+
+@cli.command("demo-history", short_help="Run months of demo dossiers through the engine.")
+@click.option("--months", "length", default="6m", show_default=True, metavar="6m",
+              help="How many months up to today.")
+@click.option("--per-day", default=1.0, show_default=True, type=click.FloatRange(0.1, 50),
+              help="Dossiers started per working day, on average.")
+def demo_history(length: str, per_day: float) -> None:
+    """Months of dossiers replaying the procedures' scenarios with the clock travelling
+    (mostly online, some at the counter or by post), handed over and rated: demo data for
+    the leaders' page. Run after `motcua demo` has created the demo accounts."""
+    with _platform() as p:
+        _run_history(p, length, per_day=per_day)
+
+
+def _run_history(p, length: str, per_day: float = 1.0) -> None:
+    from engine import history
+
+    try:
+        months = history.parse_months(length)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--history") from None
+    with click.progressbar(length=1, label=f"Lịch sử {months} tháng / {months}-month history",
+                           show_pos=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        tally = history.run(p, months=months, per_working_day=per_day, progress=progress)
+    click.echo(f"{tally.dossiers} dossiers (online {tally.by_channel['online']}, counter "
+               f"{tally.by_channel['counter']}, post {tally.by_channel['post']}), {tally.steps} "
+               f"steps, {tally.failed} stopped early; marked as demo data.")
 
 
 @cli.command(short_help="Serve the web app and API (gunicorn, every core; else waitress).")

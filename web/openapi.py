@@ -53,6 +53,8 @@ def _array(items: dict) -> dict:
     return {"type": "array", "items": items}
 
 
+_SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+
 SCHEMAS: dict[str, dict] = {
     "Error": _obj({
         "error": {"type": "string", "description": "machine-readable name, e.g. `Conflict`"},
@@ -158,7 +160,45 @@ SCHEMAS: dict[str, dict] = {
                                 "revisions": {"type": "integer"},
                                 "unsigned_revisions": _array({"type": "integer"})},
                                ["ok", "signatures"]),
-    "Stats": {"type": "object", "description": "indicators for the period (Decision 766)"},
+    "Stats": {
+        "type": "object",
+        "description": "Indicators by the national definitions (Decision 766/QĐ-TTg). The period "
+                       "holds the dossiers received in it or processed in it and those carried "
+                       "over (still open when it began); a cooperating pair counts once where "
+                       "both sides are in scope. On time is judged against the appointment "
+                       "before any apology; more than one supplement request is late. Online = "
+                       "filed online and given an electronic result (a slip is not one). Shares "
+                       "are 0–1, null when there is nothing to divide by.",
+        "required": ["received", "by_channel", "processed_on_time", "processed_late",
+                     "share_on_time", "electronic_results", "share_online", "scorecard"],
+        "properties": {
+            "period": _obj({"start": {"type": "string", "format": "date"},
+                            "end": {"type": "string", "format": "date"}}),
+            "agency": {"type": ["string", "null"]}, "procedure": {"type": ["string", "null"]},
+            "received": {"type": "integer", "description": "carried over + newly received"},
+            "carried_over": {"type": "integer"},
+            "by_channel": _obj({c: {"type": "integer"} for c in ("online", "counter", "post")},
+                               ["online", "counter", "post"]),
+            "processed": {"type": "integer"},
+            "processed_early": {"type": "integer"},
+            "processed_on_time": {"type": "integer", "description": "on the appointment's day"},
+            "processed_late": {"type": "integer"},
+            "in_progress_on_time": {"type": "integer"}, "in_progress_late": {"type": "integer"},
+            "share_on_time": _SHARE,
+            "average_processing_time": {
+                "type": "object", "description": "per procedure code: {average, unit, deadline, "
+                                                 "processed}, pauses left out"},
+            "electronic_results": {"type": "integer"}, "share_electronic_results": _SHARE,
+            "share_online": _SHARE, "paid_online": {"type": "integer"},
+            "share_paid_online": _SHARE, "share_satisfied": _SHARE,
+            "scorecard": {"type": "object", "description": "group (transparency, progress, "
+                          "online, digitisation, satisfaction) → points, null when the portal "
+                          "cannot know any of its indicators",
+                          "additionalProperties": {"type": ["number", "null"]}},
+            "scorecard_detail": {"type": "array", "description": "each group with its "
+                                 "indicators: value, points, max_points, threshold, confirmed, "
+                                 "unknown (why the portal cannot know it)"},
+        }},
 }
 
 
@@ -315,9 +355,11 @@ PATHS: dict[str, dict] = {
         "summary": "Indicators (staff)", "operationId": "getStats",
         "parameters": [_query("start", "first day, YYYY-MM-DD", "date"),
                        _query("end", "last day, YYYY-MM-DD", "date"),
-                       _query("agency", "an agency code"),
+                       _query("agency", "an agency code (default: the widest the caller "
+                                        "may read)"),
+                       _query("sub_agencies", "0 to leave the agency's sub-agencies out"),
                        _query("procedure", "a procedure code")],
-        "responses": _responses(200, _ref("Stats"), 400, 401, 403)}},
+        "responses": _responses(200, _ref("Stats"), 400, 401, 403, 404, 422)}},
     "/openapi.json": {"get": {
         "summary": "This document", "operationId": "getOpenApi", "security": _PUBLIC,
         "responses": _responses(200, {"type": "object"})}},

@@ -164,7 +164,7 @@ def test_codes_follow_the_unit_type_and_are_never_reused(platform):
                        ("Hội Chữ thập đỏ TP Thanh Hóa", "other_related")]:
         district = submit(p, "budget-unit-code", unit(name, kind))
         through_the_department(p, district)
-        assert dossier_row(p, district).status == "returned"
+        assert dossier_row(p, district).status == "processed"
         codes.append(workflow_data(p, district)["budget_code"])
     assert codes == ["2000001", "2000002", "1000001", "3000001"]
 
@@ -240,7 +240,7 @@ def test_a_phase_change_keeps_the_code_and_spends_no_number(platform):
     change = submit(p, "investment-project-code", project(
         request_kind="phase_change", project_code=code, decision_number="3001/QĐ-UBND"))
     department = through_the_department(p, change)
-    assert dossier_row(p, change).status == "returned"
+    assert dossier_row(p, change).status == "processed"
     assert workflow_data(p, change)["project_code"] == code
     assert sequence(p, "investment_project_code_8") is None  # no implementation number spent
     meta, pdf = open_document(p, user(p, "donvi"), certificate(p, change).id)

@@ -109,7 +109,7 @@ def test_the_fee_paid_online_releases_the_signed_badge(platform):
     pay(platform, code)
     worker.tick(platform)                                            # delivers payment_confirmed
     view = dossiers.get_dossier(platform, code, user=user(platform, "doanhnghiep"))
-    assert view["status"] == "returned" and view["finished_at"]
+    assert view["status"] == "processed" and view["finished_at"]
     badge = [d for d in view["documents"] if d["name"] == "badge"][-1]
     assert badge["signatures"] == 2
     assert open_document(platform, user(platform, "doanhnghiep"), badge["id"])[1][:4] == b"%PDF"
@@ -126,7 +126,7 @@ def test_a_fee_paid_early_waits_for_the_badge(platform):
     approve_and_sign(platform, code)
     assert status(platform, code) == "approved"
     worker.tick(platform)
-    assert status(platform, code) == "returned"
+    assert status(platform, code) == "processed"
 
 
 def test_another_badge_type_for_the_same_vehicle_is_refused_with_the_reason(platform):
@@ -212,7 +212,7 @@ def test_at_level_3_the_fee_and_the_badge_are_handled_at_the_desk(platform):
         payments.start_payment(platform, user(platform, "doanhnghiep"), code, client_ip="1.2.3.4")
     complete(platform, code, "Task_ReturnAtCounter", "motcua",
              {"fee_receipt": "BL-0001", "handed_over": True})
-    assert status(platform, code) == "returned"
+    assert status(platform, code) == "processed"
 
 
 def test_the_tracker_is_asked_with_the_dossier_unlocked(platform, monkeypatch):

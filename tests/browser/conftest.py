@@ -115,14 +115,18 @@ def sign_the_result(base: str, *pages) -> None:
 
 
 def download_result(page, base: str, code: str, name_prefix: str) -> bytes:
-    """The applicant's dossier page says the result is delivered with two signatures; the
-    result (the last link whose text starts ``name_prefix``), fetched with their session."""
+    """The applicant's dossier page says the result is ready with two signatures; the
+    result (the last link whose text starts ``name_prefix``), fetched with their session,
+    which hands it over: the page then says it is returned."""
     page.goto(base + "/ho-so/" + code)
     body = page.locator("body")
-    expect(body).to_contain_text("Đã trả kết quả")
+    expect(body).to_contain_text("Đã giải quyết xong")
     expect(body).to_contain_text("2 chữ ký")
     href = page.locator("a", has_text=name_prefix).last.get_attribute("href")
-    return page.request.get(base + href).body()
+    content = page.request.get(base + href).body()
+    page.reload()
+    expect(body).to_contain_text("Đã trả kết quả")
+    return content
 
 
 def signers(platform, pdf: bytes) -> list[str]:

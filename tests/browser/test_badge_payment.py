@@ -144,7 +144,7 @@ def test_firm_pays_the_badge_fee_online_and_downloads_the_signed_badge(platform,
 
     off_the_loop(worker.tick, platform)  # delivers payment_confirmed
     firm.reload()
-    expect(status_of(firm)).to_have_text("Đã trả kết quả")
+    expect(status_of(firm)).to_have_text("Đã giải quyết xong")  # returned once downloaded
     expect(delivery).to_contain_text("Đã thanh toán trực tuyến.")
     result = delivery.get_by_role("link", name="Tải kết quả")
     expect(result).to_have_count(1)

@@ -200,7 +200,7 @@ def test_the_round_trip_district_department_district(coop):
     assert worker.tick(p)["messages"] == 1
     with p.db.transaction() as session:
         done = find(session, district)
-        assert done.status == "returned" and session.get(Instance, done.id).completed
+        assert done.status == "processed" and session.get(Instance, done.id).completed
         view = dossiers.dossier_view(session, done)
         child_view = dossiers.dossier_view(session, find(session, department.code))
     assert view["children"] == [department.code] and child_view["parent"] == district
@@ -322,7 +322,7 @@ def test_a_worker_killed_between_the_two_sides_and_a_new_one_finish_the_flow(coo
     try:
         def district_done() -> bool:
             with p.db.transaction() as session:
-                return find(session, district).status == "returned"
+                return find(session, district).status == "processed"
 
         _wait_for(district_done, second)
     finally:

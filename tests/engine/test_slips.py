@@ -200,7 +200,7 @@ def test_the_approved_path_ends_with_control_slip_05_attached_to_the_result_e_ma
         tasks.complete(platform, user(platform, who), row.id, {"confirm": True}, passphrase="demo")
     _doc, pdf = slip(platform, code, "05")
     text = text_of(pdf)
-    assert "Tổ chức, cá nhân (nhận kết quả)" in text and "Tình trạng hồ sơ: Đã trả kết quả" in text
+    assert "Tổ chức, cá nhân (nhận kết quả)" in text and "Tình trạng hồ sơ: Đã giải quyết xong" in text
     # reception, appraisal, approval and both signatures, all on the first day
     with platform.db.transaction() as session:
         dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()

@@ -185,7 +185,7 @@ def test_the_transport_licence_journey_over_http(api):
             assert status == step["expect"]["status"], (task["title"], status)
     assert signers == ["chuyenvien", "lanhdao"]
     dossier = api.get(f"/dossiers/{code}", "doanhnghiep").json
-    assert dossier["status"] == "returned"
+    assert dossier["status"] == "processed"
 
     licence = next(d for d in dossier["documents"] if d["signatures"] == 2)
     response = api.get(f"/documents/{licence['id']}", "doanhnghiep")
@@ -286,6 +286,26 @@ def test_a_citizen_may_not_read_statistics(api):
     assert api.get("/stats", "lanhdao", query_string=period).status_code == 200
     response = api.get("/stats", "lanhdao", query_string={"start": "01/01/2025"})
     assert response.status_code == 400
+    assert api.get("/stats", "chuyenvien").status_code == 403  # a handler is no leader
+
+
+def test_statistics_keys_scope_and_bad_input(api):
+    body = api.get("/stats", "lanhdao").json
+    assert body["agency"] == "000.00.14.H56"  # the head's own agency by default
+    for key in ("received", "by_channel", "processed_on_time", "processed_late",
+                "share_on_time", "electronic_results", "share_online", "scorecard"):
+        assert key in body
+    assert set(body["by_channel"]) == {"online", "counter", "post"}
+    assert set(body["scorecard"]) == {"transparency", "progress", "online", "digitisation",
+                                      "satisfaction"}
+    assert api.get("/stats", "quantri").json["agency"] == "000.00.00.H56"
+    backwards = api.get("/stats", "quantri", query_string={"start": "2026-12-31",
+                                                           "end": "2026-12-01"})
+    assert backwards.status_code == 422 and "trước ngày bắt đầu" in backwards.json["message_vi"]
+    unknown = api.get("/stats", "quantri", query_string={"agency": "000.99.99.H56"})
+    assert unknown.status_code == 404 and unknown.json["details"][0]["field"] == "agency"
+    other = api.get("/stats", "lanhdao", query_string={"agency": "000.00.13.H56"})
+    assert other.status_code == 403
 
 
 def test_openapi_paths_are_exactly_the_blueprints_routes(app, api):

@@ -7,7 +7,7 @@ from posixpath import normpath
 
 from flask import jsonify, request, url_for
 
-from engine import accounts, procedures, register, stats
+from engine import accounts, procedures, stats, stats_scope
 from web import limits
 from web.errors import ApiError
 
@@ -76,19 +76,16 @@ def deploy_procedure():
 
 @bp.get("/stats")
 def get_stats():
-    """(Staff) indicators for a period (``start``/``end`` as YYYY-MM-DD), agency, procedure."""
-    require(current_user().is_staff, "Statistics are for agency staff.",
-            "Chỉ cán bộ cơ quan được xem thống kê.")
+    """(Leaders and heads of agencies) indicators for a period (``start``/``end`` as
+    YYYY-MM-DD), an agency (``agency``, with its sub-agencies unless ``sub_agencies=0``;
+    default: the widest the caller may read) and a procedure. 403 outside the caller's
+    agencies, 404 for an unknown agency or procedure, 422 for an end before the start."""
+    user = current_user()
     args = request.args
-    agency = args.get("agency") or None
-    # One agency's figures are for its own staff, administrators and the province's
-    # leadership (as its register is); the province's totals are for all staff.
-    require(agency is None or register.may_read(current_user(), agency),
-            "You may read the statistics of your own agencies only.",
-            "Bạn chỉ được xem thống kê của cơ quan mình.")
+    agency = stats_scope.resolve(platform(), user, args.get("agency") or None)
     result = stats.indicators(platform(), start=_date_arg("start"), end=_date_arg("end"),
-                              agency_code=agency,
-                              procedure_code=args.get("procedure") or None)
+                              agency_code=agency, procedure_code=args.get("procedure") or None,
+                              with_sub_agencies=args.get("sub_agencies", "1") != "0")
     return jsonify(result)
 
 

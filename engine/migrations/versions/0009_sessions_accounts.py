@@ -1,7 +1,7 @@
 """sessions, account links, worker heartbeats
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 08:00:00
 
 Browser sessions kept on the server (so that logout, a password change and "sign out
@@ -15,7 +15,7 @@ from alembic import op
 import engine.db
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,111 @@
+"""Counter and post receptions (engine.counter) and the hand-over that makes a processed
+dossier returned (engine.handover)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from engine import accounts, clock, counter, documents, dossiers, handover, stats
+from engine.errors import Conflict, InvalidData, PermissionDenied
+from engine.models import Document, Dossier, User
+from tests.engine.factories import APPLICATION, PROCEDURE
+from tests.engine.test_stats import Rows, at
+from tests.scenario import run_scenario, sample_files
+
+REPO = Path(__file__).resolve().parents[2]
+NEW_APPLICANT = {"id_number": "038090012345", "full_name": "Trịnh Văn Quầy",
+                 "email": "quay@example.vn", "phone": "0987654321", "kind": "citizen"}
+
+
+def _count(p, model) -> int:
+    with p.db.read() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar()
+
+
+def test_an_officer_receives_at_the_counter_for_a_new_applicant(platform):
+    clock.travel_to(at(2026, 12, 7, 9, 0))
+    motcua = accounts.find_user(platform, "motcua")
+    assert counter.find_applicant(platform, NEW_APPLICANT["id_number"]) is None
+    result = counter.receive(platform, motcua, PROCEDURE, NEW_APPLICANT, APPLICATION,
+                             sample_files(platform, PROCEDURE), channel="counter")
+    assert result["channel"] == "counter" and result["status"] == "submitted"
+    assert datetime.fromisoformat(result["due_at"]) == at(2026, 12, 14, 17, 0)  # 5 working days
+    found = counter.find_applicant(platform, " 038090012345 ")
+    assert found["full_name"] == "Trịnh Văn Quầy" and found["email"] == "quay@example.vn"
+    with platform.db.read() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == result["code"])).scalar_one()
+        assert dossier.received_by_id == motcua.id and dossier.channel == "counter"
+        scans = session.execute(select(Document.name).where(Document.dossier_id == dossier.id,
+                                                            Document.kind == "upload")).scalars().all()
+        assert scans  # the scanned documents are the dossier's own
+    # The applicant follows it with the code and their ID number, like any dossier.
+    view = dossiers.get_dossier(platform, result["code"], id_number="038090012345")
+    assert view["code"] == result["code"]
+    # A second dossier for the same person finds them: no second account.
+    counter.receive(platform, motcua, PROCEDURE, {"id_number": "038090012345"}, APPLICATION,
+                    sample_files(platform, PROCEDURE), channel="post")
+    with platform.db.read() as session:
+        assert session.execute(select(func.count()).select_from(User).where(
+            User.id_number == "038090012345")).scalar() == 1
+    report = stats.indicators(platform, start=date(2026, 12, 1), end=date(2026, 12, 31))
+    assert report["by_channel"] == {"online": 0, "counter": 1, "post": 1}
+
+
+def test_bad_counter_receptions_keep_nothing(platform):
+    motcua = accounts.find_user(platform, "motcua")
+    other_agency = accounts.find_user(platform, "stc_motcua")
+    files = sample_files(platform, PROCEDURE)
+    before = (_count(platform, Dossier), _count(platform, User))
+    with pytest.raises(InvalidData) as unknown_person:
+        counter.receive(platform, motcua, PROCEDURE, {"id_number": "038090099999"}, APPLICATION, files)
+    assert unknown_person.value.details[0]["field"] == "full_name"
+    with pytest.raises(InvalidData):
+        counter.receive(platform, motcua, PROCEDURE, {**NEW_APPLICANT, "id_number": "12ab"},
+                        APPLICATION, files)
+    with pytest.raises(InvalidData):
+        counter.receive(platform, motcua, PROCEDURE, NEW_APPLICANT, APPLICATION, files, channel="fax")
+    with pytest.raises(InvalidData):  # the form is checked as online
+        counter.receive(platform, motcua, PROCEDURE, NEW_APPLICANT, {}, files)
+    with pytest.raises((PermissionDenied, InvalidData)):
+        counter.receive(platform, other_agency, PROCEDURE, NEW_APPLICANT, APPLICATION, files)
+    assert (_count(platform, Dossier), _count(platform, User)) == before
+
+
+def test_a_result_is_returned_when_downloaded_online(platform):
+    scenario = yaml.safe_load((REPO / "bpmn" / PROCEDURE / "scenarios" / "approve-and-sign.yaml")
+                              .read_text())
+    code = run_scenario(platform, scenario)
+    firm = accounts.find_user(platform, "doanhnghiep")
+    with platform.db.read() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        assert dossier.status == "processed" and dossier.returned_at is None
+        docs = {d.name: d.id for d in session.execute(
+            select(Document).where(Document.dossier_id == dossier.id)).scalars()}
+    documents.open_document(platform, firm, docs["slip-01"])  # a slip hands nothing over
+    assert dossiers.get_dossier(platform, code, user=firm)["status"] == "processed"
+    documents.open_document(platform, firm, docs["licence"])
+    with platform.db.read() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        assert (dossier.status, dossier.return_method) == ("returned", "online")
+        assert dossier.returned_at > dossier.finished_at
+
+
+def test_a_reception_officer_hands_a_result_over_at_the_counter(platform):
+    rows = Rows(platform)
+    dossier_id = rows.add(at(2026, 12, 1, 9), at(2026, 12, 8, 17), at(2026, 12, 4, 10),
+                          channel="counter")
+    with platform.db.read() as session:
+        code = session.get(Dossier, dossier_id).code
+    with pytest.raises(PermissionDenied):
+        handover.hand_over(platform, accounts.find_user(platform, "chuyenvien"), code, "counter")
+    motcua = accounts.find_user(platform, "motcua")
+    with pytest.raises(InvalidData):
+        handover.hand_over(platform, motcua, code, "pigeon")
+    assert handover.hand_over(platform, motcua, code, "counter")["status"] == "returned"
+    with pytest.raises(Conflict):
+        handover.hand_over(platform, motcua, code, "post")
