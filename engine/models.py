@@ -171,6 +171,8 @@ class Dossier(Base):
 
     __table_args__ = (Index("ix_dossier_applicant", "applicant_id"),
                       Index("ix_dossier_agency_status", "agency_id", "status"),
+                      # an agency's dossiers newest first (engine.dossier_search)
+                      Index("ix_dossier_agency_received", "agency_id", "received_at", "id"),
                       Index("ix_dossier_parent", "parent_id"))
 
 
