@@ -12,12 +12,22 @@ primary key), read in a read transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import String, bindparam, func, or_, select, tuple_
 
 from .errors import InvalidData
-from .inbox import PAGE_SIZE, Page, clean_search, decode_cursor, encode_cursor, like_pattern
+from .inbox import PAGE_SIZE, clean_search, decode_cursor, encode_cursor, like_pattern
 from .models import Agency, Dossier, Procedure, User
 from .statuses import STATUS_LABELS, STATUSES
+
+
+@dataclass(frozen=True)
+class DossierPage:
+    """One page of dossiers, and the cursor of the next page (None on the last)."""
+
+    dossiers: list[dict]
+    next: str | None
 
 
 def _agency_codes(user) -> list[str]:
@@ -25,7 +35,7 @@ def _agency_codes(user) -> list[str]:
 
 
 def search_dossiers(p, user, *, search: str = "", status: str | None = None,
-                    after: str | None = None, limit: int = PAGE_SIZE) -> Page:
+                    after: str | None = None, limit: int = PAGE_SIZE) -> DossierPage:
     """One page of the dossiers of ``user``'s agencies, newest first. ``search``: text in
     the code, the applicant's name or ID number, or the procedure's name; ``status``: one
     of :data:`engine.statuses.STATUSES`; ``after``: the previous page's ``next``."""
@@ -39,7 +49,7 @@ def search_dossiers(p, user, *, search: str = "", status: str | None = None,
     search = clean_search(search)
     codes = _agency_codes(user)
     if not codes:
-        return Page([], None)
+        return DossierPage([], None)
     statement = (
         select(Dossier.id, Dossier.code, Dossier.status, Dossier.received_at, Dossier.due_at,
                Dossier.finished_at, Procedure.name_vi.label("procedure_name"),
@@ -48,7 +58,6 @@ def search_dossiers(p, user, *, search: str = "", status: str | None = None,
         .join(Procedure, Procedure.id == Dossier.procedure_id)
         .join(User, User.id == Dossier.applicant_id)
         .join(Agency, Agency.id == Dossier.agency_id)
-        .where(Dossier.agency_id.in_(select(Agency.id).where(Agency.code.in_(codes))))
         .order_by(Dossier.received_at.desc(), Dossier.id.desc())
         .limit(limit + 1))
     if status:
@@ -67,11 +76,13 @@ def search_dossiers(p, user, *, search: str = "", status: str | None = None,
         statement = statement.where(
             tuple_(Dossier.received_at, Dossier.id) < tuple_(received_at, dossier_id))
     with p.db.read() as session:
-        rows = session.execute(statement).all()
+        # the agencies' ids first: "agency_id IN (ids)" lets the index be read in order
+        agency_ids = session.execute(select(Agency.id).where(Agency.code.in_(codes))).scalars()
+        rows = session.execute(statement.where(Dossier.agency_id.in_(list(agency_ids)))).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page([_row(r) for r in rows],
-                encode_cursor(rows[-1].received_at, rows[-1].id) if more else None)
+    return DossierPage([_row(r) for r in rows],
+                       encode_cursor(rows[-1].received_at, rows[-1].id) if more else None)
 
 
 def _row(row) -> dict:

@@ -108,7 +108,7 @@ def agency_dossiers():
                                               status=filters["status"] or None)
     kept = {k: v for k, v in filters.items() if v}
     return render_template(
-        "agency_dossiers.html", dossiers=page.tasks, filters=filters, statuses=STATUSES,
+        "agency_dossiers.html", dossiers=page.dossiers, filters=filters, statuses=STATUSES,
         error=error, filtered=bool(kept),
         next=url_for(".agency_dossiers", **kept, after=page.next) if page.next else None,
         first=url_for(".agency_dossiers", **kept) if args.get("after") else None), status

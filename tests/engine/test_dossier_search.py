@@ -12,7 +12,7 @@ from tests.scenario import user
 
 
 def codes(page):
-    return [d["code"] for d in page.tasks]
+    return [d["code"] for d in page.dossiers]
 
 
 def test_officers_find_their_agencys_dossiers_newest_first(platform):
@@ -26,7 +26,7 @@ def test_officers_find_their_agencys_dossiers_newest_first(platform):
         while True:
             page = dossier_search.search_dossiers(platform, officer, after=after, limit=limit,
                                                   **filters)
-            assert len(page.tasks) <= limit
+            assert len(page.dossiers) <= limit
             found += codes(page)
             if page.next is None:
                 return found
@@ -39,7 +39,7 @@ def test_officers_find_their_agencys_dossiers_newest_first(platform):
     assert every_page(2, search="%") == []
     assert every_page(2, status="submitted") == newest_first
     assert every_page(2, status="returned") == []
-    [row] = dossier_search.search_dossiers(platform, officer, search=citizen).tasks
+    [row] = dossier_search.search_dossiers(platform, officer, search=citizen).dossiers
     assert row["applicant_name"] == user(platform, "congdan").full_name
     assert row["procedure"]["name_vi"] and row["status_vi"] == "Mới nộp"
     # another agency's officers, and citizens, find none of them
