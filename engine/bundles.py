@@ -36,7 +36,8 @@ from SpiffWorkflow.spiff.specs.defaults import (
 )
 from sqlalchemy import select
 
-from . import bundle_warnings, elements, problem_texts
+# casefile as a module: it imports procedures, which imports this one
+from . import bundle_warnings, casefile, elements, problem_texts
 from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
@@ -216,7 +217,8 @@ def cooperating_ids(meta: dict) -> tuple[str, ...]:
                  if isinstance(e, dict) and isinstance(e.get("process_id"), str))
 
 
-def _check_form(files: dict[str, str], path: str, where: str, problems: list[Problem]) -> None:
+def _check_form(files: dict[str, str], path: str, where: str, problems: list[Problem],
+                roles: set[str] | None = None) -> None:
     if path not in files:
         problems.append(Problem(where, path, "the form file is not in the bundle"))
         return
@@ -232,6 +234,9 @@ def _check_form(files: dict[str, str], path: str, where: str, problems: list[Pro
         return
     if schema.get("type") != "object":
         problems.append(Problem(path, "(root)", 'a form schema must have "type": "object"'))
+    if roles is not None:
+        problems += [Problem(path, loc, msg)
+                     for loc, msg in casefile.show_to_problems(schema, roles)]
 
 
 def _xml_problems(name: str, text: str) -> tuple[etree._Element | None, list[Problem]]:
@@ -461,7 +466,7 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
                 props = ext.get("properties") or {}
                 form = props.get("formJsonSchemaFilename") or ext.get("formJsonSchemaFilename")
                 if form:
-                    _check_form(files, form, filename, problems)
+                    _check_form(files, form, filename, problems, roles)
                 if props.get("signDocument") and props["signDocument"] not in documents:
                     bad(f"signDocument '{props['signDocument']}' is not under documents: "
                         "in procedure.yaml")

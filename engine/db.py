@@ -46,6 +46,8 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # SQLite's lower() folds ASCII only; searches (engine.inbox) need "Đ" → "đ".
+            dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
@@ -54,6 +56,10 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 class Database:

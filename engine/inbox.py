@@ -20,17 +20,28 @@ passes as ``after``; ``None`` on the last page. A cursor stays valid while tasks
 go: rows before it are never repeated, rows after it never skipped (a task whose due
 date changed may move across it, as in any keyset paging).
 
-Rows hold only what the list shows: human_task columns, the dossier's code and the
-procedure's names (a join by primary key); no ORM objects. Reads run in a read
-transaction (:meth:`engine.db.Database.read`).
+**Filters** narrow every arm the same way, so each stays a range of its index:
+``due="overdue"`` (due before now) and ``due="soon"`` (due from now to the end of the next
+working day, Vietnam time) bound ``due_at`` and leave out tasks without a due date;
+``search`` keeps the tasks whose dossier code, applicant's name or procedure name
+contains the text (case-insensitive; SQLite's ``lower`` is replaced by Python's so that
+Vietnamese capitals fold too — :mod:`engine.db`). A search joins each arm's rows to their
+dossier, applicant and procedure by primary key and filters them while reading the index
+in order, so a page still stops after its rows; at worst it reads the officer's open
+tasks (hundreds), never the province's.
+
+Rows hold only what the list shows: human_task columns, the dossier's code, the
+applicant's name and the procedure's names (joins by primary key); no ORM objects. Reads
+run in a read transaction (:meth:`engine.db.Database.read`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 
 from sqlalchemy import (
@@ -39,18 +50,24 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    func,
     literal_column,
+    or_,
     select,
     tuple_,
     union_all,
 )
 
+from . import clock
+from .calendar import load_calendar
 from .db import UTCDateTime
 from .errors import InvalidData
-from .models import Agency, Dossier, HumanTask, Procedure
+from .models import Agency, Dossier, HumanTask, Procedure, User
 
 PAGE_SIZE = 50
 SCOPES = ("all", "mine", "waiting")
+DUE_FILTERS = ("soon", "overdue")
+SEARCH_MAX = 100
 
 _T = HumanTask.__table__.c
 _COLUMNS = (_T.id, _T.title, _T.status, _T.dossier_id, _T.role_code, _T.assignee_id,
@@ -91,30 +108,55 @@ def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
                           ) from None
 
 
-def _arms(condition, after: str | None, n: int) -> list[Select]:
+def _search_condition():
+    """The dossier code, applicant's name or procedure name contains ``:search`` (a
+    lower-cased LIKE pattern)."""
+    pattern = bindparam("search", type_=String())
+    return or_(*(func.lower(column).like(pattern, escape="\\")
+                 for column in (Dossier.code, User.full_name, Procedure.name_vi,
+                                Procedure.name_en)))
+
+
+def _arms(condition, after: str | None, n: int, due: str | None = None,
+          search: bool = False) -> list[Select]:
     """The ordered, limited reads of one arm (``condition``) that follow a cursor of kind
-    ``after`` (None: the first page; ``"dated"``; ``"undated"``).
+    ``after`` (None: the first page; ``"dated"``; ``"undated"``), narrowed by the ``due``
+    filter and the ``search`` text.
 
     After a row with a due date, the arm is two index ranges: later due dates (a row
     comparison, which an index scan starts from) and then the rows without a due date."""
+    bounds = []
+    if due is not None:
+        bounds.append(_T.due_at < bindparam("due_before", type_=UTCDateTime()))
+    if due == "soon":
+        bounds.append(_T.due_at >= bindparam("due_from", type_=UTCDateTime()))
+
     def read(where, *order):
-        return select(*_COLUMNS).where(_OPEN, condition, *where).order_by(*order).limit(n)
+        statement = select(*_COLUMNS).where(_OPEN, condition, *bounds, *where)
+        if search:
+            statement = (statement.join(Dossier, Dossier.id == _T.dossier_id)
+                         .join(Procedure, Procedure.id == Dossier.procedure_id)
+                         .join(User, User.id == Dossier.applicant_id)
+                         .where(_search_condition()))
+        return statement.order_by(*order).limit(n)
 
     after_id = bindparam("after_id", type_=Integer())
     if after is None:
         return [read((), _T.due_at.asc().nulls_last(), _T.id)]
     if after == "undated":
-        return [read((_T.due_at.is_(None), _T.id > after_id), _T.id)]
+        return [read((_T.due_at.is_(None), _T.id > after_id), _T.id)] if due is None else []
     after_due = bindparam("after_due", type_=UTCDateTime())
-    return [read((tuple_(_T.due_at, _T.id) > tuple_(after_due, after_id),), _T.due_at, _T.id),
-            read((_T.due_at.is_(None),), _T.id)]
+    dated = read((tuple_(_T.due_at, _T.id) > tuple_(after_due, after_id),), _T.due_at, _T.id)
+    return [dated, read((_T.due_at.is_(None),), _T.id)] if due is None else [dated]
 
 
 @lru_cache(maxsize=512)
-def _statement(scope: str, pairs: int, after: str | None, limit: int) -> Select | None:
+def _statement(scope: str, pairs: int, after: str | None, limit: int,
+               due: str | None = None, search: bool = False) -> Select | None:
     """The statement of a page for a shape: ``scope``, how many (role, agency) pairs, the
-    kind of cursor, the page size. Values come as parameters (``user_id``, ``role_<i>``,
-    ``agency_<i>``, ``after_due``, ``after_id``): building and caching a statement of this
+    kind of cursor, the page size, the due filter, whether it searches. Values come as
+    parameters (``user_id``, ``role_<i>``, ``agency_<i>``, ``after_due``, ``after_id``,
+    ``due_from``, ``due_before``, ``search``): building and caching a statement of this
     size costs more than the query itself, so each shape is built once per process."""
     conditions = []
     if scope in ("all", "mine"):
@@ -127,7 +169,7 @@ def _statement(scope: str, pairs: int, after: str | None, limit: int) -> Select 
                                    _T.role_code == bindparam(f"role_{i}", type_=String()),
                                    _T.agency_id == agency_id))
     arms = [select(*arm.subquery().c) for condition in conditions
-            for arm in _arms(condition, after, limit)]
+            for arm in _arms(condition, after, limit, due, search)]
     if not arms:
         return None
     union = union_all(*arms).subquery("arms") if len(arms) > 1 else arms[0].subquery("arms")
@@ -135,16 +177,53 @@ def _statement(scope: str, pairs: int, after: str | None, limit: int) -> Select 
         .limit(limit).subquery("page")
     return (select(page, Dossier.code.label("dossier_code"),
                    Procedure.name_vi.label("procedure_name"),
-                   Procedure.name_en.label("procedure_name_en"))
+                   Procedure.name_en.label("procedure_name_en"),
+                   User.full_name.label("applicant_name"))
             .join(Dossier, Dossier.id == page.c.dossier_id)
             .join(Procedure, Procedure.id == Dossier.procedure_id)
+            .join(User, User.id == Dossier.applicant_id)
             .order_by(page.c.due_at.asc().nulls_last(), page.c.id))
 
 
-def _prepared(user, scope: str, after: str | None, limit: int) -> tuple[Select | None, dict]:
+def like_pattern(text: str) -> str:
+    """A lower-cased ``LIKE`` pattern that finds ``text`` anywhere (its own ``%``, ``_``
+    and ``\\`` taken literally)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def clean_search(text: str | None) -> str:
+    """The search text as searched: NFC, spaces trimmed and collapsed; InvalidData past
+    :data:`SEARCH_MAX` characters."""
+    text = " ".join(unicodedata.normalize("NFC", text or "").split())
+    if len(text) > SEARCH_MAX:
+        raise InvalidData(f"Search for at most {SEARCH_MAX} characters.",
+                          vi=f"Nội dung tìm kiếm tối đa {SEARCH_MAX} ký tự.",
+                          details=[{"field": "q", "message": f"At most {SEARCH_MAX} characters."}])
+    return text
+
+
+def due_window(session, due: str) -> dict:
+    """The ``due_from`` / ``due_before`` values of a due filter, from now: ``overdue``
+    before now; ``soon`` from now to the end of the next working day (Vietnam time)."""
+    now = clock.now()
+    if due == "overdue":
+        return {"due_before": now}
+    today = now.astimezone(clock.VIETNAM).date()
+    next_day = load_calendar(session).next_working_day(today)
+    end = datetime.combine(next_day + timedelta(days=1), time(0), clock.VIETNAM)
+    return {"due_from": now, "due_before": end}
+
+
+def _prepared(user, scope: str, after: str | None, limit: int, due: str | None = None,
+              search: str = "", window: dict | None = None) -> tuple[Select | None, dict]:
     if scope not in SCOPES:
         raise InvalidData(f"Unknown scope {scope!r}.", vi=f"Phạm vi không hợp lệ: {scope!r}.",
                           details=[{"field": "scope", "message": f"One of {', '.join(SCOPES)}."}])
+    if due is not None and due not in DUE_FILTERS:
+        raise InvalidData(f"Unknown due filter {due!r}.", vi=f"Bộ lọc hạn không hợp lệ: {due!r}.",
+                          details=[{"field": "due",
+                                    "message": f"One of {', '.join(DUE_FILTERS)}."}])
     pairs = sorted(set(user.roles)) if scope != "mine" else []
     params: dict = {"user_id": user.id} if scope != "waiting" else {}
     for i, (role, agency) in enumerate(pairs):
@@ -155,14 +234,20 @@ def _prepared(user, scope: str, after: str | None, limit: int) -> tuple[Select |
         kind = "undated" if due_at is None else "dated"
         if due_at is not None:
             params["after_due"] = due_at
-    return _statement(scope, len(pairs), kind, limit), params
+    if due is not None:
+        params.update(window or {})
+    if search:
+        params["search"] = like_pattern(search)
+    return _statement(scope, len(pairs), kind, limit, due, bool(search)), params
 
 
 def inbox_query(user, *, scope: str = "all", after: str | None = None,
-                limit: int = PAGE_SIZE) -> Select | None:
+                limit: int = PAGE_SIZE, due: str | None = None, search: str = "",
+                window: dict | None = None) -> Select | None:
     """The statement of one page (``limit`` rows) with its values bound (to print or
-    EXPLAIN it); None when the user can have no task."""
-    statement, params = _prepared(user, scope, after, limit)
+    EXPLAIN it); None when the user can have no task. ``window``: the due filter's
+    bounds (:func:`due_window`)."""
+    statement, params = _prepared(user, scope, after, limit, due, clean_search(search), window)
     return statement.params(params) if statement is not None else None
 
 
@@ -172,13 +257,16 @@ def _row(row, user) -> dict:
     return {"id": row.id, "title": row.title, "status": row.status,
             "dossier_code": row.dossier_code, "procedure_name": row.procedure_name,
             "procedure_name_en": row.procedure_name_en, "role": row.role_code,
+            "applicant_name": row.applicant_name,
             "assignee": user.username if mine else None,
             "due_at": row.due_at.isoformat() if row.due_at else None,
             "created_at": row.created_at.isoformat(), "mine": mine}
 
 
-def _page(session, user, scope: str, after: str | None, limit: int) -> Page:
-    statement, params = _prepared(user, scope, after, limit + 1)
+def _page(session, user, scope: str, after: str | None, limit: int, due: str | None = None,
+          search: str = "") -> Page:
+    window = due_window(session, due) if due in DUE_FILTERS else None
+    statement, params = _prepared(user, scope, after, limit + 1, due, search, window)
     if statement is None:
         return Page([], None)
     rows = session.execute(statement, params).all()
@@ -189,18 +277,21 @@ def _page(session, user, scope: str, after: str | None, limit: int) -> Page:
 
 
 def inbox_page(p, user, *, scope: str = "all", after: str | None = None,
-               limit: int = PAGE_SIZE) -> Page:
+               limit: int = PAGE_SIZE, due: str | None = None, search: str = "") -> Page:
     """One page of the user's actionable tasks, due first (no due date last, then id).
 
     ``scope``: ``all``, ``mine`` (assigned to the user) or ``waiting`` (unclaimed, of their
     roles); ``after``: the ``next`` cursor of the previous page; ``limit``: 1 to
-    :data:`PAGE_SIZE`."""
+    :data:`PAGE_SIZE`; ``due``: None, ``soon`` or ``overdue``; ``search``: text in the
+    dossier code, applicant's name or procedure name. A cursor belongs to the filters it
+    was made with."""
     if not 1 <= limit <= PAGE_SIZE:
         raise InvalidData(f"The page size is 1 to {PAGE_SIZE}.",
                           vi=f"Số dòng mỗi trang từ 1 đến {PAGE_SIZE}.",
                           details=[{"field": "limit", "message": f"1 to {PAGE_SIZE}."}])
+    search = clean_search(search)
     with p.db.read() as session:
-        return _page(session, user, scope, after, limit)
+        return _page(session, user, scope, after, limit, due, search)
 
 
 def all_tasks(p, user) -> list[dict]:
@@ -227,10 +318,12 @@ def tasks_of_dossier(p, user, dossier_code: str) -> list[dict]:
             select(*_COLUMNS, Dossier.code.label("dossier_code"),
                    Procedure.name_vi.label("procedure_name"),
                    Procedure.name_en.label("procedure_name_en"),
+                   User.full_name.label("applicant_name"),
                    Agency.code.label("agency_code"))
             .select_from(Dossier)
             .join(HumanTask, HumanTask.dossier_id == Dossier.id)
             .join(Procedure, Procedure.id == Dossier.procedure_id)
+            .join(User, User.id == Dossier.applicant_id)
             .outerjoin(Agency, Agency.id == HumanTask.agency_id)
             .where(Dossier.code == dossier_code, _OPEN)
             .order_by(HumanTask.id)).all()

@@ -186,6 +186,8 @@ class Dossier(Base):
     __table_args__ = (Index("ix_dossier_applicant", "applicant_id"),
                       Index("ix_dossier_agency_status", "agency_id", "status"),
                       Index("ix_dossier_parent", "parent_id"),
+                      # an agency's dossiers newest first (engine.dossier_search)
+                      Index("ix_dossier_agency_received", "agency_id", "received_at", "id"),
                       # Statistics read a period: dossiers received in it or finished in it.
                       Index("ix_dossier_received_at", "received_at"),
                       Index("ix_dossier_finished_at", "finished_at"))

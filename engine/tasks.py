@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, forms, outside, runtime
+from . import audit, casefile, clock, forms, outside, runtime
 from .documents import latest, store_document
 from .dossiers import dossier_view
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
@@ -137,8 +137,11 @@ def get_task(p, user, task_id: int) -> dict:
                     sign_document=(task.properties or {}).get("signDocument"),
                     can_claim=open_ and task.assignee_id is None and task.role_code != "applicant",
                     can_complete=open_ and task.assignee_id in (None, user.id),
+                    earlier=casefile.earlier_steps(session, task, version),
                     application_form=form_schema(version, version.meta.get("application_form")),
                     dossier=dossier_view(session, task.dossier, viewer=user))
+        view["checklist"] = casefile.reception_checklist(
+            version.meta, view["dossier"]["documents"], task.role_code, view["form"])
         return view
 
 
@@ -189,23 +192,28 @@ class _SignFirst(Exception):
 
 
 def complete(p, user, task_id: int, data: dict, files: dict | None = None, *,
-             passphrase: str | None = None) -> dict:
+             passphrase: str | None = None, signs_document: int | None = None) -> dict:
     """Complete a task with its form data (and sign its document when the step says so),
     then run the dossier's process to its next wait state, all in one transaction; the
-    signature itself is made before it (see the module docstring)."""
+    signature itself is made before it (see the module docstring).
+
+    ``signs_document``: the id of the document revision the officer was shown; if the
+    document has a newer revision by now, nothing is signed and InvalidData asks them to
+    look at it again (they sign exactly what they saw)."""
     signature = None
     for _attempt in range(SIGNING_ATTEMPTS + 1):
         try:
             return outside.attempts(
                 lambda signature=signature: _complete(p, user, task_id, data, files,
-                                                      passphrase, signature))
+                                                      passphrase, signature, signs_document))
         except _SignFirst as needed:
             signature = _sign(p, user, needed, passphrase)
     raise Conflict("The document to sign kept changing while it was being signed; try again.",
                    vi="Văn bản cần ký liên tục thay đổi trong khi ký; hãy thử lại.")
 
 
-def _complete(p, user, task_id, data, files, passphrase, signature: _Signature | None) -> dict:
+def _complete(p, user, task_id, data, files, passphrase, signature: _Signature | None,
+              shown: int | None = None) -> dict:
     with p.db.transaction() as session:
         locked = _read_locked(session, task_id)
         task, dossier = locked.task, locked.dossier
@@ -224,6 +232,12 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
             if document is None:
                 raise InvalidData(f"There is no document '{sign_name}' to sign yet.",
                                   vi=f"Chưa có văn bản '{sign_name}' để ký.")
+            if shown is not None and shown != document.id:
+                changed = ("The document to sign changed after you opened it: look at the "
+                           "new version, then sign again.")
+                raise InvalidData(changed, vi="Văn bản cần ký đã thay đổi sau khi bạn mở: "
+                                              "hãy xem bản mới rồi ký lại.",
+                                  details=[{"field": "sign_document", "message": changed}])
             if signature is None or signature.document_id != document.id:
                 raise _SignFirst(document)  # nothing written yet: rolled back, signed, retried
         schema = form_schema(version, task.form) or {"type": "object", "properties": {}}

@@ -129,6 +129,7 @@ SCHEMAS: dict[str, dict] = {
         "procedure_name": _STRING, "procedure_name_en": _STRING, "status": _STRING,
         "role": _STRING, "assignee": {"type": ["string", "null"]},
         "due_at": _NULLABLE_DATETIME, "created_at": _DATETIME, "mine": {"type": "boolean"},
+        "applicant_name": _STRING,
     }, ["id", "title", "dossier_code"]),
     "Task": _obj({
         "id": {"type": "integer"}, "title": _STRING, "status": _STRING, "role": _STRING,
@@ -139,6 +140,17 @@ SCHEMAS: dict[str, dict] = {
                                          "officer's key passphrase"},
         "can_claim": {"type": "boolean"}, "can_complete": {"type": "boolean"},
         "dossier": _ref("Dossier"),
+        "earlier": _array(_obj({
+            "id": {"type": "integer"}, "title": _STRING, "role": _STRING,
+            "completed_at": _NULLABLE_DATETIME, "completed_by": _STRING,
+            "form": {"type": "object"}, "data": {"type": "object"}},
+            description="the steps completed before this one, latest first, with the "
+                        "fields this step's role may see (x-show-to in the forms)")),
+        "checklist": {"type": ["array", "null"], "items": _obj({
+            "key": _STRING, "name_vi": _STRING, "name_en": _STRING,
+            "document": {"type": ["object", "null"]}}),
+            "description": "on a receiving step: the procedure's required documents, each "
+                           "with the dossier's latest file for it or null"},
     }, ["id", "title", "status"]),
     "TaskCompletion": _obj({"data": {"type": "object"}, "passphrase": _STRING}, ["data"]),
     "TaskResult": _obj({"id": {"type": "integer"}, "status": {"const": "completed"},

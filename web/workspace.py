@@ -12,13 +12,21 @@ from io import BytesIO
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine import clock, lifecycle, register, slips, tasks
+from engine import clock, dossier_search, lifecycle, register, slips, tasks
 from engine import inbox as inbox_pages
 from engine.errors import Conflict, EngineError, InvalidData
+from engine.statuses import STATUSES
 
 from . import platform
 from .auth import login_required, staff_required
-from .formrender import error_summary, field_errors, form_values, parse_form, render_form
+from .formrender import (
+    error_summary,
+    field_errors,
+    form_values,
+    parse_form,
+    render_form,
+    render_values,
+)
 from .i18n import current_lang, due_state
 from .portal import HISTORY_ACTIONS, application_html, document_names, end_dossier
 
@@ -37,27 +45,73 @@ def _message(error: EngineError) -> str:
 def inbox():
     """Việc của tôi (tasks assigned to me) and Chờ nhận (my roles' unclaimed tasks), each a
     page of at most 50 by due date, paged on its own (``?mine=`` / ``?waiting=``: the cursor
-    of the section's next page; the other section keeps its page)."""
-    cursors = {scope: request.args.get(scope) or None for scope in ("mine", "waiting")}
+    of the section's next page; the other section keeps its page).
+
+    Filters, kept by every link: ``q`` (dossier code, applicant or procedure), ``due``
+    (``soon``, ``overdue``) and ``show`` (``mine`` or ``waiting``: that section only)."""
+    args = request.args
+    filters = {"q": args.get("q", ""), "due": args.get("due", ""), "show": args.get("show", "")}
+    if filters["due"] not in inbox_pages.DUE_FILTERS:
+        filters["due"] = ""
+    if filters["show"] not in ("mine", "waiting"):
+        filters["show"] = ""
+    error, status = None, 200
+    try:
+        search = inbox_pages.clean_search(filters["q"])
+    except InvalidData as exc:
+        error, status, search = _message(exc), 422, ""
+    scopes = [s for s in ("mine", "waiting") if filters["show"] in ("", s)]
+    cursors = {scope: args.get(scope) or None for scope in scopes}
     sections = {}
     for scope, after in cursors.items():
+        def page(after, scope=scope):
+            return inbox_pages.inbox_page(platform(), g.user, scope=scope, after=after,
+                                          due=filters["due"] or None, search=search)
         try:
-            page = inbox_pages.inbox_page(platform(), g.user, scope=scope, after=after)
+            sections[scope] = page(after)
         except InvalidData:  # a stale or mangled link: that section's first page
-            page = inbox_pages.inbox_page(platform(), g.user, scope=scope)
+            sections[scope] = page(None)
             cursors[scope] = None
-        for row in page.tasks:
+        for row in sections[scope].tasks:
             row["due_state"] = due_state(row.get("due_at"))
-        sections[scope] = page
+
+    kept = {k: v for k, v in filters.items() if v}
 
     def link(scope: str, after: str | None) -> str:
-        return url_for(".inbox", **{**{k: v for k, v in cursors.items() if v}, scope: after})
+        return url_for(".inbox", **kept, **{**{k: v for k, v in cursors.items() if v},
+                                            scope: after})
 
     pager = {scope: {"next": link(scope, page.next) if page.next else None,
                      "first": link(scope, None) if cursors[scope] else None}
              for scope, page in sections.items()}
-    return render_template("inbox.html", mine=sections["mine"].tasks,
-                           waiting=sections["waiting"].tasks, pager=pager)
+    return render_template("inbox.html", sections=sections, pager=pager, filters=filters,
+                           filtered=bool(kept), error=error), status
+
+
+@bp.route("/ho-so-co-quan")
+@staff_required
+def agency_dossiers():
+    """Tra cứu hồ sơ của cơ quan: the dossiers of the officer's agencies, newest first, 50
+    a page, searched by ``q`` (code, applicant, ID number, procedure) and ``status``;
+    ``after``: the next page's cursor."""
+    args = request.args
+    filters = {"q": args.get("q", ""),
+               "status": args.get("status", "") if args.get("status") in STATUSES else ""}
+    error, status = None, 200
+    try:
+        page = dossier_search.search_dossiers(platform(), g.user, search=filters["q"],
+                                              status=filters["status"] or None,
+                                              after=args.get("after") or None)
+    except InvalidData as exc:
+        error, status = _message(exc), 422
+        page = dossier_search.search_dossiers(platform(), g.user,
+                                              status=filters["status"] or None)
+    kept = {k: v for k, v in filters.items() if v}
+    return render_template(
+        "agency_dossiers.html", dossiers=page.dossiers, filters=filters, statuses=STATUSES,
+        error=error, filtered=bool(kept),
+        next=url_for(".agency_dossiers", **kept, after=page.next) if page.next else None,
+        first=url_for(".agency_dossiers", **kept) if args.get("after") else None), status
 
 
 @bp.route("/tasks/<int:task_id>")
@@ -93,7 +147,8 @@ def complete(task_id: int):
     try:
         data, files = parse_form(schema, request.form, request.files)
         result = tasks.complete(platform(), g.user, task_id, data, files,
-                                passphrase=request.form.get("passphrase") or None)
+                                passphrase=request.form.get("passphrase") or None,
+                                signs_document=_previewed(request.form.get("sign_document_id")))
     except InvalidData as exc:
         return _render_task(view, form_values(schema, request.form),
                             field_errors(exc, current_lang()))
@@ -170,14 +225,26 @@ def _render_task(view: dict, values: dict | None = None, errors: dict | None = N
     lang = current_lang()
     schema = view.get("form") or _EMPTY_FORM
     dossier = view["dossier"]
+    documents = document_names(dossier)
+    earlier = [{**step, "html": render_values(
+        step["form"], step["data"], lang=lang, documents=documents,
+        document_url=lambda doc_id: url_for("portal.document", document_id=doc_id))}
+        for step in view.get("earlier") or []]
     return render_template(
-        "task.html", task=view, dossier=dossier, errors=errors,
+        "task.html", task=view, dossier=dossier, errors=errors, earlier=earlier,
+        checklist=view.get("checklist"),
         application=application_html(dossier, view.get("application_form")),
         summary=error_summary(schema, errors, lang=lang),
         fields=render_form(schema, values, errors, lang=lang,
-                           documents=document_names(dossier)),
+                           documents=documents),
         sign_preview=_document_to_sign(view), history_actions=HISTORY_ACTIONS,
         due_state=due_state(view.get("due_at")))
+
+
+def _previewed(value: str | None) -> int | None:
+    """The id of the document revision the signing form showed (None if none or garbled:
+    then the engine signs the latest, as the API does)."""
+    return int(value) if value and value.isdigit() else None
 
 
 def _document_to_sign(view: dict) -> dict | None:

@@ -148,6 +148,65 @@ def test_tasks_of_dossier_are_only_that_dossiers_actionable_tasks(platform, doss
                    if t["id"] == handler][0]
 
 
+def test_due_filters_narrow_every_page_and_leave_out_undated_tasks(platform, dossier):
+    rows = TaskRows(platform)
+    overdue = [rows.add(dossier, due=-d / 10) for d in range(1, 8)]  # 7, most overdue last
+    mine_overdue = rows.add(dossier, assignee="chuyenvien", due=-3)
+    soon = rows.add(dossier, due=0.01)  # in a quarter of an hour
+    rows.add(dossier, due=None)
+    rows.add(dossier, due=12)  # well after the next working day
+    officer = user(platform, "chuyenvien")
+
+    def pages(limit, **filters):
+        found, after = [], None
+        while True:
+            page = inbox.inbox_page(platform, officer, after=after, limit=limit, **filters)
+            assert len(page.tasks) <= limit
+            found += ids(page.tasks)
+            if page.next is None:
+                return found
+            after = page.next
+
+    most_overdue_first = [mine_overdue, *reversed(overdue)]
+    for limit in (2, 3, 50):
+        assert pages(limit, due="overdue") == most_overdue_first
+    assert pages(3, due="overdue", scope="waiting") == list(reversed(overdue))
+    assert pages(3, due="overdue", scope="mine") == [mine_overdue]
+    assert pages(50, due="soon") == [soon]
+    with pytest.raises(InvalidData) as err:
+        inbox.inbox_page(platform, officer, due="later")
+    assert err.value.details[0]["field"] == "due"
+
+
+def test_search_finds_tasks_by_code_applicant_or_procedure(platform, dossier):
+    other = submit(platform, username="congdan")
+    rows = TaskRows(platform)
+    firm_tasks = [rows.add(dossier, due=d) for d in (1, 2, 3)]
+    citizen_task = rows.add(other, due=1.5)
+    officer = user(platform, "chuyenvien")
+
+    def found(text, **kwargs):
+        return ids(inbox.inbox_page(platform, officer, search=text, **kwargs).tasks)
+
+    assert found(other) == [citizen_task]
+    assert found(other[-6:]) == [citizen_task]  # part of the code
+    assert found(user(platform, "congdan").full_name.upper()) == [citizen_task]
+    # the procedure's name, capitals folded on both databases (Vietnamese ones too)
+    everything = [firm_tasks[0], citizen_task, *firm_tasks[1:]]
+    assert found("GIẤY PHÉP KINH DOANH VẬN TẢI") == everything
+    assert found("  giấy   phép ") == everything  # spaces trimmed and collapsed
+    assert found("%") == [] and found("_") == []  # taken literally
+    assert ids(inbox.inbox_page(platform, officer, search="GIẤY PHÉP", limit=2).tasks) == \
+        everything[:2]
+    page = inbox.inbox_page(platform, officer, search="giấy phép", limit=2)
+    rest = inbox.inbox_page(platform, officer, search="giấy phép", limit=2, after=page.next)
+    assert ids(rest.tasks) == everything[2:] and rest.next is None
+    assert found(dossier, due="overdue") == []
+    with pytest.raises(InvalidData) as err:
+        inbox.inbox_page(platform, officer, search="x" * (inbox.SEARCH_MAX + 1))
+    assert err.value.details[0]["field"] == "q"
+
+
 def test_bad_cursors_and_page_sizes_are_refused(platform):
     officer = user(platform, "chuyenvien")
     for after in ("not a cursor", "eH4x", inbox.encode_cursor(None, 1)[:-1] + "!"):
@@ -197,9 +256,14 @@ def test_the_inbox_query_reads_the_partial_indexes(platform, dossier):
     officer = user(platform, "chuyenvien")
     with platform.db.read() as session:
         first = _explain(session, inbox.inbox_query(officer, limit=51))
+        window = inbox.due_window(session, "overdue")
+        overdue = _explain(session, inbox.inbox_query(officer, limit=51, due="overdue",
+                                                      search="giấy", window=window))
     assert "ix_task_assignee_due" in first and "ix_task_unclaimed_due" in first, first
+    assert "ix_task_assignee_due" in overdue and "ix_task_unclaimed_due" in overdue, overdue
     if platform.db.is_postgres:
         assert "Seq Scan on human_task" not in first, first
+        assert "Seq Scan on human_task" not in overdue, overdue
         page = inbox.inbox_page(platform, officer, limit=5)
         with platform.db.read() as session:
             later = _explain(session, inbox.inbox_query(officer, after=page.next, limit=51))

@@ -353,12 +353,12 @@ def test_inbox_highlights_overdue_tasks(auth, client):
     code = submit_application(auth)
     auth.logout()
     auth.login("motcua")
-    row = re.search(r"<tr[^>]*>\s*<td><span class=\"code\">" + re.escape(code),
+    row = re.search(r"<tr[^>]*>\s*<td[^>]*><span class=\"code\">" + re.escape(code),
                     text(client.get("/workspace/"))).group(0)
     assert "row--overdue" not in row
     clock.travel(timedelta(days=30))
     html = text(client.get("/workspace/"))
-    row = re.search(r"<tr[^>]*>\s*<td><span class=\"code\">" + re.escape(code), html).group(0)
+    row = re.search(r"<tr[^>]*>\s*<td[^>]*><span class=\"code\">" + re.escape(code), html).group(0)
     assert "row--overdue" in row and "Quá hạn" in html
 
 
