@@ -187,3 +187,18 @@ def test_an_email_that_fails_finally_alerts_the_administrators_and_no_further(pl
     assert alert.status == "failed" and "congdan@example.vn" in alert.body
     assert [(i["kind"], i["id"]) for i in incidents.overview(platform)["failed"]] == [
         ("outbox", failed.id), ("outbox", alert.id)]
+
+
+def test_skipping_a_message_delivers_it_past_the_failed_element(platform):
+    from tests.engine.elements.kit import deploy, messages, post_message
+
+    code = submit(platform, deploy(platform, "intermediate"))
+    clock.travel(timedelta(hours=2, minutes=1))
+    tick(platform, code)
+    post_message(platform, "go", code, {"n": 0})  # the script after the catch divides by it
+    fail_finally(platform)
+    [message] = messages(platform)
+    assert (message.status, message.failed_element) == ("error", "use")
+    incidents.skip(platform, "message", message.id, reason="Đã tính tay", actor="quantri")
+    assert finished(platform, code) and "ratio" not in data(platform, code)
+    assert messages(platform)[0].status == "skipped"
