@@ -30,9 +30,10 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, jobs, outbox, runtime
+from . import audit, clock, jobs, runtime
 from .errors import Conflict, InvalidData, NotFound
-from .models import Dossier, Job, Message, Outbox, Timer, User, UserRole, WaitingMessage
+from .models import Dossier, Job, Message, Outbox, Timer, WaitingMessage
+from .outbox import ALERT_PREFIX, alert_admins  # noqa: F401  (the console's alerts)
 from .step.load import lock_dossier
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 #: Tries of a timer's or message's step before its failure is final.
 MAX_ATTEMPTS = 5
 KINDS = ("timer", "message", "job", "outbox")
-#: Outbox keys of the alert e-mails themselves: their failure raises no further alert.
-ALERT_PREFIX = "alert:"
 _MODELS = {"timer": Timer, "message": Message, "job": Job, "outbox": Outbox}
 _FAILED = {"timer": "error", "message": "error", "job": "failed", "outbox": "failed"}
 _PENDING = {"timer": "waiting", "message": "pending", "job": "pending", "outbox": "pending"}
@@ -81,32 +80,6 @@ def failed_try(p, kind: str, row_id: int, error: str, element: str = "") -> None
         alert_admins(p, session, kind=kind, row_id=row_id, dossier_id=dossier_id,
                      element=element or (row.spec_name if kind == "timer" else row.name),
                      error=error)
-
-
-def alert_admins(p, session: Session, *, kind: str, row_id: int, dossier_id: int | None,
-                 element: str, error: str) -> None:
-    """Queue an e-mail to every active administrator with an address: what failed finally,
-    on which dossier and element, with the error and the console's address."""
-    code = session.get(Dossier, dossier_id).code if dossier_id else ""
-    recipients = session.execute(
-        select(User.email).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role_code == "admin", User.active.is_(True), User.email != "")
-        .distinct()).scalars().all()
-    vi, en = _LABELS[kind]
-    subject = f"[Một Cửa] Sự cố / Incident: {vi} / {en} #{row_id}" + (f" — {code}" if code
-                                                                       else "")
-    body = "\n".join([
-        f"{vi} #{row_id} đã thất bại sau nhiều lần thử lại. / {en} #{row_id} failed after "
-        "its retries.",
-        f"Hồ sơ / Dossier: {code or '—'}",
-        f"Phần tử / Element: {element or '—'}",
-        f"Lỗi / Error: {error}",
-        "",
-        f"Xử lý tại / Handle it at: {p.settings.public_url}/admin/su-co",
-    ])
-    for email in recipients:
-        outbox.enqueue_email(session, key=f"{ALERT_PREFIX}{kind}:{row_id}:{email}",
-                             recipient=email, subject=subject, body=body)
 
 
 #: How many items of each kind the console lists at most (the oldest first).

@@ -55,7 +55,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import clock, incidents
+from . import clock, outbox
 from .models import Dossier, Job
 from .step.load import lock_dossier
 from .unit import unit_of
@@ -222,7 +222,7 @@ def _failed(p, work: Work, error: str) -> None:
             job.status, job.finished_at = "failed", clock.now()
             log.error("job %s failed %d times and is given up: %s", work.key, job.attempts,
                       error)
-            incidents.alert_admins(p, session, kind="job", row_id=job.id,
+            outbox.alert_admins(p, session, kind="job", row_id=job.id,
                                    dossier_id=job.dossier_id, element=job.kind, error=error)
         else:
             job.next_attempt_at = clock.now() + backoff(job.attempts)

@@ -27,8 +27,8 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.orm import Session
 
-from . import clock, incidents
-from .models import Document, Outbox
+from . import clock
+from .models import Document, Dossier, Outbox, User, UserRole
 from .unit import unit_of
 
 log = logging.getLogger(__name__)
@@ -155,8 +155,8 @@ def send_due(p, *, limit: int = 50) -> int:
                 row.last_error = str(exc)[:2000]
                 if row.attempts >= MAX_ATTEMPTS:
                     row.status = "failed"
-                    if not row.idempotency_key.startswith(incidents.ALERT_PREFIX):
-                        incidents.alert_admins(p, session, kind="outbox", row_id=row.id,
+                    if not row.idempotency_key.startswith(ALERT_PREFIX):
+                        alert_admins(p, session, kind="outbox", row_id=row.id,
                                                dossier_id=row.dossier_id,
                                                element=row.recipient, error=str(exc))
                 else:
@@ -166,3 +166,35 @@ def send_due(p, *, limit: int = 50) -> int:
             row.sent_at = clock.now()
             sent += 1
     return sent
+
+
+#: Outbox keys of the alert e-mails themselves: their failure raises no further alert.
+ALERT_PREFIX = "alert:"
+_ALERT_LABELS = {"timer": ("Hẹn giờ", "Timer"), "message": ("Thông điệp", "Message"),
+                 "job": ("Tác vụ nền", "Job"), "outbox": ("Thư đi", "Outgoing e-mail")}
+
+
+def alert_admins(p, session: Session, *, kind: str, row_id: int, dossier_id: int | None,
+                 element: str, error: str) -> None:
+    """Queue an e-mail to every active administrator with an address: what failed finally,
+    on which dossier and element, with the error and the console's address."""
+    code = session.get(Dossier, dossier_id).code if dossier_id else ""
+    recipients = session.execute(
+        select(User.email).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role_code == "admin", User.active.is_(True), User.email != "")
+        .distinct()).scalars().all()
+    vi, en = _ALERT_LABELS[kind]
+    subject = f"[Một Cửa] Sự cố / Incident: {vi} / {en} #{row_id}" + (f" — {code}" if code
+                                                                       else "")
+    body = "\n".join([
+        f"{vi} #{row_id} đã thất bại sau nhiều lần thử lại. / {en} #{row_id} failed after "
+        "its retries.",
+        f"Hồ sơ / Dossier: {code or '—'}",
+        f"Phần tử / Element: {element or '—'}",
+        f"Lỗi / Error: {error}",
+        "",
+        f"Xử lý tại / Handle it at: {p.settings.public_url}/admin/su-co",
+    ])
+    for email in recipients:
+        enqueue_email(session, key=f"{ALERT_PREFIX}{kind}:{row_id}:{email}",
+                             recipient=email, subject=subject, body=body)
