@@ -82,50 +82,48 @@ def failed_try(p, kind: str, row_id: int, error: str, element: str = "") -> None
                      error=error)
 
 
+#: How many items of each kind the console lists at most (the oldest first).
+LIMIT = 500
+_ELEMENT = {"timer": lambda row: row.failed_element or row.spec_name,
+            "message": lambda row: row.failed_element or row.name,
+            "job": lambda row: row.kind,
+            "outbox": lambda row: f"{row.recipient}: {row.subject}"}
+_WHEN = {"timer": lambda row: row.next_attempt_at or row.due_at,
+         "message": lambda row: row.next_attempt_at or row.created_at,
+         "job": lambda row: row.next_attempt_at, "outbox": lambda row: row.next_attempt_at}
+
+
 def overview(p) -> dict:
     """What the console shows: ``failed`` (final failures), ``retrying`` (failed tries
-    waiting for their next one) — each ``{kind, id, dossier, element, error, attempts,
-    at}`` — and the ``suspended`` dossiers ``{code, since}``."""
+    waiting for their next one) — each ``{kind, kind_vi, kind_en, id, dossier, element,
+    error, attempts, at}`` — and the ``suspended`` dossiers ``{code, since}``."""
     failed, retrying = [], []
     with p.db.read() as session:
-        codes = dict(session.execute(select(Dossier.id, Dossier.code)).all())
-        for row in session.execute(select(Timer).where(
-                (Timer.status == "error") | ((Timer.status == "waiting") & (Timer.attempts > 0)))):
-            timer = row[0]
-            item = _item("timer", timer.id, codes.get(timer.dossier_id), timer.failed_element
-                         or timer.spec_name, timer, timer.next_attempt_at or timer.due_at)
-            (failed if timer.status == "error" else retrying).append(item)
-        for row in session.execute(select(Message).where(
-                (Message.status == "error") | ((Message.status == "pending")
-                                               & (Message.attempts > 0)))):
-            message = row[0]
-            item = _item("message", message.id, codes.get(message.receiver_dossier_id)
-                         or message.correlation,
-                         message.failed_element or message.name, message,
-                         message.next_attempt_at or message.created_at)
-            (failed if message.status == "error" else retrying).append(item)
-        for model, kind in ((Job, "job"), (Outbox, "outbox")):
-            rows = session.execute(select(model).where(
-                (model.status == "failed") | ((model.status == "pending")
-                                              & (model.attempts > 0)))).scalars()
-            for row in rows:
-                element = row.kind if kind == "job" else f"{row.recipient}: {row.subject}"
-                item = _item(kind, row.id, codes.get(row.dossier_id), element, row,
-                             row.next_attempt_at)
-                (failed if row.status == "failed" else retrying).append(item)
+        found = []
+        for kind, model in _MODELS.items():
+            query = (select(model).where((model.status == _FAILED[kind])
+                                         | ((model.status == _PENDING[kind])
+                                            & (model.attempts > 0)))
+                     .order_by(model.id).limit(LIMIT))
+            found += [(kind, row) for row in session.execute(query).scalars()]
+        ids = {_dossier_of(kind, row) for kind, row in found} - {None}
+        codes = dict(session.execute(select(Dossier.id, Dossier.code)
+                                     .where(Dossier.id.in_(ids))).all()) if ids else {}
+        for kind, row in found:
+            vi, en = _LABELS[kind]
+            code = codes.get(_dossier_of(kind, row), "")
+            if kind == "message":  # addressed by the receiver's code until delivered
+                code = codes.get(row.receiver_dossier_id) or row.correlation
+            item = {"kind": kind, "kind_vi": vi, "kind_en": en, "id": row.id, "dossier": code,
+                    "element": _ELEMENT[kind](row), "error": row.last_error or "",
+                    "attempts": row.attempts, "at": _WHEN[kind](row)}
+            (failed if row.status == _FAILED[kind] else retrying).append(item)
         suspended = [{"code": code, "since": since} for code, since in session.execute(
             select(Dossier.code, Dossier.suspended_at).where(Dossier.suspended_at.is_not(None))
             .order_by(Dossier.suspended_at))]
     order = lambda item: (item["at"] is None, item["at"], item["kind"], item["id"])  # noqa: E731
     return {"failed": sorted(failed, key=order), "retrying": sorted(retrying, key=order),
             "suspended": suspended}
-
-
-def _item(kind, row_id, code, element, row, at) -> dict:
-    vi, en = _LABELS[kind]
-    return {"kind": kind, "kind_vi": vi, "kind_en": en, "id": row_id, "dossier": code or "",
-            "element": element or "", "error": row.last_error or "",
-            "attempts": row.attempts, "at": at}
 
 
 def _locked_row(session: Session, kind: str, row_id: int):

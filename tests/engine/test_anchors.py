@@ -64,3 +64,17 @@ def test_a_deleted_anchored_event_is_named(platform):
     rewrite_and_rehash(platform, made["last_id"], actor="ke-gian")
     result = anchors.verify(platform)
     assert not result["ok"] and result["first_bad_id"] == first
+
+
+def test_the_worker_anchors_at_its_interval(platform):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from engine import worker
+
+    job = worker._scheduler(BackgroundScheduler, platform, 1.0).get_job("audit-anchor")
+    assert job.trigger.interval.total_seconds() == platform.settings.audit_anchor_interval_seconds
+    submit(platform)
+    job.func(*job.args)  # what the scheduler runs at each interval
+    assert anchors.verify(platform)["anchored_to"] > 0
+    platform.settings.audit_anchor_interval_seconds = 0
+    assert worker._scheduler(BackgroundScheduler, platform, 1.0).get_job("audit-anchor") is None

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import accounts, audit, clock, incidents, jobs, operators, tasks
+from engine import accounts, audit, clock, incidents, jobs, operators, outbox, tasks
 from engine.errors import Conflict, InvalidData, OperatorError
 from engine.models import AuditEvent, Outbox, Timer
 from tests.engine.elements.kit import (
@@ -168,3 +168,37 @@ def test_an_officer_cannot_act_on_a_suspended_dossier(platform):
     tasks.complete(platform, officer, reception_task(platform, code),
                    {"reception_decision": "accept"})
     assert open_rows(platform, code)
+
+
+def test_an_email_that_fails_finally_alerts_the_administrators_and_no_further(platform):
+    with platform.db.transaction() as session:
+        outbox.enqueue_email(session, key="thu-1", recipient="congdan@example.vn",
+                             subject="Kết quả", body="…")
+    platform.settings.smtp_url = "smtp://127.0.0.1:9"  # nothing listens there
+    for _ in range(2 * outbox.MAX_ATTEMPTS):
+        outbox.send_due(platform)
+        clock.travel(timedelta(days=1))
+    with platform.db.read() as session:
+        rows = {row.idempotency_key: row for row in session.execute(select(Outbox)).scalars()}
+    failed = rows.pop("thu-1")
+    assert failed.status == "failed"
+    [(key, alert)] = rows.items()  # one alert, whose own failure alerted no one
+    assert key.startswith(incidents.ALERT_PREFIX) and alert.recipient == "quantri@example.vn"
+    assert alert.status == "failed" and "congdan@example.vn" in alert.body
+    assert [(i["kind"], i["id"]) for i in incidents.overview(platform)["failed"]] == [
+        ("outbox", failed.id), ("outbox", alert.id)]
+
+
+def test_skipping_a_message_delivers_it_past_the_failed_element(platform):
+    from tests.engine.elements.kit import deploy, messages, post_message
+
+    code = submit(platform, deploy(platform, "intermediate"))
+    clock.travel(timedelta(hours=2, minutes=1))
+    tick(platform, code)
+    post_message(platform, "go", code, {"n": 0})  # the script after the catch divides by it
+    fail_finally(platform)
+    [message] = messages(platform)
+    assert (message.status, message.failed_element) == ("error", "use")
+    incidents.skip(platform, "message", message.id, reason="Đã tính tay", actor="quantri")
+    assert finished(platform, code) and "ratio" not in data(platform, code)
+    assert messages(platform)[0].status == "skipped"
