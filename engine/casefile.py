@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlalchemy import literal_column, select
 from sqlalchemy.orm import Session
 
-from . import procedures  # the module: procedures imports bundles, which imports this one
+from .forms import form_schema
 from .models import HumanTask, ProcedureVersion, User
 
 SHOW_TO = "x-show-to"
@@ -84,7 +84,7 @@ def earlier_steps(session: Session, task: HumanTask, version: ProcedureVersion) 
     steps = []
     for row in rows:
         try:
-            schema = procedures.form_schema(version, row.form)
+            schema = form_schema(version, row.form)
         except KeyError:  # a form the dossier's (migrated) version no longer has
             schema = None
         form, data = _visible(schema, row.data or {}, task.role_code)

@@ -6,6 +6,7 @@ checked (size, type by content), stored, and its document id becomes the value.
 
 from __future__ import annotations
 
+import copy
 import json
 import unicodedata
 from functools import lru_cache
@@ -187,3 +188,16 @@ def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, 
         raise InvalidData(f"Some files were not accepted: {summary}",
                           vi=f"Một số tệp không được chấp nhận: {summary_vi}", details=errors)
     return out
+
+
+def form_schema(version, path: str | None) -> dict | None:
+    """A form of the version, parsed once per version content (versions never change)."""
+    if not path:
+        return None
+    key = (version.content_hash, path)
+    if key not in _FORMS:
+        _FORMS[key] = json.loads(version.files[path])
+    return copy.deepcopy(_FORMS[key])
+
+
+_FORMS: dict[tuple[str, str], dict] = {}

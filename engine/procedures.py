@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import json
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -11,6 +9,7 @@ from sqlalchemy import func, select
 from . import audit, bundles
 from .calendar import WorkingCalendar
 from .errors import InvalidBundle, NotFound
+from .forms import form_schema
 from .models import Agency, Procedure, ProcedureAgency, ProcedureVersion, Role
 from .operators import REGISTRY
 from .scripting import check_expression, make_evaluator
@@ -140,19 +139,6 @@ def _seed_mapping(session, procedure: Procedure, agencies: list[Agency]) -> None
 
 def application_form(version: ProcedureVersion) -> dict:
     return form_schema(version, version.meta["application_form"])
-
-
-def form_schema(version: ProcedureVersion, path: str | None) -> dict | None:
-    """A form of the version, parsed once per version content (versions never change)."""
-    if not path:
-        return None
-    key = (version.content_hash, path)
-    if key not in _FORMS:
-        _FORMS[key] = json.loads(version.files[path])
-    return copy.deepcopy(_FORMS[key])
-
-
-_FORMS: dict[tuple[str, str], dict] = {}
 
 
 def _view(procedure: Procedure, *, with_form: bool) -> dict:

@@ -23,9 +23,9 @@ from . import audit, casefile, clock, forms, outside, runtime
 from .documents import latest, store_document
 from .dossiers import dossier_view
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
+from .forms import form_schema
 from .inbox import all_tasks
 from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion
-from .procedures import form_schema
 from .step import store
 from .step.load import VERSIONS, WITH_DOSSIER
 
