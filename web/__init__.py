@@ -1,10 +1,12 @@
 """The web layer: a Flask app factory and one blueprint per audience.
 
-``portal`` (citizens and firms), ``workspace`` (officers), ``auth`` (sessions) render
-Jinja pages that work without JavaScript; ``studio`` (analysts: diagram and form editors,
-versions, dossiers on their diagram) needs it for the diagrams; ``api`` is JSON under
-``/api/v1``. Views only translate HTTP: parse the request, call one engine function,
-render. Engine errors become HTTP statuses in :mod:`web.errors`.
+``portal`` (citizens and firms), ``workspace`` (officers), ``auth`` (sessions, and the
+account pages of :mod:`web.signup`) render Jinja pages that work without JavaScript;
+``studio`` (analysts: diagram and form editors, versions, dossiers on their diagram) needs
+it for the diagrams; ``api`` is JSON under ``/api/v1``; ``ops`` answers ``/healthz``,
+``/readyz`` and ``/metrics``. Views only translate HTTP: parse the request, call one engine
+function, render. Engine errors become HTTP statuses in :mod:`web.errors`; throttling is
+:mod:`web.limits`'s.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .errors import register_error_handlers
 
     i18n.init_app(app)
-    ops.init_app(app, settings.log_format)  # first: its timer starts before other hooks
+    ops.init_app(app, settings.log_format)  # early: its timer starts before the pages' hooks
     app.register_blueprint(portal.bp)
     app.register_blueprint(workspace.bp, url_prefix="/workspace")
     app.register_blueprint(counter.bp, url_prefix="/tiep-nhan")
