@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, object_session
 
-from . import clock, sessions
-from .errors import InvalidData
+from . import audit, clock, sessions
+from .errors import InvalidData, NotFound
 from .models import Agency, ApiToken, Role, User, UserRole
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
@@ -257,3 +257,17 @@ def create_user(session: Session, *, username: str, password: str, full_name: st
                   for r, a in roles]
     session.flush()
     return user
+
+
+def sign_out_everywhere(p, username: str, *, actor: str) -> int:
+    """(Administrator) end every session and API token of ``username``, audited; how many
+    sessions ended. :class:`~engine.errors.NotFound` for an unknown user."""
+    with p.db.transaction() as session:
+        user_id = session.execute(select(User.id).where(User.username == username)).scalar()
+        if user_id is None:
+            raise NotFound(f"No user {username!r}.", vi=f"Không có tài khoản {username!r}.")
+        ended = sessions.end_all(session, user_id)
+        audit.append(session, actor=actor, action="admin_user_signed_out",
+                     detail={"user": username, "sessions": ended})
+    forget_cached_tokens()
+    return ended

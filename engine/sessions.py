@@ -16,8 +16,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from . import audit
-from .errors import NotFound
 from .models import ApiToken, User, UserSession
 
 #: ``last_seen_at`` is written at most this often (not on every page: reads stay reads).
@@ -90,19 +88,3 @@ def count_for(p, username: str) -> int:
         return session.execute(select(func.count()).select_from(UserSession)
                                .join(User, User.id == UserSession.user_id)
                                .where(User.username == username)).scalar_one()
-
-
-def sign_out_everywhere(p, username: str, *, actor: str) -> int:
-    """(Administrator) end every session and API token of ``username``, audited; how many
-    sessions ended. :class:`~engine.errors.NotFound` for an unknown user."""
-    with p.db.transaction() as session:
-        user_id = session.execute(select(User.id).where(User.username == username)).scalar()
-        if user_id is None:
-            raise NotFound(f"No user {username!r}.", vi=f"Không có tài khoản {username!r}.")
-        ended = end_all(session, user_id)
-        audit.append(session, actor=actor, action="admin_user_signed_out",
-                     detail={"user": username, "sessions": ended})
-    from .accounts import forget_cached_tokens  # accounts imports this module
-
-    forget_cached_tokens()
-    return ended

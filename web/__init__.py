@@ -77,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
         portal,
         rating,
         sandbox_gps,
+        signup,  # noqa: F401  (the account pages: routes of the auth blueprint)
         studio,
         workspace,
     )

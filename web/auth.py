@@ -157,7 +157,3 @@ def logout():
         session["lang"] = lang
     flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("portal.catalogue"))
-
-
-# The account pages (register, confirm, forgotten password) are routes of this blueprint.
-from . import signup  # noqa: E402,F401

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import admin, sessions
+from engine import accounts, admin, sessions
 from engine.errors import Conflict, InvalidData
 
 from .. import platform
@@ -104,7 +104,7 @@ def user_password(username: str):
 @bp.route("/users/<username>/sessions", methods=("POST",))
 def user_sessions(username: str):
     """Sign the user out everywhere: every browser session and API token ends."""
-    ended = sessions.sign_out_everywhere(platform(), username, actor=actor())
+    ended = accounts.sign_out_everywhere(platform(), username, actor=actor())
     flash(_("Đã đăng xuất %(username)s khỏi %(num)s phiên.", username=username, num=ended),
           "success")
     return redirect(url_for("admin.user_edit", username=username))
