@@ -184,8 +184,8 @@ def why_stopped(workflow, exc: Exception) -> Stopped:
         values = ", ".join(f"{n} = {task.data[n]!r}" for n in sorted(names) if n in task.data)
         values = values or "-"
         return Stopped(spec, "decision",
-                        f"gateway '{step_label(spec)}' has no path for {values}",
-                        f"cổng '{step_label(spec)}' không có nhánh cho {values}")
+                       f"gateway '{step_label(spec)}' has no path for {values}",
+                       f"cổng '{step_label(spec)}' không có nhánh cho {values}")
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return Stopped(spec, "error", f"the diagram fails at '{step_label(spec) if spec else '?'}': "
                                    f"{message}",
@@ -282,11 +282,11 @@ class _Replay:
             waiting = workflow.get_tasks(state=TaskState.WAITING)
             names = ", ".join(sorted({step_label(t.task_spec) for t in waiting})) or "?"
             raise Stopped(waiting[0].task_spec if waiting else None, "waiting",
-                           f"waits at '{names}' for a message or event the replay cannot give",
-                           f"chờ tại '{names}' một thông điệp hoặc sự kiện mà bản chạy thử "
-                           "không có")
+                          f"waits at '{names}' for a message or event the replay cannot give",
+                          f"chờ tại '{names}' một thông điệp hoặc sự kiện mà bản chạy thử "
+                          "không có")
         raise Stopped(None, "loop", f"more than {MAX_ACTIONS} steps: does the draft loop?",
-                       f"quá {MAX_ACTIONS} bước: sơ đồ nháp có lặp vô hạn?")
+                      f"quá {MAX_ACTIONS} bước: sơ đồ nháp có lặp vô hạn?")
 
     def _complete(self, workflow, task) -> None:
         spec = task.task_spec
@@ -329,10 +329,10 @@ class _Replay:
         except InvalidData as err:
             fields = ", ".join(sorted({d.get("field") or "?" for d in err.details}))
             raise Stopped(spec, "form",
-                           f"step '{step_label(spec)}': the draft's form refuses the recorded "
-                           f"data ({fields})",
-                           f"bước '{step_label(spec)}': biểu mẫu của bản nháp không nhận dữ liệu "
-                           f"đã ghi ({fields})") from None
+                          f"step '{step_label(spec)}': the draft's form refuses the recorded "
+                          f"data ({fields})",
+                          f"bước '{step_label(spec)}': biểu mẫu của bản nháp không nhận dữ liệu "
+                          f"đã ghi ({fields})") from None
 
     def _finish(self) -> None:
         end = self.sim.moment
