@@ -55,6 +55,16 @@ CATALOGUE: list[tuple[str, str]] = [
     (r"several processes \((?P<a>.+)\): name the one to start with process_id in "
      r"procedure\.yaml",
      "có nhiều quy trình ({a}): ghi quy trình khởi động bằng process_id trong procedure.yaml"),
+    (r"several processes \((?P<a>.+)\): name the one to start with process_id in "
+     r"procedure\.yaml \(or --process\)",
+     "có nhiều quy trình ({a}): ghi quy trình khởi động bằng process_id trong procedure.yaml "
+     "(hoặc --process)"),
+    (r"several processes \((?P<a>.+?)\): starting (?P<b>.+?), which no other process calls "
+     r"\(name another with process_id in procedure\.yaml, or --process\)",
+     "có nhiều quy trình ({a}): khởi động {b}, quy trình không được quy trình nào khác gọi "
+     "(chọn quy trình khác bằng process_id trong procedure.yaml, hoặc --process)"),
+    (r'no executable process: set isExecutable="true" on the process to run',
+     'không có quy trình nào thực thi được: đặt isExecutable="true" cho quy trình cần chạy'),
     (r"the bundle has no procedure\.yaml", "gói thủ tục thiếu procedure.yaml"),
     (r"the bundle has no diagram", "gói thủ tục chưa có sơ đồ (.bpmn)"),
     (r"missing", "còn thiếu"),
@@ -192,36 +202,30 @@ CATALOGUE: list[tuple[str, str]] = [
     (r"an event-based gateway may wait for one timer at most: keep the earliest",
      "cổng dựa trên sự kiện chỉ chờ tối đa một hẹn giờ: giữ hẹn giờ sớm nhất"),
     # --- steps (engine.bundles)
+    (r"a manual or untyped task waits for a person: put it in a lane whose name is a role, "
+     r"name a default_role in procedure\.yaml, or make it a script or service task",
+     "tác vụ thủ công hoặc chưa định kiểu chờ một người làm: đặt nó vào làn có tên là một vai "
+     "trò, ghi default_role trong procedure.yaml, hoặc đổi thành tác vụ kịch bản hay dịch vụ"),
     (r"a manual or untyped task waits for a person: .*",
      "tác vụ thủ công hoặc chưa định kiểu chờ một người làm: đặt nó vào làn có tên là một vai "
      "trò, hoặc đổi thành tác vụ kịch bản hay tác vụ dịch vụ"),
     (r"lane '(?P<a>.+?)' is not a known role \(known: (?P<b>.*)\)",
      "làn '{a}' không phải vai trò đã biết (các vai trò: {b}): chọn vai trò cho làn"),
-    (r"(?P<a>.+?) is not a known role \(known: (?P<b>.*)\)",
-     "{a} không phải vai trò đã biết (các vai trò: {b})"),
     (r"a user task must be in a lane whose name is a role, or procedure\.yaml must name a "
      r"default_role",
      "tác vụ người dùng phải nằm trong một làn có tên là vai trò, hoặc procedure.yaml phải "
-     "khai báo default_role"),
-    (r"a user task must be in a lane whose name is a role",
-     "tác vụ người dùng phải nằm trong một làn có tên là vai trò"),
+     "ghi default_role"),
     (r"not in a lane: given to role (?P<a>.+?) \((?P<inner>.+)\)",
      "không nằm trong làn nào: giao cho vai trò {a} ({inner})"),
-    (r"default_role in procedure\.yaml", "theo default_role trong procedure.yaml"),
+    (r"default_role in procedure\.yaml", "default_role trong procedure.yaml"),
     (r"the default for a diagram checked on its own; name another with default_role: in "
      r"procedure\.yaml",
-     "vai trò mặc định khi kiểm tra riêng một sơ đồ; muốn vai trò khác, khai báo default_role: "
-     "trong procedure.yaml"),
-    (r'no executable process: set isExecutable="true" on the process to run',
-     'không có quy trình nào chạy được: đặt isExecutable="true" cho quy trình cần chạy'),
-    (r"several processes \((?P<a>.+?)\): name the one to start with process_id in "
-     r"procedure\.yaml \(or --process\)",
-     "có nhiều quy trình ({a}): ghi quy trình cần chạy vào process_id trong procedure.yaml "
-     "(hoặc dùng --process)"),
-    (r"several processes \((?P<a>.+?)\): starting (?P<b>.+?), which no other process calls "
-     r"\(name another with process_id in procedure\.yaml, or --process\)",
-     "có nhiều quy trình ({a}): chạy {b}, quy trình không được quy trình nào khác gọi (muốn "
-     "chạy quy trình khác, ghi process_id trong procedure.yaml hoặc dùng --process)"),
+     "mặc định khi kiểm tra riêng một sơ đồ; chọn vai trò khác bằng default_role: trong "
+     "procedure.yaml"),
+    (r"a user task must be in a lane whose name is a role",
+     "tác vụ người dùng phải nằm trong một làn có tên là vai trò"),
+    (r"(?P<a>.+?) is not a known role \(known: (?P<b>.*)\)",
+     "{a} không phải vai trò đã biết (các vai trò: {b})"),
     (r"signDocument '(?P<a>.+?)' is not under documents: in procedure\.yaml",
      "văn bản cần ký '{a}' không có trong documents: của procedure.yaml"),
     (r"sameAssigneeAs '(?P<a>.+?)' is not the id of a user task",

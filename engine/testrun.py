@@ -25,7 +25,7 @@ from .inspect import _flows
 from .scripting import make_evaluator
 from .spiff import MotcuaWorkflow
 from .step import rows
-from .whatif import RecordingEngine, _gateway_stop, _label, _Stopped, parse_draft
+from .whatif import RecordingEngine, Stopped, parse_draft, step_label, why_stopped
 
 MAX_DECISIONS = 200
 
@@ -83,7 +83,7 @@ def run(p, files: dict[str, str], *, application: dict, started_at: datetime,
                 if not _take(workflow, bundle, decision, sim):
                     break
                 applied += 1
-        except _Stopped as stopped:
+        except Stopped as stopped:
             stop = stopped.stop
         tasks = [t for wf in (workflow, *workflow.subprocesses.values())
                  for t in wf.get_tasks(skip_subprocesses=True) if t.task_spec.bpmn_id]
@@ -95,13 +95,13 @@ def run(p, files: dict[str, str], *, application: dict, started_at: datetime,
         for task in workflow.get_tasks(state=TaskState.WAITING):
             due = rows.moment(task._get_internal_data("event_value"))
             if due is not None:
-                timers.append({"element": task.task_spec.bpmn_id, "name": _label(task.task_spec),
-                               "due_at": due.isoformat()})
+                timers.append({"element": task.task_spec.bpmn_id,
+                               "name": step_label(task.task_spec), "due_at": due.isoformat()})
     return {"completed": workflow.completed, "stop": stop, "applied": applied,
             "path": [t.task_spec.bpmn_id for t in done],
             "flows": _flows(bundle.files, sorted([*done, *open_now],
                                                  key=lambda t: t.last_state_change)),
-            "ready": [{"element": t.task_spec.bpmn_id, "name": _label(t.task_spec),
+            "ready": [{"element": t.task_spec.bpmn_id, "name": step_label(t.task_spec),
                        "role": t.task_spec.lane or "", "form": rows.form_path(t.task_spec)}
                       for t in ready],
             "timers": sorted(timers, key=lambda t: t["due_at"]), "effects": engine.effects,
@@ -118,7 +118,7 @@ def _advance(workflow) -> None:
         workflow.refresh_timers()
         workflow.do_engine_steps()
     except Exception as exc:
-        raise _gateway_stop(workflow, exc) from None
+        raise why_stopped(workflow, exc) from None
 
 
 def _take(workflow, bundle, decision: dict, sim) -> bool:
@@ -147,7 +147,7 @@ def _take(workflow, bundle, decision: dict, sim) -> bool:
     try:
         task.run()
     except Exception as exc:
-        raise _gateway_stop(workflow, exc) from None
+        raise why_stopped(workflow, exc) from None
     _advance(workflow)
     return True
 

@@ -149,15 +149,15 @@ class RecordingEngine(MotcuaScriptEngine):
         return "{}"
 
 
-def _label(task_spec) -> str:
+def step_label(task_spec) -> str:
     return task_spec.bpmn_name or task_spec.bpmn_id or task_spec.name
 
 
-class _Stopped(Exception):
+class Stopped(Exception):
     def __init__(self, task_spec, kind: str, message: str, message_vi: str):
         super().__init__(message)
         self.stop = {"element": getattr(task_spec, "bpmn_id", "") or "",
-                     "name": _label(task_spec) if task_spec is not None else "",
+                     "name": step_label(task_spec) if task_spec is not None else "",
                      "kind": kind, "message": message, "message_vi": message_vi}
 
 
@@ -169,7 +169,7 @@ def _names_in(expression: str) -> set[str]:
         return set()
 
 
-def _gateway_stop(workflow, exc: Exception) -> _Stopped:
+def why_stopped(workflow, exc: Exception) -> Stopped:
     """Why the engine failed: a gateway with no path for the recorded decision, or a
     diagram error."""
     failed = workflow.get_tasks(state=TaskState.ERROR)
@@ -183,13 +183,13 @@ def _gateway_stop(workflow, exc: Exception) -> _Stopped:
                 names |= _names_in(condition.args[0])
         values = ", ".join(f"{n} = {task.data[n]!r}" for n in sorted(names) if n in task.data)
         values = values or "-"
-        return _Stopped(spec, "decision",
-                        f"gateway '{_label(spec)}' has no path for {values}",
-                        f"cổng '{_label(spec)}' không có nhánh cho {values}")
+        return Stopped(spec, "decision",
+                       f"gateway '{step_label(spec)}' has no path for {values}",
+                       f"cổng '{step_label(spec)}' không có nhánh cho {values}")
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return _Stopped(spec, "error", f"the diagram fails at '{_label(spec) if spec else '?'}': "
+    return Stopped(spec, "error", f"the diagram fails at '{step_label(spec) if spec else '?'}': "
                                    f"{message}",
-                    f"sơ đồ lỗi tại '{_label(spec) if spec else '?'}': {message}")
+                    f"sơ đồ lỗi tại '{step_label(spec) if spec else '?'}': {message}")
 
 
 class _Replay:
@@ -236,7 +236,7 @@ class _Replay:
             try:
                 self._advance(workflow)
                 self._walk(workflow)
-            except _Stopped as stopped:
+            except Stopped as stopped:
                 self.outcome.stop = stopped.stop
         self.outcome.effects = engine.effects
         self.outcome.actual_days = max(0, deadlines.working_days_elapsed(
@@ -250,7 +250,7 @@ class _Replay:
             workflow.refresh_timers()
             workflow.do_engine_steps()
         except Exception as exc:  # the draft cannot go on: say where and why
-            raise _gateway_stop(workflow, exc) from None
+            raise why_stopped(workflow, exc) from None
 
     def _timers(self, workflow) -> list[tuple[datetime, object]]:
         found = []
@@ -280,13 +280,13 @@ class _Replay:
                 self._fire(workflow, *timers[0])
                 continue
             waiting = workflow.get_tasks(state=TaskState.WAITING)
-            names = ", ".join(sorted({_label(t.task_spec) for t in waiting})) or "?"
-            raise _Stopped(waiting[0].task_spec if waiting else None, "waiting",
-                           f"waits at '{names}' for a message or event the replay cannot give",
-                           f"chờ tại '{names}' một thông điệp hoặc sự kiện mà bản chạy thử "
-                           "không có")
-        raise _Stopped(None, "loop", f"more than {MAX_ACTIONS} steps: does the draft loop?",
-                       f"quá {MAX_ACTIONS} bước: sơ đồ nháp có lặp vô hạn?")
+            names = ", ".join(sorted({step_label(t.task_spec) for t in waiting})) or "?"
+            raise Stopped(waiting[0].task_spec if waiting else None, "waiting",
+                          f"waits at '{names}' for a message or event the replay cannot give",
+                          f"chờ tại '{names}' một thông điệp hoặc sự kiện mà bản chạy thử "
+                          "không có")
+        raise Stopped(None, "loop", f"more than {MAX_ACTIONS} steps: does the draft loop?",
+                      f"quá {MAX_ACTIONS} bước: sơ đồ nháp có lặp vô hạn?")
 
     def _complete(self, workflow, task) -> None:
         spec = task.task_spec
@@ -316,7 +316,7 @@ class _Replay:
         try:
             task.run()
         except Exception as exc:
-            raise _gateway_stop(workflow, exc) from None
+            raise why_stopped(workflow, exc) from None
         self._advance(workflow)
 
     def _check_form(self, spec, data: dict) -> None:
@@ -328,11 +328,11 @@ class _Replay:
             forms.validate(schema, data)
         except InvalidData as err:
             fields = ", ".join(sorted({d.get("field") or "?" for d in err.details}))
-            raise _Stopped(spec, "form",
-                           f"step '{_label(spec)}': the draft's form refuses the recorded data "
-                           f"({fields})",
-                           f"bước '{_label(spec)}': biểu mẫu của bản nháp không nhận dữ liệu "
-                           f"đã ghi ({fields})") from None
+            raise Stopped(spec, "form",
+                          f"step '{step_label(spec)}': the draft's form refuses the recorded "
+                          f"data ({fields})",
+                          f"bước '{step_label(spec)}': biểu mẫu của bản nháp không nhận dữ liệu "
+                          f"đã ghi ({fields})") from None
 
     def _finish(self) -> None:
         end = self.sim.moment

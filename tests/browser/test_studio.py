@@ -79,7 +79,7 @@ def test_analyst_edits_validates_and_deploys_the_licence_diagram(platform, porta
     analyst.fill("#p-condition", "reception_decision = 'accept'")
     analyst.press("#p-condition", "Tab")
     validate(analyst, "Có 1 lỗi cần sửa")
-    expect(overlay(analyst, "Gateway_Reception")).to_contain_text("invalid syntax")
+    expect(overlay(analyst, "Gateway_Reception")).to_contain_text("Lỗi cú pháp: sai cú pháp")
     expect(shape(analyst, "Gateway_Reception")).to_have_class(
         "djs-element djs-shape studio-invalid")
     expect(analyst.locator("#problems-list")).to_contain_text("Gateway_Reception")
@@ -94,7 +94,7 @@ def test_analyst_edits_validates_and_deploys_the_licence_diagram(platform, porta
     expect(analyst.locator("#props-form")).to_be_hidden()
     validate(analyst, "lỗi cần sửa")
     expect(overlay(analyst, "Lane_Reception")).to_contain_text(
-        "lane 'tiep_nhan' is not a known role")
+        "làn 'tiep_nhan' không phải vai trò đã biết")
     expect(overlay(analyst, "Gateway_Reception")).to_have_count(0)
     # The panel offers only known roles, and says the current name is not one.
     select(analyst, "Lane_Reception", header=True)

@@ -7,6 +7,7 @@ The diagram is edited here as text (the browser test edits it in bpmn-js)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from html import unescape
@@ -473,3 +474,17 @@ def test_a_test_run_takes_decisions_by_hand_and_stores_nothing(platform, auth):
     drawing = json.loads(re.search(r'id="diagram-data">(.*?)</script>', page, re.S).group(1))
     assert "Task_Receive" in drawing["completed"] and drawing["taken_flows"]
     assert _counts(platform) == before
+
+
+def test_a_what_if_job_that_died_is_told_as_such(platform, auth):
+    auth.login("phantich")
+    user_id = user(platform, "phantich").id
+    path = platform.settings.data_dir / "studio-whatif" / str(user_id) / ("a" * 16 + ".json")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"state": "running", "code": PROCEDURE, "number": 1,
+                                "done": 3, "total": 9}), encoding="utf-8")
+    page = text(auth.client.get(f"{EDITOR}/whatif/{'a' * 16}"))
+    assert 'http-equiv="refresh"' in page and "3 / 9" in page
+    os.utime(path, (time.time() - 3600, time.time() - 3600))
+    page = text(auth.client.get(f"{EDITOR}/whatif/{'a' * 16}"))
+    assert 'http-equiv="refresh"' not in page and "dừng giữa chừng" in page

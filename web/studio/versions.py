@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext
 from engine import versions
 
 from .. import platform
-from . import analyst_required, assets_installed, bp, drafts
+from ..i18n import localized
+from . import analyst_required, assets_installed, bp, catalog, drafts
 
 # BPMN element types in the analysts' words (others are shown as they are).
 ELEMENT_TYPES = {
@@ -80,7 +81,8 @@ def diff(code: str):
     return render_template(
         "studio/diff.html", code=code, a=a, b=b, numbers=numbers, elements=elements,
         files=_file_rows(changes.get("files") or {}), element_type=element_type,
-        markers=markers, assets=assets_installed())
+        markers=markers, assets=assets_installed(),
+        roles={r["code"]: localized(r) for r in catalog.known_roles(platform())})
 
 
 def _file_rows(files: dict) -> list[dict]:

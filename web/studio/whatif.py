@@ -16,6 +16,7 @@ import os
 import secrets
 import tempfile
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from .editor import localized, roles_by_name, working_copy
 
 log = logging.getLogger(__name__)
 MAX_MONTHS = 36
+STALE_SECONDS = 600  # a running job writes its progress at least this often
 
 
 def _job_path(user_id: int, job: str) -> Path:
@@ -108,6 +110,11 @@ def whatif_job(code: str, number: int, job: str):
         abort(404)
     if state.get("code") != code or state.get("number") != number:
         abort(404)
+    if state.get("state") == "running" and time.time() - path.stat().st_mtime > STALE_SECONDS:
+        state.update(state="failed", error="The replay stopped without finishing (was the "
+                                             "server restarted?): run it again.",
+                     error_vi="Lần chạy thử dừng giữa chừng (máy chủ khởi động lại?): hãy chạy "
+                              "lại.")
     version = versions.get_version(platform(), code, number)
     report = state.get("report")
     if report:
