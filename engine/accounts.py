@@ -45,6 +45,9 @@ class UserView:
     agency_code: str = ""
     agency_name: str = ""
     roles: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (role, agency code)
+    phone: str = ""
+    #: the account's postal address, where the account has one (forms' ``x-prefill``)
+    address: str = ""
 
     @property
     def is_staff(self) -> bool:
@@ -70,7 +73,8 @@ def _view(session: Session, user: User) -> UserView:
                     email=user.email, id_number=user.id_number, title=user.title,
                     agency_code=user.agency.code if user.agency else "",
                     agency_name=user.agency.name_vi if user.agency else "",
-                    roles=tuple(sorted((role, agency) for role, agency in roles)))
+                    roles=tuple(sorted((role, agency) for role, agency in roles)),
+                    phone=user.phone or "", address=getattr(user, "address", "") or "")
 
 
 def hash_password(password: str) -> str:

@@ -173,8 +173,9 @@ def _text(template, values: dict) -> str:
 def render_document(step: StepContext, task, document: str, signers: int = 0) -> dict:
     """Render the ``documents:`` entry to a PDF with ``signers`` empty signature fields."""
     from signing.render import render_pdf
+    from signing.template import fill
 
-    from .documents import store_document
+    from .documents import check_url, file_name, store_document
 
     path = (step.version.meta.get("documents") or {}).get(document)
     if path is None or path not in step.version.files:
@@ -184,9 +185,11 @@ def render_document(step: StepContext, task, document: str, signers: int = 0) ->
     slots += [{"label": "", "name": "", "title": ""}] * (int(signers) - len(slots))
     context = placeholders(step, task, {"issued_on": clock.local_now().date(),
                                         "dossier": task.data.get("dossier", {})})
-    pdf = render_pdf(layout, context, signature_slots=slots, qr_text=step.dossier.code)
+    pdf = render_pdf(layout, context, signature_slots=slots, qr_text=step.dossier.code,
+                     qr_url=check_url(step.platform.settings, step.dossier.code))
     doc = store_document(step.platform, step.session, dossier=step.dossier, name=document,
-                         filename=f"{document}-{step.dossier.code}.pdf",
+                         filename=file_name(fill(layout.get("title") or document, context),
+                                            step.dossier.code),
                          media_type="application/pdf", content=pdf, kind="generated")
     audit.append(step.session, actor=step.actor, action="render", dossier_id=step.dossier.id,
                  detail={"document": document, "document_id": doc.id, "sha256": doc.sha256})

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, jobs, outbox
-from .documents import can_see_dossier, store_document
+from .documents import can_see_dossier, check_url, file_name, store_document
 from .errors import NotFound, ScriptError
 from .models import Agency, ClockStop, Dossier, HumanTask, Role, User
 from .operators import StepContext, _text, operator, placeholders
@@ -281,7 +281,8 @@ def render_signed(p, dossier: Dossier, spec: dict, context: dict, form: str) -> 
     slot = {key: fill(value, context)
             for key, value in dict((spec.get("signatures") or [{}])[0]).items()}
     slot["name"] = slot.get("name") or context.get("officer_name") or agency.name_vi
-    pdf = render_pdf(spec, context, signature_slots=[slot], qr_text=dossier.code)
+    pdf = render_pdf(spec, context, signature_slots=[slot], qr_text=dossier.code,
+                     qr_url=check_url(p.settings, dossier.code))
     signer = load_agency_signer(p.pki_dir, agency.code, name=agency.name_vi,
                                 passphrase=p.settings.agency_key_passphrase,
                                 email=agency.email or "")
@@ -387,13 +388,13 @@ def produce_slip(p, work) -> Callable[[Session], None]:
     def finish(session: Session) -> None:
         locked = session.get(Dossier, work.dossier_id)  # locked by the job's runner
         doc = store_document(p, session, dossier=locked, name=f"slip-{form}",
-                             filename=f"slip-{form}-{code}.pdf",
+                             filename=file_name(FORMS[form].title, code),
                              media_type="application/pdf", content=signed, kind="generated",
                              signatures=1)
         audit.append(session, actor=job.get("actor") or "system", action="slip_issued",
                      dossier_id=locked.id,
                      detail={"form": form, "document_id": doc.id, "sha256": doc.sha256,
-                             "reason": context["reason"],
+                             "reason": context["reason"], "items": context["items"],
                              "new_due_at": context["new_due_at_text"], "job": work.key})
         email = job.get("email")
         if email:

@@ -227,8 +227,10 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
             if signature is None or signature.document_id != document.id:
                 raise _SignFirst(document)  # nothing written yet: rolled back, signed, retried
         schema = form_schema(version, task.form) or {"type": "object", "properties": {}}
-        stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id)
-        clean = forms.validate(schema, {**(data or {}), **stored})
+        refused: list[dict] = []
+        stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
+                                     collect=refused)
+        clean = forms.validate(schema, {**(data or {}), **stored}, also=refused)
 
         def act(step: runtime.Step) -> None:
             spiff_task = step.task(task.task_guid)

@@ -50,12 +50,13 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 5
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from . import admin, auth, csrf, i18n, payments, portal, sandbox_gps, studio, workspace
+    from . import admin, auth, csrf, i18n, payments, portal, sandbox_gps, studio, verify, workspace
     from .api import bp as api_bp
     from .errors import register_error_handlers
 
     i18n.init_app(app)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(verify.bp)
     app.register_blueprint(workspace.bp, url_prefix="/workspace")
     app.register_blueprint(auth.bp, url_prefix="/auth")
     studio.init_app(app)

@@ -148,14 +148,14 @@ def test_firm_pays_the_badge_fee_online_and_downloads_the_signed_badge(platform,
     expect(delivery).to_contain_text("Đã thanh toán trực tuyến.")
     result = delivery.get_by_role("link", name="Tải kết quả")
     expect(result).to_have_count(1)
-    expect(result).to_have_text(f"Tải kết quả: badge-{code}.pdf")
+    expect(result).to_have_text(re.compile(rf"Tải kết quả: phu-hieu-[a-z0-9-]+-{re.escape(code)}\.pdf"))
     expect(delivery).to_contain_text("(2 chữ ký)")
 
     # The link opens the PDF in Chromium's viewer; Alt+click is Chromium's "download link".
     with firm.expect_download() as download_info:
         result.click(modifiers=["Alt"])
     download = download_info.value
-    assert download.suggested_filename == f"badge-{code}.pdf"
+    assert re.fullmatch(rf"phu-hieu-[a-z0-9-]+-{re.escape(code)}\.pdf", download.suggested_filename)
     received = {f"download:{download.suggested_filename}": download.path().read_bytes()}
 
     # The one-stop slips attached to the dossier, from its documents table.
