@@ -48,6 +48,8 @@ class UserView:
     phone: str = ""
     #: the account's postal address, where the account has one (forms' ``x-prefill``)
     address: str = ""
+    #: the language the account last chose on the portal (``vi`` / ``en``): its e-mails'
+    language: str = "vi"
 
     @property
     def is_staff(self) -> bool:
@@ -74,7 +76,19 @@ def _view(session: Session, user: User) -> UserView:
                     agency_code=user.agency.code if user.agency else "",
                     agency_name=user.agency.name_vi if user.agency else "",
                     roles=tuple(sorted((role, agency) for role, agency in roles)),
-                    phone=user.phone or "", address=getattr(user, "address", "") or "")
+                    phone=user.phone or "", address=user.address or "",
+                    language=user.language or "vi")
+
+
+def set_language(p, user_id: int, language: str) -> None:
+    """Remember the language the user chose (``vi`` or ``en``): e-mails to them use it."""
+    if language not in ("vi", "en"):
+        raise InvalidData(f"Unknown language {language!r}.",
+                          vi=f"Không có ngôn ngữ {language!r}.")
+    with p.db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.language = language
 
 
 def hash_password(password: str) -> str:

@@ -46,7 +46,7 @@ from .models import (
     ProcedureVersion,
     User,
 )
-from .procedures import application_form, receiving_agencies
+from .procedures import application_form, public_fee, receiving_agencies
 from .statuses import status_labels
 from .step import load
 from .step.rows import waiting_definitions
@@ -272,7 +272,7 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
     # how its fee is paid and its result delivered (level 3: at the desk; 4: online)
     meta = dossier.version.meta or {}
     view["procedure"].update(level=meta.get("level", 4), online_label=meta.get("online_label", ""),
-                             fee=dict(meta.get("fee") or {}),  # meta is a shared cache entry
+                             fee=public_fee(meta.get("fee")),  # a copy: meta is a shared cache entry
                              results=sorted(meta.get("documents") or {}))
     rows = rows if rows is not None else _dossier_rows(session, dossier.code)
     # cooperating dossiers (liên thông): the one that started this one, those it started

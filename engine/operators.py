@@ -127,14 +127,16 @@ def refresh_appointment(task, dossier: Dossier) -> None:
         task.data["dossier"] = {**data, "due_at": dossier.due_at.isoformat()}
 
 
-def _recipients(step: StepContext, to: str) -> list[str]:
+def _recipients(step: StepContext, to: str) -> list[tuple[str, str]]:
+    """``(address, language)`` of the applicant, or of the officers holding role ``to``."""
     if to == "applicant":
-        return [step.dossier.applicant.email]
+        applicant = step.dossier.applicant
+        return [(applicant.email, applicant.language or "vi")]
     rows = step.session.execute(
-        select(User.email).join(UserRole, UserRole.user_id == User.id)
+        select(User.email, User.language).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role_code == to, UserRole.agency_id == step.dossier.agency_id,
-               User.active.is_(True))).scalars()
-    return sorted({e for e in rows if e})
+               User.active.is_(True))).all()
+    return sorted({(email, language or "vi") for email, language in rows if email})
 
 
 @operator
@@ -144,29 +146,29 @@ def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict
     if template is None:
         raise ScriptError(f"No notification named '{message}' in procedure.yaml.")
     values = placeholders(step, task)
-    subject = _text(template.get("subject"), values)
-    body = _text(template.get("body"), values)
     recipients = _recipients(step, to)
-    for recipient in recipients:
+    for recipient, lang in recipients:
         outbox.enqueue_email(step.session, key=f"{step.dossier.code}:{message}:{task.id}:{recipient}",
-                             recipient=recipient, subject=subject, body=body,
+                             recipient=recipient, subject=_text(template.get("subject"), values, lang),
+                             body=_text(template.get("body"), values, lang),
                              dossier_id=step.dossier.id)
     audit.append(step.session, actor=step.actor, action="notify", dossier_id=step.dossier.id,
                  detail={"message": message, "to": to, "recipients": len(recipients)})
     return {"sent_to": len(recipients)}
 
 
-def _text(template, values: dict) -> str:
+def _text(template, values: dict, lang: str = "vi") -> str:
     """Fill an analyst's template with the key-only filler (``str.format_map`` would let
-    ``{code.__class__}`` walk object attributes). Vietnamese first, then English."""
+    ``{code.__class__}`` walk object attributes), in the reader's language ``lang``
+    (``{vi, en}``: English when asked for and written, else Vietnamese) — one language per
+    e-mail."""
     from signing.template import fill
 
     if not isinstance(template, dict):
         return fill(template or "", values)
-    vi, en = fill(template.get("vi", ""), values), fill(template.get("en", ""), values)
-    if not en:
-        return vi
-    return f"{vi}\n\n--\n{en}" if "\n" in vi else f"{vi} / {en}"
+    if lang == "en" and template.get("en"):
+        return fill(template["en"], values)
+    return fill(template.get("vi", ""), values)
 
 
 @operator

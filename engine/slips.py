@@ -76,6 +76,17 @@ FORMS = {
     "05": SlipForm("05", "Phiếu kiểm soát quá trình giải quyết hồ sơ",
                    "Phiếu kiểm soát quá trình giải quyết hồ sơ {code}"),
 }
+#: The slips' names in English, for the e-mail to an applicant who reads English (the
+#: slip itself is the Vietnamese legal form).
+TITLES_EN = {
+    "01": "Receipt and appointment slip", "02": "Request to supplement the dossier",
+    "03": "Refusal to accept the dossier", "04": "Apology and new appointment date",
+    "05": "Processing control slip",
+}
+BUILT_IN_SUBJECT_EN = "{slip_title} — dossier {code}"
+BUILT_IN_BODY_EN = ("Dear {applicant},\n\n{agency_name} sends you the {slip_title} of dossier "
+                    "{code} (procedure \"{procedure}\"), digitally signed by the agency, "
+                    "attached to this e-mail.\n\nFollow the dossier: {link}")
 BUILT_IN_BODY = ("Kính gửi {applicant},\n\n{agency_name} gửi Quý vị {slip_title} của hồ sơ "
                  "{code} (thủ tục \"{procedure}\"), bản điện tử có chữ ký số của cơ quan, "
                  "đính kèm thư này.\n\nTheo dõi hồ sơ: {link}")
@@ -347,7 +358,9 @@ def _email(step: StepContext, task, form: str, message: str, reason: str,
     recipient = step.dossier.applicant.email
     if not recipient:
         return None
-    extra = {"slip_title": FORMS[form].title, "agency_name": step.dossier.agency.name_vi}
+    lang = step.dossier.applicant.language or "vi"
+    extra = {"slip_title": TITLES_EN[form] if lang == "en" else FORMS[form].title,
+             "agency_name": step.dossier.agency.name_vi}
     if reason:
         extra["reason"] = reason
     if items:
@@ -355,9 +368,11 @@ def _email(step: StepContext, task, form: str, message: str, reason: str,
     values = placeholders(step, task, extra)
     template = (step.version.meta.get("notifications") or {}).get(message) if message else None
     if template is not None:
-        subject, body = _text(template.get("subject"), values), _text(template.get("body"), values)
+        subject = _text(template.get("subject"), values, lang)
+        body = _text(template.get("body"), values, lang)
     else:
-        subject, body = _text(FORMS[form].subject, values), _text(BUILT_IN_BODY, values)
+        subject = _text({"vi": FORMS[form].subject, "en": BUILT_IN_SUBJECT_EN}, values, lang)
+        body = _text({"vi": BUILT_IN_BODY, "en": BUILT_IN_BODY_EN}, values, lang)
     return {"recipient": recipient, "subject": subject, "body": body,
             "key": f"{step.dossier.code}:slip-{form}:{task.id}:{recipient}"}
 

@@ -265,8 +265,10 @@ def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
         signed = sign_pdf(p.storage.get(needed.storage_key), signer, slot=needed.signatures + 1,
                           signing_time=clock.now(), agency=user.agency_name, title=user.title)
     except SigningError as exc:
-        raise InvalidData(str(exc), vi=str(exc),
-                          details=[{"field": "passphrase", "message": str(exc)}]) from exc
+        vi = getattr(exc, "vi", "") or ("Không ký được văn bản. Hãy thử lại; nếu vẫn không "
+                                        "được, hãy báo quản trị viên kiểm tra chứng thư số.")
+        raise InvalidData(str(exc), vi=vi, details=[{"field": "passphrase", "message": str(exc),
+                                                     "message_vi": vi}]) from exc
     return _Signature(needed.document_id, signed)
 
 

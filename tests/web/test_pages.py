@@ -481,6 +481,8 @@ def test_signing_step_asks_for_the_key_passphrase(auth, client):
     response = complete(auth, task_id, {"confirm": "true", "passphrase": "sai"})
     assert response.status_code == 200
     assert 'id="passphrase-error"' in text(response)
+    assert "Mật khẩu khóa ký số không đúng" in text(response)
+    assert "Wrong passphrase" not in text(response)  # no English on a Vietnamese page
     response = complete(auth, task_id, {"confirm": "true", "passphrase": "demo"})
     assert response.status_code == 302, text(response)
     assert "1 chữ ký" in text(client.get(f"/ho-so/{code}"))
