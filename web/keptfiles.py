@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from engine.storage import Upload
 
+from .formparse import form_values
 from .formschema import field_kind, walk
 
 KEEP_SECONDS = 24 * 3600
@@ -70,6 +71,26 @@ def take_back(p, user_id: int, schema: Mapping, form, uploads: dict[str, Upload]
                                content=p.storage.get(str(item["k"])))
         taken[path] = {"filename": str(item["n"]), "token": token}
     return taken
+
+
+def values_after_error(p, user_id: int, schema: Mapping, form, uploads: Mapping[str, Upload],
+                       taken: Mapping[str, dict], errors: Mapping[str, str]) -> dict:
+    """What a rejected form shows again: the values as typed, and per file field without
+    an error the file taken back (``taken``, :func:`take_back`) or just accepted, kept."""
+    values = form_values(schema, form)
+    kept = {**taken, **keep(p, user_id, uploads, set(errors))}
+    for path, item in kept.items():
+        if path not in errors:
+            _set_value(values, path, item)
+    return values
+
+
+def _set_value(values: dict, path: str, value) -> None:
+    """Put ``value`` at the dotted ``path`` of nested ``values``."""
+    *parents, name = path.split(".")
+    for part in parents:
+        values = values.setdefault(part, {})
+    values[name] = value
 
 
 def prefill(schema: Mapping, user) -> dict:

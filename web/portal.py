@@ -30,7 +30,6 @@ from .formparse import read_form
 from .formrender import (
     error_summary,
     field_errors,
-    form_values,
     render_form,
     render_values,
 )
@@ -127,12 +126,9 @@ def apply(code: str):
             result = dossiers.submit(platform(), g.user, code, data, files,
                                      agency_code=chosen or None)
         except InvalidData as exc:
-            values = form_values(schema, request.form)
             errors = field_errors(exc, current_lang())
-            kept.update(keptfiles.keep(platform(), g.user.id, files, set(errors)))
-            for path, item in kept.items():
-                if path not in errors:
-                    set_value(values, path, item)
+            values = keptfiles.values_after_error(platform(), g.user.id, schema, request.form,
+                                                  files, kept, errors)
         else:
             flash(_("Đã nộp hồ sơ. Mã hồ sơ %(code)s — ngày hẹn trả kết quả %(date)s.",
                     code=result["code"], date=format_day(result["due_at"])), "success")
@@ -143,14 +139,6 @@ def apply(code: str):
         "apply.html", procedure=procedure_view, errors=errors, chosen_agency=chosen,
         summary=error_summary(schema, errors, lang=lang),
         fields=render_form(schema, values, errors, lang=lang, prefill=prefilled))
-
-
-def set_value(values: dict, path: str, value) -> None:
-    """Put ``value`` at the dotted ``path`` of nested ``values``."""
-    *parents, name = path.split(".")
-    for part in parents:
-        values = values.setdefault(part, {})
-    values[name] = value
 
 
 @bp.route("/ho-so")

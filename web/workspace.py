@@ -16,9 +16,9 @@ from engine import clock, lifecycle, register, slips, tasks
 from engine import inbox as inbox_pages
 from engine.errors import Conflict, EngineError, InvalidData
 
-from . import platform
+from . import keptfiles, platform
 from .auth import login_required, staff_required
-from .formrender import error_summary, field_errors, form_values, parse_form, render_form
+from .formrender import error_summary, field_errors, parse_form, render_form
 from .i18n import current_lang, due_state
 from .portal import HISTORY_ACTIONS, application_html, document_names, end_dossier
 
@@ -90,13 +90,18 @@ def complete(task_id: int):
     """
     view = tasks.get_task(platform(), g.user, task_id)
     schema = view.get("form") or _EMPTY_FORM
+    files: dict = {}
+    taken: dict = {}
     try:
         data, files = parse_form(schema, request.form, request.files)
+        # files a rejected submission kept (web.keptfiles) go with this one
+        taken = keptfiles.take_back(platform(), g.user.id, schema, request.form, files)
         result = tasks.complete(platform(), g.user, task_id, data, files,
                                 passphrase=request.form.get("passphrase") or None)
     except InvalidData as exc:
-        return _render_task(view, form_values(schema, request.form),
-                            field_errors(exc, current_lang()))
+        errors = field_errors(exc, current_lang())
+        return _render_task(view, keptfiles.values_after_error(
+            platform(), g.user.id, schema, request.form, files, taken, errors), errors)
     except Conflict as exc:
         flash(_message(exc), "error")
         return redirect(url_for(".inbox"))

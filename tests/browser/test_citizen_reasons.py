@@ -7,7 +7,12 @@ import json
 from playwright.sync_api import expect
 
 from engine import accounts, tasks
-from tests.browser.conftest import off_the_loop, open_application_form, sign_in
+from tests.browser.conftest import (
+    fill_transport_application,
+    off_the_loop,
+    open_application_form,
+    sign_in,
+)
 from tests.engine.factories import submit
 from tests.scenario import PDF, open_task
 
@@ -34,14 +39,7 @@ def test_an_empty_form_lists_every_missing_field_and_a_rejected_one_keeps_its_fi
         "links => links.map(a => a.getAttribute('href'))")] == required
 
     # Filled in with one mistake and the files attached: the files stay attached.
-    firm.fill("[name=company_name]", "Công ty TNHH Vận tải Hồng Đức")
-    firm.fill("[name=enterprise_code]", "28012")
-    firm.fill("[name=head_office_address]", "Số 12 Lê Lợi, TP Thanh Hóa")
-    firm.fill("[name=legal_representative]", "Nguyễn Văn Hồng")
-    firm.fill("[name=phone]", "0912345678")
-    firm.fill("[name=email]", "doanhnghiep@example.vn")
-    firm.check("input[name=transport_kinds][value=fixed_route]")
-    firm.fill("[name=vehicle_count]", "12")
+    fill_transport_application(firm, enterprise_code="28012")
     for field in ATTACHMENTS:
         firm.set_input_files(f"input[name={field}]", str(pdf))
     firm.click("form.form button[type=submit]")

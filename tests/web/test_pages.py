@@ -549,3 +549,27 @@ def test_a_slip_not_made_yet_shows_as_being_prepared_and_a_failed_one_to_staff(p
     auth.login("motcua")
     page = text(client.get(f"/ho-so/{code}?lang=vi"))
     assert "Không tạo được" in page and "RuntimeError: no seal" in page
+
+
+def test_a_rejected_supplement_keeps_its_file(auth, client):
+    auth.login()
+    code = submit_application(auth)
+    auth.logout()
+    auth.login("motcua")
+    complete(auth, task_id_for(auth, code), {
+        "reception_decision": "supplement", "reason": "Thiếu chữ ký",
+        "supplement_items": "Giấy đề nghị có chữ ký"})
+    auth.logout()
+    auth.login()
+    html = text(client.get(f"/ho-so/{code}"))
+    task_id = int(re.search(r'href="/workspace/tasks/(\d+)">Bổ sung hồ sơ<', html).group(1))
+    response = complete(auth, task_id, {
+        "supplement_note": "",
+        "application_letter": (BytesIO(pdf("signed")), "don-da-ky.pdf", "application/pdf")})
+    html = text(response)
+    assert 'id="f-supplement_note-error"' in html
+    assert "Tệp đã đính kèm: <strong>don-da-ky.pdf</strong>" in html
+    kept = dict(re.findall(r'name="([a-z_]+__kept)" value="([^"]+)"', html))
+    response = complete(auth, task_id, {"supplement_note": "Đã ký lại", **kept})
+    assert response.status_code == 302
+    assert "don-da-ky.pdf" in text(client.get(f"/ho-so/{code}"))
