@@ -160,9 +160,11 @@ def test_firm_pays_the_badge_fee_online_and_downloads_the_signed_badge(platform,
 
     # The one-stop slips attached to the dossier, from its documents table.
     documents = firm.locator("#documents-heading + .table-scroll")
-    slips = documents.locator("a", has_text="slip-")
+    slips = documents.locator("a", has_text=re.compile(r"^(giay|phieu)-"))
     names = sorted(slips.all_inner_texts())
-    assert [name.split("-")[1] for name in names] == ["01", "05"]  # receipt, control slip
+    assert [name.removesuffix(f"-{code}.pdf") for name in names] == [
+        "giay-tiep-nhan-ho-so-va-hen-tra-ket-qua",  # the receipt (01)
+        "phieu-kiem-soat-qua-trinh-giai-quyet-ho-so"]  # the control slip (05)
     for link in slips.all():
         name = link.inner_text()
         received[f"portal:{name}"] = firm.request.get(portal + link.get_attribute("href")).body()
@@ -177,4 +179,5 @@ def test_firm_pays_the_badge_fee_online_and_downloads_the_signed_badge(platform,
     signers = {name: [s.signer for s in report.signatures] for name, report in reports.items()}
     [badge] = [signed for name, signed in signers.items() if name.startswith("download:")]
     assert badge == ["Trần Minh Thụ", "Phạm Quang Duyệt"]  # the handler, then the head
-    assert all(signed == [AGENCY] for name, signed in signers.items() if "slip-" in name)
+    assert all(signed == [AGENCY] for name, signed in signers.items()
+               if "giay-tiep-nhan" in name or "phieu-" in name)
