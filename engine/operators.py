@@ -82,13 +82,16 @@ class _Blank(dict):
         return "{" + key + "}"
 
 
-def placeholders(step: StepContext, task, extra: dict | None = None) -> dict:
-    """Values a notification or document template may name."""
+def placeholders(step: StepContext, task, extra: dict | None = None, *,
+                 lang: str = "vi") -> dict:
+    """Values a notification or document template may name (names in ``lang``)."""
     d = step.dossier
     due = d.due_at.astimezone(clock.VIETNAM).strftime("%d/%m/%Y") if d.due_at else ""
+    english = lang == "en"
     values = _Blank({k: v for k, v in task.data.items() if not k.startswith("_")})
-    values.update(code=d.code, procedure=d.procedure.name_vi, applicant=d.applicant.full_name,
-                  status=d.status, due_date=due, agency_name=d.agency.name_vi,
+    values.update(code=d.code, applicant=d.applicant.full_name, status=d.status, due_date=due,
+                  procedure=(d.procedure.name_en if english else "") or d.procedure.name_vi,
+                  agency_name=(d.agency.name_en if english else "") or d.agency.name_vi,
                   link=f"{step.platform.settings.public_url}/ho-so/{d.code}")
     values.update(extra or {})
     return values
@@ -145,9 +148,9 @@ def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict
     template = (step.version.meta.get("notifications") or {}).get(message)
     if template is None:
         raise ScriptError(f"No notification named '{message}' in procedure.yaml.")
-    values = placeholders(step, task)
     recipients = _recipients(step, to)
     for recipient, lang in recipients:
+        values = placeholders(step, task, lang=lang)
         outbox.enqueue_email(step.session, key=f"{step.dossier.code}:{message}:{task.id}:{recipient}",
                              recipient=recipient, subject=_text(template.get("subject"), values, lang),
                              body=_text(template.get("body"), values, lang),

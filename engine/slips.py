@@ -359,13 +359,12 @@ def _email(step: StepContext, task, form: str, message: str, reason: str,
     if not recipient:
         return None
     lang = step.dossier.applicant.language or "vi"
-    extra = {"slip_title": TITLES_EN[form] if lang == "en" else FORMS[form].title,
-             "agency_name": step.dossier.agency.name_vi}
+    extra = {"slip_title": TITLES_EN[form] if lang == "en" else FORMS[form].title}
     if reason:
         extra["reason"] = reason
     if items:
         extra["items"] = items
-    values = placeholders(step, task, extra)
+    values = placeholders(step, task, extra, lang=lang)
     template = (step.version.meta.get("notifications") or {}).get(message) if message else None
     if template is not None:
         subject = _text(template.get("subject"), values, lang)

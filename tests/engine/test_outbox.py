@@ -119,3 +119,4 @@ def test_each_e_mail_is_in_its_recipients_language_alone(platform):
     assert "Dear" not in rows[vi_code].body and "Kính gửi" in rows[vi_code].body
     assert rows[en_code].subject == f"Dossier {en_code} received"
     assert "Kính gửi" not in rows[en_code].body and "Dear" in rows[en_code].body
+    assert "Cấp Giấy phép" not in rows[en_code].body  # the procedure named in English too
