@@ -316,6 +316,8 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
     view["timeline"] = progress.timeline(view)
     if progress.was_supplemented(view):
         view.update(status_labels(dossier.status, supplemented=True))
+    if not agency_side:  # the full audit history stays with the agency
+        view["history"] = progress.public_history(view["history"])
     return view
 
 

@@ -58,6 +58,29 @@ def _status_events(view: dict) -> list[tuple[datetime, str, str]]:
     return out
 
 
+#: The audit events the applicant's side may read, and what of their detail: who did it
+#: (officers' user names) and the workflow's internals stay with the agency.
+PUBLIC_EVENTS = {"submit": ("due_at",), "status": ("from", "to"),
+                 "withdraw": ("from", "to", "reason"), "stop": ("from", "to", "reason"),
+                 "apology": ("reason", "from", "to"), "payment": ("amount", "currency"),
+                 "slip_issued": ("form", "reason", "items"), "clock_stopped": (),
+                 "clock_resumed": ("to", "working_days")}
+
+
+def public_history(history: list[dict]) -> list[dict]:
+    """The events of ``history`` an applicant may read (:data:`PUBLIC_EVENTS`), without
+    their actor and with only the detail they need."""
+    out = []
+    for event in history:
+        keys = PUBLIC_EVENTS.get(event.get("action"))
+        if keys is None:
+            continue
+        detail = event.get("detail") or {}
+        out.append({"at": event["at"], "action": event["action"], "actor": "",
+                    "detail": {k: detail[k] for k in keys if k in detail}})
+    return out
+
+
 def was_supplemented(view: dict) -> bool:
     """Whether the dossier was ever asked to supplement (its status went through
     ``supplement_requested``)."""

@@ -64,3 +64,13 @@ def test_a_dossier_in_progress_shows_the_steps_still_to_come_with_the_appointmen
         ("received", True), ("processing", True), ("result", False), ("returned", False)]
     assert steps[2]["at"] == "2026-12-08T10:00:00+00:00"
     assert not progress.was_supplemented(view)
+
+
+def test_the_applicant_reads_no_officer_names_nor_internal_events():
+    history = [{"at": "2026-12-01T01:00:00+00:00", "action": "claim", "actor": "chuyenvien",
+                "detail": {"task": "Task_Appraise"}},
+               {"at": "2026-12-01T02:00:00+00:00", "action": "status", "actor": "chuyenvien",
+                "detail": {"from": "submitted", "to": "accepted", "task": "Task_SetAccepted"}}]
+    assert progress.public_history(history) == [
+        {"at": "2026-12-01T02:00:00+00:00", "action": "status", "actor": "",
+         "detail": {"from": "submitted", "to": "accepted"}}]
