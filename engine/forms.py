@@ -52,6 +52,14 @@ FORMAT_EXAMPLES = {
 }
 
 
+#: JSON types in words, English and Vietnamese.
+TYPE_NAMES = {"integer": ("a whole number", "một số nguyên"), "number": ("a number", "một số"),
+              "string": ("text", "chữ"), "boolean": ("yes or no", "có hoặc không"),
+              "array": ("a list", "một danh sách"), "object": ("a group of fields",
+                                                             "một nhóm thông tin"),
+              "null": ("empty", "để trống")}
+
+
 def _expected(prop: dict) -> tuple[str, str]:
     """What the field expects, from its ``x-error`` / ``x-error-en``, its first
     ``examples`` entry or its ``format``: ``("", "")`` when the schema does not say."""
@@ -96,8 +104,11 @@ def explain(error, prop: dict) -> tuple[str, str]:
     if v == "minItems":
         return f"Choose at least {value}.", f"Hãy chọn ít nhất {value} mục."
     if v == "type":
-        return f"Must be of type {value}.", f"Phải là giá trị kiểu {value}."
-    return error.message, f"Giá trị không hợp lệ: {error.message}"
+        kinds = value if isinstance(value, list) else [value]
+        return (f"Must be {' or '.join(TYPE_NAMES.get(k, (k, k))[0] for k in kinds)}.",
+                f"Phải là {' hoặc '.join(TYPE_NAMES.get(k, (k, k))[1] for k in kinds)}.")
+    # the validator's own words are English and technical: a citizen gets plain ones
+    return error.message, "Giá trị không hợp lệ: hãy kiểm tra lại nội dung này."
 
 
 # Characters no one types on purpose: controls (but tab and line breaks), format
