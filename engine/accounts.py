@@ -251,7 +251,7 @@ _USER_ROLES = (select(UserRole.role_code, Agency.code)
 def create_user(session: Session, *, username: str, password: str, full_name: str,
                 kind: str = "citizen", email: str = "", phone: str = "", id_number: str = "",
                 title: str = "", agency_code: str | None = None,
-                roles: list[tuple[str, str]] = ()) -> User:
+                roles: list[tuple[str, str]] = (), address: str = "") -> User:
     """Create (or update, keeping the id) a user with the given roles ``[(role, agency code)]``."""
     agencies = {a.code: a for a in session.execute(select(Agency)).scalars()}
     for _, code in roles:
@@ -263,7 +263,7 @@ def create_user(session: Session, *, username: str, password: str, full_name: st
         session.add(user)
     user.password_hash = hash_password(password)
     user.full_name, user.kind, user.email, user.phone = full_name, kind, email, phone
-    user.id_number, user.title = id_number, title
+    user.id_number, user.title, user.address = id_number, title, address
     user.agency_id = agencies[agency_code].id if agency_code else None
     session.flush()
     user.roles = [UserRole(user_id=user.id, role_code=r, agency_id=agencies[a].id)

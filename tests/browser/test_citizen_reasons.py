@@ -26,7 +26,8 @@ def test_an_empty_form_lists_every_missing_field_and_a_rejected_one_keeps_its_fi
     pdf.write_bytes(PDF)
     firm = sign_in(browser, portal, "doanhnghiep")
     open_application_form(firm, portal, "Cấp Giấy phép kinh doanh vận tải bằng xe ô tô")
-    for name in ("company_name", "enterprise_code", "email"):  # filled from the account
+    for name in ("company_name", "enterprise_code", "head_office_address", "phone",
+                 "email"):  # filled from the account
         expect(firm.locator(f"[name={name}]")).not_to_have_value("")
         firm.fill(f"[name={name}]", "")
     firm.click("form.form button[type=submit]")
