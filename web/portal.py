@@ -67,6 +67,12 @@ HISTORY_ACTIONS = {
     "clock_resumed": lazy_gettext("Tiếp tục tính thời gian giải quyết"),
     "slip_issued": lazy_gettext("Phát hành phiếu một cửa"),
     "started_by_message": lazy_gettext("Tiếp nhận hồ sơ liên thông"),
+    "documents_received": lazy_gettext("Nhận văn bản từ hồ sơ liên thông"),
+    "message_expired": lazy_gettext("Thông điệp liên thông hết hạn"),
+    "issue_number": lazy_gettext("Cấp số"),
+    "registry_add": lazy_gettext("Ghi vào sổ theo dõi"),
+    "registry_close": lazy_gettext("Đóng mục trong sổ theo dõi"),
+    "tracking_check": lazy_gettext("Kiểm tra thiết bị giám sát hành trình"),
 }
 
 #: The applicant's plain steps (engine.progress.timeline).
