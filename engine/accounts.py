@@ -230,7 +230,9 @@ def user_for_token(p, token: str) -> UserView | None:
     user = UserView(id=row.id, username=row.username, full_name=row.full_name, kind=row.kind,
                     email=row.email, id_number=row.id_number, title=row.title,
                     agency_code=row.agency_code or "", agency_name=row.agency_name or "",
-                    roles=tuple(sorted((role, agency) for role, agency in roles)))
+                    roles=tuple(sorted((role, agency) for role, agency in roles)),
+                    phone=row.phone or "", address=row.address or "",
+                    language=row.language or "vi")
     _TOKENS.put(key, user, row.expires_at)
     return user
 
@@ -238,7 +240,8 @@ def user_for_token(p, token: str) -> UserView | None:
 # Built once: a bearer token is resolved on most API calls.
 _TOKEN_LOOKUP = (
     select(ApiToken.expires_at, User.id, User.username, User.full_name, User.kind, User.email,
-           User.id_number, User.title, User.active, Agency.code.label("agency_code"),
+           User.id_number, User.title, User.active, User.phone, User.address, User.language,
+           Agency.code.label("agency_code"),
            Agency.name_vi.label("agency_name"))
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(Agency, Agency.id == User.agency_id)
