@@ -47,8 +47,27 @@ def verify_page():
     if not hasattr(report, "unsigned_fields"):  # a verifier that does not report them yet
         shown["unsigned"] = unsigned_fields(content)
         shown["ok"] = shown["ok"] and not shown["unsigned"]
+    if any(not sig["agency"] for sig in shown["signatures"]):  # nor the signer's agency
+        agencies = signer_agencies(content)
+        for sig in shown["signatures"]:
+            sig["agency"] = sig["agency"] or agencies.get(sig["field"], "")
     return render_template("verify.html", report=shown, error=None, code=code,
                            filename=upload.filename)
+
+
+def signer_agencies(content: bytes) -> dict[str, str]:
+    """``{signature field: organisation}`` named in each signing certificate ({} if
+    unreadable): the officer's agency, or the agency itself for its seal."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(content), strict=False)
+        return {str(sig.field_name): str(sig.signer_cert.subject.native.get(
+                    "organization_name") or "") for sig in reader.embedded_signatures}
+    except Exception:  # noqa: BLE001 - a damaged file is already reported as such
+        return {}
 
 
 def unsigned_fields(content: bytes) -> list[str]:

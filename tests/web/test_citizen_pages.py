@@ -94,6 +94,7 @@ def test_the_verify_page_judges_a_signed_a_tampered_and_a_half_signed_pdf(platfo
                                 passphrase=platform.settings.agency_key_passphrase)
     html = text(upload(auth, sign_pdf(doc, signer, slot=1)))
     assert "Văn bản KHÔNG hợp lệ" in html and "Còn ô chữ ký chưa ký:" in html
+    assert re.search(r"<dt>Cơ quan</dt><dd>Sở Giao thông vận tải tỉnh Thanh Hóa</dd>", html)
 
     response = upload(auth, b"not a pdf", "anh.png")
     assert response.status_code == 422 and "không phải PDF" in text(response)
