@@ -45,6 +45,11 @@ class UserView:
     agency_code: str = ""
     agency_name: str = ""
     roles: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (role, agency code)
+    phone: str = ""
+    #: the account's postal address, where the account has one (forms' ``x-prefill``)
+    address: str = ""
+    #: the language the account last chose on the portal (``vi`` / ``en``): its e-mails'
+    language: str = "vi"
 
     @property
     def is_staff(self) -> bool:
@@ -70,7 +75,20 @@ def _view(session: Session, user: User) -> UserView:
                     email=user.email, id_number=user.id_number, title=user.title,
                     agency_code=user.agency.code if user.agency else "",
                     agency_name=user.agency.name_vi if user.agency else "",
-                    roles=tuple(sorted((role, agency) for role, agency in roles)))
+                    roles=tuple(sorted((role, agency) for role, agency in roles)),
+                    phone=user.phone or "", address=user.address or "",
+                    language=user.language or "vi")
+
+
+def set_language(p, user_id: int, language: str) -> None:
+    """Remember the language the user chose (``vi`` or ``en``): e-mails to them use it."""
+    if language not in ("vi", "en"):
+        raise InvalidData(f"Unknown language {language!r}.",
+                          vi=f"Không có ngôn ngữ {language!r}.")
+    with p.db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.language = language
 
 
 def hash_password(password: str) -> str:
@@ -217,7 +235,9 @@ def user_for_token(p, token: str) -> UserView | None:
     user = UserView(id=row.id, username=row.username, full_name=row.full_name, kind=row.kind,
                     email=row.email, id_number=row.id_number, title=row.title,
                     agency_code=row.agency_code or "", agency_name=row.agency_name or "",
-                    roles=tuple(sorted((role, agency) for role, agency in roles)))
+                    roles=tuple(sorted((role, agency) for role, agency in roles)),
+                    phone=row.phone or "", address=row.address or "",
+                    language=row.language or "vi")
     _TOKENS.put(key, user, row.expires_at)
     return user
 
@@ -225,7 +245,8 @@ def user_for_token(p, token: str) -> UserView | None:
 # Built once: a bearer token is resolved on most API calls.
 _TOKEN_LOOKUP = (
     select(ApiToken.expires_at, User.id, User.username, User.full_name, User.kind, User.email,
-           User.id_number, User.title, User.active, Agency.code.label("agency_code"),
+           User.id_number, User.title, User.active, User.phone, User.address, User.language,
+           Agency.code.label("agency_code"),
            Agency.name_vi.label("agency_name"))
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(Agency, Agency.id == User.agency_id)
@@ -238,7 +259,7 @@ _USER_ROLES = (select(UserRole.role_code, Agency.code)
 def create_user(session: Session, *, username: str, password: str, full_name: str,
                 kind: str = "citizen", email: str = "", phone: str = "", id_number: str = "",
                 title: str = "", agency_code: str | None = None,
-                roles: list[tuple[str, str]] = ()) -> User:
+                roles: list[tuple[str, str]] = (), address: str = "") -> User:
     """Create (or update, keeping the id) a user with the given roles ``[(role, agency code)]``."""
     agencies = {a.code: a for a in session.execute(select(Agency)).scalars()}
     for _, code in roles:
@@ -250,7 +271,7 @@ def create_user(session: Session, *, username: str, password: str, full_name: st
         session.add(user)
     user.password_hash = hash_password(password)
     user.full_name, user.kind, user.email, user.phone = full_name, kind, email, phone
-    user.id_number, user.title = id_number, title
+    user.id_number, user.title, user.address = id_number, title, address
     user.agency_id = agencies[agency_code].id if agency_code else None
     session.flush()
     user.roles = [UserRole(user_id=user.id, role_code=r, agency_id=agencies[a].id)

@@ -15,7 +15,8 @@ PASSWORD = "demo"
 
 ACCOUNTS = [
     dict(username="doanhnghiep", full_name="Công ty TNHH Vận tải Hồng Đức", kind="firm",
-         email="doanhnghiep@example.vn", id_number="2801234567",
+         email="doanhnghiep@example.vn", id_number="2801234567", phone="0912345678",
+         address="Số 12 Lê Lợi, phường Điện Biên, TP Thanh Hóa",
          description="Doanh nghiệp vận tải / transport firm"),
     dict(username="congdan", full_name="Nguyễn Thị Lan", kind="citizen",
          email="congdan@example.vn", id_number="038190001234",

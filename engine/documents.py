@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 import zlib
 from pathlib import PurePath
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
@@ -123,6 +125,21 @@ def latest(session: Session, dossier_id: int, name: str) -> Document | None:
         .order_by(Document.revision.desc()).limit(1)).scalar()
 
 
+def file_name(title: str, code: str, extension: str = "pdf") -> str:
+    """A document's file name in Vietnamese words without diacritics (every system keeps
+    them intact) with the dossier code: ``giay-phep-kinh-doanh-van-tai-<code>.pdf``."""
+    text = unicodedata.normalize("NFD", str(title or "")).replace("đ", "d").replace("Đ", "D")
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn").lower()
+    words = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80].strip("-")
+    return f"{words or 'van-ban'}-{code}.{extension}"
+
+
+def check_url(settings, code: str) -> str:
+    """The public page a slip's or a result's QR code opens: the dossier's status by its
+    code (and the applicant's ID number) and the verification of a signed document."""
+    return f"{settings.public_url.rstrip('/')}/tra-cuu?{urlencode({'code': code})}"
+
+
 def view(doc: Document) -> dict:
     return {"id": doc.id, "name": doc.name, "filename": doc.filename,
             "media_type": doc.media_type, "size": doc.size, "kind": doc.kind,
@@ -204,6 +221,10 @@ def open_document(p, user, document_id: int) -> tuple[dict, bytes]:
                 "paid, where one is due).",
                 vi="Kết quả được trả khi hồ sơ đã có kết quả giải quyết (sau khi nộp phí, lệ "
                    "phí nếu có).")
+        if not is_agency_side(user, dossier) and _superseded(session, dossier, doc):
+            raise PermissionDenied(
+                "This is an earlier draft of the result; open the final signed result.",
+                vi="Đây là bản nháp trước của kết quả; hãy mở kết quả đã ký cuối cùng.")
         described, key, dossier_id = view(doc), doc.storage_key, dossier.id
         first_download = (dossier.status == "processed" and dossier.applicant_id == user.id
                           and is_result(dossier, doc))
@@ -219,3 +240,13 @@ def is_result(dossier: Dossier, doc: Document) -> bool:
     """A result document of the dossier (an entry of its procedure's ``documents:``)."""
     results = (dossier.version.meta or {}).get("documents") or {}
     return doc.kind == "generated" and doc.name in results
+
+
+def _superseded(session: Session, dossier: Dossier, doc: Document) -> bool:
+    """Whether ``doc`` is a result document with a later revision (a draft, or signed by
+    fewer than all its signers): only the agency opens those."""
+    if doc.name not in ((dossier.version.meta or {}).get("documents") or {}):
+        return False
+    newest = session.execute(select(func.max(Document.revision)).where(
+        Document.dossier_id == dossier.id, Document.name == doc.name)).scalar()
+    return newest is not None and doc.revision < newest

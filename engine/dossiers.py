@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import audit, clock, deadlines, forms, messages, outside, runtime
+from . import audit, clock, deadlines, forms, messages, outside, progress, runtime
 from .calendar import load_calendar
 from .cooperation import StartReceiver
 from .db import UTCDateTime
@@ -35,6 +35,7 @@ from .errors import InvalidData, NotFound, PermissionDenied, ScriptError
 from .models import (
     Agency,
     AuditEvent,
+    ClockStop,
     Document,
     Dossier,
     HumanTask,
@@ -45,8 +46,8 @@ from .models import (
     ProcedureVersion,
     User,
 )
-from .procedures import application_form, receiving_agencies
-from .statuses import STATUS_LABELS
+from .procedures import application_form, public_fee, receiving_agencies
+from .statuses import status_labels
 from .step import load
 from .step.rows import waiting_definitions
 from .versions import version_meta
@@ -90,8 +91,10 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
         applicant = session.get(User, user.id)
         dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
                                applicant=applicant, channel="online")
-        stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id)
-        dossier.data = forms.validate(schema, data or {}, uploads=stored)
+        refused: list[dict] = []
+        stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
+                                     collect=refused)
+        dossier.data = forms.validate(schema, data or {}, uploads=stored, also=refused)
         audit.append(session, actor=user.username, action="submit", dossier_id=dossier.id,
                      detail={"procedure": procedure.code, "version": version.number,
                              "agency": agency.code, "due_at": dossier.due_at.isoformat()})
@@ -268,15 +271,17 @@ def public_view(view: dict) -> dict:
     return public
 
 
-def summary(dossier: Dossier) -> dict:
-    vi, en = STATUS_LABELS.get(dossier.status, (dossier.status, dossier.status))
+def summary(dossier: Dossier, *, supplemented: bool = False) -> dict:
+    """The dossier in a list: code, procedure, agency, status (``supplemented``: it came
+    back from a supplement request, :func:`engine.statuses.status_labels`), dates."""
     return {"code": dossier.code,
             "procedure": {"code": dossier.procedure.code, "name_vi": dossier.procedure.name_vi,
                           "name_en": dossier.procedure.name_en},
             "agency": {"code": dossier.agency.code, "name_vi": dossier.agency.name_vi,
                        "name_en": dossier.agency.name_en},
             "applicant": {"name": dossier.applicant.full_name},
-            "status": dossier.status, "status_vi": vi, "status_en": en,
+            "status": dossier.status,
+            **status_labels(dossier.status, supplemented=supplemented),
             "channel": dossier.channel,
             "received_at": dossier.received_at.isoformat(),
             "due_at": dossier.due_at.isoformat() if dossier.due_at else None,
@@ -296,7 +301,7 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
     # how its fee is paid and its result delivered (level 3: at the desk; 4: online)
     meta = dossier.version.meta or {}
     view["procedure"].update(level=meta.get("level", 4), online_label=meta.get("online_label", ""),
-                             fee=dict(meta.get("fee") or {}),  # meta is a shared cache entry
+                             fee=public_fee(meta.get("fee")),  # a copy: meta is a shared cache entry
                              results=sorted(meta.get("documents") or {}))
     rows = rows if rows is not None else _dossier_rows(session, dossier.code)
     # cooperating dossiers (liên thông): the one that started this one, those it started
@@ -309,22 +314,39 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
         {"task_id": t.id, "title": t.title, "role": t.role_code, "assignee": t.assignee,
          "due_at": t.due_at.isoformat() if t.due_at else None}
         for t in rows["steps"]]
+    # the applicant sees a result in its final revision only (drafts and the revisions
+    # between signatures stay with the agency)
+    agency_side = viewer is _AGENCY or is_agency_side(viewer, dossier)
+    newest = {d.name: d.revision for d in rows["documents"]}  # ordered by name, revision
+    results = set(meta.get("documents") or {})
     view["documents"] = [
         document_view(d) for d in rows["documents"]
-        if viewer is _AGENCY or not withheld(viewer, dossier, d)]
+        if agency_side or not (withheld(viewer, dossier, d)
+                               or (d.name in results and d.revision < newest[d.name]))]
     view["notifications"] = [
         {"at": o.created_at.isoformat(), "subject": o.subject, "status": o.status}
         for o in rows["notifications"]]
     # what a step asked for that is still being made, e.g. a slip (engine.jobs): pending
     # or failed jobs; that one failed, and why, only for the agency's side
-    staff = viewer is _AGENCY or is_agency_side(viewer, dossier)
+    staff = agency_side
     view["preparing"] = [
         {"kind": j.kind, "document": (j.payload or {}).get("document", ""),
          "title": (j.payload or {}).get("title", ""),
          "status": j.status if staff else "pending",
          "error": j.last_error if staff and j.status == "failed" else "",
-         "attempts": j.attempts if staff else 0, "created_at": j.created_at.isoformat()}
+         "attempts": j.attempts if staff else 0, "created_at": j.created_at.isoformat(),
+         # a slip carries its reason from the step that asked for it (engine.progress)
+         "key": j.key, "form": (j.payload or {}).get("form", ""),
+         "reason": (j.payload or {}).get("reason", ""),
+         "items": (j.payload or {}).get("items", "")}
         for j in rows["preparing"]]
+    # what the applicant reads: why it waits or was refused, and a few plain steps
+    view["reasons"] = progress.reasons(view)
+    view["timeline"] = progress.timeline(view)
+    if progress.was_supplemented(view):
+        view.update(status_labels(dossier.status, supplemented=True))
+    if not agency_side:  # the full audit history stays with the agency
+        view["history"] = progress.public_history(view["history"])
     return view
 
 
@@ -397,7 +419,8 @@ _BRANCHES: dict[str, tuple[dict, object, object]] = {
                       Outbox.__table__, Outbox.dossier_id == _MY_ID),
     "preparing": ({"kind": ("s1", Job.kind), "status": ("s2", Job.status),
                    "last_error": ("s3", Job.last_error), "attempts": ("i1", Job.attempts),
-                   "payload": ("j", Job.payload), "created_at": ("t1", Job.created_at),
+                   "key": ("s4", Job.key), "payload": ("j", Job.payload),
+                   "created_at": ("t1", Job.created_at),
                    "_": ("order_i", Job.id)},
                   Job.__table__, (Job.dossier_id == _MY_ID) & (Job.status != "done")),
 }
@@ -440,8 +463,13 @@ def _dossier_rows(session: Session, code: str) -> dict[str, list[SimpleNamespace
 def list_my_dossiers(p, user) -> list[dict]:
     """The applicant's dossiers, newest first (a read transaction)."""
     with p.db.read() as session:
-        return [summary(_record(session, row))
-                for row in session.execute(_LOOKUP_MINE, {"user_id": user.id})]
+        rows = session.execute(_LOOKUP_MINE, {"user_id": user.id}).all()
+        waiting = [row.id for row in rows if row.status == "submitted"]
+        supplemented = set(session.execute(
+            select(ClockStop.dossier_id).where(ClockStop.dossier_id.in_(waiting))
+        ).scalars()) if waiting else set()
+        return [summary(_record(session, row), supplemented=row.id in supplemented)
+                for row in rows]
 
 
 # -- dossiers started by a message (liên thông) ----------------------------------------

@@ -64,7 +64,7 @@ def withdraw(p, code: str, user, reason: str) -> dict:
         return user is not None and dossier.applicant_id == user.id
 
     def notify(session: Session, dossier: Dossier, values: dict) -> None:
-        _email(session, dossier, "withdrawn", dossier.applicant.email, _WITHDRAWN_APPLICANT,
+        _email(session, dossier, "withdrawn", _applicant(dossier), _WITHDRAWN_APPLICANT,
                values)
         for email in _officer_emails(session, dossier.agency_id, "reception"):
             _email(session, dossier, "withdrawn", email, _WITHDRAWN_OFFICERS, values)
@@ -83,7 +83,7 @@ def stop_processing(p, code: str, user, reason: str) -> dict:
                                         for role in STOPPING_ROLES)
 
     def notify(session: Session, dossier: Dossier, values: dict) -> None:
-        _email(session, dossier, "stopped", dossier.applicant.email, _STOPPED_APPLICANT, values)
+        _email(session, dossier, "stopped", _applicant(dossier), _STOPPED_APPLICANT, values)
 
     return _end(p, code, user, reason, status="stopped", action="stop",
                 allowed=allowed, notify=notify,
@@ -220,20 +220,27 @@ def _values(p, dossier: Dossier, reason: str) -> dict:
             "link": f"{p.settings.public_url}/ho-so/{dossier.code}"}
 
 
-def _officer_emails(session: Session, agency_id: int, role: str) -> list[str]:
+def _applicant(dossier: Dossier) -> tuple[str, str]:
+    return dossier.applicant.email, dossier.applicant.language or "vi"
+
+
+def _officer_emails(session: Session, agency_id: int, role: str) -> list[tuple[str, str]]:
+    """``(address, language)`` of the agency's active officers holding ``role``."""
     rows = session.execute(
-        select(User.email).join(UserRole, UserRole.user_id == User.id)
+        select(User.email, User.language).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role_code == role, UserRole.agency_id == agency_id,
-               User.active.is_(True))).scalars()
-    return sorted({email for email in rows if email})
+               User.active.is_(True))).all()
+    return sorted({(email, language or "vi") for email, language in rows if email})
 
 
-def _email(session: Session, dossier: Dossier, event: str, recipient: str,
+def _email(session: Session, dossier: Dossier, event: str, recipient: tuple[str, str],
            texts: tuple[str, str, str, str], values: dict) -> None:
-    """Queue one e-mail, Vietnamese then English (as the notify operator writes them)."""
+    """Queue one e-mail to ``recipient`` (address, language) in that language alone."""
     from signing.template import fill
 
-    subject_vi, body_vi, subject_en, body_en = (fill(t, values) for t in texts)
-    outbox.enqueue_email(session, key=f"{dossier.code}:{event}:{recipient}",
-                         recipient=recipient, subject=f"{subject_vi} / {subject_en}",
-                         body=f"{body_vi}\n\n--\n{body_en}", dossier_id=dossier.id)
+    address, lang = recipient
+    subject_vi, body_vi, subject_en, body_en = texts
+    subject, body = (subject_en, body_en) if lang == "en" else (subject_vi, body_vi)
+    outbox.enqueue_email(session, key=f"{dossier.code}:{event}:{address}",
+                         recipient=address, subject=fill(subject, values),
+                         body=fill(body, values), dossier_id=dossier.id)

@@ -66,6 +66,10 @@ class User(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the language last chosen on the portal: e-mails to the account are in it alone
+    language: Mapped[str] = mapped_column(String(5), default="vi", server_default="vi")
+    # the postal address, for forms that prefill it (x-prefill: address)
+    address: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
     # Loaded only where asked for: users come along with every dossier and task row.

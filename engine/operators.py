@@ -82,13 +82,16 @@ class _Blank(dict):
         return "{" + key + "}"
 
 
-def placeholders(step: StepContext, task, extra: dict | None = None) -> dict:
-    """Values a notification or document template may name."""
+def placeholders(step: StepContext, task, extra: dict | None = None, *,
+                 lang: str = "vi") -> dict:
+    """Values a notification or document template may name (names in ``lang``)."""
     d = step.dossier
     due = d.due_at.astimezone(clock.VIETNAM).strftime("%d/%m/%Y") if d.due_at else ""
+    english = lang == "en"
     values = _Blank({k: v for k, v in task.data.items() if not k.startswith("_")})
-    values.update(code=d.code, procedure=d.procedure.name_vi, applicant=d.applicant.full_name,
-                  status=d.status, due_date=due, agency_name=d.agency.name_vi,
+    values.update(code=d.code, applicant=d.applicant.full_name, status=d.status, due_date=due,
+                  procedure=(d.procedure.name_en if english else "") or d.procedure.name_vi,
+                  agency_name=(d.agency.name_en if english else "") or d.agency.name_vi,
                   link=f"{step.platform.settings.public_url}/ho-so/{d.code}")
     values.update(extra or {})
     return values
@@ -132,14 +135,17 @@ def refresh_appointment(task, dossier: Dossier) -> None:
         task.data["dossier"] = {**data, "due_at": dossier.due_at.isoformat()}
 
 
-def _recipients(step: StepContext, to: str) -> list[str]:
-    if to == "applicant":  # one received at the counter may have given no e-mail address
-        return [step.dossier.applicant.email] if step.dossier.applicant.email else []
+def _recipients(step: StepContext, to: str) -> list[tuple[str, str]]:
+    """``(address, language)`` of the applicant (none for one received at the counter who
+    gave no e-mail address), or of the officers holding role ``to``."""
+    if to == "applicant":
+        applicant = step.dossier.applicant
+        return [(applicant.email, applicant.language or "vi")] if applicant.email else []
     rows = step.session.execute(
-        select(User.email).join(UserRole, UserRole.user_id == User.id)
+        select(User.email, User.language).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role_code == to, UserRole.agency_id == step.dossier.agency_id,
-               User.active.is_(True))).scalars()
-    return sorted({e for e in rows if e})
+               User.active.is_(True))).all()
+    return sorted({(email, language or "vi") for email, language in rows if email})
 
 
 @operator
@@ -148,38 +154,39 @@ def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict
     template = (step.version.meta.get("notifications") or {}).get(message)
     if template is None:
         raise ScriptError(f"No notification named '{message}' in procedure.yaml.")
-    values = placeholders(step, task)
-    subject = _text(template.get("subject"), values)
-    body = _text(template.get("body"), values)
     recipients = _recipients(step, to)
-    for recipient in recipients:
+    for recipient, lang in recipients:
+        values = placeholders(step, task, lang=lang)
         outbox.enqueue_email(step.session, key=f"{step.dossier.code}:{message}:{task.id}:{recipient}",
-                             recipient=recipient, subject=subject, body=body,
+                             recipient=recipient, subject=_text(template.get("subject"), values, lang),
+                             body=_text(template.get("body"), values, lang),
                              dossier_id=step.dossier.id)
     audit.append(step.session, actor=step.actor, action="notify", dossier_id=step.dossier.id,
                  detail={"message": message, "to": to, "recipients": len(recipients)})
     return {"sent_to": len(recipients)}
 
 
-def _text(template, values: dict) -> str:
+def _text(template, values: dict, lang: str = "vi") -> str:
     """Fill an analyst's template with the key-only filler (``str.format_map`` would let
-    ``{code.__class__}`` walk object attributes). Vietnamese first, then English."""
+    ``{code.__class__}`` walk object attributes), in the reader's language ``lang``
+    (``{vi, en}``: English when asked for and written, else Vietnamese) — one language per
+    e-mail."""
     from signing.template import fill
 
     if not isinstance(template, dict):
         return fill(template or "", values)
-    vi, en = fill(template.get("vi", ""), values), fill(template.get("en", ""), values)
-    if not en:
-        return vi
-    return f"{vi}\n\n--\n{en}" if "\n" in vi else f"{vi} / {en}"
+    if lang == "en" and template.get("en"):
+        return fill(template["en"], values)
+    return fill(template.get("vi", ""), values)
 
 
 @operator
 def render_document(step: StepContext, task, document: str, signers: int = 0) -> dict:
     """Render the ``documents:`` entry to a PDF with ``signers`` empty signature fields."""
     from signing.render import render_pdf
+    from signing.template import fill
 
-    from .documents import store_document
+    from .documents import check_url, file_name, store_document
 
     path = (step.version.meta.get("documents") or {}).get(document)
     if path is None or path not in step.version.files:
@@ -189,9 +196,11 @@ def render_document(step: StepContext, task, document: str, signers: int = 0) ->
     slots += [{"label": "", "name": "", "title": ""}] * (int(signers) - len(slots))
     context = placeholders(step, task, {"issued_on": clock.local_now().date(),
                                         "dossier": task.data.get("dossier", {})})
-    pdf = render_pdf(layout, context, signature_slots=slots, qr_text=step.dossier.code)
+    pdf = render_pdf(layout, context, signature_slots=slots, qr_text=step.dossier.code,
+                     qr_url=check_url(step.platform.settings, step.dossier.code))
     doc = store_document(step.platform, step.session, dossier=step.dossier, name=document,
-                         filename=f"{document}-{step.dossier.code}.pdf",
+                         filename=file_name(fill(layout.get("title") or document, context),
+                                            step.dossier.code),
                          media_type="application/pdf", content=pdf, kind="generated")
     audit.append(step.session, actor=step.actor, action="render", dossier_id=step.dossier.id,
                  detail={"document": document, "document_id": doc.id, "sha256": doc.sha256})

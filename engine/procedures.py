@@ -141,6 +141,13 @@ def application_form(version: ProcedureVersion) -> dict:
     return form_schema(version, version.meta["application_form"])
 
 
+def public_fee(fee) -> dict:
+    """A procedure's ``fee:`` as the public reads it: without ``admin_note``, the
+    administrators' own remark (what is unconfirmed, who updates it), never shown to the
+    public."""
+    return {k: v for k, v in fee.items() if k != "admin_note"} if isinstance(fee, dict) else {}
+
+
 def _view(procedure: Procedure, *, with_form: bool) -> dict:
     version = procedure.active_version
     meta = version.meta
@@ -153,7 +160,7 @@ def _view(procedure: Procedure, *, with_form: bool) -> dict:
         "level": meta.get("level", 4),
         "online_label": meta.get("online_label", ""),
         "deadline": meta.get("deadline", {}),
-        "fee": meta.get("fee", {}),
+        "fee": public_fee(meta.get("fee")),
         "agency": {"code": procedure.agency.code, "name_vi": procedure.agency.name_vi,
                    "name_en": procedure.agency.name_en} if procedure.agency else None,
         "required_documents": meta.get("required_documents", []),

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, jobs, outbox
-from .documents import can_see_dossier, store_document
+from .documents import can_see_dossier, check_url, file_name, store_document
 from .errors import NotFound, ScriptError
 from .models import Agency, ClockStop, Dossier, HumanTask, Role, User
 from .operators import StepContext, _text, operator, placeholders
@@ -76,6 +76,17 @@ FORMS = {
     "05": SlipForm("05", "Phiếu kiểm soát quá trình giải quyết hồ sơ",
                    "Phiếu kiểm soát quá trình giải quyết hồ sơ {code}"),
 }
+#: The slips' names in English, for the e-mail to an applicant who reads English (the
+#: slip itself is the Vietnamese legal form).
+TITLES_EN = {
+    "01": "Receipt and appointment slip", "02": "Request to supplement the dossier",
+    "03": "Refusal to accept the dossier", "04": "Apology and new appointment date",
+    "05": "Processing control slip",
+}
+BUILT_IN_SUBJECT_EN = "{slip_title} — dossier {code}"
+BUILT_IN_BODY_EN = ("Dear {applicant},\n\n{agency_name} sends you the {slip_title} of dossier "
+                    "{code} (procedure \"{procedure}\"), digitally signed by the agency, "
+                    "attached to this e-mail.\n\nFollow the dossier: {link}")
 BUILT_IN_BODY = ("Kính gửi {applicant},\n\n{agency_name} gửi Quý vị {slip_title} của hồ sơ "
                  "{code} (thủ tục \"{procedure}\"), bản điện tử có chữ ký số của cơ quan, "
                  "đính kèm thư này.\n\nTheo dõi hồ sơ: {link}")
@@ -281,7 +292,8 @@ def render_signed(p, dossier: Dossier, spec: dict, context: dict, form: str) -> 
     slot = {key: fill(value, context)
             for key, value in dict((spec.get("signatures") or [{}])[0]).items()}
     slot["name"] = slot.get("name") or context.get("officer_name") or agency.name_vi
-    pdf = render_pdf(spec, context, signature_slots=[slot], qr_text=dossier.code)
+    pdf = render_pdf(spec, context, signature_slots=[slot], qr_text=dossier.code,
+                     qr_url=check_url(p.settings, dossier.code))
     signer = load_agency_signer(p.pki_dir, agency.code, name=agency.name_vi,
                                 passphrase=p.settings.agency_key_passphrase,
                                 email=agency.email or "")
@@ -346,17 +358,20 @@ def _email(step: StepContext, task, form: str, message: str, reason: str,
     recipient = step.dossier.applicant.email
     if not recipient:
         return None
-    extra = {"slip_title": FORMS[form].title, "agency_name": step.dossier.agency.name_vi}
+    lang = step.dossier.applicant.language or "vi"
+    extra = {"slip_title": TITLES_EN[form] if lang == "en" else FORMS[form].title}
     if reason:
         extra["reason"] = reason
     if items:
         extra["items"] = items
-    values = placeholders(step, task, extra)
+    values = placeholders(step, task, extra, lang=lang)
     template = (step.version.meta.get("notifications") or {}).get(message) if message else None
     if template is not None:
-        subject, body = _text(template.get("subject"), values), _text(template.get("body"), values)
+        subject = _text(template.get("subject"), values, lang)
+        body = _text(template.get("body"), values, lang)
     else:
-        subject, body = _text(FORMS[form].subject, values), _text(BUILT_IN_BODY, values)
+        subject = _text({"vi": FORMS[form].subject, "en": BUILT_IN_SUBJECT_EN}, values, lang)
+        body = _text({"vi": BUILT_IN_BODY, "en": BUILT_IN_BODY_EN}, values, lang)
     return {"recipient": recipient, "subject": subject, "body": body,
             "key": f"{step.dossier.code}:slip-{form}:{task.id}:{recipient}"}
 
@@ -387,13 +402,13 @@ def produce_slip(p, work) -> Callable[[Session], None]:
     def finish(session: Session) -> None:
         locked = session.get(Dossier, work.dossier_id)  # locked by the job's runner
         doc = store_document(p, session, dossier=locked, name=f"slip-{form}",
-                             filename=f"slip-{form}-{code}.pdf",
+                             filename=file_name(FORMS[form].title, code),
                              media_type="application/pdf", content=signed, kind="generated",
                              signatures=1)
         audit.append(session, actor=job.get("actor") or "system", action="slip_issued",
                      dossier_id=locked.id,
                      detail={"form": form, "document_id": doc.id, "sha256": doc.sha256,
-                             "reason": context["reason"],
+                             "reason": context["reason"], "items": context["items"],
                              "new_due_at": context["new_due_at_text"], "job": work.key})
         email = job.get("email")
         if email:

@@ -17,3 +17,14 @@ STATUS_LABELS = {
     "stopped": ("Dừng xử lý", "Stopped"),
     "withdrawn": ("Đã rút hồ sơ", "Withdrawn"),
 }
+
+#: A dossier back at ``submitted`` after its applicant supplemented it reads as this, not
+#: as "Mới nộp" (the status itself stays ``submitted``).
+SUPPLEMENTED_LABELS = ("Đã bổ sung, đang xử lý", "Supplemented, being processed")
+
+
+def status_labels(status: str, *, supplemented: bool = False) -> dict:
+    """``{status_vi, status_en, supplemented}`` as applicants read the status."""
+    again = supplemented and status == "submitted"
+    vi, en = SUPPLEMENTED_LABELS if again else STATUS_LABELS.get(status, (status, status))
+    return {"status_vi": vi, "status_en": en, "supplemented": again}

@@ -241,8 +241,10 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
             if signature is None or signature.document_id != document.id:
                 raise _SignFirst(document)  # nothing written yet: rolled back, signed, retried
         schema = form_schema(version, task.form) or {"type": "object", "properties": {}}
-        stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id)
-        clean = forms.validate(schema, data or {}, uploads=stored)
+        refused: list[dict] = []
+        stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
+                                     collect=refused)
+        clean = forms.validate(schema, data or {}, uploads=stored, also=refused)
 
         def act(step: runtime.Step) -> None:
             spiff_task = step.task(task.task_guid)
@@ -277,8 +279,10 @@ def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
         signed = sign_pdf(p.storage.get(needed.storage_key), signer, slot=needed.signatures + 1,
                           signing_time=clock.now(), agency=user.agency_name, title=user.title)
     except SigningError as exc:
-        raise InvalidData(str(exc), vi=str(exc),
-                          details=[{"field": "passphrase", "message": str(exc)}]) from exc
+        vi = getattr(exc, "vi", "") or ("Không ký được văn bản. Hãy thử lại; nếu vẫn không "
+                                        "được, hãy báo quản trị viên kiểm tra chứng thư số.")
+        raise InvalidData(str(exc), vi=vi, details=[{"field": "passphrase", "message": str(exc),
+                                                     "message_vi": vi}]) from exc
     return _Signature(needed.document_id, signed)
 
 

@@ -583,7 +583,10 @@ def _unlock_user(username: str, key_pem: bytes | None, cert: x509.Certificate,
             key_pem or b"", (passphrase or "").encode("utf-8")
         )
     except (ValueError, TypeError) as exc:
-        raise SigningError(f"Wrong passphrase for the signing key of '{username}'.") from exc
+        raise SigningError(
+            f"Wrong passphrase for the signing key of '{username}'.",
+            vi="Mật khẩu khóa ký số không đúng. Hãy nhập mật khẩu bảo vệ khóa ký số của bạn "
+               "(không phải mật khẩu đăng nhập).") from exc
     if key.public_key() != cert.public_key():
         raise SigningError(
             f"The signing key of '{username}' does not match its certificate; "

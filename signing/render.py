@@ -135,10 +135,11 @@ def vietnamese_date(place: str, day: dt.date) -> str:
     return nfc(f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}")
 
 
-def _draw_qr(pdf: FPDF, page: Page, qr_text: str) -> float:
-    """Draw the QR code at the top right, its text below; return the y below them (mm)."""
+def _draw_qr(pdf: FPDF, page: Page, qr_text: str, qr_url: str | None = None) -> float:
+    """Draw the QR code (of ``qr_url`` when given, else of ``qr_text``) at the top right,
+    ``qr_text`` below it; return the y below them (mm)."""
     buffer = io.BytesIO()
-    segno.make(qr_text, error="m").save(buffer, kind="png", scale=8, border=1)
+    segno.make(qr_url or qr_text, error="m").save(buffer, kind="png", scale=8, border=1)
     buffer.seek(0)
     size, top = page.mm(QR_SIZE), page.mm(6)
     x = pdf.w - pdf.r_margin - size
@@ -231,8 +232,14 @@ def _tables(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(tables)
 
 
-def _draw_body(pdf: FPDF, page: Page, spec: Mapping[str, Any], context: Mapping[str, Any]) -> None:
-    """Draw title, subtitle, paragraphs and the label/value table."""
+#: How many rows of ``fields`` go over to the signatures' page when they would stand alone.
+KEEP_ROWS = 2
+
+
+def _draw_body(pdf: FPDF, page: Page, spec: Mapping[str, Any], context: Mapping[str, Any],
+               keep_rows: int = 0) -> None:
+    """Draw title, subtitle, paragraphs and the label/value table (its last ``keep_rows``
+    rows on a new page)."""
     line = page.line_height
     pdf.set_font(FONT, "B", page.pt(14))
     pdf.multi_cell(0, page.mm(7.5), fill(spec["title"], context), align="C",
@@ -248,13 +255,19 @@ def _draw_body(pdf: FPDF, page: Page, spec: Mapping[str, Any], context: Mapping[
         pdf.ln(page.mm(2))
         pdf.set_font(FONT, "", page.pt(11))
         bold = FontFace(family=FONT, emphasis="BOLD")
-        with pdf.table(col_widths=(38, 62), first_row_as_headings=False,
-                       line_height=page.mm(5.5), text_align="LEFT", padding=page.mm(1.5),
-                       align="LEFT") as table:
-            for item in fields:
-                row = table.row()
-                row.cell(fill(item.get("label", ""), context), style=bold)
-                row.cell(fill(item.get("value", ""), context))
+        split = len(fields) - min(keep_rows, len(fields))
+        for index, part in enumerate((fields[:split], fields[split:])):
+            if not part:
+                continue
+            if index == 1 and split:
+                pdf.add_page()
+            with pdf.table(col_widths=(38, 62), first_row_as_headings=False,
+                           line_height=page.mm(5.5), text_align="LEFT", padding=page.mm(1.5),
+                           align="LEFT") as table:
+                for item in part:
+                    row = table.row()
+                    row.cell(fill(item.get("label", ""), context), style=bold)
+                    row.cell(fill(item.get("value", ""), context))
         pdf.ln(page.mm(3))
 
 
@@ -417,6 +430,7 @@ def render_pdf(
     *,
     signature_slots: Sequence[dict] = (),
     qr_text: str | None = None,
+    qr_url: str | None = None,
 ) -> bytes:
     """Render a result document or slip described by ``spec`` to PDF bytes.
 
@@ -445,7 +459,9 @@ def render_pdf(
 
     Each of ``signature_slots`` ({label, name, title}; at most 3) gets a signature space
     at the end of the last page, pre-created as the empty signature field ``sig<i>``.
-    ``qr_text`` draws a QR code of it at the top right with the text below.
+    ``qr_text`` draws a QR code of it at the top right with the text below; with
+    ``qr_url`` the QR code holds that address instead (a page that checks the document)
+    and ``qr_text`` is the caption.
 
     Raises:
         SigningError: no title, a list-valued key that is not a list, a bad table, page or
@@ -469,17 +485,37 @@ def render_pdf(
     barcode = barcode_text(fill(spec["barcode"], context)) if spec.get("barcode") else ""
     issued = _issued_on(context.get("issued_on"))
     footer = [fill(line, context) for line in _as_list(spec, "footer")]
-    pdf = _new_pdf(fill(spec["title"], context), page)
-    if qr_text:
-        pdf.set_y(max(pdf.t_margin, _draw_qr(pdf, page, str(qr_text))))
-    if spec.get("national_header", True):
-        _draw_national_header(pdf, page, spec, context, issued)
-    _draw_body(pdf, page, spec, context)
-    for table in tables:
-        _draw_table(pdf, page, table, context)
-    if barcode:
-        _draw_barcode(pdf, page, barcode)
-    _draw_paragraphs(pdf, page, closing, context)
-    boxes = _draw_signature_block(pdf, page, slots, footer) if slots else []
-    _draw_footer(pdf, page, footer)
+
+    def draw(keep: bool) -> tuple[FPDF, list[SlotBox], bool]:
+        """The document; ``keep`` moves the text just before the signatures (the last
+        closing paragraph, else the last rows of ``fields``) to the signatures' page.
+        Also says whether the signatures had to start a page of their own."""
+        pdf = _new_pdf(fill(spec["title"], context), page)
+        if qr_text:
+            pdf.set_y(max(pdf.t_margin, _draw_qr(pdf, page, str(qr_text), qr_url)))
+        if spec.get("national_header", True):
+            _draw_national_header(pdf, page, spec, context, issued)
+        last_text = "closing" if closing else "" if tables or barcode else "fields"
+        _draw_body(pdf, page, spec, context, keep_rows=KEEP_ROWS if keep and
+                   last_text == "fields" else 0)
+        for table in tables:
+            _draw_table(pdf, page, table, context)
+        if barcode:
+            _draw_barcode(pdf, page, barcode)
+        if keep and last_text == "closing":
+            _draw_paragraphs(pdf, page, closing[:-1], context)
+            pdf.add_page()
+            _draw_paragraphs(pdf, page, closing[-1:], context)
+        else:
+            _draw_paragraphs(pdf, page, closing, context)
+        before = pdf.page_no()
+        boxes = _draw_signature_block(pdf, page, slots, footer) if slots else []
+        _draw_footer(pdf, page, footer)
+        return pdf, boxes, bool(slots) and pdf.page_no() > before and bool(last_text)
+
+    # Signature boxes are kept with the text they sign: when they would stand alone at
+    # the top of a page, the last text before them goes over with them.
+    pdf, boxes, alone = draw(keep=False)
+    if alone:
+        pdf, boxes, _alone = draw(keep=True)
     return add_signature_fields(bytes(pdf.output()), boxes)

@@ -6,12 +6,14 @@ syntax is that of ``str.format_map`` (``{key}``, ``{application[company_name]}``
 Python attribute is ever read, so ``{x.__class__.__init__.__globals__}`` cannot leak
 anything (plain ``format_map`` would follow it). Unknown keys stay visible as ``{key}``,
 a template that is not a valid format string is returned as written, and every result is
-NFC-normalised.
+NFC-normalised. A date, a moment or an ISO 8601 date string filled without a format
+spec is written ``dd/mm/yyyy`` (``{issued_on}`` → 06/12/2026).
 """
 
 from __future__ import annotations
 
 import _string  # CPython's parser of "a[b].c" field names, as str.format uses
+import datetime as dt
 import re
 import string
 import unicodedata
@@ -20,6 +22,31 @@ from typing import Any
 
 _MISSING = object()
 _HUGE_NUMBER = re.compile(r"\d{4,}")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+#: Documents are read in Vietnam: a moment is written as its day there (UTC+7, no DST).
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+
+
+def as_day(value: Any) -> str | None:
+    """A date, a datetime or an ISO 8601 date/moment string as ``dd/mm/yyyy`` (the day in
+    Vietnam for a moment with a time zone); None for anything else."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if _ISO_DAY.fullmatch(text):
+                value = dt.date.fromisoformat(text)
+            elif _ISO_MOMENT.fullmatch(text):
+                value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            else:
+                return None
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        value = (value.astimezone(VIETNAM) if value.tzinfo else value).date()
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    return None
 
 
 def nfc(text: Any) -> str:
@@ -74,6 +101,10 @@ class _SafeFormatter(string.Formatter):
             return value.__format__(format_spec)
         if _HUGE_NUMBER.search(format_spec):  # "{x:>999999999}" would build a huge string
             raise ValueError(f"format spec too wide: {format_spec!r}")
+        if not format_spec:  # dates as Vietnamese documents write them: 25/12/2026
+            day = as_day(value)
+            if day is not None:
+                return day
         return super().format_field(value, format_spec)
 
     def convert_field(self, value: Any, conversion: str | None) -> Any:

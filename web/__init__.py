@@ -79,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
         sandbox_gps,
         signup,  # noqa: F401  (the account pages: routes of the auth blueprint)
         studio,
+        verify,
         workspace,
     )
     from .api import bp as api_bp
@@ -87,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     ops.init_app(app, settings.log_format)  # early: its timer starts before the pages' hooks
     app.register_blueprint(portal.bp)
+    app.register_blueprint(verify.bp)
     app.register_blueprint(workspace.bp, url_prefix="/workspace")
     app.register_blueprint(counter.bp, url_prefix="/tiep-nhan")
     app.register_blueprint(leaders.bp, url_prefix="/thong-ke")

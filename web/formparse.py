@@ -19,6 +19,17 @@ def _clean(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
+def read_form(schema: Mapping, form, files) -> tuple[dict, dict[str, Upload], list[dict]]:
+    """A submitted form as data, uploads and the ``{field, message, message_vi}`` of each
+    value that cannot be read (a bad number), without raising: the caller reports those
+    with the engine's own problems, all at once."""
+    data: dict = {}
+    uploads: dict[str, Upload] = {}
+    problems: list[dict] = []
+    _parse_object(schema, form, files, "", data, uploads, problems)
+    return data, uploads, problems
+
+
 def parse_form(schema: Mapping, form, files) -> tuple[dict, dict[str, Upload]]:
     """Turn a submitted form (``request.form``, ``request.files``) into data and uploads.
 
@@ -26,10 +37,7 @@ def parse_form(schema: Mapping, form, files) -> tuple[dict, dict[str, Upload]]:
     validation reports missing required fields. Raises :class:`InvalidData` with one
     ``{field, message, message_vi}`` per value that cannot be read (a bad number).
     """
-    data: dict = {}
-    uploads: dict[str, Upload] = {}
-    problems: list[dict] = []
-    _parse_object(schema, form, files, "", data, uploads, problems)
+    data, uploads, problems = read_form(schema, form, files)
     if problems:
         raise InvalidData(ui_text("bad_fields", "en"), vi=ui_text("bad_fields", "vi"),
                           details=problems)

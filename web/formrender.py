@@ -76,14 +76,18 @@ def html_pattern(pattern: str | None) -> str | None:
 
 def render_form(schema: Mapping, values: Mapping | None = None,
                 errors: Mapping[str, str] | None = None, *, lang: str = "vi",
-                documents: Mapping[int, str] | None = None) -> Markup:
+                documents: Mapping[int, str] | None = None,
+                prefill: Mapping[str, Any] | None = None) -> Markup:
     """The fields of ``schema`` as HTML: labels, inputs, hints and each field's error.
 
-    ``values`` fills the inputs (schema defaults are used when it is None); ``errors``
-    maps a field path to its message; ``documents`` maps a document id found in
-    ``values`` to its file name, shown next to the file input.
+    ``values`` fills the inputs (when it is None: ``prefill``, the values from the account
+    by field path, then the schema defaults); ``errors`` maps a field path to its message;
+    ``documents`` maps a document id found in ``values`` to its file name, shown next to
+    the file input. A file kept from a rejected submission is ``{"filename", "token"}``
+    in ``values``: shown as attached, its token sent back in a hidden input.
     """
     ctx = _Context(values, dict(errors or {}), lang, documents or {}, values is None)
+    ctx.prefill = dict(prefill or {})
     return Markup("\n").join(ctx.field(path, prop, req) for path, prop, req in properties(schema))
 
 
@@ -93,11 +97,12 @@ class _Context:
     def __init__(self, values, errors, lang, documents, use_defaults):
         self.values, self.errors, self.lang = values, errors, lang
         self.documents, self.use_defaults = documents, use_defaults
+        self.prefill: dict = {}
 
     def value(self, path: str, prop: Mapping) -> Any:
-        """The value shown in a field: the schema default on a blank form."""
+        """The value shown in a field: on a blank form, the account's or the default."""
         if self.use_defaults:
-            return prop.get("default")
+            return self.prefill.get(path, prop.get("default"))
         return lookup(self.values, path)
 
     def field(self, path: str, prop: Mapping, required: bool) -> Markup:
@@ -106,6 +111,10 @@ class _Context:
         fid = field_id(path)
         title = title_of(prop, path.rsplit(".", 1)[-1], self.lang)
         hint_text = description_of(prop, self.lang)
+        examples = prop.get("examples")
+        if isinstance(examples, list) and examples and str(examples[0]) not in hint_text:
+            hint_text = " ".join(filter(None, [hint_text, ui_text("example", self.lang)
+                                               + str(examples[0])]))
         if kind == "document":
             hint_text = self._document_hint(prop, hint_text, path)
         if kind == "boolean":
@@ -190,9 +199,13 @@ class _Context:
                 path, _attrs(required=required, **common), Markup("").join(opts))
         if kind == "document":
             current = self._document_name(path)
+            kept = value.get("token") if isinstance(value, Mapping) else None
             note = (Markup('<p class="current-file">{}<strong>{}</strong> {}</p>').format(
-                ui_text("current_file", self.lang), current, ui_text("replace_file", self.lang))
-                if current else "")
+                ui_text("attached_file" if kept else "current_file", self.lang), current,
+                ui_text("replace_file", self.lang)) if current else "")
+            if kept:
+                note += Markup('<input type="hidden" name="{}__kept" value="{}">').format(
+                    path, kept)
             accept = ",".join(prop.get("x-accept", [])) or None
             return note + Markup('<input type="file" name="{}"{}>').format(
                 path, _attrs(accept=accept, required=required and not current, **common))

@@ -25,7 +25,7 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, format_decimal, get_locale, lazy_gettext, ngettext
 from flask_babel import gettext as _
 
-from engine import clock
+from engine import accounts, clock
 
 LANGUAGES = ("vi", "en")
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -54,10 +54,16 @@ ONLINE_LABELS = {
 
 
 def select_locale() -> str:
-    """``?lang=`` (and remember it), else the session's choice, else the browser's."""
+    """``?lang=`` (and remember it: in the session, and on a signed-in account, whose
+    e-mails then come in that language), else the session's choice, else the browser's."""
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         session["lang"] = asked
+        user = getattr(g, "user", None)
+        if user is not None and getattr(user, "language", asked) != asked:
+            from . import platform
+
+            accounts.set_language(platform(), user.id, asked)
         return asked
     if session.get("lang") in LANGUAGES:
         return session["lang"]

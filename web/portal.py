@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
+import segno
 from flask import (
     Blueprint,
     flash,
@@ -13,24 +14,26 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from markupsafe import Markup
 
-from engine import documents, dossiers, inbox, lifecycle, procedures
+from engine import documents, dossiers, forms, inbox, lifecycle, procedures
 from engine.errors import Conflict, InvalidData, NotFound
 
-from . import platform
+from . import keptfiles, platform
 from .auth import login_required
+from .formparse import read_form
 from .formrender import (
     error_summary,
     field_errors,
-    form_values,
-    parse_form,
     render_form,
     render_values,
 )
+from .formschema import title_of, walk
 from .i18n import current_lang, format_day
 
 bp = Blueprint("portal", __name__)
@@ -64,7 +67,31 @@ HISTORY_ACTIONS = {
     "clock_resumed": lazy_gettext("Tiếp tục tính thời gian giải quyết"),
     "slip_issued": lazy_gettext("Phát hành phiếu một cửa"),
     "started_by_message": lazy_gettext("Tiếp nhận hồ sơ liên thông"),
+    "documents_received": lazy_gettext("Nhận văn bản từ hồ sơ liên thông"),
+    "message_expired": lazy_gettext("Thông điệp liên thông hết hạn"),
+    "issue_number": lazy_gettext("Cấp số"),
+    "registry_add": lazy_gettext("Ghi vào sổ theo dõi"),
+    "registry_close": lazy_gettext("Đóng mục trong sổ theo dõi"),
+    "tracking_check": lazy_gettext("Kiểm tra thiết bị giám sát hành trình"),
 }
+
+#: The applicant's plain steps (engine.progress.timeline).
+PROGRESS_STEPS = {
+    "received": lazy_gettext("Đã nhận hồ sơ"),
+    "processing": lazy_gettext("Đang giải quyết"),
+    "supplement_requested": lazy_gettext("Yêu cầu bổ sung hồ sơ"),
+    "supplemented": lazy_gettext("Đã bổ sung hồ sơ"),
+    "result": lazy_gettext("Có kết quả"),
+    "returned": lazy_gettext("Đã trả kết quả"),
+    "refused": lazy_gettext("Từ chối giải quyết"),
+    "stopped": lazy_gettext("Cơ quan dừng xử lý"),
+    "withdrawn": lazy_gettext("Đã rút hồ sơ"),
+}
+
+
+@bp.app_context_processor
+def _progress_labels() -> dict:
+    return {"progress_steps": PROGRESS_STEPS}
 
 
 @bp.route("/")
@@ -82,34 +109,42 @@ def procedure(code: str):
 @bp.route("/thu-tuc/<code>/nop", methods=("GET", "POST"))
 @login_required
 def apply(code: str):
-    """The application form; POST submits the dossier and goes to its page.
+    """The application form; POST submits the dossier and goes to its receipt.
 
-    A rejected submission shows the form again with every typed value kept and each
-    field's error under it; files must be chosen again (browsers cannot refill them).
-    When several agencies receive the procedure (the district offices), the applicant
-    chooses one (``receiving_agency``; a name no application form uses).
+    A blank form is filled from the account where the form asks (``x-prefill``). A
+    rejected submission shows the form again with every problem at once, in the order of
+    the form, every typed value kept and every accepted file kept as attached
+    (:mod:`web.keptfiles`). When several agencies receive the procedure (the district
+    offices), the applicant chooses one (``receiving_agency``; a name no application form
+    uses).
     """
     procedure_view = procedures.get_procedure(platform(), code)
     schema = procedure_view["form"]
-    values, errors = None, {}
+    values, errors, prefilled = None, {}, keptfiles.prefill(schema, g.user)
     chosen = request.form.get("receiving_agency", "") if request.method == "POST" else ""
     if request.method == "POST":
+        data, files, problems = read_form(schema, request.form, request.files)
+        kept = keptfiles.take_back(platform(), g.user.id, schema, request.form, files)
         try:
-            data, files = parse_form(schema, request.form, request.files)
+            if problems:  # numbers that cannot be read: with every other problem
+                raise forms.invalid(schema, problems + forms.problems(
+                    schema, {**data, **{path: "0" for path in files}}))
             result = dossiers.submit(platform(), g.user, code, data, files,
                                      agency_code=chosen or None)
         except InvalidData as exc:
-            values = form_values(schema, request.form)
             errors = field_errors(exc, current_lang())
+            values = keptfiles.values_after_error(platform(), g.user.id, schema, request.form,
+                                                  files, kept, errors)
         else:
             flash(_("Đã nộp hồ sơ. Mã hồ sơ %(code)s — ngày hẹn trả kết quả %(date)s.",
                     code=result["code"], date=format_day(result["due_at"])), "success")
+            session["submitted"] = result["code"]  # the dossier page offers its receipt
             return redirect(url_for(".dossier", code=result["code"]))
     lang = current_lang()
     return render_template(
         "apply.html", procedure=procedure_view, errors=errors, chosen_agency=chosen,
         summary=error_summary(schema, errors, lang=lang),
-        fields=render_form(schema, values, errors, lang=lang))
+        fields=render_form(schema, values, errors, lang=lang, prefill=prefilled))
 
 
 @bp.route("/ho-so")
@@ -129,14 +164,36 @@ def dossier(code: str):
 
 def dossier_page(code: str, ending: dict | None = None, status: int = 200):
     """The dossier page; ``ending`` re-opens the withdraw or stop form (``{action, reason,
-    errors}``) that was rejected, with what was typed."""
+    errors}``) that was rejected, with what was typed. Right after an online submission it
+    offers the receipt to print."""
     view = dossiers.get_dossier(platform(), code, user=g.user)
     actionable = inbox.tasks_of_dossier(platform(), g.user, code)
+    just_submitted = session.pop("submitted", None) == view["code"]
     return render_template("dossier.html", dossier=view, actionable=actionable,
+                           just_submitted=just_submitted,
                            application=application_html(view),
                            history_actions=HISTORY_ACTIONS, public=False,
                            can_withdraw=lifecycle.can_withdraw(g.user, view),
                            can_stop=lifecycle.can_stop(g.user, view), ending=ending), status
+
+
+@bp.route("/ho-so/<code>/bien-nhan")
+@login_required
+def receipt(code: str):
+    """The receipt of an online submission (biên nhận), to print: code, procedure, agency,
+    applicant, when it was received, the appointment, the files received and a QR code of
+    the public look-up and verify page."""
+    view = dossiers.get_dossier(platform(), code, user=g.user)
+    try:
+        schema = procedures.get_procedure(platform(), view["procedure"]["code"])["form"]
+    except NotFound:
+        schema = {}
+    titles = {path: title_of(prop, path, current_lang()) for path, prop in walk(schema)}
+    files = [{"title": titles.get(doc["name"], doc["name"]), "filename": doc["filename"]}
+             for doc in view["documents"] if doc["kind"] != "generated"]
+    link = documents.check_url(platform().settings, view["code"])
+    qr = Markup(segno.make(link, error="m").svg_inline(scale=3, title=view["code"]))
+    return render_template("receipt.html", dossier=view, files=files, qr=qr, link=link)
 
 
 @bp.route("/ho-so/<code>/rut-ho-so", methods=("POST",))
@@ -172,7 +229,10 @@ def end_dossier(code: str, action: str, engine_call, done: str):
 
 @bp.route("/tra-cuu")
 def lookup():
-    """Public look-up by dossier code and the applicant's ID number (CCCD / tax code)."""
+    """Public look-up by dossier code and the applicant's ID number (CCCD / tax code).
+
+    The QR code of every slip and result opens it with the code alone: the page then asks
+    for the ID number and offers to verify the document (:mod:`web.verify`)."""
     code = request.args.get("code", "").strip()
     id_number = request.args.get("id_number", "").strip()
     view, error = None, None
@@ -182,7 +242,7 @@ def lookup():
         except NotFound:
             error = _("Không tìm thấy hồ sơ có mã và số giấy tờ này. Hãy kiểm tra lại mã hồ sơ "
                       "trên giấy tiếp nhận và số CCCD hoặc mã số thuế của người nộp.")
-    elif code or id_number:
+    elif id_number:
         error = _("Hãy nhập cả mã hồ sơ và số giấy tờ của người nộp.")
     return render_template("lookup.html", dossier=view, error=error, code=code,
                            id_number=id_number, history_actions=HISTORY_ACTIONS, public=True)

@@ -17,12 +17,11 @@ from engine import inbox as inbox_pages
 from engine.errors import Conflict, EngineError, InvalidData
 from engine.statuses import STATUSES
 
-from . import platform
+from . import keptfiles, platform
 from .auth import login_required, staff_required
 from .formrender import (
     error_summary,
     field_errors,
-    form_values,
     parse_form,
     render_form,
     render_values,
@@ -144,14 +143,19 @@ def complete(task_id: int):
     """
     view = tasks.get_task(platform(), g.user, task_id)
     schema = view.get("form") or _EMPTY_FORM
+    files: dict = {}
+    taken: dict = {}
     try:
         data, files = parse_form(schema, request.form, request.files)
+        # files a rejected submission kept (web.keptfiles) go with this one
+        taken = keptfiles.take_back(platform(), g.user.id, schema, request.form, files)
         result = tasks.complete(platform(), g.user, task_id, data, files,
                                 passphrase=request.form.get("passphrase") or None,
                                 signs_document=_previewed(request.form.get("sign_document_id")))
     except InvalidData as exc:
-        return _render_task(view, form_values(schema, request.form),
-                            field_errors(exc, current_lang()))
+        errors = field_errors(exc, current_lang())
+        return _render_task(view, keptfiles.values_after_error(
+            platform(), g.user.id, schema, request.form, files, taken, errors), errors)
     except Conflict as exc:
         flash(_message(exc), "error")
         return redirect(url_for(".inbox"))

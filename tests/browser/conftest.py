@@ -61,6 +61,18 @@ def open_application_form(page, base: str, procedure: str) -> None:
     page.get_by_text("Nộp hồ sơ trực tuyến").first.click()
 
 
+def fill_transport_application(page, *, enterprise_code: str = "2801234567") -> None:
+    """Type the demo firm's transport licence application (files not attached)."""
+    page.fill("[name=company_name]", "Công ty TNHH Vận tải Hồng Đức")
+    page.fill("[name=enterprise_code]", enterprise_code)
+    page.fill("[name=head_office_address]", "Số 12 Lê Lợi, TP Thanh Hóa")
+    page.fill("[name=legal_representative]", "Nguyễn Văn Hồng")
+    page.fill("[name=phone]", "0912345678")
+    page.fill("[name=email]", "doanhnghiep@example.vn")
+    page.check("input[name=transport_kinds][value=fixed_route]")
+    page.fill("[name=vehicle_count]", "12")
+
+
 def submit_application(page) -> str:
     """Submit the filled application form; the dossier's code, from the page it lands on."""
     page.click("form.form button[type=submit]")

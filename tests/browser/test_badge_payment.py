@@ -148,21 +148,23 @@ def test_firm_pays_the_badge_fee_online_and_downloads_the_signed_badge(platform,
     expect(delivery).to_contain_text("Đã thanh toán trực tuyến.")
     result = delivery.get_by_role("link", name="Tải kết quả")
     expect(result).to_have_count(1)
-    expect(result).to_have_text(f"Tải kết quả: badge-{code}.pdf")
+    expect(result).to_have_text(re.compile(rf"Tải kết quả: phu-hieu-[a-z0-9-]+-{re.escape(code)}\.pdf"))
     expect(delivery).to_contain_text("(2 chữ ký)")
 
     # The link opens the PDF in Chromium's viewer; Alt+click is Chromium's "download link".
     with firm.expect_download() as download_info:
         result.click(modifiers=["Alt"])
     download = download_info.value
-    assert download.suggested_filename == f"badge-{code}.pdf"
+    assert re.fullmatch(rf"phu-hieu-[a-z0-9-]+-{re.escape(code)}\.pdf", download.suggested_filename)
     received = {f"download:{download.suggested_filename}": download.path().read_bytes()}
 
     # The one-stop slips attached to the dossier, from its documents table.
     documents = firm.locator("#documents-heading + .table-scroll")
-    slips = documents.locator("a", has_text="slip-")
+    slips = documents.locator("a", has_text=re.compile(r"^(giay|phieu)-"))
     names = sorted(slips.all_inner_texts())
-    assert [name.split("-")[1] for name in names] == ["01", "05"]  # receipt, control slip
+    assert [name.removesuffix(f"-{code}.pdf") for name in names] == [
+        "giay-tiep-nhan-ho-so-va-hen-tra-ket-qua",  # the receipt (01)
+        "phieu-kiem-soat-qua-trinh-giai-quyet-ho-so"]  # the control slip (05)
     for link in slips.all():
         name = link.inner_text()
         received[f"portal:{name}"] = firm.request.get(portal + link.get_attribute("href")).body()
@@ -177,4 +179,5 @@ def test_firm_pays_the_badge_fee_online_and_downloads_the_signed_badge(platform,
     signers = {name: [s.signer for s in report.signatures] for name, report in reports.items()}
     [badge] = [signed for name, signed in signers.items() if name.startswith("download:")]
     assert badge == ["Trần Minh Thụ", "Phạm Quang Duyệt"]  # the handler, then the head
-    assert all(signed == [AGENCY] for name, signed in signers.items() if "slip-" in name)
+    assert all(signed == [AGENCY] for name, signed in signers.items()
+               if "giay-tiep-nhan" in name or "phieu-" in name)

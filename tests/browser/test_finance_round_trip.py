@@ -72,5 +72,5 @@ def test_unit_district_office_and_department_round_trip(platform, portal, browse
     sign_the_result(portal, handler, head)
     run_worker(platform)  # the answer goes back to the district dossier
 
-    certificate = download_result(unit, portal, code, "certificate-")
+    certificate = download_result(unit, portal, code, "giay-chung-nhan-ma-so-")
     assert signers(platform, certificate) == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân"]

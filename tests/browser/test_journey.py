@@ -5,6 +5,7 @@ from tests.browser.conftest import (
     accept_first_task,
     complete,
     download_result,
+    fill_transport_application,
     head_approves,
     open_application_form,
     open_first_task,
@@ -23,14 +24,7 @@ def test_firm_submits_and_officers_receive_appraise_approve_and_sign(platform, p
 
     firm = sign_in(browser, portal, "doanhnghiep")
     open_application_form(firm, portal, "Cấp Giấy phép kinh doanh vận tải bằng xe ô tô")
-    firm.fill("[name=company_name]", "Công ty TNHH Vận tải Hồng Đức")
-    firm.fill("[name=enterprise_code]", "2801234567")
-    firm.fill("[name=head_office_address]", "Số 12 Lê Lợi, TP Thanh Hóa")
-    firm.fill("[name=legal_representative]", "Nguyễn Văn Hồng")
-    firm.fill("[name=phone]", "0912345678")
-    firm.fill("[name=email]", "doanhnghiep@example.vn")
-    firm.check("input[name=transport_kinds][value=fixed_route]")
-    firm.fill("[name=vehicle_count]", "12")
+    fill_transport_application(firm)
     for field in ("application_letter", "manager_qualification", "safety_unit_decision",
                   "manager_appointment"):
         firm.set_input_files(f"input[name={field}]", str(pdf))
@@ -49,5 +43,5 @@ def test_firm_submits_and_officers_receive_appraise_approve_and_sign(platform, p
     head = head_approves(browser, portal, "lanhdao")
     sign_the_result(portal, handler, head)
 
-    licence = download_result(firm, portal, code, "licence-")
+    licence = download_result(firm, portal, code, "giay-phep-kinh-doanh-van-tai-")
     assert signers(platform, licence) == ["Trần Minh Thụ", "Phạm Quang Duyệt"]

@@ -32,7 +32,7 @@ def test_control_characters_and_lone_surrogates_are_refused_in_every_text(bad):
                    uploads={"licence_scan": "7"})
     assert set(found) == {"company_name", "vehicles.0.plate"}
     assert "ký tự điều khiển" in found["company_name"]["message_vi"]
-    assert "control characters" in found["company_name"]["message"]
+    assert "control or invisible character" in found["company_name"]["message"]
 
 
 def test_tabs_and_line_breaks_are_text():

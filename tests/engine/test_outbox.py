@@ -104,3 +104,19 @@ def test_a_notification_template_cannot_reach_object_attributes(platform):
         subject = session.execute(select(Outbox.subject)).scalar_one()
     assert subject.startswith(f"Đã nhận hồ sơ {code} {{code.__class__.__mro__}}")  # left as written
     assert "<class" not in subject
+
+
+def test_each_e_mail_is_in_its_recipients_language_alone(platform):
+    from engine import accounts
+
+    vi_code = submit(platform)
+    accounts.set_language(platform, accounts.find_user(platform, "doanhnghiep").id, "en")
+    en_code = submit(platform)
+    with platform.db.transaction() as session:
+        rows = {code: session.execute(select(Outbox).where(Outbox.idempotency_key.like(f"{code}:%")))
+                .scalars().one() for code in (vi_code, en_code)}
+    assert rows[vi_code].subject == f"Đã nhận hồ sơ {vi_code}"
+    assert "Dear" not in rows[vi_code].body and "Kính gửi" in rows[vi_code].body
+    assert rows[en_code].subject == f"Dossier {en_code} received"
+    assert "Kính gửi" not in rows[en_code].body and "Dear" in rows[en_code].body
+    assert "Cấp Giấy phép" not in rows[en_code].body  # the procedure named in English too

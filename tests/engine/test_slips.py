@@ -67,7 +67,8 @@ def test_accepting_issues_a_signed_receipt_e_mailed_with_its_pdf(platform, smtp)
     complete(platform, code, "Task_Receive", "motcua", {"reception_decision": "accept"})
 
     doc, pdf = slip(platform, code, "01")
-    assert (doc.kind, doc.signatures, doc.filename) == ("generated", 1, f"slip-01-{code}.pdf")
+    assert (doc.kind, doc.signatures, doc.filename) == (
+        "generated", 1, f"giay-tiep-nhan-ho-so-va-hen-tra-ket-qua-{code}.pdf")
     box = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (420, 595)  # A5
     text = text_of(pdf)
@@ -95,7 +96,7 @@ def test_accepting_issues_a_signed_receipt_e_mailed_with_its_pdf(platform, smtp)
     assert "Ngày hẹn trả kết quả: 10/12/2026" in receipt.get_body(("plain",)).get_content()
     [attachment] = list(receipt.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
-    assert attachment.get_filename() == f"slip-01-{code}.pdf"
+    assert attachment.get_filename() == f"giay-tiep-nhan-ho-so-va-hen-tra-ket-qua-{code}.pdf"
     assert attachment.get_content() == pdf
     assert_agency_signed(platform, attachment.get_content())
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine import accounts, tasks
+from engine import accounts, dossiers, tasks
 from engine.errors import Conflict, InvalidData, PermissionDenied, ScriptError
 from engine.models import AuditEvent, Document, Dossier, HumanTask
 from engine.storage import Upload
@@ -147,9 +147,34 @@ def test_invalid_application_lists_every_field(platform):
     assert fields == {"enterprise_code", "phone", "vehicle_count"}
     assert all(d["title"] for d in err.value.details)  # Vietnamese field titles for the user
     by_field = {d["field"]: d for d in err.value.details}
-    assert by_field["enterprise_code"]["message_vi"] == "Giá trị không đúng định dạng."
+    # each message says what is expected (the form's x-error, else its example)
+    assert "ví dụ 0101234567" in by_field["enterprise_code"]["message_vi"]
+    assert "0912345678" in by_field["phone"]["message_vi"]
     assert by_field["vehicle_count"]["message"] == "Must be at least 1."
     assert "does not match" not in err.value.vi  # no raw validator text reaches a citizen
+
+
+def test_an_empty_application_lists_every_missing_field_in_form_order(platform):
+    from engine.procedures import get_procedure
+
+    schema = get_procedure(platform, "transport-business-licence")["form"]
+    with pytest.raises(InvalidData) as err:
+        dossiers.submit(platform, user(platform, "doanhnghiep"), "transport-business-licence",
+                        {})
+    assert [d["field"] for d in err.value.details] == schema["required"]
+    assert all(d["message_vi"] == "Trường này là bắt buộc." for d in err.value.details)
+
+
+def test_a_refused_file_is_reported_with_the_other_problems(platform):
+
+    with pytest.raises(InvalidData) as err:
+        dossiers.submit(platform, user(platform, "doanhnghiep"), "transport-business-licence",
+                        {"company_name": "Công ty\u200b A"},
+                        {"application_letter": Upload("x.exe", "application/pdf", b"MZ\x90")})
+    fields = [d["field"] for d in err.value.details]
+    assert fields[0] == "company_name" and "ký tự ẩn" in err.value.details[0]["message_vi"]
+    assert "application_letter" in fields and "enterprise_code" in fields
+    assert fields.index("enterprise_code") < fields.index("application_letter")
 
 
 def test_a_diagram_that_fails_at_run_time_rolls_the_step_back(platform):

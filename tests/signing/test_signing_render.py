@@ -110,3 +110,32 @@ def test_vietnamese_date_follows_decree_30():
     assert vietnamese_date("Thường Xuân", dt.date(2026, 11, 26)) == (
         "Thường Xuân, ngày 26 tháng 11 năm 2026")
     assert vietnamese_date("X", dt.date(2026, 3, 9)) == "X, ngày 09 tháng 3 năm 2026"
+
+
+def test_signature_boxes_never_stand_alone_on_a_page_and_dates_read_dd_mm_yyyy():
+    """The transport licence's layout: its signatures do not fit under the fields on page
+    1, so the last fields go over to page 2 with them; the date is written 06/12/2026."""
+    from pathlib import Path
+
+    import yaml
+
+    layout = Path(__file__).resolve().parents[2] / (
+        "bpmn/transport-business-licence/documents/licence.yaml")
+    spec = yaml.safe_load(layout.read_text(encoding="utf-8"))
+    context = {"application": {"company_name": "Công ty TNHH Vận tải Hồng Đức",
+                               "head_office_address": "Số 12 Lê Lợi, TP Thanh Hóa",
+                               "enterprise_code": "2801234567",
+                               "legal_representative": "Nguyễn Văn Hồng",
+                               "phone": "0912345678"},
+               "dossier": {"code": "000.00.14.H56-261206-0001"}, "licence_number": "GP-1",
+               "licence_kinds": "Tuyến cố định", "agency_name": "Sở Giao thông vận tải",
+               "issued_on": dt.date(2026, 12, 6)}
+    pdf = render_pdf(spec, context, signature_slots=[{"label": "NGƯỜI LẬP", "name": "A"},
+                                                     {"label": "GIÁM ĐỐC", "name": "B"}],
+                     qr_text="000.00.14.H56-261206-0001",
+                     qr_url="https://motcua.example/tra-cuu?code=000.00.14.H56-261206-0001")
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 2
+    last = _squash(reader.pages[-1].extract_text())
+    assert "NGƯỜI LẬP" in last and "Ngày cấp" in last and "06/12/2026" in last
+    assert "2026-12-06" not in _squash(_text(pdf))

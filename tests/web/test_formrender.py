@@ -176,12 +176,26 @@ def test_errors_are_shown_under_their_field_and_described():
     assert '<a href="#f-enterprise_code">Mã số doanh nghiệp: Mã số doanh nghiệp gồm' in summary
 
 
-def test_file_fields_show_the_current_file_and_ask_to_rechoose_after_errors():
+def test_file_fields_show_the_current_or_kept_file_and_ask_for_a_missing_one_after_errors():
     html = str(render_form(SCHEMA, {"documents": 7}, documents={7: "don-de-nghi.pdf"}))
     assert "don-de-nghi.pdf" in html
     assert " required" not in opening_tag(html, "documents")
     html = str(render_form(SCHEMA, {"company": "X"}, {"company": "Sai"}))
-    assert "Hãy chọn lại tệp" in html
+    assert "Hãy chọn tệp: tệp này chưa có" in html
+    kept = {"filename": "don.pdf", "token": "t0k3n"}
+    html = str(render_form(SCHEMA, {"company": "X", "documents": kept}, {"company": "Sai"}))
+    assert "Tệp đã đính kèm: <strong>don.pdf</strong>" in html
+    assert '<input type="hidden" name="documents__kept" value="t0k3n">' in html
+    assert "Hãy chọn tệp: tệp này chưa có" not in html
+
+
+def test_a_blank_form_is_prefilled_and_shows_the_example_as_a_hint():
+    schema = {"type": "object", "properties": {
+        "phone": {"type": "string", "title": "Số điện thoại", "x-prefill": "phone",
+                  "examples": ["0912345678"]}}}
+    html = str(render_form(schema, prefill={"phone": "0987654321"}))
+    assert 'value="0987654321"' in html and "Ví dụ: 0912345678" in html
+    assert 'value="0987654321"' not in str(render_form(schema, {}, prefill={"phone": "0987"}))
 
 
 def test_malicious_titles_and_values_are_escaped():

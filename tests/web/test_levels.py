@@ -86,7 +86,7 @@ def test_a_level_4_dossier_pays_online_then_downloads_its_result(platform, clien
     worker.tick(platform)
     section = delivery(client, code)
     assert "Đã thanh toán trực tuyến." in section and "Thanh toán trực tuyến</a>" not in section
-    link = re.search(r'href="([^"]+)">Tải kết quả: (badge-[^<]+\.pdf)</a>', section)
+    link = re.search(r'href="([^"]+)">Tải kết quả: (phu-hieu-[^<]+\.pdf)</a>', section)
     assert link, section
     download = client.get(link.group(1))
     assert download.status_code == 200 and download.data.startswith(b"%PDF")

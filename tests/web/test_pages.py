@@ -270,7 +270,8 @@ def test_firm_submits_the_transport_licence_with_its_attachments(auth, client):
     assert code in text(client.get("/ho-so"))
 
 
-def test_invalid_submission_shows_errors_and_keeps_what_was_typed(auth, client):
+def test_invalid_submission_lists_every_problem_in_form_order_and_keeps_what_was_typed(
+        auth, client):
     auth.login()
     values = {**APPLICATION, "company_name": "", "enterprise_code": "12ab",
               "vehicle_count": "mười hai"}
@@ -278,21 +279,66 @@ def test_invalid_submission_shows_errors_and_keeps_what_was_typed(auth, client):
                          content_type="multipart/form-data")
     assert response.status_code == 200
     html = text(response)
-    assert 'id="f-vehicle_count-error"' in html and "số nguyên" in html
-    assert 'value="mười hai"' in html
-    # Once the numbers parse, the engine's own validation speaks for the other fields.
+    # Every problem at once — the unreadable number, the missing name, the bad tax code,
+    # each missing file — in the order of the form, each saying what is expected.
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+    linked = re.findall(r'href="#f-([a-z_]+)"', summary)
+    assert linked == ["company_name", "enterprise_code", "vehicle_count", *ATTACHMENTS]
+    assert "số nguyên" in summary and "0101234567" in summary
+    assert 'value="mười hai"' in html and 'value="12ab"' in html
+    assert 'value="Số 12 Lê Lợi, phường Điện Biên, TP Thanh Hóa"' in html
+    assert re.search(r'name="transport_kinds" value="contract"[^>]*checked', html)
+
+    # The files of a submission rejected for another reason are kept, shown as attached…
     values["vehicle_count"] = "12"
     response = auth.post(APPLY_URL, application_form(values), page=APPLY_URL,
                          content_type="multipart/form-data")
-    assert response.status_code == 200
     html = text(response)
-    assert 'id="f-company_name-error"' in html
-    assert 'id="f-enterprise_code-error"' in html
-    assert 'value="12ab"' in html
-    assert 'value="Số 12 Lê Lợi, phường Điện Biên, TP Thanh Hóa"' in html
-    assert re.search(r'name="transport_kinds" value="contract"[^>]*checked', html)
-    assert "hãy chọn lại từng tệp" in html
+    assert 'id="f-company_name-error"' in html and 'id="f-vehicle_count-error"' not in html
+    for name in ATTACHMENTS:
+        assert f"Tệp đã đính kèm: <strong>{name}.pdf</strong>" in html
+    kept = dict(re.findall(r'name="([a-z_]+__kept)" value="([^"]+)"', html))
+    assert len(kept) == len(ATTACHMENTS)
     assert client.get("/ho-so").get_data(as_text=True).count("/ho-so/") == 0
+
+    # …and go with the corrected submission without being chosen again.
+    values.update(company_name=APPLICATION["company_name"], enterprise_code="2801234567")
+    response = auth.post(APPLY_URL, {**application_form(values, files=False), **kept},
+                         page=APPLY_URL, content_type="multipart/form-data")
+    assert response.status_code == 302, text(response)
+    page = text(client.get(response.headers["Location"]))
+    for name in ATTACHMENTS:
+        assert f"{name}.pdf" in page
+
+
+def test_a_kept_file_token_of_another_user_is_ignored(auth, client):
+    auth.login()
+    values = {**APPLICATION, "company_name": ""}
+    html = text(auth.post(APPLY_URL, application_form(values), page=APPLY_URL,
+                          content_type="multipart/form-data"))
+    kept = dict(re.findall(r'name="([a-z_]+__kept)" value="([^"]+)"', html))
+    assert kept
+    auth.logout()
+    auth.login("congdan")
+    html = text(auth.post(APPLY_URL, {**application_form(APPLICATION, files=False), **kept},
+                          page=APPLY_URL, content_type="multipart/form-data"))
+    assert 'id="f-application_letter-error"' in html
+
+
+def test_control_and_invisible_characters_are_refused(auth, client):
+    auth.login()
+    values = {**APPLICATION, "company_name": "Công ty\u200b Hồng Đức",
+              "head_office_address": "Số 12\x07 Lê Lợi"}
+    html = text(auth.post(APPLY_URL, application_form(values), page=APPLY_URL,
+                          content_type="multipart/form-data"))
+    assert 'id="f-company_name-error"' in html and "ký tự ẩn ở vị trí 8" in html
+    assert 'id="f-head_office_address-error"' in html
+
+
+def test_the_blank_form_is_filled_from_the_account_where_it_asks(auth, client):
+    auth.login()
+    html = text(client.get(APPLY_URL))
+    assert re.search(r'name="email" value="[^"]+@[^"]+"', html)
 
 
 def test_documents_open_for_their_applicant_only(auth, client):
@@ -396,12 +442,21 @@ def test_applicant_supplements_through_the_task_page(auth, client):
     task_id = int(match.group(1))
     page = text(client.get(f"/workspace/tasks/{task_id}"))
     assert 'name="supplement_note"' in page and 'type="file" name="application_letter"' in page
+    # The reason and what to supplement, where the applicant acts.
+    assert "Thiếu chữ ký" in html and "<li>Giấy đề nghị có chữ ký người đại diện</li>" in html
+    assert "Thiếu chữ ký" in page and "<li>Giấy đề nghị có chữ ký người đại diện</li>" in page
     response = complete(auth, task_id, {
         "supplement_note": "Đã ký lại giấy đề nghị",
         "application_letter": (BytesIO(pdf("signed")), "don-da-ky.pdf", "application/pdf")})
     assert response.status_code == 302
     assert response.headers["Location"] == f"/ho-so/{code}"
-    assert "don-da-ky.pdf" in text(client.get(f"/ho-so/{code}"))
+    html = text(client.get(f"/ho-so/{code}"))
+    assert "don-da-ky.pdf" in html
+    assert "Đã bổ sung, đang xử lý" in html and "Mới nộp" not in html
+    assert "Đã bổ sung, đang xử lý" in text(client.get("/ho-so"))
+    # The applicant reads plain steps, never the audit log's actions or officers' names.
+    assert "Tiến độ giải quyết" in html and "Đã bổ sung hồ sơ" in html
+    assert "Quá trình xử lý" not in html and "— motcua" not in html
 
 
 def test_signing_step_asks_for_the_key_passphrase(auth, client):
@@ -426,6 +481,8 @@ def test_signing_step_asks_for_the_key_passphrase(auth, client):
     response = complete(auth, task_id, {"confirm": "true", "passphrase": "sai"})
     assert response.status_code == 200
     assert 'id="passphrase-error"' in text(response)
+    assert "Mật khẩu khóa ký số không đúng" in text(response)
+    assert "Wrong passphrase" not in text(response)  # no English on a Vietnamese page
     response = complete(auth, task_id, {"confirm": "true", "passphrase": "demo"})
     assert response.status_code == 302, text(response)
     assert "1 chữ ký" in text(client.get(f"/ho-so/{code}"))
@@ -492,3 +549,27 @@ def test_a_slip_not_made_yet_shows_as_being_prepared_and_a_failed_one_to_staff(p
     auth.login("motcua")
     page = text(client.get(f"/ho-so/{code}?lang=vi"))
     assert "Không tạo được" in page and "RuntimeError: no seal" in page
+
+
+def test_a_rejected_supplement_keeps_its_file(auth, client):
+    auth.login()
+    code = submit_application(auth)
+    auth.logout()
+    auth.login("motcua")
+    complete(auth, task_id_for(auth, code), {
+        "reception_decision": "supplement", "reason": "Thiếu chữ ký",
+        "supplement_items": "Giấy đề nghị có chữ ký"})
+    auth.logout()
+    auth.login()
+    html = text(client.get(f"/ho-so/{code}"))
+    task_id = int(re.search(r'href="/workspace/tasks/(\d+)">Bổ sung hồ sơ<', html).group(1))
+    response = complete(auth, task_id, {
+        "supplement_note": "",
+        "application_letter": (BytesIO(pdf("signed")), "don-da-ky.pdf", "application/pdf")})
+    html = text(response)
+    assert 'id="f-supplement_note-error"' in html
+    assert "Tệp đã đính kèm: <strong>don-da-ky.pdf</strong>" in html
+    kept = dict(re.findall(r'name="([a-z_]+__kept)" value="([^"]+)"', html))
+    response = complete(auth, task_id, {"supplement_note": "Đã ký lại", **kept})
+    assert response.status_code == 302
+    assert "don-da-ky.pdf" in text(client.get(f"/ho-so/{code}"))

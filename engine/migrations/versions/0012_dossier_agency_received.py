@@ -1,7 +1,7 @@
 """dossier agency/received index: an agency's dossiers newest first
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 08:00:00
 
 The officers' dossier search (engine.dossier_search) lists the dossiers of their agency
@@ -12,7 +12,7 @@ index, a page is fifty entries however many dossiers the agency has.
 from alembic import op
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
