@@ -74,7 +74,8 @@ def test_procedure_yaml_naming_an_unknown_agency_is_refused(platform):
         deploy_bundle(platform, district_bundle('["000.10.20.H56", "999.99.99.H56"]'),
                       check_only=True)
     assert error.value.details == [{"file": "procedure.yaml", "element": "agencies",
-                                    "message": "no agency with code '999.99.99.H56'"}]
+                                    "message": "no agency with code '999.99.99.H56'",
+                                    "message_vi": "không có cơ quan mã '999.99.99.H56'"}]
     with pytest.raises(InvalidBundle) as error:
         deploy_bundle(platform, district_bundle("42"), check_only=True)
     assert error.value.details[0]["element"] == "agencies"

@@ -273,7 +273,9 @@ def test_a_start_that_fails_leaves_nothing_but_the_failed_message(coop):
 
     assert worker.tick(p)["messages"] == 0
     [message] = [m for m in _messages(p) if m.name == "toy.forwarded"]
-    assert message.status == "error" and "check" in message.last_error
+    # tried again after a back-off, the failure kept (engine.incidents)
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert "check" in message.last_error
     assert children(p, district) == []
     with p.db.transaction() as session:
         assert session.execute(select(func.count(Dossier.id))).scalar() == 1
@@ -365,7 +367,8 @@ def test_a_cooperating_agency_must_exist(platform):
     problems = _problems(platform, bundle(cooperating=[
         {"process_id": "toy_department", "agency": "000.99.99.H56"}]))
     assert problems == [{"file": "procedure.yaml", "element": "cooperating[0].agency",
-                         "message": "no agency with code '000.99.99.H56'"}]
+                         "message": "no agency with code '000.99.99.H56'",
+                         "message_vi": "không có cơ quan mã '000.99.99.H56'"}]
 
 
 def test_two_procedures_may_not_start_on_the_same_message(platform):
