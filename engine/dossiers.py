@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import audit, clock, deadlines, forms, messages, outside, runtime
+from . import audit, clock, deadlines, forms, formsets, messages, outside, runtime
 from .calendar import load_calendar
 from .cooperation import StartReceiver
 from .db import UTCDateTime
@@ -116,7 +116,8 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
                       version_id=version.id, agency_id=agency.id, applicant_id=applicant.id,
                       status="submitted", channel=channel, received_at=received_at,
                       due_at=due_at, data=data or {}, parent_id=parent_id,
-                      process_id=process_id)
+                      process_id=process_id,
+                      form_set=formsets.choose(session, version.meta, received_at))
     session.add(dossier)
     session.flush()
     return dossier

@@ -66,6 +66,9 @@ class User(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How the applicant wants notices: "email", "sms" or "email,sms" (engine/notices.py).
+    notify_channels: Mapped[str] = mapped_column(String(20), default="email",
+                                                 server_default="email")
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
     # Loaded only where asked for: users come along with every dossier and task row.
@@ -161,6 +164,11 @@ class Dossier(Base):
     clock_stopped_at: Mapped[datetime | None]
     paused_working_days: Mapped[int] = mapped_column(Integer, default=0)
     supplement_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The form set (legal basis of the slips, engine/formsets.py) chosen at receipt.
+    form_set: Mapped[str | None] = mapped_column(String(40))
+    # The dossier's code at the national public-service portal, once it has answered a
+    # synchronisation (engine/national.py).
+    national_code: Mapped[str | None] = mapped_column(String(80))
 
     # Many-to-one, loaded when read (from the session's identity map when already there):
     # a dossier row is hot, and joining these to every read of it cost more than it saved.
@@ -461,3 +469,15 @@ class RegistryEntry(Base):
 
     __table_args__ = (UniqueConstraint("registry", "number"),
                       Index("ix_registry_key", "registry", "key", "status"))
+
+
+class PlatformSetting(Base):
+    """A value an administrator sets (engine/settings.py): the close of day, the afternoon
+    cut-off, the form set in force…; a missing row means the built-in default."""
+
+    __tablename__ = "platform_setting"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")

@@ -128,18 +128,22 @@ def refresh_appointment(task, dossier: Dossier) -> None:
 
 
 def _recipients(step: StepContext, to: str) -> list[str]:
+    """The applicant's address, or those of the officers of the dossier's agency holding
+    one of the comma-separated roles ``to`` (``handler,head``)."""
     if to == "applicant":
         return [step.dossier.applicant.email]
+    roles = [role.strip() for role in str(to).split(",") if role.strip()]
     rows = step.session.execute(
         select(User.email).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role_code == to, UserRole.agency_id == step.dossier.agency_id,
+        .where(UserRole.role_code.in_(roles), UserRole.agency_id == step.dossier.agency_id,
                User.active.is_(True))).scalars()
     return sorted({e for e in rows if e})
 
 
 @operator
 def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict:
-    """E-mail the ``notifications:`` entry ``message`` to the applicant or a role's officers."""
+    """E-mail the ``notifications:`` entry ``message`` to the applicant or the officers of
+    the roles ``to`` (comma-separated: ``handler,head``)."""
     template = (step.version.meta.get("notifications") or {}).get(message)
     if template is None:
         raise ScriptError(f"No notification named '{message}' in procedure.yaml.")

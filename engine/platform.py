@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import jobs, operators, registry, slips, tracking
+from . import apologies, jobs, operators, registry, slips, tracking
 from .config import Settings
 from .db import Database
 from .storage import LocalStorage
@@ -13,7 +13,7 @@ def install() -> None:
     diagram may call and what runs after a step, declared here rather than as a side
     effect of importing the modules that define them."""
     operators.register(*operators.OPERATORS, *registry.OPERATORS, *slips.OPERATORS,
-                       *tracking.OPERATORS)
+                       *tracking.OPERATORS, *apologies.OPERATORS)
     jobs.register("slip", slips.produce_slip)
 
 

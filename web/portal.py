@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from engine import documents, dossiers, inbox, lifecycle, procedures
+from engine import apologies, documents, dossiers, inbox, lifecycle, procedures
 from engine.errors import Conflict, InvalidData, NotFound
 
 from . import platform
@@ -128,15 +128,17 @@ def dossier(code: str):
 
 
 def dossier_page(code: str, ending: dict | None = None, status: int = 200):
-    """The dossier page; ``ending`` re-opens the withdraw or stop form (``{action, reason,
-    errors}``) that was rejected, with what was typed."""
+    """The dossier page; ``ending`` re-opens the withdraw, stop or apology form
+    (``{action, reason, new_date?, errors}``) that was rejected, with what was typed."""
     view = dossiers.get_dossier(platform(), code, user=g.user)
     actionable = inbox.tasks_of_dossier(platform(), g.user, code)
     return render_template("dossier.html", dossier=view, actionable=actionable,
                            application=application_html(view),
                            history_actions=HISTORY_ACTIONS, public=False,
                            can_withdraw=lifecycle.can_withdraw(g.user, view),
-                           can_stop=lifecycle.can_stop(g.user, view), ending=ending), status
+                           can_stop=lifecycle.can_stop(g.user, view),
+                           can_apologise=apologies.can_apologise(g.user, view),
+                           ending=ending), status
 
 
 @bp.route("/ho-so/<code>/rut-ho-so", methods=("POST",))

@@ -162,7 +162,7 @@ def test_firm_pays_the_badge_fee_online_and_downloads_the_signed_badge(platform,
     documents = firm.locator("#documents-heading + .table-scroll")
     slips = documents.locator("a", has_text="slip-")
     names = sorted(slips.all_inner_texts())
-    assert [name.split("-")[1] for name in names] == ["01", "05"]  # receipt, control slip
+    assert [name.split("-")[1] for name in names] == ["01", "06"]  # receipt, control slip (Circular 03/2025)
     for link in slips.all():
         name = link.inner_text()
         received[f"portal:{name}"] = firm.request.get(portal + link.get_attribute("href")).body()
