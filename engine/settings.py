@@ -104,9 +104,42 @@ def set_value(session: Session, key: str, value: str, *, actor: str) -> str:
     return value
 
 
+def view(p) -> dict:
+    """What the administrator's settings page shows: every value, and the form sets with
+    the dates they apply from (the administrator's, else the set's own)."""
+    from . import formsets
+
+    with p.db.read() as session:
+        current = values(session)
+    sets = [{"code": s.code, "name_vi": s.name_vi, "name_en": s.name_en,
+             "legal_basis": s.legal_basis, "applies_from": s.applies_from.isoformat(),
+             "moved_from": current.get(FORM_SET_FROM + s.code, ""),
+             "forms": [{"meaning": f.meaning, "number": f.number, "title": f.title}
+                       for f in s.forms.values()]}
+            for s in formsets.available().values()]
+    return {"values": current, "form_sets": sets}
+
+
+def update(p, submitted: dict, *, actor: str) -> dict:
+    """Set several settings at once (the settings page): all of them or, when one is
+    wrong, none (InvalidData naming each wrong field)."""
+    problems: list[dict] = []
+    with p.db.transaction() as session:
+        for key, value in submitted.items():
+            try:
+                set_value(session, key, value, actor=actor)
+            except InvalidData as exc:
+                problems += exc.details or []
+        if problems:
+            raise InvalidData("Some settings are not valid; nothing was changed.",
+                              vi="Có cài đặt không hợp lệ; chưa thay đổi gì.", details=problems)
+        return values(session)
+
+
 def _invalid(key: str, message: str, vi: str) -> InvalidData:
     return InvalidData(message, vi=vi, details=[{"field": key, "message": message,
                                                  "message_vi": vi}])
 
 
-__all__ = ["DEFAULTS", "LABELS", "values", "day_times", "set_value", "parse_time"]
+__all__ = ["DEFAULTS", "LABELS", "values", "day_times", "set_value", "parse_time", "view",
+           "update"]
