@@ -43,6 +43,13 @@ class Settings:
     again after it.
     ``job_test_pause_seconds``: test-only, 0 otherwise: every job run waits this long before
     its slow part, so a test can kill a worker between claiming a job and rendering it.
+    ``national_sync_url``: the national public-service portal's synchronisation API
+    (:mod:`engine.national`); unset, the portal's own stand-in receives the records, in
+    process, kept under ``data_dir/sandbox/national``. ``national_sync_token`` is the bearer
+    token it expects; ``national_sync_timeout_seconds`` bounds each call (made by the
+    worker, outside every transaction but the outbox row's).
+    ``sms_url``: the SMS provider's HTTP API (:mod:`engine.sms`); unset, the portal's own
+    stand-in keeps the messages under ``data_dir/sandbox/sms``. ``sms_token``: its token.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -63,6 +70,11 @@ class Settings:
     jobs_in_background: bool = False
     job_lease_seconds: float = 120.0
     job_test_pause_seconds: float = 0.0
+    national_sync_url: str = ""
+    national_sync_token: str = ""
+    national_sync_timeout_seconds: float = 5.0
+    sms_url: str = ""
+    sms_token: str = ""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -101,6 +113,11 @@ class Settings:
             values["job_lease_seconds"] = float(env["MOTCUA_JOB_LEASE_SECONDS"])
         if env.get("MOTCUA_JOB_TEST_PAUSE_SECONDS"):
             values["job_test_pause_seconds"] = float(env["MOTCUA_JOB_TEST_PAUSE_SECONDS"])
+        for key in ("national_sync_url", "national_sync_token", "sms_url", "sms_token"):
+            if env.get(f"MOTCUA_{key.upper()}"):
+                values[key] = env[f"MOTCUA_{key.upper()}"].strip()
+        if env.get("MOTCUA_NATIONAL_SYNC_TIMEOUT"):
+            values["national_sync_timeout_seconds"] = float(env["MOTCUA_NATIONAL_SYNC_TIMEOUT"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

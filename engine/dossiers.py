@@ -366,7 +366,9 @@ _BRANCHES: dict[str, tuple[dict, object, object]] = {
     "notifications": ({"created_at": ("t1", Outbox.created_at),
                        "subject": ("s1", Outbox.subject), "status": ("s2", Outbox.status),
                        "_": ("order_i", Outbox.id)},
-                      Outbox.__table__, Outbox.dossier_id == _MY_ID),
+                      Outbox.__table__,
+                      # what was sent to people, not the records sent to the national portal
+                      (Outbox.dossier_id == _MY_ID) & (Outbox.kind != "national_sync")),
     "preparing": ({"kind": ("s1", Job.kind), "status": ("s2", Job.status),
                    "last_error": ("s3", Job.last_error), "attempts": ("i1", Job.attempts),
                    "payload": ("j", Job.payload), "created_at": ("t1", Job.created_at),

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, outbox, runtime, slips
+from . import audit, clock, national, outbox, runtime, slips
 from .deadlines import on_status_change
 from .documents import can_see_dossier
 from .dossiers import summary
@@ -137,6 +137,7 @@ def _end(p, code: str, user, reason: str, *, status: str, action: str,
                          detail={"from": before, "to": status, "reason": reason})
             on_status_change(step.session, step.context.calendar, dossier, before, status,
                              actor=actor)
+            national.record_status(step.context)
             values = _values(p, dossier, reason)
             notice = _stop_notice(step, status, reason, applicant_texts, values)
             notify(step.session, dossier, values, not notice)
@@ -215,6 +216,7 @@ def _end_related(p, session: Session, origin: Dossier, *, status: str, action: s
                                      "with": origin.code})
                 on_status_change(step.session, step.context.calendar, linked, before, status,
                                  actor=actor)
+                national.record_status(step.context)
                 values = {**_values(p, linked, reason), "origin": origin.code}
                 for email in _officer_emails(step.session, linked.agency_id, "reception"):
                     _email(step.session, linked, status, email, _RELATED_OFFICERS, values)

@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, outbox
+from . import audit, clock, national, outbox
 from .errors import OperatorError, ScriptError
 from .models import Dossier, ProcedureVersion, User, UserRole
 from .statuses import FINAL_STATUSES, STATUSES
@@ -115,6 +115,7 @@ def set_status(step: StepContext, task, status: str) -> dict:
     if on_status_change(step.session, step.calendar, step.dossier, before, status,
                         actor=step.actor):
         refresh_appointment(task, step.dossier)
+    national.record_status(step)  # the national portal hears of every status change
     step.events.append(f"status:{status}")
     return {"status": status}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import apologies, jobs, operators, registry, slips, tracking
+from . import apologies, jobs, national, operators, outbox, registry, slips, tracking
 from .config import Settings
 from .db import Database
 from .storage import LocalStorage
@@ -15,6 +15,7 @@ def install() -> None:
     operators.register(*operators.OPERATORS, *registry.OPERATORS, *slips.OPERATORS,
                        *tracking.OPERATORS, *apologies.OPERATORS)
     jobs.register("slip", slips.produce_slip)
+    outbox.register_sender(national.KIND, national.deliver, ordered=True)
 
 
 class Platform:
