@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 #: kind -> sender(p, session, row), raising on failure; kinds sent in order per dossier
 SENDERS: dict[str, Callable] = {}
+#: The kinds that carry notices to people (e-mail, SMS), as against records for systems.
+NOTICE_KINDS = ("email", "sms")
 ORDERED: set[str] = set()
 
 
@@ -158,10 +160,10 @@ def mailer_for(p) -> Mailer:
     return Mailer(s.smtp_url, s.data_dir / "outbox", s.mail_from)
 
 
-def send_due(p, *, limit: int = 50) -> int:
-    """Send queued rows whose time has come, one per transaction (the row stays locked
-    while it is sent, so a worker killed mid-send leaves it pending and its key makes the
-    resend harmless). Returns how many were sent."""
+def send_due(p, *, limit: int = 50, kinds: tuple[str, ...] | None = None) -> int:
+    """Send queued rows whose time has come (of ``kinds``, default every kind), one per
+    transaction (the row stays locked while it is sent, so a worker killed mid-send leaves
+    it pending and its key makes the resend harmless). Returns how many were sent."""
     mailer = mailer_for(p)
     sent = 0
     earlier = aliased(Outbox)
@@ -175,6 +177,8 @@ def send_due(p, *, limit: int = 50) -> int:
                                           or_(Outbox.kind.not_in(sorted(ORDERED) or [""]),
                                               ~blocked))
                      .order_by(Outbox.id).limit(1))
+            if kinds is not None:
+                query = query.where(Outbox.kind.in_(kinds))
             if p.db.is_postgres:
                 query = query.with_for_update(skip_locked=True, of=Outbox)
             row = session.execute(query).scalar()

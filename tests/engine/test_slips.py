@@ -119,7 +119,7 @@ def test_supplement_request_and_refusal_slips_carry_the_reasons(platform):
     assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in text
     assert "Chưa đủ điều kiện kinh doanh vận tải." in text
     with platform.db.transaction() as session:
-        rows = session.execute(select(Outbox).order_by(Outbox.id)).scalars().all()
+        rows = session.execute(select(Outbox).where(Outbox.kind == "email").order_by(Outbox.id)).scalars().all()
         # received, supplement request (02), refusal (03): each slip rides its own e-mail
         assert [len(r.attachments) for r in rows] == [0, 1, 1]
         assert "Thiếu quyết định bổ nhiệm" in rows[1].body
@@ -184,7 +184,7 @@ def test_the_approved_path_ends_with_the_control_slip_attached_to_the_result_e_m
     assert results == ["", "Trước hạn", "Trước hạn", "Trước hạn", "Trước hạn", "Trước hạn"]
     assert "Ký số giấy phép (lãnh đạo)" in text
     with platform.db.transaction() as session:
-        last = session.execute(select(Outbox).order_by(Outbox.id.desc())).scalars().first()
+        last = session.execute(select(Outbox).where(Outbox.kind == "email").order_by(Outbox.id.desc())).scalars().first()
         assert last.subject.startswith("Đã có kết quả giải quyết hồ sơ")
         assert len(last.attachments) == 1
 
