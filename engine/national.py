@@ -50,12 +50,8 @@ order and keys as above, and says it is a stand-in in every answer (``"stand_in"
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -63,8 +59,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import clock, outbox
+from .httpjson import NoAnswer, post_json
 from .models import Document, Dossier, Outbox
 from .payment_models import Payment
+from .standin_store import JsonLinesStore
 from .statuses import STATUS_LABELS
 from .unit import unit_of
 
@@ -76,7 +74,6 @@ SANDBOX_PATH = "/sandbox/national"
 DEMO_TOKEN = "sandbox-national-demo-token"
 STAND_IN_NAME = ("Cổng Dịch vụ công quốc gia thử nghiệm (stand-in, không phải hệ thống "
                  "thật)")
-MAX_BODY = 64 * 1024
 
 
 class PortalUnavailable(Exception):
@@ -181,24 +178,12 @@ class HttpPortal:
         self.name = self.base_url
 
     def send(self, record: dict, key: str) -> dict:
-        request = urllib.request.Request(
-            f"{self.base_url}/records", method="POST",
-            data=json.dumps(record, ensure_ascii=False).encode("utf-8"),
-            headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": key,
-                     "Content-Type": "application/json", "Accept": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read(MAX_BODY + 1)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(2000).decode("utf-8", "replace")
-            raise PortalUnavailable(f"HTTP {exc.code}: {detail}") from None
-        except (OSError, ValueError) as exc:  # refused, reset, timed out, bad URL
-            raise PortalUnavailable(f"no answer: {exc}") from None
-        try:
-            answer = json.loads(body[:MAX_BODY])
-        except ValueError:
-            raise PortalUnavailable("the answer is not JSON") from None
-        if not isinstance(answer, dict) or not answer.get("accepted"):
+            answer = post_json(f"{self.base_url}/records", record, token=self.token, key=key,
+                               timeout=self.timeout)
+        except NoAnswer as exc:
+            raise PortalUnavailable(str(exc)) from None
+        if not answer.get("accepted"):
             raise PortalUnavailable(f"unexpected answer: {str(answer)[:500]}")
         return answer
 
@@ -213,30 +198,19 @@ class StandInRefusal(Exception):
 
 class StandInPortal:
     """A local stand-in of the national portal — not the real one. It keeps every record it
-    accepts in ``directory/records.jsonl`` (one JSON line each, with its key), answers a
+    accepts (:class:`engine.standin_store.JsonLinesStore`, ``records.jsonl``), answers a
     key it has seen with its first answer, refuses a record whose sequence is not the next
     of its dossier (409), and gives each dossier a national code derived from its local
-    code. A file lock serialises processes that share the directory."""
+    code."""
 
     name = STAND_IN_NAME
 
     def __init__(self, directory: Path):
-        self.directory = Path(directory)
-
-    @contextmanager
-    def _locked(self):
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.directory / "records.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield self.directory / "records.jsonl"
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        self.store = JsonLinesStore(directory, "records")
 
     def records(self) -> list[dict]:
-        """Everything accepted, in the order it arrived."""
-        with self._locked() as path:
-            return _read(path)
+        """Everything accepted, in the order it arrived: ``{key, record, answer}``."""
+        return self.store.lines()
 
     def receive(self, record: dict, key: str) -> dict:
         """Accept ``record`` under ``key`` (the protocol's answer), or StandInRefusal."""
@@ -245,8 +219,7 @@ class StandInPortal:
             raise StandInRefusal(422, {"error": "invalid_record",
                                        "message": "Thiếu local_code, sequence hoặc "
                                                   "Idempotency-Key."})
-        with self._locked() as path:
-            stored = _read(path)
+        with self.store.locked() as stored:
             for line in stored:
                 if line["key"] == key:
                     return line["answer"]
@@ -260,9 +233,7 @@ class StandInPortal:
             answer = {"accepted": True, "national_code": f"G22.99-{digest}",
                       "sequence": record["sequence"], "stand_in": True,
                       "portal": STAND_IN_NAME}
-            with open(path, "a", encoding="utf-8") as out:
-                out.write(json.dumps({"key": key, "record": record, "answer": answer},
-                                     ensure_ascii=False) + "\n")
+            self.store.append({"key": key, "record": record, "answer": answer})
             return answer
 
     def send(self, record: dict, key: str) -> dict:
@@ -270,13 +241,6 @@ class StandInPortal:
             return self.receive(record, key)
         except StandInRefusal as exc:
             raise PortalUnavailable(f"HTTP {exc.status}: {json.dumps(exc.body)}") from None
-
-
-def _read(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
 
 
 def stand_in(p) -> StandInPortal:

@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, national, outbox
+from . import audit, clock, national, outbox, sms
 from .errors import OperatorError, ScriptError
 from .models import Dossier, ProcedureVersion, User, UserRole
 from .statuses import FINAL_STATUSES, STATUSES
@@ -153,9 +153,13 @@ def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict
     body = _text(template.get("body"), values)
     recipients = _recipients(step, to)
     for recipient in recipients:
-        outbox.enqueue_email(step.session, key=f"{step.dossier.code}:{message}:{task.id}:{recipient}",
-                             recipient=recipient, subject=subject, body=body,
-                             dossier_id=step.dossier.id)
+        key = f"{step.dossier.code}:{message}:{task.id}:{recipient}"
+        if to == "applicant":  # by the channels the applicant chose (e-mail, SMS, both)
+            sms.notify_applicant(step.session, step.platform, step.dossier, key=key,
+                                 subject=subject, body=body)
+            continue
+        outbox.enqueue_email(step.session, key=key, recipient=recipient, subject=subject,
+                             body=body, dossier_id=step.dossier.id)
     audit.append(step.session, actor=step.actor, action="notify", dossier_id=step.dossier.id,
                  detail={"message": message, "to": to, "recipients": len(recipients)})
     return {"sent_to": len(recipients)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import apologies, jobs, national, operators, outbox, registry, slips, tracking
+from . import apologies, jobs, national, operators, outbox, registry, slips, sms, tracking
 from .config import Settings
 from .db import Database
 from .storage import LocalStorage
@@ -16,6 +16,7 @@ def install() -> None:
                        *tracking.OPERATORS, *apologies.OPERATORS)
     jobs.register("slip", slips.produce_slip)
     outbox.register_sender(national.KIND, national.deliver, ordered=True)
+    outbox.register_sender(sms.KIND, sms.deliver)
 
 
 class Platform:

@@ -43,7 +43,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, formsets, jobs, outbox
+from . import audit, clock, formsets, jobs, sms
 from .documents import can_see_dossier, store_document
 from .errors import NotFound, ScriptError
 from .formsets import FormSet, SlipForm
@@ -423,10 +423,10 @@ def produce_slip(p, work) -> Callable[[Session], None]:
                              "sha256": doc.sha256, "reason": context["reason"],
                              "new_due_at": context["new_due_at_text"], "job": work.key})
         email = job.get("email")
-        if email:
-            outbox.enqueue_email(session, key=email["key"], recipient=email["recipient"],
+        if email:  # to the applicant, by the channels they chose (engine/sms.py)
+            sms.notify_applicant(session, p, locked, key=email["key"],
                                  subject=email["subject"], body=email["body"],
-                                 dossier_id=locked.id, attachments=[doc.id])
+                                 attachments=[doc.id])
 
     return finish
 

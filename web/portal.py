@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from engine import apologies, documents, dossiers, inbox, lifecycle, procedures
+from engine import apologies, documents, dossiers, inbox, lifecycle, procedures, sms
 from engine.errors import Conflict, InvalidData, NotFound
 
 from . import platform
@@ -170,6 +170,29 @@ def end_dossier(code: str, action: str, engine_call, done: str):
         return redirect(url_for("portal.dossier", code=code))
     flash(done, "success")
     return redirect(url_for("portal.dossier", code=code))
+
+
+@bp.route("/tai-khoan/thong-bao", methods=("GET", "POST"))
+@login_required
+def notice_channels():
+    """The applicant chooses how notices reach them: e-mail, SMS or both (and the mobile
+    number for SMS)."""
+    account = sms.choice_of(platform(), g.user)
+    errors: dict = {}
+    if request.method == "POST":
+        account = {"channels": request.form.getlist("channels"),
+                   "phone": request.form.get("phone", "")}
+        try:
+            sms.set_channels(platform(), g.user, account["channels"], account["phone"])
+        except InvalidData as exc:
+            item = (exc.details or [{}])[0]
+            errors[item.get("field") or "channels"] = (
+                exc.vi if current_lang() == "vi" else exc.message)
+        else:
+            flash(_("Đã lưu cách nhận thông báo."), "success")
+            return redirect(url_for("portal.notice_channels"))
+    return render_template("notice_channels.html", account=account, errors=errors), \
+        422 if errors else 200
 
 
 @bp.route("/tra-cuu")

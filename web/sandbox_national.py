@@ -16,29 +16,14 @@ portal's HTTP client. Every answer says it is a stand-in (``"stand_in": true`` a
 
 from __future__ import annotations
 
-import hmac
-
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, render_template, request
 
 from engine import national
 
 from . import platform
+from .standins import answer, bearer_ok, unauthorized
 
 bp = Blueprint("sandbox_national", __name__)
-
-
-def _answer(body: dict, status: int = 200):
-    response = jsonify({**body, "stand_in": True})
-    response.status_code = status
-    response.headers["X-Stand-In"] = "true"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _token_ok() -> bool:
-    expected = platform().settings.national_sync_token or national.DEMO_TOKEN
-    given = request.headers.get("Authorization", "")
-    return hmac.compare_digest(given.encode(), f"Bearer {expected}".encode())
 
 
 @bp.route("/")
@@ -53,17 +38,16 @@ def index():
 @bp.route("/records", methods=("GET", "POST"))
 def records():
     """POST: receive one record as the national portal would; GET: what it holds."""
-    if not _token_ok():
-        return _answer({"error": "unauthorized",
-                        "message": "Sai hoặc thiếu mã truy cập (Authorization: Bearer …)."}, 401)
+    if not bearer_ok(platform().settings.national_sync_token or national.DEMO_TOKEN):
+        return unauthorized()
     store = national.stand_in(platform())
     if request.method == "GET":
-        return _answer({"records": [line["record"] for line in store.records()]})
+        return answer({"records": [line["record"] for line in store.records()]})
     body = request.get_json(silent=True)
     try:
-        return _answer(store.receive(body, request.headers.get("Idempotency-Key", "")))
+        return answer(store.receive(body, request.headers.get("Idempotency-Key", "")))
     except national.StandInRefusal as exc:
-        return _answer(exc.body, exc.status)
+        return answer(exc.body, exc.status)
 
 
 def init_app(app) -> None:
