@@ -39,3 +39,20 @@ def test_the_head_apologises_and_extends_from_the_dossier_page(auth):
                      {"reason": REASON, "new_date": "2099-12-31"}, page=page,
                      follow_redirects=True)
     assert done.status_code == 200 and "Đã ban hành văn bản xin lỗi và gia hạn" in text(done)
+
+
+def test_the_api_apologises_and_refuses_a_bad_date(platform):
+    from tests.web.test_api import Api, submit_licence
+    from web import create_app
+
+    api = Api(create_app({"MOTCUA_PLATFORM": platform, "TESTING": True}).test_client())
+    code = submit_licence(api)
+    bad = api.post(f"/dossiers/{code}/apology", "chuyenvien",
+                   json={"reason": REASON, "new_date": "2099-12-26"})  # a Saturday
+    assert bad.status_code == 422 and bad.json["details"][0]["field"] == "new_date"
+    assert api.post(f"/dossiers/{code}/apology", "motcua",
+                    json={"reason": REASON, "new_date": "2099-12-31"}).status_code == 403
+    done = api.post(f"/dossiers/{code}/apology", "chuyenvien",
+                    json={"reason": REASON, "new_date": "2099-12-31"})
+    assert done.status_code == 200 and done.json["due_at"].startswith("2099-12-31T")
+    assert api.get(f"/dossiers/{code}", "doanhnghiep").json["due_at"] == done.json["due_at"]
