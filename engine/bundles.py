@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -45,6 +46,10 @@ from .models import Agency, Procedure
 #: the role of a lane-less human task in a diagram checked on its own (no procedure.yaml)
 LONE_DIAGRAM_ROLE = "handler"
 DEADLINE_UNITS = {"hours", "days", "working_days", "months"}
+#: Decree 42/2022/NĐ-CP's online label for each service level of Decree 43/2011 (DOMAIN.md
+#: §2): level 4 is fully online (toàn trình), level 3 partly online (một phần); levels 1
+#: and 2 only publish information and forms, so they carry no online label.
+LEVEL_LABELS = {4: "toàn trình", 3: "một phần", 2: None, 1: None}
 BUNDLE_SUFFIXES = {".yaml", ".yml", ".bpmn", ".json", ".dmn"}
 APPLICANT_ROLE = "applicant"
 
@@ -166,11 +171,52 @@ def _load_meta(files: dict[str, str], problems: list[Problem]) -> dict | None:
                                 "{kind: district_finance}"))
     if meta.get("level", 4) not in (1, 2, 3, 4):
         problems.append(Problem("procedure.yaml", "level", "level must be 3 or 4"))
+    else:
+        _check_online_label(meta, problems)
+    form_set = meta.get("form_set")
+    if form_set is not None:
+        from .formsets import available
+
+        if form_set not in available():
+            known = ", ".join(available())
+            problems.append(Problem("procedure.yaml", "form_set",
+                                    f"no form set {form_set!r} (known: {known}) / không có bộ "
+                                    f"biểu mẫu {form_set!r} (hiện có: {known})"))
     for doc, path in (meta.get("documents") or {}).items():
         if path not in files:
             problems.append(Problem("procedure.yaml", f"documents.{doc}", f"{path} is not in the bundle"))
     _check_cooperating_meta(meta, problems)
     return meta
+
+
+def _check_online_label(meta: dict, problems: list[Problem]) -> None:
+    """The level and its online label must agree with Decree 42/2022's pairing
+    (:data:`LEVEL_LABELS`); a procedure without a label takes its level's."""
+    if "online_label" not in meta:
+        return
+    level = meta.get("level", 4)
+    label = meta.get("online_label")
+    given = unicodedata.normalize("NFC", " ".join(str(label).split())).lower() \
+        if label not in (None, "") else None
+    expected = LEVEL_LABELS[level]
+    if given == expected:
+        return
+    if expected is None:
+        problems.append(Problem(
+            "procedure.yaml", "online_label",
+            f"a level-{level} procedure is not offered online (Decree 42/2022/NĐ-CP), so it has "
+            f"no online label: remove {label!r} or raise the level / thủ tục mức {level} không "
+            f"phải dịch vụ công trực tuyến (Nghị định 42/2022/NĐ-CP) nên không có nhãn trực "
+            f"tuyến: bỏ {label!r} hoặc nâng mức"))
+        return
+    other = next((lvl for lvl, text in LEVEL_LABELS.items() if text == given), None)
+    hint = (f"; {label!r} is level {other}'s / {label!r} là nhãn của mức {other}"
+            if other else "")
+    problems.append(Problem(
+        "procedure.yaml", "online_label",
+        f"level {level} pairs with the online label {expected!r} (Decree 42/2022/NĐ-CP), not "
+        f"{label!r} / mức {level} tương ứng với nhãn {expected!r} (Nghị định 42/2022/NĐ-CP), "
+        f"không phải {label!r}{hint}"))
 
 
 def _check_cooperating_meta(meta: dict, problems: list[Problem]) -> None:

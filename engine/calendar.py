@@ -12,14 +12,18 @@ cannot know yet — an announced extra day off, a Saturday swapped into a workin
 Deadline rule (the one every procedure uses, written once here):
 
 * A dossier is *received* on its local (Asia/Ho_Chi_Minh) date if that is a working day and
-  it arrived before 17:00. Anything that arrives on a non-working day or at/after 17:00 —
-  when the counter is closed — counts as received on the next working day: an office
-  cannot start work it could not have seen.
+  it arrived before the afternoon cut-off (17:00 by default). Anything that arrives on a
+  non-working day or at/after the cut-off counts as received on the next working day: an
+  office cannot start work it could not have seen.
 * The receipt day itself is not counted (as the Civil Code 2015 Art. 147 counts periods in
   days: from the day after the event); day 1 is the next working day. The appointment is
   the end (17:00) of the n-th working day. So received Friday 10:00 with 5 working days →
   due the following Friday 17:00; received Saturday → as if received Monday → due the next
   Monday 17:00; ``n = 0`` → 17:00 of the (effective) receipt day.
+
+The close of day (17:00) and the afternoon cut-off are an administrator's data
+(:mod:`engine.settings`), passed to the calendar by :func:`load_calendar`; the constants
+below are only their defaults.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ from holidays.countries import Vietnam
 
 from engine.clock import VIETNAM
 
-#: When the counter closes and when an appointment day ends, Vietnam time.
+#: When an appointment day ends and when the counter stops receiving for the day, Vietnam
+#: time, unless an administrator set others (engine/settings.py).
 CLOSE_OF_DAY = time(17, 0)
+AFTERNOON_CUTOFF = time(17, 0)
 OFF = "off"
 WORK = "work"
 UNITS = ("hours", "days", "working_days", "months")
@@ -85,21 +91,22 @@ def _aware(moment: datetime, name: str) -> datetime:
     return moment
 
 
-def _end_of(day: date) -> datetime:
-    """17:00 Vietnam time on ``day``, as aware UTC."""
-    return datetime.combine(day, CLOSE_OF_DAY, VIETNAM).astimezone(UTC)
-
-
 class WorkingCalendar:
     """Working days in Vietnam plus administrator overrides; every result is aware UTC.
 
     ``overrides`` maps a date to ``"off"`` (an announced extra day off) or ``"work"`` (a
-    make-up working day, e.g. a Saturday); ``notes`` optionally names them. Safe to share
-    between threads: years are populated lazily under a lock.
+    make-up working day, e.g. a Saturday); ``notes`` optionally names them.
+    ``close_of_day`` ends every appointment day; a dossier arriving at or after
+    ``afternoon_cutoff`` counts from the next working day. Safe to share between threads:
+    years are populated lazily under a lock.
     """
 
     def __init__(self, overrides: Mapping[date, str] | None = None,
-                 notes: Mapping[date, str] | None = None) -> None:
+                 notes: Mapping[date, str] | None = None, *,
+                 close_of_day: time = CLOSE_OF_DAY,
+                 afternoon_cutoff: time = AFTERNOON_CUTOFF) -> None:
+        self.close_of_day = close_of_day
+        self.afternoon_cutoff = afternoon_cutoff
         overrides = dict(overrides or {})
         for day, kind in overrides.items():
             if type(day) is not date:
@@ -111,6 +118,10 @@ class WorkingCalendar:
         self._holidays = VietnamWithOverrides(overrides, notes)
         self._ready: set[int] = set()
         self._lock = threading.Lock()
+
+    def _end_of(self, day: date) -> datetime:
+        """The close of day (17:00 by default) Vietnam time on ``day``, as aware UTC."""
+        return datetime.combine(day, self.close_of_day, VIETNAM).astimezone(UTC)
 
     # -- days ---------------------------------------------------------------------------
 
@@ -153,12 +164,12 @@ class WorkingCalendar:
     def receipt_day(self, moment: datetime) -> date:
         """The working day a dossier arriving at ``moment`` counts as received on.
 
-        Its local date if that is a working day and it arrived before 17:00; otherwise the
-        next working day.
+        Its local date if that is a working day and it arrived before the afternoon
+        cut-off; otherwise the next working day.
         """
         local = _aware(moment, "start").astimezone(VIETNAM)
         day = local.date()
-        if self.is_working_day(day) and local.time() < CLOSE_OF_DAY:
+        if self.is_working_day(day) and local.time() < self.afternoon_cutoff:
             return day
         return self.next_working_day(day)
 
@@ -174,7 +185,7 @@ class WorkingCalendar:
         day = self.receipt_day(start)
         for _ in range(n):
             day = self.next_working_day(day)
-        return _end_of(day)
+        return self._end_of(day)
 
     def subtract_working_days(self, end: datetime, n: int) -> datetime:
         """``n`` working days before ``end``, at the same local time of day (aware UTC).
@@ -215,7 +226,7 @@ class WorkingCalendar:
         As for working days, arriving at or after 17:00 counts from the next day, so that
         ``n = 0`` is never before the arrival.
         """
-        return _end_of(self._calendar_start(start) + timedelta(days=n))
+        return self._end_of(self._calendar_start(start) + timedelta(days=n))
 
     def add_months(self, start: datetime, n: int) -> datetime:
         """17:00 of the same local day ``n`` months later, clamped to the month's end."""
@@ -224,7 +235,7 @@ class WorkingCalendar:
         year, month = divmod(month_index, 12)
         month += 1
         last = _stdlib_calendar.monthrange(year, month)[1]
-        return _end_of(date(year, month, min(day.day, last)))
+        return self._end_of(date(year, month, min(day.day, last)))
 
     def add(self, start: datetime, value: int, unit: str) -> datetime:
         """``start`` plus ``value`` in a procedure's deadline unit.
@@ -243,7 +254,7 @@ class WorkingCalendar:
 
     def _calendar_start(self, start: datetime) -> date:
         local = _aware(start, "start").astimezone(VIETNAM)
-        after_hours = local.time() >= CLOSE_OF_DAY
+        after_hours = local.time() >= self.afternoon_cutoff
         return local.date() + _ONE_DAY if after_hours else local.date()
 
 
@@ -257,19 +268,23 @@ def _count(n: int) -> int:
 
 
 def load_calendar(session) -> WorkingCalendar:
-    """The calendar with every :class:`engine.models.CalendarOverride` row applied."""
+    """The calendar with every :class:`engine.models.CalendarOverride` row applied and the
+    administrator's close of day and afternoon cut-off (:mod:`engine.settings`)."""
     from sqlalchemy import select
 
     from engine.models import CalendarOverride
+    from engine.settings import day_times
 
     rows = session.execute(select(CalendarOverride.day, CalendarOverride.kind,
                                   CalendarOverride.note)).all()
-    return _calendar(tuple(sorted(rows)))
+    return _calendar(tuple(sorted(rows)), day_times(session))
 
 
 @lru_cache(maxsize=16)
-def _calendar(rows: tuple) -> WorkingCalendar:
-    """One calendar per set of overrides: building the holiday tables costs a millisecond
-    and every step of every dossier asks for them."""
+def _calendar(rows: tuple, times: tuple[time, time] = (CLOSE_OF_DAY, AFTERNOON_CUTOFF)
+              ) -> WorkingCalendar:
+    """One calendar per set of overrides and day times: building the holiday tables costs
+    a millisecond and every step of every dossier asks for them."""
     return WorkingCalendar({day: kind for day, kind, _ in rows},
-                           notes={day: note for day, _, note in rows if note})
+                           notes={day: note for day, _, note in rows if note},
+                           close_of_day=times[0], afternoon_cutoff=times[1])

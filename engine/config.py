@@ -65,6 +65,13 @@ class Settings:
     long (0: no worker is expected, e.g. one that runs in the web process).
     ``rating_change_days``: how long after rating a dossier its applicant may still change
     the rating (``MOTCUA_RATING_CHANGE_DAYS``; :mod:`engine.ratings`).
+    ``national_sync_url``: the national public-service portal's synchronisation API
+    (:mod:`engine.national`); unset, the portal's own stand-in receives the records, in
+    process, kept under ``data_dir/sandbox/national``. ``national_sync_token`` is the bearer
+    token it expects; ``national_sync_timeout_seconds`` bounds each call (made by the
+    worker, outside every transaction but the outbox row's).
+    ``sms_url``: the SMS provider's HTTP API (:mod:`engine.sms`); unset, the portal's own
+    stand-in keeps the messages under ``data_dir/sandbox/sms``. ``sms_token``: its token.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -95,6 +102,11 @@ class Settings:
     log_format: str = "text"
     worker_stale_seconds: float = 0.0
     rating_change_days: int = 7
+    national_sync_url: str = ""
+    national_sync_token: str = ""
+    national_sync_timeout_seconds: float = 5.0
+    sms_url: str = ""
+    sms_token: str = ""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -149,6 +161,11 @@ class Settings:
             values["worker_stale_seconds"] = float(env["MOTCUA_WORKER_STALE_SECONDS"])
         if env.get("MOTCUA_RATING_CHANGE_DAYS"):
             values["rating_change_days"] = int(env["MOTCUA_RATING_CHANGE_DAYS"])
+        for key in ("national_sync_url", "national_sync_token", "sms_url", "sms_token"):
+            if env.get(f"MOTCUA_{key.upper()}"):
+                values[key] = env[f"MOTCUA_{key.upper()}"].strip()
+        if env.get("MOTCUA_NATIONAL_SYNC_TIMEOUT"):
+            values["national_sync_timeout_seconds"] = float(env["MOTCUA_NATIONAL_SYNC_TIMEOUT"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import audit, clock, deadlines, forms, messages, outside, progress, runtime
+from . import audit, clock, deadlines, forms, formsets, messages, outside, progress, runtime
 from .calendar import load_calendar
 from .cooperation import StartReceiver
 from .db import UTCDateTime
@@ -119,8 +119,8 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
                       version_id=version.id, agency_id=agency.id, applicant_id=applicant.id,
                       status="submitted", channel=channel, received_at=received_at,
                       due_at=due_at, original_due_at=due_at, data=data or {},
-                      parent_id=parent_id,
-                      process_id=process_id)
+                      parent_id=parent_id, process_id=process_id,
+                      form_set=formsets.choose(session, version.meta, received_at))
     session.add(dossier)
     session.flush()
     return dossier
@@ -416,7 +416,9 @@ _BRANCHES: dict[str, tuple[dict, object, object]] = {
     "notifications": ({"created_at": ("t1", Outbox.created_at),
                        "subject": ("s1", Outbox.subject), "status": ("s2", Outbox.status),
                        "_": ("order_i", Outbox.id)},
-                      Outbox.__table__, Outbox.dossier_id == _MY_ID),
+                      Outbox.__table__,
+                      # what was sent to people, not the records sent to the national portal
+                      (Outbox.dossier_id == _MY_ID) & (Outbox.kind != "national_sync")),
     "preparing": ({"kind": ("s1", Job.kind), "status": ("s2", Job.status),
                    "last_error": ("s3", Job.last_error), "attempts": ("i1", Job.attempts),
                    "key": ("s4", Job.key), "payload": ("j", Job.payload),

@@ -63,6 +63,7 @@ from .calendar import load_calendar
 from .db import UTCDateTime
 from .errors import InvalidData
 from .models import Agency, Dossier, HumanTask, Procedure, User
+from .statuses import FINAL_STATUSES
 
 PAGE_SIZE = 50
 SCOPES = ("all", "mine", "waiting")
@@ -76,6 +77,8 @@ _COLUMNS = (_T.id, _T.title, _T.status, _T.dossier_id, _T.role_code, _T.assignee
 # and cannot prove it implies the partial indexes' ``status = 'open'``; SQLite needs the
 # same text as the index's WHERE too.
 _OPEN = _T.status == literal_column("'open'")
+_DOSSIER_DUE = (Dossier.due_at.label("dossier_due_at"), Dossier.status.label("dossier_status"),
+                Dossier.clock_stopped_at.label("dossier_clock_stopped_at"))
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ def _statement(scope: str, pairs: int, after: str | None, limit: int,
     return (select(page, Dossier.code.label("dossier_code"),
                    Procedure.name_vi.label("procedure_name"),
                    Procedure.name_en.label("procedure_name_en"),
-                   User.full_name.label("applicant_name"))
+                   User.full_name.label("applicant_name"), *_DOSSIER_DUE)
             .join(Dossier, Dossier.id == page.c.dossier_id)
             .join(Procedure, Procedure.id == Dossier.procedure_id)
             .join(User, User.id == Dossier.applicant_id)
@@ -251,8 +254,16 @@ def inbox_query(user, *, scope: str = "all", after: str | None = None,
     return statement.params(params) if statement is not None else None
 
 
+def _late(row) -> bool:
+    """The dossier's appointment (moved by any apology) has passed while it is open and its
+    clock runs: it is late (engine/apologies.py)."""
+    return (row.dossier_due_at is not None and row.dossier_status not in FINAL_STATUSES
+            and row.dossier_clock_stopped_at is None and row.dossier_due_at < clock.now())
+
+
 def _row(row, user) -> dict:
-    """The same keys as the task rows elsewhere (engine.tasks)."""
+    """The same keys as the task rows elsewhere (engine.tasks), with the dossier's
+    appointment and whether it has passed (``dossier_late``)."""
     mine = row.assignee_id == user.id
     return {"id": row.id, "title": row.title, "status": row.status,
             "dossier_code": row.dossier_code, "procedure_name": row.procedure_name,
@@ -260,7 +271,9 @@ def _row(row, user) -> dict:
             "applicant_name": row.applicant_name,
             "assignee": user.username if mine else None,
             "due_at": row.due_at.isoformat() if row.due_at else None,
-            "created_at": row.created_at.isoformat(), "mine": mine}
+            "created_at": row.created_at.isoformat(), "mine": mine,
+            "dossier_due_at": row.dossier_due_at.isoformat() if row.dossier_due_at else None,
+            "dossier_late": _late(row)}
 
 
 def _page(session, user, scope: str, after: str | None, limit: int, due: str | None = None,
@@ -319,7 +332,7 @@ def tasks_of_dossier(p, user, dossier_code: str) -> list[dict]:
                    Procedure.name_vi.label("procedure_name"),
                    Procedure.name_en.label("procedure_name_en"),
                    User.full_name.label("applicant_name"),
-                   Agency.code.label("agency_code"))
+                   Agency.code.label("agency_code"), *_DOSSIER_DUE)
             .select_from(Dossier)
             .join(HumanTask, HumanTask.dossier_id == Dossier.id)
             .join(Procedure, Procedure.id == Dossier.procedure_id)

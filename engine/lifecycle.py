@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, outbox, runtime
+from . import audit, clock, national, outbox, runtime, slips
 from .deadlines import on_status_change
 from .documents import can_see_dossier
 from .dossiers import summary
@@ -63,14 +63,15 @@ def withdraw(p, code: str, user, reason: str) -> dict:
     def allowed(dossier: Dossier) -> bool:
         return user is not None and dossier.applicant_id == user.id
 
-    def notify(session: Session, dossier: Dossier, values: dict) -> None:
-        _email(session, dossier, "withdrawn", _applicant(dossier), _WITHDRAWN_APPLICANT,
-               values)
+    def notify(session: Session, dossier: Dossier, values: dict, applicant: bool) -> None:
+        if applicant:
+            _email(session, dossier, "withdrawn", _applicant(dossier), _WITHDRAWN_APPLICANT,
+                   values)
         for email in _officer_emails(session, dossier.agency_id, "reception"):
             _email(session, dossier, "withdrawn", email, _WITHDRAWN_OFFICERS, values)
 
     return _end(p, code, user, reason, status="withdrawn", action="withdraw",
-                allowed=allowed, notify=notify,
+                allowed=allowed, notify=notify, applicant_texts=_WITHDRAWN_APPLICANT,
                 refused=("Only the applicant may withdraw a dossier.",
                          "Chỉ người nộp mới được rút hồ sơ."))
 
@@ -82,11 +83,13 @@ def stop_processing(p, code: str, user, reason: str) -> dict:
         return user is not None and any(user.has_role(role, dossier.agency.code)
                                         for role in STOPPING_ROLES)
 
-    def notify(session: Session, dossier: Dossier, values: dict) -> None:
-        _email(session, dossier, "stopped", _applicant(dossier), _STOPPED_APPLICANT, values)
+    def notify(session: Session, dossier: Dossier, values: dict, applicant: bool) -> None:
+        if applicant:
+            _email(session, dossier, "stopped", _applicant(dossier), _STOPPED_APPLICANT,
+                   values)
 
     return _end(p, code, user, reason, status="stopped", action="stop",
-                allowed=allowed, notify=notify,
+                allowed=allowed, notify=notify, applicant_texts=_STOPPED_APPLICANT,
                 refused=("Only the agency's head or reception officers may stop processing "
                          "a dossier.",
                          "Chỉ lãnh đạo hoặc bộ phận tiếp nhận của cơ quan giải quyết mới được "
@@ -108,7 +111,8 @@ def can_stop(user, dossier: dict) -> bool:
 
 
 def _end(p, code: str, user, reason: str, *, status: str, action: str,
-         allowed: Callable[[Dossier], bool], notify: Callable, refused: tuple[str, str]) -> dict:
+         allowed: Callable[[Dossier], bool], notify: Callable, refused: tuple[str, str],
+         applicant_texts: tuple[str, str, str, str]) -> dict:
     reason = _reason(reason)
     with p.db.transaction() as session:
         dossier = session.execute(select(Dossier).where(Dossier.code == (code or "").strip())
@@ -133,12 +137,39 @@ def _end(p, code: str, user, reason: str, *, status: str, action: str,
                          detail={"from": before, "to": status, "reason": reason})
             on_status_change(step.session, step.context.calendar, dossier, before, status,
                              actor=actor)
-            notify(step.session, dossier, _values(p, dossier, reason))
+            national.record_status(step.context)
+            values = _values(p, dossier, reason)
+            notice = _stop_notice(step, status, reason, applicant_texts, values)
+            notify(step.session, dossier, values, not notice)
 
         runtime.run_step(p, dossier.id, finish, actor=actor, session=session)
         _end_related(p, session, dossier, status=status, action=action, actor=actor,
                      reason=reason, upwards=status == "stopped")
         return summary(dossier)
+
+
+def _stop_notice(step: runtime.Step, status: str, reason: str,
+                 texts: tuple[str, str, str, str], values: dict) -> bool:
+    """Issue the notice of stopped processing (Circular 03/2025 form 05) when the dossier's
+    form set has one: the slip carries the applicant's e-mail (these texts, the PDF
+    attached). False when the set has no such form (Circular 01/2018): the plain e-mail
+    goes instead."""
+    dossier = step.dossier
+    form = slips.form_set_of(dossier).forms.get("stop")
+    if form is None:
+        return False
+    email = None
+    if dossier.applicant.email:
+        from signing.template import fill
+
+        subject_vi, body_vi, subject_en, body_en = (fill(t, values) for t in texts)
+        recipient = dossier.applicant.email
+        email = {"recipient": recipient, "subject": f"{subject_vi} / {subject_en}",
+                 "body": f"{body_vi}\n\n--\n{body_en}",
+                 "key": f"{dossier.code}:{status}:{recipient}"}
+    slips.request_slip(step.context, form, key=f"{dossier.code}:slip-{form.number}:{status}",
+                       reason=reason, email=email)
+    return True
 
 
 _RELATED_OFFICERS = (
@@ -185,6 +216,7 @@ def _end_related(p, session: Session, origin: Dossier, *, status: str, action: s
                                      "with": origin.code})
                 on_status_change(step.session, step.context.calendar, linked, before, status,
                                  actor=actor)
+                national.record_status(step.context)
                 values = {**_values(p, linked, reason), "origin": origin.code}
                 for email in _officer_emails(step.session, linked.agency_id, "reception"):
                     _email(step.session, linked, status, email, _RELATED_OFFICERS, values)

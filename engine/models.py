@@ -70,6 +70,9 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(5), default="vi", server_default="vi")
     # the postal address, for forms that prefill it (x-prefill: address)
     address: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # How the applicant wants notices: "email", "sms" or "email,sms" (engine/notices.py).
+    notify_channels: Mapped[str] = mapped_column(String(20), default="email",
+                                                 server_default="email")
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
     # Loaded only where asked for: users come along with every dossier and task row.
@@ -179,6 +182,11 @@ class Dossier(Base):
     return_method: Mapped[str | None] = mapped_column(String(10))
     # The reception officer who entered a dossier received at the counter or by post.
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The form set (legal basis of the slips, engine/formsets.py) chosen at receipt.
+    form_set: Mapped[str | None] = mapped_column(String(40))
+    # The dossier's code at the national public-service portal, once it has answered a
+    # synchronisation (engine/national.py).
+    national_code: Mapped[str | None] = mapped_column(String(80))
 
     # Many-to-one, loaded when read (from the session's identity map when already there):
     # a dossier row is hot, and joining these to every read of it cost more than it saved.
@@ -533,3 +541,13 @@ class WorkerHeartbeat(Base):
 
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(default=utcnow)
+class PlatformSetting(Base):
+    """A value an administrator sets (engine/settings.py): the close of day, the afternoon
+    cut-off, the form set in force…; a missing row means the built-in default."""
+
+    __tablename__ = "platform_setting"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")

@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, outbox
+from . import audit, clock, national, outbox, sms
 from .errors import OperatorError, ScriptError
 from .models import Dossier, ProcedureVersion, User, UserRole
 from .statuses import FINAL_STATUSES, STATUSES
@@ -123,6 +123,7 @@ def set_status(step: StepContext, task, status: str) -> dict:
     if on_status_change(step.session, step.calendar, step.dossier, before, status,
                         actor=step.actor):
         refresh_appointment(task, step.dossier)
+    national.record_status(step)  # the national portal hears of every status change
     step.events.append(f"status:{status}")
     return {"status": status}
 
@@ -136,31 +137,40 @@ def refresh_appointment(task, dossier: Dossier) -> None:
 
 
 def _recipients(step: StepContext, to: str) -> list[tuple[str, str]]:
-    """``(address, language)`` of the applicant (none for one received at the counter who
-    gave no e-mail address), or of the officers holding role ``to``."""
+    """``(address, language)`` of the applicant (the address may be empty: one received at
+    the counter may have given none, and is then told by SMS if they chose it), or of the
+    officers of the dossier's agency holding one of the comma-separated roles ``to``
+    (``handler,head``)."""
     if to == "applicant":
         applicant = step.dossier.applicant
-        return [(applicant.email, applicant.language or "vi")] if applicant.email else []
+        return [(applicant.email, applicant.language or "vi")]
+    roles = [role.strip() for role in str(to).split(",") if role.strip()]
     rows = step.session.execute(
         select(User.email, User.language).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role_code == to, UserRole.agency_id == step.dossier.agency_id,
+        .where(UserRole.role_code.in_(roles), UserRole.agency_id == step.dossier.agency_id,
                User.active.is_(True))).all()
     return sorted({(email, language or "vi") for email, language in rows if email})
 
 
 @operator
 def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict:
-    """E-mail the ``notifications:`` entry ``message`` to the applicant or a role's officers."""
+    """E-mail the ``notifications:`` entry ``message`` to the applicant or the officers of
+    the roles ``to`` (comma-separated: ``handler,head``)."""
     template = (step.version.meta.get("notifications") or {}).get(message)
     if template is None:
         raise ScriptError(f"No notification named '{message}' in procedure.yaml.")
     recipients = _recipients(step, to)
     for recipient, lang in recipients:
         values = placeholders(step, task, lang=lang)
-        outbox.enqueue_email(step.session, key=f"{step.dossier.code}:{message}:{task.id}:{recipient}",
-                             recipient=recipient, subject=_text(template.get("subject"), values, lang),
-                             body=_text(template.get("body"), values, lang),
-                             dossier_id=step.dossier.id)
+        subject = _text(template.get("subject"), values, lang)
+        body = _text(template.get("body"), values, lang)
+        key = f"{step.dossier.code}:{message}:{task.id}:{recipient}"
+        if to == "applicant":  # by the channels the applicant chose (e-mail, SMS, both)
+            sms.notify_applicant(step.session, step.platform, step.dossier, key=key,
+                                 subject=subject, body=body)
+            continue
+        outbox.enqueue_email(step.session, key=key, recipient=recipient, subject=subject,
+                             body=body, dossier_id=step.dossier.id)
     audit.append(step.session, actor=step.actor, action="notify", dossier_id=step.dossier.id,
                  detail={"message": message, "to": to, "recipients": len(recipients)})
     return {"sent_to": len(recipients)}

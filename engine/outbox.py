@@ -1,4 +1,5 @@
-"""Side effects after commit: e-mails written in a step's transaction, sent by the worker.
+"""Side effects after commit: e-mails (and other messages) written in a step's transaction,
+sent by the worker.
 
 A row is unique by its idempotency key, so a step that runs twice (a retried
 transaction) queues one e-mail, and the key is the e-mail's Message-ID so a receiver can
@@ -6,6 +7,11 @@ drop a resend after a crash between sending and recording it. Failures are retri
 exponential back-off and give up after ``MAX_ATTEMPTS``; then the administrators get an
 e-mail (unless the e-mail that failed was such an alert) and the operations console shows it
 (:mod:`engine.incidents`).
+
+Other kinds of row (``kind``) go through senders registered at set-up
+(:func:`register_sender`): the national portal's records (:mod:`engine.national`), SMS
+(:mod:`engine.sms`). Rows of a kind registered ``ordered`` are sent in order per dossier:
+one is not sent while an earlier row of its dossier and kind is unsent.
 
 An e-mail may carry documents of the dossier (``attachments``: document ids, e.g. a signed
 slip): the row keeps only the ids, and the stored bytes are attached when it is sent, so a
@@ -17,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -24,8 +31,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from sqlalchemy import exists, insert, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, insert, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from . import clock
 from .models import Document, Dossier, Outbox, User, UserRole
@@ -33,6 +40,44 @@ from .unit import unit_of
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+#: kind -> sender(p, session, row), raising on failure; kinds sent in order per dossier
+SENDERS: dict[str, Callable] = {}
+#: The kinds that carry notices to people (e-mail, SMS), as against records for systems.
+NOTICE_KINDS = ("email", "sms")
+ORDERED: set[str] = set()
+
+
+def register_sender(kind: str, sender: Callable, *, ordered: bool = False) -> None:
+    """Send rows of ``kind`` with ``sender(p, session, row)`` (it raises to be retried);
+    ``ordered``: never before an earlier unsent row of the same dossier and kind."""
+    SENDERS[kind] = sender
+    if ordered:
+        ORDERED.add(kind)
+
+
+def enqueue(session: Session, *, key: str, kind: str, recipient: str, subject: str,
+            body: str, dossier_id: int | None = None,
+            attachments: list[int] | None = None) -> bool:
+    """Queue a row of ``kind`` unless one with this key is already queued (see
+    :func:`enqueue_email`)."""
+    unit = unit_of(session)
+    if key in unit.outbox_keys:
+        return True
+    unit.outbox_keys.add(key)
+    now = clock.now()
+    table = Outbox.__table__
+    row = {"idempotency_key": key, "kind": kind, "dossier_id": dossier_id,
+           "recipient": recipient, "subject": subject, "body": body, "status": "pending",
+           "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now,
+           "attachments": [int(i) for i in attachments or []]}
+    # INSERT … SELECT … WHERE NOT EXISTS rather than the dialects' ON CONFLICT, whose
+    # statements SQLAlchemy cannot cache; the key names its dossier's step, which the
+    # dossier's lock serialises.
+    known = exists().where(table.c.idempotency_key == literal(key, table.c.idempotency_key.type))
+    unit.writes.append(insert(table).from_select(
+        list(row), select(*(literal(value, table.c[name].type) for name, value in row.items()))
+        .where(~known)))
+    return True
 
 
 def enqueue_email(session: Session, *, key: str, recipient: str, subject: str, body: str,
@@ -46,24 +91,8 @@ def enqueue_email(session: Session, *, key: str, recipient: str, subject: str, b
     """
     if not recipient:
         return None
-    unit = unit_of(session)
-    if key in unit.outbox_keys:
-        return True
-    unit.outbox_keys.add(key)
-    now = clock.now()
-    table = Outbox.__table__
-    row = {"idempotency_key": key, "kind": "email", "dossier_id": dossier_id,
-           "recipient": recipient, "subject": subject, "body": body, "status": "pending",
-           "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now,
-           "attachments": [int(i) for i in attachments or []]}
-    # INSERT … SELECT … WHERE NOT EXISTS rather than the dialects' ON CONFLICT, whose
-    # statements SQLAlchemy cannot cache; the key names its dossier's step, which the
-    # dossier's lock serialises.
-    known = exists().where(table.c.idempotency_key == literal(key, table.c.idempotency_key.type))
-    unit.writes.append(insert(table).from_select(
-        list(row), select(*(literal(value, table.c[name].type) for name, value in row.items()))
-        .where(~known)))
-    return True
+    return enqueue(session, key=key, kind="email", recipient=recipient, subject=subject,
+                   body=body, dossier_id=dossier_id, attachments=attachments)
 
 
 @dataclass(frozen=True)
@@ -133,23 +162,36 @@ def mailer_for(p) -> Mailer:
     return Mailer(s.smtp_url, s.data_dir / "outbox", s.mail_from)
 
 
-def send_due(p, *, limit: int = 50) -> int:
-    """Send queued e-mails whose time has come; one row per transaction. Returns how many were sent."""
+def send_due(p, *, limit: int = 50, kinds: tuple[str, ...] | None = None) -> int:
+    """Send queued rows whose time has come (of ``kinds``, default every kind), one per
+    transaction (the row stays locked while it is sent, so a worker killed mid-send leaves
+    it pending and its key makes the resend harmless). Returns how many were sent."""
     mailer = mailer_for(p)
     sent = 0
+    earlier = aliased(Outbox)
+    blocked = exists().where(earlier.dossier_id == Outbox.dossier_id,
+                             earlier.kind == Outbox.kind, earlier.id < Outbox.id,
+                             earlier.status != "sent")
     for _ in range(limit):
         with p.db.transaction() as session:
             query = (select(Outbox).where(Outbox.status == "pending",
-                                          Outbox.next_attempt_at <= clock.now())
+                                          Outbox.next_attempt_at <= clock.now(),
+                                          or_(Outbox.kind.not_in(sorted(ORDERED) or [""]),
+                                              ~blocked))
                      .order_by(Outbox.id).limit(1))
+            if kinds is not None:
+                query = query.where(Outbox.kind.in_(kinds))
             if p.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update(skip_locked=True, of=Outbox)
             row = session.execute(query).scalar()
             if row is None:
                 break
             row.attempts += 1
             try:
-                mailer.send(row, load_attachments(p, session, row))
+                if row.kind in SENDERS:
+                    SENDERS[row.kind](p, session, row)
+                else:
+                    mailer.send(row, load_attachments(p, session, row))
             except Exception as exc:  # network errors of every kind: retry later
                 log.warning("sending %s to %s failed: %s", row.idempotency_key, row.recipient, exc)
                 row.last_error = str(exc)[:2000]
@@ -164,6 +206,7 @@ def send_due(p, *, limit: int = 50) -> int:
                 continue
             row.status = "sent"
             row.sent_at = clock.now()
+            row.last_error = ""
             sent += 1
     return sent
 

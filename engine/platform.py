@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import jobs, operators, registry, slips, tracking
+from . import apologies, jobs, national, operators, outbox, registry, slips, sms, tracking
 from .config import Settings
 from .db import Database
 from .storage import LocalStorage
@@ -13,8 +13,10 @@ def install() -> None:
     diagram may call and what runs after a step, declared here rather than as a side
     effect of importing the modules that define them."""
     operators.register(*operators.OPERATORS, *registry.OPERATORS, *slips.OPERATORS,
-                       *tracking.OPERATORS)
+                       *tracking.OPERATORS, *apologies.OPERATORS)
     jobs.register("slip", slips.produce_slip)
+    outbox.register_sender(national.KIND, national.deliver, ordered=True)
+    outbox.register_sender(sms.KIND, sms.deliver)
 
 
 class Platform:

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import audit, clock, health, messages, outside
+from . import audit, clock, health, messages, national, outside
 from .calendar import load_calendar
 from .errors import Conflict, EngineError, OperatorError, ScriptError
 from .models import Dossier, HumanTask, Timer
@@ -120,6 +120,7 @@ def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: s
         task.set_data(**initial_data)
     unit_locked(session, dossier.id)
     step = Step(session, dossier, version, workflow, context)
+    national.record_status(context)  # received: the first record for the national portal
     _advance(step)
     messages.emit(step)
     store.insert_state(session, dossier.id, dump_state(workflow), workflow.completed)

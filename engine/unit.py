@@ -39,6 +39,9 @@ class Unit:
     outbox_keys: set[str] = field(default_factory=set)
     #: Dossier ids whose row this transaction holds locked.
     locked: set[int] = field(default_factory=set)
+    #: Dossier id -> (sequence, status) of the last national-portal record queued
+    #: (:mod:`engine.national`).
+    national_sequence: dict[int, tuple[int, str | None]] = field(default_factory=dict)
     #: Callables run once the transaction has committed.
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 

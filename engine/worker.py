@@ -44,6 +44,7 @@ from . import (
 )
 from .errors import EngineError
 from .models import Dossier, Message, Timer, WaitingMessage
+from .national import KIND as NATIONAL_KIND
 from .statuses import FINAL_STATUSES
 
 log = logging.getLogger(__name__)
@@ -240,7 +241,9 @@ def tick(p) -> dict:
     """One round of background work."""
     return {"timers": fire_due_timers(p), "messages": deliver_messages(p),
             "jobs": jobs.run_due(p),  # slips and other work left after a commit (engine.jobs)
-            "emails": outbox.send_due(p), "expired": expire_messages(p)}
+            "emails": outbox.send_due(p, kinds=outbox.NOTICE_KINDS),
+            "national": outbox.send_due(p, kinds=(NATIONAL_KIND,)),  # the national portal
+            "expired": expire_messages(p)}
 
 
 def _safe_tick(p) -> None:

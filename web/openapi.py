@@ -124,6 +124,11 @@ SCHEMAS: dict[str, dict] = {
     }, ["code", "status"]),
     "Reason": _obj({"reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
                    ["reason"]),
+    "Apology": _obj({"reason": {"type": "string", "minLength": 1, "maxLength": 2000},
+                     "new_date": {"type": "string", "format": "date"}},
+                    ["reason", "new_date"]),
+    "ApologyResult": _obj({"code": _STRING, "previous_due_at": _DATETIME, "due_at": _DATETIME,
+                           "job": _STRING}, ["code", "due_at"]),
     "TaskSummary": _obj({
         "id": {"type": "integer"}, "title": _STRING, "dossier_code": _STRING,
         "procedure_name": _STRING, "procedure_name_en": _STRING, "status": _STRING,
@@ -311,6 +316,17 @@ PATHS: dict[str, dict] = {
         "parameters": [_path_param("code", _STRING, "the dossier's code")],
         "requestBody": _json_body(_ref("Reason")),
         "responses": _responses(200, _ref("Dossier"), 400, 401, 403, 404, 409, 415, 422)}},
+    "/dossiers/{code}/apology": {"post": {
+        "summary": "Apologise and extend the appointment (handler or head of its agency)",
+        "operationId": "apologiseDossier",
+        "description": "Before the appointment date: moves it to the close of day of "
+                       "`new_date` (a working day after the current one) and sends the "
+                       "applicant the apology form of the dossier's form set with the reason. "
+                       "409 when the date has passed or the dossier is finished.",
+        "parameters": [_path_param("code", _STRING, "the dossier's code")],
+        "requestBody": _json_body(_ref("Apology")),
+        "responses": _responses(200, _ref("ApologyResult"), 400, 401, 403, 404, 409, 415,
+                                422)}},
     "/tasks": {"get": {
         "summary": "The caller's actionable tasks", "operationId": "listTasks",
         "description": "Tasks assigned to the caller and unclaimed tasks of the caller's "

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from markupsafe import Markup
 
-from engine import documents, dossiers, forms, inbox, lifecycle, procedures
+from engine import apologies, documents, dossiers, forms, inbox, lifecycle, procedures, sms
 from engine.errors import Conflict, InvalidData, NotFound
 
 from . import keptfiles, platform
@@ -163,9 +163,9 @@ def dossier(code: str):
 
 
 def dossier_page(code: str, ending: dict | None = None, status: int = 200):
-    """The dossier page; ``ending`` re-opens the withdraw or stop form (``{action, reason,
-    errors}``) that was rejected, with what was typed. Right after an online submission it
-    offers the receipt to print."""
+    """The dossier page; ``ending`` re-opens the withdraw, stop or apology form
+    (``{action, reason, new_date?, errors}``) that was rejected, with what was typed. Right
+    after an online submission it offers the receipt to print."""
     view = dossiers.get_dossier(platform(), code, user=g.user)
     actionable = inbox.tasks_of_dossier(platform(), g.user, code)
     just_submitted = session.pop("submitted", None) == view["code"]
@@ -174,7 +174,9 @@ def dossier_page(code: str, ending: dict | None = None, status: int = 200):
                            application=application_html(view),
                            history_actions=HISTORY_ACTIONS, public=False,
                            can_withdraw=lifecycle.can_withdraw(g.user, view),
-                           can_stop=lifecycle.can_stop(g.user, view), ending=ending), status
+                           can_stop=lifecycle.can_stop(g.user, view),
+                           can_apologise=apologies.can_apologise(g.user, view),
+                           ending=ending), status
 
 
 @bp.route("/ho-so/<code>/bien-nhan")
@@ -225,6 +227,29 @@ def end_dossier(code: str, action: str, engine_call, done: str):
         return redirect(url_for("portal.dossier", code=code))
     flash(done, "success")
     return redirect(url_for("portal.dossier", code=code))
+
+
+@bp.route("/tai-khoan/thong-bao", methods=("GET", "POST"))
+@login_required
+def notice_channels():
+    """The applicant chooses how notices reach them: e-mail, SMS or both (and the mobile
+    number for SMS)."""
+    account = sms.choice_of(platform(), g.user)
+    errors: dict = {}
+    if request.method == "POST":
+        account = {"channels": request.form.getlist("channels"),
+                   "phone": request.form.get("phone", "")}
+        try:
+            sms.set_channels(platform(), g.user, account["channels"], account["phone"])
+        except InvalidData as exc:
+            item = (exc.details or [{}])[0]
+            errors[item.get("field") or "channels"] = (
+                exc.vi if current_lang() == "vi" else exc.message)
+        else:
+            flash(_("Đã lưu cách nhận thông báo."), "success")
+            return redirect(url_for("portal.notice_channels"))
+    return render_template("notice_channels.html", account=account, errors=errors), \
+        422 if errors else 200
 
 
 @bp.route("/tra-cuu")

@@ -15,30 +15,14 @@ unset, or pointing here).
 
 from __future__ import annotations
 
-import hmac
-
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, render_template
 
 from engine import tracking
 
 from . import platform
+from .standins import answer, bearer_ok, unauthorized
 
 bp = Blueprint("sandbox_gps", __name__)
-
-
-def _answer(body: dict, status: int = 200):
-    response = jsonify({**body, "stand_in": True})
-    response.status_code = status
-    response.headers["X-Stand-In"] = "true"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _token_ok() -> bool:
-    settings = platform().settings
-    expected = settings.tracking_token or tracking.DEMO_TOKEN
-    given = request.headers.get("Authorization", "")
-    return hmac.compare_digest(given.encode(), f"Bearer {expected}".encode())
 
 
 @bp.route("/")
@@ -51,19 +35,18 @@ def index():
 @bp.route("/vehicles/<path:plate>")
 def vehicle(plate: str):
     """The tracker status of ``plate``, as a provider answers it."""
-    if not _token_ok():
-        return _answer({"error": "unauthorized",
-                        "message": "Sai hoặc thiếu mã truy cập (Authorization: Bearer …)."}, 401)
+    if not bearer_ok(platform().settings.tracking_token or tracking.DEMO_TOKEN):
+        return unauthorized()
     try:
-        return _answer(tracking.stand_in_status(plate))
+        return answer(tracking.stand_in_status(plate))
     except ValueError as exc:
-        return _answer({"error": "invalid_plate", "message": str(exc)}, 400)
+        return answer({"error": "invalid_plate", "message": str(exc)}, 400)
     except tracking.UnknownVehicle:
-        return _answer({"error": "unknown_vehicle",
+        return answer({"error": "unknown_vehicle",
                         "message": f"Không có thiết bị giám sát hành trình nào đăng ký cho xe "
                                    f"{plate}."}, 404)
     except tracking.TrackingUnavailable as exc:
-        return _answer({"error": "unavailable", "message": str(exc)}, 503)
+        return answer({"error": "unavailable", "message": str(exc)}, 503)
 
 
 def init_app(app) -> None:

@@ -12,7 +12,7 @@ from io import BytesIO
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine import clock, dossier_search, lifecycle, register, slips, tasks
+from engine import apologies, clock, dossier_search, lifecycle, register, slips, tasks
 from engine import inbox as inbox_pages
 from engine.errors import Conflict, EngineError, InvalidData
 from engine.statuses import STATUSES
@@ -26,8 +26,8 @@ from .formrender import (
     render_form,
     render_values,
 )
-from .i18n import current_lang, due_state
-from .portal import HISTORY_ACTIONS, application_html, document_names, end_dossier
+from .i18n import current_lang, due_state, format_moment
+from .portal import HISTORY_ACTIONS, application_html, document_names, dossier_page, end_dossier
 
 bp = Blueprint("workspace", __name__)
 
@@ -72,7 +72,9 @@ def inbox():
             sections[scope] = page(None)
             cursors[scope] = None
         for row in sections[scope].tasks:
-            row["due_state"] = due_state(row.get("due_at"))
+            # a dossier past its appointment with no apology is late whatever its step's date
+            row["due_state"] = ("overdue" if row.get("dossier_late")
+                                else due_state(row.get("due_at")))
 
     kept = {k: v for k, v in filters.items() if v}
 
@@ -174,6 +176,26 @@ def stop(code: str):
     return end_dossier(code, "stop", lifecycle.stop_processing,
                        _("Đã dừng xử lý hồ sơ %(code)s và thông báo cho người nộp.", code=code))
 
+
+@bp.route("/ho-so/<code>/xin-loi-gia-han", methods=("POST",))
+@login_required
+def apologise(code: str):
+    """The handler or the head issues the apology and extension (form 04) before the
+    appointment: a reason and the new appointment date; the applicant receives it."""
+    reason, new_date = request.form.get("reason", ""), request.form.get("new_date", "")
+    try:
+        result = apologies.apologise(platform(), code, g.user, reason, new_date)
+    except InvalidData as exc:
+        message = exc.vi if current_lang() == "vi" else exc.message
+        field = (exc.details or [{}])[0].get("field") or "reason"
+        return dossier_page(code, {"action": "apology", "reason": reason, "new_date": new_date,
+                                   "errors": {field: message}}, 422)
+    except Conflict as exc:
+        flash(_message(exc), "error")
+        return redirect(url_for("portal.dossier", code=code))
+    flash(_("Đã ban hành văn bản xin lỗi và gia hạn hồ sơ %(code)s; ngày hẹn mới: %(due)s.",
+            code=code, due=format_moment(result["due_at"])), "success")
+    return redirect(url_for("portal.dossier", code=code))
 
 
 @bp.route("/ho-so/<code>/phieu-kiem-soat.pdf")

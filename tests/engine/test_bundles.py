@@ -153,3 +153,25 @@ def test_a_timer_whose_expression_gives_the_wrong_kind_of_value_is_refused(platf
     # what needs a dossier's data is left to run time; a right constant passes
     deploy_bundle(platform, replace("process.bpmn", timer, "working_days(2)</bpmn:timeDate>"),
                   check_only=True)
+
+
+@pytest.mark.parametrize("level, label, fragment", [
+    (4, "một phần", "level 4 pairs with the online label 'toàn trình'"),
+    (3, "toàn trình", "level 3 pairs with the online label 'một phần'"),
+    (1, "bất kỳ", "a level-1 procedure is not offered online"),
+])
+def test_a_level_and_online_label_that_disagree_are_refused(platform, level, label, fragment):
+    bad = files(**{"procedure.yaml": files()["procedure.yaml"]
+                   .replace("\nlevel: 4\n", f"\nlevel: {level}\n", 1)
+                   .replace("online_label: toàn trình", f"online_label: {label}", 1)})
+    [problem] = problems(platform, bad)
+    assert (problem["file"], problem["element"]) == ("procedure.yaml", "online_label")
+    assert fragment in problem["message"] and "Nghị định 42/2022/NĐ-CP" in problem["message"]
+
+
+def test_a_bundle_picks_a_known_form_set(platform):
+    chosen = replace("procedure.yaml", "\nlevel: 4\n", "\nlevel: 4\nform_set: circular-01-2018\n")
+    assert deploy_bundle(platform, chosen, check_only=True)["valid"]
+    bad = replace("procedure.yaml", "\nlevel: 4\n", "\nlevel: 4\nform_set: circular-99\n")
+    [problem] = problems(platform, bad)
+    assert problem["element"] == "form_set" and "circular-03-2025" in problem["message"]

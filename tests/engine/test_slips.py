@@ -1,4 +1,4 @@
-"""The one-stop slips (Circular 01/2018 forms 01–05): rendered in Vietnamese on A5, signed
+"""The one-stop slips (of the dossier's form set, engine/formsets.py): rendered in Vietnamese on A5, signed
 by the agency's seal and trusted by our own roots, attached to the dossier and e-mailed to
 the applicant as a PDF attachment that still verifies after the trip through SMTP."""
 
@@ -120,34 +120,10 @@ def test_supplement_request_and_refusal_slips_carry_the_reasons(platform):
     assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in text
     assert "Chưa đủ điều kiện kinh doanh vận tải." in text
     with platform.db.transaction() as session:
-        rows = session.execute(select(Outbox).order_by(Outbox.id)).scalars().all()
+        rows = session.execute(select(Outbox).where(Outbox.kind == "email").order_by(Outbox.id)).scalars().all()
         # received, supplement request (02), refusal (03): each slip rides its own e-mail
         assert [len(r.attachments) for r in rows] == [0, 1, 1]
         assert "Thiếu quyết định bổ nhiệm" in rows[1].body
-
-
-def test_a_late_dossier_gets_slip_04_with_the_reason_and_the_new_date(platform):
-    clock.travel_to(THURSDAY)  # appointment Thu 10/12 17:00
-    code = submit(platform)
-    complete(platform, code, "Task_Receive", "motcua", {"reception_decision": "accept"})
-    clock.travel(timedelta(days=7, hours=9))  # Thu 10/12 18:00: late
-    worker.tick(platform)
-    _doc, pdf = slip(platform, code, "04")
-    text = text_of(pdf)
-    for expected in ("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "Kính gửi: Công ty TNHH",
-                     "do: Hồ sơ chưa giải quyết xong đúng hạn",
-                     "Thời hẹn trả kết quả giải quyết hồ sơ: 17 giờ 00 phút, ngày 10 tháng 12",
-                     "vào: 17 giờ 00 phút, ngày 15 tháng 12 năm 2026"):
-        assert expected in text, expected
-    assert_agency_signed(platform, pdf)
-    with platform.db.transaction() as session:
-        late = session.execute(select(Outbox).where(Outbox.idempotency_key.like(
-            f"{code}:slip-04:%"))).scalar_one()
-        assert late.subject.startswith("Phiếu xin lỗi và hẹn lại ngày trả kết quả")
-        assert "15/12/2026" in late.body and len(late.attachments) == 1
-        # one e-mail for the event, not a notice and a slip
-        assert session.execute(select(func.count()).select_from(Outbox).where(
-            Outbox.recipient == "doanhnghiep@example.vn")).scalar() == 3
 
 
 def test_control_slip_marks_early_and_late_steps(platform):
@@ -188,7 +164,7 @@ def test_on_time_is_the_due_day_itself(platform):
     assert slips.timeliness(due, None) == ""
 
 
-def test_the_approved_path_ends_with_control_slip_05_attached_to_the_result_e_mail(platform):
+def test_the_approved_path_ends_with_the_control_slip_attached_to_the_result_e_mail(platform):
     clock.travel_to(THURSDAY)
     code = submit(platform)
     complete(platform, code, "Task_Receive", "motcua", {"reception_decision": "accept"})
@@ -199,7 +175,7 @@ def test_the_approved_path_ends_with_control_slip_05_attached_to_the_result_e_ma
     for spec, who in (("Task_SignHandler", "chuyenvien"), ("Task_SignHead", "lanhdao")):
         row = open_task(platform, code, spec)
         tasks.complete(platform, user(platform, who), row.id, {"confirm": True}, passphrase="demo")
-    _doc, pdf = slip(platform, code, "05")
+    _doc, pdf = slip(platform, code, "06")  # Circular 03/2025 numbers the control slip 06
     text = text_of(pdf)
     assert "Tổ chức, cá nhân (nhận kết quả)" in text and "Tình trạng hồ sơ: Đã giải quyết xong" in text
     # reception, appraisal, approval and both signatures, all on the first day
@@ -209,7 +185,7 @@ def test_the_approved_path_ends_with_control_slip_05_attached_to_the_result_e_ma
     assert results == ["", "Trước hạn", "Trước hạn", "Trước hạn", "Trước hạn", "Trước hạn"]
     assert "Ký số giấy phép (lãnh đạo)" in text
     with platform.db.transaction() as session:
-        last = session.execute(select(Outbox).order_by(Outbox.id.desc())).scalars().first()
+        last = session.execute(select(Outbox).where(Outbox.kind == "email").order_by(Outbox.id.desc())).scalars().first()
         assert last.subject.startswith("Đã có kết quả giải quyết hồ sơ")
         assert len(last.attachments) == 1
 
@@ -221,7 +197,7 @@ def test_an_unknown_form_refuses_the_step_and_changes_nothing(platform):
 
     deploy_bundle(platform, replace("process.bpmn", "value=\"'01'\"", "value=\"'07'\""))
     code = submit(platform)
-    with pytest.raises(ScriptError, match="Unknown slip form '07'"):
+    with pytest.raises(ScriptError, match="has no form '07'"):
         complete(platform, code, "Task_Receive", "motcua", {"reception_decision": "accept"})
     with platform.db.transaction() as session:
         dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()

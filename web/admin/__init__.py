@@ -69,7 +69,7 @@ def index():
 
 def init_app(app: Flask) -> None:
     """Register the blueprint at ``/admin`` with its views."""
-    from . import agencies, calendar, incidents, procedures, roles, users  # noqa: F401
+    from . import agencies, calendar, incidents, procedures, roles, settings, users  # noqa: F401
 
     app.jinja_env.globals.setdefault("admin_detail_message", detail_message)
     app.register_blueprint(bp, url_prefix="/admin")

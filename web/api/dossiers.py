@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from flask import jsonify, request, send_file
 
-from engine import documents, dossiers, lifecycle
+from engine import apologies, documents, dossiers, lifecycle
 
 from .common import (
     bad_request,
@@ -80,6 +80,17 @@ def withdraw_dossier(code: str):
 def stop_dossier(code: str):
     """The agency's head or reception stops processing the dossier: JSON ``{reason}``."""
     return jsonify(lifecycle.stop_processing(platform(), code, current_user(), _reason()))
+
+
+@bp.post("/dossiers/<code>/apology")
+def apologise_dossier(code: str):
+    """The handler or head apologises and extends the appointment before it: JSON
+    ``{reason, new_date}`` (YYYY-MM-DD, a working day). 409 once the date has passed."""
+    new_date = json_body().get("new_date", "")
+    if not isinstance(new_date, str):
+        raise bad_request("'new_date' must be a string (YYYY-MM-DD).",
+                          "'new_date' phải là chuỗi ngày dạng NNNN-TT-NN.")
+    return jsonify(apologies.apologise(platform(), code, current_user(), _reason(), new_date))
 
 
 def _reason() -> str:
