@@ -43,6 +43,11 @@ class Settings:
     again after it.
     ``job_test_pause_seconds``: test-only, 0 otherwise: every job run waits this long before
     its slow part, so a test can kill a worker between claiming a job and rendering it.
+    ``script_workers``: worker processes per server process that run the diagram scripts the
+    sandbox cannot prove cheap (loops, functions, many calls), under a hard limit of
+    ``script_cpu_seconds`` of processor time and ``script_memory_mb`` of memory each
+    (``MOTCUA_SCRIPT_WORKERS``, ``MOTCUA_SCRIPT_CPU_SECONDS``, ``MOTCUA_SCRIPT_MEMORY_MB``);
+    0 runs every script in-process, under the sandbox's own limits only.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -63,6 +68,9 @@ class Settings:
     jobs_in_background: bool = False
     job_lease_seconds: float = 120.0
     job_test_pause_seconds: float = 0.0
+    script_workers: int = 2
+    script_cpu_seconds: float = 2.0
+    script_memory_mb: int = 512
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -101,6 +109,12 @@ class Settings:
             values["job_lease_seconds"] = float(env["MOTCUA_JOB_LEASE_SECONDS"])
         if env.get("MOTCUA_JOB_TEST_PAUSE_SECONDS"):
             values["job_test_pause_seconds"] = float(env["MOTCUA_JOB_TEST_PAUSE_SECONDS"])
+        if env.get("MOTCUA_SCRIPT_WORKERS"):
+            values["script_workers"] = int(env["MOTCUA_SCRIPT_WORKERS"])
+        if env.get("MOTCUA_SCRIPT_CPU_SECONDS"):
+            values["script_cpu_seconds"] = float(env["MOTCUA_SCRIPT_CPU_SECONDS"])
+        if env.get("MOTCUA_SCRIPT_MEMORY_MB"):
+            values["script_memory_mb"] = int(env["MOTCUA_SCRIPT_MEMORY_MB"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

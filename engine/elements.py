@@ -15,18 +15,12 @@ from collections.abc import Callable
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
 REFUSED_ELEMENTS = {
-    "businessRuleTask": "business rule (DMN) tasks are not supported: decide with an exclusive "
-                        "gateway or compute the value in a script task",
     "complexGateway": "complex gateways are not supported: use an exclusive, parallel or "
                       "inclusive gateway",
     "transaction": "transaction sub-processes are not supported: use an embedded sub-process "
                    "with an error boundary event",
     "adHocSubProcess": "ad-hoc sub-processes are not supported: model the steps with a parallel "
                        "or inclusive gateway",
-    "dataStore": "data stores are not supported: keep values in the dossier's data (form "
-                 "fields, script variables)",
-    "dataStoreReference": "data stores are not supported: keep values in the dossier's data "
-                          "(form fields, script variables)",
     "choreography": "choreographies are not supported: use messages between processes",
     "callChoreography": "choreographies are not supported: use messages between processes",
     "choreographyTask": "choreographies are not supported: use messages between processes",
@@ -44,17 +38,19 @@ DEFINITIONS = {
 
 ALLOWED = {  # event element -> the event definitions it may carry ("none": no definition)
     "startEvent": {"none"},
-    "endEvent": {"none", "terminate", "message", "error", "escalation"},
-    "intermediateCatchEvent": {"timer", "message"},
-    "intermediateThrowEvent": {"none", "message", "escalation"},
-    "boundaryEvent": {"timer", "message", "error", "escalation"},
+    "endEvent": {"none", "terminate", "message", "error", "escalation", "signal"},
+    "intermediateCatchEvent": {"timer", "message", "signal", "conditional"},
+    "intermediateThrowEvent": {"none", "message", "escalation", "signal"},
+    "boundaryEvent": {"timer", "message", "error", "escalation", "signal", "conditional"},
 }
+#: what an event with several definitions may combine (it waits for, or throws, each)
+MULTIPLE = {"timer", "message", "signal"}
 
 ADVICE = {
-    "signal": "signal events are not supported (a signal would reach every waiting dossier): "
-              "use a message, addressed with a correlation property",
-    "conditional": "conditional events are not supported: use an exclusive gateway, or a timer "
-                   "followed by a gateway that checks again",
+    "signal": "a signal start event is not supported (a dossier's process starts when it is "
+              "submitted; a signal stays inside its dossier): use a none start event",
+    "conditional": "a conditional start or end event is not supported: use a none start "
+                   "event, then a conditional catch event",
     "compensation": "compensation is not supported: after an error boundary event, draw the "
                     "steps that undo the work",
     "link": "link events are not supported: draw the sequence flow instead",
@@ -144,6 +140,12 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
             elif tag == "subProcess" and el.get("triggeredByEvent") == "true":
                 bad("event sub-processes are not supported: attach boundary events to an "
                     "embedded sub-process around the steps instead")
+            elif tag == "businessRuleTask" and not any(
+                    (c.tag if isinstance(c.tag, str) else "").endswith("}calledDecisionId")
+                    and (c.text or "").strip() for c in el.iter()):
+                bad("a business rule task names the decision it runs: add "
+                    "spiffworkflow:calledDecisionId with the id of a decision in a .dmn file "
+                    "of the bundle")
             elif tag == "eventBasedGateway":
                 _check_event_gateway(docs, el, bad)
             elif tag in ("sendTask", "receiveTask"):
@@ -215,8 +217,20 @@ def _check_lanes(root, bad) -> None:
 def _check_event(docs, el, tag: str, bad, pools: set) -> None:
     kinds = _kinds(el)
     if len(kinds) > 1:
-        bad("an event with several event definitions is not supported: use an event-based "
-            "gateway to wait for one of several events")
+        if tag == "startEvent":
+            bad("a start event with several event definitions is not supported: a dossier's "
+                "process starts when it is submitted")
+            return
+        if not set(kinds) <= MULTIPLE & ALLOWED[tag]:
+            bad("an event with several event definitions may combine only " + ", ".join(
+                sorted(MULTIPLE & ALLOWED[tag])) + " here: use an event-based gateway to wait "
+                "for one of several other events")
+            return
+        for definition in el:
+            if _local(definition) == "messageEventDefinition":
+                _check_message_ref(docs, el, definition, bad)
+            elif _local(definition) == "signalEventDefinition":
+                _check_signal_ref(docs, definition, bad)
         return
     kind = kinds[0] if kinds else "none"
     pool_start = (tag == "startEvent" and kind == "message" and _local(el.getparent()) == "process"
@@ -238,6 +252,8 @@ def _check_event(docs, el, tag: str, bad, pools: set) -> None:
         return
     if kind == "message":
         _check_message_ref(docs, el, el.find(f"{BPMN}messageEventDefinition"), bad)
+    elif kind == "signal":
+        _check_signal_ref(docs, el.find(f"{BPMN}signalEventDefinition"), bad)
     elif kind == "error" and tag == "boundaryEvent" and el.get("cancelActivity") == "false":
         bad("an error boundary event always interrupts its activity: remove "
             "cancelActivity=\"false\"")
@@ -261,6 +277,14 @@ def _check_message_ref(docs, el, definition, bad) -> None:
     elif len(docs.correlations.get(ref, [])) > 1:
         bad(f"message {message.get('name')!r} has several correlation properties; use one "
             "(e.g. the dossier code the message is for)")
+
+
+def _check_signal_ref(docs, definition, bad) -> None:
+    """A signal names a bpmn:signal with a name: signals are matched by name, and reach only
+    the tasks of the dossier that throws them."""
+    signal = docs.by_id.get(definition.get("signalRef") or "")
+    if signal is None or _local(signal) != "signal" or not (signal.get("name") or "").strip():
+        bad("a signal event must name a bpmn:signal that has a name (signalRef)")
 
 
 def _check_event_gateway(docs, el, bad) -> None:

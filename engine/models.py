@@ -461,3 +461,16 @@ class RegistryEntry(Base):
 
     __table_args__ = (UniqueConstraint("registry", "number"),
                       Index("ix_registry_key", "registry", "key", "status"))
+
+
+class ProcedureDataStore(Base):
+    """The value of one BPMN data store of a procedure (kho dữ liệu của thủ tục): shared by
+    all its dossiers and versions, read and written in a step's transaction
+    (:mod:`engine.datastores`)."""
+
+    __tablename__ = "procedure_data_store"
+
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
