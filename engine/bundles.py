@@ -32,7 +32,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 )
 from sqlalchemy import select
 
-from . import datastores, elements
+from . import camunda, datastores, elements
 from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
@@ -327,6 +327,9 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         if root is not None:
             roots[name] = root
     process = process or meta.get("process_id")
+    warnings: list[Problem] = []
+    candidate_groups: dict[str, str] = {}
+    camunda.convert(roots, texts, problems, Problem, warnings, candidate_groups)
     elements.check(roots, problems, Problem, main=process,
                    cooperating=cooperating_ids(meta))
     if problems:
@@ -340,7 +343,6 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     if problems:
         raise invalid(problems)
 
-    warnings: list[Problem] = []
     process_id = process or _single_executable(parser, roots, bpmn_names[0], problems, warnings)
     if problems:
         raise invalid(problems)
@@ -362,7 +364,8 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         raise invalid(problems)
     default_role = _default_role(meta, texts, known_roles, problems)
     _check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
-                 expression_checker, problems, default_role=default_role, warnings=warnings)
+                 expression_checker, problems, default_role=default_role, warnings=warnings,
+                 candidate_groups=candidate_groups)
     if problems:
         raise invalid(problems)
     return Bundle(files=texts, meta=meta, process_id=process_id, spec=spec,
@@ -474,7 +477,8 @@ def _single_executable(parser: SpiffBpmnParser, roots: dict, name: str, problems
 
 def _check_specs(specs, files, meta, known_roles, operators, check_expr, problems, *,
                  default_role: tuple[str, str] | None = None,
-                 warnings: list[Problem] | None = None) -> None:
+                 warnings: list[Problem] | None = None,
+                 candidate_groups: dict[str, str] | None = None) -> None:
     """Our own rules on the parsed specs. A human task outside any lane takes
     ``default_role`` (its lane is set on the spec, so the stored version carries it) with a
     warning; without one it is a problem."""
@@ -490,6 +494,14 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
             def bad(msg, where=where, filename=filename):
                 problems.append(Problem(filename, where, msg))
 
+            group = (candidate_groups or {}).get(ts.bpmn_id or "")
+            if isinstance(ts, UserTask) and not ts.lane and group:
+                if group in roles:
+                    ts.lane = group
+                else:
+                    bad(f"candidate group {group!r} is not a role code: rename the group to one "
+                        f"of {', '.join(sorted(roles))}")
+                    continue
             if isinstance(ts, ManualTask | NoneTask | UserTask) and not ts.lane and default_role:
                 ts.lane = default_role[0]
                 if warnings is not None:

@@ -66,10 +66,12 @@ def check_file(path: Path, base: Path, *, roles: set[str], run: bool = True,
     named = set(re.findall(rb"calledDecisionId>\s*([^<\s]+)\s*<|decisionRef=\"([^\"]+)\"",
                            files["process.bpmn"]))
     wanted = {ref for pair in named for ref in pair if ref}
-    for dmn in sorted([*path.parent.glob("*.dmn"), *path.parent.glob("dmn/*.dmn")]):
+    for dmn in [*sorted(path.parent.glob("*.dmn")), *sorted(path.parent.glob("dmn/*.dmn"))]:
         text = dmn.read_bytes()
-        if any(b'decision id="' + ref + b'"' in text for ref in wanted):
+        found = {ref for ref in wanted if b'decision id="' + ref + b'"' in text}
+        if found:  # the first file that holds a decision it names
             files[dmn.relative_to(path.parent).as_posix()] = text
+            wanted -= found
     name = path.relative_to(base).as_posix()
     evaluator = make_evaluator(WorkingCalendar())
     try:
