@@ -17,8 +17,6 @@ BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 REFUSED_ELEMENTS = {
     "complexGateway": "complex gateways are not supported: use an exclusive, parallel or "
                       "inclusive gateway",
-    "transaction": "transaction sub-processes are not supported: use an embedded sub-process "
-                   "with an error boundary event",
     "adHocSubProcess": "ad-hoc sub-processes are not supported: model the steps with a parallel "
                        "or inclusive gateway",
     "choreography": "choreographies are not supported: use messages between processes",
@@ -38,10 +36,11 @@ DEFINITIONS = {
 
 ALLOWED = {  # event element -> the event definitions it may carry ("none": no definition)
     "startEvent": {"none"},
-    "endEvent": {"none", "terminate", "message", "error", "escalation", "signal"},
+    "endEvent": {"none", "terminate", "message", "error", "escalation", "signal", "cancel"},
     "intermediateCatchEvent": {"timer", "message", "signal", "conditional"},
     "intermediateThrowEvent": {"none", "message", "escalation", "signal"},
-    "boundaryEvent": {"timer", "message", "error", "escalation", "signal", "conditional"},
+    "boundaryEvent": {"timer", "message", "error", "escalation", "signal", "conditional",
+                      "cancel"},
 }
 #: what an event with several definitions may combine (it waits for, or throws, each)
 MULTIPLE = {"timer", "message", "signal"}
@@ -54,8 +53,8 @@ ADVICE = {
     "compensation": "compensation is not supported: after an error boundary event, draw the "
                     "steps that undo the work",
     "link": "link events are not supported: draw the sequence flow instead",
-    "cancel": "cancel events belong to transactions, which are not supported: use an error "
-              "end event and an error boundary event",
+    "cancel": "a cancel event belongs to a transaction: a cancel end event inside it, a cancel "
+              "boundary event on it",
     "referenced": "event definitions referenced from elsewhere (eventDefinitionRef) are not "
                   "supported: put the definition inside the event",
 }
@@ -201,7 +200,7 @@ def _check_lanes(root, bad) -> None:
     for lane in root.iter(f"{BPMN}lane"):  # parents before children: the innermost lane wins
         for ref in lane.findall(f"{BPMN}flowNodeRef"):
             lane_of[(ref.text or "").strip()] = lane.get("name") or lane.get("id")
-    for sub in root.iter(f"{BPMN}subProcess"):
+    for sub in root.iter(f"{BPMN}subProcess", f"{BPMN}transaction"):
         outer = lane_of.get(sub.get("id"))
         if outer is None:
             continue
@@ -250,7 +249,9 @@ def _check_event(docs, el, tag: str, bad, pools: set) -> None:
                                         + ", ".join(sorted(ALLOWED[tag])))
             bad(what)
         return
-    if kind == "message":
+    if kind == "cancel":
+        _check_cancel(docs, el, tag, bad)
+    elif kind == "message":
         _check_message_ref(docs, el, el.find(f"{BPMN}messageEventDefinition"), bad)
     elif kind == "signal":
         _check_signal_ref(docs, el.find(f"{BPMN}signalEventDefinition"), bad)
@@ -277,6 +278,23 @@ def _check_message_ref(docs, el, definition, bad) -> None:
     elif len(docs.correlations.get(ref, [])) > 1:
         bad(f"message {message.get('name')!r} has several correlation properties; use one "
             "(e.g. the dossier code the message is for)")
+
+
+def _check_cancel(docs, el, tag: str, bad) -> None:
+    """A cancel end event sits directly in a transaction that has a cancel boundary event (else
+    the cancellation would go nowhere); a cancel boundary event is attached to a transaction."""
+    if tag == "boundaryEvent":
+        target = docs.by_id.get(el.get("attachedToRef") or "")
+        if target is None or _local(target) != "transaction":
+            bad(ADVICE["cancel"] + ": attach it to a transaction")
+        return
+    transaction = el.getparent()
+    if _local(transaction) != "transaction":
+        bad(ADVICE["cancel"] + ": draw it inside the transaction it cancels")
+    elif not any(_local(b) == "boundaryEvent" and b.get("attachedToRef") == transaction.get("id")
+                 and _kinds(b) == ["cancel"] for b in transaction.getparent()):
+        bad(f"transaction {transaction.get('id')!r} has no cancel boundary event: attach one "
+            "to say where a cancelled transaction goes on")
 
 
 def _check_signal_ref(docs, definition, bad) -> None:
@@ -322,7 +340,7 @@ def _uncaught(docs, el, code: str | None, seen: set) -> str:
     """Follow an error up through enclosing sub-processes and the call activities that call
     the process; '' when every path catches it, else where it escapes."""
     scope = el.getparent()
-    while _local(scope) == "subProcess":
+    while _local(scope) in ("subProcess", "transaction"):
         if _caught_on(docs, scope, code):
             return ""
         scope = scope.getparent()

@@ -60,8 +60,6 @@ CASES = {
     "message start": (diagram(TASK + '<bpmn:startEvent id="y"><bpmn:messageEventDefinition '
                               'messageRef="m"/></bpmn:startEvent>', MESSAGE),
                       "y", "only starts a process listed under cooperating:"),
-    "transaction": (diagram(f'<bpmn:transaction id="x">{IO}</bpmn:transaction>'),
-                    "x", "transaction sub-processes are not supported"),
     "ad-hoc": (diagram(f'<bpmn:adHocSubProcess id="x">{IO}</bpmn:adHocSubProcess>'),
                "x", "ad-hoc sub-processes are not supported"),
     "business rule": (diagram(f'<bpmn:businessRuleTask id="x">{IO}</bpmn:businessRuleTask>'),
@@ -79,7 +77,7 @@ CASES = {
                          "x", "supported here: conditional, message, signal, timer"),
     "cancel boundary": (diagram(TASK + '<bpmn:boundaryEvent id="y" attachedToRef="x">'
                                 '<bpmn:cancelEventDefinition/></bpmn:boundaryEvent>'),
-                        "y", "cancel events belong to transactions"),
+                        "y", "a cancel event belongs to a transaction"),
     "non-interrupting error": (diagram(TASK + '<bpmn:boundaryEvent id="y" attachedToRef="x" '
                                        'cancelActivity="false"><bpmn:errorEventDefinition/>'
                                        '</bpmn:boundaryEvent>'), "y", "always interrupts"),
