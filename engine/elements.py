@@ -154,6 +154,10 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
                 known = ", ".join(sorted(docs.processes)) or "none"
                 bad(f"calls process {el.get('calledElement')!r}, which is not in the bundle "
                     f"(processes: {known})")
+            elif tag == "callActivity" and _calls_back(docs, el):
+                bad(f"calls process {el.get('calledElement')!r}, which leads back to the process "
+                    "this call is in: each call would start another without end. Draw a loop "
+                    "(a gateway back, or a standard loop) instead")
             elif tag == "multiInstanceLoopCharacteristics":
                 if not (el.find(f"{BPMN}loopCardinality") is not None
                         or el.find(f"{BPMN}loopDataInputRef") is not None):
@@ -163,6 +167,28 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
                 bad("compensation activities are not supported: " + ADVICE["compensation"])
         _check_lanes(root, lambda where, message, name=name: problems.append(
             problem(name, where, message)))
+
+
+def _process_of(el):
+    while el is not None and _local(el) != "process":
+        el = el.getparent()
+    return el.get("id") if el is not None else None
+
+
+def _calls_back(docs, call) -> bool:
+    """Whether the process ``call`` starts calls (directly or through others) the process
+    that ``call`` is in."""
+    home, seen = _process_of(call), set()
+    todo = [call.get("calledElement")]
+    while todo:
+        pid = todo.pop()
+        if pid == home:
+            return True
+        if pid in seen or pid not in docs.processes:
+            continue
+        seen.add(pid)
+        todo.extend(c.get("calledElement") for c in docs.processes[pid].iter(f"{BPMN}callActivity"))
+    return False
 
 
 def _check_cooperating(docs, cooperating, problems: list, problem: Callable) -> None:

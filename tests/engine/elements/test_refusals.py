@@ -96,6 +96,8 @@ CASES = {
                 ERROR, extra='<bpmn:process id="inner" isExecutable="true"><bpmn:startEvent '
                 'id="is"/><bpmn:endEvent id="y"><bpmn:errorEventDefinition errorRef="err"/>'
                 '</bpmn:endEvent></bpmn:process>'), "y", "error BAD is not caught"),
+    "recursive call": (diagram(f'<bpmn:callActivity id="x" calledElement="refuse">{IO}'
+                               '</bpmn:callActivity>'), "x", "leads back to the process"),
     "manual task without lane": (diagram(f'<bpmn:manualTask id="x">{IO}</bpmn:manualTask>'),
                                  "x", "waits for a person: put it in a lane"),
     "untyped task without lane": (diagram(TASK), "x", "waits for a person: put it in a lane"),
