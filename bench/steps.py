@@ -146,9 +146,11 @@ def _rate(run, n: int) -> tuple[float, float]:
 class Target:
     """A platform on one database with both diagrams deployed."""
 
-    def __init__(self, label: str, url: str, data_dir: Path, pki_dir: Path | None = None):
+    def __init__(self, label: str, url: str, data_dir: Path, pki_dir: Path | None = None,
+                 script_workers: int = 2):
         self.label = label
         self.p = fixtures.make_platform(url, data_dir, pki_dir)
+        self.p.settings.script_workers = script_workers
         deploy_bundle(self.p, read_folder(PLAIN), actor="bench")
         self.nosign, _note = fixtures.deploy_nosign(self.p)
         self.scenario = fixtures.load_scenario()
@@ -233,6 +235,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="dossiers accepted with slip 01 per mode (10)")
     ap.add_argument("--database-url", default=DEFAULT_URL,
                     help="PostgreSQL database to DROP and recreate (default %(default)s)")
+    ap.add_argument("--script-workers", type=int, default=2,
+                    help="script worker processes (2, the default setting); 0 runs every "
+                         "script in the step's thread, to measure what the pool costs")
     ap.add_argument("--output", type=Path, default=HERE / "steps-results.json")
     return ap.parse_args(argv)
 
@@ -247,10 +252,12 @@ def main(argv=None) -> dict:
         targets = []
         if postgres_reachable(args.database_url):
             fixtures.recreate_postgres(args.database_url)
-            targets.append(Target("PostgreSQL", args.database_url, work / "pg"))
+            targets.append(Target("PostgreSQL", args.database_url, work / "pg",
+                                  script_workers=args.script_workers))
         sqlite_url = f"sqlite:///{work / 'sqlite' / 'motcua.sqlite3'}"
         targets.append(Target("SQLite", sqlite_url, work / "sqlite",
-                              targets[0].p.pki_dir if targets else None))
+                              targets[0].p.pki_dir if targets else None,
+                              script_workers=args.script_workers))
         mem = memory(targets[0], args.n_memory)
         out["memory"] = mem
         for target in targets:

@@ -7,6 +7,7 @@ fixes a bundle in one round instead of one error at a time.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import unicodedata
@@ -29,6 +30,7 @@ from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import (
+    BusinessRuleTask,
     ManualTask,
     NoneTask,
     ScriptTask,
@@ -37,8 +39,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 )
 from sqlalchemy import select
 
-# casefile as a module: it imports procedures, which imports this one
-from . import bundle_warnings, casefile, elements, problem_texts
+from . import bundle_warnings, camunda, casefile, datastores, elements, problem_texts
 from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
@@ -285,9 +286,14 @@ def _check_form(files: dict[str, str], path: str, where: str, problems: list[Pro
                      for loc, msg in casefile.show_to_problems(schema, roles)]
 
 
+#: comments are dropped before SpiffWorkflow sees a diagram (its parser takes a comment
+#: inside a task for an element); no entities, no network
+_XML_PARSER = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True)
+
+
 def _xml_problems(name: str, text: str) -> tuple[etree._Element | None, list[Problem]]:
     try:
-        root = etree.fromstring(text.encode("utf-8"))
+        root = etree.fromstring(text.encode("utf-8"), parser=_XML_PARSER)
     except etree.XMLSyntaxError as exc:
         return None, [Problem(name, f"line {exc.lineno}", f"malformed XML: {exc.msg}")]
     try:
@@ -296,6 +302,60 @@ def _xml_problems(name: str, text: str) -> tuple[etree._Element | None, list[Pro
         line = getattr(exc, "line_number", "") or ""
         return None, [Problem(name, f"line {line}" if line else "", _first_line(str(exc)))]
     return root, []
+
+
+def _add_decision_tables(parser: SpiffBpmnParser, texts: dict[str, str],
+                         problems: list[Problem]) -> None:
+    """Give the parser every ``*.dmn`` file of the bundle (DMN decision tables, which
+    business rule tasks name by decision id); one decision id in one file only."""
+    seen: dict[str, str] = {}
+    for name in sorted(n for n in texts if n.endswith(".dmn")):
+        try:
+            root = etree.fromstring(texts[name].encode("utf-8"), parser=_XML_PARSER)
+        except etree.XMLSyntaxError as exc:
+            problems.append(Problem(name, f"line {exc.lineno}", f"malformed XML: {exc.msg}"))
+            continue
+        decisions = [el.get("id") for el in root if isinstance(el.tag, str)
+                     and el.tag.endswith("}decision")]
+        if not decisions:
+            problems.append(Problem(name, "", "a DMN file needs a decision (with a decision "
+                                              "table) for a business rule task to name"))
+            continue
+        for decision in decisions:
+            if decision in seen:
+                problems.append(Problem(name, decision, f"decision {decision!r} is also in "
+                                                        f"{seen[decision]}: ids must be unique"))
+            seen.setdefault(decision, name)
+        try:
+            parser.add_dmn_xml(root, filename=name)
+        except (ValidationException, Exception) as exc:  # noqa: BLE001 - reported, not raised
+            problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(str(exc))))
+
+
+def _decision_expressions(ts) -> list[tuple[str, str]]:
+    """``(where, expression)`` for every expression of a business rule task's decision
+    table, as the DMN engine will evaluate it (a cell like ``< 10`` is read after its
+    input)."""
+    table = ts.dmnEngine.decision_table
+    found = [(f"{table.id} input {i.label or i.name or i.id}", i.expression)
+             for i in table.inputs if i.expression]
+    for rule in table.rules:
+        for entry in rule.inputEntries:
+            for lhs in entry.lhs:
+                if lhs is None or not str(lhs).strip():
+                    continue
+                text = str(lhs).replace("?", "dmninputexpr")
+                expression = entry.input.expression or "None"
+                try:
+                    ast.parse(text, mode="eval")
+                    full = f"({expression}) == ({text})" if "dmninputexpr" not in text else text
+                except SyntaxError:
+                    full = f"({expression}) {text}"
+                found.append((f"{table.id} row {rule.row_number}", full))
+        for entry in rule.outputEntries:
+            if entry.text and str(entry.text).strip():
+                found.append((f"{table.id} row {rule.row_number}", entry.text))
+    return found
 
 
 def _first_line(message: str) -> str:
@@ -321,6 +381,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         _check_form(texts, meta["application_form"], "procedure.yaml", problems)
 
     parser = SpiffBpmnParser(validator=None)
+    parser.DATA_STORE_CLASSES = datastores.ANY_NAME  # every store is the procedure's
     roots = {}
     for name in bpmn_names:
         root, xml_problems = _xml_problems(name, texts[name])
@@ -328,6 +389,9 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         if root is not None:
             roots[name] = root
     process = process or meta.get("process_id")
+    warnings: list[Problem] = []
+    candidate_groups: dict[str, str] = {}
+    camunda.convert(roots, texts, problems, Problem, warnings, candidate_groups)
     elements.check(roots, problems, Problem, main=process,
                    cooperating=cooperating_ids(meta))
     if problems:
@@ -337,10 +401,10 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
             parser.add_bpmn_xml(root, filename=name)
         except ValidationException as exc:
             problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(str(exc))))
+    _add_decision_tables(parser, texts, problems)
     if problems:
         raise invalid(problems)
 
-    warnings: list[Problem] = []
     process_id = process or _single_executable(parser, roots, bpmn_names[0], problems, warnings)
     if problems:
         raise invalid(problems)
@@ -362,7 +426,8 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         raise invalid(problems)
     default_role = _default_role(meta, texts, known_roles, problems)
     _check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
-                 expression_checker, problems, default_role=default_role, warnings=warnings)
+                 expression_checker, problems, default_role=default_role, warnings=warnings,
+                 candidate_groups=candidate_groups)
     if problems:
         raise invalid(problems)
     return Bundle(files=texts, meta=meta, process_id=process_id, spec=spec,
@@ -475,7 +540,8 @@ def _single_executable(parser: SpiffBpmnParser, roots: dict, name: str, problems
 
 def _check_specs(specs, files, meta, known_roles, operators, check_expr, problems, *,
                  default_role: tuple[str, str] | None = None,
-                 warnings: list[Problem] | None = None) -> None:
+                 warnings: list[Problem] | None = None,
+                 candidate_groups: dict[str, str] | None = None) -> None:
     """Our own rules on the parsed specs. A human task outside any lane takes
     ``default_role`` (its lane is set on the spec, so the stored version carries it) with a
     warning; without one it is a problem."""
@@ -491,6 +557,14 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
             def bad(msg, where=where, filename=filename):
                 problems.append(Problem(filename, where, msg))
 
+            group = (candidate_groups or {}).get(ts.bpmn_id or "")
+            if isinstance(ts, UserTask) and not ts.lane and group:
+                if group in roles:
+                    ts.lane = group
+                else:
+                    bad(f"candidate group {group!r} is not a role code: rename the group to one "
+                        f"of {', '.join(sorted(roles))}")
+                    continue
             if isinstance(ts, ManualTask | NoneTask | UserTask) and not ts.lane and default_role:
                 ts.lane = default_role[0]
                 if warnings is not None:
@@ -537,6 +611,10 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
                             bad(f"operator '{ts.operation_name}' needs parameter '{pname}'")
             elif isinstance(ts, ScriptTask) and check_expr:
                 _expr(check_expr, ts.script or "", bad, mode="exec")
+            elif isinstance(ts, BusinessRuleTask) and check_expr:
+                for cell, source in _decision_expressions(ts):
+                    for error in check_expr(source, "eval"):
+                        bad(f"decision table {cell}: {source!r}: {error}")
             if isinstance(ts, ExclusiveGateway | InclusiveGateway) and check_expr:
                 for condition, _target in getattr(ts, "cond_task_specs", []):
                     if condition is not None and condition.args:

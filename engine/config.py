@@ -72,6 +72,11 @@ class Settings:
     worker, outside every transaction but the outbox row's).
     ``sms_url``: the SMS provider's HTTP API (:mod:`engine.sms`); unset, the portal's own
     stand-in keeps the messages under ``data_dir/sandbox/sms``. ``sms_token``: its token.
+    ``script_workers``: worker processes per server process that run the diagram scripts the
+    sandbox cannot prove cheap (loops, functions, many calls), under a hard limit of
+    ``script_cpu_seconds`` of processor time and ``script_memory_mb`` of memory each
+    (``MOTCUA_SCRIPT_WORKERS``, ``MOTCUA_SCRIPT_CPU_SECONDS``, ``MOTCUA_SCRIPT_MEMORY_MB``);
+    0 runs every script in-process, under the sandbox's own limits only.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -107,6 +112,9 @@ class Settings:
     national_sync_timeout_seconds: float = 5.0
     sms_url: str = ""
     sms_token: str = ""
+    script_workers: int = 2
+    script_cpu_seconds: float = 2.0
+    script_memory_mb: int = 512
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -166,6 +174,12 @@ class Settings:
                 values[key] = env[f"MOTCUA_{key.upper()}"].strip()
         if env.get("MOTCUA_NATIONAL_SYNC_TIMEOUT"):
             values["national_sync_timeout_seconds"] = float(env["MOTCUA_NATIONAL_SYNC_TIMEOUT"])
+        if env.get("MOTCUA_SCRIPT_WORKERS"):
+            values["script_workers"] = int(env["MOTCUA_SCRIPT_WORKERS"])
+        if env.get("MOTCUA_SCRIPT_CPU_SECONDS"):
+            values["script_cpu_seconds"] = float(env["MOTCUA_SCRIPT_CPU_SECONDS"])
+        if env.get("MOTCUA_SCRIPT_MEMORY_MB"):
+            values["script_memory_mb"] = int(env["MOTCUA_SCRIPT_MEMORY_MB"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         values.update(overrides)

@@ -1,8 +1,9 @@
 """A conformance run: every diagram of a folder checked as ``motcua deploy --check`` checks it,
 and the accepted ones that need no person or outside service run to their end.
 
-Each ``.bpmn`` file is a bundle of its own, with the ``.dmn`` tables of its folder beside it
-(the way SpiffWorkflow's own test diagrams are kept). A run saves and restores the workflow
+Each ``.bpmn`` file is a bundle of its own, with the ``.dmn`` files of its folder and of a
+``dmn/`` folder beside it that hold a decision it names (the way SpiffWorkflow's own test
+diagrams are kept). A run saves and restores the workflow
 after every engine step, as a dossier's steps do, and moves the engine clock to the next
 timer instead of waiting. Nothing is written to a database: the roles are the built-in ones
 that ``motcua init`` loads. ``motcua conformance DIR`` prints the report.
@@ -11,6 +12,7 @@ that ``motcua init`` loads. ``motcua conformance DIR`` prints the report.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import threading
 import types
@@ -23,7 +25,7 @@ import yaml
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import bundles, clock
+from . import bundles, clock, platform
 from .calendar import WorkingCalendar
 from .errors import EngineError, InvalidBundle
 from .operators import REGISTRY
@@ -61,8 +63,15 @@ def check_file(path: Path, base: Path, *, roles: set[str], run: bool = True,
                process: str | None = None) -> FileResult:
     """Check (and run) one diagram, with the ``.dmn`` files of its folder."""
     files = {"process.bpmn": path.read_bytes()}
-    for dmn in sorted(path.parent.glob("*.dmn")):
-        files[dmn.name] = dmn.read_bytes()
+    named = set(re.findall(rb"calledDecisionId>\s*([^<\s]+)\s*<|decisionRef=\"([^\"]+)\"",
+                           files["process.bpmn"]))
+    wanted = {ref for pair in named for ref in pair if ref}
+    for dmn in [*sorted(path.parent.glob("*.dmn")), *sorted(path.parent.glob("dmn/*.dmn"))]:
+        text = dmn.read_bytes()
+        found = {ref for ref in wanted if b'decision id="' + ref + b'"' in text}
+        if found:  # the first file that holds a decision it names
+            files[dmn.relative_to(path.parent).as_posix()] = text
+            wanted -= found
     name = path.relative_to(base).as_posix()
     evaluator = make_evaluator(WorkingCalendar())
     try:
@@ -114,6 +123,8 @@ def run_to_end(bundle) -> str:
             else f"error: {exc.message}"
     except (SpiffWorkflowException, Exception) as exc:  # noqa: BLE001 - reported, not raised
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "Unknown name" in text or "Missing data input" in text:
+            return "needs input data"  # what a form or the caller would supply
         if getattr(exc, "motcua_operator", None) or "'NoneType' object" in text:
             return "service"
         return f"error: {type(exc).__name__}: {text}"
@@ -158,6 +169,7 @@ def _next_timer(workflow) -> datetime | None:
 
 def run_folder(folder: Path, *, run: bool = True) -> list[FileResult]:
     """Every ``.bpmn`` file under ``folder``, in path order."""
+    platform.install()  # the operators a diagram may name, as a platform registers them
     roles = builtin_roles()
     return [check_file(path, folder, roles=roles, run=run)
             for path in sorted(folder.rglob("*.bpmn"))]

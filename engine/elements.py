@@ -15,18 +15,10 @@ from collections.abc import Callable
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
 REFUSED_ELEMENTS = {
-    "businessRuleTask": "business rule (DMN) tasks are not supported: decide with an exclusive "
-                        "gateway or compute the value in a script task",
     "complexGateway": "complex gateways are not supported: use an exclusive, parallel or "
                       "inclusive gateway",
-    "transaction": "transaction sub-processes are not supported: use an embedded sub-process "
-                   "with an error boundary event",
     "adHocSubProcess": "ad-hoc sub-processes are not supported: model the steps with a parallel "
                        "or inclusive gateway",
-    "dataStore": "data stores are not supported: keep values in the dossier's data (form "
-                 "fields, script variables)",
-    "dataStoreReference": "data stores are not supported: keep values in the dossier's data "
-                          "(form fields, script variables)",
     "choreography": "choreographies are not supported: use messages between processes",
     "callChoreography": "choreographies are not supported: use messages between processes",
     "choreographyTask": "choreographies are not supported: use messages between processes",
@@ -44,22 +36,25 @@ DEFINITIONS = {
 
 ALLOWED = {  # event element -> the event definitions it may carry ("none": no definition)
     "startEvent": {"none"},
-    "endEvent": {"none", "terminate", "message", "error", "escalation"},
-    "intermediateCatchEvent": {"timer", "message"},
-    "intermediateThrowEvent": {"none", "message", "escalation"},
-    "boundaryEvent": {"timer", "message", "error", "escalation"},
+    "endEvent": {"none", "terminate", "message", "error", "escalation", "signal", "cancel"},
+    "intermediateCatchEvent": {"timer", "message", "signal", "conditional"},
+    "intermediateThrowEvent": {"none", "message", "escalation", "signal"},
+    "boundaryEvent": {"timer", "message", "error", "escalation", "signal", "conditional",
+                      "cancel"},
 }
+#: what an event with several definitions may combine (it waits for, or throws, each)
+MULTIPLE = {"timer", "message", "signal"}
 
 ADVICE = {
-    "signal": "signal events are not supported (a signal would reach every waiting dossier): "
-              "use a message, addressed with a correlation property",
-    "conditional": "conditional events are not supported: use an exclusive gateway, or a timer "
-                   "followed by a gateway that checks again",
+    "signal": "a signal start event is not supported (a dossier's process starts when it is "
+              "submitted; a signal stays inside its dossier): use a none start event",
+    "conditional": "a conditional start or end event is not supported: use a none start "
+                   "event, then a conditional catch event",
     "compensation": "compensation is not supported: after an error boundary event, draw the "
                     "steps that undo the work",
     "link": "link events are not supported: draw the sequence flow instead",
-    "cancel": "cancel events belong to transactions, which are not supported: use an error "
-              "end event and an error boundary event",
+    "cancel": "a cancel event belongs to a transaction: a cancel end event inside it, a cancel "
+              "boundary event on it",
     "referenced": "event definitions referenced from elsewhere (eventDefinitionRef) are not "
                   "supported: put the definition inside the event",
 }
@@ -144,6 +139,12 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
             elif tag == "subProcess" and el.get("triggeredByEvent") == "true":
                 bad("event sub-processes are not supported: attach boundary events to an "
                     "embedded sub-process around the steps instead")
+            elif tag == "businessRuleTask" and not any(
+                    (c.tag if isinstance(c.tag, str) else "").endswith("}calledDecisionId")
+                    and (c.text or "").strip() for c in el.iter()):
+                bad("a business rule task names the decision it runs: add "
+                    "spiffworkflow:calledDecisionId with the id of a decision in a .dmn file "
+                    "of the bundle")
             elif tag == "eventBasedGateway":
                 _check_event_gateway(docs, el, bad)
             elif tag in ("sendTask", "receiveTask"):
@@ -153,6 +154,10 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
                 known = ", ".join(sorted(docs.processes)) or "none"
                 bad(f"calls process {el.get('calledElement')!r}, which is not in the bundle "
                     f"(processes: {known})")
+            elif tag == "callActivity" and _calls_back(docs, el):
+                bad(f"calls process {el.get('calledElement')!r}, which leads back to the process "
+                    "this call is in: each call would start another without end. Draw a loop "
+                    "(a gateway back, or a standard loop) instead")
             elif tag == "multiInstanceLoopCharacteristics":
                 if not (el.find(f"{BPMN}loopCardinality") is not None
                         or el.find(f"{BPMN}loopDataInputRef") is not None):
@@ -162,6 +167,28 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
                 bad("compensation activities are not supported: " + ADVICE["compensation"])
         _check_lanes(root, lambda where, message, name=name: problems.append(
             problem(name, where, message)))
+
+
+def _process_of(el):
+    while el is not None and _local(el) != "process":
+        el = el.getparent()
+    return el.get("id") if el is not None else None
+
+
+def _calls_back(docs, call) -> bool:
+    """Whether the process ``call`` starts calls (directly or through others) the process
+    that ``call`` is in."""
+    home, seen = _process_of(call), set()
+    todo = [call.get("calledElement")]
+    while todo:
+        pid = todo.pop()
+        if pid == home:
+            return True
+        if pid in seen or pid not in docs.processes:
+            continue
+        seen.add(pid)
+        todo.extend(c.get("calledElement") for c in docs.processes[pid].iter(f"{BPMN}callActivity"))
+    return False
 
 
 def _check_cooperating(docs, cooperating, problems: list, problem: Callable) -> None:
@@ -199,7 +226,7 @@ def _check_lanes(root, bad) -> None:
     for lane in root.iter(f"{BPMN}lane"):  # parents before children: the innermost lane wins
         for ref in lane.findall(f"{BPMN}flowNodeRef"):
             lane_of[(ref.text or "").strip()] = lane.get("name") or lane.get("id")
-    for sub in root.iter(f"{BPMN}subProcess"):
+    for sub in root.iter(f"{BPMN}subProcess", f"{BPMN}transaction"):
         outer = lane_of.get(sub.get("id"))
         if outer is None:
             continue
@@ -215,8 +242,20 @@ def _check_lanes(root, bad) -> None:
 def _check_event(docs, el, tag: str, bad, pools: set) -> None:
     kinds = _kinds(el)
     if len(kinds) > 1:
-        bad("an event with several event definitions is not supported: use an event-based "
-            "gateway to wait for one of several events")
+        if tag == "startEvent":
+            bad("a start event with several event definitions is not supported: a dossier's "
+                "process starts when it is submitted")
+            return
+        if not set(kinds) <= MULTIPLE & ALLOWED[tag]:
+            bad("an event with several event definitions may combine only " + ", ".join(
+                sorted(MULTIPLE & ALLOWED[tag])) + " here: use an event-based gateway to wait "
+                "for one of several other events")
+            return
+        for definition in el:
+            if _local(definition) == "messageEventDefinition":
+                _check_message_ref(docs, el, definition, bad)
+            elif _local(definition) == "signalEventDefinition":
+                _check_signal_ref(docs, definition, bad)
         return
     kind = kinds[0] if kinds else "none"
     pool_start = (tag == "startEvent" and kind == "message" and _local(el.getparent()) == "process"
@@ -236,8 +275,12 @@ def _check_event(docs, el, tag: str, bad, pools: set) -> None:
                                         + ", ".join(sorted(ALLOWED[tag])))
             bad(what)
         return
-    if kind == "message":
+    if kind == "cancel":
+        _check_cancel(docs, el, tag, bad)
+    elif kind == "message":
         _check_message_ref(docs, el, el.find(f"{BPMN}messageEventDefinition"), bad)
+    elif kind == "signal":
+        _check_signal_ref(docs, el.find(f"{BPMN}signalEventDefinition"), bad)
     elif kind == "error" and tag == "boundaryEvent" and el.get("cancelActivity") == "false":
         bad("an error boundary event always interrupts its activity: remove "
             "cancelActivity=\"false\"")
@@ -261,6 +304,31 @@ def _check_message_ref(docs, el, definition, bad) -> None:
     elif len(docs.correlations.get(ref, [])) > 1:
         bad(f"message {message.get('name')!r} has several correlation properties; use one "
             "(e.g. the dossier code the message is for)")
+
+
+def _check_cancel(docs, el, tag: str, bad) -> None:
+    """A cancel end event sits directly in a transaction that has a cancel boundary event (else
+    the cancellation would go nowhere); a cancel boundary event is attached to a transaction."""
+    if tag == "boundaryEvent":
+        target = docs.by_id.get(el.get("attachedToRef") or "")
+        if target is None or _local(target) != "transaction":
+            bad(ADVICE["cancel"] + ": attach it to a transaction")
+        return
+    transaction = el.getparent()
+    if _local(transaction) != "transaction":
+        bad(ADVICE["cancel"] + ": draw it inside the transaction it cancels")
+    elif not any(_local(b) == "boundaryEvent" and b.get("attachedToRef") == transaction.get("id")
+                 and _kinds(b) == ["cancel"] for b in transaction.getparent()):
+        bad(f"transaction {transaction.get('id')!r} has no cancel boundary event: attach one "
+            "to say where a cancelled transaction goes on")
+
+
+def _check_signal_ref(docs, definition, bad) -> None:
+    """A signal names a bpmn:signal with a name: signals are matched by name, and reach only
+    the tasks of the dossier that throws them."""
+    signal = docs.by_id.get(definition.get("signalRef") or "")
+    if signal is None or _local(signal) != "signal" or not (signal.get("name") or "").strip():
+        bad("a signal event must name a bpmn:signal that has a name (signalRef)")
 
 
 def _check_event_gateway(docs, el, bad) -> None:
@@ -298,7 +366,7 @@ def _uncaught(docs, el, code: str | None, seen: set) -> str:
     """Follow an error up through enclosing sub-processes and the call activities that call
     the process; '' when every path catches it, else where it escapes."""
     scope = el.getparent()
-    while _local(scope) == "subProcess":
+    while _local(scope) in ("subProcess", "transaction"):
         if _caught_on(docs, scope, code):
             return ""
         scope = scope.getparent()

@@ -551,3 +551,14 @@ class PlatformSetting(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(80), default="")
+class ProcedureDataStore(Base):
+    """The value of one BPMN data store of a procedure (kho dữ liệu của thủ tục): shared by
+    all its dossiers and versions, read and written in a step's transaction
+    (:mod:`engine.datastores`)."""
+
+    __tablename__ = "procedure_data_store"
+
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import audit, clock, health, messages, national, outside
+from . import audit, clock, health, messages, national, outside, script_pool
 from .calendar import load_calendar
 from .errors import Conflict, EngineError, OperatorError, ScriptError
 from .models import Dossier, HumanTask, Timer
@@ -105,7 +105,8 @@ def _script_engine(p, session, dossier, version, actor) -> tuple[MotcuaScriptEng
     calendar = _Calendar(session)
     context = StepContext(platform=p, session=session, dossier=dossier, version=version,
                           calendar=calendar, actor=actor)
-    evaluator = make_evaluator(calendar, p.settings.script_timeout_seconds, step=context)
+    evaluator = make_evaluator(calendar, p.settings.script_timeout_seconds, step=context,
+                               pool=script_pool.shared(p.settings))
     return MotcuaScriptEngine(context, evaluator), context
 
 

@@ -2,15 +2,20 @@
 write them in a browser; SpiffWorkflow's own engine is plain ``eval``/``exec``).
 
 Static rules (:meth:`RestrictedEvaluator.validate` at deploy time, again before a run): only
-expressions, assignments, ``if``/``for``/``while``, comprehensions, lambdas, f-strings,
-``del``; no name, attribute or keyword starting with ``_``; attributes only from
+expressions, assignments, ``if``/``for``/``while``, comprehensions, lambdas, ``def`` of plain
+helper functions (no decorators or annotations), f-strings, ``del``; no name, attribute or keyword starting with ``_``; attributes only from
 :data:`SAFE_ATTRIBUTES` (not ``str.format``: ``"{0.__class__}"`` walks attributes); builtins
 only from :data:`SAFE_BUILTINS`. Bounded work: loop iterations, comprehension elements and
-lambda calls tick a step counter (deadline checked every 64 steps); ``+ * ** << %``,
-``str.replace``/``join``, f-strings and sized builtins refuse results over :data:`MAX_SIZE`
-items or :data:`MAX_INT_BITS` bits before building them and charge each to a per-run budget
-(:data:`MAX_ALLOCATED`). Compiled code is cached per source; a condition without calls,
-operators or loops runs unguarded. Workers should still run under a memory rlimit.
+lambda and function calls tick a step counter (deadline checked every 64 steps); ``+ * ** <<
+%``, ``str.replace``/``join``, f-strings and sized builtins refuse results over
+:data:`MAX_SIZE` items or :data:`MAX_INT_BITS` bits before building them and charge each to a
+per-run budget (:data:`MAX_ALLOCATED`). A builtin's arguments are measured *before* it runs
+(elements counted through nested containers, shared ones as often as they occur, stopping at
+the limit), and the builtins that walk their argument (``sorted``, ``min``, ``max``, ``sum``,
+``any``, ``all``, ``str`` of a container) are metered: their elements count as steps.
+Compiled code is cached per source; a condition without calls, operators or loops runs
+unguarded. What the static checks cannot prove cheap (:func:`is_heavy`) runs, when a pool is
+given, in a worker process under hard CPU and memory limits (:mod:`engine.script_pool`).
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ SAFE_ATTRIBUTES = frozenset("""
     title capitalize casefold partition rpartition removeprefix removesuffix append extend
     insert pop remove sort reverse copy clear get keys values items setdefault update add
     discard union intersection difference issubset issuperset isoformat strftime weekday
-    isoweekday year month day hour minute second date days seconds total_seconds""".split())
+    isoweekday year month day hour minute second date days seconds total_seconds now today
+    fromisoformat""".split())
 _MESSAGES = {  # code: (English, Vietnamese)
     "underscore": ("Names starting with '_' are not allowed: {0}", "Cấm tên bắt đầu bằng '_': {0}"),
     "node": ("'{0}' is not allowed in diagram scripts", "Không được dùng '{0}' trong kịch bản"),
@@ -65,18 +71,24 @@ _MESSAGES = {  # code: (English, Vietnamese)
     "unsavable": ("'{0}' holds a {1}, which task data cannot keep; wrap it in list()",
                   "'{0}' chứa {1}, không lưu được vào dữ liệu; hãy dùng list()"),
     "recursion": ("The script recurses or nests too deeply", "Kịch bản đệ quy/lồng quá sâu"),
+    "def": ("A function may not have decorators or annotations: {0}",
+            "Hàm không được có decorator hay chú thích kiểu: {0}"),
     "unknown": ("Unknown name '{0}' (no such field or function)", "Không có tên '{0}'"),
     "runtime": ("{0}: {1}", "Lỗi khi chạy: {0}: {1}"),
 }
-_NODE_NAMES = {"FunctionDef": "def", "AsyncFunctionDef": "def", "ClassDef": "class", "TryStar":
+_NODE_NAMES = {"AsyncFunctionDef": "async def", "ClassDef": "class", "TryStar":
                "try", "Starred": "*-unpacking", "NamedExpr": ":=", "AnnAssign": "x: type = …"}
 _ALLOWED = tuple(getattr(ast, name) for name in """
     Expression Module Expr Assign AugAssign If For While Break Continue Pass Delete BoolOp
-    BinOp UnaryOp Lambda IfExp Dict Set ListComp SetComp DictComp GeneratorExp Compare Call
+    FunctionDef Return BinOp UnaryOp Lambda IfExp Dict Set ListComp SetComp DictComp GeneratorExp Compare Call
     FormattedValue JoinedStr Constant Attribute Subscript Name List Tuple Slice keyword
     arguments arg comprehension expr_context boolop operator unaryop cmpop""".split())
 _GUARDED = (ast.Call, ast.For, ast.While, ast.comprehension, ast.Lambda, ast.JoinedStr,
-            ast.BinOp, ast.AugAssign)
+            ast.BinOp, ast.AugAssign, ast.FunctionDef)
+#: what makes a script's cost unbounded by its length: it may repeat work
+_REPEATING = (ast.For, ast.While, ast.comprehension, ast.Lambda, ast.FunctionDef)
+#: more calls and operators than this, and a script is not provably cheap
+MAX_CHEAP_OPERATIONS = 8
 _CHECKED_OPS = {"Add": (operator.add, operator.iadd), "Mult": (operator.mul, operator.imul),
                 "Pow": (operator.pow, operator.ipow), "LShift": (operator.lshift, operator.ilshift),
                 "Mod": (operator.mod, operator.imod)}
@@ -104,6 +116,43 @@ def _tick() -> bool:
     if not run.steps & 63 and time.monotonic() > run.deadline:
         raise _fail("time", f"{run.timeout:g}")
     return True
+
+
+def _meter(steps: int) -> None:
+    """Count ``steps`` units of a builtin's work as loop steps (and check the deadline)."""
+    run = _RUN.get()
+    if run is None:
+        raise _fail("ended")
+    run.steps += steps
+    if run.steps > run.max_steps:
+        raise _fail("steps", run.max_steps)
+    if time.monotonic() > run.deadline:
+        raise _fail("time", f"{run.timeout:g}")
+
+
+def _measure(value: Any, limit: int = MAX_SIZE) -> int:
+    """Elements and characters in ``value``, through nested lists, tuples, sets and dicts
+    (a shared element counted each time it occurs); refuses past ``limit`` without walking
+    further, so measuring costs at most ``limit`` steps."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += 2 * len(item)
+            if total <= limit:
+                stack.extend(v for v in (*item.keys(), *item.values()) if isinstance(v, _NESTED))
+        elif isinstance(item, _NESTED):
+            total += len(item)
+            if total <= limit:
+                stack.extend(v for v in item if isinstance(v, _NESTED))
+        if total > limit:
+            raise _fail("size", total, limit)
+    return total
+
+
+_NESTED = (str, bytes, list, tuple, set, frozenset, dict)
 
 
 def _charge(size: int, bits: bool = False) -> None:
@@ -157,9 +206,15 @@ def _attr(obj: Any, name: str) -> Any:
     return checked
 
 
-def _wrap(fn: Callable, sized: bool) -> Callable:
-    """A builtin as a plain function (no class attributes); ``sized``: charge the length."""
+def _wrap(fn: Callable, sized: bool, walks: bool = False) -> Callable:
+    """A builtin as a plain function (no class attributes). Its arguments are measured before
+    it runs; ``walks``: it visits every element, so they are metered as steps (``sorted``:
+    n log n); ``sized``: its result is charged to the run's budget."""
     def call(*args: Any, **kwargs: Any) -> Any:
+        if _RUN.get() is not None:
+            size = sum(_measure(a) for a in args if isinstance(a, _NESTED))
+            if walks and size and not (fn is str and args and isinstance(args[0], str)):
+                _meter(size * max(1, size.bit_length()) if fn is sorted else size)
         result = fn(*args, **kwargs)
         if sized:
             _charge(len(result))
@@ -168,18 +223,21 @@ def _wrap(fn: Callable, sized: bool) -> Callable:
     return call
 
 
+
 def _sum(iterable: Any, start: Any = 0) -> Any:
     if not isinstance(start, (int, float, Decimal)):
         raise _fail("sum")
     return sum(iterable, start)
 
 
+_sum.__name__ = "sum"
 SAFE_BUILTINS: dict[str, Any] = {
-    "len": len, "min": min, "max": max, "abs": abs, "round": round, "any": any, "all": all,
-    "sum": _sum, "print": lambda *args, **kwargs: None,
+    "len": len, "abs": abs, "round": round, "print": lambda *args, **kwargs: None,
     "__import__": lambda name, *args, **kwargs: {"time": time}[name],  # date.strftime needs it
     **{f.__name__: _wrap(f, False) for f in (int, float, bool, enumerate, zip)},
-    **{f.__name__: _wrap(f, True) for f in (str, list, dict, set, tuple, sorted, range)},
+    **{f.__name__: _wrap(f, False, True) for f in (min, max, any, all, _sum)},
+    **{f.__name__: _wrap(f, True) for f in (list, dict, set, tuple, range)},
+    **{f.__name__: _wrap(f, True, True) for f in (str, sorted)},
 }
 _UNAVAILABLE = frozenset(dir(builtins)) - set(SAFE_BUILTINS)
 _HELPERS: dict[str, Any] = {  # container[key] op= value goes through _sb_augitem
@@ -194,6 +252,8 @@ def _static_errors(tree: ast.AST, function_names: frozenset[str]) -> list[tuple[
     def visit(node: ast.AST, line: int) -> None:
         line = getattr(node, "lineno", line)
         name = getattr(node, "id", None) or getattr(node, "arg", None) or ""
+        if isinstance(node, ast.FunctionDef):
+            name = node.name
         kind, error = type(node).__name__, None
         if not isinstance(node, _ALLOWED):
             error = ("node", _NODE_NAMES.get(kind, kind.lower()))
@@ -205,8 +265,13 @@ def _static_errors(tree: ast.AST, function_names: frozenset[str]) -> list[tuple[
             elif node.attr not in SAFE_ATTRIBUTES:
                 hint = "; use an f-string" if node.attr.startswith("format") else ""
                 error = ("attr", node.attr, hint)
-        elif name.startswith("_"):  # Name, arg, keyword
+        elif name.startswith("_"):  # Name, arg, keyword, def
             error = ("underscore", name)
+        elif isinstance(node, ast.FunctionDef) and (
+                node.decorator_list or node.returns or getattr(node, "type_params", None)):
+            error = ("def", node.name)
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            error = ("def", node.arg)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             called = node.func.id
             if called in _UNAVAILABLE and called not in function_names and called[:1] != "_":
@@ -264,6 +329,11 @@ class _Guard(ast.NodeTransformer):
 
     visit_For = visit_While = _loop
 
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self.generic_visit(node)
+        node.body.insert(0, ast.copy_location(ast.Expr(_call("_sb_tick", node)), node))
+        return node
+
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
         self.generic_visit(node)
         node.ifs.insert(0, _call("_sb_tick", node.iter))
@@ -290,25 +360,30 @@ class _Guard(ast.NodeTransformer):
 
 @lru_cache(maxsize=4096)
 def _compile(source: str, mode: str, function_names: frozenset[str]
-             ) -> tuple[types.CodeType | None, list[tuple[int, tuple]], bool]:
-    """``(code, errors, guarded)``, cached per source, mode and available function names."""
+             ) -> tuple[types.CodeType | None, list[tuple[int, tuple]], bool, bool]:
+    """``(code, errors, guarded, heavy)``, cached per source, mode and available function
+    names; ``heavy``: the static checks cannot prove the run cheap (see :func:`is_heavy`)."""
     if mode not in ("eval", "exec"):
         raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
     if len(source) > MAX_SOURCE:
-        return None, [(1, ("unreadable", f"longer than {MAX_SOURCE} characters"))], False
+        return None, [(1, ("unreadable", f"longer than {MAX_SOURCE} characters"))], False, False
     try:
         tree = ast.parse(source, FILENAME, mode)
         errors = _static_errors(tree, function_names)
         if errors:
-            return None, errors, False
-        guarded = any(isinstance(node, _GUARDED) for node in ast.walk(tree))
+            return None, errors, False, False
+        nodes = list(ast.walk(tree))
+        guarded = any(isinstance(node, _GUARDED) for node in nodes)
+        heavy = any(isinstance(node, _REPEATING) for node in nodes) or sum(
+            isinstance(node, (ast.Call, ast.BinOp, ast.AugAssign)) for node in nodes
+        ) > MAX_CHEAP_OPERATIONS
         if guarded:
             tree = ast.fix_missing_locations(_Guard().visit(tree))
-        return compile(tree, FILENAME, mode, dont_inherit=True), [], guarded
+        return compile(tree, FILENAME, mode, dont_inherit=True), [], guarded, heavy
     except SyntaxError as exc:
-        return None, [(exc.lineno or 1, ("syntax", exc.msg))], False
+        return None, [(exc.lineno or 1, ("syntax", exc.msg))], False, False
     except (ValueError, RecursionError, MemoryError) as exc:
-        return None, [(1, ("unreadable", str(exc) or type(exc).__name__))], False
+        return None, [(1, ("unreadable", str(exc) or type(exc).__name__))], False, False
 
 
 def _located(items: list[tuple[int | None, str, str]]) -> ScriptError:
@@ -335,15 +410,32 @@ class RestrictedEvaluator:
     """Evaluates diagram expressions and runs diagram scripts under the rules above.
 
     ``functions`` (e.g. ``working_days``) win over task data of the same name and are never
-    written back; ``external_context`` adds per-call functions as in SpiffWorkflow.
+    written back; ``external_context`` adds per-call functions as in SpiffWorkflow. With a
+    ``pool`` (:class:`engine.script_pool.ScriptPool`), code that is not provably cheap runs in
+    one of its worker processes, whose functions ``recipe()`` describes: ``("module:function",
+    args)``, called there to build them.
     """
 
     def __init__(self, functions: Mapping[str, Callable] | None = None, *,
-                 timeout: float = 1.0, max_loop_iterations: int = 100_000) -> None:
+                 timeout: float = 1.0, max_loop_iterations: int = 100_000,
+                 pool: Any = None, recipe: Callable[[], tuple] | None = None) -> None:
         self.functions: dict[str, Callable] = dict(functions or {})
         self.timeout = timeout
         self.max_loop_iterations = max_loop_iterations
         self._names = frozenset(self.functions)
+        self.pool = pool if recipe is not None else None
+        self.recipe = recipe
+
+    def is_heavy(self, source: str, mode: str = "eval") -> bool:
+        """Whether ``source`` may repeat work (loops, comprehensions, functions) or makes
+        more than :data:`MAX_CHEAP_OPERATIONS` calls and operations: then its cost is not
+        bounded by its length, and it runs in the pool when there is one."""
+        source = source.strip() if mode == "eval" else textwrap.dedent(source)
+        return _compile(source, mode, self._names)[3]
+
+    def _pooled(self, source: str, mode: str, context: Mapping[str, Any],
+                external: Mapping[str, Callable] | None) -> bool:
+        return self.pool is not None and not external and self.is_heavy(source, mode)
 
     def validate(self, source: str, mode: str = "eval") -> list[str]:
         """Static errors of ``source`` as ``"… (line n)"`` strings, without running it."""
@@ -354,12 +446,21 @@ class RestrictedEvaluator:
     def evaluate(self, expression: str, context: Mapping[str, Any],
                  external_context: Mapping[str, Callable] | None = None) -> Any:
         """The value of ``expression`` over ``context`` (task data, left unchanged)."""
+        if self._pooled(expression, "eval", context, external_context):
+            return self.pool.run(self.recipe(), expression.strip(), "eval", dict(context),
+                                 self.timeout, self.max_loop_iterations)
         return self._run(expression.strip(), "eval", context, external_context)[0]
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Callable] | None = None) -> None:
         """Run ``script``; its new, changed and deleted top-level names update ``context``,
         except callables (lambdas, functions); a generator, range or dict view is an error."""
+        if self._pooled(script, "exec", context, external_context):
+            changed = self.pool.run(self.recipe(), textwrap.dedent(script), "exec",
+                                    dict(context), self.timeout, self.max_loop_iterations)
+            context.clear()
+            context.update(changed)
+            return
         _, namespace, skip = self._run(textwrap.dedent(script), "exec", context,
                                        external_context)
         updates = {}
@@ -378,7 +479,7 @@ class RestrictedEvaluator:
              external: Mapping[str, Callable] | None) -> tuple[Any, dict, set[str]]:
         """Compile (cached), build the namespace, run; ``(value, namespace, our names)``."""
         functions = {**self.functions, **external} if external else self.functions
-        code, errors, guarded = _compile(source, mode, frozenset(functions) if external
+        code, errors, guarded, _ = _compile(source, mode, frozenset(functions) if external
                                          else self._names)
         if errors:
             raise _located([(line, _fail(*m).message, _fail(*m).vi) for line, m in errors])
@@ -395,3 +496,19 @@ class RestrictedEvaluator:
             if token is not None:
                 _RUN.reset(token)
         return value, namespace, {*functions, *_HELPERS, "__builtins__"}
+
+
+def run_job(recipe: tuple, source: str, mode: str, context: dict, timeout: float,
+            max_steps: int) -> Any:
+    """A pooled run, in the worker process: the functions built from ``recipe``, then the
+    value (``eval``) or the changed context (``exec``)."""
+    import importlib
+
+    target, args = recipe
+    module, name = target.split(":")
+    functions = getattr(importlib.import_module(module), name)(*args)
+    evaluator = RestrictedEvaluator(functions, timeout=timeout, max_loop_iterations=max_steps)
+    if mode == "eval":
+        return evaluator.evaluate(source, context)
+    evaluator.execute(source, context)
+    return context

@@ -11,7 +11,8 @@ operator's :class:`~engine.errors.OperatorError` leaves it marked with the task,
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import types
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -37,10 +38,31 @@ def _moment(value) -> datetime:
     return moment
 
 
+class _Datetimes:
+    """``datetime`` in a diagram: builds and parses moments, and ``datetime.now()`` /
+    ``datetime.today()`` read the engine's clock (naive, Vietnam time, as SpiffWorkflow's own
+    ``datetime.now()`` gives server-local time). Its values are plain ``datetime`` objects."""
+
+    def __call__(self, *args, **kwargs) -> datetime:
+        return datetime(*args, **kwargs)
+
+    def now(self, tz=None) -> datetime:
+        moment = clock.now()
+        return moment.astimezone(tz) if tz else moment.astimezone(clock.VIETNAM).replace(
+            tzinfo=None)
+
+    def today(self) -> datetime:
+        return self.now()
+
+    def fromisoformat(self, text: str) -> datetime:
+        return datetime.fromisoformat(text)
+
+
 def diagram_functions(calendar: WorkingCalendar, step: StepContext | None = None) -> dict:
     """The helpers available to every expression in a diagram. Moments are ISO 8601 strings,
     which is what SpiffWorkflow's timer events expect. ``step`` is the running dossier's
-    context (None where no dossier runs: deploy-time checks, migration trials)."""
+    context (None where no dossier runs: deploy-time checks, migration trials). ``datetime``
+    and ``timedelta`` are there for scripts that compute with moments."""
 
     def now() -> str:
         return clock.now().isoformat()
@@ -67,7 +89,21 @@ def diagram_functions(calendar: WorkingCalendar, step: StepContext | None = None
         return due.astimezone(UTC).isoformat() if due is not None else None
 
     return {"now": now, "working_days": working_days, "working_days_before": working_days_before,
-            "hours": hours, "days": days, "appointment": appointment}
+            "hours": hours, "days": days, "appointment": appointment,
+            "datetime": _Datetimes(), "timedelta": timedelta}
+
+
+def portable_functions(overrides: dict, has_step: bool, due_at: datetime | None,
+                       clock_offset: timedelta) -> dict:
+    """:func:`diagram_functions` rebuilt in a script worker process (:mod:`engine.script_pool`)
+    from what :func:`make_evaluator`'s recipe sent: the calendar's overrides, the dossier's
+    appointment and the clock's offset (moved in tests)."""
+    from .calendar import WorkingCalendar
+
+    clock._offset = clock_offset
+    step = types.SimpleNamespace(dossier=types.SimpleNamespace(due_at=due_at)) if has_step \
+        else None
+    return diagram_functions(WorkingCalendar(overrides), step)
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -131,10 +167,18 @@ class MotcuaScriptEngine(PythonScriptEngine):
 
 
 def make_evaluator(calendar: WorkingCalendar, timeout: float = 1.0, *,
-                   step: StepContext | None = None) -> RestrictedEvaluator:
+                   step: StepContext | None = None, pool=None) -> RestrictedEvaluator:
     """The evaluator of one step's expressions; ``step`` gives helpers such as
-    ``appointment()`` the running dossier."""
-    return RestrictedEvaluator(diagram_functions(calendar, step), timeout=timeout)
+    ``appointment()`` the running dossier; with a ``pool``, scripts the sandbox cannot prove
+    cheap run in its worker processes, with the same helpers rebuilt there."""
+
+    def recipe() -> tuple:
+        due = step.dossier.due_at if step is not None else None
+        return ("engine.scripting:portable_functions",
+                (dict(calendar.overrides), step is not None, due, clock._offset))
+
+    return RestrictedEvaluator(diagram_functions(calendar, step), timeout=timeout, pool=pool,
+                               recipe=recipe if pool is not None else None)
 
 
 def check_expression(evaluator: RestrictedEvaluator):

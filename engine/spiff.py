@@ -44,8 +44,11 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     TaskConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.serializer.helpers import BpmnDataSpecificationConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway as ParallelGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
@@ -57,6 +60,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from . import clock
+from .datastores import ProcedureStore
 
 UNBOUNDED = sys.maxsize
 
@@ -94,6 +98,15 @@ class MotcuaWorkflow(BpmnWorkflow):
 
     def get_tasks_iterator(self, first_task=None, **kwargs):
         return DeepBpmnTaskIterator(first_task or self.task_tree, **kwargs)
+
+    def refresh_timers(self):
+        """The library's refresh of waiting timers, and of conditional events too: a step
+        runs this before the engine's steps, so a condition is evaluated (in the sandbox)
+        after each step of the dossier."""
+        super().refresh_timers()
+        for task in list(self.event_manager.tasks.values()):
+            if isinstance(task.task_spec.event_definition, ConditionalEventDefinition):
+                task.task_spec._update(task)
 
     def create_subprocess(self, my_task, spec_name):
         subprocess = MotcuaSubWorkflow(self.subprocess_specs[spec_name],
@@ -213,6 +226,19 @@ class _EngineClock(datetime):
 spiff_timer.datetime = _EngineClock
 
 
+def _multiple_update_task_data(self, my_task) -> None:
+    """An event with several definitions hands on the payload of the one that fired (the
+    library drops it, so a message's ``messageVariable`` would stay unset)."""
+    for event in my_task.internal_data.get("seen_events", []):
+        definition = event.event_definition
+        if event.payload is not None and definition in self.event_definitions:
+            my_task._set_internal_data(**{definition.name: event.payload})
+            definition.update_task_data(my_task)
+
+
+MultipleEventDefinition.update_task_data = _multiple_update_task_data
+
+
 class _StateConverter(BpmnWorkflowConverter):
     """Serializes a workflow's state without its specs; restores it onto cached spec objects."""
 
@@ -273,6 +299,7 @@ def _registry():
     """The library's registry, with our workflow classes under the library's type names (so
     states saved before these classes existed restore, and new ones read the same)."""
     config = dict(SPIFF_CONFIG)
+    config[ProcedureStore] = BpmnDataSpecificationConverter
     config[BpmnWorkflow] = _StateConverter
     config[Task] = _TaskConverter
     registry = BpmnWorkflowSerializer.configure(config)

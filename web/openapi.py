@@ -90,7 +90,13 @@ SCHEMAS: dict[str, dict] = {
     "Bundle": _obj({"files": {"type": "object", "additionalProperties": _STRING,
                               "description": "path in the bundle → file text"}}, ["files"]),
     "DeployResult": _obj({"code": _STRING, "version": {"type": "integer"},
-                          "created": {"type": "boolean"}}, ["code", "version", "created"]),
+                          "created": {"type": "boolean"},
+                          "warnings": {**_array(_obj({"file": _STRING, "element": _STRING,
+                                                      "message": _STRING})),
+                                       "description": "what deploy did for the analyst: a "
+                                       "default role given, the process chosen, a Camunda "
+                                       "diagram's conversion"}},
+                         ["code", "version", "created"]),
     "Submission": _obj({"procedure": _STRING, "data": {"type": "object"},
                         "agency": _RECEIVING_AGENCY}, ["procedure", "data"]),
     "SubmitResult": _obj({"code": _STRING, "status": _STRING, "received_at": _DATETIME,

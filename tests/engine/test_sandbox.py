@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
+from engine import clock
 from engine.errors import ScriptError
 from engine.sandbox import RestrictedEvaluator
 
@@ -34,7 +35,16 @@ ESCAPES = [
     ("globals()", "eval", "'globals'"),
     ("vars()", "eval", "'vars'"),
     ("x = print.__self__", "exec", "__self__"),
-    ("def f():\n    pass", "exec", "'def'"),
+    ("@print\ndef f():\n    pass", "exec", "decorators"),
+    ("def f(x: int):\n    return x", "exec", "annotations"),
+    ("def _f():\n    pass", "exec", "'_'"),
+    ("def f(n):\n    return f(n + 1)\nx = f(0)", "exec", "recurses"),
+    ("def f():\n    return f.__globals__", "exec", "__globals__"),
+    ("x = datetime.now().__class__", "exec", "__class__"),
+    ("x = timedelta.__subclasses__()", "exec", "__subclasses__"),
+    ("len(sorted([list(range(1000000))] * 15000))", "eval", "too large"),
+    ("len(str([a] * 20))", "eval", "too large"),
+    ("max([list(range(1000))] * 2000)", "eval", "too large"),
     ("class A:\n    pass", "exec", "'class'"),
     ("try:\n    x = 1\nexcept Exception:\n    pass", "exec", "'try'"),
     ("global x", "exec", "'global'"),
@@ -67,7 +77,7 @@ ESCAPES = [
 
 @pytest.mark.parametrize(("source", "mode", "word"), ESCAPES, ids=[e[0] for e in ESCAPES])
 def test_escapes_fail_with_a_useful_message(ev, source, mode, word):
-    context = {"items": [1], "text": "x", "a": [1]}
+    context = {"items": [1], "text": "x", "a": list(range(100_000))}
     with pytest.raises(ScriptError) as caught:
         if mode == "eval":
             ev.evaluate(source, context)
@@ -164,3 +174,31 @@ def test_cached_code_still_gets_a_fresh_step_budget():
     ev = RestrictedEvaluator(max_loop_iterations=50)
     for _ in range(3):
         ev.execute("n = 0\nfor i in range(40):\n    n += i", {})
+
+
+def test_helper_functions_lambdas_and_dates_work_and_are_not_kept():
+    from engine.calendar import WorkingCalendar
+    from engine.scripting import make_evaluator
+
+    clock.travel_to(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))  # 08:00 in Việt Nam
+    context = {"fees": [100, 250]}
+    make_evaluator(WorkingCalendar()).execute(
+        "def total(items, rate=1):\n"
+        "    out = 0\n"
+        "    for item in items:\n"
+        "        out += item * rate\n"
+        "    return out\n"
+        "double = lambda v: v * 2\n"
+        "due = datetime.now() + timedelta(days=30)\n"
+        "paid = double(total(fees))\n"
+        "label = due.strftime('%d/%m/%Y')\n", context)
+    assert context == {"fees": [100, 250], "paid": 700, "label": "01/04/2026",
+                       "due": context["due"]}
+    assert context["due"].replace(microsecond=0) == datetime(2026, 4, 1, 8, 0)
+
+
+def test_builtins_walking_their_argument_are_metered_as_steps():
+    ev = RestrictedEvaluator(max_loop_iterations=1000)
+    assert ev.evaluate("max(x)", {"x": list(range(900))}) == 899
+    with pytest.raises(ScriptError, match="More than 1000 loop steps"):
+        ev.evaluate("max(x)", {"x": list(range(5000))})

@@ -41,6 +41,16 @@ def test_deploy_check_refuses_a_malformed_diagram_naming_the_file(run, tmp_path)
     assert f"{diagram}: " in result.output
 
 
+def test_deploy_check_of_a_lone_diagram_says_which_defaults_it_took(run):
+    diagram = Path(__file__).resolve().parents[1] / "engine/elements/diagrams/no_lane.bpmn"
+    result = run("deploy", diagram, "--check")
+    assert result.exit_code == 0, result.output
+    assert f"warning: {diagram}: review: not in a lane: given to role 'handler'" in result.output
+    assert "starting 'no_lane'" in result.output
+    named = run("deploy", diagram, "--check", "--process", "no_lane_helper")
+    assert named.exit_code == 0 and "starting" not in named.output
+
+
 def test_deploy_of_a_missing_path_is_a_usage_error(run, tmp_path):
     assert run("deploy", tmp_path / "nowhere").exit_code == 2
 

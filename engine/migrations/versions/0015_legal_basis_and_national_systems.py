@@ -2,7 +2,7 @@
 code, the applicant's notice channels
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 08:00:00
 
 - ``platform_setting``: values an administrator sets (close of day, afternoon cut-off, the
@@ -18,7 +18,7 @@ from alembic import op
 import engine.db
 
 revision = '0015'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

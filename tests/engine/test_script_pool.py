@@ -1,0 +1,75 @@
+"""Scripts the sandbox cannot prove cheap run in worker processes under hard CPU and memory
+limits: a runaway script is stopped there while other scripts go on being served, and the
+step it belongs to fails naming the element."""
+
+import threading
+
+import pytest
+
+from engine import accounts, dossiers
+from engine.calendar import WorkingCalendar
+from engine.errors import ScriptError
+from engine.procedures import deploy_bundle
+from engine.script_pool import ScriptPool
+from engine.scripting import make_evaluator
+from tests.engine.elements.kit import bundle
+
+# Each `-1 in x` scans a million items in C: the sandbox counts one step per turn, so only
+# its clock would notice, and here the clock is set far away to reach the hard limit.
+RUNAWAY = "x = list(range(1000000))\nn = 0\nfor i in range(99000):\n    n += (-1 in x)\n"
+
+
+@pytest.fixture
+def pool():
+    pool = ScriptPool(workers=2, cpu_seconds=1, memory_mb=512)
+    pool.start()
+    yield pool
+    pool.close()
+
+
+def test_a_runaway_script_is_stopped_while_other_scripts_are_served(pool):
+    lax = make_evaluator(WorkingCalendar(), timeout=600, pool=pool)
+    outcome = {}
+
+    def runaway():
+        try:
+            lax.execute(RUNAWAY, {})
+        except ScriptError as exc:
+            outcome["runaway"] = exc.message
+        outcome["order"] = outcome.get("order", []) + ["runaway ended"]
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    served = make_evaluator(WorkingCalendar(), pool=pool)
+    context = {"fees": [1, 2, 3]}
+    served.execute("total = sum([f * 2 for f in fees])", context)  # the other worker
+    assert served.evaluate("total > 10", context) is True  # in-process: cheap
+    outcome["order"] = outcome.get("order", []) + ["others served"]
+    thread.join(60)
+    assert outcome["order"] == ["others served", "runaway ended"]
+    assert "stopped" in outcome["runaway"] and "1 s of processor time" in outcome["runaway"]
+    context = {}
+    served.execute("squares = [i * i for i in range(4)]", context)  # a new worker took over
+    assert context == {"squares": [0, 1, 4, 9]}
+
+
+def test_cheap_code_stays_in_process_and_heavy_code_goes_to_the_pool(pool):
+    evaluator = make_evaluator(WorkingCalendar(), pool=pool)
+    assert not evaluator.is_heavy("application['n'] > 3 and working_days(2)")
+    assert evaluator.is_heavy("[x for x in items]")
+    assert evaluator.is_heavy("def f():\n    return 1", "exec")
+    assert evaluator.is_heavy("a = " + " + ".join(["len(b)"] * 9), "exec")
+
+
+def test_a_stopped_script_fails_its_step_naming_the_element(platform):
+    text = bundle("no_lane")["process.bpmn"].replace('"review"', '"runaway"').replace(
+        '<bpmn:userTask id="runaway" name="Xem xét">', '<bpmn:scriptTask id="runaway">'
+    ).replace("</bpmn:userTask>", "<bpmn:script>" + RUNAWAY + "</bpmn:script></bpmn:scriptTask>")
+    code = deploy_bundle(platform, bundle("no_lane", text=text, default_role="handler"))["code"]
+    platform.settings.script_timeout_seconds = 600  # only the hard limit can stop it now
+    platform.settings.script_cpu_seconds = 1
+    applicant = accounts.find_user(platform, "congdan")
+    with pytest.raises(ScriptError) as err:
+        dossiers.submit(platform, applicant, code, {}, {})
+    assert err.value.details[0]["element"] == "runaway"
+    assert "1 s of processor time" in err.value.message
