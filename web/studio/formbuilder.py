@@ -34,7 +34,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from web.keptfiles import PREFILL_FIELDS
+from ..keptfiles import PREFILL_FIELDS
 
 TYPES = ("text", "longtext", "number", "date", "choice", "yesno", "document")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
