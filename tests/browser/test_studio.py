@@ -4,6 +4,8 @@ panel, see validation errors on their elements, deploy version 2, and check that
 submitted before keeps version 1 while a new one runs on version 2."""
 
 
+import json
+
 from lxml import etree
 from playwright.sync_api import expect
 
@@ -204,7 +206,15 @@ def test_the_editor_opens_fitted_at_1366x768_and_a_builder_edit_shows_in_the_pre
     label.fill("Lý do từ chối hoặc yêu cầu bổ sung")
     preview = analyst.locator("#preview")
     expect(preview).to_contain_text("Lý do từ chối hoặc yêu cầu bổ sung")
+    reason = analyst.locator('section[data-field="reason"]')
+    expect(reason.locator('select[data-key="show_to"]')).to_have_value("some")
+    reason.locator('input[data-key="example"]').fill("Thiếu bản sao giấy đăng ký kinh doanh")
+    expect(preview).to_contain_text("Thiếu bản sao giấy đăng ký kinh doanh")
     analyst.click("#tab-json")
-    assert '"title": "Lý do từ chối hoặc yêu cầu bổ sung"' in analyst.locator(
-        "#schema").input_value()
+    schema = json.loads(analyst.locator("#schema").input_value())
+    assert schema["properties"]["reason"]["title"] == "Lý do từ chối hoặc yêu cầu bổ sung"
+    assert schema["properties"]["reason"]["examples"] == ["Thiếu bản sao giấy đăng ký kinh doanh"]
+    # who sees the reason later (the applicant too) is kept as the bundle has it
+    assert schema["properties"]["reason"]["x-show-to"] == [
+        "applicant", "reception", "handler", "head"]
     assert analyst.errors == []

@@ -65,6 +65,12 @@ def form(title, title_en, fields, **kw) -> dict:
 
 
 NAME_RULES = {"min_length": 1, "max_length": 255, "pattern": r"\S"}
+PHONE_HINTS = {
+    "examples": ["0912345678"],
+    "error": "Số điện thoại gồm 10 chữ số, bắt đầu bằng 0 (hoặc +84), ví dụ 0912345678.",
+    "error_en": "A phone number of 10 digits starting with 0 (or +84), for example 0912345678."}
+# the reason of a refusal or a supplement request: the applicant and the officers see it
+SEEN_BY_APPLICANT = ["applicant", "reception", "handler", "head"]
 DOCS = [
     ("application_letter",
      "Giấy đề nghị cấp Giấy phép kinh doanh vận tải bằng xe ô tô (Phụ lục I)",
@@ -95,17 +101,22 @@ BUILT = {
         "Đề nghị cấp Giấy phép kinh doanh vận tải bằng xe ô tô",
         "Application for a road transport business licence", [
             text("company_name", "Tên doanh nghiệp, hợp tác xã", "Company or cooperative name",
-                 required=True, **NAME_RULES),
+                 required=True, prefill="full_name", **NAME_RULES),
             text("enterprise_code", "Mã số doanh nghiệp", "Enterprise code", required=True,
-                 pattern="^[0-9]{10}(-?[0-9]{3})?$"),
+                 pattern="^[0-9]{10}(-?[0-9]{3})?$", prefill="id_number",
+                 examples=["0101234567"],
+                 error="Mã số doanh nghiệp (mã số thuế) gồm 10 chữ số, hoặc 13 chữ số với mã "
+                       "chi nhánh, ví dụ 0101234567 hoặc 0101234567-001.",
+                 error_en="The enterprise code (tax code) has 10 digits, or 13 with a branch "
+                          "code, for example 0101234567 or 0101234567-001."),
             text("head_office_address", "Địa chỉ trụ sở chính", "Head-office address",
-                 required=True, min_length=1, max_length=500, pattern=r"\S"),
+                 required=True, min_length=1, max_length=500, pattern=r"\S", prefill="address"),
             text("legal_representative", "Người đại diện theo pháp luật", "Legal representative",
                  required=True, **NAME_RULES),
             text("phone", "Số điện thoại", "Phone number", required=True,
-                 pattern="^(\\+84|0)[1-9][0-9]{8,9}$"),
+                 pattern="^(\\+84|0)[1-9][0-9]{8,9}$", prefill="phone", **PHONE_HINTS),
             text("email", "Thư điện tử", "E-mail", required=True, format="email",
-                 max_length=255),
+                 max_length=255, prefill="email"),
             field("transport_kinds", "choice", "Loại hình kinh doanh vận tải đề nghị cấp phép",
                   "Kinds of transport business applied for", required=True, multiple=True,
                   min_items=1, options=[{"value": v, "title": t, "title_en": e}
@@ -149,14 +160,16 @@ BUILT = {
             ("supplement", "Yêu cầu bổ sung, hoàn thiện hồ sơ", "Request a supplement"),
             ("refuse", "Từ chối tiếp nhận hồ sơ", "Refuse")], required=True),
         long_text("reason", "Lý do", "Reason", max_length=2000,
-                  when=when("reception_decision", "supplement", "refuse")),
+                  when=when("reception_decision", "supplement", "refuse"),
+                  show_to=SEEN_BY_APPLICANT),
         long_text("supplement_items", "Nội dung cần bổ sung, hoàn thiện",
                   "Items to supplement or complete", max_length=4000,
-                  when=when("reception_decision", "supplement")),
+                  when=when("reception_decision", "supplement"), show_to=SEEN_BY_APPLICANT),
     ]),
     "sign.json": form("Ký số văn bản", "Digitally sign the document", [
         field("confirm", "yesno", "Tôi xác nhận ký số văn bản này",
-              "I confirm that I digitally sign this document", required=True, must_be_yes=True),
+              "I confirm that I digitally sign this document", required=True, must_be_yes=True,
+              show_to=[]),  # no later step sees the tick
     ]),
     "supplement.json": form("Bổ sung, hoàn thiện hồ sơ", "Supplement the dossier", [
         long_text("supplement_note", "Nội dung đã bổ sung, hoàn thiện", "What was supplemented",
@@ -225,11 +238,41 @@ def test_prefill_and_shown_to_later_steps_are_written_as_the_portal_reads_them()
     assert formbuilder.read(built)["fields"][0]["show_to"] == ["handler", "head"]
 
 
+def test_a_format_hint_and_no_later_step_are_written_as_the_portal_reads_them():
+    built = formbuilder.write(form("Đơn", "Application", [
+        text("tax_code", "Mã số thuế", "Tax code", required=True, pattern="^[0-9]{10}$",
+             examples=["0101234567"]),
+        text("plate", "Biển số", "Plate", required=True, pattern="^[0-9]{2}[A-Z]+-[0-9.]+$",
+             error="Biển số viết hoa, ví dụ 36B-123.45.",
+             error_en="The plate in capitals, for example 36B-123.45."),
+        field("confirm", "yesno", "Tôi xác nhận", "I confirm", must_be_yes=True, show_to=[]),
+        field("agree", "yesno", "Đồng ý", "Agree")], checklist=True))
+    said = {e["field"]: (e["message_vi"], e["message"])
+            for e in forms.problems(built, {"tax_code": "12", "plate": "36b 12345"})}
+    assert said["tax_code"] == ("Hãy nhập theo mẫu, ví dụ: 0101234567.",
+                                "Enter it as in this example: 0101234567.")
+    assert said["plate"] == ("Biển số viết hoa, ví dụ 36B-123.45.",
+                             "The plate in capitals, for example 36B-123.45.")
+    # "[]" (no later step) and no key (every officer's later step) stay apart
+    assert built["properties"]["confirm"]["x-show-to"] == []
+    assert "x-show-to" not in built["properties"]["agree"]
+    assert built["x-checklist"] is True
+    again = formbuilder.read(built)
+    assert [f.get("show_to") for f in again["fields"]] == [None, None, [], None]
+    assert again["checklist"] is True and again["fields"][0]["examples"] == ["0101234567"]
+
+
 @pytest.mark.parametrize("schema, words", [
     ({"type": "object", "properties": {"address": {"type": "object", "properties": {}}}},
      "address"),
     ({"type": "object", "properties": {"a": {"type": "string", "minLength": 1,
-                                             "examples": ["x"]}}}, "examples"),
+                                             "default": "x"}}}, "default"),
+    ({"type": "object", "properties": {"a": {"type": "string", "examples": "0912345678"}},
+      "required": []}, "examples"),
+    ({"type": "object", "properties": {"a": {"type": "boolean", "x-show-to": "head"}},
+      "required": []}, "x-show-to"),
+    ({"type": "object", "properties": {}, "required": [], "x-checklist": "yes"},
+     "x-checklist"),
     ({"type": "object", "properties": {"a": {"type": "string"}},
       "anyOf": [{"required": ["a"]}]}, "anyOf"),
     ({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
@@ -251,3 +294,8 @@ def test_builder_mistakes_are_named_in_vietnamese():
     assert any("“Họ tên”: tên trường chỉ gồm chữ thường không dấu" in p for p in found)
     assert any("“kind”: thêm ít nhất một lựa chọn" in p for p in found)
     assert any("“note”: điều kiện bắt buộc phải dựa vào một trường khác" in p for p in found)
+    hints = formbuilder.problems(form("Đơn", "Form", [
+        text("phone", "Điện thoại", "Phone", error_en="Ten digits.", prefill="mobile")]))
+    assert any("“phone”: lời nhắc khi nhập sai có tiếng Anh thì cần có cả tiếng Việt" in p
+               for p in hints)
+    assert any("“phone”: chỉ điền sẵn được từ full_name" in p for p in hints)

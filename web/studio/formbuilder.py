@@ -4,17 +4,23 @@ written to the same JSON Schema the JSON view edits.
 A builder form is a plain dict, the one the page's script edits::
 
     {"title", "title_en", "description", "description_en", "schema_uri", "closed",
+     "checklist": True | False | None,
      "fields": [{"name", "type", "title", "title_en", "help", "help_en", "required",
-                 ...the type's settings..., "error", "error_en", "prefill", "show_to",
-                 "required_when": {"field", "values", "pattern"} | None}]}
+                 ...the type's settings..., "examples", "error", "error_en", "prefill",
+                 "show_to", "required_when": {"field", "values", "pattern"} | None}]}
 
 Field types: ``text`` (lengths, pattern, e-mail), ``longtext`` (a text area), ``number``
 (whole or not, bounds), ``date``, ``choice`` (options with their Vietnamese and English
 titles; ``multiple`` for several), ``yesno`` (``must_be_yes`` for a declaration),
 ``document`` (accepted types, maximum size). ``prefill`` is the account field a value comes
-from (``x-prefill``), ``show_to`` the roles of later steps that see it (``x-show-to``);
+from (``x-prefill``), ``show_to`` the roles of later steps that see it (``x-show-to``:
+None when absent, every officer's later step; ``[]`` for none); ``examples`` the values
+shown as a format hint, the first under the field (``examples``), ``error`` / ``error_en``
+what a value of the wrong shape is told (``x-error`` / ``x-error-en``);
 ``required_when`` is a condition: required when another field has one of ``values``
-(``allOf``/``if``/``then``), with the pattern the value must then match.
+(``allOf``/``if``/``then``), with the pattern the value must then match. ``checklist`` is
+the form's ``x-checklist`` (the reception checklist on this step: True, False, None for the
+lane's default).
 
 :func:`read` refuses, with the reason, any schema it could not write back exactly: such a
 form stays in the JSON view. :func:`write` is the only way back, so both views always hold
@@ -28,12 +34,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from ..keptfiles import PREFILL_FIELDS
+
 TYPES = ("text", "longtext", "number", "date", "choice", "yesno", "document")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FORM_KEYS = {"$schema", "title", "x-title-en", "description", "x-description-en", "type",
-             "properties", "required", "additionalProperties", "allOf"}
-COMMON_KEYS = {"title", "x-title-en", "description", "x-description-en", "type", "x-error",
-               "x-error-en", "x-prefill", "x-show-to"}
+             "properties", "required", "additionalProperties", "allOf", "x-checklist"}
+COMMON_KEYS = {"title", "x-title-en", "description", "x-description-en", "type", "examples",
+               "x-error", "x-error-en", "x-prefill", "x-show-to"}
 TYPE_KEYS = {
     "text": {"format", "minLength", "maxLength", "pattern"},
     "longtext": {"x-widget", "minLength", "maxLength", "pattern"},
@@ -47,7 +55,9 @@ TYPE_KEYS = {
 PLAIN = (("min_length", "minLength"), ("max_length", "maxLength"), ("pattern", "pattern"),
          ("minimum", "minimum"), ("maximum", "maximum"), ("accept", "x-accept"),
          ("max_bytes", "x-max-bytes"), ("error", "x-error"), ("error_en", "x-error-en"),
-         ("prefill", "x-prefill"), ("show_to", "x-show-to"))
+         ("examples", "examples"), ("prefill", "x-prefill"), ("show_to", "x-show-to"))
+# settings written even when empty: ``"x-show-to": []`` means "no later step"
+KEEP_EMPTY = {"show_to"}
 
 
 class CannotBuild(Exception):
@@ -71,6 +81,8 @@ def read(schema: Any) -> dict:
     required = schema.get("required") or []
     if [n for n in required if n not in properties]:
         raise CannotBuild(_("Danh sách bắt buộc có trường không tồn tại."))
+    if schema.get("x-checklist") not in (None, True, False):
+        raise CannotBuild(_("Trình dựng chỉ hiểu “x-checklist” là true hoặc false."))
     fields = []
     for name, prop in properties.items():
         field = _read_field(name, prop)
@@ -81,7 +93,8 @@ def read(schema: Any) -> dict:
             "description": schema.get("description", ""),
             "description_en": schema.get("x-description-en", ""),
             "schema_uri": schema.get("$schema"),
-            "closed": "additionalProperties" in schema, "fields": fields}
+            "closed": "additionalProperties" in schema,
+            "checklist": schema.get("x-checklist"), "fields": fields}
     if write(form) != schema:
         raise CannotBuild(_("Trình dựng không giữ được nguyên lược đồ này (thứ tự các trường "
                             "bắt buộc hoặc các điều kiện khác với thứ tự các trường)."))
@@ -117,6 +130,7 @@ def _read_field(name: str, prop: Any) -> dict:
     if unknown:
         raise CannotBuild(_("Trường %(name)s: trình dựng chưa hỗ trợ %(keys)s.", name=name,
                             keys=", ".join(unknown)))
+    _check_shapes(name, prop)
     field = {"name": name, "type": kind, "title": prop.get("title", ""),
              "title_en": prop.get("x-title-en", ""), "help": prop.get("description", ""),
              "help_en": prop.get("x-description-en", ""), "required_when": None}
@@ -137,6 +151,23 @@ def _read_field(name: str, prop: Any) -> dict:
             field["min_items"] = prop.get("minItems")
         field["options"] = [_read_option(name, o) for o in options or []]
     return field
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_shapes(name: str, prop: dict) -> None:
+    """Refuse the portal's own keys in a shape the builder's controls cannot hold."""
+    shapes = (("examples", lambda v: _strings(v) and bool(v) and all(v)),
+              ("x-error", lambda v: isinstance(v, str) and bool(v)),
+              ("x-error-en", lambda v: isinstance(v, str) and bool(v)),
+              ("x-prefill", lambda v: v in PREFILL_FIELDS),
+              ("x-show-to", _strings))
+    for key, fits in shapes:
+        if key in prop and not fits(prop[key]):
+            raise CannotBuild(_("Trường %(name)s: trình dựng chưa hỗ trợ %(key)s ở dạng này.",
+                                name=name, key=key))
 
 
 def _read_option(name: str, option: Any) -> dict:
@@ -202,6 +233,12 @@ def problems(form: dict) -> list[str]:
             elif not when.get("values"):
                 found.append(_("Trường “%(name)s”: chọn ít nhất một giá trị cho điều kiện.",
                                name=name))
+        if field.get("error_en") and not field.get("error"):
+            found.append(_("Trường “%(name)s”: lời nhắc khi nhập sai có tiếng Anh thì cần có cả "
+                           "tiếng Việt.", name=name))
+        if field.get("prefill") not in (None, "", *PREFILL_FIELDS):
+            found.append(_("Trường “%(name)s”: chỉ điền sẵn được từ %(fields)s.", name=name,
+                           fields=", ".join(PREFILL_FIELDS)))
     return found
 
 
@@ -220,6 +257,8 @@ def write(form: dict) -> dict:
     schema["required"] = [f["name"] for f in fields if f.get("required")]
     if form.get("closed", True):
         schema["additionalProperties"] = False
+    if form.get("checklist") in (True, False):
+        schema["x-checklist"] = form["checklist"]
     conditions: dict[tuple, dict] = {}
     for field in fields:
         when = field.get("required_when")
@@ -279,7 +318,7 @@ def _write_field(field: dict) -> dict:
             prop.update(type="string", oneOf=options)
     for setting, key in PLAIN:
         value = field.get(setting)
-        if value not in (None, "", []):
+        if value not in (None, "", []) or value == [] and setting in KEEP_EMPTY:
             prop[key] = value
     return prop
 

@@ -26,6 +26,7 @@ from engine import problem_texts, versions
 from .. import platform
 from ..formrender import render_form
 from ..i18n import LANGUAGES, current_lang, localized
+from ..keptfiles import PREFILL_FIELDS
 from . import analyst_required, bp, catalog, drafts, formbuilder
 
 NEW_FORM = re.compile(r"^forms/[a-z0-9][a-z0-9_-]{0,60}\.json$")
@@ -123,7 +124,8 @@ def form_editor(code: str, number: int, form: str):
         errors=errors, preview=html,
         preview_lang=lang, staged=staged, is_new=form not in version["files"],
         builder_roles=[{"code": r["code"], "name": localized(r)}
-                       for r in catalog.known_roles(platform()) if r["code"] != "applicant"]
+                       for r in catalog.known_roles(platform())],
+        builder_prefill=PREFILL_FIELDS,
     ), status
 
 

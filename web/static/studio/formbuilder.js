@@ -137,6 +137,53 @@
     return box;
   }
 
+  /** The format hint under the field (its first example) and what a value of the wrong
+   * shape is told, in Vietnamese and English: examples, x-error, x-error-en. */
+  function hintSettings(field) {
+    if (['text', 'longtext', 'number', 'date'].indexOf(field.type) < 0) { return null; }
+    var box = el('div', {'class': 'studio-builder-settings studio-builder-hint'});
+    var proxy = {v: (field.examples || [])[0] || ''};
+    var example = input(proxy, 'v', T.example, 'text');
+    example.querySelector('input').setAttribute('data-key', 'example');
+    example.querySelector('input').addEventListener('input', function () {
+      var rest = (field.examples || []).slice(1);  // further examples stay as they are
+      field.examples = proxy.v.trim() ? [proxy.v].concat(rest) : (rest.length ? rest : null);
+    });
+    box.appendChild(example);
+    box.appendChild(input(field, 'error', T.error, 'text'));
+    box.appendChild(input(field, 'error_en', T.error_en, 'text'));
+    return box;
+  }
+
+  /** Which later steps see the field (x-show-to): every officer's (no key), only the
+   * roles ticked (a list), or none ([]). Codes the page does not know are kept. */
+  function showToSettings(field) {
+    var box = el('fieldset', {'class': 'studio-builder-roles'}, [el('legend', {text: T.show_to})]);
+    var known = config.roles.map(function (r) { return r.code; });
+    var mode = {v: !field.show_to ? 'all' : field.show_to.length ? 'some' : 'none'};
+    var select = input(mode, 'v', T.show_to_mode, 'select',
+      [['all', T.show_all], ['some', T.show_some], ['none', T.show_none]]);
+    select.querySelector('select').setAttribute('data-key', 'show_to');
+    select.querySelector('select').addEventListener('change', function () {
+      field.show_to = mode.v === 'all' ? null : mode.v === 'none' ? []
+        : known.filter(function (code) { return code !== 'applicant'; });
+      render();
+    });
+    box.appendChild(select);
+    if (mode.v !== 'some') { return box; }
+    config.roles.forEach(function (role) {
+      var holder = {v: field.show_to.indexOf(role.code) >= 0};
+      var check = input(holder, 'v', role.name, 'checkbox');
+      check.querySelector('input').setAttribute('data-role', role.code);
+      check.querySelector('input').addEventListener('change', function () {
+        var kept = field.show_to.filter(function (code) { return code !== role.code; });
+        field.show_to = holder.v ? kept.concat([role.code]) : kept;
+      });
+      box.appendChild(check);
+    });
+    return box;
+  }
+
   function conditionSettings(field) {
     var box = el('div', {'class': 'studio-builder-when'});
     var others = form.fields.filter(function (f) { return f !== field && f.name; });
@@ -189,18 +236,6 @@
       el('strong', {text: T.field + ' ' + (index + 1) + (field.title ? ': ' + field.title : '')}),
       button(T.up, moveBy(-1), 'link-button'), button(T.down, moveBy(1), 'link-button'),
       button(T.remove, function () { form.fields.splice(index, 1); }, 'link-button')]);
-    var roles = el('fieldset', {'class': 'studio-builder-roles'}, [el('legend', {text: T.show_to})]);
-    config.roles.forEach(function (role) {
-      var holder = {v: (field.show_to || []).indexOf(role.code) >= 0};
-      var check = input(holder, 'v', role.name, 'checkbox');
-      check.querySelector('input').addEventListener('change', function () {
-        var chosen = config.roles.map(function (r) { return r.code; }).filter(function (code) {
-          return code === role.code ? holder.v : (field.show_to || []).indexOf(code) >= 0;
-        });
-        field.show_to = chosen.length ? chosen : null;
-      });
-      roles.appendChild(check);
-    });
     var typeNames = Object.keys(T.types).map(function (k) { return [k, T.types[k]]; });
     return el('section', {'class': 'studio-builder-field', 'data-field': field.name || ''}, [
       head,
@@ -211,8 +246,22 @@
         input(field, 'help', T.help, 'text'), input(field, 'help_en', T.help_en, 'text'),
         input(field, 'required', T.required, 'checkbox'),
         input(field, 'prefill', T.prefill, 'select',
-              [['', T.prefill_none]].concat(config.prefill.map(function (p) { return [p, p]; })))]),
-      typeSettings(field), conditionSettings(field), roles]);
+              [['', T.prefill_none]].concat(config.prefill.map(function (p) {
+                return [p, T.prefill_fields[p] || p];
+              })))]),
+      typeSettings(field), hintSettings(field), conditionSettings(field), showToSettings(field)]);
+  }
+
+  /** The reception checklist on this step (x-checklist): the lane's default, on or off. */
+  function checklistInput() {
+    var proxy = {v: form.checklist === true ? 'on' : form.checklist === false ? 'off' : ''};
+    var field = input(proxy, 'v', T.checklist, 'select',
+      [['', T.checklist_default], ['on', T.checklist_on], ['off', T.checklist_off]]);
+    field.querySelector('select').setAttribute('data-key', 'checklist');
+    field.querySelector('select').addEventListener('change', function () {
+      form.checklist = proxy.v === 'on' ? true : proxy.v === 'off' ? false : null;
+    });
+    return field;
   }
 
   function render() {
@@ -220,7 +269,7 @@
     var top = el('div', {'class': 'studio-builder-grid'}, [
       input(form, 'title', T.form_title, 'text'), input(form, 'title_en', T.form_title_en, 'text'),
       input(form, 'description', T.form_help, 'textarea'),
-      input(form, 'description_en', T.form_help_en, 'textarea')]);
+      input(form, 'description_en', T.form_help_en, 'textarea'), checklistInput()]);
     panel.appendChild(top);
     form.fields.forEach(function (field, i) { panel.appendChild(card(field, i)); });
     panel.appendChild(button(T.add, function () {
