@@ -102,16 +102,16 @@ def demo_history(length: str, per_day: float) -> None:
     (mostly online, some at the counter or by post), handed over and rated: demo data for
     the leaders' page. Run after `motcua demo` has created the demo accounts."""
     with _platform() as p:
-        _run_history(p, length, per_day=per_day)
+        _run_history(p, length, per_day=per_day, option="--months")
 
 
-def _run_history(p, length: str, per_day: float = 1.0) -> None:
+def _run_history(p, length: str, per_day: float = 1.0, option: str = "--history") -> None:
     from engine import history
 
     try:
         months = history.parse_months(length)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--history") from None
+        raise click.BadParameter(str(exc), param_hint=option) from None
     if history.has_history(p):
         click.echo("Lịch sử trình diễn đã có / the demo history is already there.")
         return
