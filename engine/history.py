@@ -75,10 +75,10 @@ def load_scenarios(bpmn_dir: Path) -> list[dict]:
 def run(p, *, months: int = 6, per_working_day: float = 1.0, online_share: float = 0.8,
         seed: int = 766, progress: Callable[[int, int], None] | None = None) -> Tally:
     """Run ``months`` months of dossiers ending today; ``progress(done, total)`` after each
-    dossier has finished its path."""
+    dossier has finished its path. Once only: nothing is run where a history exists."""
     rng = random.Random(seed)
     scenarios = load_scenarios(p.settings.bpmn_dir)
-    if not scenarios:
+    if not scenarios or has_history(p):
         return Tally()
     saved = p.settings.run_jobs_after_commit
     p.settings.run_jobs_after_commit = False  # slips wait for the worker
@@ -86,6 +86,15 @@ def run(p, *, months: int = 6, per_working_day: float = 1.0, online_share: float
         return _run(p, rng, scenarios, months, per_working_day, online_share, progress)
     finally:
         p.settings.run_jobs_after_commit = saved
+
+
+def has_history(p) -> bool:
+    """Whether a demo history was already run here (it is run once)."""
+    from .models import AuditEvent
+
+    with p.db.read() as session:
+        return session.execute(select(AuditEvent.id).where(
+            AuditEvent.action == "demo_history").limit(1)).scalar() is not None
 
 
 def _run(p, rng, scenarios, months, per_day, online_share, progress) -> Tally:

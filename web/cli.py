@@ -102,16 +102,19 @@ def demo_history(length: str, per_day: float) -> None:
     (mostly online, some at the counter or by post), handed over and rated: demo data for
     the leaders' page. Run after `motcua demo` has created the demo accounts."""
     with _platform() as p:
-        _run_history(p, length, per_day=per_day)
+        _run_history(p, length, per_day=per_day, option="--months")
 
 
-def _run_history(p, length: str, per_day: float = 1.0) -> None:
+def _run_history(p, length: str, per_day: float = 1.0, option: str = "--history") -> None:
     from engine import history
 
     try:
         months = history.parse_months(length)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--history") from None
+        raise click.BadParameter(str(exc), param_hint=option) from None
+    if history.has_history(p):
+        click.echo("Lịch sử trình diễn đã có / the demo history is already there.")
+        return
     with click.progressbar(length=1, label=f"Lịch sử {months} tháng / {months}-month history",
                            show_pos=True) as bar:
         def progress(done: int, total: int) -> None:
@@ -122,6 +125,35 @@ def _run_history(p, length: str, per_day: float = 1.0) -> None:
     click.echo(f"{tally.dossiers} dossiers (online {tally.by_channel['online']}, counter "
                f"{tally.by_channel['counter']}, post {tally.by_channel['post']}), {tally.steps} "
                f"steps, {tally.failed} stopped early; marked as demo data.")
+
+
+@cli.command("scorecard-rule", short_help="List or change the Decision 766 scorecard's rules.")
+@click.argument("indicator", required=False)
+@click.option("--points", type=float, help="The indicator's points.")
+@click.option("--threshold", type=float, help="The share (0–1] that earns full points.")
+@click.option("--confirmed/--unconfirmed", default=False, help="Checked against the Decision.")
+@click.option("--note", default="", help="Where the value comes from.")
+def scorecard_rule(indicator: str | None, points: float | None, threshold: float | None,
+                   confirmed: bool, note: str) -> None:
+    """Without INDICATOR, list every indicator's points, threshold and whether confirmed;
+    with it, change them (administrators: the defaults are unconfirmed)."""
+    from engine import scorecard
+    from engine.errors import InvalidData
+
+    with _platform() as p:
+        if indicator:
+            current = scorecard.rules(p).get(indicator, {})
+            try:
+                scorecard.set_rule(p, indicator, points=current.get("points", 0) if points is None
+                                   else points,
+                                   threshold=current.get("threshold", 1) if threshold is None
+                                   else threshold, confirmed=confirmed, note=note, actor="cli")
+            except InvalidData as exc:
+                raise click.UsageError(f"{exc.message} / {exc.vi}") from None
+        for key, rule in scorecard.rules(p).items():
+            state = "confirmed" if rule["confirmed"] else "UNCONFIRMED"
+            click.echo(f"{scorecard.BY_KEY[key].group:13} {key:24} {rule['points']:5g} points "
+                       f"at >= {rule['threshold']:.0%}  {state}")
 
 
 @cli.command(short_help="Serve the web app and API (gunicorn, every core; else waitress).")

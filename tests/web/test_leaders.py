@@ -40,3 +40,14 @@ def test_heads_see_their_agency_and_bad_filters_say_why(december, auth, client):
     assert backwards.status_code == 422 and "trước ngày bắt đầu" in text(backwards)
     auth.login("chuyenvien")
     assert client.get("/thong-ke/").status_code == 403
+
+
+def test_an_administrator_edits_a_rule_from_the_command_line(platform, run):
+    listed = run("scorecard-rule")
+    assert listed.exit_code == 0 and "on_time" in listed.output and "UNCONFIRMED" in listed.output
+    changed = run("scorecard-rule", "on_time", "--threshold", "0.9", "--confirmed")
+    assert changed.exit_code == 0
+    assert [line for line in changed.output.splitlines() if " on_time " in line][0].endswith(
+        "at >= 90%  confirmed")
+    bad = run("scorecard-rule", "on_time", "--threshold", "2")
+    assert bad.exit_code == 2 and "ngưỡng" in bad.output
