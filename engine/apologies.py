@@ -211,10 +211,11 @@ def flag_late(step: StepContext, task, to: str = "handler,head") -> dict:
     recipients = sorted({email for role in str(to).split(",") if role.strip()
                          for email in _officer_emails(step.session, dossier.agency_id,
                                                       role.strip())})
-    for recipient in recipients:
-        outbox.enqueue_email(step.session, key=f"{dossier.code}:late:{task.id}:{recipient}",
-                             recipient=recipient, subject=f"{subject_vi} / {subject_en}",
-                             body=f"{body_vi}\n\n--\n{body_en}", dossier_id=dossier.id)
+    for address, lang in recipients:  # each officer in their own language alone
+        english = lang == "en"
+        outbox.enqueue_email(step.session, key=f"{dossier.code}:late:{task.id}:{address}",
+                             recipient=address, subject=subject_en if english else subject_vi,
+                             body=body_en if english else body_vi, dossier_id=dossier.id)
     audit.append(step.session, actor=step.actor, action="late", dossier_id=dossier.id,
                  detail={"due_at": dossier.due_at.isoformat() if dossier.due_at else None,
                          "told": len(recipients)})
