@@ -43,7 +43,7 @@ def test_counter_reception_slip_01_and_online_look_up(platform, portal, browser,
     with platform.db.read() as session:
         code = session.execute(select(Dossier.code).where(Dossier.channel == "counter")).scalar_one()
     officer.goto(f"{portal}/ho-so/{code}")
-    slip = officer.locator("a", has_text="slip-01").first
+    slip = officer.locator("a", has_text="giay-tiep-nhan-ho-so").first  # slip 01, named in Vietnamese
     expect(slip).to_be_visible()
     assert officer.request.get(portal + slip.get_attribute("href")).body().startswith(b"%PDF")
 
