@@ -181,8 +181,7 @@ def _load_meta(files: dict[str, str], problems: list[Problem]) -> dict | None:
         if form_set not in available():
             known = ", ".join(available())
             problems.append(Problem("procedure.yaml", "form_set",
-                                    f"no form set {form_set!r} (known: {known}) / không có bộ "
-                                    f"biểu mẫu {form_set!r} (hiện có: {known})"))
+                                    f"no form set {form_set!r} (known: {known})"))
     for doc, path in (meta.get("documents") or {}).items():
         if path not in files:
             problems.append(Problem("procedure.yaml", f"documents.{doc}", f"{path} is not in the bundle"))
@@ -206,18 +205,14 @@ def _check_online_label(meta: dict, problems: list[Problem]) -> None:
         problems.append(Problem(
             "procedure.yaml", "online_label",
             f"a level-{level} procedure is not offered online (Decree 42/2022/NĐ-CP), so it has "
-            f"no online label: remove {label!r} or raise the level / thủ tục mức {level} không "
-            f"phải dịch vụ công trực tuyến (Nghị định 42/2022/NĐ-CP) nên không có nhãn trực "
-            f"tuyến: bỏ {label!r} hoặc nâng mức"))
+            f"no online label: remove {label!r} or raise the level"))
         return
     other = next((lvl for lvl, text in LEVEL_LABELS.items() if text == given), None)
-    hint = (f"; {label!r} is level {other}'s / {label!r} là nhãn của mức {other}"
-            if other else "")
+    hint = f"; {label!r} is level {other}'s label" if other else ""
     problems.append(Problem(
         "procedure.yaml", "online_label",
         f"level {level} pairs with the online label {expected!r} (Decree 42/2022/NĐ-CP), not "
-        f"{label!r} / mức {level} tương ứng với nhãn {expected!r} (Nghị định 42/2022/NĐ-CP), "
-        f"không phải {label!r}{hint}"))
+        f"{label!r}{hint}"))
 
 
 def _check_cooperating_meta(meta: dict, problems: list[Problem]) -> None:

@@ -19,6 +19,10 @@ from . import sandbox
 
 # (English pattern, Vietnamese template). First match wins: put the specific before the general.
 CATALOGUE: list[tuple[str, str]] = [
+    # advice appended to a refusal about where an event may be drawn
+    (r"(?P<inner>.+): attach it to a transaction", "{inner}: hãy gắn nó vào một giao dịch"),
+    (r"(?P<inner>.+): draw it inside the transaction it cancels",
+     "{inner}: hãy vẽ nó bên trong giao dịch mà nó hủy"),
     # --- files and procedure.yaml
     (r"file paths must stay inside the bundle", "đường dẫn tệp phải nằm trong gói thủ tục"),
     (r"not UTF-8 text", "không phải văn bản UTF-8: lưu tệp với mã hóa UTF-8"),
@@ -259,6 +263,62 @@ CATALOGUE: list[tuple[str, str]] = [
      r"mark one outgoing flow as the default",
      "cổng rẽ nhánh không có luồng mặc định: hồ sơ có dữ liệu không khớp điều kiện nào sẽ dừng "
      "tại đây; hãy đánh dấu một luồng ra là mặc định"),
+    # --- levels (Decree 42/2022), form sets, DMN, signals, transactions, Camunda import
+    (r"a level-(?P<a>.+?) procedure is not offered online \(Decree 42/2022/NĐ-CP\), so it has "
+     r"no online label: remove (?P<b>.+?) or raise the level",
+     "thủ tục mức {a} không phải dịch vụ công trực tuyến (Nghị định 42/2022/NĐ-CP) nên không "
+     "có nhãn trực tuyến: bỏ {b} hoặc nâng mức"),
+    (r"level (?P<a>.+?) pairs with the online label (?P<b>.+?) \(Decree 42/2022/NĐ-CP\), not "
+     r"(?P<c>.+?); (?P<d>.+?) is level (?P<e>.+?)'s label",
+     "mức {a} tương ứng với nhãn {b} (Nghị định 42/2022/NĐ-CP), không phải {c}; {d} là nhãn "
+     "của mức {e}"),
+    (r"level (?P<a>.+?) pairs with the online label (?P<b>.+?) \(Decree 42/2022/NĐ-CP\), not "
+     r"(?P<c>.+)",
+     "mức {a} tương ứng với nhãn {b} (Nghị định 42/2022/NĐ-CP), không phải {c}"),
+    (r"no form set (?P<a>.+?) \(known: (?P<b>.*)\)", "không có bộ biểu mẫu {a} (hiện có: {b})"),
+    (r"a DMN file needs a decision \(with a decision table\) for a business rule task to name",
+     "tệp DMN cần có một quyết định (kèm bảng quyết định) để tác vụ quy tắc nghiệp vụ gọi tới"),
+    (r"decision (?P<a>.+?) is also in (?P<b>.+?): ids must be unique",
+     "quyết định {a} cũng có trong {b}: mã quyết định phải là duy nhất"),
+    (r"decision table (?P<a>.+?): (?P<b>.+?): (?P<inner>.+)", "bảng quyết định {a}: {b}: {inner}"),
+    (r"candidate group (?P<a>.+?) is not a role code: rename the group to one of (?P<b>.+)",
+     "nhóm ứng viên {a} không phải mã vai trò: đổi tên nhóm thành một trong {b}"),
+    (r"a business rule task names the decision it runs: add spiffworkflow:calledDecisionId with "
+     r"the id of a decision in a \.dmn file of the bundle",
+     "tác vụ quy tắc nghiệp vụ phải nêu quyết định nó chạy: thêm "
+     "spiffworkflow:calledDecisionId với mã của một quyết định trong tệp .dmn của gói"),
+    (r"a cancel event belongs to a transaction: a cancel end event inside it, a cancel boundary "
+     r"event on it",
+     "sự kiện hủy thuộc về một giao dịch: sự kiện kết thúc hủy nằm bên trong giao dịch, sự kiện "
+     "biên hủy gắn trên giao dịch"),
+    (r"a conditional start or end event is not supported: use a none start event, then a "
+     r"conditional catch event",
+     "chưa hỗ trợ sự kiện bắt đầu hoặc kết thúc có điều kiện: dùng sự kiện bắt đầu thường, rồi "
+     "một sự kiện chờ có điều kiện"),
+    (r"a signal event must name a bpmn:signal that has a name \(signalRef\)",
+     "sự kiện tín hiệu phải trỏ tới một bpmn:signal có tên (signalRef)"),
+    (r"a signal start event is not supported \(a dossier's process starts when it is submitted; "
+     r"a signal stays inside its dossier\): use a none start event",
+     "chưa hỗ trợ sự kiện bắt đầu bằng tín hiệu (quy trình của hồ sơ bắt đầu khi hồ sơ được "
+     "nộp; tín hiệu chỉ có hiệu lực trong hồ sơ của nó): dùng sự kiện bắt đầu thường"),
+    (r"a start event with several event definitions is not supported: a dossier's process "
+     r"starts when it is submitted",
+     "chưa hỗ trợ sự kiện bắt đầu có nhiều định nghĩa sự kiện: quy trình của hồ sơ bắt đầu khi "
+     "hồ sơ được nộp"),
+    (r"an event with several event definitions may combine only (?P<a>.+?) here: use an "
+     r"event-based gateway to wait for one of several other events",
+     "sự kiện có nhiều định nghĩa ở đây chỉ được kết hợp {a}: dùng cổng theo sự kiện để chờ "
+     "một trong nhiều sự kiện khác"),
+    (r"calls process (?P<a>.+?), which leads back to the process this call is in: each call "
+     r"would start another without end\. Draw a loop \(a gateway back, or a standard loop\) "
+     r"instead",
+     "gọi quy trình {a}, quy trình này dẫn ngược về quy trình chứa lời gọi: mỗi lần gọi lại "
+     "khởi động thêm một lần, không có điểm dừng. Hãy vẽ một vòng lặp (cổng quay lại, hoặc vòng "
+     "lặp chuẩn) thay thế"),
+    (r"transaction (?P<a>.+?) has no cancel boundary event: attach one to say where a cancelled "
+     r"transaction goes on",
+     "giao dịch {a} không có sự kiện biên hủy: gắn một sự kiện như vậy để chỉ giao dịch bị hủy "
+     "sẽ đi tiếp đến đâu"),
 ]
 
 # Line suffixes the sandbox adds ("… (line 2)").

@@ -166,7 +166,7 @@ def test_a_level_and_online_label_that_disagree_are_refused(platform, level, lab
                    .replace("online_label: toàn trình", f"online_label: {label}", 1)})
     [problem] = problems(platform, bad)
     assert (problem["file"], problem["element"]) == ("procedure.yaml", "online_label")
-    assert fragment in problem["message"] and "Nghị định 42/2022/NĐ-CP" in problem["message"]
+    assert fragment in problem["message"] and "Nghị định 42/2022/NĐ-CP" in problem["message_vi"]
 
 
 def test_a_bundle_picks_a_known_form_set(platform):

@@ -12,14 +12,14 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from engine import accounts, clock, scorecard, stats, tasks
+from engine import accounts, apologies, clock, scorecard, stats, tasks
 from engine.demo import DISTRICT_FINANCE, FINANCE, PROVINCE, TRANSPORT
 from engine.errors import InvalidData, NotFound
 from engine.models import Agency, Document, Dossier, Procedure, User
 from engine.payment_models import Payment
 from engine.stats_models import Rating
 from tests.engine.factories import reception_task, submit
-from tests.scenario import run_scenario
+from tests.scenario import open_task, run_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 DECEMBER = {"start": date(2026, 12, 1), "end": date(2026, 12, 31)}
@@ -58,10 +58,21 @@ def test_a_receipt_slip_is_not_an_electronic_result(platform):
 
 
 def test_an_apology_does_not_turn_a_late_dossier_on_time(platform):
-    code = run_scenario(platform, _scenario("transport-business-licence", "late-with-apology"))
+    """Appointment Thu 10/12 17:00; the head apologises on 9/12 and moves it to 15/12; the
+    licence is signed on Fri 11/12: on time for the new date, late for the national count."""
+    scenario = _scenario("transport-business-licence", "approve-and-sign")
+    code = run_scenario(platform, {**scenario, "steps": scenario["steps"][:2]})
+    clock.travel_to(at(2026, 12, 9, 10, 0))
+    apologies.apologise(platform, code, accounts.find_user(platform, "lanhdao"),
+                        "Chờ ý kiến của cơ quan phối hợp", date(2026, 12, 15))
+    clock.travel_to(at(2026, 12, 11, 10, 0))
+    for step in scenario["steps"][2:]:
+        tasks.complete(platform, accounts.find_user(platform, step["as"]),
+                       open_task(platform, code, step["task"]).id, step["data"],
+                       passphrase=step.get("passphrase"))
     dossier = _dossier(platform, code)
     assert dossier.due_at > dossier.original_due_at == at(2026, 12, 10, 17, 0)
-    assert dossier.finished_at > dossier.original_due_at
+    assert dossier.original_due_at < dossier.finished_at < dossier.due_at
     report = stats.indicators(platform, **DECEMBER)
     assert (report["processed"], report["processed_late"], report["late"]) == (1, 1, 1)
     assert report["share_on_time"] == 0.0

@@ -125,7 +125,7 @@ def test_event_based_gateway_message_first(platform):
     assert timers(platform, code, "cancelled") == ["race"]  # the timer lost the race
     clock.travel(timedelta(hours=5))
     assert tick(platform, code) == {"timers": 0, "messages": 0, "emails": 0, "expired": 0,
-                                    "jobs": 0}
+                                    "jobs": 0, "national": 0}
 
 
 def test_event_based_gateway_timer_first(platform):
