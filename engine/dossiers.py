@@ -253,11 +253,12 @@ _PUBLIC_DETAIL = {"status": ("to",), "complete": ("title",), "sign": ("document"
 
 def public_view(view: dict) -> dict:
     """What anyone with the code and the applicant's ID number may see (the public look-up,
-    ``/tra-cuu``, and its API): the procedure, agency, status, dates, the open steps
+    ``/tra-cuu``, and its API): the procedure, agency, status, dates, the citizen's timeline
+    (:func:`engine.progress.timeline`: steps, dates, on time or not), the open steps
     without their officers, and the history's actions without their actors or notes. No
     application data, contact details, documents, notifications or user names."""
     keep = ("code", "procedure", "agency", "status", "status_vi", "status_en", "channel",
-            "received_at", "due_at", "finished_at")
+            "received_at", "due_at", "finished_at", "timeline")
     public = {key: view[key] for key in keep if key in view}
     public["procedure"] = {key: view["procedure"][key] for key in ("code", "name_vi", "name_en")}
     public["steps"] = [{"title": s["title"], "role": s["role"], "due_at": s["due_at"]}
