@@ -5,7 +5,7 @@ Scoring (DOMAIN.md §4): full points at or above the indicator's threshold, othe
 ``ratio × points ÷ threshold``. The points and thresholds below are **unconfirmed**: they
 are defaults an administrator overrides in the ``scorecard_rule`` table
 (:func:`set_rule`) and marks confirmed once checked against the Decision. An indicator
-the portal cannot know (published procedures, national portal sync, complaints, re-use of
+the portal cannot know (published procedures, complaints, re-use of
 the citizen's data store) has the value None and no points — never 0 — with the reason;
 a group whose indicators are all unknown has points None.
 """
@@ -56,7 +56,7 @@ INDICATORS: tuple[Indicator, ...] = (
               unknown_because="publication in the national procedure database is " + NOT_RECORDED),
     Indicator("synced", "transparency", 9, 1.0, "Hồ sơ đồng bộ lên Cổng Dịch vụ công quốc gia",
               "Dossiers synchronised with the national portal",
-              unknown_because="synchronisation with the national portal is " + NOT_RECORDED),
+              value=lambda figures, offer: figures["share_synchronised"]),
     Indicator("on_time", "progress", 14, 1.0, "Hồ sơ giải quyết trước hạn, đúng hạn",
               "Dossiers processed early or on time", lambda f, o: f["share_on_time"]),
     Indicator("processing_time", "progress", 6, 1.0, "Thời gian giải quyết trung bình trong hạn",

@@ -109,6 +109,8 @@ class Fact:
     digitised: bool = False
     dissatisfied: bool = False
     paused_seconds: float = 0.0
+    # the national public-service portal has answered its record (engine.national)
+    synchronised: bool = False
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -159,7 +161,8 @@ def _fact(dossier: Dossier, procedure_code: str, meta: dict) -> Fact:
                 supplements=dossier.supplement_count or 0,
                 paused_working_days=dossier.paused_working_days or 0,
                 unit=deadline.get("unit") or "working_days", deadline=int(deadline.get("value") or 0),
-                has_fee=bool(isinstance(fee, dict) and fee.get("amount")))
+                has_fee=bool(isinstance(fee, dict) and fee.get("amount")),
+                synchronised=bool(dossier.national_code))
 
 
 def _ids_with(session: Session, column, ids: list[int], *conditions) -> set[int]:
@@ -310,7 +313,9 @@ def online_figures(facts: list[Fact], span: Period) -> dict:
             "with_fee": len(with_fee), "paid_online": paid,
             "share_paid_online": _share(paid, len(with_fee)),
             "digitised": sum(1 for f in facts if f.digitised),
-            "share_digitised": _share(sum(1 for f in facts if f.digitised), len(facts))}
+            "share_digitised": _share(sum(1 for f in facts if f.digitised), len(facts)),
+            "synchronised": sum(1 for f in facts if f.synchronised),
+            "share_synchronised": _share(sum(1 for f in facts if f.synchronised), len(facts))}
 
 
 def satisfaction_figures(facts: list[Fact], late: int) -> dict:

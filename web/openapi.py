@@ -214,6 +214,9 @@ SCHEMAS: dict[str, dict] = {
             "electronic_results": {"type": "integer"}, "share_electronic_results": _SHARE,
             "share_online": _SHARE, "paid_online": {"type": "integer"},
             "share_paid_online": _SHARE, "share_satisfied": _SHARE,
+            "synchronised": {"type": "integer", "description": "dossiers whose record the "
+                             "national public-service portal has answered"},
+            "share_synchronised": _SHARE,
             "scorecard": {"type": "object", "description": "group (transparency, progress, "
                           "online, digitisation, satisfaction) → points, null when the portal "
                           "cannot know any of its indicators",

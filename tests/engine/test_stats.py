@@ -12,7 +12,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from engine import accounts, apologies, clock, scorecard, stats, tasks
+from engine import accounts, apologies, clock, scorecard, stats, tasks, worker
 from engine.demo import DISTRICT_FINANCE, FINANCE, PROVINCE, TRANSPORT
 from engine.errors import InvalidData, NotFound
 from engine.models import Agency, Document, Dossier, Procedure, User
@@ -243,9 +243,11 @@ def test_a_procedure_average_time_and_scorecard(december):
     assert r["average_processing_time"] == {"vehicle-badge": {
         "average": 1.5, "unit": "working_days", "deadline": 2, "processed": 2}}
     assert r["scorecard"]["progress"] == 20  # all on time, average within the deadline
-    assert r["scorecard"]["transparency"] is None  # unknown to the portal, not 0
     detail = {i["indicator"]: i for g in r["scorecard_detail"] for i in g["indicators"]}
-    assert detail["synced"]["points"] is None and detail["synced"]["unknown"]
+    assert detail["published"]["points"] is None and detail["published"]["unknown"]  # not 0
+    # no record has reached the national portal yet (no worker ran): known, and nothing
+    assert (detail["synced"]["value"], detail["synced"]["points"]) == (0.0, 0.0)
+    assert r["scorecard"]["transparency"] == 0.0
     assert detail["paid_online"]["value"] == 0.5 and detail["paid_online"]["confirmed"] is False
     # 0.5 paid online under a threshold of 0.8 earns 0.5 × 5 ÷ 0.8.
     assert detail["paid_online"]["points"] == round(0.5 * 5 / 0.8, 2)
@@ -261,3 +263,18 @@ def test_an_administrator_changes_a_threshold(december):
     assert (on_time["points"], on_time["confirmed"]) == (14, True)
     with pytest.raises(InvalidData):
         scorecard.set_rule(december, "on_time", points=14, threshold=1.5)
+
+
+def test_a_dossier_the_national_portal_answered_counts_as_synchronised(platform):
+    clock.travel_to(at(2026, 12, 7, 9, 0))
+    first, second = submit(platform), submit(platform)
+    assert stats.indicators(platform, **DECEMBER)["synchronised"] == 0
+    worker.tick(platform)  # sends both records; the portal's stand-in answers each
+    with platform.db.read() as session:
+        answered = session.execute(select(Dossier.code).where(
+            Dossier.national_code.is_not(None))).scalars().all()
+    assert sorted(answered) == sorted([first, second])
+    report = stats.indicators(platform, **DECEMBER)
+    assert (report["synchronised"], report["share_synchronised"]) == (2, 1.0)
+    detail = {i["indicator"]: i for g in report["scorecard_detail"] for i in g["indicators"]}
+    assert detail["synced"]["points"] == detail["synced"]["max_points"]
