@@ -97,14 +97,16 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def build_record(session: Session, p, dossier: Dossier, sequence: int) -> dict:
-    """The dossier's record as of now (DOMAIN.md §4's fields)."""
-    from .calendar import load_calendar
+def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: dict,
+                 calendar) -> dict:
+    """The dossier's record as of now (DOMAIN.md §4's fields), from the version's ``meta``
+    and the working ``calendar`` the step already holds."""
     from .deadlines import processing_working_days
 
-    meta = dossier.version.meta or {}
+    fee = meta.get("fee")
     paid = session.execute(select(func.count()).select_from(Payment).where(
-        Payment.dossier_id == dossier.id, Payment.status == "paid")).scalar()
+        Payment.dossier_id == dossier.id, Payment.status == "paid")).scalar() \
+        if isinstance(fee, dict) and fee.get("amount") else 0
     result = session.execute(
         select(Document.id).where(Document.dossier_id == dossier.id,
                                   Document.kind == "generated",
@@ -120,7 +122,7 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int) -> dict:
         "agency_code": dossier.agency.code,
         "received_at": _iso(dossier.received_at), "due_at": _iso(dossier.due_at),
         "finished_at": _iso(dossier.finished_at),
-        "processing_time": {"value": processing_working_days(load_calendar(session), dossier),
+        "processing_time": {"value": processing_working_days(calendar, dossier),
                             "unit": "working_days"},
         "channel": CHANNELS.get(dossier.channel, 2),
         "paid_online": 2 if paid else 0,
@@ -130,15 +132,15 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int) -> dict:
     }
 
 
-def record_status(step, dossier: Dossier | None = None) -> str | None:
-    """Queue the record of the dossier's current status for the national portal, in the
-    step's transaction (``step``: a :class:`engine.operators.StepContext` or anything
-    with ``platform`` and ``session``). Returns the outbox key, or None when this
+def record_status(step, *, first: bool = False) -> str | None:
+    """Queue the record of the step's dossier's current status for the national portal, in
+    the step's transaction (``step``: a :class:`engine.operators.StepContext`: its
+    session, platform, dossier, version and calendar). ``first``: the dossier has just been
+    received, so it has no record yet. Returns the outbox key, or None when this
     transaction already queued a record of this same status."""
-    session, p = step.session, step.platform
-    dossier = dossier or step.dossier
+    session, p, dossier = step.session, step.platform, step.dossier
     sequences = unit_of(session).national_sequence
-    last = sequences.get(dossier.id)
+    last = (0, None) if first else sequences.get(dossier.id)
     if last is None:
         last = (session.execute(select(func.count()).select_from(Outbox).where(
             Outbox.dossier_id == dossier.id, Outbox.kind == KIND)).scalar() or 0, None)
@@ -148,7 +150,8 @@ def record_status(step, dossier: Dossier | None = None) -> str | None:
     number += 1
     sequences[dossier.id] = (number, dossier.status)
     key = f"{dossier.code}:national:{number:04d}"
-    record = build_record(session, p, dossier, number)
+    record = build_record(session, p, dossier, number, meta=step.version.meta or {},
+                          calendar=step.calendar)
     outbox.enqueue(session, key=key, kind=KIND, recipient=RECIPIENT,
                    subject=f"{dossier.status} #{number}",
                    body=json.dumps(record, ensure_ascii=False), dossier_id=dossier.id)

@@ -121,7 +121,7 @@ def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: s
         task.set_data(**initial_data)
     unit_locked(session, dossier.id)
     step = Step(session, dossier, version, workflow, context)
-    national.record_status(context)  # received: the first record for the national portal
+    national.record_status(context, first=True)  # received: the national portal's first record
     _advance(step)
     messages.emit(step)
     store.insert_state(session, dossier.id, dump_state(workflow), workflow.completed)
