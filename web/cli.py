@@ -357,9 +357,9 @@ def import_agencies(file: Path, actor: str) -> None:
     """Upsert agencies by code from FILE.csv (columns code,name_vi,name_en,kind,parent_code,
     email,address). Every row is checked first: one bad row and nothing is written (exit 1).
     """
-    from engine import admin
+    from engine.admin import imports
 
-    _import(file, lambda p, data: admin.import_agencies(p, data, actor=actor))
+    _import(file, lambda p, data: imports.import_agencies(p, data, actor=actor))
 
 
 @cli.command("import-users", short_help="Create or update users from a CSV file.")
@@ -373,9 +373,9 @@ def import_users(file: Path, actor: str) -> None:
     New users without a password get a one-time one, printed once. Every row is checked
     first: one bad row and nothing is written (exit 1).
     """
-    from engine import admin
+    from engine.admin import imports
 
-    _import(file, lambda p, data: admin.import_users(p, data, actor=actor))
+    _import(file, lambda p, data: imports.import_users(p, data, actor=actor))
 
 
 def _import(file: Path, run) -> None:
