@@ -11,6 +11,18 @@ def _default_data_dir() -> Path:
     return Path(os.environ.get("MOTCUA_DATA_DIR") or Path.cwd() / "var").resolve()
 
 
+#: The agencies' seal keys' passphrase in the demo (and in settings built in code, as tests do).
+DEMO_PASSPHRASE = "demo"
+#: The file, under the data directory, that marks its PKI as the demo's (:mod:`engine.demo`
+#: writes it with the demo certificates): only there may the passphrase stay unset.
+DEMO_MARKER = Path("pki") / "DEMO"
+
+
+def is_demo_data(data_dir: Path) -> bool:
+    """Whether ``data_dir`` holds the demo's data (``motcua demo`` made its PKI)."""
+    return (Path(data_dir) / DEMO_MARKER).is_file()
+
+
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
@@ -26,8 +38,11 @@ class Settings:
     ``bpmn_dir``: the procedure folders loaded by ``motcua init``.
     ``public_url``: the portal's address, for links in e-mails.
     ``agency_key_passphrase``: encrypts the agencies' seal keys under ``data_dir/pki/agencies``
-    (slips 01–05 are signed by the agency, with no officer present); the default is for
-    development only: set ``MOTCUA_AGENCY_KEY_PASSPHRASE`` in production.
+    (slips 01–05 are signed by the agency, with no officer present). From the environment
+    it is ``MOTCUA_AGENCY_KEY_PASSPHRASE``; unset, it is the demo's (:data:`DEMO_PASSPHRASE`)
+    only when the data directory is the demo's (:func:`is_demo_data`), and empty otherwise,
+    which ``motcua serve``, ``worker`` and ``init`` refuse (:meth:`seal_passphrase_missing`).
+    Settings built in code default to the demo's.
     ``tracking_url``: the vehicle-tracking (GPS) provider's JSON API (:mod:`engine.tracking`);
     unset, the portal's own stand-in answers, called in-process. ``tracking_token`` is the
     bearer token it expects; ``tracking_timeout_seconds`` bounds each call, which runs inside
@@ -77,6 +92,19 @@ class Settings:
     ``script_cpu_seconds`` of processor time and ``script_memory_mb`` of memory each
     (``MOTCUA_SCRIPT_WORKERS``, ``MOTCUA_SCRIPT_CPU_SECONDS``, ``MOTCUA_SCRIPT_MEMORY_MB``);
     0 runs every script in-process, under the sandbox's own limits only.
+    ``vnpay_url`` / ``vnpay_tmn_code`` / ``vnpay_hash_secret`` (``MOTCUA_VNPAY_URL``,
+    ``MOTCUA_VNPAY_TMN_CODE``, ``MOTCUA_VNPAY_HASH_SECRET``): the payment gateway and the
+    merchant's credentials (:func:`engine.payments.gateway_for`); unset, the portal's own
+    sandbox at ``{public_url}/sandbox/vnpay/pay`` with a demo terminal code and secret.
+    ``studio_assets_dir`` (``MOTCUA_STUDIO_ASSETS_DIR``): where the studio finds bpmn-js's
+    ``dist/``; unset, ``node_modules/bpmn-js/dist`` beside the code.
+    ``chart_assets_dir`` (``MOTCUA_CHART_ASSETS_DIR``): where the leaders' page finds
+    Chart.js's ``dist/``; unset, ``node_modules/chart.js/dist`` beside the code.
+    ``font_dir`` (``MOTCUA_FONT_DIR``): a folder searched first for the DejaVu fonts that
+    slips are drawn with (:mod:`signing.fonts`).
+    ``signer_cache_ttl_seconds`` (``MOTCUA_SIGNER_CACHE_TTL``): how long an unlocked signing
+    key stays in the process's memory (:data:`signing.pki.signer_cache`); 0 unlocks it on
+    every signature.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -88,7 +116,7 @@ class Settings:
     bpmn_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "bpmn")
     max_upload_bytes: int = 10 * 1024 * 1024
     script_timeout_seconds: float = 1.0
-    agency_key_passphrase: str = "demo"
+    agency_key_passphrase: str = DEMO_PASSPHRASE
     tracking_url: str = ""
     tracking_token: str = ""
     tracking_timeout_seconds: float = 3.0
@@ -115,6 +143,13 @@ class Settings:
     script_workers: int = 2
     script_cpu_seconds: float = 2.0
     script_memory_mb: int = 512
+    vnpay_url: str = ""
+    vnpay_tmn_code: str = ""
+    vnpay_hash_secret: str = ""
+    studio_assets_dir: Path | None = None
+    chart_assets_dir: Path | None = None
+    font_dir: Path | None = None
+    signer_cache_ttl_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -134,8 +169,6 @@ class Settings:
             values["mail_from"] = env["MOTCUA_MAIL_FROM"]
         if env.get("MOTCUA_PUBLIC_URL"):
             values["public_url"] = env["MOTCUA_PUBLIC_URL"].rstrip("/")
-        if env.get("MOTCUA_AGENCY_KEY_PASSPHRASE"):
-            values["agency_key_passphrase"] = env["MOTCUA_AGENCY_KEY_PASSPHRASE"]
         if env.get("MOTCUA_TRACKING_URL"):
             values["tracking_url"] = env["MOTCUA_TRACKING_URL"].rstrip("/")
         if env.get("MOTCUA_TRACKING_TOKEN"):
@@ -182,5 +215,30 @@ class Settings:
             values["script_memory_mb"] = int(env["MOTCUA_SCRIPT_MEMORY_MB"])
         if env.get("MOTCUA_BPMN_DIR"):
             values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
+        for key in ("vnpay_url", "vnpay_tmn_code", "vnpay_hash_secret"):
+            values[key] = env.get(f"MOTCUA_{key.upper()}", "").strip()
+        for key in ("studio_assets_dir", "chart_assets_dir", "font_dir"):
+            if env.get(f"MOTCUA_{key.upper()}"):
+                values[key] = Path(env[f"MOTCUA_{key.upper()}"])
+        if env.get("MOTCUA_SIGNER_CACHE_TTL"):
+            try:
+                values["signer_cache_ttl_seconds"] = float(env["MOTCUA_SIGNER_CACHE_TTL"])
+            except ValueError:  # as before: a mistyped value keeps the default
+                pass
         values.update(overrides)
+        if "agency_key_passphrase" not in overrides:
+            values["agency_key_passphrase"] = env.get("MOTCUA_AGENCY_KEY_PASSPHRASE") or (
+                DEMO_PASSPHRASE if is_demo_data(values["data_dir"]) else "")
         return cls(**values)
+
+    def seal_passphrase_missing(self) -> str:
+        """Why a server must not start on these settings ("" when it may): outside the
+        demo, the agencies' seal keys need a passphrase of the operator's choosing."""
+        if self.agency_key_passphrase:
+            return ""
+        return ("MOTCUA_AGENCY_KEY_PASSPHRASE is not set: the agencies' seal keys (which sign "
+                f"the slips) need a passphrase outside the demo (data in {self.data_dir}). "
+                "Set it, and keep it: the keys made with it open only with it. / "
+                "Chưa đặt MOTCUA_AGENCY_KEY_PASSPHRASE: khóa con dấu của các cơ quan (dùng ký "
+                "phiếu) cần mật khẩu khi không chạy bản trình diễn. Hãy đặt và giữ lại mật khẩu "
+                "này: khóa tạo bằng mật khẩu nào chỉ mở được bằng mật khẩu đó.")

@@ -4,6 +4,7 @@ officer's signing key is protected by the passphrase ``demo``."""
 from __future__ import annotations
 
 from .accounts import create_user
+from .config import DEMO_MARKER, DEMO_PASSPHRASE
 
 TRANSPORT = "000.00.14.H56"
 FINANCE = "000.00.13.H56"
@@ -79,6 +80,9 @@ def issue_certificates(p) -> None:
     from signing.pki import ensure_ca, issue_certificate
 
     ensure_ca(p.pki_dir)
+    marker = p.settings.data_dir / DEMO_MARKER
+    marker.write_text("The demo's PKI (motcua demo): its keys open with the passphrase "
+                      f"{DEMO_PASSPHRASE!r}.\n", encoding="utf-8")
     for account in ACCOUNTS:
         if account["kind"] == "staff":
             agency = account.get("agency_code")

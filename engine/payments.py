@@ -28,7 +28,6 @@ Decisions:
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -73,15 +72,15 @@ REUSE_MARGIN = timedelta(minutes=3)
 
 
 def gateway_for(p) -> VNPayGateway:
-    """The configured gateway: ``MOTCUA_VNPAY_URL`` / ``_TMN_CODE`` / ``_HASH_SECRET``.
+    """The configured gateway: settings ``vnpay_url`` / ``vnpay_tmn_code`` /
+    ``vnpay_hash_secret`` (``MOTCUA_VNPAY_URL`` / ``_TMN_CODE`` / ``_HASH_SECRET``).
 
     Unset, the URL is the portal's own sandbox (``{public_url}/sandbox/vnpay/pay``) with a
     demo terminal code and secret. A real gateway URL without real credentials is refused.
     """
-    env = os.environ
-    url = env.get("MOTCUA_VNPAY_URL") or f"{p.settings.public_url}{SANDBOX_PATH}"
-    tmn_code = env.get("MOTCUA_VNPAY_TMN_CODE", "")
-    secret = env.get("MOTCUA_VNPAY_HASH_SECRET", "")
+    settings = p.settings
+    url = settings.vnpay_url or f"{settings.public_url}{SANDBOX_PATH}"
+    tmn_code, secret = settings.vnpay_tmn_code, settings.vnpay_hash_secret
     if is_sandbox_url(url):
         tmn_code, secret = tmn_code or DEMO_TMN_CODE, secret or DEMO_HASH_SECRET
     elif not (tmn_code and secret):
@@ -92,8 +91,7 @@ def gateway_for(p) -> VNPayGateway:
 
 def sandbox_enabled(p) -> bool:
     """Whether payments go to the portal's own sandbox (then web/ serves it)."""
-    return is_sandbox_url(os.environ.get("MOTCUA_VNPAY_URL")
-                          or f"{p.settings.public_url}{SANDBOX_PATH}")
+    return is_sandbox_url(p.settings.vnpay_url or f"{p.settings.public_url}{SANDBOX_PATH}")
 
 
 # -- fees -------------------------------------------------------------------------------

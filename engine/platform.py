@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from signing import fonts, pki
+
 from . import apologies, jobs, national, operators, outbox, registry, slips, sms, tracking
 from .config import Settings
 from .db import Database
@@ -28,6 +30,8 @@ class Platform:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.database_url)
         self.storage = LocalStorage(self.settings.data_dir / "files")
+        fonts.use_font_dir(self.settings.font_dir)  # signing/ reads no engine settings itself
+        pki.signer_cache.ttl = self.settings.signer_cache_ttl_seconds
 
     @property
     def pki_dir(self):

@@ -21,7 +21,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from . import accounts, audit, clock, outbox
-from .admin import EMAIL, MIN_PASSWORD, USERNAME, _invalid, _problem  # as the admin's form
+from .admin.checks import EMAIL, MIN_PASSWORD, USERNAME, invalid, problem  # as the admin's form
 from .errors import InvalidData
 from .models import AccountToken, User
 
@@ -49,34 +49,34 @@ def _check(values: Mapping) -> tuple[dict, list[dict]]:
     password = str(values.get("password") or "")
     problems = []
     if not USERNAME.match(clean["username"]):
-        problems.append(_problem("username", "3 to 80 lower-case letters, digits, '.', '_' or "
+        problems.append(problem("username", "3 to 80 lower-case letters, digits, '.', '_' or "
                                  "'-', starting with a letter or digit.",
                                  "Từ 3 đến 80 ký tự: chữ thường không dấu, chữ số, '.', '_' "
                                  "hoặc '-', bắt đầu bằng chữ hoặc số."))
     if not clean["full_name"] or len(clean["full_name"]) > 255:
-        problems.append(_problem("full_name", "Enter your full name (or your firm's name).",
+        problems.append(problem("full_name", "Enter your full name (or your firm's name).",
                                  "Hãy nhập họ và tên (hoặc tên doanh nghiệp)."))
     if clean["kind"] not in KINDS:
-        problems.append(_problem("kind", "Choose: citizen or firm.",
+        problems.append(problem("kind", "Choose: citizen or firm.",
                                  "Hãy chọn: công dân hoặc doanh nghiệp."))
     if not EMAIL.match(clean["email"]) or len(clean["email"]) > 255:
-        problems.append(_problem("email", "Enter an e-mail address such as ten@example.vn: "
+        problems.append(problem("email", "Enter an e-mail address such as ten@example.vn: "
                                  "the confirmation link is sent there.",
                                  "Hãy nhập địa chỉ thư điện tử, ví dụ ten@example.vn: liên "
                                  "kết xác nhận được gửi tới địa chỉ này."))
     if not ID_NUMBER.match(clean["id_number"]):
-        problems.append(_problem("id_number", "Enter your citizen ID (12 digits) or your "
+        problems.append(problem("id_number", "Enter your citizen ID (12 digits) or your "
                                  "firm's tax code (10 digits, or 10-3 for a branch).",
                                  "Hãy nhập số CCCD (12 chữ số) hoặc mã số thuế của doanh "
                                  "nghiệp (10 chữ số, hoặc 10-3 với chi nhánh)."))
     if len(clean["phone"]) > 40:
-        problems.append(_problem("phone", "At most 40 characters.", "Tối đa 40 ký tự."))
+        problems.append(problem("phone", "At most 40 characters.", "Tối đa 40 ký tự."))
     problems.extend(password_problems(password))
     if password != str(values.get("password_again") or ""):
-        problems.append(_problem("password_again", "The two passwords differ.",
+        problems.append(problem("password_again", "The two passwords differ.",
                                  "Hai lần nhập mật khẩu không khớp."))
     if any(unicodedata.category(ch) == "Cc" for value in clean.values() for ch in value):
-        problems.append(_problem("full_name", "Remove the control characters.",
+        problems.append(problem("full_name", "Remove the control characters.",
                                  "Hãy xoá các ký tự điều khiển."))
     clean["password"] = password
     return clean, problems
@@ -84,10 +84,10 @@ def _check(values: Mapping) -> tuple[dict, list[dict]]:
 
 def password_problems(password: str) -> list[dict]:
     if len(password) < MIN_PASSWORD:
-        return [_problem("password", f"At least {MIN_PASSWORD} characters.",
+        return [problem("password", f"At least {MIN_PASSWORD} characters.",
                          f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.")]
     if len(password) > 256:
-        return [_problem("password", "At most 256 characters.", "Tối đa 256 ký tự.")]
+        return [problem("password", "At most 256 characters.", "Tối đa 256 ký tự.")]
     return []
 
 
@@ -109,10 +109,10 @@ def register(p, values: Mapping, *, lang: str = "vi") -> None:
     instead (the page says the same either way)."""
     clean, problems = _check(values)
     if problems:
-        raise _invalid(problems)
+        raise invalid(problems)
     with p.db.transaction() as session:
         if session.execute(select(User.id).where(User.username == clean["username"])).first():
-            raise _invalid([_problem("username", "This user name is taken: choose another.",
+            raise invalid([problem("username", "This user name is taken: choose another.",
                                      "Tên đăng nhập này đã có người dùng: hãy chọn tên khác.")])
         existing = session.execute(select(User.username).where(
             func.lower(User.email) == clean["email"])).scalars().first()
@@ -164,7 +164,7 @@ def request_reset(p, email: str, *, lang: str = "vi") -> None:
     the page says the same)."""
     address = unicodedata.normalize("NFC", email or "").strip().lower()
     if not EMAIL.match(address):
-        raise _invalid([_problem("email", "Enter the e-mail address of your account.",
+        raise invalid([problem("email", "Enter the e-mail address of your account.",
                                  "Hãy nhập địa chỉ thư điện tử của tài khoản.")])
     with p.db.transaction() as session:
         users = session.execute(select(User).where(func.lower(User.email) == address,
@@ -190,10 +190,10 @@ def reset_password(p, token: str, password: str, password_again: str) -> str:
     account ends, and its other reset links too. The user name."""
     problems = password_problems(password)
     if password != password_again:
-        problems.append(_problem("password_again", "The two passwords differ.",
+        problems.append(problem("password_again", "The two passwords differ.",
                                  "Hai lần nhập mật khẩu không khớp."))
     if problems:
-        raise _invalid(problems)
+        raise invalid(problems)
     with p.db.transaction() as session:
         row = _use(session, token, "reset")
         user = session.get(User, row.user_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import io
-import os
 import pickle
 import threading
 from pathlib import Path
@@ -15,6 +14,14 @@ from signing.errors import SigningError
 SYSTEM_DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
 SYSTEM_FONTS_DIR = Path("/usr/share/fonts")
 INSTALL_HINT = "apt-get install fonts-dejavu-core or set MOTCUA_FONT_DIR"
+#: A folder searched first (the caller's setting, :func:`use_font_dir`); None: none.
+font_dir: Path | None = None
+
+
+def use_font_dir(directory: Path | str | None) -> None:
+    """Search ``directory`` first from now on (None: only the usual places)."""
+    global font_dir
+    font_dir = Path(directory) if directory else None
 
 
 def _file_names(bold: bool, serif: bool) -> list[str]:
@@ -27,9 +34,8 @@ def _file_names(bold: bool, serif: bool) -> list[str]:
 def _search_dirs() -> list[Path]:
     """Return the directories searched directly, in order."""
     dirs = []
-    env_dir = os.environ.get("MOTCUA_FONT_DIR")
-    if env_dir:
-        dirs.append(Path(env_dir))
+    if font_dir is not None:
+        dirs.append(font_dir)
     dirs.append(Path(__file__).resolve().parent / "fonts")  # optional package data
     dirs.append(SYSTEM_DEJAVU_DIR)
     return dirs
@@ -40,7 +46,7 @@ def font_path(bold: bool = False, serif: bool = True) -> Path:
 
     Looks for DejaVuSerif (or DejaVuSerif-Bold) first when ``serif`` is true, DejaVuSans
     otherwise, falling back to the other family. Directories are searched in this order:
-    ``$MOTCUA_FONT_DIR``, ``signing/fonts/``, ``/usr/share/fonts/truetype/dejavu``, then
+    :data:`font_dir` (``MOTCUA_FONT_DIR``), ``signing/fonts/``, ``/usr/share/fonts/truetype/dejavu``, then
     any directory under ``/usr/share/fonts``.
 
     Raises:

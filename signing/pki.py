@@ -389,7 +389,7 @@ class SignerCache:
     so someone able to read the process memory gets it; and a passphrase *change* made by
     rewriting the key file takes effect at once (the file differs), but a stolen
     passphrase keeps working until the TTL even if the file is untouched — as it would
-    anyway. ``ttl=0`` (or ``MOTCUA_SIGNER_CACHE_TTL=0``) disables the cache. Every lookup
+    anyway. ``ttl=0`` (the caller's setting, ``MOTCUA_SIGNER_CACHE_TTL=0``) disables the cache. Every lookup
     still reads the three small files (~0.1 ms).
     """
 
@@ -445,15 +445,9 @@ class SignerCache:
             self._entries.clear()
 
 
-def _default_ttl() -> float:
-    try:
-        return float(os.environ.get("MOTCUA_SIGNER_CACHE_TTL", "300"))
-    except ValueError:
-        return 300.0
-
-
-#: The process's cache of unlocked signers; ``signer_cache.ttl = 0`` turns it off.
-signer_cache = SignerCache(ttl=_default_ttl())
+#: The process's cache of unlocked signers; ``signer_cache.ttl = 0`` turns it off (the
+#: engine sets it from its settings, ``MOTCUA_SIGNER_CACHE_TTL``).
+signer_cache = SignerCache(ttl=300.0)
 
 
 def _read(paths: list[Path]) -> dict[Path, bytes | None]:

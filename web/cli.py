@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from engine.config import Settings
+from engine.config import DEMO_PASSPHRASE, Settings
 
 #: Threads per gunicorn process: a request waits on the database part of its time.
 GUNICORN_THREADS = 4
@@ -29,12 +29,25 @@ GUNICORN_THREADS = 4
 WAITRESS_THREADS = 8
 
 
+def _settings(*, seal: bool = False, demo: bool = False) -> Settings:
+    """The environment's settings. ``seal``: refuse (exit 2) when the agencies' seal keys
+    would have no passphrase (outside the demo); ``demo``: the demo's passphrase unless one
+    is set."""
+    settings = Settings.from_env()
+    if demo and not settings.agency_key_passphrase:
+        settings.agency_key_passphrase = DEMO_PASSPHRASE
+    if seal and settings.seal_passphrase_missing():
+        _fail(settings.seal_passphrase_missing(), code=2)
+    return settings
+
+
 @contextmanager
-def _platform() -> Iterator:
-    """A platform built from the environment, closed when the command ends."""
+def _platform(*, seal: bool = False, demo: bool = False) -> Iterator:
+    """A platform built from the environment (:func:`_settings`), closed when the command
+    ends."""
     from engine.platform import Platform
 
-    p = Platform(Settings.from_env())
+    p = Platform(_settings(seal=seal, demo=demo))
     try:
         yield p
     finally:
@@ -59,7 +72,7 @@ def init() -> None:
     """Create or upgrade the database, load agencies, roles and every procedure in bpmn/."""
     from engine import setup
 
-    with _platform() as p:
+    with _platform(seal=True) as p:
         failed = _print_init_result(setup.init(p), p.settings.bpmn_dir)
     if failed:
         sys.exit(1)
@@ -75,7 +88,7 @@ def demo(host: str, port: int, history: str | None) -> None:
     from engine import demo as demo_data
     from engine import setup, worker
 
-    with _platform() as p:
+    with _platform(demo=True) as p:
         failed = _print_init_result(setup.init(p), p.settings.bpmn_dir)
         accounts = demo_data.create_accounts(p)
         _print_accounts(accounts)
@@ -184,14 +197,14 @@ def serve(host: str, port: int, workers: int | None, threads: int | None,
     if chosen == "waitress":
         if workers not in (None, 1):
             click.echo("waitress serves from one process: --workers is ignored.", err=True)
-        with _platform() as p:
+        with _platform(seal=True) as p:
             click.echo(f"Serving on http://{_display_host(host)}:{port}/ with waitress "
                        f"({threads or WAITRESS_THREADS} threads)  (Ctrl-C stops)")
             _serve(p, host, port, threads=threads or WAITRESS_THREADS)
         return
     workers = workers or os.cpu_count() or 1
     threads = threads or GUNICORN_THREADS
-    Settings.from_env()  # a configuration error shows here, once, not in every worker
+    _settings(seal=True)  # a configuration error shows here, once, not in every worker
     click.echo(f"Serving on http://{_display_host(host)}:{port}/ with gunicorn "
                f"({workers} process(es) × {threads} thread(s))  (Ctrl-C stops)")
     _serve_gunicorn(host, port, workers=workers, threads=threads)
@@ -205,7 +218,7 @@ def worker(interval: float) -> None:
     from engine import worker as engine_worker
     from web.ops import configure_logging
 
-    with _platform() as p:
+    with _platform(seal=True) as p:
         configure_logging(p.settings.log_format)
         click.echo(f"Worker polling every {interval:g} s (Ctrl-C stops)")
         _stop_on_sigterm()
@@ -357,9 +370,9 @@ def import_agencies(file: Path, actor: str) -> None:
     """Upsert agencies by code from FILE.csv (columns code,name_vi,name_en,kind,parent_code,
     email,address). Every row is checked first: one bad row and nothing is written (exit 1).
     """
-    from engine import admin
+    from engine.admin import imports
 
-    _import(file, lambda p, data: admin.import_agencies(p, data, actor=actor))
+    _import(file, lambda p, data: imports.import_agencies(p, data, actor=actor))
 
 
 @cli.command("import-users", short_help="Create or update users from a CSV file.")
@@ -373,9 +386,9 @@ def import_users(file: Path, actor: str) -> None:
     New users without a password get a one-time one, printed once. Every row is checked
     first: one bad row and nothing is written (exit 1).
     """
-    from engine import admin
+    from engine.admin import imports
 
-    _import(file, lambda p, data: admin.import_users(p, data, actor=actor))
+    _import(file, lambda p, data: imports.import_users(p, data, actor=actor))
 
 
 def _import(file: Path, run) -> None:

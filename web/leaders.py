@@ -10,7 +10,6 @@ numbers, and the page works without it.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from io import BytesIO
 from pathlib import Path
@@ -41,7 +40,7 @@ CHART_FILE = "chart.umd.min.js"
 
 def _assets() -> Path:
     return Path(current_app.config.get("CHART_ASSETS_DIR")
-                or os.environ.get("MOTCUA_CHART_ASSETS_DIR") or CHART_ASSETS)
+                or platform().settings.chart_assets_dir or CHART_ASSETS)
 
 
 @bp.route("/vendor/<path:filename>")

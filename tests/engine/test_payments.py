@@ -276,12 +276,13 @@ def test_return_reports_and_records_a_success_before_the_ipn(with_fee):
 
 
 def test_a_real_gateway_needs_real_credentials(platform, monkeypatch):
-    monkeypatch.setenv("MOTCUA_VNPAY_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
+    monkeypatch.setattr(platform.settings, "vnpay_url",
+                        "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
     assert not payments.sandbox_enabled(platform)
     with pytest.raises(RuntimeError, match="MOTCUA_VNPAY_HASH_SECRET"):
         payments.gateway_for(platform)
-    monkeypatch.setenv("MOTCUA_VNPAY_TMN_CODE", "2QXUI4J4")
-    monkeypatch.setenv("MOTCUA_VNPAY_HASH_SECRET", "real-secret")
+    monkeypatch.setattr(platform.settings, "vnpay_tmn_code", "2QXUI4J4")
+    monkeypatch.setattr(platform.settings, "vnpay_hash_secret", "real-secret")
     gateway = payments.gateway_for(platform)
     assert (gateway.tmn_code, gateway.hash_secret) == ("2QXUI4J4", "real-secret")
     assert "real-secret" not in repr(gateway)

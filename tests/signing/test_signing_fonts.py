@@ -16,13 +16,13 @@ def test_finds_dejavu_serif_and_bold():
 
 def test_env_dir_comes_first(tmp_path, monkeypatch):
     (tmp_path / "DejaVuSans.ttf").write_bytes(fonts.font_path(serif=False).read_bytes())
-    monkeypatch.setenv("MOTCUA_FONT_DIR", str(tmp_path))
+    monkeypatch.setattr(fonts, "font_dir", tmp_path)
     # Serif is preferred but the chosen directory only has Sans: the directory wins.
     assert fonts.font_path() == tmp_path / "DejaVuSans.ttf"
 
 
 def test_missing_fonts_give_the_install_hint(tmp_path, monkeypatch):
-    monkeypatch.delenv("MOTCUA_FONT_DIR", raising=False)
+    monkeypatch.setattr(fonts, "font_dir", None)
     monkeypatch.setattr(fonts, "SYSTEM_DEJAVU_DIR", tmp_path / "none")
     monkeypatch.setattr(fonts, "SYSTEM_FONTS_DIR", tmp_path / "none")
     monkeypatch.setattr(fonts, "_search_dirs", lambda: [Path(tmp_path / "none")])

@@ -14,7 +14,9 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
-from engine import accounts, admin, clock
+from engine import accounts, clock
+from engine.admin.agencies import get_agency, list_agencies
+from engine.admin.procedure_agencies import get_procedure_agencies
 from engine.models import AuditEvent
 from tests.engine.factories import submit
 from tests.web.test_pages import app, auth, client, text  # noqa: F401  (fixtures)
@@ -99,7 +101,7 @@ def test_a_bad_agency_form_keeps_what_was_typed_and_says_what_is_wrong(quantri, 
     assert 'value="Sở Xây dựng tỉnh Thanh Hóa"' in page and 'value="SXD-01"' in page
     assert re.search(r'id="code-error">[^<]*QCVN 102:2016', page)
     assert re.search(r'id="email-error">[^<]*không phải địa chỉ thư điện tử', page)
-    assert admin.list_agencies(platform, "Xây dựng") == []
+    assert list_agencies(platform, "Xây dựng") == []
 
 
 def test_an_agency_is_created_edited_and_closed(quantri, platform):
@@ -112,11 +114,11 @@ def test_an_agency_is_created_edited_and_closed(quantri, platform):
                                    "Construction", "kind": "department",
                                    "parent_code": "000.00.00.H56", "active": "on"}, page=page)
     assert response.status_code == 302
-    assert admin.get_agency(platform, "000.00.90.H56")["name_en"] == "Department of Construction"
+    assert get_agency(platform, "000.00.90.H56")["name_en"] == "Department of Construction"
     # The transport department is referenced: "remove" closes it.
     response = quantri.post(f"/admin/agencies/{TRANSPORT}/remove", page=page)
     assert response.status_code == 302
-    assert admin.get_agency(platform, TRANSPORT)["active"] is False
+    assert get_agency(platform, TRANSPORT)["active"] is False
     assert "ngừng hoạt động" in text(quantri.client.get(f"/admin/agencies/{TRANSPORT}"))
     assert actions(platform) == [("quantri", "admin_agency_create"),
                                  ("quantri", "admin_agency_update"),
@@ -135,7 +137,7 @@ def test_importing_agencies_shows_a_summary(quantri, platform):
     assert response.status_code == 200
     page = text(response)
     assert "Đã nhập xong 2 dòng" in page and "Tạo mới: 2" in page and "Cập nhật: 0" in page
-    assert admin.get_agency(platform, "000.11.47.H56")["parent_code"] == "000.00.47.H56"
+    assert get_agency(platform, "000.11.47.H56")["parent_code"] == "000.00.47.H56"
 
 
 def test_a_bad_agency_file_writes_nothing_and_names_the_line(quantri, platform):
@@ -147,7 +149,7 @@ def test_a_bad_agency_file_writes_nothing_and_names_the_line(quantri, platform):
     assert "không có dòng nào được ghi" in page
     assert re.search(r"<td>3</td><td class=\"code\">parent_code</td><td>Dòng 3, cột parent_code: "
                      r"Không có cơ quan cấp trên mã '000.00.99.H56'", page)
-    assert admin.list_agencies(platform, "huyện Mới") == []
+    assert list_agencies(platform, "huyện Mới") == []
     english = quantri.client.post("/admin/agencies/import?lang=en", data={
         **csv_upload(bad), "csrf_token": quantri.token()}, content_type="multipart/form-data")
     assert "line 3, column parent_code: no agency with code" in text(english)
@@ -293,7 +295,7 @@ def test_ticking_the_agencies_that_receive_a_procedure(quantri, platform):
         "main": TRANSPORT, "agencies": [TRANSPORT, "000.10.20.H56"],
         "csrf_token": quantri.token(page)})
     assert response.status_code == 302
-    view = admin.get_procedure_agencies(platform, "transport-business-licence")
+    view = get_procedure_agencies(platform, "transport-business-licence")
     assert view["receiving"] == [TRANSPORT, "000.10.20.H56"]
     response = quantri.post(page, {"main": ""}, page=page)
     assert response.status_code == 422 and "Chọn cơ quan chủ trì" in text(response)

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from engine import accounts, admin, clock, sessions
+from engine import accounts, clock, sessions
+from engine.admin.users import reset_password
 from tests.web.test_pages import AuthActions, app, auth, client, text  # noqa: F401  (fixtures)
 from web import create_app
 
@@ -108,7 +109,7 @@ def test_a_password_change_and_sign_out_everywhere_end_sessions(app, platform): 
         assert AuthActions(browser).login("chuyenvien").status_code == 302
         assert browser.get("/workspace/").status_code == 200
     token = accounts.issue_token(platform, accounts.find_user(platform, "chuyenvien").id)
-    admin.reset_password(platform, "chuyenvien", actor="quantri", password="mat-khau-moi-2026")
+    reset_password(platform, "chuyenvien", actor="quantri", password="mat-khau-moi-2026")
     for browser in browsers:
         assert browser.get("/workspace/").status_code == 302
     assert accounts.user_for_token(platform, token) is None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from engine.config import DEMO_MARKER
 from web.cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,3 +93,45 @@ def test_audit_anchor_then_a_rehashed_rewrite_is_named_by_audit_verify(run, plat
     result = run("audit-verify")
     assert result.exit_code == 1
     assert f"Audit chain BROKEN at event #{first}: " in result.output
+
+
+def _bare_environment(monkeypatch, tmp_path) -> dict[str, str]:
+    """A data directory and database nobody has used, configured like production but
+    without the seal passphrase."""
+    (tmp_path / "procedures").mkdir()
+    env = {"MOTCUA_DATA_DIR": str(tmp_path / "data"),
+           "MOTCUA_DATABASE_URL": f"sqlite:///{tmp_path / 'motcua.sqlite3'}",
+           "MOTCUA_BPMN_DIR": str(tmp_path / "procedures"), "MOTCUA_SECRET_KEY": "test-secret"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MOTCUA_AGENCY_KEY_PASSPHRASE", raising=False)
+    return env
+
+
+def test_serve_worker_and_init_refuse_to_start_without_the_seal_passphrase(monkeypatch, tmp_path):
+    env = _bare_environment(monkeypatch, tmp_path)
+    result = CliRunner().invoke(cli, ["init"], prog_name="motcua")
+    assert result.exit_code == 2
+    assert "MOTCUA_AGENCY_KEY_PASSPHRASE is not set" in result.output
+    assert "Chưa đặt MOTCUA_AGENCY_KEY_PASSPHRASE" in result.output
+    assert not (tmp_path / "motcua.sqlite3").exists()  # refused before touching anything
+    for command in (["worker"], ["serve", "--server", "waitress"], ["serve"]):
+        # Run for real (a server that started would not return: the timeout fails the test).
+        process = subprocess.run([sys.executable, "-m", "web.cli", *command], cwd=REPO,
+                                 env={**os.environ, **env}, capture_output=True, text=True,
+                                 timeout=120)
+        assert process.returncode == 2, (command, process.stderr)
+        assert "MOTCUA_AGENCY_KEY_PASSPHRASE is not set" in process.stderr
+
+
+def test_init_runs_with_the_passphrase_set_or_on_the_demo_data(monkeypatch, tmp_path):
+    env = _bare_environment(monkeypatch, tmp_path)
+    marker = Path(env["MOTCUA_DATA_DIR"]) / DEMO_MARKER
+    marker.parent.mkdir(parents=True)
+    marker.write_text("demo\n", encoding="utf-8")  # as `motcua demo` leaves its data
+    result = CliRunner().invoke(cli, ["init"], prog_name="motcua")
+    assert result.exit_code == 0, result.output
+    marker.unlink()
+    monkeypatch.setenv("MOTCUA_AGENCY_KEY_PASSPHRASE", "a passphrase of the province's")
+    result = CliRunner().invoke(cli, ["init"], prog_name="motcua")
+    assert result.exit_code == 0, result.output

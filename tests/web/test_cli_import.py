@@ -6,7 +6,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine import accounts, admin
+from engine import accounts
+from engine.admin.agencies import get_agency, list_agencies
 from engine.models import AuditEvent
 from web.cli import cli
 
@@ -28,7 +29,7 @@ def test_importing_agencies(run, platform, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (f"Imported {file}: 2 row(s): 1 created, 1 updated, "
                                      "0 unchanged.")
-    assert admin.get_agency(platform, TRANSPORT)["name_vi"] == "Sở Giao thông vận tải"
+    assert get_agency(platform, TRANSPORT)["name_vi"] == "Sở Giao thông vận tải"
     with platform.db.transaction() as session:
         actors = set(session.execute(select(AuditEvent.actor).where(
             AuditEvent.action.startswith("admin_agency_"))).scalars())
@@ -44,7 +45,7 @@ def test_a_bad_agency_file_exits_1_and_writes_nothing(run, platform, tmp_path):
     assert "nothing was written" in result.output
     assert f"{file}:3: line 3, column code: '000.00.48' is not an agency code" in result.output
     assert "Dòng 3, cột code:" in result.output
-    assert admin.list_agencies(platform, "huyện Mới") == []
+    assert list_agencies(platform, "huyện Mới") == []
 
 
 def test_importing_users_prints_the_one_time_passwords(run, platform, tmp_path):

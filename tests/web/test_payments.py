@@ -162,9 +162,10 @@ def test_pay_form_may_redirect_to_the_gateway(client, auth, dossier):
 
 
 def test_a_real_gateway_url_turns_the_sandbox_off(platform, monkeypatch, dossier):
-    monkeypatch.setenv("MOTCUA_VNPAY_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
-    monkeypatch.setenv("MOTCUA_VNPAY_TMN_CODE", "2QXUI4J4")
-    monkeypatch.setenv("MOTCUA_VNPAY_HASH_SECRET", "real-secret")
+    monkeypatch.setattr(platform.settings, "vnpay_url",
+                        "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
+    monkeypatch.setattr(platform.settings, "vnpay_tmn_code", "2QXUI4J4")
+    monkeypatch.setattr(platform.settings, "vnpay_hash_secret", "real-secret")
     client = make_app(platform).test_client()
     auth = AuthActions(client)
     auth.login("doanhnghiep")

@@ -97,14 +97,14 @@ def test_a_cached_token_still_stops_when_it_expires(platform, app):
 
 
 def test_a_deactivated_account_stops_its_cached_token_in_this_process(platform, app):
-    from engine import admin
+    from engine.admin.users import set_user_active
 
     firm = accounts.find_user(platform, "doanhnghiep")
     token = accounts.issue_token(platform, firm.id)
     assert accounts.user_for_token(platform, token) == firm
-    admin.set_user_active(platform, "doanhnghiep", False, actor="quantri")
+    set_user_active(platform, "doanhnghiep", False, actor="quantri")
     assert accounts.user_for_token(platform, token) is None
-    admin.set_user_active(platform, "doanhnghiep", True, actor="quantri")
+    set_user_active(platform, "doanhnghiep", True, actor="quantri")
     assert accounts.user_for_token(platform, token) == firm
 
 

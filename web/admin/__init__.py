@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, g, redirect, render_template, url_for
 
-from engine import admin as engine_admin
+from engine.admin.overview import counts
 from engine.errors import EngineError, PermissionDenied
 
 from .. import platform
@@ -64,7 +64,7 @@ def detail_message(item: dict) -> str:
 @bp.route("/")
 def index():
     """The administrator's start page: what there is to manage."""
-    return render_template("admin/index.html", counts=engine_admin.counts(platform()))
+    return render_template("admin/index.html", counts=counts(platform()))
 
 
 def init_app(app: Flask) -> None:

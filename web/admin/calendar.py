@@ -8,7 +8,8 @@ from datetime import date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import admin, clock
+from engine import clock
+from engine.admin.calendar import add_override, calendar_year, remove_override
 from engine.errors import InvalidData
 
 from .. import platform
@@ -37,7 +38,7 @@ def calendar():
     errors: dict = {}
     if request.method == "POST":
         try:
-            added = admin.add_override(platform(), values, actor=actor())
+            added = add_override(platform(), values, actor=actor())
         except InvalidData as exc:
             errors = field_messages(exc)
         else:
@@ -45,7 +46,7 @@ def calendar():
                     day=date.fromisoformat(added["day"]).strftime("%d/%m/%Y")), "success")
             return redirect(url_for("admin.calendar", year=added["day"][:4]))
     return render_template("admin/calendar.html",
-                           year=admin.calendar_year(platform(), year, lang=current_lang()),
+                           year=calendar_year(platform(), year, lang=current_lang()),
                            values=values, errors=errors), 422 if errors else 200
 
 
@@ -55,6 +56,6 @@ def calendar_remove(day: str):
         when = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    admin.remove_override(platform(), when, actor=actor())
+    remove_override(platform(), when, actor=actor())
     flash(_("Đã xóa điều chỉnh ngày %(day)s.", day=when.strftime("%d/%m/%Y")), "success")
     return redirect(url_for("admin.calendar", year=when.year))

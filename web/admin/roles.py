@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import admin
+from engine.admin.roles import delete_role, get_role, list_roles, save_role
 from engine.errors import Conflict, InvalidData
 
 from .. import platform
@@ -14,7 +14,7 @@ from . import actor, bp, field_messages, message
 
 @bp.route("/roles")
 def roles():
-    return render_template("admin/roles.html", roles=admin.list_roles(platform()))
+    return render_template("admin/roles.html", roles=list_roles(platform()))
 
 
 @bp.route("/roles/new", methods=("GET", "POST"))
@@ -23,7 +23,7 @@ def role_new():
     if request.method == "GET":
         return render_template("admin/role_form.html", values=values, errors={}, role=None)
     try:
-        saved = admin.save_role(platform(), values, actor=actor())
+        saved = save_role(platform(), values, actor=actor())
     except InvalidData as exc:
         return render_template("admin/role_form.html", values=values,
                                errors=field_messages(exc), role=None), 422
@@ -33,12 +33,12 @@ def role_new():
 
 @bp.route("/roles/<code>", methods=("GET", "POST"))
 def role_edit(code: str):
-    role = admin.get_role(platform(), code)
+    role = get_role(platform(), code)
     if request.method == "GET":
         return render_template("admin/role_form.html", values=role, errors={}, role=role)
     values = {"code": code, **{k: request.form.get(k, "") for k in ("name_vi", "name_en")}}
     try:
-        admin.save_role(platform(), values, actor=actor(), code=code)
+        save_role(platform(), values, actor=actor(), code=code)
     except InvalidData as exc:
         return render_template("admin/role_form.html", values=values,
                                errors=field_messages(exc), role=role), 422
@@ -50,7 +50,7 @@ def role_edit(code: str):
 def role_delete(code: str):
     """Delete a role no deployed diagram and no user uses; otherwise say who does."""
     try:
-        admin.delete_role(platform(), code, actor=actor())
+        delete_role(platform(), code, actor=actor())
     except Conflict as exc:
         flash(message(exc), "error")
         return redirect(url_for("admin.role_edit", code=code))

@@ -6,7 +6,19 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import accounts, admin, sessions
+from engine import accounts, sessions
+from engine.admin.agencies import list_agencies
+from engine.admin.imports import import_users
+from engine.admin.roles import list_roles
+from engine.admin.users import (
+    USER_COLUMNS,
+    USER_KINDS,
+    get_user,
+    list_users,
+    reset_password,
+    save_user,
+    set_user_active,
+)
 from engine.errors import Conflict, InvalidData
 
 from .. import platform
@@ -20,7 +32,7 @@ NEW_ROLE_ROWS = 3  # empty "add a role" rows under the held ones
 @bp.route("/users")
 def users():
     query = request.args.get("q", "").strip()
-    return render_template("admin/users.html", users=admin.list_users(platform(), query),
+    return render_template("admin/users.html", users=list_users(platform(), query),
                            query=query)
 
 
@@ -41,9 +53,9 @@ def _form(values: dict, errors: dict, *, username: str | None, status: int = 200
     p = platform()
     open_sessions = sessions.count_for(p, username) if username else 0
     return render_template("admin/user_form.html", values=values, errors=errors,
-                           username=username, kinds=admin.USER_KINDS,
+                           username=username, kinds=USER_KINDS,
                            open_sessions=open_sessions,
-                           agencies=admin.list_agencies(p), roles=admin.list_roles(p),
+                           agencies=list_agencies(p), roles=list_roles(p),
                            new_rows=range(1, NEW_ROLE_ROWS + 1)), status
 
 
@@ -53,7 +65,7 @@ def user_new():
         return _form({"kind": "staff", "roles": [], "active": True}, {}, username=None)
     values = _values()
     try:
-        result = admin.save_user(platform(), values, actor=actor())
+        result = save_user(platform(), values, actor=actor())
     except InvalidData as exc:
         values["password"] = ""  # never echoed back into the page
         return _form(values, field_messages(exc), username=None, status=422)
@@ -68,10 +80,10 @@ def user_new():
 @bp.route("/users/<username>", methods=("GET", "POST"))
 def user_edit(username: str):
     if request.method == "GET":
-        return _form(admin.get_user(platform(), username), {}, username=username)
+        return _form(get_user(platform(), username), {}, username=username)
     values = _values()
     try:
-        admin.save_user(platform(), values, actor=actor(), username=username)
+        save_user(platform(), values, actor=actor(), username=username)
     except InvalidData as exc:
         values.update(username=username, active=bool(values["active"]))
         return _form(values, field_messages(exc), username=username, status=422)
@@ -84,7 +96,7 @@ def user_active(username: str):
     """Deactivate (``active=0``) or reactivate (``active=1``) an account."""
     active = request.form.get("active") == "1"
     try:
-        admin.set_user_active(platform(), username, active, actor=actor())
+        set_user_active(platform(), username, active, actor=actor())
     except Conflict as exc:
         flash(message(exc), "error")
     else:
@@ -96,8 +108,8 @@ def user_active(username: str):
 @bp.route("/users/<username>/password", methods=("POST",))
 def user_password(username: str):
     """A new one-time password, shown once on the answer page."""
-    password = admin.reset_password(platform(), username, actor=actor())
-    return render_template("admin/passwords.html", user=admin.get_user(platform(), username),
+    password = reset_password(platform(), username, actor=actor())
+    return render_template("admin/passwords.html", user=get_user(platform(), username),
                            passwords=[{"username": username, "password": password}], reset=True)
 
 
@@ -114,14 +126,14 @@ def user_sessions(username: str):
 def user_import():
     """Upload a CSV file; all rows are checked before any is written; generated passwords
     are shown once."""
-    page = dict(kind="users", columns=admin.USER_COLUMNS)
+    page = dict(kind="users", columns=USER_COLUMNS)
     if request.method == "GET":
         return render_template("admin/import.html", **page)
     data = uploaded_csv()
     if data is None:
         return render_template("admin/import.html", missing=True, **page), 422
     try:
-        result = admin.import_users(platform(), data, actor=actor())
+        result = import_users(platform(), data, actor=actor())
     except InvalidData as exc:
         return render_template("admin/import.html", error=exc, **page), 422
     return render_template("admin/import.html", result=result, **page)

@@ -22,7 +22,6 @@ built bundles and style sheets from there. Nothing is fetched from another site.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +29,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, abort, current_app, g, redirect, send_from_directory, url_for
 from flask_babel import gettext as _
 
+from .. import platform
 from ..auth import _here
 
 bp = Blueprint("studio", __name__)
@@ -55,11 +55,12 @@ def analyst_required(view: View) -> View:
 
 
 def assets_dir() -> Path:
-    """Where bpmn-js's ``dist/`` is: the app's ``STUDIO_ASSETS_DIR``, else the environment's
-    ``MOTCUA_STUDIO_ASSETS_DIR`` (an installed package has no node_modules beside it), else
+    """Where bpmn-js's ``dist/`` is: the app's ``STUDIO_ASSETS_DIR``, else the setting
+    ``studio_assets_dir`` (``MOTCUA_STUDIO_ASSETS_DIR``: an installed package has no
+    node_modules beside it), else
     the repository's ``node_modules/bpmn-js/dist``."""
     return Path(current_app.config.get("STUDIO_ASSETS_DIR")
-                or os.environ.get("MOTCUA_STUDIO_ASSETS_DIR") or DEFAULT_ASSETS)
+                or platform().settings.studio_assets_dir or DEFAULT_ASSETS)
 
 
 def assets_installed() -> bool:
