@@ -565,19 +565,28 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
                 if warnings is not None:
                     warnings.append(Problem(filename, where, f"not in a lane: given to role "
                                             f"{default_role[0]!r} ({default_role[1]})"))
+            elif isinstance(ts, ManualTask | NoneTask | UserTask) and ts.lane \
+                    and ts.lane not in roles and default_role:
+                lane, ts.lane = ts.lane, default_role[0]
+                if warnings is not None:
+                    warnings.append(Problem(filename, where, f"lane '{lane}' is not a role: "
+                                            f"given to role {default_role[0]!r} "
+                                            f"({default_role[1]})"))
             if isinstance(ts, ManualTask | NoneTask) and not ts.lane:
                 bad("a manual or untyped task waits for a person: put it in a lane whose name is "
                     "a role, name a default_role in procedure.yaml, or make it a script or "
                     "service task")
             elif isinstance(ts, ManualTask | NoneTask) and ts.lane not in roles:
-                bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))})")
+                bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
+                    "rename the lane to a role code, or name a default_role in procedure.yaml")
             if isinstance(ts, UserTask):
                 ext = ts.extensions or {}
                 if not ts.lane:
                     bad("a user task must be in a lane whose name is a role, or procedure.yaml "
                         "must name a default_role")
                 elif ts.lane not in roles:
-                    bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))})")
+                    bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
+                    "rename the lane to a role code, or name a default_role in procedure.yaml")
                 props = ext.get("properties") or {}
                 form = props.get("formJsonSchemaFilename") or ext.get("formJsonSchemaFilename")
                 if form:

@@ -213,8 +213,14 @@ CATALOGUE: list[tuple[str, str]] = [
     (r"a manual or untyped task waits for a person: .*",
      "tác vụ thủ công hoặc chưa định kiểu chờ một người làm: đặt nó vào làn có tên là một vai "
      "trò, hoặc đổi thành tác vụ kịch bản hay tác vụ dịch vụ"),
+    (r"lane '(?P<a>.+?)' is not a known role \(known: (?P<b>.*)\): rename the lane to a role "
+     r"code, or name a default_role in procedure\.yaml",
+     "làn '{a}' không phải vai trò đã biết (các vai trò: {b}): đổi tên làn thành mã một vai "
+     "trò, hoặc ghi default_role trong procedure.yaml"),
     (r"lane '(?P<a>.+?)' is not a known role \(known: (?P<b>.*)\)",
      "làn '{a}' không phải vai trò đã biết (các vai trò: {b}): chọn vai trò cho làn"),
+    (r"lane '(?P<a>.+?)' is not a role: given to role (?P<b>.+?) \((?P<inner>.+)\)",
+     "làn '{a}' không phải vai trò: giao cho vai trò {b} ({inner})"),
     (r"a user task must be in a lane whose name is a role, or procedure\.yaml must name a "
      r"default_role",
      "tác vụ người dùng phải nằm trong một làn có tên là vai trò, hoặc procedure.yaml phải "
