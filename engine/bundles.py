@@ -387,7 +387,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     warnings: list[Problem] = []
     candidate_groups: dict[str, str] = {}
     camunda.convert(roots, texts, problems, Problem, warnings, candidate_groups)
-    elements.check(roots, problems, Problem, main=process,
+    elements.check(roots, problems, Problem, main=process or _lone_main(roots, meta),
                    cooperating=cooperating_ids(meta))
     if problems:
         raise invalid(problems)
@@ -502,6 +502,21 @@ def check_cooperating(session, bundle: Bundle, procedure_code: str | None = None
                     "rename the message"))
     if problems:
         raise invalid(problems)
+
+
+def _lone_main(roots: dict, meta: dict) -> str | None:
+    """For a diagram checked on its own, what its message start events may start: its
+    only executable process, else its only collaboration (whose pools message each other)."""
+    if meta or len(roots) != 1:
+        return None
+    [root] = roots.values()
+    bpmn = elements.BPMN
+    executable = [el.get("id") for el in root.iter(f"{bpmn}process")
+                  if el.get("isExecutable") == "true"]
+    if len(executable) == 1:
+        return executable[0]
+    collaborations = [el.get("id") for el in root.iter(f"{bpmn}collaboration")]
+    return collaborations[0] if len(collaborations) == 1 else None
 
 
 def _single_executable(parser: SpiffBpmnParser, roots: dict, name: str, problems: list[Problem],
