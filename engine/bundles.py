@@ -479,7 +479,10 @@ def check_cooperating(session, bundle: Bundle, procedure_code: str | None = None
     deployed procedure starts a process on one of this bundle's start messages (delivery
     could not tell which to start). Raises :class:`InvalidBundle`."""
     entries = [e for e in bundle.meta.get("cooperating") or [] if isinstance(e, dict)]
-    if not entries:
+    starters = dict(bundle.cooperating)
+    if start_messages(bundle.spec):  # the procedure's own process starts on a message
+        starters[bundle.process_id] = start_messages(bundle.spec)
+    if not entries and not starters:
         return
     problems: list[Problem] = []
     codes = {e.get("agency") for e in entries if e.get("agency")}
@@ -491,7 +494,7 @@ def check_cooperating(session, bundle: Bundle, procedure_code: str | None = None
     code = procedure_code or bundle.meta.get("code")
     own = session.execute(select(Procedure.id).where(Procedure.code == code)).scalar()
     taken = start_receivers(session, exclude_procedure_id=own)
-    for pid, names in bundle.cooperating.items():
+    for pid, names in starters.items():
         for name in names:
             if name in taken:
                 other = taken[name]
@@ -604,7 +607,12 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
                     "rename the lane to a role code, or name a default_role in procedure.yaml")
                 props = ext.get("properties") or {}
                 form = props.get("formJsonSchemaFilename") or ext.get("formJsonSchemaFilename")
-                if form:
+                if form and not meta and form not in files and warnings is not None:
+                    # a diagram checked on its own: its forms belong to the bundle it goes in
+                    warnings.append(Problem(filename, where, f"form {form!r} is not checked: a "
+                                            "diagram checked on its own has no forms (deploy it "
+                                            "in a bundle that holds the file)"))
+                elif form:
                     _check_form(files, form, filename, problems, roles)
                 if props.get("signDocument") and props["signDocument"] not in documents:
                     bad(f"signDocument '{props['signDocument']}' is not under documents: "

@@ -103,3 +103,27 @@ def post(p, user, name, correlation, payload) -> dict:
                              "correlation": message.correlation, "starts": starts})
         return {"id": message.id, "name": name, "correlation": message.correlation,
                 "status": message.status, "starts": starts}
+
+
+def create_system_account(p, username: str, full_name: str) -> str:
+    """Create the system account ``username`` (no roles), or give an existing one a new
+    password; returns the password, to be shown once. Refuses a username a person holds."""
+    import secrets
+
+    from . import accounts
+
+    if not username.strip() or not full_name.strip():
+        raise InvalidData("A system account needs a username and a name.",
+                          vi="Tài khoản hệ thống cần tên đăng nhập và tên.")
+    password = secrets.token_urlsafe(18)
+    with p.db.transaction() as session:
+        held = session.execute(select(User).where(User.username == username)).scalar()
+        if held is not None and held.kind != SYSTEM_KIND:
+            raise InvalidData(f"{username!r} is a {held.kind} account, not a system one.",
+                              vi=f"{username!r} là tài khoản loại {held.kind}, không phải tài "
+                                 "khoản hệ thống.")
+        accounts.create_user(session, username=username, password=password,
+                             full_name=full_name, kind=SYSTEM_KIND)
+        audit.append(session, actor="cli", action="system_account",
+                     detail={"username": username, "new": held is None})
+    return password

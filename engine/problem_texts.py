@@ -235,6 +235,10 @@ CATALOGUE: list[tuple[str, str]] = [
      "trò, hoặc ghi default_role trong procedure.yaml"),
     (r"lane '(?P<a>.+?)' is not a known role \(known: (?P<b>.*)\)",
      "làn '{a}' không phải vai trò đã biết (các vai trò: {b}): chọn vai trò cho làn"),
+    (r"form (?P<a>.+?) is not checked: a diagram checked on its own has no forms \(deploy it "
+     r"in a bundle that holds the file\)",
+     "biểu mẫu {a} chưa được kiểm tra: sơ đồ kiểm tra riêng không kèm biểu mẫu (hãy triển khai "
+     "nó trong gói thủ tục có tệp này)"),
     (r"lane '(?P<a>.+?)' is not a role: given to role (?P<b>.+?) \((?P<inner>.+)\)",
      "làn '{a}' không phải vai trò: giao cho vai trò {b} ({inner})"),
     (r"a user task must be in a lane whose name is a role, or procedure\.yaml must name a "

@@ -97,3 +97,30 @@ def test_waiting_for_all_of_several_messages_at_the_start_is_refused(platform):
     assert (problem["element"], problem["message"].split(":")[0]) == (
         "filed", "a start event that waits for all of several messages (parallelMultiple) is "
         "not supported")
+
+
+def test_a_second_procedure_cannot_start_on_the_same_message(platform):
+    deploy_bundle(platform, bundle("system_start"))
+    other = bundle("system_start", code="el-system-start-2")
+    with pytest.raises(InvalidBundle) as err:
+        deploy_bundle(platform, other)
+    assert any("message 'sys.filed' already starts process" in p["message"]
+               for p in err.value.details)
+
+
+def test_a_lone_diagram_starting_on_a_message_is_accepted_and_its_form_left_to_the_bundle(
+        platform):
+    result = deploy_bundle(platform, {"process.bpmn": diagram("system_start")}, check_only=True)
+    assert result["valid"]
+    assert ("handle", "form 'forms/task.json' is not checked: a diagram checked on its own has "
+            "no forms (deploy it in a bundle that holds the file)") in {
+        (w["element"], w["message"]) for w in result["warnings"]}
+    both = diagram("system_start").replace(
+        '<bpmn:startEvent id="filed">',
+        '<bpmn:startEvent id="plain"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>'
+        '<bpmn:sequenceFlow id="f0" sourceRef="plain" targetRef="handle"/>'
+        '<bpmn:startEvent id="filed">')
+    with pytest.raises(InvalidBundle) as err:
+        deploy_bundle(platform, {"process.bpmn": both}, check_only=True)
+    assert [p["element"] for p in err.value.details] == ["plain"]
+    assert "must be a message start event too" in err.value.details[0]["message"]
