@@ -209,12 +209,12 @@ def _check_cooperating(docs, cooperating, problems: list, problem: Callable) -> 
             continue
         starts = [el for el in process if _local(el) == "startEvent"]
         kinds = [_kinds(el) for el in starts]
-        if not any(k == ["message"] for k in kinds):
+        if not any(k and set(k) == {"message"} for k in kinds):
             problems.append(problem("procedure.yaml", where,
                                     f"process {pid!r} needs a message start event: another "
                                     "dossier's message starts it"))
         for el, k in zip(starts, kinds, strict=True):
-            if k != ["message"]:
+            if not k or set(k) != {"message"}:
                 problems.append(problem(
                     file_of[pid], el.get("id") or where,
                     f"process {pid!r} is started by a message: its start event "

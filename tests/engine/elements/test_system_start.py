@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine import accounts, inbound
 from engine.errors import Conflict, InvalidBundle, InvalidData, NotFound, PermissionDenied
 from engine.models import Dossier, User
-from engine.procedures import deploy_bundle
+from engine.procedures import deploy_bundle, list_procedures
 from tests.engine.elements.kit import (
     bundle,
     check,
@@ -86,6 +86,8 @@ def test_only_a_system_account_posts_and_bad_messages_are_refused(platform, conn
     assert messages(platform) == []  # nothing queued
     with pytest.raises(Conflict):  # its dossiers come from the other system only
         submit(platform, procedure)
+    listed = [v["code"] for v in list_procedures(platform)]
+    assert procedure not in listed and listed  # not offered to applicants
 
 
 def test_waiting_for_all_of_several_messages_at_the_start_is_refused(platform):
