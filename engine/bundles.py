@@ -387,7 +387,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     warnings: list[Problem] = []
     candidate_groups: dict[str, str] = {}
     camunda.convert(roots, texts, problems, Problem, warnings, candidate_groups)
-    elements.check(roots, problems, Problem, main=process,
+    elements.check(roots, problems, Problem, main=process or _lone_main(roots, meta),
                    cooperating=cooperating_ids(meta))
     if problems:
         raise invalid(problems)
@@ -479,7 +479,10 @@ def check_cooperating(session, bundle: Bundle, procedure_code: str | None = None
     deployed procedure starts a process on one of this bundle's start messages (delivery
     could not tell which to start). Raises :class:`InvalidBundle`."""
     entries = [e for e in bundle.meta.get("cooperating") or [] if isinstance(e, dict)]
-    if not entries:
+    starters = dict(bundle.cooperating)
+    if start_messages(bundle.spec):  # the procedure's own process starts on a message
+        starters[bundle.process_id] = start_messages(bundle.spec)
+    if not entries and not starters:
         return
     problems: list[Problem] = []
     codes = {e.get("agency") for e in entries if e.get("agency")}
@@ -491,7 +494,7 @@ def check_cooperating(session, bundle: Bundle, procedure_code: str | None = None
     code = procedure_code or bundle.meta.get("code")
     own = session.execute(select(Procedure.id).where(Procedure.code == code)).scalar()
     taken = start_receivers(session, exclude_procedure_id=own)
-    for pid, names in bundle.cooperating.items():
+    for pid, names in starters.items():
         for name in names:
             if name in taken:
                 other = taken[name]
@@ -502,6 +505,21 @@ def check_cooperating(session, bundle: Bundle, procedure_code: str | None = None
                     "rename the message"))
     if problems:
         raise invalid(problems)
+
+
+def _lone_main(roots: dict, meta: dict) -> str | None:
+    """For a diagram checked on its own, what its message start events may start: its
+    only executable process, else its only collaboration (whose pools message each other)."""
+    if meta or len(roots) != 1:
+        return None
+    [root] = roots.values()
+    bpmn = elements.BPMN
+    executable = [el.get("id") for el in root.iter(f"{bpmn}process")
+                  if el.get("isExecutable") == "true"]
+    if len(executable) == 1:
+        return executable[0]
+    collaborations = [el.get("id") for el in root.iter(f"{bpmn}collaboration")]
+    return collaborations[0] if len(collaborations) == 1 else None
 
 
 def _single_executable(parser: SpiffBpmnParser, roots: dict, name: str, problems: list[Problem],
@@ -565,22 +583,36 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
                 if warnings is not None:
                     warnings.append(Problem(filename, where, f"not in a lane: given to role "
                                             f"{default_role[0]!r} ({default_role[1]})"))
+            elif isinstance(ts, ManualTask | NoneTask | UserTask) and ts.lane \
+                    and ts.lane not in roles and default_role:
+                lane, ts.lane = ts.lane, default_role[0]
+                if warnings is not None:
+                    warnings.append(Problem(filename, where, f"lane '{lane}' is not a role: "
+                                            f"given to role {default_role[0]!r} "
+                                            f"({default_role[1]})"))
             if isinstance(ts, ManualTask | NoneTask) and not ts.lane:
                 bad("a manual or untyped task waits for a person: put it in a lane whose name is "
                     "a role, name a default_role in procedure.yaml, or make it a script or "
                     "service task")
             elif isinstance(ts, ManualTask | NoneTask) and ts.lane not in roles:
-                bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))})")
+                bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
+                    "rename the lane to a role code, or name a default_role in procedure.yaml")
             if isinstance(ts, UserTask):
                 ext = ts.extensions or {}
                 if not ts.lane:
                     bad("a user task must be in a lane whose name is a role, or procedure.yaml "
                         "must name a default_role")
                 elif ts.lane not in roles:
-                    bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))})")
+                    bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
+                    "rename the lane to a role code, or name a default_role in procedure.yaml")
                 props = ext.get("properties") or {}
                 form = props.get("formJsonSchemaFilename") or ext.get("formJsonSchemaFilename")
-                if form:
+                if form and not meta and form not in files and warnings is not None:
+                    # a diagram checked on its own: its forms belong to the bundle it goes in
+                    warnings.append(Problem(filename, where, f"form {form!r} is not checked: a "
+                                            "diagram checked on its own has no forms (deploy it "
+                                            "in a bundle that holds the file)"))
+                elif form:
                     _check_form(files, form, filename, problems, roles)
                 if props.get("signDocument") and props["signDocument"] not in documents:
                     bad(f"signDocument '{props['signDocument']}' is not under documents: "

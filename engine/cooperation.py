@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,10 +23,15 @@ from .spiff import SPECS
 
 
 def start_messages(spec) -> list[str]:
-    """The names of the messages that start ``spec`` (its top-level message start events)."""
-    return sorted({ts.event_definition.name for ts in spec.task_specs.values()
-                   if isinstance(ts, StartEvent)
-                   and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)})
+    """The names of the messages that start ``spec`` (its top-level message start events,
+    each message of a start event with several)."""
+    names = set()
+    for ts in spec.task_specs.values():
+        definition = getattr(ts, "event_definition", None) if isinstance(ts, StartEvent) else None
+        inner = (definition.event_definitions if isinstance(definition, MultipleEventDefinition)
+                 else [definition])
+        names |= {d.name for d in inner if isinstance(d, MessageEventDefinition)}
+    return sorted(names)
 
 
 @dataclass(frozen=True)
@@ -36,15 +42,17 @@ class StartReceiver:
     procedure_id: int
     procedure_code: str
     version_id: int
-    process_id: str
+    process_id: str  # '' : the procedure's own process (started by another system)
     agency_code: str  # '' : the procedure's own agency
     deadline: dict | None  # the cooperating side's own deadline, if procedure.yaml gives one
 
 
 def start_receivers(session: Session, *, exclude_procedure_id: int | None = None
                     ) -> dict[str, StartReceiver]:
-    """Message name → the cooperating process it starts, over every active version. (Deploy
-    refuses a second procedure starting on a name already taken, so names are unique.)"""
+    """Message name → the process it starts, over every active version: a cooperating
+    process, or the procedure's own process when it starts on a message (another system
+    posts it, ``POST /api/v1/messages``). (Deploy refuses a second procedure starting on a
+    name already taken, so names are unique.)"""
     receivers: dict[str, StartReceiver] = {}
     rows = session.execute(select(Procedure, ProcedureVersion).join(
         ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
@@ -52,6 +60,13 @@ def start_receivers(session: Session, *, exclude_procedure_id: int | None = None
     for procedure, version in rows:
         if procedure.id == exclude_procedure_id:
             continue
+        main = version.meta.get("process_id")
+        if main:  # the procedure's own process, where another system's message starts it
+            spec, _subs = SPECS.get(version)
+            for name in start_messages(spec):
+                receivers.setdefault(name, StartReceiver(
+                    message=name, procedure_id=procedure.id, procedure_code=procedure.code,
+                    version_id=version.id, process_id="", agency_code="", deadline=None))
         for entry in version.meta.get("cooperating") or []:
             spec, _subs = SPECS.get(version, entry["process_id"])
             for name in start_messages(spec):

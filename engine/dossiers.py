@@ -25,13 +25,24 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import audit, clock, deadlines, forms, formsets, messages, outside, progress, runtime
+from . import (
+    audit,
+    clock,
+    deadlines,
+    forms,
+    formsets,
+    inbound,
+    messages,
+    outside,
+    progress,
+    runtime,
+)
 from .calendar import load_calendar
-from .cooperation import StartReceiver
+from .cooperation import StartReceiver, start_messages
 from .db import UTCDateTime
 from .documents import can_see_dossier, is_agency_side, withheld
 from .documents import view as document_view
-from .errors import InvalidData, NotFound, PermissionDenied, ScriptError
+from .errors import Conflict, InvalidData, NotFound, PermissionDenied, ScriptError
 from .models import (
     Agency,
     AuditEvent,
@@ -47,6 +58,7 @@ from .models import (
     User,
 )
 from .procedures import application_form, public_fee, receiving_agencies
+from .spiff import SPECS
 from .statuses import status_labels
 from .step import load
 from .step.rows import waiting_definitions
@@ -86,6 +98,11 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
             raise NotFound(f"No procedure {procedure_code!r}.",
                            vi=f"Không có thủ tục {procedure_code!r}.")
         version = load.version_by_id(session, procedure.active_version_id)
+        if start_messages(SPECS.get(version)[0]):
+            raise Conflict(f"Procedure {procedure_code!r} is started by another system's "
+                           "message, not submitted.",
+                           vi=f"Thủ tục {procedure_code!r} được khởi tạo bằng thông điệp từ hệ "
+                              "thống khác, không nộp trực tiếp.")
         agency = receiving_agency(session, procedure, agency_code)
         schema = application_form(version)
         applicant = session.get(User, user.id)
@@ -487,12 +504,17 @@ def start_dossier(p, session: Session, message: Message, receiver: StartReceiver
     holds the message row and commits): created, coded, audited, its start event caught the
     message and its process ran to its first wait state, the message marked delivered."""
     sender = session.get(Dossier, message.sender_dossier_id) if message.sender_dossier_id else None
-    if sender is None:
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    if sender is None and message.sender_user_id:  # posted by another system (engine.inbound)
+        applicant = inbound.applicant_of(session, message.sender_user_id, payload)
+    elif sender is None:
         raise InvalidData(
             f"Message {message.name!r} would start a dossier of {receiver.procedure_code}, but it "
             "comes from no dossier: there is no applicant to give it.",
             vi=f"Thông điệp {message.name!r} khởi tạo hồ sơ thủ tục {receiver.procedure_code} "
                "nhưng không gửi từ hồ sơ nào: không xác định được người nộp.")
+    else:
+        applicant = sender.applicant
     procedure = session.get(Procedure, receiver.procedure_id)
     version = load.version_by_id(session, receiver.version_id)
     agency = procedure.agency
@@ -504,19 +526,19 @@ def start_dossier(p, session: Session, message: Message, receiver: StartReceiver
             f"{receiver.process_id} no longer exists.",
             vi=f"Cơ quan {receiver.agency_code!r} xử lý quy trình {receiver.process_id} của thủ "
                f"tục {receiver.procedure_code} không còn tồn tại.")
-    payload = message.payload if isinstance(message.payload, dict) else {}
     application = payload.get("application")
     dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
-                           applicant=sender.applicant, channel=FORWARDED_CHANNEL,
+                           applicant=applicant, channel=FORWARDED_CHANNEL,
                            data=dict(application) if isinstance(application, dict) else {},
-                           parent_id=sender.id, process_id=receiver.process_id,
-                           deadline=receiver.deadline)
+                           parent_id=sender.id if sender else None,
+                           process_id=receiver.process_id or None, deadline=receiver.deadline)
     audit.append(session, actor="system", action="started_by_message", dossier_id=dossier.id,
                  detail={"message": message.name, "message_id": message.id,
-                         "parent": sender.code, "procedure": procedure.code,
-                         "version": version.number, "process": receiver.process_id,
+                         "parent": sender.code if sender else None,
+                         "procedure": procedure.code, "version": version.number,
+                         "process": receiver.process_id or version.meta.get("process_id"),
                          "due_at": dossier.due_at.isoformat()})
-    step = start_process(p, session, dossier, sender.applicant, version, actor="system")
+    step = start_process(p, session, dossier, applicant, version, actor="system")
     start = next((t for t in step.workflow.get_tasks(state=TaskState.WAITING)
                   if isinstance(t.task_spec, StartEvent)
                   and any(isinstance(d, MessageEventDefinition) and d.name == message.name

@@ -60,8 +60,9 @@ ADVICE = {
 }
 
 POOL_START = ("a message start event only starts a pool of the collaboration the procedure "
-              "runs (process_id names the collaboration), from a message of another pool, or "
-              "a process listed under cooperating: in procedure.yaml")
+              "runs (process_id names the collaboration), from a message of another pool, "
+              "a process listed under cooperating: in procedure.yaml, or the process the "
+              "procedure runs (another system's message starts its dossiers)")
 
 START_ADVICE = {
     "timer": "a dossier's process starts when the dossier is submitted: use a none start event "
@@ -122,6 +123,8 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
              for participant in collaboration.iter(f"{BPMN}participant")}
     _check_cooperating(docs, cooperating, problems, problem)
     pools |= set(cooperating)
+    if main in docs.processes and _check_main_starts(docs, main, problems, problem):
+        pools.add(main)  # started by another system's message (POST /api/v1/messages)
     for name, root in roots.items():
         for el in root.iter():
             tag = _local(el)
@@ -206,16 +209,36 @@ def _check_cooperating(docs, cooperating, problems: list, problem: Callable) -> 
             continue
         starts = [el for el in process if _local(el) == "startEvent"]
         kinds = [_kinds(el) for el in starts]
-        if not any(k == ["message"] for k in kinds):
+        if not any(k and set(k) == {"message"} for k in kinds):
             problems.append(problem("procedure.yaml", where,
                                     f"process {pid!r} needs a message start event: another "
                                     "dossier's message starts it"))
         for el, k in zip(starts, kinds, strict=True):
-            if k != ["message"]:
+            if not k or set(k) != {"message"}:
                 problems.append(problem(
                     file_of[pid], el.get("id") or where,
                     f"process {pid!r} is started by a message: its start event "
                     f"{el.get('id')!r} must be a message start event too"))
+
+
+def _check_main_starts(docs, main: str, problems: list, problem: Callable) -> bool:
+    """Whether the process a dossier runs starts on a message (another system posts it
+    through the API): then every start event at its top level is a message start event,
+    since a submission could not say which of two kinds of start to take."""
+    file_of = {el.get("id"): name for name, root in docs.roots.items()
+               for el in root.iter(f"{BPMN}process")}
+    starts = [el for el in docs.processes[main] if _local(el) == "startEvent"]
+    kinds = [_kinds(el) for el in starts]
+    if not any(k and set(k) == {"message"} for k in kinds):
+        return False
+    for el, k in zip(starts, kinds, strict=True):
+        if not k or set(k) != {"message"}:
+            problems.append(problem(
+                file_of[main], el.get("id") or main,
+                f"process {main!r} starts on a message from another system: its start event "
+                f"{el.get('id')!r} must be a message start event too (a procedure is either "
+                "submitted or started by a message)"))
+    return True
 
 
 def _check_lanes(root, bad) -> None:
@@ -243,8 +266,7 @@ def _check_event(docs, el, tag: str, bad, pools: set) -> None:
     kinds = _kinds(el)
     if len(kinds) > 1:
         if tag == "startEvent":
-            bad("a start event with several event definitions is not supported: a dossier's "
-                "process starts when it is submitted")
+            _check_multiple_start(docs, el, kinds, bad, pools)
             return
         if not set(kinds) <= MULTIPLE & ALLOWED[tag]:
             bad("an event with several event definitions may combine only " + ", ".join(
@@ -292,6 +314,26 @@ def _check_event(docs, el, tag: str, bad, pools: set) -> None:
             bad(f"error {code or '(without a code)'} is not caught: {uncaught}. Attach an "
                 "error boundary event with this code to the sub-process or call activity "
                 "around it")
+
+
+def _check_multiple_start(docs, el, kinds: list[str], bad, pools: set) -> None:
+    """A start event with several message definitions starts its process on any one of
+    them (each message starts a dossier of its own); it must start a process that messages
+    start. Waiting for all of them (parallelMultiple) or mixing kinds is refused."""
+    parent = el.getparent()
+    if set(kinds) != {"message"}:
+        bad("a start event with several event definitions may combine only messages (any of "
+            "them starts the dossier): draw one start event for each other kind")
+    elif el.get("parallelMultiple") == "true":
+        bad("a start event that waits for all of several messages (parallelMultiple) is not "
+            "supported: a dossier starts on one message; catch the others with message catch "
+            "events after the start")
+    elif not (_local(parent) == "process" and parent.get("id") in pools):
+        bad(POOL_START)
+    else:
+        for definition in el:
+            if _local(definition) == "messageEventDefinition":
+                _check_message_ref(docs, el, definition, bad)
 
 
 def _check_message_ref(docs, el, definition, bad) -> None:

@@ -301,6 +301,9 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")  # as on ``timer``
     next_attempt_at: Mapped[datetime | None]
     failed_element: Mapped[str] = mapped_column(String(255), server_default="")
+    # the system account that posted it (POST /api/v1/messages), None for a dossier's message;
+    # an id, not a foreign key: accounts are deactivated, never deleted
+    sender_user_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_message_pending", "status", "correlation"),)
 

@@ -147,8 +147,24 @@ CATALOGUE: list[tuple[str, str]] = [
      "chính sự kiện"),
     (r"a message start event only starts a pool of the collaboration .*",
      "sự kiện bắt đầu bằng thông điệp chỉ khởi động một bể (pool) của cộng tác mà thủ tục "
-     "chạy, từ thông điệp của bể khác, hoặc một quy trình ghi trong cooperating: của "
-     "procedure.yaml"),
+     "chạy, từ thông điệp của bể khác, một quy trình ghi trong cooperating: của "
+     "procedure.yaml, hoặc chính quy trình của thủ tục (thông điệp của hệ thống khác khởi tạo "
+     "hồ sơ)"),
+    (r"process (?P<a>.+?) starts on a message from another system: its start event (?P<b>.+?) "
+     r"must be a message start event too \(a procedure is either submitted or started by a "
+     r"message\)",
+     "quy trình {a} bắt đầu bằng thông điệp từ hệ thống khác: sự kiện bắt đầu {b} cũng phải là "
+     "sự kiện bắt đầu bằng thông điệp (thủ tục hoặc được nộp, hoặc được khởi tạo bằng thông "
+     "điệp)"),
+    (r"a start event with several event definitions may combine only messages \(any of them "
+     r"starts the dossier\): draw one start event for each other kind",
+     "sự kiện bắt đầu có nhiều định nghĩa chỉ được kết hợp các thông điệp (thông điệp nào đến "
+     "cũng khởi tạo hồ sơ): vẽ một sự kiện bắt đầu riêng cho mỗi loại khác"),
+    (r"a start event that waits for all of several messages \(parallelMultiple\) is not "
+     r"supported: .*",
+     "chưa hỗ trợ sự kiện bắt đầu chờ đủ nhiều thông điệp (parallelMultiple): hồ sơ khởi tạo "
+     "bằng một thông điệp; hãy bắt các thông điệp còn lại bằng sự kiện chờ thông điệp sau sự "
+     "kiện bắt đầu"),
     (r"a dossier's process starts when the dossier is submitted: use a none start event .*",
      "quy trình của hồ sơ bắt đầu khi hồ sơ được nộp: dùng sự kiện bắt đầu thường (đặt sự "
      "kiện chờ hẹn giờ sau nó nếu cần chờ)"),
@@ -213,8 +229,18 @@ CATALOGUE: list[tuple[str, str]] = [
     (r"a manual or untyped task waits for a person: .*",
      "tác vụ thủ công hoặc chưa định kiểu chờ một người làm: đặt nó vào làn có tên là một vai "
      "trò, hoặc đổi thành tác vụ kịch bản hay tác vụ dịch vụ"),
+    (r"lane '(?P<a>.+?)' is not a known role \(known: (?P<b>.*)\): rename the lane to a role "
+     r"code, or name a default_role in procedure\.yaml",
+     "làn '{a}' không phải vai trò đã biết (các vai trò: {b}): đổi tên làn thành mã một vai "
+     "trò, hoặc ghi default_role trong procedure.yaml"),
     (r"lane '(?P<a>.+?)' is not a known role \(known: (?P<b>.*)\)",
      "làn '{a}' không phải vai trò đã biết (các vai trò: {b}): chọn vai trò cho làn"),
+    (r"form (?P<a>.+?) is not checked: a diagram checked on its own has no forms \(deploy it "
+     r"in a bundle that holds the file\)",
+     "biểu mẫu {a} chưa được kiểm tra: sơ đồ kiểm tra riêng không kèm biểu mẫu (hãy triển khai "
+     "nó trong gói thủ tục có tệp này)"),
+    (r"lane '(?P<a>.+?)' is not a role: given to role (?P<b>.+?) \((?P<inner>.+)\)",
+     "làn '{a}' không phải vai trò: giao cho vai trò {b} ({inner})"),
     (r"a user task must be in a lane whose name is a role, or procedure\.yaml must name a "
      r"default_role",
      "tác vụ người dùng phải nằm trong một làn có tên là vai trò, hoặc procedure.yaml phải "

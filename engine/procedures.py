@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 
 from . import audit, bundles
 from .calendar import WorkingCalendar
+from .cooperation import start_messages
 from .errors import InvalidBundle, NotFound
 from .forms import form_schema
 from .models import Agency, Procedure, ProcedureAgency, ProcedureVersion, Role
 from .operators import REGISTRY
 from .scripting import check_expression, make_evaluator
-from .spiff import specs_to_dict
+from .spiff import SPECS, specs_to_dict
 
 
 def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
@@ -174,11 +175,13 @@ def _view(procedure: Procedure, *, with_form: bool) -> dict:
 
 
 def list_procedures(p) -> list[dict]:
-    """The catalogue: every procedure with an active version, by Vietnamese name."""
+    """The catalogue: every procedure with an active version that people submit, by
+    Vietnamese name (one whose process starts on another system's message is left out)."""
     with p.db.read() as session:
         rows = session.execute(select(Procedure).where(Procedure.active_version_id.is_not(None))
                                .order_by(Procedure.name_vi)).scalars().all()
-        return [_view(r, with_form=False) for r in rows]
+        return [_view(r, with_form=False) for r in rows
+                if not start_messages(SPECS.get(r.active_version)[0])]
 
 
 def get_procedure(p, code: str) -> dict:

@@ -542,3 +542,21 @@ def _fail(message: str, *, code: int) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@cli.command("system-account", short_help="Create a system account that posts messages.")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="The other system's name.")
+def system_account(username: str, full_name: str) -> None:
+    """Create the account another system uses for POST /api/v1/messages (kind ``system``, no
+    roles), or give it a new password; the password is printed once."""
+    from engine import inbound
+    from engine.errors import InvalidData
+
+    with _platform() as p:
+        try:
+            password = inbound.create_system_account(p, username.strip(), full_name)
+        except InvalidData as error:
+            click.echo(f"{error}\n{error.vi}", err=True)
+            sys.exit(1)
+    click.echo(f"System account {username}: password (shown only now): {password}")

@@ -18,7 +18,7 @@ _NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 _I18N = {"type": "object", "properties": {"vi": _STRING, "en": _STRING}}
 
 _STATUS_DESCRIPTIONS = {
-    200: "OK", 201: "Created",
+    200: "OK", 201: "Created", 202: "Accepted: queued, to be handled by the worker",
     400: "Malformed request (invalid JSON, a missing field)",
     401: "No valid bearer token (the response carries `WWW-Authenticate: Bearer`)",
     403: "The caller may not do this",
@@ -130,6 +130,24 @@ SCHEMAS: dict[str, dict] = {
     }, ["code", "status"]),
     "Reason": _obj({"reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
                    ["reason"]),
+    "InboundMessage": _obj({
+        "name": {"type": "string", "minLength": 1,
+                 "description": "the message's name: a message start event of a procedure's "
+                                "process, or a message a dossier waits for"},
+        "correlation": {"type": "string", "minLength": 1, "maxLength": 255,
+                        "description": "the sending system's key for the case"},
+        "payload": {"type": "object",
+                    "description": "what the start or catch event receives; "
+                                   "`applicant_id_number` (an account's CCCD or tax code) names "
+                                   "the applicant of a dossier it starts (else the system "
+                                   "account), `application` (an object) its data"}},
+        ["name", "correlation"]),
+    "InboundMessageResult": _obj({
+        "id": {"type": "integer"}, "name": _STRING, "correlation": _STRING, "status": _STRING,
+        "starts": {"type": ["string", "null"],
+                   "description": "the code of the procedure a dossier will be started in, "
+                                  "or null when a waiting dossier receives it"}},
+        ["id", "name", "correlation", "status"]),
     "Apology": _obj({"reason": {"type": "string", "minLength": 1, "maxLength": 2000},
                      "new_date": {"type": "string", "format": "date"}},
                     ["reason", "new_date"]),
@@ -397,6 +415,18 @@ PATHS: dict[str, dict] = {
                        _query("sub_agencies", "0 to leave the agency's sub-agencies out"),
                        _query("procedure", "a procedure code")],
         "responses": _responses(200, _ref("Stats"), 400, 401, 403, 404, 422)}},
+    "/messages": {"post": {
+        "summary": "Post a message from another system (system accounts)",
+        "operationId": "postMessage",
+        "description": "Only an account of kind `system` may post. The message is queued like "
+                       "a message between dossiers: a dossier waiting for its name and "
+                       "correlation receives it, or a message start event of an active "
+                       "procedure's process starts a new dossier with it. 403 for any other "
+                       "caller, 404 for a name nothing starts on or waits for, 422 for a bad "
+                       "correlation, payload or applicant ID number.",
+        "requestBody": _json_body(_ref("InboundMessage")),
+        "responses": _responses(202, _ref("InboundMessageResult"), 400, 401, 403, 404, 415,
+                                422)}},
     "/openapi.json": {"get": {
         "summary": "This document", "operationId": "getOpenApi", "security": _PUBLIC,
         "responses": _responses(200, {"type": "object"})}},

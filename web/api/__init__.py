@@ -4,7 +4,7 @@ Views only translate HTTP: each parses the request, calls one engine function an
 its view as JSON. Errors become HTTP statuses in :mod:`web.errors`.
 """
 
-from . import catalogue, dossiers, tasks  # noqa: F401  (each module registers its routes on bp)
+from . import catalogue, dossiers, messages, tasks  # noqa: F401  (each module registers its routes on bp)
 from .common import bp
 
 __all__ = ["bp"]

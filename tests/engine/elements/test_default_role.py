@@ -58,3 +58,40 @@ def test_several_processes_none_of_them_uncalled_ask_for_one(platform):
     named = deploy_bundle(platform, {"process.bpmn": text}, check_only=True,
                           process="other")
     assert named["valid"]
+
+
+def in_lane_boss(**meta) -> dict[str, str]:
+    """no_lane with its user task drawn in a lane named 'Boss', which is no role."""
+    text = diagram("no_lane").replace(
+        '<bpmn:process id="no_lane" isExecutable="true">',
+        '<bpmn:process id="no_lane" isExecutable="true"><bpmn:laneSet id="ls">'
+        '<bpmn:lane id="l_boss" name="Boss"><bpmn:flowNodeRef>review</bpmn:flowNodeRef>'
+        '</bpmn:lane></bpmn:laneSet>')
+    return bundle("no_lane", text=text, **meta)
+
+
+def test_a_lane_that_is_no_role_takes_the_default_role_with_a_warning(platform):
+    result = deploy_bundle(platform, in_lane_boss(default_role="head"))
+    assert ("review", "lane 'Boss' is not a role: given to role 'head' (default_role in "
+            "procedure.yaml)") in {(w["element"], w["message"]) for w in result["warnings"]}
+    assert any(w["message_vi"].startswith("làn 'Boss' không phải vai trò: giao cho vai trò 'head'")
+               for w in result["warnings"])
+    code = submit(platform, result["code"])
+    assert [(r.spec_name, r.role_code) for r in open_rows(platform, code)] == [("review", "head")]
+    complete(platform, code, "review")  # as lanhdao, saved and restored after each step
+    complete(platform, code, "file_it")
+    assert finished(platform, code)
+
+
+def test_a_lane_that_is_no_role_is_refused_without_a_default_role(platform):
+    with pytest.raises(InvalidBundle) as err:
+        deploy_bundle(platform, in_lane_boss(), check_only=True)
+    [boss] = [p for p in err.value.details if p["element"] == "review"]
+    assert boss["message"].startswith("lane 'Boss' is not a known role")
+    assert boss["message"].endswith("rename the lane to a role code, or name a default_role in "
+                                    "procedure.yaml")
+    assert "đổi tên làn" in boss["message_vi"]
+    lone = deploy_bundle(platform, {"process.bpmn": in_lane_boss()["process.bpmn"]},
+                         check_only=True)
+    assert any(w["element"] == "review" and "given to role 'handler'" in w["message"]
+               for w in lone["warnings"])

@@ -59,7 +59,8 @@ CASES = {
                             '</bpmn:startEvent>'), "y", "starts when the dossier is submitted"),
     "message start": (diagram(TASK + '<bpmn:startEvent id="y"><bpmn:messageEventDefinition '
                               'messageRef="m"/></bpmn:startEvent>', MESSAGE),
-                      "y", "only starts a process listed under cooperating:"),
+                      "s", "must be a message start event too (a procedure is either "
+                      "submitted or started by a message)"),
     "ad-hoc": (diagram(f'<bpmn:adHocSubProcess id="x">{IO}</bpmn:adHocSubProcess>'),
                "x", "ad-hoc sub-processes are not supported"),
     "business rule": (diagram(f'<bpmn:businessRuleTask id="x">{IO}</bpmn:businessRuleTask>'),
