@@ -37,6 +37,7 @@ from . import (
     progress,
     runtime,
 )
+from . import settings as platform_settings
 from .calendar import load_calendar
 from .cooperation import StartReceiver, start_messages
 from .db import UTCDateTime
@@ -137,7 +138,8 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
                       status="submitted", channel=channel, received_at=received_at,
                       due_at=due_at, original_due_at=due_at, data=data or {},
                       parent_id=parent_id, process_id=process_id,
-                      form_set=formsets.choose(session, version.meta, received_at))
+                      form_set=formsets.choose(version.meta, received_at,
+                                               platform_settings.values(session)))
     session.add(dossier)
     session.flush()
     return dossier

@@ -34,10 +34,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from sqlalchemy.orm import Session
 
 from . import clock
-from . import settings as platform_settings
 from .errors import ScriptError
 
 FORMSET_DIR = Path(__file__).resolve().parent.parent / "signing" / "layouts"
@@ -110,6 +108,11 @@ def _all(directory: Path) -> dict[str, FormSet]:
     return {s.code: s for s in sets}
 
 
+#: The settings key (:mod:`engine.settings`) that moves a set's start date: this prefix and
+#: the set's code.
+FORM_SET_FROM = "form_set_from:"
+
+
 def available(directory: Path = FORMSET_DIR) -> dict[str, FormSet]:
     """Every form set, by code."""
     return _all(directory)
@@ -138,20 +141,20 @@ def diagram_form(name: str, form_set: FormSet) -> SlipForm:
     return form_set.form(key)
 
 
-def choose(session: Session, meta: dict, received_at: datetime) -> str:
+def choose(meta: dict, received_at: datetime, current: dict[str, str]) -> str:
     """The code of the form set a dossier received at ``received_at`` takes (see the module
-    docstring for the order)."""
+    docstring for the order); ``current``: the administrator's settings
+    (:func:`engine.settings.values`)."""
     sets = available()
     chosen = meta.get("form_set") if meta else None
     if chosen and chosen in sets:
         return chosen
-    current = platform_settings.values(session)
     if current.get("form_set") in sets:
         return current["form_set"]
     day = received_at.astimezone(clock.VIETNAM).date()
 
     def start(s: FormSet) -> date:
-        moved = current.get(platform_settings.FORM_SET_FROM + s.code)
+        moved = current.get(FORM_SET_FROM + s.code)
         return date.fromisoformat(moved) if moved else s.applies_from
 
     in_force = [s for s in sets.values() if start(s) <= day]

@@ -21,12 +21,12 @@ from datetime import date, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock
+from . import audit, clock, formsets
 from .errors import InvalidData
 from .models import PlatformSetting
 
 DEFAULTS = {"close_of_day": "17:00", "afternoon_cutoff": "17:00", "form_set": ""}
-FORM_SET_FROM = "form_set_from:"
+FORM_SET_FROM = formsets.FORM_SET_FROM
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 LABELS = {
     "close_of_day": ("Giờ kết thúc ngày làm việc (giờ hẹn trả kết quả)",
@@ -65,8 +65,6 @@ def day_times(session: Session) -> tuple[time, time]:
 def set_value(session: Session, key: str, value: str, *, actor: str) -> str:
     """Check and store one setting (audited); an empty value restores the default.
     InvalidData for an unknown key or a bad value."""
-    from . import formsets
-
     value = str(value or "").strip()
     if key in ("close_of_day", "afternoon_cutoff"):
         value = (parse_time(value, key) if value else parse_time(DEFAULTS[key])).strftime("%H:%M")
@@ -107,8 +105,6 @@ def set_value(session: Session, key: str, value: str, *, actor: str) -> str:
 def view(p) -> dict:
     """What the administrator's settings page shows: every value, and the form sets with
     the dates they apply from (the administrator's, else the set's own)."""
-    from . import formsets
-
     with p.db.read() as session:
         current = values(session)
     sets = [{"code": s.code, "name_vi": s.name_vi, "name_en": s.name_en,
