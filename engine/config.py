@@ -27,6 +27,51 @@ def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _not_off(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def _url(value: str) -> str:
+    return value.rstrip("/")
+
+
+def _stripped(value: str) -> str:
+    return value.strip()
+
+
+#: Settings read from the environment only when their variable is set (and not empty):
+#: the field, the variable, and how its text is read.
+_READ_WHEN_SET = (
+    ("mail_from", "MOTCUA_MAIL_FROM", str),
+    ("public_url", "MOTCUA_PUBLIC_URL", _url),
+    ("tracking_url", "MOTCUA_TRACKING_URL", _url),
+    ("tracking_token", "MOTCUA_TRACKING_TOKEN", str),
+    ("tracking_timeout_seconds", "MOTCUA_TRACKING_TIMEOUT", float),
+    ("message_ttl_days", "MOTCUA_MESSAGE_TTL_DAYS", int),
+    ("run_jobs_after_commit", "MOTCUA_RUN_JOBS_AFTER_COMMIT", _not_off),
+    ("job_lease_seconds", "MOTCUA_JOB_LEASE_SECONDS", float),
+    ("job_test_pause_seconds", "MOTCUA_JOB_TEST_PAUSE_SECONDS", float),
+    ("audit_anchor_dir", "MOTCUA_AUDIT_ANCHOR_DIR", Path),
+    ("audit_anchor_interval_seconds", "MOTCUA_AUDIT_ANCHOR_INTERVAL", float),
+    ("session_idle_minutes", "MOTCUA_SESSION_IDLE_MINUTES", float),
+    ("session_hours", "MOTCUA_SESSION_HOURS", float),
+    ("worker_stale_seconds", "MOTCUA_WORKER_STALE_SECONDS", float),
+    ("rating_change_days", "MOTCUA_RATING_CHANGE_DAYS", int),
+    ("national_sync_url", "MOTCUA_NATIONAL_SYNC_URL", _stripped),
+    ("national_sync_token", "MOTCUA_NATIONAL_SYNC_TOKEN", _stripped),
+    ("national_sync_timeout_seconds", "MOTCUA_NATIONAL_SYNC_TIMEOUT", float),
+    ("sms_url", "MOTCUA_SMS_URL", _stripped),
+    ("sms_token", "MOTCUA_SMS_TOKEN", _stripped),
+    ("script_workers", "MOTCUA_SCRIPT_WORKERS", int),
+    ("script_cpu_seconds", "MOTCUA_SCRIPT_CPU_SECONDS", float),
+    ("script_memory_mb", "MOTCUA_SCRIPT_MEMORY_MB", int),
+    ("bpmn_dir", "MOTCUA_BPMN_DIR", Path),
+    ("studio_assets_dir", "MOTCUA_STUDIO_ASSETS_DIR", Path),
+    ("chart_assets_dir", "MOTCUA_CHART_ASSETS_DIR", Path),
+    ("font_dir", "MOTCUA_FONT_DIR", Path),
+)
+
+
 @dataclass
 class Settings:
     """Everything the engine needs to know about its surroundings.
@@ -165,61 +210,16 @@ class Settings:
             "secret_key": env.get("MOTCUA_SECRET_KEY", ""),
             "smtp_url": env.get("MOTCUA_SMTP_URL", ""),
         }
-        if env.get("MOTCUA_MAIL_FROM"):
-            values["mail_from"] = env["MOTCUA_MAIL_FROM"]
-        if env.get("MOTCUA_PUBLIC_URL"):
-            values["public_url"] = env["MOTCUA_PUBLIC_URL"].rstrip("/")
-        if env.get("MOTCUA_TRACKING_URL"):
-            values["tracking_url"] = env["MOTCUA_TRACKING_URL"].rstrip("/")
-        if env.get("MOTCUA_TRACKING_TOKEN"):
-            values["tracking_token"] = env["MOTCUA_TRACKING_TOKEN"]
-        if env.get("MOTCUA_TRACKING_TIMEOUT"):
-            values["tracking_timeout_seconds"] = float(env["MOTCUA_TRACKING_TIMEOUT"])
-        if env.get("MOTCUA_MESSAGE_TTL_DAYS"):
-            values["message_ttl_days"] = int(env["MOTCUA_MESSAGE_TTL_DAYS"])
-        if env.get("MOTCUA_RUN_JOBS_AFTER_COMMIT"):
-            values["run_jobs_after_commit"] = env["MOTCUA_RUN_JOBS_AFTER_COMMIT"].lower() not in (
-                "0", "false", "no", "off")
-        values["jobs_in_background"] = env.get("MOTCUA_JOBS_IN_BACKGROUND", "1").lower() not in (
-            "0", "false", "no", "off")
-        if env.get("MOTCUA_JOB_LEASE_SECONDS"):
-            values["job_lease_seconds"] = float(env["MOTCUA_JOB_LEASE_SECONDS"])
-        if env.get("MOTCUA_JOB_TEST_PAUSE_SECONDS"):
-            values["job_test_pause_seconds"] = float(env["MOTCUA_JOB_TEST_PAUSE_SECONDS"])
-        if env.get("MOTCUA_AUDIT_ANCHOR_DIR"):
-            values["audit_anchor_dir"] = Path(env["MOTCUA_AUDIT_ANCHOR_DIR"])
-        if env.get("MOTCUA_AUDIT_ANCHOR_INTERVAL"):
-            values["audit_anchor_interval_seconds"] = float(env["MOTCUA_AUDIT_ANCHOR_INTERVAL"])
+        for name, variable, read in _READ_WHEN_SET:
+            if env.get(variable):
+                values[name] = read(env[variable])
+        values["jobs_in_background"] = _not_off(env.get("MOTCUA_JOBS_IN_BACKGROUND", "1"))
         values["redis_url"] = env.get("MOTCUA_REDIS_URL", "")
         values["behind_proxy"] = _flag(env.get("MOTCUA_BEHIND_PROXY", ""))
         values["https"] = _flag(env.get("MOTCUA_HTTPS", "")) or values["behind_proxy"]
-        if env.get("MOTCUA_SESSION_IDLE_MINUTES"):
-            values["session_idle_minutes"] = float(env["MOTCUA_SESSION_IDLE_MINUTES"])
-        if env.get("MOTCUA_SESSION_HOURS"):
-            values["session_hours"] = float(env["MOTCUA_SESSION_HOURS"])
         values["log_format"] = env.get("MOTCUA_LOG_FORMAT", "text").strip().lower() or "text"
-        if env.get("MOTCUA_WORKER_STALE_SECONDS"):
-            values["worker_stale_seconds"] = float(env["MOTCUA_WORKER_STALE_SECONDS"])
-        if env.get("MOTCUA_RATING_CHANGE_DAYS"):
-            values["rating_change_days"] = int(env["MOTCUA_RATING_CHANGE_DAYS"])
-        for key in ("national_sync_url", "national_sync_token", "sms_url", "sms_token"):
-            if env.get(f"MOTCUA_{key.upper()}"):
-                values[key] = env[f"MOTCUA_{key.upper()}"].strip()
-        if env.get("MOTCUA_NATIONAL_SYNC_TIMEOUT"):
-            values["national_sync_timeout_seconds"] = float(env["MOTCUA_NATIONAL_SYNC_TIMEOUT"])
-        if env.get("MOTCUA_SCRIPT_WORKERS"):
-            values["script_workers"] = int(env["MOTCUA_SCRIPT_WORKERS"])
-        if env.get("MOTCUA_SCRIPT_CPU_SECONDS"):
-            values["script_cpu_seconds"] = float(env["MOTCUA_SCRIPT_CPU_SECONDS"])
-        if env.get("MOTCUA_SCRIPT_MEMORY_MB"):
-            values["script_memory_mb"] = int(env["MOTCUA_SCRIPT_MEMORY_MB"])
-        if env.get("MOTCUA_BPMN_DIR"):
-            values["bpmn_dir"] = Path(env["MOTCUA_BPMN_DIR"])
         for key in ("vnpay_url", "vnpay_tmn_code", "vnpay_hash_secret"):
             values[key] = env.get(f"MOTCUA_{key.upper()}", "").strip()
-        for key in ("studio_assets_dir", "chart_assets_dir", "font_dir"):
-            if env.get(f"MOTCUA_{key.upper()}"):
-                values[key] = Path(env[f"MOTCUA_{key.upper()}"])
         if env.get("MOTCUA_SIGNER_CACHE_TTL"):
             try:
                 values["signer_cache_ttl_seconds"] = float(env["MOTCUA_SIGNER_CACHE_TTL"])
