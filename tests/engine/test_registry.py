@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import yaml
@@ -133,7 +133,7 @@ def run_together(jobs) -> list:
     return results
 
 
-def test_the_operators_are_registered_with_their_parameters():
+def test_the_operators_are_registered_with_their_parameters(platform):  # registered at set-up
     assert REGISTRY["issue_number"].parameters == {
         "series": True, "prefix": False, "digits": False, "registry": False, "key": False,
         "kind": False, "attributes": False}
@@ -232,6 +232,8 @@ def test_the_issued_code_reaches_the_diagram_and_the_book(platform):
 
 
 def test_one_badge_type_per_vehicle_renewal_allowed_other_type_refused(platform):
+    # In office hours: a badge approved after the afternoon cut-off counts from the next day.
+    clock.travel_to(datetime(2026, 3, 6, 10, tzinfo=clock.VIETNAM))
     procedure = deploy(platform, "toy-badge", approval_diagram("toy_badge", BADGES))
     first = submit(platform, procedure, {"plate": "36C-123.45"})
     approve(platform, first, {"badge_type": "xe_tai"})
@@ -241,7 +243,7 @@ def test_one_badge_type_per_vehicle_renewal_allowed_other_type_refused(platform)
     book = entries(platform, "toy-badges")
     assert [(e.kind, e.status) for e in book] == [("xe_tai", "closed"), ("xe_tai", "active")]
     assert book[1].number == f"PH-{renewal}"
-    assert book[1].valid_to == clock.local_now().date() + timedelta(days=7 * 365)
+    assert book[1].valid_to == date(2026, 3, 6) + timedelta(days=7 * 365)
 
     other = submit(platform, procedure, {"plate": "36C-123.45"})
     with pytest.raises(OperatorError) as caught:
