@@ -7,70 +7,26 @@ fixes a bundle in one round instead of one error at a time.
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import json
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-    TimerEventDefinition,
-)
-from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
-from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.defaults import (
-    BusinessRuleTask,
-    ManualTask,
-    NoneTask,
-    ScriptTask,
-    ServiceTask,
-    UserTask,
-)
 from sqlalchemy import select
 
-from . import bundle_warnings, camunda, casefile, datastores, elements, problem_texts
+from . import bundle_warnings, camunda, datastores, elements
+from .bundle_meta import _load_meta, cooperating_ids
+from .bundle_problems import Problem, invalid
+from .bundle_specs import APPLICANT_ROLE, _check_form, _check_specs
 from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
 
 #: the role of a lane-less human task in a diagram checked on its own (no procedure.yaml)
 LONE_DIAGRAM_ROLE = "handler"
-DEADLINE_UNITS = {"hours", "days", "working_days", "months"}
-#: Decree 42/2022/NĐ-CP's online label for each service level of Decree 43/2011 (DOMAIN.md
-#: §2): level 4 is fully online (toàn trình), level 3 partly online (một phần); levels 1
-#: and 2 only publish information and forms, so they carry no online label.
-LEVEL_LABELS = {4: "toàn trình", 3: "một phần", 2: None, 1: None}
 BUNDLE_SUFFIXES = {".yaml", ".yml", ".bpmn", ".json", ".dmn"}
-APPLICANT_ROLE = "applicant"
-
-
-@dataclass
-class Problem:
-    file: str
-    element: str
-    message: str
-
-    @property
-    def message_vi(self) -> str:
-        return problem_texts.in_vietnamese(self.message)
-
-    def as_dict(self) -> dict:
-        return {"file": self.file, "element": self.element, "message": self.message,
-                "message_vi": self.message_vi}
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.element or '-'}: {self.message}"
 
 
 @dataclass
@@ -135,152 +91,6 @@ def _decode(files: dict[str, str | bytes], problems: list[Problem]) -> dict[str,
     return out
 
 
-def _load_meta(files: dict[str, str], problems: list[Problem]) -> dict | None:
-    text = files.get("procedure.yaml") or files.get("procedure.yml")
-    if text is None:
-        return None
-    try:
-        meta = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        problems.append(Problem("procedure.yaml", "", f"not valid YAML: {exc}"))
-        return None
-    if not isinstance(meta, dict):
-        problems.append(Problem("procedure.yaml", "", "must be a mapping of keys to values"))
-        return None
-    for key in ("code", "name", "agency", "deadline", "process_id", "application_form"):
-        if key not in meta:
-            problems.append(Problem("procedure.yaml", key, "required key is missing"))
-    name = meta.get("name")
-    if not isinstance(name, dict) or not name.get("vi"):
-        problems.append(Problem("procedure.yaml", "name", "needs a Vietnamese name: name: {vi: …}"))
-    deadline = meta.get("deadline") or {}
-    if deadline and (deadline.get("unit") not in DEADLINE_UNITS
-                     or not isinstance(deadline.get("value"), int) or deadline["value"] < 0):
-        problems.append(Problem("procedure.yaml", "deadline",
-                                f"needs a whole value >= 0 and a unit among {sorted(DEADLINE_UNITS)}"))
-    online = deadline.get("online") if isinstance(deadline, dict) else None
-    if online is not None and (not isinstance(online, int) or isinstance(online, bool)
-                               or online < 0):
-        problems.append(Problem("procedure.yaml", "deadline.online",
-                                "the deadline of a dossier filed online needs a whole value >= 0"))
-    agencies = meta.get("agencies")
-    if agencies is not None and not (
-            (isinstance(agencies, list) and all(isinstance(c, str) for c in agencies))
-            or (isinstance(agencies, dict) and isinstance(agencies.get("kind"), str))):
-        problems.append(Problem("procedure.yaml", "agencies",
-                                "a list of agency codes, or a selector such as "
-                                "{kind: district_finance}"))
-    if meta.get("level", 4) not in (1, 2, 3, 4):
-        problems.append(Problem("procedure.yaml", "level", "level must be 3 or 4"))
-    else:
-        _check_online_label(meta, problems)
-    form_set = meta.get("form_set")
-    if form_set is not None:
-        from .formsets import available
-
-        if form_set not in available():
-            known = ", ".join(available())
-            problems.append(Problem("procedure.yaml", "form_set",
-                                    f"no form set {form_set!r} (known: {known})"))
-    for doc, path in (meta.get("documents") or {}).items():
-        if path not in files:
-            problems.append(Problem("procedure.yaml", f"documents.{doc}", f"{path} is not in the bundle"))
-    _check_cooperating_meta(meta, problems)
-    return meta
-
-
-def _check_online_label(meta: dict, problems: list[Problem]) -> None:
-    """The level and its online label must agree with Decree 42/2022's pairing
-    (:data:`LEVEL_LABELS`); a procedure without a label takes its level's."""
-    if "online_label" not in meta:
-        return
-    level = meta.get("level", 4)
-    label = meta.get("online_label")
-    given = unicodedata.normalize("NFC", " ".join(str(label).split())).lower() \
-        if label not in (None, "") else None
-    expected = LEVEL_LABELS[level]
-    if given == expected:
-        return
-    if expected is None:
-        problems.append(Problem(
-            "procedure.yaml", "online_label",
-            f"a level-{level} procedure is not offered online (Decree 42/2022/NĐ-CP), so it has "
-            f"no online label: remove {label!r} or raise the level"))
-        return
-    other = next((lvl for lvl, text in LEVEL_LABELS.items() if text == given), None)
-    hint = f"; {label!r} is level {other}'s label" if other else ""
-    problems.append(Problem(
-        "procedure.yaml", "online_label",
-        f"level {level} pairs with the online label {expected!r} (Decree 42/2022/NĐ-CP), not "
-        f"{label!r}{hint}"))
-
-
-def _check_cooperating_meta(meta: dict, problems: list[Problem]) -> None:
-    """``cooperating:`` is a list of ``{process_id, agency?, deadline?}``."""
-    entries = meta.get("cooperating")
-    if entries is None:
-        return
-    if not isinstance(entries, list):
-        problems.append(Problem("procedure.yaml", "cooperating",
-                                "must be a list of {process_id, agency, deadline}"))
-        meta["cooperating"] = []
-        return
-    for i, entry in enumerate(entries):
-        where = f"cooperating[{i}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("process_id"), str) \
-                or not entry["process_id"].strip():
-            problems.append(Problem("procedure.yaml", where,
-                                    "needs process_id: the id of a process of the bundle"))
-            continue
-        if not isinstance(entry.get("agency", ""), str):
-            problems.append(Problem("procedure.yaml", f"{where}.agency",
-                                    "must be an agency code, e.g. \"000.00.13.H56\""))
-        deadline = entry.get("deadline")
-        if deadline is not None and (not isinstance(deadline, dict)
-                                     or deadline.get("unit") not in DEADLINE_UNITS
-                                     or not isinstance(deadline.get("value"), int)
-                                     or isinstance(deadline.get("value"), bool)
-                                     or deadline["value"] < 0):
-            problems.append(Problem("procedure.yaml", f"{where}.deadline",
-                                    f"needs a whole value >= 0 and a unit among "
-                                    f"{sorted(DEADLINE_UNITS)}"))
-    ids = [e["process_id"] for e in entries if isinstance(e, dict) and isinstance(
-        e.get("process_id"), str)]
-    if meta.get("process_id") in ids:
-        problems.append(Problem("procedure.yaml", "cooperating",
-                                f"{meta['process_id']!r} is the process a submission starts; "
-                                "a cooperating process is another one"))
-    if len(set(ids)) != len(ids):
-        problems.append(Problem("procedure.yaml", "cooperating", "a process is listed twice"))
-
-
-def cooperating_ids(meta: dict) -> tuple[str, ...]:
-    return tuple(e["process_id"] for e in meta.get("cooperating") or []
-                 if isinstance(e, dict) and isinstance(e.get("process_id"), str))
-
-
-def _check_form(files: dict[str, str], path: str, where: str, problems: list[Problem],
-                roles: set[str] | None = None) -> None:
-    if path not in files:
-        problems.append(Problem(where, path, "the form file is not in the bundle"))
-        return
-    try:
-        schema = json.loads(files[path])
-        Draft202012Validator.check_schema(schema)
-    except json.JSONDecodeError as exc:
-        problems.append(Problem(path, "", f"not valid JSON: {exc}"))
-        return
-    except SchemaError as exc:
-        loc = "/".join(str(p) for p in exc.path) or "(root)"
-        problems.append(Problem(path, loc, f"not a valid JSON Schema: {exc.message}"))
-        return
-    if schema.get("type") != "object":
-        problems.append(Problem(path, "(root)", 'a form schema must have "type": "object"'))
-    if roles is not None:
-        problems += [Problem(path, loc, msg)
-                     for loc, msg in casefile.show_to_problems(schema, roles)]
-
-
 #: comments are dropped before SpiffWorkflow sees a diagram (its parser takes a comment
 #: inside a task for an element); no entities, no network
 _XML_PARSER = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True)
@@ -325,32 +135,6 @@ def _add_decision_tables(parser: SpiffBpmnParser, texts: dict[str, str],
             parser.add_dmn_xml(root, filename=name)
         except (ValidationException, Exception) as exc:  # noqa: BLE001 - reported, not raised
             problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(str(exc))))
-
-
-def _decision_expressions(ts) -> list[tuple[str, str]]:
-    """``(where, expression)`` for every expression of a business rule task's decision
-    table, as the DMN engine will evaluate it (a cell like ``< 10`` is read after its
-    input)."""
-    table = ts.dmnEngine.decision_table
-    found = [(f"{table.id} input {i.label or i.name or i.id}", i.expression)
-             for i in table.inputs if i.expression]
-    for rule in table.rules:
-        for entry in rule.inputEntries:
-            for lhs in entry.lhs:
-                if lhs is None or not str(lhs).strip():
-                    continue
-                text = str(lhs).replace("?", "dmninputexpr")
-                expression = entry.input.expression or "None"
-                try:
-                    ast.parse(text, mode="eval")
-                    full = f"({expression}) == ({text})" if "dmninputexpr" not in text else text
-                except SyntaxError:
-                    full = f"({expression}) {text}"
-                found.append((f"{table.id} row {rule.row_number}", full))
-        for entry in rule.outputEntries:
-            if entry.text and str(entry.text).strip():
-                found.append((f"{table.id} row {rule.row_number}", entry.text))
-    return found
 
 
 def _first_line(message: str) -> str:
@@ -551,174 +335,3 @@ def _single_executable(parser: SpiffBpmnParser, roots: dict, name: str, problems
     return ""
 
 
-def _check_specs(specs, files, meta, known_roles, operators, check_expr, problems, *,
-                 default_role: tuple[str, str] | None = None,
-                 warnings: list[Problem] | None = None,
-                 candidate_groups: dict[str, str] | None = None) -> None:
-    """Our own rules on the parsed specs. A human task outside any lane takes
-    ``default_role`` (its lane is set on the spec, so the stored version carries it) with a
-    warning; without one it is a problem."""
-    roles = set(known_roles) | {APPLICANT_ROLE}
-    documents = set((meta.get("documents") or {}).keys())
-    for spec in specs:
-        filename = getattr(spec, "file", "") or "process.bpmn"
-        user_task_ids = {ts.bpmn_id for s in specs for ts in s.task_specs.values()
-                         if isinstance(ts, UserTask)}
-        for ts in spec.task_specs.values():
-            where = ts.bpmn_id or ts.name
-
-            def bad(msg, where=where, filename=filename):
-                problems.append(Problem(filename, where, msg))
-
-            group = (candidate_groups or {}).get(ts.bpmn_id or "")
-            if isinstance(ts, UserTask) and not ts.lane and group:
-                if group in roles:
-                    ts.lane = group
-                else:
-                    bad(f"candidate group {group!r} is not a role code: rename the group to one "
-                        f"of {', '.join(sorted(roles))}")
-                    continue
-            if isinstance(ts, ManualTask | NoneTask | UserTask) and not ts.lane and default_role:
-                ts.lane = default_role[0]
-                if warnings is not None:
-                    warnings.append(Problem(filename, where, f"not in a lane: given to role "
-                                            f"{default_role[0]!r} ({default_role[1]})"))
-            elif isinstance(ts, ManualTask | NoneTask | UserTask) and ts.lane \
-                    and ts.lane not in roles and default_role:
-                lane, ts.lane = ts.lane, default_role[0]
-                if warnings is not None:
-                    warnings.append(Problem(filename, where, f"lane '{lane}' is not a role: "
-                                            f"given to role {default_role[0]!r} "
-                                            f"({default_role[1]})"))
-            if isinstance(ts, ManualTask | NoneTask) and not ts.lane:
-                bad("a manual or untyped task waits for a person: put it in a lane whose name is "
-                    "a role, name a default_role in procedure.yaml, or make it a script or "
-                    "service task")
-            elif isinstance(ts, ManualTask | NoneTask) and ts.lane not in roles:
-                bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
-                    "rename the lane to a role code, or name a default_role in procedure.yaml")
-            if isinstance(ts, UserTask):
-                ext = ts.extensions or {}
-                if not ts.lane:
-                    bad("a user task must be in a lane whose name is a role, or procedure.yaml "
-                        "must name a default_role")
-                elif ts.lane not in roles:
-                    bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
-                    "rename the lane to a role code, or name a default_role in procedure.yaml")
-                props = ext.get("properties") or {}
-                form = props.get("formJsonSchemaFilename") or ext.get("formJsonSchemaFilename")
-                if form and not meta and form not in files and warnings is not None:
-                    # a diagram checked on its own: its forms belong to the bundle it goes in
-                    warnings.append(Problem(filename, where, f"form {form!r} is not checked: a "
-                                            "diagram checked on its own has no forms (deploy it "
-                                            "in a bundle that holds the file)"))
-                elif form:
-                    _check_form(files, form, filename, problems, roles)
-                if props.get("signDocument") and props["signDocument"] not in documents:
-                    bad(f"signDocument '{props['signDocument']}' is not under documents: "
-                        "in procedure.yaml")
-                same = props.get("sameAssigneeAs")
-                if same and same not in user_task_ids:
-                    bad(f"sameAssigneeAs '{same}' is not the id of a user task")
-                if props.get("dueIn") and check_expr:
-                    _expr(check_expr, props["dueIn"], bad)
-            elif isinstance(ts, ServiceTask):
-                if ts.operation_name not in operators:
-                    bad(f"unknown service operator '{ts.operation_name}' "
-                        f"(registered: {', '.join(sorted(operators))})")
-                else:
-                    expected = operators[ts.operation_name].parameters
-                    for pname, param in ts.operation_params.items():
-                        if pname not in expected:
-                            bad(f"operator '{ts.operation_name}' has no parameter '{pname}'")
-                        elif check_expr:
-                            _expr(check_expr, param["value"], bad)
-                    for pname, required in expected.items():
-                        if required and pname not in ts.operation_params:
-                            bad(f"operator '{ts.operation_name}' needs parameter '{pname}'")
-            elif isinstance(ts, ScriptTask) and check_expr:
-                _expr(check_expr, ts.script or "", bad, mode="exec")
-            elif isinstance(ts, BusinessRuleTask) and check_expr:
-                for cell, source in _decision_expressions(ts):
-                    for error in check_expr(source, "eval"):
-                        bad(f"decision table {cell}: {source!r}: {error}")
-            if isinstance(ts, ExclusiveGateway | InclusiveGateway) and check_expr:
-                for condition, _target in getattr(ts, "cond_task_specs", []):
-                    if condition is not None and condition.args:
-                        _expr(check_expr, condition.args[0], bad)
-            if check_expr:
-                for source in _expressions(ts):
-                    _expr(check_expr, source, bad)
-                for message in _timer_problems(ts, getattr(check_expr, "evaluator", None)):
-                    bad(message)
-
-
-def _expressions(ts) -> list[str]:
-    """Every expression a task spec evaluates besides scripts, parameters and gateway
-    conditions: timers, message payloads and correlations, loop and multi-instance
-    conditions and counts."""
-    found = []
-    event = getattr(ts, "event_definition", None)
-    for definition in [event, *getattr(event, "event_definitions", [])]:
-        if isinstance(definition, TimerEventDefinition):
-            found.append(definition.expression)
-        found.append(getattr(definition, "expression", None))
-        for prop in [*getattr(definition, "correlation_properties", []),
-                     *getattr(definition, "process_correlations", [])]:
-            found.append(prop.retrieval_expression)
-    for attr in ("cardinality", "condition"):
-        found.append(getattr(ts, attr, None))
-    return sorted({s for s in found if isinstance(s, str) and s.strip()})
-
-
-#: What each kind of timer's expression must give, and an example of it.
-_TIMER_KINDS = {
-    DurationTimerEventDefinition: ("timeDuration", "an ISO 8601 duration such as 'P5D' or "
-                                   "'PT4H'", TimerEventDefinition.parse_iso_duration),
-    TimeDateEventDefinition: ("timeDate", "a date and time such as working_days(5) or "
-                              "'2026-12-31T17:00:00'", TimerEventDefinition.get_datetime),
-    CycleTimerEventDefinition: ("timeCycle", "a repeating interval such as 'R3/PT1H'",
-                                TimerEventDefinition.parse_iso_recurring_interval),
-}
-
-
-def _timer_problems(ts, evaluator) -> list[str]:
-    """A timer whose expression, evaluated now, gives a value its kind cannot use (a date
-    for a ``timeDuration``): every dossier would fail there. Expressions that need task
-    data cannot be tried before a dossier runs and are left to the static checks."""
-    event = getattr(ts, "event_definition", None)
-    problems = []
-    for definition in [event, *getattr(event, "event_definitions", [])]:
-        kind = _TIMER_KINDS.get(type(definition))
-        if evaluator is None or kind is None or not (definition.expression or "").strip():
-            continue
-        name, expected, parse = kind
-        try:
-            value = evaluator.evaluate(definition.expression, {})
-        except Exception:  # needs task data, or fails statically (reported already)
-            continue
-        if isinstance(value, datetime) and name == "timeDate":
-            continue
-        if isinstance(value, timedelta) and name == "timeDuration":
-            continue
-        try:
-            parse(str(value))
-        except Exception:
-            problems.append(f"{name} expression {definition.expression!r} gives {value!r}, "
-                            f"not {expected}")
-    return problems
-
-
-def _expr(check_expr, source: str, bad, mode: str = "eval") -> None:
-    for error in check_expr(source, mode):
-        bad(f"expression {source!r}: {error}")
-
-
-def invalid(problems: list[Problem]) -> InvalidBundle:
-    lines = "; ".join(str(p) for p in problems[:5])
-    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-    lines_vi = "; ".join(f"{p.file}: {p.element or '-'}: {p.message_vi}" for p in problems[:5])
-    more_vi = f" (và {len(problems) - 5} lỗi khác)" if len(problems) > 5 else ""
-    return InvalidBundle(f"The procedure bundle is not valid: {lines}{more}",
-                         vi=f"Gói thủ tục không hợp lệ: {lines_vi}{more_vi}",
-                         details=[p.as_dict() for p in problems])

@@ -1,0 +1,244 @@
+"""Our own rules on a bundle's parsed process specs: lanes are roles, forms are JSON
+Schemas, service tasks name registered operators with their parameters, and every
+expression, decision table cell and timer passes the expression checker."""
+
+from __future__ import annotations
+
+import ast
+import json
+from datetime import datetime, timedelta
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.spiff.specs.defaults import (
+    BusinessRuleTask,
+    ManualTask,
+    NoneTask,
+    ScriptTask,
+    ServiceTask,
+    UserTask,
+)
+
+from . import casefile
+from .bundle_problems import Problem
+
+APPLICANT_ROLE = "applicant"
+
+
+def _check_form(files: dict[str, str], path: str, where: str, problems: list[Problem],
+                roles: set[str] | None = None) -> None:
+    if path not in files:
+        problems.append(Problem(where, path, "the form file is not in the bundle"))
+        return
+    try:
+        schema = json.loads(files[path])
+        Draft202012Validator.check_schema(schema)
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(path, "", f"not valid JSON: {exc}"))
+        return
+    except SchemaError as exc:
+        loc = "/".join(str(p) for p in exc.path) or "(root)"
+        problems.append(Problem(path, loc, f"not a valid JSON Schema: {exc.message}"))
+        return
+    if schema.get("type") != "object":
+        problems.append(Problem(path, "(root)", 'a form schema must have "type": "object"'))
+    if roles is not None:
+        problems += [Problem(path, loc, msg)
+                     for loc, msg in casefile.show_to_problems(schema, roles)]
+
+
+def _decision_expressions(ts) -> list[tuple[str, str]]:
+    """``(where, expression)`` for every expression of a business rule task's decision
+    table, as the DMN engine will evaluate it (a cell like ``< 10`` is read after its
+    input)."""
+    table = ts.dmnEngine.decision_table
+    found = [(f"{table.id} input {i.label or i.name or i.id}", i.expression)
+             for i in table.inputs if i.expression]
+    for rule in table.rules:
+        for entry in rule.inputEntries:
+            for lhs in entry.lhs:
+                if lhs is None or not str(lhs).strip():
+                    continue
+                text = str(lhs).replace("?", "dmninputexpr")
+                expression = entry.input.expression or "None"
+                try:
+                    ast.parse(text, mode="eval")
+                    full = f"({expression}) == ({text})" if "dmninputexpr" not in text else text
+                except SyntaxError:
+                    full = f"({expression}) {text}"
+                found.append((f"{table.id} row {rule.row_number}", full))
+        for entry in rule.outputEntries:
+            if entry.text and str(entry.text).strip():
+                found.append((f"{table.id} row {rule.row_number}", entry.text))
+    return found
+
+
+def _check_specs(specs, files, meta, known_roles, operators, check_expr, problems, *,
+                 default_role: tuple[str, str] | None = None,
+                 warnings: list[Problem] | None = None,
+                 candidate_groups: dict[str, str] | None = None) -> None:
+    """Our own rules on the parsed specs. A human task outside any lane takes
+    ``default_role`` (its lane is set on the spec, so the stored version carries it) with a
+    warning; without one it is a problem."""
+    roles = set(known_roles) | {APPLICANT_ROLE}
+    documents = set((meta.get("documents") or {}).keys())
+    for spec in specs:
+        filename = getattr(spec, "file", "") or "process.bpmn"
+        user_task_ids = {ts.bpmn_id for s in specs for ts in s.task_specs.values()
+                         if isinstance(ts, UserTask)}
+        for ts in spec.task_specs.values():
+            where = ts.bpmn_id or ts.name
+
+            def bad(msg, where=where, filename=filename):
+                problems.append(Problem(filename, where, msg))
+
+            group = (candidate_groups or {}).get(ts.bpmn_id or "")
+            if isinstance(ts, UserTask) and not ts.lane and group:
+                if group in roles:
+                    ts.lane = group
+                else:
+                    bad(f"candidate group {group!r} is not a role code: rename the group to one "
+                        f"of {', '.join(sorted(roles))}")
+                    continue
+            if isinstance(ts, ManualTask | NoneTask | UserTask) and not ts.lane and default_role:
+                ts.lane = default_role[0]
+                if warnings is not None:
+                    warnings.append(Problem(filename, where, f"not in a lane: given to role "
+                                            f"{default_role[0]!r} ({default_role[1]})"))
+            elif isinstance(ts, ManualTask | NoneTask | UserTask) and ts.lane \
+                    and ts.lane not in roles and default_role:
+                lane, ts.lane = ts.lane, default_role[0]
+                if warnings is not None:
+                    warnings.append(Problem(filename, where, f"lane '{lane}' is not a role: "
+                                            f"given to role {default_role[0]!r} "
+                                            f"({default_role[1]})"))
+            if isinstance(ts, ManualTask | NoneTask) and not ts.lane:
+                bad("a manual or untyped task waits for a person: put it in a lane whose name is "
+                    "a role, name a default_role in procedure.yaml, or make it a script or "
+                    "service task")
+            elif isinstance(ts, ManualTask | NoneTask) and ts.lane not in roles:
+                bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
+                    "rename the lane to a role code, or name a default_role in procedure.yaml")
+            if isinstance(ts, UserTask):
+                ext = ts.extensions or {}
+                if not ts.lane:
+                    bad("a user task must be in a lane whose name is a role, or procedure.yaml "
+                        "must name a default_role")
+                elif ts.lane not in roles:
+                    bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
+                    "rename the lane to a role code, or name a default_role in procedure.yaml")
+                props = ext.get("properties") or {}
+                form = props.get("formJsonSchemaFilename") or ext.get("formJsonSchemaFilename")
+                if form and not meta and form not in files and warnings is not None:
+                    # a diagram checked on its own: its forms belong to the bundle it goes in
+                    warnings.append(Problem(filename, where, f"form {form!r} is not checked: a "
+                                            "diagram checked on its own has no forms (deploy it "
+                                            "in a bundle that holds the file)"))
+                elif form:
+                    _check_form(files, form, filename, problems, roles)
+                if props.get("signDocument") and props["signDocument"] not in documents:
+                    bad(f"signDocument '{props['signDocument']}' is not under documents: "
+                        "in procedure.yaml")
+                same = props.get("sameAssigneeAs")
+                if same and same not in user_task_ids:
+                    bad(f"sameAssigneeAs '{same}' is not the id of a user task")
+                if props.get("dueIn") and check_expr:
+                    _expr(check_expr, props["dueIn"], bad)
+            elif isinstance(ts, ServiceTask):
+                if ts.operation_name not in operators:
+                    bad(f"unknown service operator '{ts.operation_name}' "
+                        f"(registered: {', '.join(sorted(operators))})")
+                else:
+                    expected = operators[ts.operation_name].parameters
+                    for pname, param in ts.operation_params.items():
+                        if pname not in expected:
+                            bad(f"operator '{ts.operation_name}' has no parameter '{pname}'")
+                        elif check_expr:
+                            _expr(check_expr, param["value"], bad)
+                    for pname, required in expected.items():
+                        if required and pname not in ts.operation_params:
+                            bad(f"operator '{ts.operation_name}' needs parameter '{pname}'")
+            elif isinstance(ts, ScriptTask) and check_expr:
+                _expr(check_expr, ts.script or "", bad, mode="exec")
+            elif isinstance(ts, BusinessRuleTask) and check_expr:
+                for cell, source in _decision_expressions(ts):
+                    for error in check_expr(source, "eval"):
+                        bad(f"decision table {cell}: {source!r}: {error}")
+            if isinstance(ts, ExclusiveGateway | InclusiveGateway) and check_expr:
+                for condition, _target in getattr(ts, "cond_task_specs", []):
+                    if condition is not None and condition.args:
+                        _expr(check_expr, condition.args[0], bad)
+            if check_expr:
+                for source in _expressions(ts):
+                    _expr(check_expr, source, bad)
+                for message in _timer_problems(ts, getattr(check_expr, "evaluator", None)):
+                    bad(message)
+
+
+def _expressions(ts) -> list[str]:
+    """Every expression a task spec evaluates besides scripts, parameters and gateway
+    conditions: timers, message payloads and correlations, loop and multi-instance
+    conditions and counts."""
+    found = []
+    event = getattr(ts, "event_definition", None)
+    for definition in [event, *getattr(event, "event_definitions", [])]:
+        if isinstance(definition, TimerEventDefinition):
+            found.append(definition.expression)
+        found.append(getattr(definition, "expression", None))
+        for prop in [*getattr(definition, "correlation_properties", []),
+                     *getattr(definition, "process_correlations", [])]:
+            found.append(prop.retrieval_expression)
+    for attr in ("cardinality", "condition"):
+        found.append(getattr(ts, attr, None))
+    return sorted({s for s in found if isinstance(s, str) and s.strip()})
+
+
+#: What each kind of timer's expression must give, and an example of it.
+_TIMER_KINDS = {
+    DurationTimerEventDefinition: ("timeDuration", "an ISO 8601 duration such as 'P5D' or "
+                                   "'PT4H'", TimerEventDefinition.parse_iso_duration),
+    TimeDateEventDefinition: ("timeDate", "a date and time such as working_days(5) or "
+                              "'2026-12-31T17:00:00'", TimerEventDefinition.get_datetime),
+    CycleTimerEventDefinition: ("timeCycle", "a repeating interval such as 'R3/PT1H'",
+                                TimerEventDefinition.parse_iso_recurring_interval),
+}
+
+
+def _timer_problems(ts, evaluator) -> list[str]:
+    """A timer whose expression, evaluated now, gives a value its kind cannot use (a date
+    for a ``timeDuration``): every dossier would fail there. Expressions that need task
+    data cannot be tried before a dossier runs and are left to the static checks."""
+    event = getattr(ts, "event_definition", None)
+    problems = []
+    for definition in [event, *getattr(event, "event_definitions", [])]:
+        kind = _TIMER_KINDS.get(type(definition))
+        if evaluator is None or kind is None or not (definition.expression or "").strip():
+            continue
+        name, expected, parse = kind
+        try:
+            value = evaluator.evaluate(definition.expression, {})
+        except Exception:  # needs task data, or fails statically (reported already)
+            continue
+        if isinstance(value, datetime) and name == "timeDate":
+            continue
+        if isinstance(value, timedelta) and name == "timeDuration":
+            continue
+        try:
+            parse(str(value))
+        except Exception:
+            problems.append(f"{name} expression {definition.expression!r} gives {value!r}, "
+                            f"not {expected}")
+    return problems
+
+
+def _expr(check_expr, source: str, bad, mode: str = "eval") -> None:
+    for error in check_expr(source, mode):
+        bad(f"expression {source!r}: {error}")
