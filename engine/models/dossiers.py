@@ -1,10 +1,10 @@
-"""The tables. Workflow state is one JSON blob per dossier; everything a list or a
-report needs (tasks, timers, outbox, audit) is in rows of its own so that no query
-ever deserializes a workflow."""
+"""Dossiers and what runs them: instances, human tasks, timers, messages, documents, clock
+stops, numbering and the register."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -22,121 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .columns import Base, utcnow
+from ..columns import Base, utcnow
 
-
-class Agency(Base):
-    """An agency (cơ quan): the province, a department, a district finance office…"""
-
-    __tablename__ = "agency"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)  # QCVN 102:2016 identifier
-    name_vi: Mapped[str] = mapped_column(String(255))
-    name_en: Mapped[str] = mapped_column(String(255), default="")
-    kind: Mapped[str] = mapped_column(String(20), default="department")
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
-    email: Mapped[str] = mapped_column(String(255), default="")
-    address: Mapped[str] = mapped_column(String(500), default="")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)  # closed agencies keep their rows
-
-
-class Role(Base):
-    """A role an officer holds in an agency; BPMN lane names are role codes."""
-
-    __tablename__ = "role"
-
-    code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name_vi: Mapped[str] = mapped_column(String(255))
-    name_en: Mapped[str] = mapped_column(String(255), default="")
-
-
-class User(Base):
-    __tablename__ = "user_account"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(80), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    full_name: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(20), default="citizen")  # citizen | firm | staff
-    email: Mapped[str] = mapped_column(String(255), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    id_number: Mapped[str] = mapped_column(String(40), default="")  # CCCD or tax code
-    title: Mapped[str] = mapped_column(String(255), default="")  # chức vụ, on signatures
-    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # the language last chosen on the portal: e-mails to the account are in it alone
-    language: Mapped[str] = mapped_column(String(5), default="vi", server_default="vi")
-    # the postal address, for forms that prefill it (x-prefill: address)
-    address: Mapped[str] = mapped_column(String(500), default="", server_default="")
-    # How the applicant wants notices: "email", "sms" or "email,sms" (engine/notices.py).
-    notify_channels: Mapped[str] = mapped_column(String(20), default="email",
-                                                 server_default="email")
-
-    agency: Mapped[Agency | None] = relationship(lazy="joined")
-    # Loaded only where asked for: users come along with every dossier and task row.
-    roles: Mapped[list[UserRole]] = relationship(lazy="select", cascade="all, delete-orphan")
-
-    def role_codes(self, agency_id: int | None = None) -> set[str]:
-        return {r.role_code for r in self.roles if agency_id is None or r.agency_id == agency_id}
-
-
-class UserRole(Base):
-    __tablename__ = "user_role"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
-    role_code: Mapped[str] = mapped_column(ForeignKey("role.code"), primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
-
-
-class ApiToken(Base):
-    __tablename__ = "api_token"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
-
-
-class Procedure(Base):
-    """A procedure (thủ tục hành chính); its behaviour lives in its versions."""
-
-    __tablename__ = "procedure"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(80), unique=True)
-    name_vi: Mapped[str] = mapped_column(String(500))
-    name_en: Mapped[str] = mapped_column(String(500), default="")
-    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
-    active_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("procedure_version.id", use_alter=True, name="fk_procedure_active_version"))
-
-    # Loaded when read, never joined: a version row carries 10+ KB of metadata.
-    agency: Mapped[Agency | None] = relationship(lazy="joined")
-    active_version: Mapped[ProcedureVersion | None] = relationship(
-        foreign_keys=[active_version_id], post_update=True, lazy="select")
-
-
-class ProcedureVersion(Base):
-    """An immutable deployed bundle. ``content_hash`` makes redeploying the same bundle a no-op."""
-
-    __tablename__ = "procedure_version"
-    __table_args__ = (UniqueConstraint("procedure_id", "content_hash"),
-                      UniqueConstraint("procedure_id", "number"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"))
-    number: Mapped[int] = mapped_column(Integer)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    meta: Mapped[dict] = mapped_column(JSON)  # procedure.yaml, parsed
-    # The two large columns load only when read (on a cache miss): a version row comes
-    # along with every dossier.
-    files: Mapped[dict] = mapped_column(JSON, deferred=True)  # relative path -> text
-    process_id: Mapped[str] = mapped_column(String(255))
-    spec: Mapped[dict] = mapped_column(JSON, deferred=True)  # serialized SpiffWorkflow specs
-    deployed_by: Mapped[str] = mapped_column(String(80), default="system")
-    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+if TYPE_CHECKING:
+    from .people import Agency, User
+    from .procedures import Procedure, ProcedureVersion
 
 
 class Dossier(Base):
@@ -328,56 +218,6 @@ class WaitingMessage(Base):
                       Index("ix_waiting_message_dossier", "dossier_id"))
 
 
-class Outbox(Base):
-    """A side effect (an e-mail) to perform after commit, at most once per idempotency key."""
-
-    __tablename__ = "outbox"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
-    kind: Mapped[str] = mapped_column(String(20), default="email")
-    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
-    recipient: Mapped[str] = mapped_column(String(255))
-    subject: Mapped[str] = mapped_column(String(500))
-    body: Mapped[str] = mapped_column(Text)
-    # pending|sent|failed|skipped|cancelled
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None]
-    attachments: Mapped[list] = mapped_column(JSON, default=list)  # document ids
-
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_dossier", "dossier_id"))  # a dossier's notifications
-
-
-class Job(Base):
-    """Work done after the step that asked for it has committed (rendering and sealing a
-    slip…): written in the step's transaction, run right after commit in process or by a
-    worker, retried with back-off, kept with its error when it fails (:mod:`engine.jobs`).
-    ``key`` makes it idempotent: the same work is asked for once."""
-
-    __tablename__ = "job"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), unique=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    # pending|done|failed|skipped|cancelled
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
-
-    __table_args__ = (Index("ix_job_due", "status", "next_attempt_at"),
-                      Index("ix_job_dossier", "dossier_id"))
-
-
 class Document(Base):
     """A file of a dossier: an upload, or a generated (and possibly signed) result."""
 
@@ -400,44 +240,6 @@ class Document(Base):
     __table_args__ = (Index("ix_document_dossier", "dossier_id", "name"),)
 
 
-class AuditEvent(Base):
-    """One link of the hash-chained audit log."""
-
-    __tablename__ = "audit_event"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(80))
-    action: Mapped[str] = mapped_column(String(80))
-    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-
-    __table_args__ = (Index("ix_audit_dossier", "dossier_id"),)
-
-
-class AuditHead(Base):
-    """A single row holding the chain's last hash; locking it orders concurrent appends."""
-
-    __tablename__ = "audit_head"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    last_hash: Mapped[str] = mapped_column(String(64))
-    last_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
-
-
-class CalendarOverride(Base):
-    """An announced day off (``off``) or make-up working day (``work``)."""
-
-    __tablename__ = "calendar_override"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))
-    note: Mapped[str] = mapped_column(String(255), default="")
-
-
 class DossierSequence(Base):
     """The last dossier number issued by an agency on a day (Circular 01/2018 Art. 19)."""
 
@@ -446,18 +248,6 @@ class DossierSequence(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class ProcedureAgency(Base):
-    """An agency that receives a procedure's dossiers (the applicant picks one when several
-    do, e.g. the 27 district finance offices). Data an administrator edits."""
-
-    __tablename__ = "procedure_agency"
-
-    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"), primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
-
-    agency: Mapped[Agency] = relationship(lazy="joined")
 
 
 class ClockStop(Base):
@@ -508,60 +298,3 @@ class RegistryEntry(Base):
 
     __table_args__ = (UniqueConstraint("registry", "number"),
                       Index("ix_registry_key", "registry", "key", "status"))
-
-
-class UserSession(Base):
-    """A signed-in browser session (phiên đăng nhập), kept on the server so that it can be
-    ended: the cookie holds a random token, this row its hash. Logging out deletes the row;
-    a password change and an administrator's "sign out everywhere" delete all of a user's."""
-
-    __tablename__ = "user_session"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class AccountToken(Base):
-    """A single-use link sent by e-mail: confirm a new account's address (``confirm``) or
-    choose a new password (``reset``). Only its hash is kept; ``used_at`` ends it."""
-
-    __tablename__ = "account_token"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    purpose: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-
-
-class WorkerHeartbeat(Base):
-    """When each background worker process last finished a round of its loop (readiness)."""
-
-    __tablename__ = "worker_heartbeat"
-
-    name: Mapped[str] = mapped_column(String(255), primary_key=True)
-    beat_at: Mapped[datetime] = mapped_column(default=utcnow)
-class PlatformSetting(Base):
-    """A value an administrator sets (engine/settings.py): the close of day, the afternoon
-    cut-off, the form set in force…; a missing row means the built-in default."""
-
-    __tablename__ = "platform_setting"
-
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_by: Mapped[str] = mapped_column(String(80), default="")
-class ProcedureDataStore(Base):
-    """The value of one BPMN data store of a procedure (kho dữ liệu của thủ tục): shared by
-    all its dossiers and versions, read and written in a step's transaction
-    (:mod:`engine.datastores`)."""
-
-    __tablename__ = "procedure_data_store"
-
-    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), primary_key=True)
-    value: Mapped[dict] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
