@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from types import SimpleNamespace
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Integer,
-    String,
-    bindparam,
-    cast,
-    literal_column,
-    null,
-    or_,
     select,
-    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,36 +23,27 @@ from . import (
     inbound,
     messages,
     outside,
-    progress,
     runtime,
 )
 from . import settings as platform_settings
 from .calendar import load_calendar
 from .cooperation import StartReceiver, start_messages
-from .db import UTCDateTime
-from .documents import can_see_dossier, is_agency_side, withheld
-from .documents import view as document_view
+from .documents import can_see_dossier
+from .dossier_rows import _LOOKUP_MINE, _dossier_rows, _record
+from .dossier_view import dossier_view, public_view, summary
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied, ScriptError
 from .models import (
     Agency,
-    AuditEvent,
     ClockStop,
-    Document,
     Dossier,
-    HumanTask,
-    Job,
     Message,
-    Outbox,
     Procedure,
-    ProcedureVersion,
     User,
 )
-from .procedures import application_form, public_fee, receiving_agencies
+from .procedures import application_form, receiving_agencies
 from .spiff import SPECS
-from .statuses import status_labels
 from .step import load
 from .step.rows import waiting_definitions
-from .versions import version_meta
 
 
 def next_code(session: Session, agency, received_at: datetime) -> str:
@@ -200,46 +180,6 @@ def _find(session: Session, code: str) -> Dossier:
     return dossier
 
 
-#: The status look-up's one indexed read of the dossier: its own columns and the names it
-#: shows. Never a version's ``meta`` (:func:`engine.versions.version_meta` caches it by
-#: version id) nor the eager joins of the ORM classes.
-_LOOKUP = (
-    select(Dossier.id, Dossier.code, Dossier.status, Dossier.channel, Dossier.data,
-           Dossier.received_at, Dossier.due_at, Dossier.finished_at, Dossier.parent_id,
-           Dossier.applicant_id, Dossier.agency_id, Dossier.procedure_id, Dossier.version_id,
-           ProcedureVersion.content_hash,
-           Procedure.code.label("procedure_code"), Procedure.name_vi.label("procedure_vi"),
-           Procedure.name_en.label("procedure_en"), Agency.code.label("agency_code"),
-           Agency.name_vi.label("agency_vi"), Agency.name_en.label("agency_en"),
-           User.full_name.label("applicant_name"), User.id_number.label("applicant_id_number"))
-    .join(Procedure, Procedure.id == Dossier.procedure_id)
-    .join(ProcedureVersion, ProcedureVersion.id == Dossier.version_id)
-    .join(Agency, Agency.id == Dossier.agency_id)
-    .join(User, User.id == Dossier.applicant_id))
-_LOOKUP_MINE = (_LOOKUP.where(Dossier.applicant_id == bindparam("user_id"))
-                .order_by(Dossier.received_at.desc(), Dossier.id.desc()))
-
-
-def _record(session: Session, row) -> SimpleNamespace:
-    """A read-only stand-in for a :class:`Dossier` with what :func:`summary`,
-    :func:`dossier_view` and the visibility rules read (``procedure``, ``agency``,
-    ``applicant``, ``version.meta``), built from a :data:`_LOOKUP` row or the ``dossier``
-    row of :func:`_dossier_rows` (same names)."""
-    return SimpleNamespace(
-        id=row.id, code=row.code, status=row.status, channel=row.channel, data=row.data,
-        received_at=row.received_at, due_at=row.due_at, finished_at=row.finished_at,
-        parent_id=row.parent_id, applicant_id=row.applicant_id, agency_id=row.agency_id,
-        procedure_id=row.procedure_id, version_id=row.version_id,
-        procedure=SimpleNamespace(id=row.procedure_id, code=row.procedure_code,
-                                  name_vi=row.procedure_vi, name_en=row.procedure_en),
-        agency=SimpleNamespace(id=row.agency_id, code=row.agency_code, name_vi=row.agency_vi,
-                               name_en=row.agency_en),
-        applicant=SimpleNamespace(id=row.applicant_id, full_name=row.applicant_name,
-                                  id_number=row.applicant_id_number),
-        version=SimpleNamespace(id=row.version_id, content_hash=row.content_hash,
-                                meta=version_meta(session, row.version_id, row.content_hash)))
-
-
 def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dict:
     """A dossier as its applicant, its agency's staff, or anyone with the code and the
     applicant's ID number sees it.
@@ -261,225 +201,6 @@ def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dic
         # The same answer as for an unknown code: a code alone reveals nothing.
         raise NotFound(f"No dossier with code {code!r} for this person.",
                        vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")
-
-
-#: What each history entry's ``detail`` may show on the public look-up, by action: the
-#: dates and titles the look-up page prints, never notes, names or form data.
-_PUBLIC_DETAIL = {"status": ("to",), "complete": ("title",), "sign": ("document",),
-                  "render": ("document",), "apology": ("to", "reason"),
-                  "submit": ("due_at",), "clock_resumed": ("to", "working_days")}
-
-
-def public_view(view: dict) -> dict:
-    """What anyone with the code and the applicant's ID number may see (the public look-up,
-    ``/tra-cuu``, and its API): the procedure, agency, status, dates, the citizen's timeline
-    (:func:`engine.progress.timeline`: steps, dates, on time or not), the open steps
-    without their officers, and the history's actions without their actors or notes. No
-    application data, contact details, documents, notifications or user names."""
-    keep = ("code", "procedure", "agency", "status", "status_vi", "status_en", "channel",
-            "received_at", "due_at", "finished_at", "timeline")
-    public = {key: view[key] for key in keep if key in view}
-    public["procedure"] = {key: view["procedure"][key] for key in ("code", "name_vi", "name_en")}
-    public["steps"] = [{"title": s["title"], "role": s["role"], "due_at": s["due_at"]}
-                       for s in view.get("steps") or []]
-    public["history"] = [
-        {"at": e["at"], "action": e["action"],
-         "detail": {key: (e["detail"] or {})[key]
-                    for key in _PUBLIC_DETAIL.get(e["action"], ())
-                    if key in (e["detail"] or {})}}
-        for e in view.get("history") or []]
-    return public
-
-
-def summary(dossier: Dossier, *, supplemented: bool = False) -> dict:
-    """The dossier in a list: code, procedure, agency, status (``supplemented``: it came
-    back from a supplement request, :func:`engine.statuses.status_labels`), dates."""
-    return {"code": dossier.code,
-            "procedure": {"code": dossier.procedure.code, "name_vi": dossier.procedure.name_vi,
-                          "name_en": dossier.procedure.name_en},
-            "agency": {"code": dossier.agency.code, "name_vi": dossier.agency.name_vi,
-                       "name_en": dossier.agency.name_en},
-            "applicant": {"name": dossier.applicant.full_name},
-            "status": dossier.status,
-            **status_labels(dossier.status, supplemented=supplemented),
-            "channel": dossier.channel,
-            "received_at": dossier.received_at.isoformat(),
-            "due_at": dossier.due_at.isoformat() if dossier.due_at else None,
-            "finished_at": dossier.finished_at.isoformat() if dossier.finished_at else None}
-
-
-_AGENCY = object()  # dossier_view's default viewer: the agency's side, which sees everything
-
-
-def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
-                 rows: dict | None = None) -> dict:
-    """Everything about a dossier; for a ``viewer`` on the applicant's side, without the
-    result documents not issued yet (:func:`engine.documents.withheld`). ``rows``: what
-    :func:`_dossier_rows` read already for this dossier."""
-    view = summary(dossier)
-    view["data"] = dossier.data
-    # how its fee is paid and its result delivered (level 3: at the desk; 4: online)
-    meta = dossier.version.meta or {}
-    view["procedure"].update(level=meta.get("level", 4), online_label=meta.get("online_label", ""),
-                             fee=public_fee(meta.get("fee")),  # a copy: meta is a shared cache entry
-                             results=sorted(meta.get("documents") or {}))
-    rows = rows if rows is not None else _dossier_rows(session, dossier.code)
-    # cooperating dossiers (liên thông): the one that started this one, those it started
-    view["parent"] = next((r.code for r in rows["family"] if r.id == dossier.parent_id), None)
-    view["children"] = [r.code for r in rows["family"] if r.parent_id == dossier.id]
-    view["history"] = [
-        {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
-        for e in rows["history"]]
-    view["steps"] = [
-        {"task_id": t.id, "title": t.title, "role": t.role_code, "assignee": t.assignee,
-         "due_at": t.due_at.isoformat() if t.due_at else None}
-        for t in rows["steps"]]
-    # the applicant sees a result in its final revision only (drafts and the revisions
-    # between signatures stay with the agency)
-    agency_side = viewer is _AGENCY or is_agency_side(viewer, dossier)
-    newest = {d.name: d.revision for d in rows["documents"]}  # ordered by name, revision
-    results = set(meta.get("documents") or {})
-    view["documents"] = [
-        document_view(d) for d in rows["documents"]
-        if agency_side or not (withheld(viewer, dossier, d)
-                               or (d.name in results and d.revision < newest[d.name]))]
-    view["notifications"] = [
-        {"at": o.created_at.isoformat(), "subject": o.subject, "status": o.status}
-        for o in rows["notifications"]]
-    # what a step asked for that is still being made, e.g. a slip (engine.jobs): pending
-    # or failed jobs; that one failed, and why, only for the agency's side
-    staff = agency_side
-    view["preparing"] = [
-        {"kind": j.kind, "document": (j.payload or {}).get("document", ""),
-         "title": (j.payload or {}).get("title", ""),
-         "status": j.status if staff else "pending",
-         "error": j.last_error if staff and j.status == "failed" else "",
-         "attempts": j.attempts if staff else 0, "created_at": j.created_at.isoformat(),
-         # a slip carries its reason from the step that asked for it (engine.progress)
-         "key": j.key, "form": (j.payload or {}).get("form", ""),
-         "reason": (j.payload or {}).get("reason", ""),
-         "items": (j.payload or {}).get("items", "")}
-        for j in rows["preparing"]]
-    # what the applicant reads: why it waits or was refused, and a few plain steps
-    view["reasons"] = progress.reasons(view)
-    view["timeline"] = progress.timeline(view)
-    if progress.was_supplemented(view):
-        view.update(status_labels(dossier.status, supplemented=True))
-    if not agency_side:  # the full audit history stays with the agency
-        view["history"] = progress.public_history(view["history"])
-    return view
-
-
-# -- a dossier and its lists: one statement ------------------------------------------
-#
-# What a dossier's view shows — the dossier itself (the columns of _LOOKUP), the
-# cooperating dossiers, the history, the open steps, the documents, the notifications, the
-# jobs still preparing something — comes back from ONE statement by dossier code: a UNION
-# ALL of one SELECT per list over shared typed slots (i… integers, s… strings, t… times,
-# j JSON), sorted by list and then by each list's own order. One round trip instead of
-# seven: on a database server shared with other work, round trips, not rows, are what a
-# status look-up waits for. Each branch is declared as {name: (slot, column)};
-# _dossier_rows hands back namespaces with the real names (``doc.filename``, never
-# ``row.s2``).
-
-_SLOTS = {**{f"i{n}": BigInteger() for n in range(1, 7)},
-          **{f"s{n}": String() for n in range(1, 13)},
-          "t1": UTCDateTime(), "t2": UTCDateTime(), "t3": UTCDateTime(), "j": JSON(),
-          "order_s": String(), "order_i": BigInteger()}
-# The dossier named by :code, for the other branches (a CTE: looked up once).
-_ME = select(Dossier.id, Dossier.parent_id).where(Dossier.code == bindparam("code")).cte("me")
-_MY_ID = select(_ME.c.id).scalar_subquery()
-_MY_PARENT = select(_ME.c.parent_id).scalar_subquery()
-_BRANCHES: dict[str, tuple[dict, object, object]] = {
-    # name: ({field: (slot, column)}, FROM (a table or a join), WHERE)
-    "dossier": ({"id": ("i1", Dossier.id), "parent_id": ("i2", Dossier.parent_id),
-                 "applicant_id": ("i3", Dossier.applicant_id),
-                 "agency_id": ("i4", Dossier.agency_id),
-                 "procedure_id": ("i5", Dossier.procedure_id),
-                 "version_id": ("i6", Dossier.version_id), "code": ("s1", Dossier.code),
-                 "status": ("s2", Dossier.status), "channel": ("s3", Dossier.channel),
-                 "content_hash": ("s4", ProcedureVersion.content_hash),
-                 "procedure_code": ("s5", Procedure.code),
-                 "procedure_vi": ("s6", Procedure.name_vi),
-                 "procedure_en": ("s7", Procedure.name_en), "agency_code": ("s8", Agency.code),
-                 "agency_vi": ("s9", Agency.name_vi), "agency_en": ("s10", Agency.name_en),
-                 "applicant_name": ("s11", User.full_name),
-                 "applicant_id_number": ("s12", User.id_number),
-                 "received_at": ("t1", Dossier.received_at), "due_at": ("t2", Dossier.due_at),
-                 "finished_at": ("t3", Dossier.finished_at), "data": ("j", Dossier.data)},
-                Dossier.__table__
-                .join(Procedure.__table__, Procedure.id == Dossier.procedure_id)
-                .join(ProcedureVersion.__table__, ProcedureVersion.id == Dossier.version_id)
-                .join(Agency.__table__, Agency.id == Dossier.agency_id)
-                .join(User.__table__, User.id == Dossier.applicant_id),
-                Dossier.code == bindparam("code")),
-    "family": ({"id": ("i1", Dossier.id), "parent_id": ("i2", Dossier.parent_id),
-                "code": ("s1", Dossier.code), "_": ("order_i", Dossier.id)},
-               Dossier.__table__, or_(Dossier.id == _MY_PARENT, Dossier.parent_id == _MY_ID)),
-    "history": ({"at": ("t1", AuditEvent.at), "actor": ("s1", AuditEvent.actor),
-                 "action": ("s2", AuditEvent.action), "detail": ("j", AuditEvent.detail),
-                 "_": ("order_i", AuditEvent.id)},
-                AuditEvent.__table__, AuditEvent.dossier_id == _MY_ID),
-    "steps": ({"id": ("i1", HumanTask.id), "title": ("s1", HumanTask.title),
-               "role_code": ("s2", HumanTask.role_code), "assignee": ("s3", User.username),
-               "due_at": ("t1", HumanTask.due_at), "_": ("order_i", HumanTask.id)},
-              HumanTask.__table__.outerjoin(User.__table__, User.id == HumanTask.assignee_id),
-              (HumanTask.dossier_id == _MY_ID) & (HumanTask.status == "open")),
-    "documents": ({"id": ("i1", Document.id), "size": ("i2", Document.size),
-                   "revision": ("i3", Document.revision),
-                   "signatures": ("i4", Document.signatures), "name": ("s1", Document.name),
-                   "filename": ("s2", Document.filename),
-                   "media_type": ("s3", Document.media_type), "kind": ("s4", Document.kind),
-                   "created_at": ("t1", Document.created_at), "_": ("order_s", Document.name),
-                   "__": ("order_i", Document.revision)},
-                  Document.__table__, Document.dossier_id == _MY_ID),
-    "notifications": ({"created_at": ("t1", Outbox.created_at),
-                       "subject": ("s1", Outbox.subject), "status": ("s2", Outbox.status),
-                       "_": ("order_i", Outbox.id)},
-                      Outbox.__table__,
-                      # what was sent to people, not the records sent to the national portal
-                      (Outbox.dossier_id == _MY_ID) & (Outbox.kind != "national_sync")),
-    "preparing": ({"kind": ("s1", Job.kind), "status": ("s2", Job.status),
-                   "last_error": ("s3", Job.last_error), "attempts": ("i1", Job.attempts),
-                   "key": ("s4", Job.key), "payload": ("j", Job.payload),
-                   "created_at": ("t1", Job.created_at),
-                   "_": ("order_i", Job.id)},
-                  Job.__table__, (Job.dossier_id == _MY_ID) & (Job.status != "done")),
-}
-_KINDS = list(_BRANCHES)
-
-
-def _branch_select(number: int, fields: dict, source, where):
-    """One SELECT of the union. Only the first one types its empty slots (``CAST(NULL AS
-    …)``): the databases type a union's columns from all branches, SQLAlchemy from the
-    first; bare NULLs elsewhere keep the statement short (psycopg caches the parsing of
-    statements up to 4 KB)."""
-    by_slot = {slot: column for slot, column in fields.values()}
-    columns = [literal_column(str(number), Integer()).label("k")]
-    for slot, type_ in _SLOTS.items():
-        column = by_slot.get(slot)
-        if column is None:
-            column = cast(null(), type_) if number == 0 else null()
-        columns.append(column.label(slot))
-    return select(*columns).select_from(source).where(where)
-
-
-_DOSSIER_ROWS = union_all(*(_branch_select(n, *_BRANCHES[kind])
-                            for n, kind in enumerate(_KINDS))).order_by("k", "order_s",
-                                                                        "order_i")
-_FIELDS = [[(name, slot) for name, (slot, _c) in _BRANCHES[kind][0].items()
-            if not name.startswith("_")] for kind in _KINDS]
-
-
-def _dossier_rows(session: Session, code: str) -> dict[str, list[SimpleNamespace]]:
-    """The dossier ``code`` (a list of one, or empty) and its lists of :data:`_BRANCHES`,
-    each in its order, from one statement."""
-    out: dict[str, list[SimpleNamespace]] = {kind: [] for kind in _KINDS}
-    for row in session.execute(_DOSSIER_ROWS, {"code": code}):
-        values = row._mapping
-        out[_KINDS[row.k]].append(SimpleNamespace(**{name: values[slot]
-                                                     for name, slot in _FIELDS[row.k]}))
-    return out
 
 
 def list_my_dossiers(p, user) -> list[dict]:

@@ -29,7 +29,7 @@ in-process running is on starts with that lease: the writing process runs it fir
 
 **Failure.** ``attempts`` + 1, ``last_error`` kept, the next try after an exponential
 back-off; after :data:`MAX_ATTEMPTS` the job is ``failed``, and stays visible: the dossier
-page lists it to the agency's staff (:func:`engine.dossiers.dossier_view`, ``preparing``),
+page lists it to the agency's staff (:func:`engine.dossier_view.dossier_view`, ``preparing``),
 the administrators get an e-mail and the operations console offers retry, skip and cancel
 (:mod:`engine.incidents`). Jobs of a suspended dossier wait.
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock, national, outbox, runtime, slips
 from .deadlines import on_status_change
 from .documents import can_see_dossier
-from .dossiers import summary
+from .dossier_view import summary
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .models import Dossier, User, UserRole
 from .statuses import FINAL_STATUSES, STATUS_LABELS

@@ -1,7 +1,7 @@
 """What the applicant is told about a dossier (tiến độ hồ sơ): why it waits for them or was
 refused, and a few plain steps instead of the audit log.
 
-Everything here reads a dossier's view (:func:`engine.dossiers.dossier_view`): its status,
+Everything here reads a dossier's view (:func:`engine.dossier_view.dossier_view`): its status,
 dates, history (the audit events) and the slips still being prepared. Nothing names a
 procedure: the reasons are the ``reason`` and ``items`` a diagram gave ``issue_slip``
 (form 02 asks to supplement, any other slip with a reason after a refusal explains it),

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, casefile, clock, forms, outside, runtime
 from .documents import latest, store_document
-from .dossiers import dossier_view
+from .dossier_view import dossier_view
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .forms import form_schema
 from .inbox import all_tasks

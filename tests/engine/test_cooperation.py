@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from engine import accounts, clock, dossiers, lifecycle, tasks, worker
+from engine import accounts, clock, dossier_view, dossiers, lifecycle, tasks, worker
 from engine.errors import InvalidBundle
 from engine.models import (
     AuditEvent,
@@ -201,8 +201,8 @@ def test_the_round_trip_district_department_district(coop):
     with p.db.transaction() as session:
         done = find(session, district)
         assert done.status == "processed" and session.get(Instance, done.id).completed
-        view = dossiers.dossier_view(session, done)
-        child_view = dossiers.dossier_view(session, find(session, department.code))
+        view = dossier_view.dossier_view(session, done)
+        child_view = dossier_view.dossier_view(session, find(session, department.code))
     assert view["children"] == [department.code] and child_view["parent"] == district
     certificate = documents(p, district)["certificate"]
     assert certificate.sha256 == documents(p, department.code)["certificate"].sha256

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from engine import accounts, clock, dossiers, registry, tasks
+from engine import accounts, clock, dossier_view, dossiers, registry, tasks
 from engine.errors import OperatorError
 from engine.models import CodeSequence, Dossier, HumanTask, RegistryEntry
 from engine.operators import REGISTRY, StepContext
@@ -223,7 +223,7 @@ def test_the_issued_code_reaches_the_diagram_and_the_book(platform):
     approve(platform, code)
     with platform.db.transaction() as session:
         [entry] = registry.lookup(session, "toy-units", "Trường THCS Lê Lợi")
-        view = dossiers.dossier_view(session, session.execute(
+        view = dossier_view.dossier_view(session, session.execute(
             select(Dossier).where(Dossier.code == code)).scalar_one())
     assert entry["number"] == "1000001" and entry["kind"] == "unit"
     assert entry["attributes"] == {"name": "Trường THCS Lê Lợi"} and entry["status"] == "active"
