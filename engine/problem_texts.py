@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from . import sandbox
+from . import sandbox_limits
 
 # (English pattern, Vietnamese template). First match wins: put the specific before the general.
 CATALOGUE: list[tuple[str, str]] = [
@@ -362,7 +362,7 @@ def _compiled() -> list[tuple[re.Pattern, str]]:
     entries = [(re.compile(pattern + "$", re.S), vi) for pattern, vi in CATALOGUE]
     # Script errors, with the sandbox's own Vietnamese; "runtime" ("{0}: {1}") would match
     # anything and is never a deploy-time error.
-    for code, (en, vi) in sandbox._MESSAGES.items():
+    for code, (en, vi) in sandbox_limits.MESSAGES.items():
         if code == "runtime":
             continue
         pattern, template = _template(en), re.sub(r"\{(\d+)[^}]*\}", r"{g\1}", vi)

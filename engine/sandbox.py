@@ -8,8 +8,9 @@ helper functions (no decorators or annotations), f-strings, ``del``; no name, at
 only from :data:`SAFE_BUILTINS`. Bounded work: loop iterations, comprehension elements and
 lambda and function calls tick a step counter (deadline checked every 64 steps); ``+ * ** <<
 %``, ``str.replace``/``join``, f-strings and sized builtins refuse results over
-:data:`MAX_SIZE` items or :data:`MAX_INT_BITS` bits before building them and charge each to a
-per-run budget (:data:`MAX_ALLOCATED`). A builtin's arguments are measured *before* it runs
+:data:`~engine.sandbox_limits.MAX_SIZE` items or :data:`~engine.sandbox_limits.MAX_INT_BITS`
+bits before building them and charge each to a per-run budget
+(:data:`~engine.sandbox_limits.MAX_ALLOCATED`). A builtin's arguments are measured *before* it runs
 (elements counted through nested containers, shared ones as often as they occur, stopping at
 the limit), and the builtins that walk their argument (``sorted``, ``min``, ``max``, ``sum``,
 ``any``, ``all``, ``str`` of a container) are metered: their elements count as steps.
@@ -21,26 +22,27 @@ given, in a worker process under hard CPU and memory limits (:mod:`engine.script
 from __future__ import annotations
 
 import ast
-import builtins
-import operator
 import re
 import textwrap
 import time
 import traceback
 import types
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from engine.errors import ScriptError
+from engine.sandbox_limits import (
+    CHECKED_OPS,
+    HELPERS,
+    RUN,
+    SAFE_BUILTINS,
+    UNAVAILABLE,
+    fail,
+)
 
 FILENAME = "<diagram script>"
 MAX_SOURCE = 20_000
-MAX_SIZE = 1_000_000
-MAX_ALLOCATED = 10_000_000
-MAX_INT_BITS = 10_000
 MAX_FORMAT_NUMBER = 1000
 
 SAFE_ATTRIBUTES = frozenset("""
@@ -51,31 +53,6 @@ SAFE_ATTRIBUTES = frozenset("""
     discard union intersection difference issubset issuperset isoformat strftime weekday
     isoweekday year month day hour minute second date days seconds total_seconds now today
     fromisoformat""".split())
-_MESSAGES = {  # code: (English, Vietnamese)
-    "underscore": ("Names starting with '_' are not allowed: {0}", "Cấm tên bắt đầu bằng '_': {0}"),
-    "node": ("'{0}' is not allowed in diagram scripts", "Không được dùng '{0}' trong kịch bản"),
-    "attr": ("Attribute '.{0}' is not allowed{1}", "Không được dùng thuộc tính '.{0}'"),
-    "builtin": ("'{0}' is not available in diagram scripts", "Không dùng được '{0}'"),
-    "spec": ("Format specs must be constant, numbers <= {0}", "Định dạng phải cố định, số <= {0}"),
-    "syntax": ("Syntax error: {0}", "Lỗi cú pháp: {0}"),
-    "unreadable": ("Cannot read the script: {0}", "Không đọc được kịch bản: {0}"),
-    "steps": ("More than {0} loop steps: is a loop endless?", "Quá {0} bước lặp: vòng lặp vô hạn?"),
-    "time": ("The script ran longer than {0} s", "Kịch bản chạy quá {0} giây"),
-    "size": ("The result would be too large ({0:,} items or characters; the limit is {1:,})",
-             "Kết quả quá lớn ({0:,} phần tử hoặc ký tự; giới hạn {1:,})"),
-    "bits": ("Number too large ({0:,} bits; the limit is {1:,})", "Số quá lớn ({0:,} bit)"),
-    "percent": ("'%' formatting of text is not allowed; use an f-string",
-                "Không được định dạng chuỗi bằng '%'; hãy dùng f-string"),
-    "sum": ("sum() adds numbers only", "sum() chỉ cộng các số"),
-    "ended": ("A script's value was used after the script ended", "Kịch bản đã kết thúc"),
-    "unsavable": ("'{0}' holds a {1}, which task data cannot keep; wrap it in list()",
-                  "'{0}' chứa {1}, không lưu được vào dữ liệu; hãy dùng list()"),
-    "recursion": ("The script recurses or nests too deeply", "Kịch bản đệ quy/lồng quá sâu"),
-    "def": ("A function may not have decorators or annotations: {0}",
-            "Hàm không được có decorator hay chú thích kiểu: {0}"),
-    "unknown": ("Unknown name '{0}' (no such field or function)", "Không có tên '{0}'"),
-    "runtime": ("{0}: {1}", "Lỗi khi chạy: {0}: {1}"),
-}
 _NODE_NAMES = {"AsyncFunctionDef": "async def", "ClassDef": "class", "TryStar":
                "try", "Starred": "*-unpacking", "NamedExpr": ":=", "AnnAssign": "x: type = …"}
 _ALLOWED = tuple(getattr(ast, name) for name in """
@@ -89,160 +66,67 @@ _GUARDED = (ast.Call, ast.For, ast.While, ast.comprehension, ast.Lambda, ast.Joi
 _REPEATING = (ast.For, ast.While, ast.comprehension, ast.Lambda, ast.FunctionDef)
 #: more calls and operators than this, and a script is not provably cheap
 MAX_CHEAP_OPERATIONS = 8
-_CHECKED_OPS = {"Add": (operator.add, operator.iadd), "Mult": (operator.mul, operator.imul),
-                "Pow": (operator.pow, operator.ipow), "LShift": (operator.lshift, operator.ilshift),
-                "Mod": (operator.mod, operator.imod)}
-_SEQUENCES = (str, bytes, list, tuple)
 _UNSAVABLE = (range, zip, enumerate, types.GeneratorType, type({}.keys()), type({}.values()),
               type({}.items()))
 
 
-def _fail(code: str, *args: Any) -> ScriptError:
-    en, vi = (text.format(*args) for text in _MESSAGES[code])
-    return ScriptError(en, vi=vi, details=[{"line": None, "message": en}])
+def _attribute_error(node: ast.Attribute) -> tuple | None:
+    """``.name`` may be read, never written, and only from :data:`SAFE_ATTRIBUTES`."""
+    if node.attr.startswith("_"):
+        return ("underscore", node.attr)
+    if not isinstance(node.ctx, ast.Load):
+        return ("node", f"assigning to .{node.attr}")
+    if node.attr not in SAFE_ATTRIBUTES:
+        hint = "; use an f-string" if node.attr.startswith("format") else ""
+        return ("attr", node.attr, hint)
+    return None
 
 
-# The counters of the current run: steps, max_steps, deadline, timeout, allocated.
-_RUN: ContextVar[types.SimpleNamespace | None] = ContextVar("motcua_sandbox", default=None)
+def _format_spec_error(node: ast.FormattedValue) -> tuple | None:
+    """An f-string's format spec must be constant, its numbers at most
+    :data:`MAX_FORMAT_NUMBER`."""
+    parts = node.format_spec.values
+    spec = "".join(str(v.value) for v in parts if isinstance(v, ast.Constant))
+    if any(not isinstance(v, ast.Constant) for v in parts) or any(
+            int(n) > MAX_FORMAT_NUMBER for n in re.findall(r"\d+", spec)):
+        return ("spec", MAX_FORMAT_NUMBER)
+    return None
 
 
-def _tick() -> bool:
-    run = _RUN.get()
-    if run is None:
-        raise _fail("ended")
-    run.steps += 1
-    if run.steps > run.max_steps:
-        raise _fail("steps", run.max_steps)
-    if not run.steps & 63 and time.monotonic() > run.deadline:
-        raise _fail("time", f"{run.timeout:g}")
-    return True
+def _construct_error(node: ast.AST, function_names: frozenset[str]) -> tuple | None:
+    """The rules on allowed constructs: plain ``def``, available builtins, no slice
+    augmented assignment, constant format specs."""
+    if isinstance(node, ast.FunctionDef) and (
+            node.decorator_list or node.returns or getattr(node, "type_params", None)):
+        return ("def", node.name)
+    if isinstance(node, ast.arg) and node.annotation is not None:
+        return ("def", node.arg)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        called = node.func.id
+        if called in UNAVAILABLE and called not in function_names and called[:1] != "_":
+            return ("builtin", called)
+        return None
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript) \
+            and isinstance(node.target.slice, ast.Slice):
+        return ("node", "x[a:b] op= y")
+    if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+        return _format_spec_error(node)
+    return None
 
 
-def _meter(steps: int) -> None:
-    """Count ``steps`` units of a builtin's work as loop steps (and check the deadline)."""
-    run = _RUN.get()
-    if run is None:
-        raise _fail("ended")
-    run.steps += steps
-    if run.steps > run.max_steps:
-        raise _fail("steps", run.max_steps)
-    if time.monotonic() > run.deadline:
-        raise _fail("time", f"{run.timeout:g}")
-
-
-def _measure(value: Any, limit: int = MAX_SIZE) -> int:
-    """Elements and characters in ``value``, through nested lists, tuples, sets and dicts
-    (a shared element counted each time it occurs); refuses past ``limit`` without walking
-    further, so measuring costs at most ``limit`` steps."""
-    total, stack = 0, [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (str, bytes)):
-            total += len(item)
-        elif isinstance(item, dict):
-            total += 2 * len(item)
-            if total <= limit:
-                stack.extend(v for v in (*item.keys(), *item.values()) if isinstance(v, _NESTED))
-        elif isinstance(item, _NESTED):
-            total += len(item)
-            if total <= limit:
-                stack.extend(v for v in item if isinstance(v, _NESTED))
-        if total > limit:
-            raise _fail("size", total, limit)
-    return total
-
-
-_NESTED = (str, bytes, list, tuple, set, frozenset, dict)
-
-
-def _charge(size: int, bits: bool = False) -> None:
-    """Refuse a value of ``size`` items/characters (or bits) if too large; count it."""
-    limit = MAX_INT_BITS if bits else MAX_SIZE
-    if size > limit:
-        raise _fail("bits" if bits else "size", size, limit)
-    run = _RUN.get()
-    if run is not None and not bits:
-        run.allocated += size
-        if run.allocated > MAX_ALLOCATED:
-            raise _fail("size", run.allocated, MAX_ALLOCATED)
-
-
-def _binop(op: str, a: Any, b: Any, inplace: bool = False) -> Any:
-    """``a <op> b`` for the operators that can build huge values, size-checked first."""
-    ints = type(a) is int and type(b) is int
-    if op == "Add" and isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
-        _charge(len(a) + len(b))
-    elif op == "Mult" and ints:
-        _charge(a.bit_length() + b.bit_length(), True)
-    elif op == "Mult" and isinstance(a, _SEQUENCES) and type(b) is int:
-        _charge(len(a) * max(b, 0))
-    elif op == "Mult" and isinstance(b, _SEQUENCES) and type(a) is int:
-        _charge(len(b) * max(a, 0))
-    elif op == "Pow" and ints and b > 0 and abs(a) > 1:
-        _charge(a.bit_length() * b, True)
-    elif op == "LShift" and ints and a:
-        _charge(a.bit_length() + b, True)
-    elif op == "Mod" and isinstance(a, (str, bytes)):
-        raise _fail("percent")
-    return _CHECKED_OPS[op][inplace](a, b)
-
-
-def _attr(obj: Any, name: str) -> Any:
-    """``obj.name``; for ``str.replace``/``join`` and ``list.extend``, a size-checked version."""
-    method = getattr(obj, name)
-    if not isinstance(obj, list if name == "extend" else str):
-        return method
-
-    def checked(first: Any, *rest: Any) -> Any:
-        if name == "replace":  # replace(old, new[, count])
-            hits = obj.count(first) if first else len(obj) + 1
-            hits = min(hits, rest[1]) if len(rest) > 1 and rest[1] >= 0 else hits
-            _charge(len(obj) + hits * len(rest[0]) if rest else 0)
-        else:  # join, extend: materialise the argument to measure it
-            first = list(first)
-            parts = sum(len(x) if isinstance(x, str) else 1 for x in first)
-            _charge(len(obj) + len(first) if name == "extend" else parts + len(obj) * len(first))
-        return method(first, *rest)
-    return checked
-
-
-def _wrap(fn: Callable, sized: bool, walks: bool = False) -> Callable:
-    """A builtin as a plain function (no class attributes). Its arguments are measured before
-    it runs; ``walks``: it visits every element, so they are metered as steps (``sorted``:
-    n log n); ``sized``: its result is charged to the run's budget."""
-    def call(*args: Any, **kwargs: Any) -> Any:
-        if _RUN.get() is not None:
-            size = sum(_measure(a) for a in args if isinstance(a, _NESTED))
-            if walks and size and not (fn is str and args and isinstance(args[0], str)):
-                _meter(size * max(1, size.bit_length()) if fn is sorted else size)
-        result = fn(*args, **kwargs)
-        if sized:
-            _charge(len(result))
-        return result
-    call.__name__ = fn.__name__
-    return call
-
-
-
-def _sum(iterable: Any, start: Any = 0) -> Any:
-    if not isinstance(start, (int, float, Decimal)):
-        raise _fail("sum")
-    return sum(iterable, start)
-
-
-_sum.__name__ = "sum"
-SAFE_BUILTINS: dict[str, Any] = {
-    "len": len, "abs": abs, "round": round, "print": lambda *args, **kwargs: None,
-    "__import__": lambda name, *args, **kwargs: {"time": time}[name],  # date.strftime needs it
-    **{f.__name__: _wrap(f, False) for f in (int, float, bool, enumerate, zip)},
-    **{f.__name__: _wrap(f, False, True) for f in (min, max, any, all, _sum)},
-    **{f.__name__: _wrap(f, True) for f in (list, dict, set, tuple, range)},
-    **{f.__name__: _wrap(f, True, True) for f in (str, sorted)},
-}
-_UNAVAILABLE = frozenset(dir(builtins)) - set(SAFE_BUILTINS)
-_HELPERS: dict[str, Any] = {  # container[key] op= value goes through _sb_augitem
-    "_sb_tick": _tick, "_sb_binop": _binop, "_sb_attr": _attr, "_sb_text": SAFE_BUILTINS["str"],
-    "_sb_augitem": lambda c, key, op, value: c.__setitem__(key, _binop(op, c[key], value, True))}
+def _node_error(node: ast.AST, function_names: frozenset[str]) -> tuple | None:
+    """``(message code, *arguments)`` for the first rule ``node`` itself breaks, or None."""
+    if not isinstance(node, _ALLOWED):
+        kind = type(node).__name__
+        return ("node", _NODE_NAMES.get(kind, kind.lower()))
+    if isinstance(node, ast.Attribute):
+        return _attribute_error(node)
+    name = getattr(node, "id", None) or getattr(node, "arg", None) or ""
+    if isinstance(node, ast.FunctionDef):
+        name = node.name
+    if name.startswith("_"):  # Name, arg, keyword, def
+        return ("underscore", name)
+    return _construct_error(node, function_names)
 
 
 def _static_errors(tree: ast.AST, function_names: frozenset[str]) -> list[tuple[int, tuple]]:
@@ -251,40 +135,7 @@ def _static_errors(tree: ast.AST, function_names: frozenset[str]) -> list[tuple[
 
     def visit(node: ast.AST, line: int) -> None:
         line = getattr(node, "lineno", line)
-        name = getattr(node, "id", None) or getattr(node, "arg", None) or ""
-        if isinstance(node, ast.FunctionDef):
-            name = node.name
-        kind, error = type(node).__name__, None
-        if not isinstance(node, _ALLOWED):
-            error = ("node", _NODE_NAMES.get(kind, kind.lower()))
-        elif isinstance(node, ast.Attribute):
-            if node.attr.startswith("_"):
-                error = ("underscore", node.attr)
-            elif not isinstance(node.ctx, ast.Load):
-                error = ("node", f"assigning to .{node.attr}")
-            elif node.attr not in SAFE_ATTRIBUTES:
-                hint = "; use an f-string" if node.attr.startswith("format") else ""
-                error = ("attr", node.attr, hint)
-        elif name.startswith("_"):  # Name, arg, keyword, def
-            error = ("underscore", name)
-        elif isinstance(node, ast.FunctionDef) and (
-                node.decorator_list or node.returns or getattr(node, "type_params", None)):
-            error = ("def", node.name)
-        elif isinstance(node, ast.arg) and node.annotation is not None:
-            error = ("def", node.arg)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            called = node.func.id
-            if called in _UNAVAILABLE and called not in function_names and called[:1] != "_":
-                error = ("builtin", called)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript) \
-                and isinstance(node.target.slice, ast.Slice):
-            error = ("node", "x[a:b] op= y")
-        elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
-            parts = node.format_spec.values
-            spec = "".join(str(v.value) for v in parts if isinstance(v, ast.Constant))
-            if any(not isinstance(v, ast.Constant) for v in parts) or any(
-                    int(n) > MAX_FORMAT_NUMBER for n in re.findall(r"\d+", spec)):
-                error = ("spec", MAX_FORMAT_NUMBER)
+        error = _node_error(node, function_names)
         if error and (line, error) not in errors:
             errors.append((line, error))
         if isinstance(node, _ALLOWED):
@@ -305,14 +156,14 @@ class _Guard(ast.NodeTransformer):
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
         op = type(node.op).__name__
-        if op in _CHECKED_OPS:
+        if op in CHECKED_OPS:
             return _call("_sb_binop", node, ast.Constant(op), node.left, node.right)
         return node
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
         self.generic_visit(node)
         op, target = type(node.op).__name__, node.target
-        if op not in _CHECKED_OPS:
+        if op not in CHECKED_OPS:
             return node
         if isinstance(target, ast.Name):
             value = _call("_sb_binop", node, ast.Constant(op), ast.Name(target.id, ast.Load()),
@@ -397,12 +248,12 @@ def _runtime_error(exc: Exception) -> ScriptError:
     frames = traceback.extract_tb(exc.__traceback__)
     line = next((f.lineno for f in reversed(frames) if f.filename == FILENAME), None)
     if isinstance(exc, RecursionError):
-        exc = _fail("recursion")
+        exc = fail("recursion")
     elif isinstance(exc, NameError):
         name = getattr(exc, "name", None) or str(exc)
-        exc = _fail("builtin" if name in _UNAVAILABLE else "unknown", name)
+        exc = fail("builtin" if name in UNAVAILABLE else "unknown", name)
     elif not isinstance(exc, ScriptError):
-        exc = _fail("runtime", type(exc).__name__, exc)
+        exc = fail("runtime", type(exc).__name__, exc)
     return _located([(line, exc.message, exc.vi)])
 
 
@@ -441,7 +292,7 @@ class RestrictedEvaluator:
         """Static errors of ``source`` as ``"… (line n)"`` strings, without running it."""
         source = source.strip() if mode == "eval" else textwrap.dedent(source)
         errors = _compile(source, mode, self._names)[1]
-        return [f"{_fail(*message).message} (line {line})" for line, message in errors]
+        return [f"{fail(*message).message} (line {line})" for line, message in errors]
 
     def evaluate(self, expression: str, context: Mapping[str, Any],
                  external_context: Mapping[str, Callable] | None = None) -> Any:
@@ -468,7 +319,7 @@ class RestrictedEvaluator:
             if key in skip or callable(value):
                 continue
             if isinstance(value, _UNSAVABLE):
-                raise _fail("unsavable", key, type(value).__name__)
+                raise fail("unsavable", key, type(value).__name__)
             if key not in context or context[key] is not value:
                 updates[key] = value
         for key in [k for k in context if k not in namespace and k not in skip]:
@@ -482,10 +333,10 @@ class RestrictedEvaluator:
         code, errors, guarded, _ = _compile(source, mode, frozenset(functions) if external
                                          else self._names)
         if errors:
-            raise _located([(line, _fail(*m).message, _fail(*m).vi) for line, m in errors])
-        namespace = {**context, **functions, **(_HELPERS if guarded else {}),
+            raise _located([(line, fail(*m).message, fail(*m).vi) for line, m in errors])
+        namespace = {**context, **functions, **(HELPERS if guarded else {}),
                      "__builtins__": SAFE_BUILTINS}
-        token = _RUN.set(types.SimpleNamespace(
+        token = RUN.set(types.SimpleNamespace(
             steps=0, max_steps=self.max_loop_iterations, timeout=self.timeout, allocated=0,
             deadline=time.monotonic() + self.timeout)) if guarded else None
         try:
@@ -494,8 +345,8 @@ class RestrictedEvaluator:
             raise _runtime_error(exc) from None
         finally:
             if token is not None:
-                _RUN.reset(token)
-        return value, namespace, {*functions, *_HELPERS, "__builtins__"}
+                RUN.reset(token)
+        return value, namespace, {*functions, *HELPERS, "__builtins__"}
 
 
 def run_job(recipe: tuple, source: str, mode: str, context: dict, timeout: float,
