@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefini
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import audit, clock, outbox, runtime, slips
+from . import audit, clock, outbox, runtime, slip_fields, slips
 from .documents import can_see_dossier
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .lifecycle import _officer_emails, _reason
@@ -114,16 +114,16 @@ def apologise(p, code: str, user, reason: str, new_date) -> dict:
             moment = calendar._end_of(day)
             if moment <= before:
                 raise _invalid("new_date", "The new appointment must be later than the "
-                                           f"current one ({slips.date_text(before)}).",
+                                           f"current one ({slip_fields.date_text(before)}).",
                                "Ngày hẹn mới phải sau ngày hẹn hiện tại "
-                               f"({slips.date_text(before)}).")
+                               f"({slip_fields.date_text(before)}).")
             dossier.due_at = moment
             reset_deadline_timers(step.workflow, dossier)
             audit.append(step.session, actor=user.username, action="apology",
                          dossier_id=dossier.id,
                          detail={"reason": reason, "from": before.isoformat(),
                                  "to": moment.isoformat()})
-            form = slips.form_set_of(dossier).form("apology")
+            form = slip_fields.form_set_of(dossier).form("apology")
             count = sum(1 for event in step.context.events if event == "apology")
             key = f"{dossier.code}:slip-{form.number}:apology:{moment:%Y%m%d}:{count}"
             job = slips.request_slip(step.context, form, key=key, reason=reason,
@@ -142,7 +142,7 @@ def _email(p, dossier: Dossier, form, reason: str, moment: datetime, key: str) -
         return None
     values = {"code": dossier.code, "procedure": dossier.procedure.name_vi,
               "applicant": dossier.applicant.full_name, "reason": reason,
-              "agency": dossier.agency.name_vi, "due_date": slips.date_text(moment),
+              "agency": dossier.agency.name_vi, "due_date": slip_fields.date_text(moment),
               "link": f"{p.settings.public_url}/ho-so/{dossier.code}"}
     from signing.template import fill
 
@@ -205,7 +205,7 @@ def flag_late(step: StepContext, task, to: str = "handler,head") -> dict:
     dossier = step.dossier
     values = {"code": dossier.code, "procedure": dossier.procedure.name_vi,
               "applicant": dossier.applicant.full_name,
-              "due_date": slips.date_text(dossier.due_at),
+              "due_date": slip_fields.date_text(dossier.due_at),
               "link": f"{step.platform.settings.public_url}/ho-so/{dossier.code}"}
     subject_vi, body_vi, subject_en, body_en = (fill(t, values) for t in LATE_OFFICERS)
     recipients = sorted({email for role in str(to).split(",") if role.strip()

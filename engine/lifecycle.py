@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, national, outbox, runtime, slips
+from . import audit, clock, national, outbox, runtime, slip_fields, slips
 from .deadlines import on_status_change
 from .documents import can_see_dossier
 from .dossier_view import summary
@@ -155,7 +155,7 @@ def _stop_notice(step: runtime.Step, status: str, reason: str,
     attached). False when the set has no such form (Circular 01/2018): the plain e-mail
     goes instead."""
     dossier = step.dossier
-    form = slips.form_set_of(dossier).forms.get("stop")
+    form = slip_fields.form_set_of(dossier).forms.get("stop")
     if form is None:
         return False
     email = None

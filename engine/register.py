@@ -23,7 +23,7 @@ from sqlalchemy import select
 from . import clock
 from .errors import InvalidData, NotFound, PermissionDenied
 from .models import Agency, Dossier, HumanTask
-from .slips import applicant_fields, date_text, role_labels, timeliness
+from .slip_fields import applicant_fields, date_text, role_labels, timeliness
 from .statuses import STATUS_LABELS
 
 #: (key, Vietnamese column title of form 06), in the form's order.

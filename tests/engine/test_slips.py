@@ -12,7 +12,7 @@ import pypdf
 import pytest
 from sqlalchemy import func, select
 
-from engine import accounts, clock, slips, tasks, worker
+from engine import accounts, clock, slip_fields, slips, tasks, worker
 from engine.errors import NotFound
 from engine.models import AuditEvent, Document, Dossier, Outbox
 from signing.pki import trust_roots
@@ -136,7 +136,7 @@ def test_control_slip_marks_early_and_late_steps(platform):
         "licence_number": "GP-56-0001"}, claim=True)
     with platform.db.transaction() as session:
         dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
-        rows = slips.handovers(session, dossier)
+        rows = slip_fields.handovers(session, dossier)
     assert [(r["giver"], r["receiver"], r["result"]) for r in rows] == [
         ("Tổ chức, cá nhân", "Cán bộ tiếp nhận (một cửa)", ""),
         ("Cán bộ tiếp nhận (một cửa)", "Chuyên viên thụ lý", "Trước hạn"),
@@ -158,10 +158,10 @@ def test_control_slip_marks_early_and_late_steps(platform):
 
 def test_on_time_is_the_due_day_itself(platform):
     due = datetime.fromisoformat("2026-12-10T17:00:00+07:00")
-    assert slips.timeliness(due - timedelta(hours=8), due) == slips.ON_TIME
-    assert slips.timeliness(due - timedelta(days=1), due) == slips.EARLY
-    assert slips.timeliness(due + timedelta(minutes=1), due) == slips.LATE
-    assert slips.timeliness(due, None) == ""
+    assert slip_fields.timeliness(due - timedelta(hours=8), due) == slip_fields.ON_TIME
+    assert slip_fields.timeliness(due - timedelta(days=1), due) == slip_fields.EARLY
+    assert slip_fields.timeliness(due + timedelta(minutes=1), due) == slip_fields.LATE
+    assert slip_fields.timeliness(due, None) == ""
 
 
 def test_the_approved_path_ends_with_the_control_slip_attached_to_the_result_e_mail(platform):
@@ -181,7 +181,7 @@ def test_the_approved_path_ends_with_the_control_slip_attached_to_the_result_e_m
     # reception, appraisal, approval and both signatures, all on the first day
     with platform.db.transaction() as session:
         dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
-        results = [r["result"] for r in slips.handovers(session, dossier)]
+        results = [r["result"] for r in slip_fields.handovers(session, dossier)]
     assert results == ["", "Trước hạn", "Trước hạn", "Trước hạn", "Trước hạn", "Trước hạn"]
     assert "Ký số giấy phép (lãnh đạo)" in text
     with platform.db.transaction() as session:
