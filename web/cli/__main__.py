@@ -1,0 +1,5 @@
+"""``python -m web.cli``: the ``motcua`` command."""
+
+from web.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""What every ``motcua`` command shares: the click group, the settings and platform built
+from the environment, and how a command fails."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+import click
+
+from engine.config import DEMO_PASSPHRASE, Settings
+
+
+def env_settings(*, seal: bool = False, demo: bool = False) -> Settings:
+    """The environment's settings. ``seal``: refuse (exit 2) when the agencies' seal keys
+    would have no passphrase (outside the demo); ``demo``: the demo's passphrase unless one
+    is set."""
+    settings = Settings.from_env()
+    if demo and not settings.agency_key_passphrase:
+        settings.agency_key_passphrase = DEMO_PASSPHRASE
+    if seal and settings.seal_passphrase_missing():
+        fail(settings.seal_passphrase_missing(), code=2)
+    return settings
+
+
+@contextmanager
+def open_platform(*, seal: bool = False, demo: bool = False) -> Iterator:
+    """A platform built from the environment (:func:`env_settings`), closed when the command
+    ends."""
+    from engine.platform import Platform
+
+    p = Platform(env_settings(seal=seal, demo=demo))
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def _installed_version() -> str:
+    try:
+        return metadata.version("motcua")
+    except metadata.PackageNotFoundError:  # running from a checkout without `pip install -e`
+        return "unknown (not installed)"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=_installed_version(), prog_name="motcua")
+def cli() -> None:
+    """Một Cửa: a BPMN-driven one-stop public-service portal."""
+
+
+def fail(message: str, *, code: int) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def problem_line(base: Path | None, problem: dict) -> str:
+    """``file: element: message``, the file resolved against the folder or lone diagram."""
+    filename = problem.get("file") or ""
+    if base is not None:
+        if base.is_dir():
+            filename = str(base / filename) if filename else str(base)
+        elif filename in ("", "process.bpmn"):
+            filename = str(base)  # a lone diagram stands in for the bundle's process.bpmn
+    element = problem.get("element") or "-"
+    return f"{filename}: {element}: {problem.get('message', '')}"
