@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jsonschema import Draft202012Validator
@@ -88,99 +89,147 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
     """Our own rules on the parsed specs. A human task outside any lane takes
     ``default_role`` (its lane is set on the spec, so the stored version carries it) with a
     warning; without one it is a problem."""
-    roles = set(known_roles) | {APPLICANT_ROLE}
-    documents = set((meta.get("documents") or {}).keys())
+    check = _SpecCheck(
+        files=files, meta=meta, roles=set(known_roles) | {APPLICANT_ROLE},
+        documents=set((meta.get("documents") or {}).keys()),
+        user_task_ids={ts.bpmn_id for s in specs for ts in s.task_specs.values()
+                       if isinstance(ts, UserTask)},
+        operators=operators, check_expr=check_expr, problems=problems, warnings=warnings,
+        default_role=default_role, candidate_groups=candidate_groups or {})
     for spec in specs:
         filename = getattr(spec, "file", "") or "process.bpmn"
-        user_task_ids = {ts.bpmn_id for s in specs for ts in s.task_specs.values()
-                         if isinstance(ts, UserTask)}
         for ts in spec.task_specs.values():
-            where = ts.bpmn_id or ts.name
+            check.task(ts, filename)
 
-            def bad(msg, where=where, filename=filename):
-                problems.append(Problem(filename, where, msg))
 
-            group = (candidate_groups or {}).get(ts.bpmn_id or "")
-            if isinstance(ts, UserTask) and not ts.lane and group:
-                if group in roles:
-                    ts.lane = group
-                else:
-                    bad(f"candidate group {group!r} is not a role code: rename the group to one "
-                        f"of {', '.join(sorted(roles))}")
-                    continue
-            if isinstance(ts, ManualTask | NoneTask | UserTask) and not ts.lane and default_role:
-                ts.lane = default_role[0]
-                if warnings is not None:
-                    warnings.append(Problem(filename, where, f"not in a lane: given to role "
-                                            f"{default_role[0]!r} ({default_role[1]})"))
-            elif isinstance(ts, ManualTask | NoneTask | UserTask) and ts.lane \
-                    and ts.lane not in roles and default_role:
-                lane, ts.lane = ts.lane, default_role[0]
-                if warnings is not None:
-                    warnings.append(Problem(filename, where, f"lane '{lane}' is not a role: "
-                                            f"given to role {default_role[0]!r} "
-                                            f"({default_role[1]})"))
-            if isinstance(ts, ManualTask | NoneTask) and not ts.lane:
-                bad("a manual or untyped task waits for a person: put it in a lane whose name is "
-                    "a role, name a default_role in procedure.yaml, or make it a script or "
-                    "service task")
-            elif isinstance(ts, ManualTask | NoneTask) and ts.lane not in roles:
-                bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
-                    "rename the lane to a role code, or name a default_role in procedure.yaml")
-            if isinstance(ts, UserTask):
-                ext = ts.extensions or {}
-                if not ts.lane:
-                    bad("a user task must be in a lane whose name is a role, or procedure.yaml "
-                        "must name a default_role")
-                elif ts.lane not in roles:
-                    bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
-                    "rename the lane to a role code, or name a default_role in procedure.yaml")
-                props = ext.get("properties") or {}
-                form = props.get("formJsonSchemaFilename") or ext.get("formJsonSchemaFilename")
-                if form and not meta and form not in files and warnings is not None:
-                    # a diagram checked on its own: its forms belong to the bundle it goes in
-                    warnings.append(Problem(filename, where, f"form {form!r} is not checked: a "
-                                            "diagram checked on its own has no forms (deploy it "
-                                            "in a bundle that holds the file)"))
-                elif form:
-                    _check_form(files, form, filename, problems, roles)
-                if props.get("signDocument") and props["signDocument"] not in documents:
-                    bad(f"signDocument '{props['signDocument']}' is not under documents: "
-                        "in procedure.yaml")
-                same = props.get("sameAssigneeAs")
-                if same and same not in user_task_ids:
-                    bad(f"sameAssigneeAs '{same}' is not the id of a user task")
-                if props.get("dueIn") and check_expr:
-                    _expr(check_expr, props["dueIn"], bad)
-            elif isinstance(ts, ServiceTask):
-                if ts.operation_name not in operators:
-                    bad(f"unknown service operator '{ts.operation_name}' "
-                        f"(registered: {', '.join(sorted(operators))})")
-                else:
-                    expected = operators[ts.operation_name].parameters
-                    for pname, param in ts.operation_params.items():
-                        if pname not in expected:
-                            bad(f"operator '{ts.operation_name}' has no parameter '{pname}'")
-                        elif check_expr:
-                            _expr(check_expr, param["value"], bad)
-                    for pname, required in expected.items():
-                        if required and pname not in ts.operation_params:
-                            bad(f"operator '{ts.operation_name}' needs parameter '{pname}'")
-            elif isinstance(ts, ScriptTask) and check_expr:
-                _expr(check_expr, ts.script or "", bad, mode="exec")
-            elif isinstance(ts, BusinessRuleTask) and check_expr:
-                for cell, source in _decision_expressions(ts):
-                    for error in check_expr(source, "eval"):
-                        bad(f"decision table {cell}: {source!r}: {error}")
-            if isinstance(ts, ExclusiveGateway | InclusiveGateway) and check_expr:
-                for condition, _target in getattr(ts, "cond_task_specs", []):
-                    if condition is not None and condition.args:
-                        _expr(check_expr, condition.args[0], bad)
-            if check_expr:
-                for source in _expressions(ts):
-                    _expr(check_expr, source, bad)
-                for message in _timer_problems(ts, getattr(check_expr, "evaluator", None)):
-                    bad(message)
+@dataclass
+class _SpecCheck:
+    """What :func:`_check_specs` checks every task spec against, and where it reports."""
+
+    files: dict[str, str]
+    meta: dict
+    roles: set[str]
+    documents: set[str]
+    user_task_ids: set[str]
+    operators: dict
+    check_expr: object
+    problems: list[Problem]
+    warnings: list[Problem] | None
+    default_role: tuple[str, str] | None
+    candidate_groups: dict[str, str]
+
+    def task(self, ts, filename: str) -> None:
+        where = ts.bpmn_id or ts.name
+
+        def bad(msg, where=where, filename=filename):
+            self.problems.append(Problem(filename, where, msg))
+
+        if not self._lane(ts, filename, where, bad):
+            return
+        check_expr = self.check_expr
+        if isinstance(ts, UserTask):
+            self._user_task(ts, filename, where, bad)
+        elif isinstance(ts, ServiceTask):
+            self._service_task(ts, bad)
+        elif isinstance(ts, ScriptTask) and check_expr:
+            _expr(check_expr, ts.script or "", bad, mode="exec")
+        elif isinstance(ts, BusinessRuleTask) and check_expr:
+            for cell, source in _decision_expressions(ts):
+                for error in check_expr(source, "eval"):
+                    bad(f"decision table {cell}: {source!r}: {error}")
+        if check_expr:
+            self._expressions(ts, bad)
+
+    def _lane(self, ts, filename: str, where: str, bad) -> bool:
+        """Give a human task its lane (candidate group, else the default role, with a
+        warning) and check it names a role; False when the task is not checked further."""
+        roles, default_role, warnings = self.roles, self.default_role, self.warnings
+        group = self.candidate_groups.get(ts.bpmn_id or "")
+        if isinstance(ts, UserTask) and not ts.lane and group:
+            if group not in roles:
+                bad(f"candidate group {group!r} is not a role code: rename the group to one "
+                    f"of {', '.join(sorted(roles))}")
+                return False
+            ts.lane = group
+        if isinstance(ts, ManualTask | NoneTask | UserTask) and not ts.lane and default_role:
+            ts.lane = default_role[0]
+            if warnings is not None:
+                warnings.append(Problem(filename, where, f"not in a lane: given to role "
+                                        f"{default_role[0]!r} ({default_role[1]})"))
+        elif isinstance(ts, ManualTask | NoneTask | UserTask) and ts.lane \
+                and ts.lane not in roles and default_role:
+            lane, ts.lane = ts.lane, default_role[0]
+            if warnings is not None:
+                warnings.append(Problem(filename, where, f"lane '{lane}' is not a role: "
+                                        f"given to role {default_role[0]!r} "
+                                        f"({default_role[1]})"))
+        if isinstance(ts, ManualTask | NoneTask) and not ts.lane:
+            bad("a manual or untyped task waits for a person: put it in a lane whose name is "
+                "a role, name a default_role in procedure.yaml, or make it a script or "
+                "service task")
+        elif isinstance(ts, ManualTask | NoneTask) and ts.lane not in roles:
+            bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
+                "rename the lane to a role code, or name a default_role in procedure.yaml")
+        return True
+
+    def _user_task(self, ts, filename: str, where: str, bad) -> None:
+        """A user task is in a role's lane; its form, document to sign, same-assignee task
+        and due date are the bundle's."""
+        roles, files, meta = self.roles, self.files, self.meta
+        ext = ts.extensions or {}
+        if not ts.lane:
+            bad("a user task must be in a lane whose name is a role, or procedure.yaml "
+                "must name a default_role")
+        elif ts.lane not in roles:
+            bad(f"lane '{ts.lane}' is not a known role (known: {', '.join(sorted(roles))}): "
+            "rename the lane to a role code, or name a default_role in procedure.yaml")
+        props = ext.get("properties") or {}
+        form = props.get("formJsonSchemaFilename") or ext.get("formJsonSchemaFilename")
+        if form and not meta and form not in files and self.warnings is not None:
+            # a diagram checked on its own: its forms belong to the bundle it goes in
+            self.warnings.append(Problem(filename, where, f"form {form!r} is not checked: a "
+                                         "diagram checked on its own has no forms (deploy it "
+                                         "in a bundle that holds the file)"))
+        elif form:
+            _check_form(files, form, filename, self.problems, roles)
+        if props.get("signDocument") and props["signDocument"] not in self.documents:
+            bad(f"signDocument '{props['signDocument']}' is not under documents: "
+                "in procedure.yaml")
+        same = props.get("sameAssigneeAs")
+        if same and same not in self.user_task_ids:
+            bad(f"sameAssigneeAs '{same}' is not the id of a user task")
+        if props.get("dueIn") and self.check_expr:
+            _expr(self.check_expr, props["dueIn"], bad)
+
+    def _service_task(self, ts, bad) -> None:
+        """A service task names a registered operator, with its parameters and no others."""
+        operators, check_expr = self.operators, self.check_expr
+        if ts.operation_name not in operators:
+            bad(f"unknown service operator '{ts.operation_name}' "
+                f"(registered: {', '.join(sorted(operators))})")
+            return
+        expected = operators[ts.operation_name].parameters
+        for pname, param in ts.operation_params.items():
+            if pname not in expected:
+                bad(f"operator '{ts.operation_name}' has no parameter '{pname}'")
+            elif check_expr:
+                _expr(check_expr, param["value"], bad)
+        for pname, required in expected.items():
+            if required and pname not in ts.operation_params:
+                bad(f"operator '{ts.operation_name}' needs parameter '{pname}'")
+
+    def _expressions(self, ts, bad) -> None:
+        """Gateway conditions, timers, message payloads and loop conditions pass the
+        expression checker; a timer's value fits its kind."""
+        check_expr = self.check_expr
+        if isinstance(ts, ExclusiveGateway | InclusiveGateway):
+            for condition, _target in getattr(ts, "cond_task_specs", []):
+                if condition is not None and condition.args:
+                    _expr(check_expr, condition.args[0], bad)
+        for source in _expressions(ts):
+            _expr(check_expr, source, bad)
+        for message in _timer_problems(ts, getattr(check_expr, "evaluator", None)):
+            bad(message)
 
 
 def _expressions(ts) -> list[str]:

@@ -145,20 +145,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
           expression_checker=None, process: str | None = None) -> Bundle:
     """Validate ``files`` as a bundle; raise :class:`InvalidBundle` listing every problem."""
     problems: list[Problem] = []
-    texts = _decode(files, problems)
-    meta = _load_meta(texts, problems)
-    bpmn_names = [n for n in texts if n.endswith(".bpmn")]
-    if meta is None:
-        if "procedure.yaml" not in texts and len(bpmn_names) == 1:
-            meta = {}  # a lone diagram: validated on its own (motcua deploy FILE.bpmn --check)
-        else:
-            problems.append(Problem("procedure.yaml", "", "the bundle has no procedure.yaml"))
-            meta = {}
-    if not bpmn_names:
-        problems.append(Problem(meta.get("process", "process.bpmn"), "", "the bundle has no diagram"))
-    if meta.get("application_form"):
-        _check_form(texts, meta["application_form"], "procedure.yaml", problems)
-
+    texts, meta, bpmn_names = _read_bundle(files, problems)
     parser = SpiffBpmnParser(validator=None)
     parser.DATA_STORE_CLASSES = datastores.ANY_NAME  # every store is the procedure's
     roots = {}
@@ -187,19 +174,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     process_id = process or _single_executable(parser, roots, bpmn_names[0], problems, warnings)
     if problems:
         raise invalid(problems)
-    try:
-        if process_id in parser.collaborations:  # pools that exchange messages in one diagram
-            spec, subprocess_specs = parser.get_collaboration(process_id)
-        else:
-            spec = parser.get_spec(process_id)
-            subprocess_specs = parser.get_subprocess_specs(process_id)
-    except ValidationException as exc:
-        name = getattr(exc, "file_name", "") or bpmn_names[0]
-        raise invalid([Problem(name, getattr(exc, "id", "") or process_id,
-                                _first_line(str(exc)))]) from None
-    except Exception as exc:  # SpiffWorkflow raises plain exceptions for some bad diagrams
-        raise invalid([Problem(bpmn_names[0], process_id, _first_line(str(exc)))]) from None
-
+    spec, subprocess_specs = _process_specs(parser, process_id, bpmn_names[0])
     cooperating = _cooperating_specs(parser, meta, subprocess_specs, problems)
     if problems:
         raise invalid(problems)
@@ -213,6 +188,42 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
                   subprocess_specs=subprocess_specs, content_hash=content_hash(texts),
                   cooperating=cooperating,
                   warnings=warnings + bundle_warnings.find(roots, Problem))
+
+
+def _read_bundle(files: dict[str, str | bytes],
+                 problems: list[Problem]) -> tuple[dict[str, str], dict, list[str]]:
+    """``(texts, meta, diagram names)``: the files as text, procedure.yaml (empty for a lone
+    diagram) and the application form checked."""
+    texts = _decode(files, problems)
+    meta = _load_meta(texts, problems)
+    bpmn_names = [n for n in texts if n.endswith(".bpmn")]
+    if meta is None:
+        if "procedure.yaml" not in texts and len(bpmn_names) == 1:
+            meta = {}  # a lone diagram: validated on its own (motcua deploy FILE.bpmn --check)
+        else:
+            problems.append(Problem("procedure.yaml", "", "the bundle has no procedure.yaml"))
+            meta = {}
+    if not bpmn_names:
+        problems.append(Problem(meta.get("process", "process.bpmn"), "", "the bundle has no diagram"))
+    if meta.get("application_form"):
+        _check_form(texts, meta["application_form"], "procedure.yaml", problems)
+    return texts, meta, bpmn_names
+
+
+def _process_specs(parser: SpiffBpmnParser, process_id: str, first_diagram: str
+                   ) -> tuple[object, dict]:
+    """The spec of the process (or collaboration) ``process_id`` and the specs it calls;
+    raises :class:`InvalidBundle` when SpiffWorkflow cannot build them."""
+    try:
+        if process_id in parser.collaborations:  # pools that exchange messages in one diagram
+            return parser.get_collaboration(process_id)
+        return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        name = getattr(exc, "file_name", "") or first_diagram
+        raise invalid([Problem(name, getattr(exc, "id", "") or process_id,
+                                _first_line(str(exc)))]) from None
+    except Exception as exc:  # SpiffWorkflow raises plain exceptions for some bad diagrams
+        raise invalid([Problem(first_diagram, process_id, _first_line(str(exc)))]) from None
 
 
 def _default_role(meta: dict, files: dict, known_roles: set[str],

@@ -135,41 +135,54 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
             def bad(message, name=name, where=where):
                 problems.append(problem(name, where, message))
 
-            if tag in REFUSED_ELEMENTS:
-                bad(REFUSED_ELEMENTS[tag])
-            elif tag in ALLOWED:
-                _check_event(docs, el, tag, bad, pools)
-            elif tag == "subProcess" and el.get("triggeredByEvent") == "true":
-                bad("event sub-processes are not supported: attach boundary events to an "
-                    "embedded sub-process around the steps instead")
-            elif tag == "businessRuleTask" and not any(
-                    (c.tag if isinstance(c.tag, str) else "").endswith("}calledDecisionId")
-                    and (c.text or "").strip() for c in el.iter()):
-                bad("a business rule task names the decision it runs: add "
-                    "spiffworkflow:calledDecisionId with the id of a decision in a .dmn file "
-                    "of the bundle")
-            elif tag == "eventBasedGateway":
-                _check_event_gateway(docs, el, bad)
-            elif tag in ("sendTask", "receiveTask"):
-                _check_message_ref(docs, el, el if el.get("messageRef") else
-                                   next(iter(el.iter(f"{BPMN}messageEventDefinition")), el), bad)
-            elif tag == "callActivity" and el.get("calledElement") not in docs.processes:
-                known = ", ".join(sorted(docs.processes)) or "none"
-                bad(f"calls process {el.get('calledElement')!r}, which is not in the bundle "
-                    f"(processes: {known})")
-            elif tag == "callActivity" and _calls_back(docs, el):
-                bad(f"calls process {el.get('calledElement')!r}, which leads back to the process "
-                    "this call is in: each call would start another without end. Draw a loop "
-                    "(a gateway back, or a standard loop) instead")
-            elif tag == "multiInstanceLoopCharacteristics":
-                if not (el.find(f"{BPMN}loopCardinality") is not None
-                        or el.find(f"{BPMN}loopDataInputRef") is not None):
-                    bad("a multi-instance activity needs a loopCardinality or a loopDataInputRef "
-                        "(the collection to run over)", where=el.getparent().get("id") or tag)
-            if el.get("isForCompensation") == "true":
-                bad("compensation activities are not supported: " + ADVICE["compensation"])
+            _check_element(docs, el, tag, bad, pools)
         _check_lanes(root, lambda where, message, name=name: problems.append(
             problem(name, where, message)))
+
+
+def _check_element(docs, el, tag: str, bad, pools: set) -> None:
+    """The rules on one element: refused elements, events, event sub-processes, gateways,
+    message tasks, activities, compensation."""
+    if tag in REFUSED_ELEMENTS:
+        bad(REFUSED_ELEMENTS[tag])
+    elif tag in ALLOWED:
+        _check_event(docs, el, tag, bad, pools)
+    elif tag == "subProcess" and el.get("triggeredByEvent") == "true":
+        bad("event sub-processes are not supported: attach boundary events to an "
+            "embedded sub-process around the steps instead")
+    elif tag == "eventBasedGateway":
+        _check_event_gateway(docs, el, bad)
+    elif tag in ("sendTask", "receiveTask"):
+        _check_message_ref(docs, el, el if el.get("messageRef") else
+                           next(iter(el.iter(f"{BPMN}messageEventDefinition")), el), bad)
+    else:
+        _check_activity(docs, el, tag, bad)
+    if el.get("isForCompensation") == "true":
+        bad("compensation activities are not supported: " + ADVICE["compensation"])
+
+
+def _check_activity(docs, el, tag: str, bad) -> None:
+    """Business rule tasks name a decision, call activities call a process of the bundle
+    that does not lead back, multi-instance activities say what they run over."""
+    if tag == "businessRuleTask" and not any(
+            (c.tag if isinstance(c.tag, str) else "").endswith("}calledDecisionId")
+            and (c.text or "").strip() for c in el.iter()):
+        bad("a business rule task names the decision it runs: add "
+            "spiffworkflow:calledDecisionId with the id of a decision in a .dmn file "
+            "of the bundle")
+    elif tag == "callActivity" and el.get("calledElement") not in docs.processes:
+        known = ", ".join(sorted(docs.processes)) or "none"
+        bad(f"calls process {el.get('calledElement')!r}, which is not in the bundle "
+            f"(processes: {known})")
+    elif tag == "callActivity" and _calls_back(docs, el):
+        bad(f"calls process {el.get('calledElement')!r}, which leads back to the process "
+            "this call is in: each call would start another without end. Draw a loop "
+            "(a gateway back, or a standard loop) instead")
+    elif tag == "multiInstanceLoopCharacteristics":
+        if not (el.find(f"{BPMN}loopCardinality") is not None
+                or el.find(f"{BPMN}loopDataInputRef") is not None):
+            bad("a multi-instance activity needs a loopCardinality or a loopDataInputRef "
+                "(the collection to run over)", where=el.getparent().get("id") or tag)
 
 
 def _process_of(el):
@@ -265,19 +278,7 @@ def _check_lanes(root, bad) -> None:
 def _check_event(docs, el, tag: str, bad, pools: set) -> None:
     kinds = _kinds(el)
     if len(kinds) > 1:
-        if tag == "startEvent":
-            _check_multiple_start(docs, el, kinds, bad, pools)
-            return
-        if not set(kinds) <= MULTIPLE & ALLOWED[tag]:
-            bad("an event with several event definitions may combine only " + ", ".join(
-                sorted(MULTIPLE & ALLOWED[tag])) + " here: use an event-based gateway to wait "
-                "for one of several other events")
-            return
-        for definition in el:
-            if _local(definition) == "messageEventDefinition":
-                _check_message_ref(docs, el, definition, bad)
-            elif _local(definition) == "signalEventDefinition":
-                _check_signal_ref(docs, definition, bad)
+        _check_several_definitions(docs, el, tag, kinds, bad, pools)
         return
     kind = kinds[0] if kinds else "none"
     pool_start = (tag == "startEvent" and kind == "message" and _local(el.getparent()) == "process"
@@ -288,15 +289,44 @@ def _check_event(docs, el, tag: str, bad, pools: set) -> None:
     if tag == "boundaryEvent" and kind == "none":
         bad("a boundary event needs an event definition (timer, message, error or escalation)")
     elif kind not in ALLOWED[tag]:
-        if tag == "startEvent" and kind == "message" and pools:
-            bad(POOL_START)
-        elif tag == "startEvent" and kind in START_ADVICE:
-            bad(START_ADVICE[kind])
-        else:
-            what = ADVICE.get(kind) or (f"{kind} {tag}s are not supported; supported here: "
-                                        + ", ".join(sorted(ALLOWED[tag])))
-            bad(what)
+        _refuse_kind(tag, kind, bad, pools)
         return
+    _check_event_kind(docs, el, tag, kind, bad)
+
+
+def _check_several_definitions(docs, el, tag: str, kinds: list[str], bad, pools: set) -> None:
+    """An event with several event definitions: a start event on any of several messages,
+    elsewhere only the kinds :data:`MULTIPLE` allows, each reference resolved."""
+    if tag == "startEvent":
+        _check_multiple_start(docs, el, kinds, bad, pools)
+        return
+    if not set(kinds) <= MULTIPLE & ALLOWED[tag]:
+        bad("an event with several event definitions may combine only " + ", ".join(
+            sorted(MULTIPLE & ALLOWED[tag])) + " here: use an event-based gateway to wait "
+            "for one of several other events")
+        return
+    for definition in el:
+        if _local(definition) == "messageEventDefinition":
+            _check_message_ref(docs, el, definition, bad)
+        elif _local(definition) == "signalEventDefinition":
+            _check_signal_ref(docs, definition, bad)
+
+
+def _refuse_kind(tag: str, kind: str, bad, pools: set) -> None:
+    """An event of a kind the platform does not run here, with the advice that fits."""
+    if tag == "startEvent" and kind == "message" and pools:
+        bad(POOL_START)
+    elif tag == "startEvent" and kind in START_ADVICE:
+        bad(START_ADVICE[kind])
+    else:
+        what = ADVICE.get(kind) or (f"{kind} {tag}s are not supported; supported here: "
+                                    + ", ".join(sorted(ALLOWED[tag])))
+        bad(what)
+
+
+def _check_event_kind(docs, el, tag: str, kind: str, bad) -> None:
+    """The rules of a supported kind: cancel events in transactions, messages and signals
+    defined, error boundary events interrupting, error end events caught."""
     if kind == "cancel":
         _check_cancel(docs, el, tag, bad)
     elif kind == "message":

@@ -161,6 +161,7 @@ def _reported(parent):
 
 
 def _facets(el, lanes: dict, messages: dict) -> dict:
+    """What ``el`` says, facet by facet: name, attributes, lane, enclosing scope, children."""
     eid = el.get("id")
     facets: dict[str, object] = {"name": el.get("name") or None}
     for key, value in el.attrib.items():
@@ -174,33 +175,42 @@ def _facets(el, lanes: dict, messages: dict) -> dict:
     if scope and _local(el) != "process":
         facets["parent"] = scope
     for child in el:
-        if not isinstance(child.tag, str):
-            continue
-        local = _local(child)
-        if local in CONTAINERS or (child.get("id") and _local(el) in CONTAINERS
-                                   and etree.QName(child).namespace == MODEL):
-            continue  # reported on its own
-        if local in ("incoming", "outgoing", "flowNodeRef"):
-            key = "members" if local == "flowNodeRef" else local
-            facets.setdefault(key, []).append(_text(child))
-        elif local == "documentation":
-            facets["documentation"] = _text(child)
-        elif local == "conditionExpression":
-            facets["condition"] = _text(child)
-        elif local == "script":
-            facets["script"] = _text(child)
-        elif local.endswith("EventDefinition"):
-            _event_facets(child, facets, messages)
-        elif local == "extensionElements":
-            _extension_facets(child, facets)
-        elif local in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
-            facets["loop"] = _canonical(child)
-        else:
-            facets[local] = _join(facets.get(local), _canonical(child))
+        if isinstance(child.tag, str) and not _reported_alone(el, child):
+            _child_facet(child, facets, messages)
     for key in ("incoming", "outgoing", "members"):
         if key in facets:
             facets[key] = sorted(facets[key])
     return facets
+
+
+def _reported_alone(el, child) -> bool:
+    """Whether ``child`` of ``el`` is reported on its own rather than as a facet of ``el``."""
+    return _local(child) in CONTAINERS or bool(
+        child.get("id") and _local(el) in CONTAINERS
+        and etree.QName(child).namespace == MODEL)
+
+
+def _child_facet(child, facets: dict, messages: dict) -> None:
+    """Add what ``child`` (flows, documentation, condition, script, event definition,
+    extensions, loop, anything else in canonical form) says to its element's ``facets``."""
+    local = _local(child)
+    if local in ("incoming", "outgoing", "flowNodeRef"):
+        key = "members" if local == "flowNodeRef" else local
+        facets.setdefault(key, []).append(_text(child))
+    elif local == "documentation":
+        facets["documentation"] = _text(child)
+    elif local == "conditionExpression":
+        facets["condition"] = _text(child)
+    elif local == "script":
+        facets["script"] = _text(child)
+    elif local.endswith("EventDefinition"):
+        _event_facets(child, facets, messages)
+    elif local == "extensionElements":
+        _extension_facets(child, facets)
+    elif local in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
+        facets["loop"] = _canonical(child)
+    else:
+        facets[local] = _join(facets.get(local), _canonical(child))
 
 
 def _event_facets(definition, facets: dict, messages: dict) -> None:

@@ -56,10 +56,8 @@ def _csv_invalid(problems: list[dict], *, what: str) -> InvalidData:
         details=problems)
 
 
-def _read_csv(data: bytes | str, columns: tuple[str, ...], required: tuple[str, ...], *,
-              what: str) -> _Sheet:
-    """The file's header and rows. UTF-8 (with or without Excel's BOM); the delimiter is a
-    comma, or a semicolon or tab when the header has no comma (Excel in some locales)."""
+def _csv_text(data: bytes | str, *, what: str) -> str:
+    """The file as text: UTF-8, with or without Excel's BOM."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
@@ -67,17 +65,18 @@ def _read_csv(data: bytes | str, columns: tuple[str, ...], required: tuple[str, 
             raise _csv_invalid([_csv_problem(
                 1, "", "the file is not UTF-8 text: save it as “CSV UTF-8”.",
                 "tệp không phải văn bản UTF-8: hãy lưu dưới dạng “CSV UTF-8”.")], what=what) from None
-    text = data.lstrip("\ufeff")
-    header_line = text.split("\n", 1)[0]
-    delimiter = "," if "," in header_line else (";" if ";" in header_line
-                                                else ("\t" if "\t" in header_line else ","))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise _csv_invalid([_csv_problem(1, "", "the file is empty.", "tệp rỗng.")],
-                           what=what) from None
-    names = [unicodedata.normalize("NFC", h).strip().lower() for h in header]
+    return data.lstrip("\ufeff")
+
+
+def _delimiter(header_line: str) -> str:
+    """A comma, or a semicolon or tab when the header has no comma (Excel in some locales)."""
+    return "," if "," in header_line else (";" if ";" in header_line
+                                           else ("\t" if "\t" in header_line else ","))
+
+
+def _header_problems(names: list[str], columns: tuple[str, ...],
+                     required: tuple[str, ...]) -> list[dict]:
+    """Unknown, missing required and repeated columns of the header."""
     problems = []
     for name in names:
         if name not in columns:
@@ -88,8 +87,12 @@ def _read_csv(data: bytes | str, columns: tuple[str, ...], required: tuple[str, 
             problems.append(_csv_problem(1, name, "this column is required.", "thiếu cột bắt buộc."))
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(_csv_problem(1, name, "the column appears twice.", "cột bị lặp lại."))
-    if problems:
-        raise _csv_invalid(problems, what=what)
+    return problems
+
+
+def _csv_rows(reader, names: list[str], problems: list[dict]) -> list[tuple[int, dict]]:
+    """``(line, {column: cell})`` for each non-blank row under the header; a row of the
+    wrong width, or unreadable CSV, is added to ``problems``."""
     rows = []
     try:
         for cells in reader:
@@ -105,6 +108,26 @@ def _read_csv(data: bytes | str, columns: tuple[str, ...], required: tuple[str, 
     except csv.Error as exc:
         problems.append(_csv_problem(reader.line_num, "", f"not valid CSV: {exc}.",
                                      f"không đúng định dạng CSV: {exc}."))
+    return rows
+
+
+def _read_csv(data: bytes | str, columns: tuple[str, ...], required: tuple[str, ...], *,
+              what: str) -> _Sheet:
+    """The file's header and rows. UTF-8 (with or without Excel's BOM); the delimiter is a
+    comma, or a semicolon or tab when the header has no comma (Excel in some locales)."""
+    text = _csv_text(data, what=what)
+    reader = csv.reader(io.StringIO(text, newline=""),
+                        delimiter=_delimiter(text.split("\n", 1)[0]))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise _csv_invalid([_csv_problem(1, "", "the file is empty.", "tệp rỗng.")],
+                           what=what) from None
+    names = [unicodedata.normalize("NFC", h).strip().lower() for h in header]
+    problems = _header_problems(names, columns, required)
+    if problems:
+        raise _csv_invalid(problems, what=what)
+    rows = _csv_rows(reader, names, problems)
     if not rows and not problems:
         problems.append(_csv_problem(2, "", "the file has no rows under its header.",
                                      "tệp không có dòng dữ liệu nào dưới dòng tiêu đề."))
