@@ -18,7 +18,7 @@ DEADLINE_UNITS = {"hours", "days", "working_days", "months"}
 LEVEL_LABELS = {4: "toàn trình", 3: "một phần", 2: None, 1: None}
 
 
-def _load_meta(files: dict[str, str], problems: list[Problem]) -> dict | None:
+def load_meta(files: dict[str, str], problems: list[Problem]) -> dict | None:
     text = files.get("procedure.yaml") or files.get("procedure.yml")
     if text is None:
         return None

@@ -34,7 +34,7 @@ from .bundle_problems import Problem
 APPLICANT_ROLE = "applicant"
 
 
-def _check_form(files: dict[str, str], path: str, where: str, problems: list[Problem],
+def check_form(files: dict[str, str], path: str, where: str, problems: list[Problem],
                 roles: set[str] | None = None) -> None:
     if path not in files:
         problems.append(Problem(where, path, "the form file is not in the bundle"))
@@ -82,7 +82,7 @@ def _decision_expressions(ts) -> list[tuple[str, str]]:
     return found
 
 
-def _check_specs(specs, files, meta, known_roles, operators, check_expr, problems, *,
+def check_specs(specs, files, meta, known_roles, operators, check_expr, problems, *,
                  default_role: tuple[str, str] | None = None,
                  warnings: list[Problem] | None = None,
                  candidate_groups: dict[str, str] | None = None) -> None:
@@ -104,7 +104,7 @@ def _check_specs(specs, files, meta, known_roles, operators, check_expr, problem
 
 @dataclass
 class _SpecCheck:
-    """What :func:`_check_specs` checks every task spec against, and where it reports."""
+    """What :func:`check_specs` checks every task spec against, and where it reports."""
 
     files: dict[str, str]
     meta: dict
@@ -191,7 +191,7 @@ class _SpecCheck:
                                          "diagram checked on its own has no forms (deploy it "
                                          "in a bundle that holds the file)"))
         elif form:
-            _check_form(files, form, filename, self.problems, roles)
+            check_form(files, form, filename, self.problems, roles)
         if props.get("signDocument") and props["signDocument"] not in self.documents:
             bad(f"signDocument '{props['signDocument']}' is not under documents: "
                 "in procedure.yaml")

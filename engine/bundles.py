@@ -17,9 +17,9 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select
 
 from . import bundle_warnings, camunda, datastores, elements
-from .bundle_meta import _load_meta, cooperating_ids
+from .bundle_meta import cooperating_ids, load_meta
 from .bundle_problems import Problem, invalid
-from .bundle_specs import APPLICANT_ROLE, _check_form, _check_specs
+from .bundle_specs import APPLICANT_ROLE, check_form, check_specs
 from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
@@ -179,7 +179,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     if problems:
         raise invalid(problems)
     default_role = _default_role(meta, texts, known_roles, problems)
-    _check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
+    check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
                  expression_checker, problems, default_role=default_role, warnings=warnings,
                  candidate_groups=candidate_groups)
     if problems:
@@ -195,7 +195,7 @@ def _read_bundle(files: dict[str, str | bytes],
     """``(texts, meta, diagram names)``: the files as text, procedure.yaml (empty for a lone
     diagram) and the application form checked."""
     texts = _decode(files, problems)
-    meta = _load_meta(texts, problems)
+    meta = load_meta(texts, problems)
     bpmn_names = [n for n in texts if n.endswith(".bpmn")]
     if meta is None:
         if "procedure.yaml" not in texts and len(bpmn_names) == 1:
@@ -206,7 +206,7 @@ def _read_bundle(files: dict[str, str | bytes],
     if not bpmn_names:
         problems.append(Problem(meta.get("process", "process.bpmn"), "", "the bundle has no diagram"))
     if meta.get("application_form"):
-        _check_form(texts, meta["application_form"], "procedure.yaml", problems)
+        check_form(texts, meta["application_form"], "procedure.yaml", problems)
     return texts, meta, bpmn_names
 
 

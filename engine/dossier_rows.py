@@ -1,6 +1,6 @@
 """The reads behind a dossier's view: the status look-up's one indexed read of a dossier
-(:data:`_LOOKUP`), and the dossier with all its lists from one statement
-(:func:`_dossier_rows`)."""
+(:data:`LOOKUP`), and the dossier with all its lists from one statement
+(:func:`read_rows`)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from .versions import version_meta
 #: The status look-up's one indexed read of the dossier: its own columns and the names it
 #: shows. Never a version's ``meta`` (:func:`engine.versions.version_meta` caches it by
 #: version id) nor the eager joins of the ORM classes.
-_LOOKUP = (
+LOOKUP = (
     select(Dossier.id, Dossier.code, Dossier.status, Dossier.channel, Dossier.data,
            Dossier.received_at, Dossier.due_at, Dossier.finished_at, Dossier.parent_id,
            Dossier.applicant_id, Dossier.agency_id, Dossier.procedure_id, Dossier.version_id,
@@ -54,15 +54,15 @@ _LOOKUP = (
     .join(User, User.id == Dossier.applicant_id))
 
 
-_LOOKUP_MINE = (_LOOKUP.where(Dossier.applicant_id == bindparam("user_id"))
+LOOKUP_MINE = (LOOKUP.where(Dossier.applicant_id == bindparam("user_id"))
                 .order_by(Dossier.received_at.desc(), Dossier.id.desc()))
 
 
-def _record(session: Session, row) -> SimpleNamespace:
+def as_record(session: Session, row) -> SimpleNamespace:
     """A read-only stand-in for a :class:`Dossier` with what :func:`summary`,
     :func:`dossier_view` and the visibility rules read (``procedure``, ``agency``,
-    ``applicant``, ``version.meta``), built from a :data:`_LOOKUP` row or the ``dossier``
-    row of :func:`_dossier_rows` (same names)."""
+    ``applicant``, ``version.meta``), built from a :data:`LOOKUP` row or the ``dossier``
+    row of :func:`read_rows` (same names)."""
     return SimpleNamespace(
         id=row.id, code=row.code, status=row.status, channel=row.channel, data=row.data,
         received_at=row.received_at, due_at=row.due_at, finished_at=row.finished_at,
@@ -80,14 +80,14 @@ def _record(session: Session, row) -> SimpleNamespace:
 
 # -- a dossier and its lists: one statement ------------------------------------------
 #
-# What a dossier's view shows — the dossier itself (the columns of _LOOKUP), the
+# What a dossier's view shows — the dossier itself (the columns of LOOKUP), the
 # cooperating dossiers, the history, the open steps, the documents, the notifications, the
 # jobs still preparing something — comes back from ONE statement by dossier code: a UNION
 # ALL of one SELECT per list over shared typed slots (i… integers, s… strings, t… times,
 # j JSON), sorted by list and then by each list's own order. One round trip instead of
 # seven: on a database server shared with other work, round trips, not rows, are what a
 # status look-up waits for. Each branch is declared as {name: (slot, column)};
-# _dossier_rows hands back namespaces with the real names (``doc.filename``, never
+# read_rows hands back namespaces with the real names (``doc.filename``, never
 # ``row.s2``).
 
 _SLOTS = {**{f"i{n}": BigInteger() for n in range(1, 7)},
@@ -191,7 +191,7 @@ _FIELDS = [[(name, slot) for name, (slot, _c) in _BRANCHES[kind][0].items()
             if not name.startswith("_")] for kind in _KINDS]
 
 
-def _dossier_rows(session: Session, code: str) -> dict[str, list[SimpleNamespace]]:
+def read_rows(session: Session, code: str) -> dict[str, list[SimpleNamespace]]:
     """The dossier ``code`` (a list of one, or empty) and its lists of :data:`_BRANCHES`,
     each in its order, from one statement."""
     out: dict[str, list[SimpleNamespace]] = {kind: [] for kind in _KINDS}

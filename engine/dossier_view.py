@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from . import progress
 from .documents import is_agency_side, withheld
 from .documents import view as document_view
-from .dossier_rows import _dossier_rows
+from .dossier_rows import read_rows
 from .models import (
     Dossier,
 )
@@ -67,7 +67,7 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
                  rows: dict | None = None) -> dict:
     """Everything about a dossier; for a ``viewer`` on the applicant's side, without the
     result documents not issued yet (:func:`engine.documents.withheld`). ``rows``: what
-    :func:`_dossier_rows` read already for this dossier."""
+    :func:`read_rows` read already for this dossier."""
     view = summary(dossier)
     view["data"] = dossier.data
     # how its fee is paid and its result delivered (level 3: at the desk; 4: online)
@@ -75,7 +75,7 @@ def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
     view["procedure"].update(level=meta.get("level", 4), online_label=meta.get("online_label", ""),
                              fee=public_fee(meta.get("fee")),  # a copy: meta is a shared cache entry
                              results=sorted(meta.get("documents") or {}))
-    rows = rows if rows is not None else _dossier_rows(session, dossier.code)
+    rows = rows if rows is not None else read_rows(session, dossier.code)
     # cooperating dossiers (liên thông): the one that started this one, those it started
     view["parent"] = next((r.code for r in rows["family"] if r.id == dossier.parent_id), None)
     view["children"] = [r.code for r in rows["family"] if r.parent_id == dossier.id]

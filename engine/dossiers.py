@@ -29,7 +29,7 @@ from . import settings as platform_settings
 from .calendar import load_calendar
 from .cooperation import StartReceiver, start_messages
 from .documents import can_see_dossier
-from .dossier_rows import _LOOKUP_MINE, _dossier_rows, _record
+from .dossier_rows import LOOKUP_MINE, as_record, read_rows
 from .dossier_view import dossier_view, public_view, summary
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied, ScriptError
 from .models import (
@@ -189,11 +189,11 @@ def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dic
     from the in-process cache.
     """
     with p.db.read() as session:
-        rows = _dossier_rows(session, code.strip())
+        rows = read_rows(session, code.strip())
         if not rows["dossier"]:
             raise NotFound(f"No dossier with code {code!r}.",
                            vi=f"Không tìm thấy hồ sơ mã {code!r}.")
-        dossier = _record(session, rows["dossier"][0])
+        dossier = as_record(session, rows["dossier"][0])
         if can_see_dossier(user, dossier, session):
             return dossier_view(session, dossier, viewer=user, rows=rows)
         if bool(id_number) and id_number.strip() == dossier.applicant.id_number:
@@ -206,12 +206,12 @@ def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dic
 def list_my_dossiers(p, user) -> list[dict]:
     """The applicant's dossiers, newest first (a read transaction)."""
     with p.db.read() as session:
-        rows = session.execute(_LOOKUP_MINE, {"user_id": user.id}).all()
+        rows = session.execute(LOOKUP_MINE, {"user_id": user.id}).all()
         waiting = [row.id for row in rows if row.status == "submitted"]
         supplemented = set(session.execute(
             select(ClockStop.dossier_id).where(ClockStop.dossier_id.in_(waiting))
         ).scalars()) if waiting else set()
-        return [summary(_record(session, row), supplemented=row.id in supplemented)
+        return [summary(as_record(session, row), supplemented=row.id in supplemented)
                 for row in rows]
 
 
