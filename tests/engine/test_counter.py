@@ -7,15 +7,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
-from engine import accounts, clock, counter, documents, dossiers, handover, stats
-from engine.errors import Conflict, InvalidData, PermissionDenied
+from engine import accounts, clock, counter, dossiers, stats
+from engine.errors import InvalidData, PermissionDenied
 from engine.models import Document, Dossier, User
 from tests.engine.factories import APPLICATION, PROCEDURE
-from tests.engine.test_stats import Rows, at
-from tests.scenario import run_scenario, sample_files
+from tests.engine.test_stats import at
+from tests.scenario import sample_files
 
 REPO = Path(__file__).resolve().parents[2]
 NEW_APPLICANT = {"id_number": "038090012345", "full_name": "Trịnh Văn Quầy",
@@ -76,36 +75,3 @@ def test_bad_counter_receptions_keep_nothing(platform):
     assert (_count(platform, Dossier), _count(platform, User)) == before
 
 
-def test_a_result_is_returned_when_downloaded_online(platform):
-    scenario = yaml.safe_load((REPO / "bpmn" / PROCEDURE / "scenarios" / "approve-and-sign.yaml")
-                              .read_text())
-    code = run_scenario(platform, scenario)
-    firm = accounts.find_user(platform, "doanhnghiep")
-    with platform.db.read() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
-        assert dossier.status == "processed" and dossier.returned_at is None
-        docs = {d.name: d.id for d in session.execute(
-            select(Document).where(Document.dossier_id == dossier.id)).scalars()}
-    documents.open_document(platform, firm, docs["slip-01"])  # a slip hands nothing over
-    assert dossiers.get_dossier(platform, code, user=firm)["status"] == "processed"
-    documents.open_document(platform, firm, docs["licence"])
-    with platform.db.read() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
-        assert (dossier.status, dossier.return_method) == ("returned", "online")
-        assert dossier.returned_at > dossier.finished_at
-
-
-def test_a_reception_officer_hands_a_result_over_at_the_counter(platform):
-    rows = Rows(platform)
-    dossier_id = rows.add(at(2026, 12, 1, 9), at(2026, 12, 8, 17), at(2026, 12, 4, 10),
-                          channel="counter")
-    with platform.db.read() as session:
-        code = session.get(Dossier, dossier_id).code
-    with pytest.raises(PermissionDenied):
-        handover.hand_over(platform, accounts.find_user(platform, "chuyenvien"), code, "counter")
-    motcua = accounts.find_user(platform, "motcua")
-    with pytest.raises(InvalidData):
-        handover.hand_over(platform, motcua, code, "pigeon")
-    assert handover.hand_over(platform, motcua, code, "counter")["status"] == "returned"
-    with pytest.raises(Conflict):
-        handover.hand_over(platform, motcua, code, "post")
