@@ -17,7 +17,7 @@ NOT_YET = {
     "admin/agencies", "admin/calendar", "admin/checks", "admin/imports", "admin/overview",
     "admin/procedure_agencies", "admin/roles", "admin/users",
     "models/dossiers", "models/operations", "models/people", "models/procedures",
-    "step/sql", "inbound", "payment_models", "stats_models",
+    "step/sql",
 }
 
 
