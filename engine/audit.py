@@ -26,7 +26,8 @@ from .unit import unit_of
 GENESIS = "0" * 64
 
 
-def _digest(prev_hash: str, at: datetime, actor: str, action: str, dossier_id, detail) -> str:
+def _digest(prev_hash: str, at: datetime, actor: str, action: str, dossier_id: int | None,
+            detail: dict | None) -> str:
     body = json.dumps([prev_hash, at.isoformat(), actor, action, dossier_id, detail],
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()

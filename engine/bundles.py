@@ -8,6 +8,7 @@ fixes a bundle in one round instead of one error at a time.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -15,6 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import bundle_warnings, camunda, datastores, elements
 from .bundle_meta import cooperating_ids, load_meta
@@ -142,7 +144,8 @@ def _first_line(message: str) -> str:
 
 
 def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: dict,
-          expression_checker=None, process: str | None = None) -> Bundle:
+          expression_checker: Callable[[str, str], list[str]] | None = None,
+          process: str | None = None) -> Bundle:
     """Validate ``files`` as a bundle; raise :class:`InvalidBundle` listing every problem."""
     problems: list[Problem] = []
     texts, meta, bpmn_names = _read_bundle(files, problems)
@@ -244,7 +247,7 @@ def _default_role(meta: dict, files: dict, known_roles: set[str],
     return None
 
 
-def _cooperating_specs(parser, meta: dict, subprocess_specs: dict,
+def _cooperating_specs(parser: SpiffBpmnParser, meta: dict, subprocess_specs: dict,
                        problems: list[Problem]) -> dict[str, list[str]]:
     """Add each cooperating process (and what it calls) to ``subprocess_specs``; the message
     names that start each. Two processes may not start on the same message."""
@@ -269,7 +272,7 @@ def _cooperating_specs(parser, meta: dict, subprocess_specs: dict,
     return found
 
 
-def check_cooperating(session, bundle: Bundle, procedure_code: str | None = None) -> None:
+def check_cooperating(session: Session, bundle: Bundle, procedure_code: str | None = None) -> None:
     """What deploying needs the database for: every cooperating agency exists, and no other
     deployed procedure starts a process on one of this bundle's start messages (delivery
     could not tell which to start). Raises :class:`InvalidBundle`."""

@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from holidays.countries import Vietnam
+from sqlalchemy.orm import Session
 
 from engine.clock import VIETNAM
 
@@ -267,7 +268,7 @@ def _count(n: int) -> int:
     return n
 
 
-def load_calendar(session) -> WorkingCalendar:
+def load_calendar(session: Session) -> WorkingCalendar:
     """The calendar with every :class:`engine.models.CalendarOverride` row applied and the
     administrator's close of day and afternoon cut-off (:mod:`engine.settings`)."""
     from sqlalchemy import select

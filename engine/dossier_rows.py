@@ -19,7 +19,9 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from .db import UTCDateTime
 from .models import (
@@ -58,7 +60,7 @@ LOOKUP_MINE = (LOOKUP.where(Dossier.applicant_id == bindparam("user_id"))
                 .order_by(Dossier.received_at.desc(), Dossier.id.desc()))
 
 
-def as_record(session: Session, row) -> SimpleNamespace:
+def as_record(session: Session, row: Row | SimpleNamespace) -> SimpleNamespace:
     """A read-only stand-in for a :class:`Dossier` with what :func:`summary`,
     :func:`dossier_view` and the visibility rules read (``procedure``, ``agency``,
     ``applicant``, ``version.meta``), built from a :data:`LOOKUP` row or the ``dossier``
@@ -167,7 +169,8 @@ _BRANCHES: dict[str, tuple[dict, object, object]] = {
 _KINDS = list(_BRANCHES)
 
 
-def _branch_select(number: int, fields: dict, source, where):
+def _branch_select(number: int, fields: dict, source: FromClause,
+                   where: ColumnElement) -> Select:
     """One SELECT of the union. Only the first one types its empty slots (``CAST(NULL AS
     …)``): the databases type a union's columns from all branches, SQLAlchemy from the
     first; bare NULLs elsewhere keep the statement short (psycopg caches the parsing of

@@ -63,7 +63,7 @@ def summary(dossier: Dossier, *, supplemented: bool = False) -> dict:
 _AGENCY = object()  # dossier_view's default viewer: the agency's side, which sees everything
 
 
-def dossier_view(session: Session, dossier: Dossier, *, viewer=_AGENCY,
+def dossier_view(session: Session, dossier: Dossier, *, viewer: object = _AGENCY,
                  rows: dict | None = None) -> dict:
     """Everything about a dossier; for a ``viewer`` on the applicant's side, without the
     result documents not issued yet (:func:`engine.documents.withheld`). ``rows``: what

@@ -126,7 +126,7 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
 
 
 def start_process(p, session: Session, dossier: Dossier, applicant: User, version, *,
-                  actor: str):
+                  actor: str) -> runtime.Step:
     """Start the new dossier's process with the data every process starts with."""
     return runtime.start(p, session, dossier, initial_data(dossier, applicant), actor=actor,
                          version=version)

@@ -15,6 +15,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -70,7 +71,7 @@ def register(*funcs: Callable) -> None:
         REGISTRY[func.operator.name] = func.operator
 
 
-def call(step: StepContext, task, name: str, params: dict):
+def call(step: StepContext, task, name: str, params: dict) -> Any:
     op = REGISTRY.get(name)
     if op is None:
         raise ScriptError(f"Unknown service operator '{name}'.")

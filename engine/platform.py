@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from signing import fonts, pki
 
 from . import apologies, jobs, national, operators, outbox, registry, slips, sms, tracking
@@ -24,7 +26,14 @@ def install() -> None:
 class Platform:
     """Everything an engine function needs, passed as its first argument."""
 
-    def __init__(self, settings: Settings | None = None):
+    #: the environment's settings (or the ones given)
+    settings: Settings
+    #: the database: read and write transactions (:class:`engine.db.Database`)
+    db: Database
+    #: uploaded and generated files (``<data_dir>/files``)
+    storage: LocalStorage
+
+    def __init__(self, settings: Settings | None = None) -> None:
         install()
         self.settings = settings or Settings.from_env()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -34,7 +43,7 @@ class Platform:
         pki.signer_cache.ttl = self.settings.signer_cache_ttl_seconds
 
     @property
-    def pki_dir(self):
+    def pki_dir(self) -> Path:
         return self.settings.data_dir / "pki"
 
     def close(self) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import types
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -113,17 +114,17 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         super().__init__({})
         self.evaluator = evaluator
 
-    def evaluate(self, expression, context, external_context=None):
+    def evaluate(self, expression, context, external_context=None) -> Any:
         scope = dict(context)
         if external_context:
             scope.update(external_context)
         return self.evaluator.evaluate(expression, scope)
 
-    def execute(self, script, context, external_context=None):
+    def execute(self, script, context, external_context=None) -> bool:
         self.evaluator.execute(script, context)
         return True
 
-    def call_service(self, context, **kwargs):  # pragma: no cover - the engine overrides it
+    def call_service(self, context, **kwargs) -> str:  # pragma: no cover - the engine overrides it
         raise NotImplementedError
 
 
@@ -134,20 +135,21 @@ class MotcuaScriptEngine(PythonScriptEngine):
         super().__init__(environment=SandboxEnvironment(evaluator))
         self.step = step
 
-    def evaluate(self, task, expression, external_context=None):
+    def evaluate(self, task, expression, external_context=None) -> Any:
         try:
             return self.environment.evaluate(expression, task.data, external_context)
         except ScriptError as exc:
             raise WorkflowTaskException(f"{exc.message} in expression {expression!r}",
                                         task=task, exception=exc) from exc
 
-    def execute(self, task, script, external_context=None):
+    def execute(self, task, script, external_context=None) -> bool:
         try:
             return self.environment.execute(script, task.data, external_context)
         except ScriptError as exc:
             raise WorkflowTaskException(exc.message, task=task, exception=exc) from exc
 
-    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+    def call_service(self, task, operation_name=None, operation_params=None,
+                     **kwargs) -> str:
         from .operators import call
 
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
@@ -181,7 +183,7 @@ def make_evaluator(calendar: WorkingCalendar, timeout: float = 1.0, *,
                                recipe=recipe if pool is not None else None)
 
 
-def check_expression(evaluator: RestrictedEvaluator):
+def check_expression(evaluator: RestrictedEvaluator) -> Callable[[str, str], list[str]]:
     """A deploy-time checker: the static errors of an expression or script."""
 
     def check(source: str, mode: str = "eval") -> list[str]:

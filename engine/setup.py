@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import InvalidBundle
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 SEED = Path(__file__).resolve().parent / "seed"
 
 
-def load_reference_data(session) -> dict:
+def load_reference_data(session: Session) -> dict:
     """The built-in roles that are missing (names an administrator changed are kept: the
     built-in diagrams need the codes, not the names); agencies only into an empty table
     (after that they are the administrators' to edit)."""

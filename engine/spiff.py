@@ -85,7 +85,7 @@ class DeepBpmnTaskIterator(BpmnTaskIterator):
 class MotcuaSubWorkflow(BpmnSubWorkflow):
     """An embedded sub-process, call activity or pool, walked without a depth cap."""
 
-    def get_tasks_iterator(self, first_task=None, **kwargs):
+    def get_tasks_iterator(self, first_task=None, **kwargs) -> DeepBpmnTaskIterator:
         return DeepBpmnTaskIterator(first_task or self.task_tree, **kwargs)
 
 
@@ -96,10 +96,10 @@ class MotcuaWorkflow(BpmnWorkflow):
     #: The cooperating process this workflow runs; None for the version's main process.
     process_id: str | None = None
 
-    def get_tasks_iterator(self, first_task=None, **kwargs):
+    def get_tasks_iterator(self, first_task=None, **kwargs) -> DeepBpmnTaskIterator:
         return DeepBpmnTaskIterator(first_task or self.task_tree, **kwargs)
 
-    def refresh_timers(self):
+    def refresh_timers(self) -> None:
         """The library's refresh of waiting timers, and of conditional events too: a step
         runs this before the engine's steps, so a condition is evaluated (in the sandbox)
         after each step of the dossier."""
@@ -108,7 +108,7 @@ class MotcuaWorkflow(BpmnWorkflow):
             if isinstance(task.task_spec.event_definition, ConditionalEventDefinition):
                 task.task_spec._update(task)
 
-    def create_subprocess(self, my_task, spec_name):
+    def create_subprocess(self, my_task, spec_name: str) -> MotcuaSubWorkflow:
         subprocess = MotcuaSubWorkflow(self.subprocess_specs[spec_name],
                                        parent_task_id=my_task.id, top_workflow=self)
         self.subprocesses[my_task.id] = subprocess

@@ -31,7 +31,7 @@ def tables(indicators: dict, report: dict, steps: list[dict]) -> list[Table]:
     share_header = ["Mã", "Tên", "Tiếp nhận", "Đã giải quyết", "Quá hạn", "Tỷ lệ đúng hạn",
                     "Tỷ lệ trực tuyến"]
 
-    def shares(rows):
+    def shares(rows: list[dict]) -> list[list]:
         return [[r["key"], r["name_vi"], r["received"], r["processed"], r["late"],
                  r["share_on_time"], r["share_online"]] for r in rows]
 

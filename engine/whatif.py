@@ -141,7 +141,8 @@ class RecordingEngine(MotcuaScriptEngine):
         self.on_status = on_status
         self.effects: list[str] = []
 
-    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+    def call_service(self, task, operation_name=None, operation_params=None,
+                     **kwargs) -> str:
         self.effects.append(operation_name or "")
         params = {name: p.get("value") for name, p in (operation_params or {}).items()}
         if operation_name == "set_status" and isinstance(params.get("status"), str):
