@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, object_session
 from . import audit, clock, sessions
 from .errors import InvalidData, NotFound
 from .models import Agency, ApiToken, Role, User, UserRole
+from .vocabulary import RoleCode
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
@@ -27,8 +28,8 @@ def use_hasher(hasher: PasswordHasher) -> None:
     global _hasher
     _hasher = hasher
 TOKEN_LIFETIME = timedelta(days=30)
-STAFF_ROLES_ANALYST = "analyst"
-STAFF_ROLES_ADMIN = "admin"
+STAFF_ROLES_ANALYST = RoleCode.ANALYST
+STAFF_ROLES_ADMIN = RoleCode.ADMIN
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,10 @@ from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .lifecycle import _officer_emails, _reason
 from .models import Dossier
 from .operators import StepContext, operator
-from .statuses import FINAL_STATUSES
+from .vocabulary import FINAL_STATUSES, RoleCode
 
 #: Roles of the dossier's agency that may apologise and extend.
-APOLOGISING_ROLES = ("handler", "head")
+APOLOGISING_ROLES = (RoleCode.HANDLER, RoleCode.HEAD)
 
 
 def can_apologise(user, dossier: dict) -> bool:

@@ -43,16 +43,17 @@ from . import bundle_warnings, camunda, casefile, datastores, elements, problem_
 from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
+from .vocabulary import RoleCode
 
 #: the role of a lane-less human task in a diagram checked on its own (no procedure.yaml)
-LONE_DIAGRAM_ROLE = "handler"
+LONE_DIAGRAM_ROLE = RoleCode.HANDLER
 DEADLINE_UNITS = {"hours", "days", "working_days", "months"}
 #: Decree 42/2022/NĐ-CP's online label for each service level of Decree 43/2011 (DOMAIN.md
 #: §2): level 4 is fully online (toàn trình), level 3 partly online (một phần); levels 1
 #: and 2 only publish information and forms, so they carry no online label.
 LEVEL_LABELS = {4: "toàn trình", 3: "một phần", 2: None, 1: None}
 BUNDLE_SUFFIXES = {".yaml", ".yml", ".bpmn", ".json", ".dmn"}
-APPLICANT_ROLE = "applicant"
+APPLICANT_ROLE = RoleCode.APPLICANT
 
 
 @dataclass

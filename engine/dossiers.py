@@ -60,10 +60,10 @@ from .models import (
 )
 from .procedures import application_form, public_fee, receiving_agencies
 from .spiff import SPECS
-from .statuses import status_labels
 from .step import load
 from .step.rows import waiting_definitions
 from .versions import version_meta
+from .vocabulary import status_labels
 
 
 def next_code(session: Session, agency, received_at: datetime) -> str:
@@ -293,7 +293,7 @@ def public_view(view: dict) -> dict:
 
 def summary(dossier: Dossier, *, supplemented: bool = False) -> dict:
     """The dossier in a list: code, procedure, agency, status (``supplemented``: it came
-    back from a supplement request, :func:`engine.statuses.status_labels`), dates."""
+    back from a supplement request, :func:`engine.vocabulary.status_labels`), dates."""
     return {"code": dossier.code,
             "procedure": {"code": dossier.procedure.code, "name_vi": dossier.procedure.name_vi,
                           "name_en": dossier.procedure.name_en},

@@ -23,11 +23,12 @@ from . import audit, clock
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .models import Dossier
 from .step import load
+from .vocabulary import RoleCode
 
 #: How a result reaches its applicant.
 METHODS = ("counter", "post", "online")
 #: Officers of the dossier's agency who hand results over.
-HANDING_ROLES = ("reception",)
+HANDING_ROLES = (RoleCode.RECEPTION,)
 
 
 def status_for(requested: str) -> str:

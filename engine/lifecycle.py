@@ -21,10 +21,9 @@ from .documents import can_see_dossier
 from .dossiers import summary
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .models import Dossier, User, UserRole
-from .statuses import FINAL_STATUSES, STATUS_LABELS
+from .vocabulary import FINAL_STATUSES, STOPPING_ROLES, AuditAction, RoleCode, Status
 
 #: Roles of the dossier's agency that may stop processing it.
-STOPPING_ROLES = ("head", "reception")
 MAX_REASON = 2000
 
 _WITHDRAWN_APPLICANT = (
@@ -67,10 +66,10 @@ def withdraw(p, code: str, user, reason: str) -> dict:
         if applicant:
             _email(session, dossier, "withdrawn", _applicant(dossier), _WITHDRAWN_APPLICANT,
                    values)
-        for email in _officer_emails(session, dossier.agency_id, "reception"):
+        for email in _officer_emails(session, dossier.agency_id, RoleCode.RECEPTION):
             _email(session, dossier, "withdrawn", email, _WITHDRAWN_OFFICERS, values)
 
-    return _end(p, code, user, reason, status="withdrawn", action="withdraw",
+    return _end(p, code, user, reason, status=Status.WITHDRAWN, action=AuditAction.WITHDRAW,
                 allowed=allowed, notify=notify, applicant_texts=_WITHDRAWN_APPLICANT,
                 refused=("Only the applicant may withdraw a dossier.",
                          "Chỉ người nộp mới được rút hồ sơ."))
@@ -88,7 +87,7 @@ def stop_processing(p, code: str, user, reason: str) -> dict:
             _email(session, dossier, "stopped", _applicant(dossier), _STOPPED_APPLICANT,
                    values)
 
-    return _end(p, code, user, reason, status="stopped", action="stop",
+    return _end(p, code, user, reason, status=Status.STOPPED, action=AuditAction.STOP,
                 allowed=allowed, notify=notify, applicant_texts=_STOPPED_APPLICANT,
                 refused=("Only the agency's head or reception officers may stop processing "
                          "a dossier.",
@@ -218,7 +217,7 @@ def _end_related(p, session: Session, origin: Dossier, *, status: str, action: s
                                  actor=actor)
                 national.record_status(step.context)
                 values = {**_values(p, linked, reason), "origin": origin.code}
-                for email in _officer_emails(step.session, linked.agency_id, "reception"):
+                for email in _officer_emails(step.session, linked.agency_id, RoleCode.RECEPTION):
                     _email(step.session, linked, status, email, _RELATED_OFFICERS, values)
 
             runtime.run_step(p, dossier.id, finish, actor=actor, session=session)
@@ -239,7 +238,7 @@ def _reason(reason) -> str:
 
 
 def _finished(dossier: Dossier) -> Conflict:
-    vi, en = STATUS_LABELS.get(dossier.status, (dossier.status, dossier.status))
+    vi, en = Status.label_of(dossier.status, "vi"), Status.label_of(dossier.status, "en")
     return Conflict(f"Dossier {dossier.code} is already finished ({en}): it can no longer be "
                     "withdrawn or stopped.",
                     vi=f"Hồ sơ {dossier.code} đã kết thúc ({vi}): không thể rút hoặc dừng xử "

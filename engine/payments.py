@@ -52,6 +52,7 @@ from .vnpay import (
     is_sandbox_url,
     response_message,
 )
+from .vocabulary import CLOSED_STATUSES
 
 __all__ = ["PaymentProvider", "CallbackResult", "VNPayGateway", "gateway_for", "sandbox_enabled",
            "start_payment", "handle_ipn", "handle_return", "payment_status", "IPN_ANSWERS"]
@@ -66,7 +67,6 @@ IPN_ANSWERS = {
     "97": "Invalid signature",
     "99": "Unknown error",
 }
-CLOSED_STATUSES = frozenset({"refused", "stopped", "withdrawn"})
 # A pending order is reused only while the applicant still has this long to pay it.
 REUSE_MARGIN = timedelta(minutes=3)
 

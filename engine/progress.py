@@ -5,7 +5,7 @@ Everything here reads a dossier's view (:func:`engine.dossiers.dossier_view`): i
 dates, history (the audit events) and the slips still being prepared. Nothing names a
 procedure: the reasons are the ``reason`` and ``items`` a diagram gave ``issue_slip``
 (form 02 asks to supplement, any other slip with a reason after a refusal explains it),
-and the steps follow the statuses of :mod:`engine.statuses`.
+and the steps follow the statuses of :mod:`engine.vocabulary`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from engine import apologies, clock, dossier_search, lifecycle, register, slips, tasks
 from engine import inbox as inbox_pages
 from engine.errors import Conflict, EngineError, InvalidData
-from engine.statuses import STATUSES
+from engine.vocabulary import STATUSES, RoleCode
 
 from . import keptfiles, platform
 from .auth import login_required, staff_required
@@ -27,7 +27,7 @@ from .formrender import (
     render_values,
 )
 from .i18n import current_lang, due_state, format_moment
-from .portal import HISTORY_ACTIONS, application_html, document_names, dossier_page, end_dossier
+from .portal import application_html, document_names, dossier_page, end_dossier
 
 bp = Blueprint("workspace", __name__)
 
@@ -216,7 +216,7 @@ def register_book():
     values = {"agency": args.get("agency") or user.agency_code or "",
               "start": args.get("start") or today.replace(day=1).isoformat(),
               "end": args.get("end") or today.isoformat(), "format": args.get("format", "")}
-    choose_agency = user.is_admin or user.has_role("leader")
+    choose_agency = user.is_admin or user.has_role(RoleCode.LEADER)
     agencies = register.agencies(platform()) if choose_agency else []
     error = None
     if values["format"]:
@@ -263,7 +263,7 @@ def _render_task(view: dict, values: dict | None = None, errors: dict | None = N
         summary=error_summary(schema, errors, lang=lang),
         fields=render_form(schema, values, errors, lang=lang,
                            documents=documents),
-        sign_preview=_document_to_sign(view), history_actions=HISTORY_ACTIONS,
+        sign_preview=_document_to_sign(view),
         due_state=due_state(view.get("due_at")))
 
 
