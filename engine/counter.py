@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from . import audit, forms, outside
 from .accounts import hash_password
 from .dossiers import application_form, open_dossier, receiving_agency, start_process
-from .errors import InvalidData, NotFound, PermissionDenied
+from .errors import InvalidData, PermissionDenied
+from .lookup import by_code
 from .models import Agency, Dossier, Procedure, User, UserRole
 from .procedures import receiving_agencies
 from .step import load
@@ -84,10 +85,8 @@ def receive(p, officer, procedure_code: str, applicant: dict, data: dict,
 def _receive(p, officer, procedure_code, applicant, id_number, data, files, channel,
              agency_code) -> dict:
     with p.db.transaction() as session:
-        procedure = session.execute(select(Procedure).where(Procedure.code == procedure_code)).scalar()
-        if procedure is None or procedure.active_version_id is None:
-            raise NotFound(f"No procedure {procedure_code!r}.",
-                           vi=f"Không có thủ tục {procedure_code!r}.")
+        procedure = by_code(session, Procedure, procedure_code,
+                            where=lambda row: row.active_version_id is not None)
         agency = receiving_agency(session, procedure, agency_code or _own_agency(
             session, officer, procedure))
         _check_officer(session, officer, agency)

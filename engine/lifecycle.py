@@ -19,7 +19,8 @@ from . import audit, clock, national, outbox, runtime, slips
 from .deadlines import on_status_change
 from .documents import can_see_dossier
 from .dossiers import summary
-from .errors import Conflict, InvalidData, NotFound, PermissionDenied
+from .errors import Conflict, InvalidData, PermissionDenied
+from .lookup import by_code
 from .models import Dossier, User, UserRole
 from .vocabulary import FINAL_STATUSES, STOPPING_ROLES, AuditAction, RoleCode, Status
 
@@ -114,12 +115,9 @@ def _end(p, code: str, user, reason: str, *, status: str, action: str,
          applicant_texts: tuple[str, str, str, str]) -> dict:
     reason = _reason(reason)
     with p.db.transaction() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == (code or "").strip())
-                                  ).scalar()
-        if dossier is None or not (allowed(dossier) or can_see_dossier(user, dossier)):
-            # As get_dossier: a code alone reveals nothing.
-            raise NotFound(f"No dossier with code {code!r} for this person.",
-                           vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")
+        # As get_dossier: a code alone reveals nothing.
+        dossier = by_code(session, Dossier, code, for_person=True,
+                          where=lambda row: allowed(row) or can_see_dossier(user, row))
         if not allowed(dossier):
             raise PermissionDenied(refused[0], vi=refused[1])
         actor = user.username

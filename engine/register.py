@@ -21,7 +21,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from . import clock
-from .errors import InvalidData, NotFound, PermissionDenied
+from .errors import InvalidData, PermissionDenied
+from .lookup import by_code
 from .models import Agency, Dossier, HumanTask
 from .slips import applicant_fields, date_text, role_labels, timeliness
 from .vocabulary import RoleCode, Status
@@ -110,9 +111,7 @@ def register_rows(p, agency_code: str, start: date, end: date) -> list[dict]:
     """
     low, high = _period(start, end)
     with p.db.read() as session:
-        agency = session.execute(select(Agency).where(Agency.code == agency_code)).scalar()
-        if agency is None:
-            raise NotFound(f"No agency {agency_code!r}.", vi=f"Không có cơ quan {agency_code!r}.")
+        agency = by_code(session, Agency, agency_code)
         dossiers = session.execute(
             select(Dossier).where(Dossier.agency_id == agency.id, Dossier.received_at >= low,
                                   Dossier.received_at < high)

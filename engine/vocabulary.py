@@ -31,6 +31,10 @@ class Term(StrEnum):
         member.vi, member.en = vi, en
         return member
 
+    def __repr__(self) -> str:
+        # As the stored string: messages that quote a value (``{role!r}``) read the same.
+        return repr(self.value)
+
     def label(self, lang: str = "vi") -> str:
         return self.en if lang == "en" else self.vi
 

@@ -133,6 +133,12 @@ def term_label(vocabulary: type[Term], value: Any) -> str:
         return "" if value is None else str(value)
 
 
+def error_message(error: Any) -> str:
+    """An engine error's (or :class:`web.errors.ApiError`'s) message in the reader's
+    language: its ``vi`` text or its English ``message``."""
+    return error.vi if current_lang() == "vi" else error.message
+
+
 def status_label(status: str | None) -> str:
     """A dossier status as words."""
     return term_label(Status, status)

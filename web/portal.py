@@ -34,7 +34,7 @@ from .formrender import (
     render_values,
 )
 from .formschema import title_of, walk
-from .i18n import current_lang, format_day
+from .i18n import current_lang, error_message, format_day
 
 bp = Blueprint("portal", __name__)
 
@@ -185,12 +185,12 @@ def end_dossier(code: str, action: str, engine_call, done: str):
                               details=[{"field": "confirm"}])
         engine_call(platform(), code, g.user, reason)
     except InvalidData as exc:
-        message = exc.vi if current_lang() == "vi" else exc.message
+        message = error_message(exc)
         field = (exc.details or [{}])[0].get("field") or "reason"
         return dossier_page(code, {"action": action, "reason": reason,
                                    "errors": {field: message}}, 422)
     except Conflict as exc:
-        flash(exc.vi if current_lang() == "vi" else exc.message, "error")
+        flash(error_message(exc), "error")
         return redirect(url_for("portal.dossier", code=code))
     flash(done, "success")
     return redirect(url_for("portal.dossier", code=code))
@@ -211,7 +211,7 @@ def notice_channels():
         except InvalidData as exc:
             item = (exc.details or [{}])[0]
             errors[item.get("field") or "channels"] = (
-                exc.vi if current_lang() == "vi" else exc.message)
+                error_message(exc))
         else:
             flash(_("Đã lưu cách nhận thông báo."), "success")
             return redirect(url_for("portal.notice_channels"))
