@@ -80,7 +80,7 @@ def inbox():
     pager = {scope: {"next": link(scope, page.next) if page.next else None,
                      "first": link(scope, None) if cursors[scope] else None}
              for scope, page in sections.items()}
-    return render_template("inbox.html", sections=sections, pager=pager, filters=filters,
+    return render_template("inbox.html", sections=sections, pages=pager, filters=filters,
                            filtered=bool(kept), error=error), status
 
 
