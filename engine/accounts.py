@@ -16,8 +16,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, object_session
 
 from . import audit, clock, sessions
-from .errors import InvalidData, NotFound
+from .errors import InvalidData
+from .lookup import by_code
 from .models import Agency, ApiToken, Role, User, UserRole
+from .vocabulary import RoleCode
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
@@ -27,8 +29,8 @@ def use_hasher(hasher: PasswordHasher) -> None:
     global _hasher
     _hasher = hasher
 TOKEN_LIFETIME = timedelta(days=30)
-STAFF_ROLES_ANALYST = "analyst"
-STAFF_ROLES_ADMIN = "admin"
+STAFF_ROLES_ANALYST = RoleCode.ANALYST
+STAFF_ROLES_ADMIN = RoleCode.ADMIN
 
 
 @dataclass(frozen=True)
@@ -284,9 +286,7 @@ def sign_out_everywhere(p, username: str, *, actor: str) -> int:
     """(Administrator) end every session and API token of ``username``, audited; how many
     sessions ended. :class:`~engine.errors.NotFound` for an unknown user."""
     with p.db.transaction() as session:
-        user_id = session.execute(select(User.id).where(User.username == username)).scalar()
-        if user_id is None:
-            raise NotFound(f"No user {username!r}.", vi=f"Không có tài khoản {username!r}.")
+        user_id = by_code(session, User, username).id
         ended = sessions.end_all(session, user_id)
         audit.append(session, actor=actor, action="admin_user_signed_out",
                      detail={"user": username, "sessions": ended})

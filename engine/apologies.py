@@ -25,18 +25,18 @@ from datetime import date, datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
 
 from . import audit, clock, outbox, runtime, slip_fields, slips
 from .documents import can_see_dossier
-from .errors import Conflict, InvalidData, NotFound, PermissionDenied
+from .errors import Conflict, InvalidData, PermissionDenied
 from .lifecycle import _officer_emails, _reason
+from .lookup import by_code
 from .models import Dossier
 from .operators import StepContext, operator
-from .statuses import FINAL_STATUSES
+from .vocabulary import FINAL_STATUSES, RoleCode
 
 #: Roles of the dossier's agency that may apologise and extend.
-APOLOGISING_ROLES = ("handler", "head")
+APOLOGISING_ROLES = (RoleCode.HANDLER, RoleCode.HEAD)
 
 
 def can_apologise(user, dossier: dict) -> bool:
@@ -82,11 +82,8 @@ def apologise(p, code: str, user, reason: str, new_date) -> dict:
     reason = _reason(reason)
     day = _new_day(new_date)
     with p.db.transaction() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == (code or "").strip())
-                                  ).scalar()
-        if dossier is None or not can_see_dossier(user, dossier):
-            raise NotFound(f"No dossier with code {code!r} for this person.",
-                           vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")
+        dossier = by_code(session, Dossier, code, where=lambda row: can_see_dossier(user, row),
+                          for_person=True)
         if not any(user.has_role(role, dossier.agency.code) for role in APOLOGISING_ROLES):
             raise PermissionDenied(
                 "Only the dossier's handling officers or the agency's head may apologise and "

@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from .models import Dossier, HumanTask, Procedure
 from .stats import Period, agency_scope
-
-APPLICANT_ROLE = "applicant"
+from .vocabulary import RoleCode
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -35,7 +34,7 @@ def steps(p, span: Period, *, agency_code: str | None = None, procedure_code: st
                  .join(Dossier, Dossier.id == HumanTask.dossier_id)
                  .join(Procedure, Procedure.id == Dossier.procedure_id)
                  .where(HumanTask.status == "completed", HumanTask.completed_at >= span.lo,
-                        HumanTask.completed_at < span.hi, HumanTask.role_code != APPLICANT_ROLE))
+                        HumanTask.completed_at < span.hi, HumanTask.role_code != RoleCode.APPLICANT))
         if scope is not None:
             query = query.where(Dossier.agency_id.in_(scope))
         if procedure_code:

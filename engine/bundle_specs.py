@@ -30,8 +30,9 @@ from SpiffWorkflow.spiff.specs.defaults import (
 
 from . import casefile
 from .bundle_problems import Problem
+from .vocabulary import RoleCode
 
-APPLICANT_ROLE = "applicant"
+APPLICANT_ROLE = RoleCode.APPLICANT
 
 
 def check_form(files: dict[str, str], path: str, where: str, problems: list[Problem],

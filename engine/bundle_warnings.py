@@ -17,9 +17,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
+from .vocabulary import RoleCode
+
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
-APPLICANT_LANE = "applicant"
+APPLICANT_LANE = RoleCode.APPLICANT
 # Words in a step's name (or its form's file name) that make it an officer's step.
 OFFICER_WORDS = ("tiếp nhận", "phê duyệt", "duyệt", "thẩm định", "kiểm tra hồ sơ", "ký số",
                  "receive", "reception", "approve", "approval", "appraise", "appraisal")

@@ -25,9 +25,10 @@ from .bundle_specs import APPLICANT_ROLE, check_form, check_specs
 from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
+from .vocabulary import RoleCode
 
 #: the role of a lane-less human task in a diagram checked on its own (no procedure.yaml)
-LONE_DIAGRAM_ROLE = "handler"
+LONE_DIAGRAM_ROLE = RoleCode.HANDLER
 BUNDLE_SUFFIXES = {".yaml", ".yml", ".bpmn", ".json", ".dmn"}
 
 

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from .forms import form_schema
 from .models import HumanTask, ProcedureVersion, User
+from .vocabulary import RoleCode
 
 SHOW_TO = "x-show-to"
-APPLICANT = "applicant"
+APPLICANT = RoleCode.APPLICANT
 
 
 def shown_to(prop: dict, role: str) -> bool:
@@ -98,7 +99,7 @@ def earlier_steps(session: Session, task: HumanTask, version: ProcedureVersion) 
     return steps
 
 
-RECEPTION = "reception"
+RECEPTION = RoleCode.RECEPTION
 
 
 def reception_checklist(meta: dict, documents: list[dict], role: str,

@@ -22,13 +22,15 @@ from sqlalchemy.orm import Session
 from . import audit, forms, outside
 from .accounts import hash_password
 from .dossiers import application_form, open_dossier, receiving_agency, start_process
-from .errors import InvalidData, NotFound, PermissionDenied
+from .errors import InvalidData, PermissionDenied
+from .lookup import by_code
 from .models import Agency, Dossier, Procedure, User, UserRole
 from .procedures import receiving_agencies
 from .step import load
+from .vocabulary import COUNTER_CHANNELS, Channel, RoleCode
 
 #: Channels an officer records (``online`` is the applicant's own submission).
-CHANNELS = ("counter", "post")
+CHANNELS = COUNTER_CHANNELS
 APPLICANT_KINDS = ("citizen", "firm")
 #: A CCCD has 12 digits, an old ID card 9, a tax code 10 (13 with a branch suffix).
 _ID_NUMBER = re.compile(r"^\d{9,13}(-\d{3})?$")
@@ -62,11 +64,11 @@ def find_applicant(p, id_number: str) -> dict | None:
 
 def reception_agencies(officer) -> list[str]:
     """Codes of the agencies where ``officer`` receives dossiers (role ``reception``)."""
-    return sorted({agency for role, agency in officer.roles if role == "reception"})
+    return sorted({agency for role, agency in officer.roles if role == RoleCode.RECEPTION})
 
 
 def receive(p, officer, procedure_code: str, applicant: dict, data: dict,
-            files: dict | None = None, *, channel: str = "counter",
+            files: dict | None = None, *, channel: str = Channel.COUNTER,
             agency_code: str | None = None) -> dict:
     """Enter a dossier received at the counter or by post for ``applicant`` (found by
     ``id_number``, else created from ``full_name``, ``email``, ``phone``, ``kind``). The
@@ -83,10 +85,8 @@ def receive(p, officer, procedure_code: str, applicant: dict, data: dict,
 def _receive(p, officer, procedure_code, applicant, id_number, data, files, channel,
              agency_code) -> dict:
     with p.db.transaction() as session:
-        procedure = session.execute(select(Procedure).where(Procedure.code == procedure_code)).scalar()
-        if procedure is None or procedure.active_version_id is None:
-            raise NotFound(f"No procedure {procedure_code!r}.",
-                           vi=f"Không có thủ tục {procedure_code!r}.")
+        procedure = by_code(session, Procedure, procedure_code,
+                            where=lambda row: row.active_version_id is not None)
         agency = receiving_agency(session, procedure, agency_code or _own_agency(
             session, officer, procedure))
         _check_officer(session, officer, agency)
@@ -118,7 +118,7 @@ def _own_agency(session: Session, officer, procedure: Procedure) -> str | None:
 
 def _check_officer(session: Session, officer, agency: Agency) -> None:
     holds = session.execute(select(UserRole).where(
-        UserRole.user_id == officer.id, UserRole.role_code == "reception",
+        UserRole.user_id == officer.id, UserRole.role_code == RoleCode.RECEPTION,
         UserRole.agency_id == agency.id)).scalar()
     if holds is None:
         raise PermissionDenied(

@@ -38,10 +38,9 @@ from sqlalchemy.orm import Session
 from . import audit, clock
 from .calendar import WorkingCalendar
 from .models import ClockStop, Dossier
+from .vocabulary import PAUSED_STATUS, Channel
 
-#: The status during which the dossier's clock stands still.
-PAUSED_STATUS = "supplement_requested"
-ONLINE = "online"
+ONLINE = Channel.ONLINE
 
 
 def deadline_for(meta: Mapping, channel: str) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, object_session
 from .errors import InvalidData, NotFound, PermissionDenied
 from .models import Agency, Document, Dossier
 from .storage import Upload
+from .vocabulary import RoleCode
 
 # What a citizen may attach: the media types a reviewing officer can open, checked by
 # their first bytes, not by the name the browser sent.
@@ -164,7 +165,7 @@ def can_see_dossier(user, dossier: Dossier, session: Session | None = None) -> b
 def _leader_above(user, dossier: Dossier, session: Session | None) -> bool:
     """The province's leadership (role ``leader``) sees the dossiers of the agencies under
     the agency they lead: the late dossiers their statistics list."""
-    leading = {agency for role, agency in user.roles if role == "leader"}
+    leading = {agency for role, agency in user.roles if role == RoleCode.LEADER}
     if session is None and isinstance(dossier, Dossier):
         session = object_session(dossier)
     if not leading or session is None:

@@ -19,7 +19,7 @@ from sqlalchemy import String, bindparam, func, or_, select, tuple_
 from .errors import InvalidData
 from .inbox import PAGE_SIZE, clean_search, decode_cursor, encode_cursor, like_pattern
 from .models import Agency, Dossier, Procedure, User
-from .statuses import STATUS_LABELS, STATUSES
+from .vocabulary import STATUSES, Status
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def search_dossiers(p, user, *, search: str = "", status: str | None = None,
                     after: str | None = None, limit: int = PAGE_SIZE) -> DossierPage:
     """One page of the dossiers of ``user``'s agencies, newest first. ``search``: text in
     the code, the applicant's name or ID number, or the procedure's name; ``status``: one
-    of :data:`engine.statuses.STATUSES`; ``after``: the previous page's ``next``."""
+    of :data:`engine.vocabulary.STATUSES`; ``after``: the previous page's ``next``."""
     if status is not None and status not in STATUSES:
         raise InvalidData(f"Unknown status {status!r}.", vi=f"Trạng thái không hợp lệ: {status!r}.",
                           details=[{"field": "status", "message": "Not a dossier status."}])
@@ -86,7 +86,7 @@ def search_dossiers(p, user, *, search: str = "", status: str | None = None,
 
 
 def _row(row) -> dict:
-    vi, en = STATUS_LABELS.get(row.status, (row.status, row.status))
+    vi, en = Status.label_of(row.status, "vi"), Status.label_of(row.status, "en")
     return {"code": row.code, "status": row.status, "status_vi": vi, "status_en": en,
             "procedure": {"name_vi": row.procedure_name, "name_en": row.procedure_name_en},
             "applicant_name": row.applicant_name, "agency_code": row.agency_code,

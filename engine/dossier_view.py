@@ -13,7 +13,7 @@ from .models import (
     Dossier,
 )
 from .procedures import public_fee
-from .statuses import status_labels
+from .vocabulary import status_labels
 
 #: What each history entry's ``detail`` may show on the public look-up, by action: the
 #: dates and titles the look-up page prints, never notes, names or form data.
@@ -45,7 +45,7 @@ def public_view(view: dict) -> dict:
 
 def summary(dossier: Dossier, *, supplemented: bool = False) -> dict:
     """The dossier in a list: code, procedure, agency, status (``supplemented``: it came
-    back from a supplement request, :func:`engine.statuses.status_labels`), dates."""
+    back from a supplement request, :func:`engine.vocabulary.status_labels`), dates."""
     return {"code": dossier.code,
             "procedure": {"code": dossier.procedure.code, "name_vi": dossier.procedure.name_vi,
                           "name_en": dossier.procedure.name_en},

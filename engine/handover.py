@@ -17,17 +17,17 @@ what on time is judged by.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from . import audit, clock
-from .errors import Conflict, InvalidData, NotFound, PermissionDenied
+from .errors import Conflict, InvalidData, PermissionDenied
+from .lookup import by_code
 from .models import Dossier
 from .step import load
+from .vocabulary import RoleCode
 
 #: How a result reaches its applicant.
 METHODS = ("counter", "post", "online")
 #: Officers of the dossier's agency who hand results over.
-HANDING_ROLES = ("reception",)
+HANDING_ROLES = (RoleCode.RECEPTION,)
 
 
 def status_for(requested: str) -> str:
@@ -72,10 +72,7 @@ def record_download(p, user, dossier_id: int) -> bool:
 
 
 def _find(session, code: str) -> Dossier:
-    dossier = session.execute(select(Dossier).where(Dossier.code == (code or "").strip())).scalar()
-    if dossier is None:
-        raise NotFound(f"No dossier with code {code!r}.", vi=f"Không tìm thấy hồ sơ mã {code!r}.")
-    return dossier
+    return by_code(session, Dossier, code)
 
 
 def _mark_returned(session, dossier: Dossier, method: str, actor: str) -> None:

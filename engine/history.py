@@ -36,6 +36,7 @@ from .errors import EngineError
 from .models import Document, Dossier, HumanTask, User, UserRole
 from .procedures import get_procedure
 from .storage import Upload
+from .vocabulary import Channel, RoleCode
 
 #: A one-page PDF for every document field of a form (the scanned papers of the demo).
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"
@@ -55,7 +56,7 @@ class Tally:
     steps: int = 0
     failed: int = 0
     errors: list = field(default_factory=list)  # the first few, to read
-    by_channel: dict = field(default_factory=lambda: {"online": 0, "counter": 0, "post": 0})
+    by_channel: dict = field(default_factory=lambda: dict.fromkeys(Channel, 0))
 
 
 def parse_months(text: str) -> int:
@@ -272,7 +273,7 @@ def _reception_officer(p, procedure: str, agency_code: str | None):
         username = session.execute(
             select(User.username).join(UserRole, UserRole.user_id == User.id)
             .join(Agency, Agency.id == UserRole.agency_id)
-            .where(UserRole.role_code == "reception", Agency.code.in_(codes), User.active.is_(True))
+            .where(UserRole.role_code == RoleCode.RECEPTION, Agency.code.in_(codes), User.active.is_(True))
             .order_by(User.id).limit(1)).scalar()
     return find_user(p, username) if username else None
 
@@ -351,6 +352,6 @@ def _reception_officer_of(p, code: str):
         agency = session.execute(select(Dossier.agency_id).where(Dossier.code == code)).scalar_one()
         username = session.execute(
             select(User.username).join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role_code == "reception", UserRole.agency_id == agency)
+            .where(UserRole.role_code == RoleCode.RECEPTION, UserRole.agency_id == agency)
             .order_by(User.id).limit(1)).scalar()
     return find_user(p, username) if username else None

@@ -63,7 +63,7 @@ from .calendar import load_calendar
 from .db import UTCDateTime
 from .errors import InvalidData
 from .models import Agency, Dossier, HumanTask, Procedure, User
-from .statuses import FINAL_STATUSES
+from .vocabulary import FINAL_STATUSES
 
 PAGE_SIZE = 50
 SCOPES = ("all", "mine", "waiting")

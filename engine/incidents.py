@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock, jobs, runtime
 from .errors import Conflict, InvalidData, NotFound
+from .lookup import by_code
 from .models import Dossier, Job, Message, Outbox, Timer, WaitingMessage
 from .outbox import ALERT_PREFIX, alert_admins  # noqa: F401  (the console's alerts)
 from .step.load import lock_dossier
@@ -273,11 +274,7 @@ def resume(p, code: str, *, actor: str) -> None:
 
 
 def _locked_dossier(session: Session, code: str) -> Dossier:
-    dossier_id = session.execute(select(Dossier.id).where(Dossier.code == (code or "").strip())
-                                 ).scalar()
-    if dossier_id is None:
-        raise NotFound(f"No dossier {code}.", vi=f"Không tìm thấy hồ sơ {code}.")
-    return lock_dossier(session, dossier_id)
+    return lock_dossier(session, by_code(session, Dossier, code).id)
 
 
 __all__ = ["MAX_ATTEMPTS", "alert_admins", "cancel", "element_of", "failed_try", "overview",

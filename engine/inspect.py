@@ -15,7 +15,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from .documents import can_see_dossier
-from .errors import NotFound, PermissionDenied
+from .errors import PermissionDenied
+from .lookup import by_code
 from .models import Dossier, HumanTask, Instance
 from .spiff import load_state
 from .step.rows import moment
@@ -32,10 +33,7 @@ def trace(p, code: str, user) -> dict:
     between them and into the open steps, best effort from the task tree.
     """
     with p.db.read() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == code.strip())).scalar()
-        if dossier is None:
-            raise NotFound(f"No dossier with code {code!r}.",
-                           vi=f"Không tìm thấy hồ sơ mã {code!r}.")
+        dossier = by_code(session, Dossier, code)
         if user is None or not (user.is_analyst or can_see_dossier(user, dossier)):
             raise PermissionDenied("You may not see where this dossier is.",
                                    vi="Bạn không có quyền xem tiến trình của hồ sơ này.")

@@ -19,12 +19,12 @@ from . import audit, clock, national, outbox, runtime, slip_fields, slips
 from .deadlines import on_status_change
 from .documents import can_see_dossier
 from .dossier_view import summary
-from .errors import Conflict, InvalidData, NotFound, PermissionDenied
+from .errors import Conflict, InvalidData, PermissionDenied
+from .lookup import by_code
 from .models import Dossier, User, UserRole
-from .statuses import FINAL_STATUSES, STATUS_LABELS
+from .vocabulary import FINAL_STATUSES, STOPPING_ROLES, AuditAction, RoleCode, Status
 
 #: Roles of the dossier's agency that may stop processing it.
-STOPPING_ROLES = ("head", "reception")
 MAX_REASON = 2000
 
 _WITHDRAWN_APPLICANT = (
@@ -67,10 +67,10 @@ def withdraw(p, code: str, user, reason: str) -> dict:
         if applicant:
             _email(session, dossier, "withdrawn", _applicant(dossier), _WITHDRAWN_APPLICANT,
                    values)
-        for email in _officer_emails(session, dossier.agency_id, "reception"):
+        for email in _officer_emails(session, dossier.agency_id, RoleCode.RECEPTION):
             _email(session, dossier, "withdrawn", email, _WITHDRAWN_OFFICERS, values)
 
-    return _end(p, code, user, reason, status="withdrawn", action="withdraw",
+    return _end(p, code, user, reason, status=Status.WITHDRAWN, action=AuditAction.WITHDRAW,
                 allowed=allowed, notify=notify, applicant_texts=_WITHDRAWN_APPLICANT,
                 refused=("Only the applicant may withdraw a dossier.",
                          "Chỉ người nộp mới được rút hồ sơ."))
@@ -88,7 +88,7 @@ def stop_processing(p, code: str, user, reason: str) -> dict:
             _email(session, dossier, "stopped", _applicant(dossier), _STOPPED_APPLICANT,
                    values)
 
-    return _end(p, code, user, reason, status="stopped", action="stop",
+    return _end(p, code, user, reason, status=Status.STOPPED, action=AuditAction.STOP,
                 allowed=allowed, notify=notify, applicant_texts=_STOPPED_APPLICANT,
                 refused=("Only the agency's head or reception officers may stop processing "
                          "a dossier.",
@@ -115,12 +115,9 @@ def _end(p, code: str, user, reason: str, *, status: str, action: str,
          applicant_texts: tuple[str, str, str, str]) -> dict:
     reason = _reason(reason)
     with p.db.transaction() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == (code or "").strip())
-                                  ).scalar()
-        if dossier is None or not (allowed(dossier) or can_see_dossier(user, dossier)):
-            # As get_dossier: a code alone reveals nothing.
-            raise NotFound(f"No dossier with code {code!r} for this person.",
-                           vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")
+        # As get_dossier: a code alone reveals nothing.
+        dossier = by_code(session, Dossier, code, for_person=True,
+                          where=lambda row: allowed(row) or can_see_dossier(user, row))
         if not allowed(dossier):
             raise PermissionDenied(refused[0], vi=refused[1])
         actor = user.username
@@ -218,7 +215,7 @@ def _end_related(p, session: Session, origin: Dossier, *, status: str, action: s
                                  actor=actor)
                 national.record_status(step.context)
                 values = {**_values(p, linked, reason), "origin": origin.code}
-                for email in _officer_emails(step.session, linked.agency_id, "reception"):
+                for email in _officer_emails(step.session, linked.agency_id, RoleCode.RECEPTION):
                     _email(step.session, linked, status, email, _RELATED_OFFICERS, values)
 
             runtime.run_step(p, dossier.id, finish, actor=actor, session=session)
@@ -239,7 +236,7 @@ def _reason(reason) -> str:
 
 
 def _finished(dossier: Dossier) -> Conflict:
-    vi, en = STATUS_LABELS.get(dossier.status, (dossier.status, dossier.status))
+    vi, en = Status.label_of(dossier.status, "vi"), Status.label_of(dossier.status, "en")
     return Conflict(f"Dossier {dossier.code} is already finished ({en}): it can no longer be "
                     "withdrawn or stopped.",
                     vi=f"Hồ sơ {dossier.code} đã kết thúc ({vi}): không thể rút hoặc dừng xử "

@@ -63,13 +63,13 @@ from .httpjson import NoAnswer, post_json
 from .models import Document, Dossier, Outbox
 from .payment_models import Payment
 from .standin_store import JsonLinesStore
-from .statuses import STATUS_LABELS
 from .unit import unit_of
+from .vocabulary import Channel, Status
 
 KIND = "national_sync"
 RECIPIENT = "national-portal"
 PROTOCOL = 1
-CHANNELS = {"counter": 1, "online": 2, "post": 3}
+CHANNELS = {Channel.COUNTER: 1, Channel.ONLINE: 2, Channel.POST: 3}
 SANDBOX_PATH = "/sandbox/national"
 DEMO_TOKEN = "sandbox-national-demo-token"
 STAND_IN_NAME = ("Cổng Dịch vụ công quốc gia thử nghiệm (stand-in, không phải hệ thống "
@@ -116,7 +116,7 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: 
     return {
         "protocol": PROTOCOL, "local_code": dossier.code, "sequence": sequence,
         "status": dossier.status,
-        "status_label": STATUS_LABELS.get(dossier.status, (dossier.status,))[0],
+        "status_label": Status.label_of(dossier.status),
         "changed_at": clock.now().isoformat(),
         "procedure_code": meta.get("national_code") or dossier.procedure.code,
         "agency_code": dossier.agency.code,

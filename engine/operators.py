@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock, national, outbox, sms
 from .errors import OperatorError, ScriptError
 from .models import Dossier, ProcedureVersion, User, UserRole
-from .statuses import FINAL_STATUSES, STATUSES
+from .vocabulary import FINAL_STATUSES, STATUSES, RoleCode
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def _recipients(step: StepContext, to: str) -> list[tuple[str, str]]:
     the counter may have given none, and is then told by SMS if they chose it), or of the
     officers of the dossier's agency holding one of the comma-separated roles ``to``
     (``handler,head``)."""
-    if to == "applicant":
+    if to == RoleCode.APPLICANT:
         applicant = step.dossier.applicant
         return [(applicant.email, applicant.language or "vi")]
     roles = [role.strip() for role in str(to).split(",") if role.strip()]
@@ -154,7 +154,7 @@ def _recipients(step: StepContext, to: str) -> list[tuple[str, str]]:
 
 
 @operator
-def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict:
+def notify(step: StepContext, task, message: str, to: str = RoleCode.APPLICANT) -> dict:
     """E-mail the ``notifications:`` entry ``message`` to the applicant or the officers of
     the roles ``to`` (comma-separated: ``handler,head``)."""
     template = (step.version.meta.get("notifications") or {}).get(message)
@@ -166,7 +166,7 @@ def notify(step: StepContext, task, message: str, to: str = "applicant") -> dict
         subject = _text(template.get("subject"), values, lang)
         body = _text(template.get("body"), values, lang)
         key = f"{step.dossier.code}:{message}:{task.id}:{recipient}"
-        if to == "applicant":  # by the channels the applicant chose (e-mail, SMS, both)
+        if to == RoleCode.APPLICANT:  # by the channels the applicant chose (e-mail, SMS, both)
             sms.notify_applicant(step.session, step.platform, step.dossier, key=key,
                                  subject=subject, body=body)
             continue

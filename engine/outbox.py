@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, aliased
 from . import clock
 from .models import Document, Dossier, Outbox, User, UserRole
 from .unit import unit_of
+from .vocabulary import RoleCode
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -224,7 +225,7 @@ def alert_admins(p, session: Session, *, kind: str, row_id: int, dossier_id: int
     code = session.get(Dossier, dossier_id).code if dossier_id else ""
     recipients = session.execute(
         select(User.email).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role_code == "admin", User.active.is_(True), User.email != "")
+        .where(UserRole.role_code == RoleCode.ADMIN, User.active.is_(True), User.email != "")
         .distinct()).scalars().all()
     vi, en = _ALERT_LABELS[kind]
     subject = f"[Một Cửa] Sự cố / Incident: {vi} / {en} #{row_id}" + (f" — {code}" if code

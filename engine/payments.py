@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session
 from . import audit, clock
 from . import payment_models as _payment_models  # noqa: F401  (Base.metadata knows the table)
 from .documents import can_see_dossier
-from .errors import Conflict, InvalidData, NotFound, PermissionDenied
+from .errors import Conflict, InvalidData, PermissionDenied
+from .lookup import by_code, not_found
 from .models import Dossier, Message
 from .payment_models import Payment
 from .vnpay import (
@@ -52,6 +53,7 @@ from .vnpay import (
     is_sandbox_url,
     response_message,
 )
+from .vocabulary import CLOSED_STATUSES
 
 __all__ = ["PaymentProvider", "CallbackResult", "VNPayGateway", "gateway_for", "sandbox_enabled",
            "start_payment", "handle_ipn", "handle_return", "payment_status", "IPN_ANSWERS"]
@@ -66,7 +68,6 @@ IPN_ANSWERS = {
     "97": "Invalid signature",
     "99": "Unknown error",
 }
-CLOSED_STATUSES = frozenset({"refused", "stopped", "withdrawn"})
 # A pending order is reused only while the applicant still has this long to pay it.
 REUSE_MARGIN = timedelta(minutes=3)
 
@@ -123,13 +124,7 @@ def _fee(dossier: Dossier) -> tuple[int, str, InvalidData | None]:
 
 
 def _find_dossier(session: Session, code: str, *, lock: bool = False) -> Dossier:
-    query = select(Dossier).where(Dossier.code == (code or "").strip())
-    if lock:
-        query = query.with_for_update(of=Dossier).execution_options(populate_existing=True)
-    dossier = session.execute(query).scalar()
-    if dossier is None:
-        raise NotFound(f"No dossier with code {code!r}.", vi=f"Không tìm thấy hồ sơ mã {code!r}.")
-    return dossier
+    return by_code(session, Dossier, code, lock=lock)
 
 
 def _payments(session: Session, dossier_id: int, *, status: str | None = None,
@@ -167,8 +162,7 @@ def start_payment(p, user, dossier_code: str, *, client_ip: str, return_url: str
             if can_see_dossier(user, dossier):
                 raise PermissionDenied("Only the applicant pays a dossier's fee.",
                                        vi="Chỉ người nộp hồ sơ thanh toán phí, lệ phí.")
-            raise NotFound(f"No dossier with code {dossier_code!r} for this person.",
-                           vi=f"Không tìm thấy hồ sơ mã {dossier_code!r} của người này.")
+            raise not_found(Dossier, dossier_code, for_person=True)
         amount, currency, refusal = _fee(dossier)
         if refusal is not None:
             raise refusal
@@ -353,8 +347,7 @@ def payment_status(p, dossier_code: str, *, user: Any = None) -> dict:
     with p.db.transaction() as session:
         dossier = _find_dossier(session, dossier_code)
         if user is not None and not can_see_dossier(user, dossier):
-            raise NotFound(f"No dossier with code {dossier_code!r} for this person.",
-                           vi=f"Không tìm thấy hồ sơ mã {dossier_code!r} của người này.")
+            raise not_found(Dossier, dossier_code, for_person=True)
         amount, currency, refusal = _fee(dossier)
         payments = _payments(session, dossier.id)
         return {"dossier_code": dossier.code, "due": refusal is None, "amount": amount,

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from . import audit, bundles
 from .calendar import WorkingCalendar
 from .cooperation import start_messages
-from .errors import InvalidBundle, NotFound
+from .errors import InvalidBundle
 from .forms import form_schema
+from .lookup import by_code
 from .models import Agency, Procedure, ProcedureAgency, ProcedureVersion, Role
 from .operators import REGISTRY
 from .scripting import check_expression, make_evaluator
@@ -187,9 +188,8 @@ def list_procedures(p) -> list[dict]:
 def get_procedure(p, code: str) -> dict:
     """One procedure of the catalogue, with its application form and receiving agencies."""
     with p.db.read() as session:
-        procedure = session.execute(select(Procedure).where(Procedure.code == code)).scalar()
-        if procedure is None or procedure.active_version is None:
-            raise NotFound(f"No procedure {code!r}.", vi=f"Không có thủ tục {code!r}.")
+        procedure = by_code(session, Procedure, code,
+                            where=lambda row: row.active_version is not None)
         view = _view(procedure, with_form=True)
         view["agencies"] = [{"code": a.code, "name_vi": a.name_vi, "name_en": a.name_en}
                             for a in receiving_agencies(session, procedure)]

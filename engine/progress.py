@@ -5,7 +5,7 @@ Everything here reads a dossier's view (:func:`engine.dossier_view.dossier_view`
 dates, history (the audit events) and the slips still being prepared. Nothing names a
 procedure: the reasons are the ``reason`` and ``items`` a diagram gave ``issue_slip``
 (form 02 asks to supplement, any other slip with a reason after a refusal explains it),
-and the steps follow the statuses of :mod:`engine.statuses`.
+and the steps follow the statuses of :mod:`engine.vocabulary`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from . import clock
+from .vocabulary import CLOSED_STATUSES, AuditAction, Status
 
 #: Statuses that mean "an officer is working on it".
-PROCESSING = ("accepted", "in_progress", "approved")
+PROCESSING = (Status.ACCEPTED, Status.IN_PROGRESS, Status.APPROVED)
 #: Statuses that mean the result exists (``processed``: ready; ``returned``: handed over).
-RESULT = ("processed", "returned")
+RESULT = (Status.PROCESSED, Status.RETURNED)
 #: Statuses that end a dossier without a result.
-ENDED = ("refused", "stopped", "withdrawn")
+ENDED = tuple(sorted(CLOSED_STATUSES))
 
 
 def _moment(value) -> datetime | None:
@@ -35,7 +36,7 @@ def _slip_events(view: dict) -> list[dict]:
     events = []
     for event in view.get("history") or []:
         detail = event.get("detail") or {}
-        if event.get("action") == "slip_issued":
+        if event.get("action") == AuditAction.SLIP_ISSUED:
             events.append({"at": event["at"], "form": str(detail.get("form") or ""),
                            "reason": detail.get("reason") or "",
                            "items": detail.get("items") or "", "job": detail.get("job")})
@@ -53,18 +54,20 @@ def _status_events(view: dict) -> list[tuple[datetime, str, str]]:
     out = []
     for event in view.get("history") or []:
         detail = event.get("detail") or {}
-        if event.get("action") in ("status", "withdraw", "stop") and detail.get("to"):
+        if event.get("action") in (AuditAction.STATUS, AuditAction.WITHDRAW, AuditAction.STOP) and detail.get("to"):
             out.append((_moment(event["at"]), str(detail.get("from") or ""), str(detail["to"])))
     return out
 
 
 #: The audit events the applicant's side may read, and what of their detail: who did it
 #: (officers' user names) and the workflow's internals stay with the agency.
-PUBLIC_EVENTS = {"submit": ("due_at",), "status": ("from", "to"),
-                 "withdraw": ("from", "to", "reason"), "stop": ("from", "to", "reason"),
-                 "apology": ("reason", "from", "to"), "payment": ("amount", "currency"),
-                 "slip_issued": ("form", "reason", "items"), "clock_stopped": (),
-                 "clock_resumed": ("to", "working_days")}
+PUBLIC_EVENTS = {AuditAction.SUBMIT: ("due_at",), AuditAction.STATUS: ("from", "to"),
+                 AuditAction.WITHDRAW: ("from", "to", "reason"),
+                 AuditAction.STOP: ("from", "to", "reason"),
+                 AuditAction.APOLOGY: ("reason", "from", "to"),
+                 AuditAction.PAYMENT: ("amount", "currency"),
+                 AuditAction.SLIP_ISSUED: ("form", "reason", "items"),
+                 AuditAction.CLOCK_STOPPED: (), AuditAction.CLOCK_RESUMED: ("to", "working_days")}
 
 
 def public_history(history: list[dict]) -> list[dict]:

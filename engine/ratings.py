@@ -12,7 +12,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from . import audit, clock
-from .errors import Conflict, InvalidData, NotFound
+from .errors import Conflict, InvalidData
+from .lookup import not_found
 from .models import Dossier
 from .stats_models import Rating
 
@@ -60,8 +61,7 @@ def _dossier(session, code: str, user, id_number: str | None) -> Dossier:
     by_id = dossier is not None and bool(id_number) and (
         id_number.strip() == (dossier.applicant.id_number or "")) and dossier.applicant.id_number
     if dossier is None or not (by_id or (user is not None and dossier.applicant_id == user.id)):
-        raise NotFound(f"No dossier with code {code!r} for this person.",
-                       vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")
+        raise not_found(Dossier, code, for_person=True)
     return dossier
 
 

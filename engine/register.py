@@ -21,10 +21,11 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from . import clock
-from .errors import InvalidData, NotFound, PermissionDenied
+from .errors import InvalidData, PermissionDenied
+from .lookup import by_code
 from .models import Agency, Dossier, HumanTask
 from .slip_fields import applicant_fields, date_text, role_labels, timeliness
-from .statuses import STATUS_LABELS
+from .vocabulary import RoleCode, Status
 
 #: (key, Vietnamese column title of form 06), in the form's order.
 COLUMNS = [
@@ -46,7 +47,7 @@ def may_read(user, agency_code: str) -> bool:
     """Staff of the agency, administrators and the province's leadership."""
     if user is None or not user.is_staff:
         return False
-    return user.is_admin or user.has_role("leader") or any(
+    return user.is_admin or user.has_role(RoleCode.LEADER) or any(
         agency == agency_code for _role, agency in user.roles)
 
 
@@ -82,7 +83,7 @@ def _transferred_to(tasks: list[HumanTask], roles: dict[str, str]) -> str:
                        key=lambda t: (t.completed_at, t.id)):
         for nxt in tasks:
             if (nxt.id != done.id and nxt.status != "cancelled" and nxt.created_at
-                    >= done.completed_at and nxt.role_code not in (done.role_code, "applicant")):
+                    >= done.completed_at and nxt.role_code not in (done.role_code, RoleCode.APPLICANT)):
                 holder = nxt.completed_by or nxt.assignee
                 who = f" — {holder.full_name}" if holder else ""
                 return (f"{roles.get(nxt.role_code, nxt.role_code)}{who} "
@@ -90,8 +91,8 @@ def _transferred_to(tasks: list[HumanTask], roles: dict[str, str]) -> str:
     return ""
 
 
-def _note(dossier: Dossier, labels: dict) -> str:
-    parts = [labels.get(dossier.status, (dossier.status,))[0]]
+def _note(dossier: Dossier) -> str:
+    parts = [Status.label_of(dossier.status)]
     if dossier.finished_at is not None:
         parts.append(timeliness(dossier.finished_at, dossier.due_at))
     elif dossier.due_at is not None and clock.now() > dossier.due_at:
@@ -110,9 +111,7 @@ def register_rows(p, agency_code: str, start: date, end: date) -> list[dict]:
     """
     low, high = _period(start, end)
     with p.db.read() as session:
-        agency = session.execute(select(Agency).where(Agency.code == agency_code)).scalar()
-        if agency is None:
-            raise NotFound(f"No agency {agency_code!r}.", vi=f"Không có cơ quan {agency_code!r}.")
+        agency = by_code(session, Agency, agency_code)
         dossiers = session.execute(
             select(Dossier).where(Dossier.agency_id == agency.id, Dossier.received_at >= low,
                                   Dossier.received_at < high)
@@ -135,7 +134,7 @@ def register_rows(p, agency_code: str, start: date, end: date) -> list[dict]:
                 "due_at": date_text(dossier.due_at),
                 "transferred_to": _transferred_to(tasks[dossier.id], roles),
                 "finished_at": date_text(dossier.finished_at),
-                "note": _note(dossier, STATUS_LABELS),
+                "note": _note(dossier),
             })
         return rows
 

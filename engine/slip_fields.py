@@ -12,16 +12,16 @@ from sqlalchemy.orm import Session
 from . import clock, formsets
 from .formsets import FormSet, SlipForm
 from .models import Agency, ClockStop, Dossier, HumanTask, Role
-from .statuses import STATUS_LABELS
+from .vocabulary import Channel, RoleCode, Status
 
-APPLICANT_LABEL = "Tổ chức, cá nhân"
+APPLICANT_LABEL = RoleCode.APPLICANT.vi
 EARLY, ON_TIME, LATE = "Trước hạn", "Đúng hạn", "Quá hạn"
 UNIT_LABELS = {"hours": "giờ", "days": "ngày", "working_days": "ngày làm việc",
                "months": "tháng"}
 CHANNEL_LABELS = {
-    "online": "Trực tuyến trên Cổng dịch vụ công (bản điện tử có chữ ký số)",
-    "counter": "Bộ phận tiếp nhận và trả kết quả",
-    "post": "Qua dịch vụ bưu chính công ích",
+    Channel.ONLINE: "Trực tuyến trên Cổng dịch vụ công (bản điện tử có chữ ký số)",
+    Channel.COUNTER: "Bộ phận tiếp nhận và trả kết quả",
+    Channel.POST: "Qua dịch vụ bưu chính công ích",
 }
 
 
@@ -153,9 +153,9 @@ def handovers(session: Session, dossier: Dossier) -> list[dict]:
              "due": None, "result": "", "note": "Nộp hồ sơ"}]
     for task in done:
         nxt = following(task.completed_at, task.id)
-        due = None if task.role_code == "applicant" else (task.due_at or dossier.due_at)
+        due = None if task.role_code == RoleCode.APPLICANT else (task.due_at or dossier.due_at)
         notes = [task.title]
-        if nxt is not None and nxt.role_code == "applicant":
+        if nxt is not None and nxt.role_code == RoleCode.APPLICANT:
             notes += [_stop_note(s) for s in stops
                       if abs((s.started_at - task.completed_at).total_seconds()) < 60]
         rows.append({
@@ -166,7 +166,7 @@ def handovers(session: Session, dossier: Dossier) -> list[dict]:
             "receiver_name": person(nxt) if nxt else (
                 dossier.applicant.full_name if dossier.finished_at else ""),
             "at": task.completed_at, "due": due,
-            "result": ("Không tính thời gian" if task.role_code == "applicant"
+            "result": ("Không tính thời gian" if task.role_code == RoleCode.APPLICANT
                        else timeliness(task.completed_at, due)),
             "note": "; ".join(n for n in notes if n),
         })
@@ -204,7 +204,7 @@ def slip_context(session: Session, dossier: Dossier, meta: dict, *, reason: str 
         "documents": documents_received(dossier, meta),
         "reason": reason or "", "items": items or "",
         "officer_name": officer,
-        "status_text": STATUS_LABELS.get(dossier.status, (dossier.status,))[0],
+        "status_text": Status.label_of(dossier.status),
         "issued_on": clock.local_now().date(),
         "issued_at_text": moment_text(clock.now()),
         "form_number": number, "form_title": form.title if form is not None else "",

@@ -47,6 +47,7 @@ from . import audit, clock, formsets, jobs, sms
 from .documents import can_see_dossier, check_url, file_name, store_document
 from .errors import NotFound, ScriptError
 from .formsets import FormSet, SlipForm
+from .lookup import by_code
 from .models import Dossier, User
 from .operators import StepContext, _text, operator, placeholders
 from .slip_fields import form_set_of, handovers, slip_context
@@ -261,10 +262,8 @@ def control_slip(p, code: str, user) -> bytes:
     agency's staff and the dossier's applicant. Not stored (a snapshot; the diagram stores
     the final one)."""
     with p.db.read() as session:  # read, then render and seal with nothing held
-        dossier = session.execute(select(Dossier).where(Dossier.code == code.strip())).scalar()
-        if dossier is None or not can_see_dossier(user, dossier):
-            raise NotFound(f"No dossier with code {code!r} for this person.",
-                           vi=f"Không tìm thấy hồ sơ mã {code!r} của người này.")
+        dossier = by_code(session, Dossier, code, where=lambda row: can_see_dossier(user, row),
+                          for_person=True)
         form_set = form_set_of(dossier)
         form = form_set.form(CONTROL)
         meta = dossier.version.meta

@@ -40,10 +40,11 @@ from .errors import InvalidData, NotFound
 from .models import Agency, ClockStop, Document, Dossier, Procedure, ProcedureVersion
 from .payment_models import Payment
 from .stats_models import Rating
+from .vocabulary import Channel
 
 #: More supplement requests than this make a dossier late (DOMAIN.md §3).
 MAX_SUPPLEMENTS_ON_TIME = 1
-CHANNELS = ("online", "counter", "post")
+CHANNELS = tuple(Channel)
 #: Statuses of a dossier whose processing ended with a decision (not withdrawn).
 DECIDED = {"processed", "returned", "refused", "stopped"}
 #: Statuses of a dossier whose result was issued.
@@ -303,12 +304,12 @@ def time_figures(facts: list[Fact], span: Period, calendar) -> dict:
 def online_figures(facts: list[Fact], span: Period) -> dict:
     results = [f for f in facts if processed_in(f, span) and f.status in WITH_RESULT]
     electronic = sum(1 for f in results if f.electronic_result)
-    online = sum(1 for f in facts if f.channel == "online" and f.electronic_result)
+    online = sum(1 for f in facts if f.channel == Channel.ONLINE and f.electronic_result)
     with_fee = [f for f in facts if f.has_fee]
     paid = sum(1 for f in with_fee if f.paid_online)
     return {"results": len(results), "electronic_results": electronic,
             "share_electronic_results": _share(electronic, len(results)),
-            "online": sum(1 for f in facts if f.channel == "online"),
+            "online": sum(1 for f in facts if f.channel == Channel.ONLINE),
             "online_with_electronic_result": online, "share_online": _share(online, len(facts)),
             "with_fee": len(with_fee), "paid_online": paid,
             "share_paid_online": _share(paid, len(with_fee)),

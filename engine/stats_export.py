@@ -9,6 +9,7 @@ import io
 
 from .errors import InvalidData
 from .register import _inert
+from .vocabulary import Channel
 
 Table = tuple[str, list[str], list[list]]
 
@@ -17,8 +18,7 @@ def tables(indicators: dict, report: dict, steps: list[dict]) -> list[Table]:
     """The page's tables: ``(title, header, rows)``."""
     i = indicators
     summary = [["Tiếp nhận (tổng)", i["received"]], ["Kỳ trước chuyển qua", i["carried_over"]],
-               ["Trực tuyến", i["by_channel"]["online"]], ["Trực tiếp", i["by_channel"]["counter"]],
-               ["Bưu chính", i["by_channel"]["post"]], ["Đã giải quyết", i["processed"]],
+               *([c.vi, i["by_channel"][c]] for c in Channel), ["Đã giải quyết", i["processed"]],
                ["Trước hạn", i["processed_early"]], ["Đúng hạn", i["processed_on_time"]],
                ["Quá hạn", i["processed_late"]], ["Đang giải quyết trong hạn", i["in_progress_on_time"]],
                ["Đang giải quyết quá hạn", i["in_progress_late"]],

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from .errors import PermissionDenied
 from .models import Agency
+from .vocabulary import RoleCode
 
 #: The roles that open the statistics, widest first.
-STATISTICS_ROLES = ("admin", "leader", "head")
+STATISTICS_ROLES = (RoleCode.ADMIN, RoleCode.LEADER, RoleCode.HEAD)
 
 
 def roots(user) -> list[str]:

@@ -28,6 +28,7 @@ from .inbox import all_tasks
 from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion
 from .step import store
 from .step.load import VERSIONS, WITH_DOSSIER
+from .vocabulary import RoleCode
 
 #: Times a signature is made again because the document changed while it was being made.
 SIGNING_ATTEMPTS = 3
@@ -37,7 +38,7 @@ def _may_act(user, task: HumanTask, agency_code: str | None,
              applicant_id: int | None = None) -> bool:
     if user is None:
         return False
-    if task.role_code == "applicant":
+    if task.role_code == RoleCode.APPLICANT:
         owner = applicant_id if applicant_id is not None else task.dossier.applicant_id
         return owner == user.id
     return user.has_role(task.role_code, agency_code)
@@ -135,7 +136,7 @@ def get_task(p, user, task_id: int) -> dict:
         open_ = task.status == "open"
         view.update(form=form_schema(version, task.form),
                     sign_document=(task.properties or {}).get("signDocument"),
-                    can_claim=open_ and task.assignee_id is None and task.role_code != "applicant",
+                    can_claim=open_ and task.assignee_id is None and task.role_code != RoleCode.APPLICANT,
                     can_complete=open_ and task.assignee_id in (None, user.id),
                     earlier=casefile.earlier_steps(session, task, version),
                     application_form=form_schema(version, version.meta.get("application_form")),

@@ -14,6 +14,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from .errors import InvalidData, NotFound
+from .lookup import by_code
 from .models import Dossier, Procedure, ProcedureVersion
 from .step.load import VERSIONS
 
@@ -36,10 +37,7 @@ def version_meta(session, version_id: int, content_hash: str) -> dict:
 
 def procedure_row(session, code: str) -> Procedure:
     """The procedure row with this code, or :class:`NotFound`."""
-    procedure = session.execute(select(Procedure).where(Procedure.code == code)).scalar()
-    if procedure is None:
-        raise NotFound(f"No procedure {code!r}.", vi=f"Không có thủ tục {code!r}.")
-    return procedure
+    return by_code(session, Procedure, code)
 
 
 def find_version(session, procedure: Procedure, number: int | None) -> ProcedureVersion:

@@ -42,6 +42,7 @@ from .operators import REGISTRY
 from .scripting import MotcuaScriptEngine, check_expression, make_evaluator
 from .spiff import MotcuaWorkflow
 from .step import rows
+from .vocabulary import PAUSED_STATUS
 
 DEFAULT_MONTHS = 3
 MAX_DOSSIERS = 5000
@@ -211,9 +212,9 @@ class _Replay:
 
     def on_status(self, status: str) -> None:
         now = clock.now()
-        if status == deadlines.PAUSED_STATUS and self.paused_since is None:
+        if status == PAUSED_STATUS and self.paused_since is None:
             self.paused_since = now
-        elif status != deadlines.PAUSED_STATUS and self.paused_since is not None:
+        elif status != PAUSED_STATUS and self.paused_since is not None:
             days = deadlines.working_days_elapsed(self.calendar, self.paused_since, now)
             self.paused_days += days
             self.due = deadlines.shift_working_days(self.calendar, self.due, days)

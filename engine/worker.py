@@ -45,7 +45,7 @@ from . import (
 from .errors import EngineError
 from .models import Dossier, Message, Timer, WaitingMessage
 from .national import KIND as NATIONAL_KIND
-from .statuses import FINAL_STATUSES
+from .vocabulary import FINAL_STATUSES
 
 log = logging.getLogger(__name__)
 

@@ -15,19 +15,15 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from engine import counter, handover, inbox, procedures
-from engine.errors import Conflict, EngineError, InvalidData
+from engine.errors import Conflict, InvalidData
 
 from . import platform
 from .auth import staff_required
 from .formrender import error_summary, field_errors, form_values, parse_form, render_form
-from .i18n import current_lang
+from .i18n import current_lang, error_message
 
 bp = Blueprint("counter", __name__)
 APPLICANT_FIELDS = ("id_number", "full_name", "email", "phone", "kind")
-
-
-def _message(error: EngineError) -> str:
-    return error.vi if current_lang() == "vi" else error.message
 
 
 @bp.route("/")
@@ -88,7 +84,7 @@ def hand_over(code: str):
     try:
         handover.hand_over(platform(), g.user, code, request.form.get("method", ""))
     except (Conflict, InvalidData) as exc:
-        flash(_message(exc), "error")
+        flash(error_message(exc), "error")
     else:
         flash(_("Đã ghi nhận trả kết quả hồ sơ %(code)s.", code=code), "success")
     return redirect(url_for(".desk"))
@@ -101,7 +97,7 @@ def _applicant_errors(exc: InvalidData) -> dict:
         field = detail.get("field") if isinstance(detail, dict) else None
         if field in APPLICANT_FIELDS or field == "channel":
             text = detail.get("message_vi") if lang == "vi" else detail.get("message")
-            out["channel" if field == "channel" else f"applicant_{field}"] = text or _message(exc)
+            out["channel" if field == "channel" else f"applicant_{field}"] = text or error_message(exc)
     return out
 
 

@@ -7,11 +7,14 @@ as ``dd/mm/yyyy HH:MM`` whatever the language.
 
 Catalogue upkeep (from the repository root, with the venv's Babel)::
 
-    pybabel extract -F web/babel.cfg -k lazy_gettext -o /tmp/messages.pot web
+    pybabel extract -F web/babel.cfg -k lazy_gettext -k term:2 -o /tmp/messages.pot \
+        web engine/vocabulary.py
     pybabel update -i /tmp/messages.pot -d web/translations
     pybabel compile -d web/translations
 
-The compiled ``messages.mo`` is committed, so installing needs no build step.
+The compiled ``messages.mo`` is committed, so installing needs no build step. The
+domain's words (statuses, audit actions, ...) are defined once, in
+:mod:`engine.vocabulary`: their Vietnamese labels are msgids of this catalogue.
 """
 
 from __future__ import annotations
@@ -26,26 +29,12 @@ from flask_babel import Babel, format_decimal, get_locale, lazy_gettext, ngettex
 from flask_babel import gettext as _
 
 from engine import accounts, clock
+from engine.vocabulary import AuditAction, Channel, Status, TaskState, Term
 
 LANGUAGES = ("vi", "en")
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 babel = Babel()
-
-# The engine's labels (engine.statuses.STATUS_LABELS) in gettext form, so pages follow the
-# reader's language.
-STATUS_LABELS = {
-    "submitted": lazy_gettext("Mới nộp"),
-    "supplement_requested": lazy_gettext("Yêu cầu bổ sung"),
-    "accepted": lazy_gettext("Đã tiếp nhận"),
-    "in_progress": lazy_gettext("Đang giải quyết"),
-    "approved": lazy_gettext("Đã phê duyệt"),
-    "refused": lazy_gettext("Từ chối"),
-    "processed": lazy_gettext("Đã giải quyết xong"),
-    "returned": lazy_gettext("Đã trả kết quả"),
-    "stopped": lazy_gettext("Dừng xử lý"),
-    "withdrawn": lazy_gettext("Đã rút hồ sơ"),
-}
 
 ONLINE_LABELS = {
     "toàn trình": lazy_gettext("toàn trình"),
@@ -135,9 +124,39 @@ def localized(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def term_label(vocabulary: type[Term], value: Any) -> str:
+    """A stored value of one of :mod:`engine.vocabulary`'s terms as words in the reader's
+    language (an unknown value shown as it is)."""
+    try:
+        return _(vocabulary(value).vi)
+    except ValueError:
+        return "" if value is None else str(value)
+
+
+def error_message(error: Any) -> str:
+    """An engine error's (or :class:`web.errors.ApiError`'s) message in the reader's
+    language: its ``vi`` text or its English ``message``."""
+    return error.vi if current_lang() == "vi" else error.message
+
+
 def status_label(status: str | None) -> str:
-    """A dossier status as words (unknown statuses shown as they are)."""
-    return str(STATUS_LABELS.get(status or "", status or ""))
+    """A dossier status as words."""
+    return term_label(Status, status)
+
+
+def action_label(action: str | None) -> str:
+    """An audit event's action as words (the dossier's history)."""
+    return term_label(AuditAction, action)
+
+
+def channel_label(channel: str | None) -> str:
+    """How a dossier arrived, as words."""
+    return term_label(Channel, channel)
+
+
+def task_state_label(state: str | None) -> str:
+    """A step's state as words."""
+    return term_label(TaskState, state)
 
 
 def deadline_label(deadline: Any) -> str:
@@ -209,7 +228,8 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         moment=format_moment, day=format_day, due_state=due_state, localized=localized,
-        status=status_label, deadline=deadline_label, fee=fee_label, file_size=file_size)
+        status=status_label, action=action_label, channel=channel_label,
+        task_state=task_state_label, deadline=deadline_label, fee=fee_label, file_size=file_size)
     app.jinja_env.globals.update(level_label=level_label, lang_switch_url=lang_switch_url,
                                  LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES)
 

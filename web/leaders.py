@@ -31,7 +31,7 @@ from engine.errors import EngineError, InvalidData
 
 from . import platform
 from .auth import staff_required
-from .i18n import current_lang
+from .i18n import error_message
 
 bp = Blueprint("leaders", __name__)
 CHART_ASSETS = Path(__file__).resolve().parents[1] / "node_modules" / "chart.js" / "dist"
@@ -96,7 +96,7 @@ def page():
     try:
         figures = _figures(values)
     except EngineError as exc:
-        error, status = (exc.vi if current_lang() == "vi" else exc.message), exc.status
+        error, status = error_message(exc), exc.status
     agencies = stats_scope.visible_agencies(platform(), g.user)
     catalogue = procedures.list_procedures(platform())
     return render_template("leaders.html", values=values, figures=figures, error=error,
@@ -114,7 +114,7 @@ def export():
             stats_export.tables(figures["indicators"], figures["report"], figures["steps"]),
             request.args.get("format", ""), f"thong-ke-{values['agency']}-{values['start']}-{values['end']}")
     except EngineError as exc:
-        abort(exc.status, description=exc.vi if current_lang() == "vi" else exc.message)
+        abort(exc.status, description=error_message(exc))
     response = send_file(BytesIO(content), mimetype=media_type, download_name=name,
                          as_attachment=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"

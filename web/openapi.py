@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from copy import deepcopy
 
+from engine.vocabulary import STATUSES, AuditAction, TaskState
+
 API_VERSION = "1.0.0"
 
 _STRING = {"type": "string"}
@@ -36,6 +38,12 @@ _STATUS_DESCRIPTIONS = {
 _ANY_OPERATION = (400, 429, 500)
 #: ...and any operation that takes a body: data the engine refuses.
 _ANY_WRITE = (413, 415, 422)
+
+
+def _terms(members, what: str) -> dict:
+    """A string one of ``members`` (from :mod:`engine.vocabulary`), each described."""
+    return {"type": "string", "enum": [m.value for m in members],
+            "description": what + ": " + "; ".join(f"`{m.value}` {m.en}" for m in members)}
 
 
 def _ref(name: str) -> dict:
@@ -99,7 +107,8 @@ SCHEMAS: dict[str, dict] = {
                          ["code", "version", "created"]),
     "Submission": _obj({"procedure": _STRING, "data": {"type": "object"},
                         "agency": _RECEIVING_AGENCY}, ["procedure", "data"]),
-    "SubmitResult": _obj({"code": _STRING, "status": _STRING, "received_at": _DATETIME,
+    "SubmitResult": _obj({"code": _STRING, "status": _terms(STATUSES, "the dossier's status"),
+                          "received_at": _DATETIME,
                           "due_at": _NULLABLE_DATETIME, "agency": _STRING}, ["code", "status"]),
     "Document": _obj({"id": {"type": "integer"}, "name": _STRING, "filename": _STRING,
                       "media_type": _STRING, "size": {"type": "integer"}, "kind": _STRING,
@@ -109,12 +118,11 @@ SCHEMAS: dict[str, dict] = {
         "procedure": _obj({"code": _STRING, "name_vi": _STRING, "name_en": _STRING}),
         "agency": _obj({"code": _STRING, "name_vi": _STRING}),
         "applicant": _obj({"name": _STRING}),
-        "status": {"type": "string", "enum": [
-            "submitted", "supplement_requested", "accepted", "in_progress", "approved",
-            "refused", "processed", "returned", "stopped", "withdrawn"]},
+        "status": _terms(STATUSES, "the dossier's status"),
         "received_at": _DATETIME, "due_at": _NULLABLE_DATETIME,
         "finished_at": _NULLABLE_DATETIME, "data": {"type": "object"},
-        "history": _array(_obj({"at": _DATETIME, "actor": _STRING, "action": _STRING,
+        "history": _array(_obj({"at": _DATETIME, "actor": _STRING,
+                                "action": _terms(tuple(AuditAction), "what happened"),
                                 "detail": {}})),
         "steps": _array(_obj({"task_id": {"type": "integer"}, "title": _STRING, "role": _STRING,
                               "assignee": {"type": ["string", "null"]},
@@ -155,13 +163,15 @@ SCHEMAS: dict[str, dict] = {
                            "job": _STRING}, ["code", "due_at"]),
     "TaskSummary": _obj({
         "id": {"type": "integer"}, "title": _STRING, "dossier_code": _STRING,
-        "procedure_name": _STRING, "procedure_name_en": _STRING, "status": _STRING,
+        "procedure_name": _STRING, "procedure_name_en": _STRING,
+        "status": _terms(tuple(TaskState), "the step's state"),
         "role": _STRING, "assignee": {"type": ["string", "null"]},
         "due_at": _NULLABLE_DATETIME, "created_at": _DATETIME, "mine": {"type": "boolean"},
         "applicant_name": _STRING,
     }, ["id", "title", "dossier_code"]),
     "Task": _obj({
-        "id": {"type": "integer"}, "title": _STRING, "status": _STRING, "role": _STRING,
+        "id": {"type": "integer"}, "title": _STRING,
+        "status": _terms(tuple(TaskState), "the step's state"), "role": _STRING,
         "assignee": {"type": ["string", "null"]}, "due_at": _NULLABLE_DATETIME,
         "form": {"type": ["object", "null"], "description": "the task's form (JSON Schema)"},
         "sign_document": {"type": ["string", "null"],
@@ -183,7 +193,8 @@ SCHEMAS: dict[str, dict] = {
     }, ["id", "title", "status"]),
     "TaskCompletion": _obj({"data": {"type": "object"}, "passphrase": _STRING}, ["data"]),
     "TaskResult": _obj({"id": {"type": "integer"}, "status": {"const": "completed"},
-                        "dossier_code": _STRING, "dossier_status": _STRING}),
+                        "dossier_code": _STRING,
+                        "dossier_status": _terms(STATUSES, "the dossier's status")}),
     "SignatureReport": _obj({
         "field": _STRING, "signer": _STRING, "signed_at": _NULLABLE_DATETIME,
         "intact": {"type": "boolean", "description": "the signed bytes are unchanged"},

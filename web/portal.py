@@ -34,46 +34,13 @@ from .formrender import (
     render_values,
 )
 from .formschema import title_of, walk
-from .i18n import current_lang, format_day
+from .i18n import current_lang, error_message, format_day
 
 bp = Blueprint("portal", __name__)
 
 # Media types a browser may show in the page; anything else is downloaded, never rendered
 # (an uploaded HTML file must not run in our origin).
 _INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
-
-HISTORY_ACTIONS = {
-    "submit": lazy_gettext("Nộp hồ sơ"),
-    "claim": lazy_gettext("Nhận xử lý"),
-    "complete": lazy_gettext("Hoàn thành bước"),
-    "status": lazy_gettext("Chuyển trạng thái"),
-    "notify": lazy_gettext("Gửi thông báo"),
-    "render": lazy_gettext("Tạo văn bản"),
-    "sign": lazy_gettext("Ký số văn bản"),
-    "apology": lazy_gettext("Xin lỗi và hẹn lại ngày trả kết quả"),
-    "timer": lazy_gettext("Đến hạn tự động"),
-    "migrate": lazy_gettext("Chuyển sang phiên bản quy trình mới"),
-    "message_sent": lazy_gettext("Gửi thông điệp liên thông"),
-    "message_received": lazy_gettext("Nhận thông điệp liên thông"),
-    "error_caught": lazy_gettext("Xử lý ngoại lệ theo quy trình"),
-    "payment_start": lazy_gettext("Bắt đầu thanh toán"),
-    "payment": lazy_gettext("Đã thanh toán phí, lệ phí"),
-    "payment_failed": lazy_gettext("Thanh toán không thành công"),
-    "payment_expired": lazy_gettext("Hết hạn chờ thanh toán"),
-    "payment_refused": lazy_gettext("Từ chối kết quả thanh toán không hợp lệ"),
-    "withdraw": lazy_gettext("Người nộp rút hồ sơ"),
-    "stop": lazy_gettext("Cơ quan dừng xử lý hồ sơ"),
-    "clock_stopped": lazy_gettext("Tạm dừng tính thời gian giải quyết"),
-    "clock_resumed": lazy_gettext("Tiếp tục tính thời gian giải quyết"),
-    "slip_issued": lazy_gettext("Phát hành phiếu một cửa"),
-    "started_by_message": lazy_gettext("Tiếp nhận hồ sơ liên thông"),
-    "documents_received": lazy_gettext("Nhận văn bản từ hồ sơ liên thông"),
-    "message_expired": lazy_gettext("Thông điệp liên thông hết hạn"),
-    "issue_number": lazy_gettext("Cấp số"),
-    "registry_add": lazy_gettext("Ghi vào sổ theo dõi"),
-    "registry_close": lazy_gettext("Đóng mục trong sổ theo dõi"),
-    "tracking_check": lazy_gettext("Kiểm tra thiết bị giám sát hành trình"),
-}
 
 #: The applicant's plain steps (engine.progress.timeline).
 PROGRESS_STEPS = {
@@ -172,7 +139,7 @@ def dossier_page(code: str, ending: dict | None = None, status: int = 200):
     return render_template("dossier.html", dossier=view, actionable=actionable,
                            just_submitted=just_submitted,
                            application=application_html(view),
-                           history_actions=HISTORY_ACTIONS, public=False,
+                           public=False,
                            can_withdraw=lifecycle.can_withdraw(g.user, view),
                            can_stop=lifecycle.can_stop(g.user, view),
                            can_apologise=apologies.can_apologise(g.user, view),
@@ -218,12 +185,12 @@ def end_dossier(code: str, action: str, engine_call, done: str):
                               details=[{"field": "confirm"}])
         engine_call(platform(), code, g.user, reason)
     except InvalidData as exc:
-        message = exc.vi if current_lang() == "vi" else exc.message
+        message = error_message(exc)
         field = (exc.details or [{}])[0].get("field") or "reason"
         return dossier_page(code, {"action": action, "reason": reason,
                                    "errors": {field: message}}, 422)
     except Conflict as exc:
-        flash(exc.vi if current_lang() == "vi" else exc.message, "error")
+        flash(error_message(exc), "error")
         return redirect(url_for("portal.dossier", code=code))
     flash(done, "success")
     return redirect(url_for("portal.dossier", code=code))
@@ -244,7 +211,7 @@ def notice_channels():
         except InvalidData as exc:
             item = (exc.details or [{}])[0]
             errors[item.get("field") or "channels"] = (
-                exc.vi if current_lang() == "vi" else exc.message)
+                error_message(exc))
         else:
             flash(_("Đã lưu cách nhận thông báo."), "success")
             return redirect(url_for("portal.notice_channels"))
@@ -270,7 +237,7 @@ def lookup():
     elif id_number:
         error = _("Hãy nhập cả mã hồ sơ và số giấy tờ của người nộp.")
     return render_template("lookup.html", dossier=view, error=error, code=code,
-                           id_number=id_number, history_actions=HISTORY_ACTIONS, public=True)
+                           id_number=id_number, public=True)
 
 
 @bp.route("/tai-lieu/<int:document_id>")

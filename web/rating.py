@@ -11,7 +11,7 @@ from engine import ratings
 from engine.errors import Conflict, InvalidData
 
 from . import platform
-from .i18n import current_lang
+from .i18n import error_message
 
 bp = Blueprint("rating", __name__)
 
@@ -29,7 +29,7 @@ def rate(code: str):
             ratings.rate(platform(), code, scores, comment=request.form.get("comment", ""),
                          place=request.form.get("place", "online"), **who)
         except (InvalidData, Conflict) as exc:
-            error, status = (exc.vi if current_lang() == "vi" else exc.message), exc.status
+            error, status = error_message(exc), exc.status
         else:
             flash(_("Cảm ơn bạn đã đánh giá hồ sơ %(code)s.", code=code), "success")
             return redirect(url_for(".rate", code=code, id_number=id_number))

@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 
 from engine import apologies, clock, dossier_search, lifecycle, register, slips, tasks
 from engine import inbox as inbox_pages
-from engine.errors import Conflict, EngineError, InvalidData
-from engine.statuses import STATUSES
+from engine.errors import Conflict, InvalidData
+from engine.vocabulary import STATUSES, RoleCode
 
 from . import keptfiles, platform
 from .auth import login_required, staff_required
@@ -26,17 +26,12 @@ from .formrender import (
     render_form,
     render_values,
 )
-from .i18n import current_lang, due_state, format_moment
-from .portal import HISTORY_ACTIONS, application_html, document_names, dossier_page, end_dossier
+from .i18n import current_lang, due_state, error_message, format_moment
+from .portal import application_html, document_names, dossier_page, end_dossier
 
 bp = Blueprint("workspace", __name__)
 
 _EMPTY_FORM = {"type": "object", "properties": {}}
-
-
-def _message(error: EngineError) -> str:
-    """An engine error's message in the page's language."""
-    return error.vi if current_lang() == "vi" else error.message
 
 
 @bp.route("/")
@@ -58,7 +53,7 @@ def inbox():
     try:
         search = inbox_pages.clean_search(filters["q"])
     except InvalidData as exc:
-        error, status, search = _message(exc), 422, ""
+        error, status, search = error_message(exc), 422, ""
     scopes = [s for s in ("mine", "waiting") if filters["show"] in ("", s)]
     cursors = {scope: args.get(scope) or None for scope in scopes}
     sections = {}
@@ -85,7 +80,7 @@ def inbox():
     pager = {scope: {"next": link(scope, page.next) if page.next else None,
                      "first": link(scope, None) if cursors[scope] else None}
              for scope, page in sections.items()}
-    return render_template("inbox.html", sections=sections, pager=pager, filters=filters,
+    return render_template("inbox.html", sections=sections, pages=pager, filters=filters,
                            filtered=bool(kept), error=error), status
 
 
@@ -104,7 +99,7 @@ def agency_dossiers():
                                               status=filters["status"] or None,
                                               after=args.get("after") or None)
     except InvalidData as exc:
-        error, status = _message(exc), 422
+        error, status = error_message(exc), 422
         page = dossier_search.search_dossiers(platform(), g.user,
                                               status=filters["status"] or None)
     kept = {k: v for k, v in filters.items() if v}
@@ -129,7 +124,7 @@ def claim(task_id: int):
     try:
         tasks.claim(platform(), g.user, task_id)
     except Conflict as exc:
-        flash(_message(exc), "error")
+        flash(error_message(exc), "error")
         return redirect(url_for(".inbox"))
     flash(_("Bạn đã nhận xử lý việc này."), "success")
     return redirect(url_for(".task", task_id=task_id))
@@ -159,7 +154,7 @@ def complete(task_id: int):
         return _render_task(view, keptfiles.values_after_error(
             platform(), g.user.id, schema, request.form, files, taken, errors), errors)
     except Conflict as exc:
-        flash(_message(exc), "error")
+        flash(error_message(exc), "error")
         return redirect(url_for(".inbox"))
     flash(_("Đã hoàn thành “%(title)s” của hồ sơ %(code)s.", title=view["title"],
             code=result["dossier_code"]), "success")
@@ -186,12 +181,12 @@ def apologise(code: str):
     try:
         result = apologies.apologise(platform(), code, g.user, reason, new_date)
     except InvalidData as exc:
-        message = exc.vi if current_lang() == "vi" else exc.message
+        message = error_message(exc)
         field = (exc.details or [{}])[0].get("field") or "reason"
         return dossier_page(code, {"action": "apology", "reason": reason, "new_date": new_date,
                                    "errors": {field: message}}, 422)
     except Conflict as exc:
-        flash(_message(exc), "error")
+        flash(error_message(exc), "error")
         return redirect(url_for("portal.dossier", code=code))
     flash(_("Đã ban hành văn bản xin lỗi và gia hạn hồ sơ %(code)s; ngày hẹn mới: %(due)s.",
             code=code, due=format_moment(result["due_at"])), "success")
@@ -216,7 +211,7 @@ def register_book():
     values = {"agency": args.get("agency") or user.agency_code or "",
               "start": args.get("start") or today.replace(day=1).isoformat(),
               "end": args.get("end") or today.isoformat(), "format": args.get("format", "")}
-    choose_agency = user.is_admin or user.has_role("leader")
+    choose_agency = user.is_admin or user.has_role(RoleCode.LEADER)
     agencies = register.agencies(platform()) if choose_agency else []
     error = None
     if values["format"]:
@@ -229,7 +224,7 @@ def register_book():
                 name, media_type, content = register.export(
                     platform(), user, values["agency"], start, end, values["format"])
             except InvalidData as exc:
-                error = _message(exc)
+                error = error_message(exc)
             else:
                 return _download(content, media_type, name)
     status = 422 if error else 200
@@ -263,7 +258,7 @@ def _render_task(view: dict, values: dict | None = None, errors: dict | None = N
         summary=error_summary(schema, errors, lang=lang),
         fields=render_form(schema, values, errors, lang=lang,
                            documents=documents),
-        sign_preview=_document_to_sign(view), history_actions=HISTORY_ACTIONS,
+        sign_preview=_document_to_sign(view),
         due_state=due_state(view.get("due_at")))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..errors import NotFound
+from ..lookup import by_code
 from ..models import (
     Agency,
     Dossier,
@@ -97,10 +97,7 @@ def get_agency(p, code: str) -> dict:
 
 
 def find_agency(session: Session, code: str) -> Agency:
-    agency = session.execute(select(Agency).where(Agency.code == code)).scalar()
-    if agency is None:
-        raise NotFound(f"No agency with code {code!r}.", vi=f"Không có cơ quan mã {code!r}.")
-    return agency
+    return by_code(session, Agency, code)
 
 
 def clean_agency(raw: Mapping, problems: list[dict], *, present: Iterable[str] = AGENCY_COLUMNS

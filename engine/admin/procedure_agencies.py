@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..errors import NotFound
+from ..lookup import by_code
 from ..models import Agency, Procedure, ProcedureAgency
 from ..procedures import receiving_agencies
 from .agencies import all_agencies
@@ -39,10 +39,7 @@ def get_procedure_agencies(p, code: str) -> dict:
 
 
 def _procedure(session: Session, code: str) -> Procedure:
-    procedure = session.execute(select(Procedure).where(Procedure.code == code)).scalar()
-    if procedure is None:
-        raise NotFound(f"No procedure {code!r}.", vi=f"Không có thủ tục {code!r}.")
-    return procedure
+    return by_code(session, Procedure, code)
 
 
 def set_procedure_agencies(p, code: str, *, agency_codes: Iterable[str], main_code: str,

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..errors import Conflict, NotFound
 from ..models import Procedure, ProcedureVersion, Role, UserRole
+from ..vocabulary import RoleCode
 from .checks import ADMIN_ROLE, clean_text, invalid, problem
 
 ROLE_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-RESERVED_ROLES = frozenset({"applicant"})  # a lane name meaning the dossier's applicant
+RESERVED_ROLES = frozenset({RoleCode.APPLICANT})  # a lane name meaning the dossier's applicant
 _BPMN_LANE = "{http://www.omg.org/spec/BPMN/20100524/MODEL}lane"
 
 

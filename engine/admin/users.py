@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import accounts, audit
-from ..errors import Conflict, NotFound
+from ..errors import Conflict
+from ..lookup import by_code
 from ..models import Agency, Role, User, UserRole
 from .agencies import all_agencies
 from .checks import (
@@ -63,10 +64,7 @@ def get_user(p, username: str) -> dict:
 
 
 def find_user(session: Session, username: str) -> User:
-    user = session.execute(select(User).where(User.username == username)).scalar()
-    if user is None:
-        raise NotFound(f"No user {username!r}.", vi=f"Không có người dùng {username!r}.")
-    return user
+    return by_code(session, User, username)
 
 
 def parse_roles(value) -> list[str]:

@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 
 from .. import clock
+from ..vocabulary import RoleCode
 
 TITLE_LENGTH = 500
 LABEL_LENGTH = 80
@@ -177,7 +178,7 @@ def human_task_values(task, *, dossier_id: int, agency_id: int | None, applicant
     """Every column of a new human-task row for the READY ``task``. ``evaluate(task, expr)``
     evaluates its due date; ``earlier_assignee(spec_name)`` answers ``sameAssigneeAs``."""
     values = describe(task)
-    applicant_lane = values["role_code"] == "applicant"
+    applicant_lane = values["role_code"] == RoleCode.APPLICANT
     assignee = applicant_id if applicant_lane else None
     same = values["properties"].get("sameAssigneeAs")
     if same:

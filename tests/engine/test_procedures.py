@@ -31,4 +31,4 @@ def test_an_unknown_procedure_is_not_found_in_both_languages(platform):
     with pytest.raises(NotFound) as raised:
         procedures.get_procedure(platform, "no-such-procedure")
     assert "no-such-procedure" in raised.value.message
-    assert "Không có thủ tục" in raised.value.vi
+    assert "Không tìm thấy thủ tục" in raised.value.vi

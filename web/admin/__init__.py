@@ -18,7 +18,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, redirect, render_template, url_for
 
 from engine.admin.overview import counts
-from engine.errors import EngineError, PermissionDenied
+from engine.errors import PermissionDenied
 
 from .. import platform
 from ..auth import _here
@@ -50,11 +50,6 @@ def _no_store(response):
 
 def actor() -> str:
     return g.user.username
-
-
-def message(error: EngineError) -> str:
-    """An engine error's message in the reader's language."""
-    return error.vi if current_lang() == "vi" else error.message
 
 
 def detail_message(item: dict) -> str:

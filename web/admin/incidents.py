@@ -12,7 +12,8 @@ from engine import incidents
 from engine.errors import EngineError
 
 from .. import platform
-from . import actor, bp, message
+from ..i18n import error_message
+from . import actor, bp
 
 
 @bp.route("/su-co")
@@ -38,7 +39,7 @@ def incident_action(kind: str, row_id: int, action: str):
         else:
             flash(_("Thao tác không hợp lệ."), "error")
     except EngineError as exc:
-        flash(message(exc), "error")
+        flash(error_message(exc), "error")
     return redirect(url_for("admin.incidents_page"))
 
 
@@ -55,5 +56,5 @@ def dossier_processing():
             incidents.suspend(p, code, actor=who, reason=request.form.get("reason", ""))
             flash(_("Đã tạm dừng xử lý hồ sơ %(code)s.", code=code), "success")
     except EngineError as exc:
-        flash(message(exc), "error")
+        flash(error_message(exc), "error")
     return redirect(url_for("admin.incidents_page"))

@@ -9,7 +9,8 @@ from engine.admin.roles import delete_role, get_role, list_roles, save_role
 from engine.errors import Conflict, InvalidData
 
 from .. import platform
-from . import actor, bp, field_messages, message
+from ..i18n import error_message
+from . import actor, bp, field_messages
 
 
 @bp.route("/roles")
@@ -52,7 +53,7 @@ def role_delete(code: str):
     try:
         delete_role(platform(), code, actor=actor())
     except Conflict as exc:
-        flash(message(exc), "error")
+        flash(error_message(exc), "error")
         return redirect(url_for("admin.role_edit", code=code))
     flash(_("Đã xóa vai trò %(code)s.", code=code), "success")
     return redirect(url_for("admin.roles"))

@@ -22,7 +22,8 @@ from engine.admin.users import (
 from engine.errors import Conflict, InvalidData
 
 from .. import platform
-from . import actor, bp, field_messages, message, uploaded_csv
+from ..i18n import error_message
+from . import actor, bp, field_messages, uploaded_csv
 
 FIELDS = ("username", "full_name", "kind", "email", "phone", "id_number", "title",
           "agency_code", "password", "active")
@@ -98,7 +99,7 @@ def user_active(username: str):
     try:
         set_user_active(platform(), username, active, actor=actor())
     except Conflict as exc:
-        flash(message(exc), "error")
+        flash(error_message(exc), "error")
     else:
         flash(_("Đã mở lại tài khoản %(username)s.", username=username) if active else
               _("Đã khóa tài khoản %(username)s.", username=username), "success")

@@ -9,7 +9,8 @@ must be valid).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, request
@@ -17,18 +18,13 @@ from flask import Blueprint, current_app, g, request
 from engine import accounts
 from engine.errors import PermissionDenied
 from engine.storage import Upload
-from web import safejson
+from web import platform, safejson
 from web.errors import ApiError
 
 bp = Blueprint("api", __name__)
 
 View = TypeVar("View", bound=Callable[..., Any])
 _BEARER_CHALLENGE = 'Bearer realm="motcua"'
-
-
-def platform():
-    """The engine :class:`~engine.platform.Platform` the app was built with."""
-    return current_app.extensions["motcua"]
 
 
 def public(view: View) -> View:
@@ -133,6 +129,25 @@ def data_object(body: dict, key: str = "data") -> dict:
     if not isinstance(value, dict):
         raise bad_request(f"'{key}' must be a JSON object.", f"'{key}' phải là một đối tượng JSON.")
     return value
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body sent as JSON or as multipart: its plain ``fields``, its ``data``
+    object and its files (none in JSON)."""
+
+    fields: Mapping[str, Any]
+    data: dict
+    files: dict[str, Upload]
+
+
+def request_body() -> Body:
+    """JSON ``{data, ...}``, or multipart with ``data`` as a JSON string, the other fields
+    as text and one file field per file; 400/415 as :func:`json_body`."""
+    if is_multipart():
+        return Body(request.form, form_data_field("data"), uploaded_files())
+    body = json_body()
+    return Body(body, data_object(body), {})
 
 
 def form_data_field(name: str = "data") -> dict:

@@ -14,13 +14,10 @@ from .common import (
     bad_request,
     bp,
     current_user,
-    data_object,
-    form_data_field,
-    is_multipart,
     json_body,
     optional_auth,
     platform,
-    uploaded_files,
+    request_body,
 )
 
 
@@ -34,24 +31,16 @@ def submit_dossier():
     201 ``{code, status, received_at, due_at, agency}``; 422 with field errors; 404 for an
     unknown procedure.
     """
-    if is_multipart():
-        procedure_code = request.form.get("procedure", "")
-        agency_code = request.form.get("agency") or None
-        data = form_data_field("data")
-        files = uploaded_files()
-    else:
-        body = json_body()
-        procedure_code = body.get("procedure", "")
-        agency_code = body.get("agency") or None
-        data = data_object(body)
-        files = {}
+    body = request_body()
+    procedure_code = body.fields.get("procedure", "")
+    agency_code = body.fields.get("agency") or None
     if not isinstance(procedure_code, str) or not procedure_code.strip():
         raise bad_request("Name the procedure: 'procedure' is its code (see GET /procedures).",
                           "Hãy ghi mã thủ tục vào trường 'procedure' (xem GET /procedures).")
     if agency_code is not None and not isinstance(agency_code, str):
         raise bad_request("'agency' is the code of the receiving agency, a string.",
                           "Trường 'agency' là mã cơ quan tiếp nhận, dạng chuỗi.")
-    result = dossiers.submit(platform(), current_user(), procedure_code.strip(), data, files,
+    result = dossiers.submit(platform(), current_user(), procedure_code.strip(), body.data, body.files,
                              agency_code=agency_code)
     return jsonify(_pick(result, "code", "status", "received_at", "due_at", "agency")), 201
 

@@ -11,12 +11,8 @@ from .common import (
     bad_request,
     bp,
     current_user,
-    data_object,
-    form_data_field,
-    is_multipart,
-    json_body,
     platform,
-    uploaded_files,
+    request_body,
 )
 
 
@@ -64,17 +60,10 @@ def complete_task(task_id: int):
     The passphrase unlocks the officer's signing key on tasks that sign a document.
     409 if the task is done or claimed by another officer; 422 with field errors.
     """
-    if is_multipart():
-        data = form_data_field("data")
-        files = uploaded_files()
-        passphrase = request.form.get("passphrase") or None
-    else:
-        body = json_body()
-        data = data_object(body)
-        files = {}
-        passphrase = body.get("passphrase") or None
-        if passphrase is not None and not isinstance(passphrase, str):
-            raise bad_request("'passphrase' must be a string.", "'passphrase' phải là chuỗi.")
-    result = tasks.complete(platform(), current_user(), task_id, data, files or None,
+    body = request_body()
+    passphrase = body.fields.get("passphrase") or None
+    if passphrase is not None and not isinstance(passphrase, str):
+        raise bad_request("'passphrase' must be a string.", "'passphrase' phải là chuỗi.")
+    result = tasks.complete(platform(), current_user(), task_id, body.data, body.files or None,
                             passphrase=passphrase)
     return jsonify(result)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from engine import accounts
 from engine.operators import REGISTRY
+from engine.vocabulary import RoleCode
 
-APPLICANT = "applicant"  # not a role: the dossier's own applicant (bpmn/README.md)
+APPLICANT = RoleCode.APPLICANT  # not a role: the dossier's own applicant (bpmn/README.md)
 PARAMETER_TYPES = ("str", "int", "float", "bool", "dict", "list")
 # Expression helpers of the restricted evaluator (bpmn/README.md), shown as hints.
 HELPERS = ("now()", "working_days(n)", "working_days(n, start)",

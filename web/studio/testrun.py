@@ -21,7 +21,7 @@ from engine.errors import InvalidBundle, InvalidData
 from .. import platform
 from ..formparse import parse_form
 from ..formrender import render_form
-from ..i18n import current_lang, format_moment
+from ..i18n import current_lang, error_message, format_moment
 from . import analyst_required, assets_installed, bp
 from .editor import diagram_name, localized, roles_by_name, working_copy
 
@@ -53,7 +53,7 @@ def test_run(code: str, number: int):
                              started_at=datetime.fromisoformat(run["started_at"]),
                              decisions=run["decisions"])
     except InvalidBundle as exc:
-        flash(exc.vi if current_lang() == "vi" else exc.message, "error")
+        flash(error_message(exc), "error")
         return render_template("studio/test_run.html", code=code, version=version, run=run,
                                result=None)
     roles = {r["code"]: r["name"] for r in roles_by_name()}
@@ -119,10 +119,10 @@ def test_run_act(code: str, number: int):
                              started_at=datetime.fromisoformat(run["started_at"]),
                              decisions=decisions)
     except InvalidData as exc:
-        flash(exc.vi if current_lang() == "vi" else exc.message, "error")
+        flash(error_message(exc), "error")
         return _back(code, number)
     except InvalidBundle as exc:
-        flash(exc.vi if current_lang() == "vi" else exc.message, "error")
+        flash(error_message(exc), "error")
         return _back(code, number)
     if result["applied"] == len(decisions):
         session[KEY] = {**run, "decisions": decisions}
