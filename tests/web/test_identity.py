@@ -256,3 +256,17 @@ def test_the_national_record_says_the_applicant_was_verified(platform, portal):
 
     assert record(verified)["vneid_verified"] is True
     assert record(unverified)["vneid_verified"] is False
+
+
+def test_the_login_page_offers_the_national_identity_only_when_there_is_a_provider(platform):
+    button = "Đăng nhập bằng VNeID / Cổng DVC quốc gia"
+    plain = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True}).test_client()
+    assert button not in plain.get("/auth/login").text
+    assert plain.get("/auth/dinh-danh/ve?code=x&state=y").status_code == 404
+    assert plain.get("/sandbox/oidc/jwks").status_code == 404  # no stand-in either
+    platform.settings.oidc_stand_in = True
+    with_stand_in = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True}).test_client()
+    assert button in with_stand_in.get("/auth/login").text
+    keys = with_stand_in.get("/sandbox/oidc/jwks").get_json()
+    assert keys["stand_in"] is True and keys["keys"][0]["alg"] == "RS256"
+    assert "d" not in keys["keys"][0]  # the public half only
