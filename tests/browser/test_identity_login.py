@@ -12,19 +12,14 @@ from sqlalchemy import select
 
 from engine.identity_models import IdentityLink
 from tests.browser.conftest import open_application_form
-from tests.serving import serve
-from web import create_app
 
 BUTTON = "Đăng nhập bằng VNeID / Cổng DVC quốc gia"
 
 
 @pytest.fixture
-def portal(platform):
-    """The portal with the stand-in identity provider on, as in the demo."""
-    platform.settings.oidc_stand_in = True
-    with serve(create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})) as base:
-        platform.settings.public_url = base
-        yield base
+def portal(identity_portal):
+    """The portal with the stand-in identity provider on (tests/conftest.py)."""
+    return identity_portal
 
 
 def sign_in_with_identity(page, base: str) -> None:

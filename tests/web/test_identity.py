@@ -22,18 +22,15 @@ from engine import accounts, identity, national
 from engine.identity_models import IdentityLink
 from engine.models import AuditEvent, Outbox, User
 from tests.engine.factories import submit
-from tests.serving import serve
 from web import create_app, oidc_standin
 
 MINH_ANH = "demo-citizen-0001"
 
 
 @pytest.fixture
-def portal(platform):
-    platform.settings.oidc_stand_in = True
-    with serve(create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})) as base:
-        platform.settings.public_url = base
-        yield base
+def portal(identity_portal):
+    """The portal with the stand-in identity provider on (tests/conftest.py)."""
+    return identity_portal
 
 
 def _csrf(page: str) -> str:
@@ -45,11 +42,14 @@ def _hidden(page: str) -> dict:
             re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)}
 
 
-def _to_provider(http: requests.Session, base: str, *, page: str = "/auth/login") -> str:
-    """Press the national identity button on ``page``; the stand-in's authorization page."""
+def _to_provider(http: requests.Session, base: str, *, page: str = "/auth/login",
+                 then: str = "") -> str:
+    """Press the national identity button on ``page`` (to come back to ``then``); the
+    stand-in's authorization page."""
     start = http.get(base + page)
     assert "/auth/dinh-danh/dang-nhap" in start.text
-    sent = http.post(base + "/auth/dinh-danh/dang-nhap", data={"csrf_token": _csrf(start.text)},
+    sent = http.post(base + "/auth/dinh-danh/dang-nhap",
+                     data={"csrf_token": _csrf(start.text), "next": then},
                      allow_redirects=False)
     assert sent.status_code == 302
     authorize = http.get(sent.headers["Location"])
@@ -67,8 +67,8 @@ def _consent(http: requests.Session, base: str, page: str, person: str = MINH_AN
 
 
 def sign_in(http: requests.Session, base: str, person: str = MINH_ANH, *,
-            page: str = "/auth/login") -> requests.Response:
-    callback = _consent(http, base, _to_provider(http, base, page=page), person)
+            page: str = "/auth/login", then: str = "") -> requests.Response:
+    callback = _consent(http, base, _to_provider(http, base, page=page, then=then), person)
     return http.get(callback)
 
 
@@ -107,11 +107,15 @@ def test_first_sign_in_creates_an_account_and_the_next_one_finds_it(platform, po
         assert user.email == "minhanh.dinhdanh@example.vn"  # the provider verified it
 
     second = requests.Session()
-    sign_in(second, portal)
+    back = sign_in(second, portal, then="/thu-tuc/vehicle-badge")
+    assert back.url == portal + "/thu-tuc/vehicle-badge"  # where the login was asked from
     assert signed_in_as(second, portal) == "Trần Thị Minh Anh"
+    elsewhere = sign_in(requests.Session(), portal, then="//evil.example/")
+    assert elsewhere.url == portal + "/ho-so"  # never to another site
     assert [row.user_id for row in link_rows(platform)] == [link.user_id]
     username = accounts.load_user(platform, link.user_id).username
     assert identity_events(platform) == [("identity_account_created", username),
+                                         ("identity_login", username),
                                          ("identity_login", username)]
 
 
