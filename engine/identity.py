@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import accounts, audit, clock
@@ -125,6 +126,15 @@ def sign_in(p, issuer: str, subject: str, values: Mapping, *,
         raise IdentityRefused("The identity provider named no usable subject.",
                               vi="Máy chủ định danh không trả về mã định danh hợp lệ.")
     values = {key: value for key, value in values.items() if key in FIELDS}
+    try:
+        user_id, outcome = _sign_in(p, issuer, subject, values, current_user_id)
+    except IntegrityError:  # the same new identity, signing in twice at once: it is linked now
+        user_id, outcome = _sign_in(p, issuer, subject, values, current_user_id)
+    return accounts.load_user(p, user_id), outcome
+
+
+def _sign_in(p, issuer: str, subject: str, values: dict,
+             current_user_id: int | None) -> tuple[int, str]:
     with p.db.transaction() as session:
         link = session.execute(select(IdentityLink).where(
             IdentityLink.issuer == issuer, IdentityLink.subject == subject)).scalar()
@@ -147,8 +157,8 @@ def sign_in(p, issuer: str, subject: str, values: Mapping, *,
                   "created": "identity_account_created"}[outcome]
         audit.append(session, actor=user.username, action=action,
                      detail={"user": user.username, "issuer": issuer, "subject": subject})
-        user_id = user.id
-    return accounts.load_user(p, user_id), outcome
+        session.flush()
+        return user.id, outcome
 
 
 def _new_link(session: Session, user_id: int, issuer: str, subject: str) -> IdentityLink:

@@ -3,6 +3,8 @@ account fields, linking rules, the settings that name the provider, and forms' p
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select, update
 
@@ -103,3 +105,24 @@ def test_the_provider_comes_from_the_settings(tmp_path, monkeypatch):
     assert real.metadata_url == ("https://sso.dichvucong.gov.vn/.well-known/"
                                  "openid-configuration")
     assert (real.client_id, real.client_secret, real.stand_in) == ("h56", "s3cret", False)
+
+
+def test_the_same_new_identity_signing_in_twice_at_once_gets_one_account(platform):
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def sign_in() -> None:
+        start.wait()
+        try:
+            results.append(identity.sign_in(platform, ISSUER, "twice", {"full_name": "A"}))
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sign_in) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len({user.id for user, _ in results}) == 1
+    assert sorted(outcome for _, outcome in results) == ["created", "login"]
