@@ -107,6 +107,7 @@ def start():
         client.server_metadata.pop("_loaded_at", None)
         abort(502)
     if metadata.get("issuer") != provider.issuer:  # OpenID Connect Discovery §4.3
+        client.server_metadata.pop("_loaded_at", None)  # read it again next time
         _refused(f"discovery names issuer {metadata.get('issuer')!r}")
     target = request.form.get("next", "")
     browser[_NEXT_KEY] = target if _is_local(target) else ""

@@ -162,6 +162,25 @@ def test_a_wrong_state_is_refused(platform, portal):
     assert link_rows(platform) == []
 
 
+def test_declining_at_the_provider_signs_nobody_in(platform, portal):
+    http = requests.Session()
+    fields = {**_hidden(_to_provider(http, portal)), "person": MINH_ANH, "action": "deny"}
+    declined = http.post(portal + "/sandbox/oidc/authorize", data=fields)
+    assert declined.url.startswith(portal + "/auth/login")
+    assert "Bạn đã không đồng ý chia sẻ thông tin định danh" in declined.text
+    assert signed_in_as(http, portal) is None
+    assert link_rows(platform) == []
+
+
+def test_a_provider_whose_discovery_names_another_issuer_is_not_used(portal, monkeypatch):
+    monkeypatch.setattr(oidc_standin, "issuer", lambda: "https://elsewhere.example")
+    http = requests.Session()
+    start = http.get(portal + "/auth/login")
+    refused = http.post(portal + "/auth/dinh-danh/dang-nhap",
+                        data={"csrf_token": _csrf(start.text)}, allow_redirects=False)
+    assert refused.status_code == 400  # the browser is not sent to its authorize endpoint
+
+
 def test_an_id_token_with_another_nonce_is_refused(platform, portal, monkeypatch):
     claims = oidc_standin.id_token_claims
     monkeypatch.setattr(oidc_standin, "id_token_claims",
@@ -233,6 +252,14 @@ def test_the_stand_in_checks_the_pkce_verifier_and_the_client(portal):
     assert tokens.headers["X-Stand-In"] == "true"
     again = _redeem(portal, code, verifier)  # a code is good once
     assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+
+    userinfo = portal + "/sandbox/oidc/userinfo"
+    bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    person = requests.get(userinfo, headers=bearer).json()
+    assert person["sub"] == MINH_ANH and person["name"] == "Trần Thị Minh Anh"
+    assert "email" not in person  # the scope was "openid profile"
+    id_token = {"Authorization": f"Bearer {tokens.json()['id_token']}"}
+    assert requests.get(userinfo, headers=id_token).status_code == 401  # not for /userinfo
 
 
 def test_the_stand_in_refuses_a_request_without_pkce(portal):
