@@ -69,6 +69,11 @@ _READ_WHEN_SET = (
     ("studio_assets_dir", "MOTCUA_STUDIO_ASSETS_DIR", Path),
     ("chart_assets_dir", "MOTCUA_CHART_ASSETS_DIR", Path),
     ("font_dir", "MOTCUA_FONT_DIR", Path),
+    ("oidc_issuer", "MOTCUA_OIDC_ISSUER", _url),
+    ("oidc_client_id", "MOTCUA_OIDC_CLIENT_ID", _stripped),
+    ("oidc_client_secret", "MOTCUA_OIDC_CLIENT_SECRET", _stripped),
+    ("oidc_id_number_claim", "MOTCUA_OIDC_ID_NUMBER_CLAIM", _stripped),
+    ("oidc_stand_in", "MOTCUA_OIDC_STAND_IN", _not_off),
 )
 
 
@@ -150,6 +155,18 @@ class Settings:
     ``signer_cache_ttl_seconds`` (``MOTCUA_SIGNER_CACHE_TTL``): how long an unlocked signing
     key stays in the process's memory (:data:`signing.pki.signer_cache`); 0 unlocks it on
     every signature.
+    ``oidc_issuer`` / ``oidc_client_id`` / ``oidc_client_secret`` (``MOTCUA_OIDC_ISSUER``,
+    ``MOTCUA_OIDC_CLIENT_ID``, ``MOTCUA_OIDC_CLIENT_SECRET``): the national identity
+    provider (VNeID / the national portal's single sign-on, OpenID Connect; its
+    ``/.well-known/openid-configuration`` is read from the issuer URL) and this portal's
+    registration with it (:mod:`engine.identity`). Unset (and no stand-in), the login page
+    has no "sign in with VNeID" button. ``oidc_id_number_claim``
+    (``MOTCUA_OIDC_ID_NUMBER_CLAIM``): the claim that carries the personal identification
+    number (CCCD).
+    ``oidc_stand_in`` (``MOTCUA_OIDC_STAND_IN``): serve the local stand-in identity
+    provider at ``/sandbox/oidc`` (:mod:`web.oidc_standin`) and, with no ``oidc_issuer``,
+    sign in through it. On by default for the demo's data (``motcua demo``), off
+    elsewhere: it lets anyone sign in as a made-up person.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -195,6 +212,11 @@ class Settings:
     chart_assets_dir: Path | None = None
     font_dir: Path | None = None
     signer_cache_ttl_seconds: float = 300.0
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_id_number_claim: str = "id_number"
+    oidc_stand_in: bool = False
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -225,6 +247,9 @@ class Settings:
                 values["signer_cache_ttl_seconds"] = float(env["MOTCUA_SIGNER_CACHE_TTL"])
             except ValueError:  # as before: a mistyped value keeps the default
                 pass
+        if "MOTCUA_OIDC_STAND_IN" not in env:  # the demo's data: on, unless an issuer is set
+            values["oidc_stand_in"] = not values.get("oidc_issuer") and is_demo_data(
+                values["data_dir"])
         values.update(overrides)
         if "agency_key_passphrase" not in overrides:
             values["agency_key_passphrase"] = env.get("MOTCUA_AGENCY_KEY_PASSPHRASE") or (

@@ -33,7 +33,9 @@ The protocol (version 1), JSON over HTTPS::
      "channel": 2,                    1 counter, 2 online, 3 post
      "paid_online": 0,                0 no, 1 national payment platform, 2 local gateway
      "result_code": null, "result_file_url": null,
-     "digitised": false, "from_citizen_store": false, "vneid_verified": false}
+     "digitised": false, "from_citizen_store": false,
+     "vneid_verified": false}         true when the applicant's account signed in with the
+                                      national identity (engine/identity.py)
 
     200 {"national_code": "G22.99-…", "sequence": 2, "accepted": true}   stored (or stored before
                                                   under this key: the same answer again)
@@ -60,6 +62,7 @@ from sqlalchemy.orm import Session
 
 from . import clock, outbox
 from .httpjson import NoAnswer, post_json
+from .identity import is_verified
 from .models import Document, Dossier, Outbox
 from .payment_models import Payment
 from .standin_store import JsonLinesStore
@@ -128,7 +131,8 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: 
         "paid_online": 2 if paid else 0,
         "result_code": str(result) if result else None,
         "result_file_url": f"{p.settings.public_url}/tai-lieu/{result}" if result else None,
-        "digitised": False, "from_citizen_store": False, "vneid_verified": False,
+        "digitised": False, "from_citizen_store": False,
+        "vneid_verified": is_verified(session, dossier.applicant_id),
     }
 
 

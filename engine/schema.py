@@ -1,8 +1,8 @@
 """Every table of the database: the core tables (:mod:`engine.models`) and those defined
 beside the feature that owns them (:mod:`engine.payment_models`,
-:mod:`engine.stats_models`), on one metadata — what ``create_all`` builds and what the migrations are compared against."""
+:mod:`engine.stats_models`, :mod:`engine.identity_models`), on one metadata — what ``create_all`` builds and what the migrations are compared against."""
 
-from . import models, payment_models, stats_models  # noqa: F401  (their tables join the metadata)
+from . import identity_models, models, payment_models, stats_models  # noqa: F401  (their tables join the metadata)
 from .columns import Base
 
 metadata = Base.metadata

@@ -118,3 +118,16 @@ def _cheap_password_hashes():
 def _reset_clock():
     yield
     clock.reset()
+
+
+@pytest.fixture
+def identity_portal(platform):
+    """The portal over HTTP (waitress on a free port) with the stand-in national identity
+    provider on, as in the demo; its public URL is the served one (the stand-in's issuer)."""
+    from tests.serving import serve
+    from web import create_app
+
+    platform.settings.oidc_stand_in = True
+    with serve(create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})) as base:
+        platform.settings.public_url = base
+        yield base

@@ -70,8 +70,10 @@ def create_app(config: dict | None = None) -> Flask:
         counter,
         csrf,
         i18n,
+        identity,
         leaders,
         limits,
+        oidc_standin,
         ops,
         payments,
         portal,
@@ -96,11 +98,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(leaders.bp, url_prefix="/thong-ke")
     app.register_blueprint(rating.bp)
     app.register_blueprint(auth.bp, url_prefix="/auth")
+    app.register_blueprint(identity.bp, url_prefix="/auth")  # national identity (OIDC)
     studio.init_app(app)
     payments.init_app(app)
     sandbox_gps.init_app(app)  # the stand-in vehicle-tracking provider (/sandbox/gps)
     national_stand_in(app)  # the stand-in national portal (/sandbox/national)
     sms_stand_in(app)  # the stand-in SMS provider (/sandbox/sms)
+    oidc_standin.init_app(app)  # the stand-in identity provider (/sandbox/oidc), when on
     admin.init_app(app)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     # After auth's user loader, so that even the CSRF error page knows who is signed in.

@@ -25,8 +25,9 @@ from .formschema import field_kind, walk
 
 KEEP_SECONDS = 24 * 3600
 KEPT_SUFFIX = "__kept"  # the hidden input next to a file input: ``<field>__kept``
-#: Account fields a form property may name with ``x-prefill`` (bpmn/README.md).
-PREFILL_FIELDS = ("full_name", "id_number", "address", "email", "phone")
+#: Account fields a form property may name with ``x-prefill`` (bpmn/README.md); the date
+#: of birth comes only from a national identity (:mod:`engine.identity`).
+PREFILL_FIELDS = ("full_name", "id_number", "address", "email", "phone", "birth_date")
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -93,14 +94,17 @@ def _set_value(values: dict, path: str, value) -> None:
     values[name] = value
 
 
-def prefill(schema: Mapping, user) -> dict:
+def prefill(schema: Mapping, user, identity: Mapping | None = None) -> dict:
     """``{field path: value}`` for the properties whose ``x-prefill`` names an account
-    field (one of :data:`PREFILL_FIELDS`) the signed-in ``user`` has a value for."""
+    field (one of :data:`PREFILL_FIELDS`) the signed-in ``user`` has a value for.
+    ``identity``: the claims of the account's national identity
+    (:func:`engine.identity.prefill_values`), verified by the provider: they come first."""
     values = {}
+    identity = identity or {}
     for path, prop in walk(schema):
         name = prop.get("x-prefill")
         if name in PREFILL_FIELDS:
-            value = getattr(user, name, "") or ""
+            value = identity.get(name) or getattr(user, name, "") or ""
             if value:
                 values[path] = value
     return values

@@ -21,7 +21,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from markupsafe import Markup
 
-from engine import apologies, documents, dossiers, forms, inbox, lifecycle, procedures, sms
+from engine import (
+    apologies,
+    documents,
+    dossiers,
+    forms,
+    identity,
+    inbox,
+    lifecycle,
+    procedures,
+    sms,
+)
 from engine.errors import Conflict, InvalidData, NotFound
 
 from . import keptfiles, platform
@@ -78,7 +88,8 @@ def procedure(code: str):
 def apply(code: str):
     """The application form; POST submits the dossier and goes to its receipt.
 
-    A blank form is filled from the account where the form asks (``x-prefill``). A
+    A blank form is filled from the account where the form asks (``x-prefill``), and from
+    the claims of its national identity first (:mod:`engine.identity`). A
     rejected submission shows the form again with every problem at once, in the order of
     the form, every typed value kept and every accepted file kept as attached
     (:mod:`web.keptfiles`). When several agencies receive the procedure (the district
@@ -87,7 +98,8 @@ def apply(code: str):
     """
     procedure_view = procedures.get_procedure(platform(), code)
     schema = procedure_view["form"]
-    values, errors, prefilled = None, {}, keptfiles.prefill(schema, g.user)
+    values, errors = None, {}
+    prefilled = keptfiles.prefill(schema, g.user, identity.prefill_values(platform(), g.user.id))
     chosen = request.form.get("receiving_agency", "") if request.method == "POST" else ""
     if request.method == "POST":
         data, files, problems = read_form(schema, request.form, request.files)

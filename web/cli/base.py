@@ -3,6 +3,7 @@ from the environment, and how a command fails."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,8 @@ def env_settings(*, seal: bool = False, demo: bool = False) -> Settings:
     settings = Settings.from_env()
     if demo and not settings.agency_key_passphrase:
         settings.agency_key_passphrase = DEMO_PASSPHRASE
+    if demo and "MOTCUA_OIDC_STAND_IN" not in os.environ and not settings.oidc_issuer:
+        settings.oidc_stand_in = True  # sign in with the stand-in national identity provider
     if seal and settings.seal_passphrase_missing():
         fail(settings.seal_passphrase_missing(), code=2)
     return settings
