@@ -205,12 +205,12 @@ class AuditAction(Term):
     PASSWORD_RESET_BY_EMAIL = term("password_reset_by_email", "Đặt lại mật khẩu qua thư điện tử",
                                    "Password reset by e-mail")
     IDENTITY_LOGIN = term("identity_login", "Đăng nhập bằng định danh điện tử quốc gia",
-                          "Signed in with the national digital identity")
+                          "Signed in with the national electronic identity")
     IDENTITY_LINKED = term("identity_linked", "Liên kết tài khoản với định danh điện tử quốc gia",
-                           "Account linked to the national digital identity")
+                           "Account linked to the national electronic identity")
     IDENTITY_ACCOUNT_CREATED = term("identity_account_created",
                                     "Tạo tài khoản từ định danh điện tử quốc gia",
-                                    "Account created from the national digital identity")
+                                    "Account created from the national electronic identity")
     # administration
     ADMIN_USER_CREATE = term("admin_user_create", "Đã tạo người dùng", "User created")
     ADMIN_USER_UPDATE = term("admin_user_update", "Đã sửa người dùng", "User updated")
