@@ -69,6 +69,7 @@ _READ_WHEN_SET = (
     ("studio_assets_dir", "MOTCUA_STUDIO_ASSETS_DIR", Path),
     ("chart_assets_dir", "MOTCUA_CHART_ASSETS_DIR", Path),
     ("font_dir", "MOTCUA_FONT_DIR", Path),
+    ("dmn_assets_dir", "MOTCUA_DMN_ASSETS_DIR", Path),
 )
 
 
@@ -142,7 +143,8 @@ class Settings:
     merchant's credentials (:func:`engine.payments.gateway_for`); unset, the portal's own
     sandbox at ``{public_url}/sandbox/vnpay/pay`` with a demo terminal code and secret.
     ``studio_assets_dir`` (``MOTCUA_STUDIO_ASSETS_DIR``): where the studio finds bpmn-js's
-    ``dist/``; unset, ``node_modules/bpmn-js/dist`` beside the code.
+    ``dist/``; unset, ``node_modules/bpmn-js/dist`` beside the code. ``dmn_assets_dir``
+    (``MOTCUA_DMN_ASSETS_DIR``): the same for dmn-js (the decision-table editor).
     ``chart_assets_dir`` (``MOTCUA_CHART_ASSETS_DIR``): where the leaders' page finds
     Chart.js's ``dist/``; unset, ``node_modules/chart.js/dist`` beside the code.
     ``font_dir`` (``MOTCUA_FONT_DIR``): a folder searched first for the DejaVu fonts that
@@ -195,6 +197,7 @@ class Settings:
     chart_assets_dir: Path | None = None
     font_dir: Path | None = None
     signer_cache_ttl_seconds: float = 300.0
+    dmn_assets_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -88,6 +88,6 @@ def _no_store(response):
 
 def init_app(app: Flask) -> None:
     """Register the blueprint at ``/studio`` with its views."""
-    from . import editor, forms, migration, testrun, trace, versions, whatif  # noqa: F401
+    from . import decisions, editor, forms, migration, testrun, trace, versions, whatif  # noqa: F401
 
     app.register_blueprint(bp, url_prefix="/studio")
