@@ -39,7 +39,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 )
 from sqlalchemy import select
 
-from . import bundle_warnings, camunda, casefile, datastores, elements, problem_texts
+from . import bundle_warnings, camunda, casefile, datastores, elements, eventsubs, problem_texts
 from .cooperation import start_messages, start_receivers
 from .errors import InvalidBundle
 from .models import Agency, Procedure
@@ -391,6 +391,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
                    cooperating=cooperating_ids(meta))
     if problems:
         raise invalid(problems)
+    eventsubs.mark(roots)
     for name, root in roots.items():
         try:
             parser.add_bpmn_xml(root, filename=name)
@@ -419,6 +420,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     cooperating = _cooperating_specs(parser, meta, subprocess_specs, problems)
     if problems:
         raise invalid(problems)
+    eventsubs.wire([spec, *subprocess_specs.values()])
     default_role = _default_role(meta, texts, known_roles, problems)
     _check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
                  expression_checker, problems, default_role=default_role, warnings=warnings,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import eventsubs
+
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
 REFUSED_ELEMENTS = {
@@ -125,6 +127,7 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
     pools |= set(cooperating)
     if main in docs.processes and _check_main_starts(docs, main, problems, problem):
         pools.add(main)  # started by another system's message (POST /api/v1/messages)
+    tops = {main, *cooperating} - set(docs.callers)  # the processes dossiers run
     for name, root in roots.items():
         for el in root.iter():
             tag = _local(el)
@@ -137,11 +140,12 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
 
             if tag in REFUSED_ELEMENTS:
                 bad(REFUSED_ELEMENTS[tag])
+            elif tag == "startEvent" and eventsubs.is_event_sub(el.getparent()):
+                continue  # checked with its event sub-process
             elif tag in ALLOWED:
                 _check_event(docs, el, tag, bad, pools)
-            elif tag == "subProcess" and el.get("triggeredByEvent") == "true":
-                bad("event sub-processes are not supported: attach boundary events to an "
-                    "embedded sub-process around the steps instead")
+            elif eventsubs.is_event_sub(el):
+                eventsubs.check(el, tops, bad, lambda d, bad=bad: _check_signal_ref(docs, d, bad))
             elif tag == "businessRuleTask" and not any(
                     (c.tag if isinstance(c.tag, str) else "").endswith("}calledDecisionId")
                     and (c.text or "").strip() for c in el.iter()):

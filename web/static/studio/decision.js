@@ -21,21 +21,7 @@
   var dirty = false;
 
   function say(text, kind, items) {
-    statusBox.textContent = '';
-    statusBox.className = 'studio-status' + (kind ? ' flash flash--' + kind : '');
-    if (!text) { return; }
-    var p = document.createElement('p');
-    p.textContent = text;
-    statusBox.appendChild(p);
-    if (items && items.length) {
-      var list = document.createElement('ul');
-      items.forEach(function (item) {
-        var li = document.createElement('li');
-        li.textContent = item;
-        list.appendChild(li);
-      });
-      statusBox.appendChild(list);
-    }
+    window.StudioTalk.say(statusBox, text, kind, [], items);
   }
 
   function tableViews() {
@@ -66,12 +52,9 @@
   }
 
   function postJSON(url, body) {
-    return fetch(url, {
-      method: 'POST', credentials: 'same-origin',
-      headers: {'Content-Type': 'application/json', 'Accept': 'application/json',
-                'X-CSRF-Token': config.csrf},
-      body: JSON.stringify(body)
-    }).then(function (response) { return response.json(); });
+    return window.StudioTalk.postJSON(url, body, config.csrf).then(function (answer) {
+      return answer.data;
+    });
   }
 
   function saveTable() {
