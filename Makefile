@@ -6,7 +6,9 @@ FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 CHROME := /usr/bin/chromium
 PDFSIG := /usr/bin/pdfsig
 WRK    := /usr/bin/wrk
-ASSETS := node_modules/bpmn-js/dist/bpmn-modeler.production.min.js
+# npm ci writes node_modules/.package-lock.json: newer than the lock file once every
+# package it pins (bpmn-js, dmn-js, Chart.js) is installed.
+ASSETS := node_modules/.package-lock.json
 
 .PHONY: setup demo test lint bench clean
 
@@ -21,8 +23,9 @@ $(FONT):
 	@command -v apt-get >/dev/null || { echo "Install the DejaVu fonts (fonts-dejavu-core) or set MOTCUA_FONT_DIR."; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core
 
-# The studio's diagram editor, bpmn-js, comes from the npm registry at the versions pinned
-# by package-lock.json; Flask serves its built files from node_modules (/studio/vendor/).
+# The studio's diagram and decision-table editors, bpmn-js and dmn-js, come from the npm
+# registry at the versions pinned by package-lock.json; Flask serves their built files from
+# node_modules (/studio/vendor/, /studio/dmn-vendor/).
 $(ASSETS): package.json package-lock.json
 	@command -v npm >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } || { echo "Install Node.js and npm, then run: npm ci"; exit 1; }
 	npm ci --no-audit --no-fund

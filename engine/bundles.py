@@ -18,7 +18,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import bundle_warnings, camunda, datastores, elements
+from . import bundle_warnings, camunda, datastores, elements, eventsubs
 from .bundle_meta import cooperating_ids, load_meta
 from .bundle_problems import Problem, invalid
 from .bundle_specs import APPLICANT_ROLE, check_form, check_specs
@@ -166,6 +166,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
                    cooperating=cooperating_ids(meta))
     if problems:
         raise invalid(problems)
+    eventsubs.mark(roots)
     for name, root in roots.items():
         try:
             parser.add_bpmn_xml(root, filename=name)
@@ -182,6 +183,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
     cooperating = _cooperating_specs(parser, meta, subprocess_specs, problems)
     if problems:
         raise invalid(problems)
+    eventsubs.wire([spec, *subprocess_specs.values()])
     default_role = _default_role(meta, texts, known_roles, problems)
     check_specs([spec, *subprocess_specs.values()], texts, meta, known_roles, operators,
                  expression_checker, problems, default_role=default_role, warnings=warnings,

@@ -74,6 +74,7 @@ _READ_WHEN_SET = (
     ("oidc_client_secret", "MOTCUA_OIDC_CLIENT_SECRET", _stripped),
     ("oidc_id_number_claim", "MOTCUA_OIDC_ID_NUMBER_CLAIM", _stripped),
     ("oidc_stand_in", "MOTCUA_OIDC_STAND_IN", _not_off),
+    ("dmn_assets_dir", "MOTCUA_DMN_ASSETS_DIR", Path),
 )
 
 
@@ -147,7 +148,8 @@ class Settings:
     merchant's credentials (:func:`engine.payments.gateway_for`); unset, the portal's own
     sandbox at ``{public_url}/sandbox/vnpay/pay`` with a demo terminal code and secret.
     ``studio_assets_dir`` (``MOTCUA_STUDIO_ASSETS_DIR``): where the studio finds bpmn-js's
-    ``dist/``; unset, ``node_modules/bpmn-js/dist`` beside the code.
+    ``dist/``; unset, ``node_modules/bpmn-js/dist`` beside the code. ``dmn_assets_dir``
+    (``MOTCUA_DMN_ASSETS_DIR``): the same for dmn-js (the decision-table editor).
     ``chart_assets_dir`` (``MOTCUA_CHART_ASSETS_DIR``): where the leaders' page finds
     Chart.js's ``dist/``; unset, ``node_modules/chart.js/dist`` beside the code.
     ``font_dir`` (``MOTCUA_FONT_DIR``): a folder searched first for the DejaVu fonts that
@@ -217,6 +219,7 @@ class Settings:
     oidc_client_secret: str = ""
     oidc_id_number_claim: str = "id_number"
     oidc_stand_in: bool = False
+    dmn_assets_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

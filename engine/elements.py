@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import eventsubs
+
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
 REFUSED_ELEMENTS = {
@@ -125,6 +127,8 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
     pools |= set(cooperating)
     if main in docs.processes and _check_main_starts(docs, main, problems, problem):
         pools.add(main)  # started by another system's message (POST /api/v1/messages)
+    tops = {main, *cooperating} - set(docs.callers)  # the processes dossiers run
+    tops = {main, *cooperating} - set(docs.callers)  # the processes dossiers run
     for name, root in roots.items():
         for el in root.iter():
             tag = _local(el)
@@ -135,21 +139,22 @@ def check(roots: dict, problems: list, problem: Callable, main: str | None = Non
             def bad(message, name=name, where=where):
                 problems.append(problem(name, where, message))
 
-            _check_element(docs, el, tag, bad, pools)
+            _check_element(docs, el, tag, bad, pools, tops)
         _check_lanes(root, lambda where, message, name=name: problems.append(
             problem(name, where, message)))
 
 
-def _check_element(docs, el, tag: str, bad, pools: set) -> None:
+def _check_element(docs, el, tag: str, bad, pools: set, tops: set) -> None:
     """The rules on one element: refused elements, events, event sub-processes, gateways,
     message tasks, activities, compensation."""
     if tag in REFUSED_ELEMENTS:
         bad(REFUSED_ELEMENTS[tag])
+    elif tag == "startEvent" and eventsubs.is_event_sub(el.getparent()):
+        return  # checked with its event sub-process
     elif tag in ALLOWED:
         _check_event(docs, el, tag, bad, pools)
-    elif tag == "subProcess" and el.get("triggeredByEvent") == "true":
-        bad("event sub-processes are not supported: attach boundary events to an "
-            "embedded sub-process around the steps instead")
+    elif eventsubs.is_event_sub(el):
+        eventsubs.check(el, tops, bad, lambda d, bad=bad: _check_signal_ref(docs, d, bad))
     elif tag == "eventBasedGateway":
         _check_event_gateway(docs, el, bad)
     elif tag in ("sendTask", "receiveTask"):

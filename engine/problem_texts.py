@@ -172,9 +172,21 @@ CATALOGUE: list[tuple[str, str]] = [
      "sự kiện bắt đầu bằng thông điệp chỉ khởi động quy trình ghi trong cooperating: của "
      "procedure.yaml; quy trình của hồ sơ bắt đầu bằng sự kiện bắt đầu thường (đặt sự kiện "
      "chờ thông điệp sau nó nếu cần chờ)"),
-    (r"event sub-processes are not supported: .*",
-     "chưa hỗ trợ quy trình con sự kiện: gắn sự kiện biên vào một quy trình con nhúng bao "
-     "quanh các bước"),
+    (r"an event sub-process runs only directly in a process, where .*",
+     "quy trình con sự kiện chỉ chạy khi nằm trực tiếp trong một quy trình, nơi sự kiện bắt "
+     "đầu của nó được lắng nghe: vẽ nó cạnh các bước ở cấp cao nhất của quy trình, hoặc gắn "
+     "sự kiện biên vào quy trình con bao quanh các bước"),
+    (r"an event sub-process runs only in a process a dossier runs; process (?P<a>.+?) is "
+     r"called or is a pool, .*",
+     "quy trình con sự kiện chỉ chạy trong quy trình mà hồ sơ chạy; quy trình {a} được gọi "
+     "từ nơi khác hoặc là một pool, nơi không gì khởi động nó: hãy gắn sự kiện biên vào "
+     "hoạt động gọi"),
+    (r"an event sub-process has exactly one start event \(a signal start event\)",
+     "quy trình con sự kiện có đúng một sự kiện bắt đầu (sự kiện bắt đầu bằng tín hiệu)"),
+    (r"an event sub-process starts here only on a signal thrown in its dossier; .*",
+     "quy trình con sự kiện ở đây chỉ bắt đầu khi có tín hiệu phát ra trong chính hồ sơ; "
+     "với hẹn giờ, thông điệp hay điều kiện, hãy gắn sự kiện biên (ngắt hoặc không ngắt) "
+     "vào một quy trình con nhúng bao quanh các bước liên quan"),
     (r"calls process (?P<a>.+?), which is not in the bundle \(processes: (?P<b>.*)\)",
      "gọi quy trình {a}, không có trong gói (các quy trình: {b})"),
     (r"a multi-instance activity needs a loopCardinality or a loopDataInputRef .*",

@@ -59,7 +59,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
-from . import clock
+from . import clock, eventsubs
 from .datastores import ProcedureStore
 
 UNBOUNDED = sys.maxsize
@@ -112,7 +112,26 @@ class MotcuaWorkflow(BpmnWorkflow):
         subprocess = MotcuaSubWorkflow(self.subprocess_specs[spec_name],
                                        parent_task_id=my_task.id, top_workflow=self)
         self.subprocesses[my_task.id] = subprocess
+        if eventsubs.interrupting(my_task.task_spec):  # applied at the end of the pass
+            self.__dict__.setdefault("_interrupting", []).append(my_task)
         return subprocess
+
+    def do_engine_steps(self, will_complete_task=None, did_complete_task=None) -> None:
+        self._interrupt()  # an event sub-process started by a caught event
+        super().do_engine_steps(will_complete_task, did_complete_task)
+
+    def _do_engine_steps(self, will_complete_task=None, did_complete_task=None):
+        """One pass of the library's; an interrupting event sub-process started during it
+        then cancels the process's other steps (and another pass follows)."""
+        ran = super()._do_engine_steps(will_complete_task, did_complete_task)
+        return self._interrupt() or ran
+
+    def _interrupt(self) -> bool:
+        started = self.__dict__.pop("_interrupting", [])
+        for task in started:
+            if task.state not in (TaskState.CANCELLED, TaskState.COMPLETED):
+                eventsubs.interrupt(task)
+        return bool(started)
 
 
 def _is_descendant_of(self, task) -> bool:

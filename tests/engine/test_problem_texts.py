@@ -20,6 +20,7 @@ from engine import (
     bundle_warnings,
     bundles,
     elements,
+    eventsubs,
     problem_texts,
     procedures,
 )
@@ -27,7 +28,7 @@ from engine.procedures import deploy_bundle
 
 from .test_bundles import files, problems, replace
 
-MODULES = [bundles, bundle_meta, bundle_specs, elements, procedures, bundle_warnings]
+MODULES = [bundles, bundle_meta, bundle_specs, elements, procedures, bundle_warnings, eventsubs]
 PROBLEM_CALLS = {"Problem", "bad", "problem", "found_problem"}
 SAMPLE = "x"
 
@@ -98,7 +99,7 @@ def _messages(module) -> list[str]:
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_every_kind_of_deploy_problem_has_a_vietnamese_text(module):
     messages = _messages(module)
-    assert len(messages) >= (3 if module in (procedures, bundle_warnings) else 12)
+    assert len(messages) >= (3 if module in (procedures, bundle_warnings, eventsubs) else 12)
     missing = [m for m in messages if problem_texts.vietnamese(m) is None]
     assert missing == []
     for message in messages:

@@ -6,7 +6,8 @@ diagram, and move running dossiers to a newer version. Officers of a dossier's a
 also see that dossier on its diagram; everything else is for analysts only.
 
 Modules: :mod:`.editor` (procedures, the diagram editor, validate, deploy),
-:mod:`.forms` (the form editor and its live preview), :mod:`.versions` (the versions
+:mod:`.forms` (the form editor and its live preview), :mod:`.decisions` (DMN decision
+tables in dmn-js), :mod:`.versions` (the versions
 of a procedure and what changed between two), :mod:`.trace` (where a dossier is),
 :mod:`.migration` (moving running dossiers), :mod:`.drafts` (staged edits),
 :mod:`.catalog` (what the properties panel offers: roles, operators, forms),
@@ -88,6 +89,6 @@ def _no_store(response):
 
 def init_app(app: Flask) -> None:
     """Register the blueprint at ``/studio`` with its views."""
-    from . import editor, forms, migration, testrun, trace, versions, whatif  # noqa: F401
+    from . import decisions, editor, forms, migration, testrun, trace, versions, whatif  # noqa: F401
 
     app.register_blueprint(bp, url_prefix="/studio")

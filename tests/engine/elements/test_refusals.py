@@ -68,7 +68,8 @@ CASES = {
     "complex gateway": (diagram(f'<bpmn:complexGateway id="x">{IO}</bpmn:complexGateway>'),
                         "x", "complex gateways are not supported"),
     "event sub-process": (diagram(TASK + '<bpmn:subProcess id="y" triggeredByEvent="true">'
-                                  '</bpmn:subProcess>'), "y", "event sub-processes"),
+                                  '</bpmn:subProcess>'), "y",
+                          "an event sub-process has exactly one start event"),
     "two definitions with an error": (
         diagram(TASK + '<bpmn:boundaryEvent id="y" attachedToRef="x"><bpmn:errorEventDefinition/>'
                 '<bpmn:timerEventDefinition><bpmn:timeDate>hours(1)</bpmn:timeDate>'

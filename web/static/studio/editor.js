@@ -26,32 +26,11 @@
   // -- talking to the server ------------------------------------------------------------
 
   function postJSON(url, body) {
-    return fetch(url, {
-      method: 'POST', credentials: 'same-origin',
-      headers: {'Content-Type': 'application/json', 'Accept': 'application/json',
-                'X-CSRF-Token': config.csrf},
-      body: JSON.stringify(body)
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return {status: response.status, data: data};
-      });
-    });
+    return window.StudioTalk.postJSON(url, body, config.csrf);
   }
 
   function say(text, kind, links) {
-    statusBox.textContent = '';
-    statusBox.className = 'studio-status' + (kind ? ' flash flash--' + kind : '');
-    if (!text) { return; }
-    var p = document.createElement('p');
-    p.textContent = text;
-    (links || []).forEach(function (link) {
-      var a = document.createElement('a');
-      a.href = link.href;
-      a.textContent = link.text;
-      p.appendChild(document.createTextNode(' '));
-      p.appendChild(a);
-    });
-    statusBox.appendChild(p);
+    window.StudioTalk.say(statusBox, text, kind, links);
   }
 
   function sendDiagram(url) {
