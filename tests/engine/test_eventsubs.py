@@ -1,5 +1,5 @@
-"""Event sub-processes started by a signal the dossier throws: an interrupting one cancels
-the steps under way and ends the dossier when it ends; a non-interrupting one runs beside
+"""engine.eventsubs: event sub-processes started by a signal the dossier throws: an
+interrupting one cancels the steps under way and ends the dossier when it ends; a non-interrupting one runs beside
 them; neither reaches another dossier. Shapes the platform cannot run soundly are refused
 with advice. Every step is checked by a save/restore (kit.check)."""
 
