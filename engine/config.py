@@ -39,6 +39,10 @@ def _stripped(value: str) -> str:
     return value.strip()
 
 
+def _lowered(value: str) -> str:
+    return value.strip().lower()
+
+
 #: Settings read from the environment only when their variable is set (and not empty):
 #: the field, the variable, and how its text is read.
 _READ_WHEN_SET = (
@@ -69,6 +73,8 @@ _READ_WHEN_SET = (
     ("studio_assets_dir", "MOTCUA_STUDIO_ASSETS_DIR", Path),
     ("chart_assets_dir", "MOTCUA_CHART_ASSETS_DIR", Path),
     ("font_dir", "MOTCUA_FONT_DIR", Path),
+    ("signer", "MOTCUA_SIGNER", _lowered),
+    ("pkcs11_lib", "MOTCUA_PKCS11_LIB", _stripped),
 )
 
 
@@ -148,8 +154,14 @@ class Settings:
     ``font_dir`` (``MOTCUA_FONT_DIR``): a folder searched first for the DejaVu fonts that
     slips are drawn with (:mod:`signing.fonts`).
     ``signer_cache_ttl_seconds`` (``MOTCUA_SIGNER_CACHE_TTL``): how long an unlocked signing
-    key stays in the process's memory (:data:`signing.pki.signer_cache`); 0 unlocks it on
-    every signature.
+    key stays in the process's memory (:data:`signing.keycache.signer_cache`), and how long a
+    PKCS#11 token session stays logged in; 0 unlocks it on every signature.
+    ``signer`` (``MOTCUA_SIGNER``): where officers' and agencies' signing keys are kept
+    (:mod:`signing.providers`): ``file`` (default: encrypted key files under
+    ``data_dir/pki``) or ``pkcs11`` (one PKCS#11 token per officer and per agency seal,
+    unlocked by the officer's PIN). ``pkcs11_lib`` (``MOTCUA_PKCS11_LIB``): the PKCS#11
+    library; unset, SoftHSM2's (``/usr/lib/softhsm/libsofthsm2.so``), whose tokens are kept
+    under ``data_dir/pki/softhsm`` unless ``SOFTHSM2_CONF`` says otherwise.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -195,6 +207,8 @@ class Settings:
     chart_assets_dir: Path | None = None
     font_dir: Path | None = None
     signer_cache_ttl_seconds: float = 300.0
+    signer: str = "file"
+    pkcs11_lib: str = ""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
