@@ -107,8 +107,12 @@ class SignerCache:
         digest = hashlib.sha256()
         for data in contents:
             digest.update(b"-" if data is None else len(data).to_bytes(8, "big") + data)
-        secret = hmac.new(self._secret, (passphrase or "").encode("utf-8"), "sha256").digest()
-        return (kind, ident, digest.digest(), secret)
+        return (kind, ident, digest.digest(), self.secret_digest(passphrase))
+
+    def secret_digest(self, passphrase: str) -> bytes:
+        """An HMAC of ``passphrase`` under this cache's per-process secret: what is kept to
+        recognise it again, instead of the passphrase itself."""
+        return hmac.new(self._secret, (passphrase or "").encode("utf-8"), "sha256").digest()
 
     def get(self, key: tuple) -> Any | None:
         """Return the cached signer, held for the caller (leased signers: release it after
@@ -144,6 +148,14 @@ class SignerCache:
             self._lock.notify_all()
         for gone in dropped:
             release(gone)
+
+    def discard(self, key: tuple) -> Any | None:
+        """Drop the entry ``key`` (releasing the cache's hold) and return its signer."""
+        with self._lock:
+            entry = self._entries.pop(key, None)
+        if entry is not None:
+            release(entry[1])
+        return None if entry is None else entry[1]
 
     def clear(self) -> None:
         """Forget every unlocked signer (e.g. after revoking certificates)."""

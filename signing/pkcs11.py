@@ -69,13 +69,11 @@ def token_error(exc: PyKCS11.PyKCS11Error, label: str, whose: str) -> SigningErr
     """
     code = getattr(exc, "value", None)
     if code in _WRONG_PIN:
-        return SigningError(
-            f"Wrong PIN for {whose} (token '{label}'). Type the PIN again; nothing was signed "
-            "and the task is still open.",
-            vi="Mã PIN khóa ký số không đúng. Hãy nhập lại mã PIN của thiết bị ký số (không "
-               "phải mật khẩu đăng nhập); văn bản chưa được ký, công việc vẫn còn nguyên.")
+        return wrong_pin_error(label, whose)
     if code == PyKCS11.CKR_PIN_LOCKED:
         return locked_error(label, whose)
+    if code == PyKCS11.CKR_USER_ALREADY_LOGGED_IN:
+        return busy_error(label, whose)
     if code == PyKCS11.CKR_PIN_EXPIRED:
         return SigningError(
             f"The PIN of {whose} (token '{label}') has expired; set a new one with the "
@@ -89,6 +87,24 @@ def token_error(exc: PyKCS11.PyKCS11Error, label: str, whose: str) -> SigningErr
             vi="Không kết nối được thiết bị ký số (token). Hãy báo quản trị viên kiểm tra; "
                "văn bản chưa được ký, công việc vẫn còn nguyên.")
     return SigningError(f"The PKCS#11 token '{label}' of {whose} failed: {exc}.")
+
+
+def wrong_pin_error(label: str, whose: str) -> SigningError:
+    return SigningError(
+        f"Wrong PIN for {whose} (token '{label}'). Type the PIN again; nothing was signed "
+        "and the task is still open.",
+        vi="Mã PIN khóa ký số không đúng. Hãy nhập lại mã PIN của thiết bị ký số (không "
+           "phải mật khẩu đăng nhập); văn bản chưa được ký, công việc vẫn còn nguyên.")
+
+
+def busy_error(label: str, whose: str) -> SigningError:
+    """The token is logged in by a signature under way with another PIN: PKCS#11 keeps one
+    login per token and process, so the PIN cannot be checked until that one is done."""
+    return SigningError(
+        f"The token of {whose} ('{label}') is in use by another signature; sign again in a "
+        "moment. Nothing was signed and the task is still open.",
+        vi="Thiết bị ký số đang bận với một lần ký khác. Hãy ký lại sau giây lát; văn bản "
+           "chưa được ký, công việc vẫn còn nguyên.")
 
 
 def locked_error(label: str, whose: str) -> SigningError:
@@ -331,6 +347,8 @@ class TokenSigner(Lease):
         super().__init__()
         self.username, self.certificate, self.chain = username, certificate, chain
         self.label, self.prepared = label, None
+        #: The HMAC of the PIN this session was opened with (set by the provider).
+        self.pin_digest = b""
         self._session, self._key = session, key
         self._sign_lock = threading.Lock()
 
@@ -347,12 +365,13 @@ class TokenSigner(Lease):
                 raise token_error(exc, self.label, f"'{self.username}'") from exc
 
     def _close(self) -> None:
+        # Closing the token's last session logs the process out of it (C_Logout would log
+        # out every session of the process on that token at once).
         with self._sign_lock:
-            for step in (self._session.logout, self._session.closeSession):
-                try:
-                    step()
-                except PyKCS11.PyKCS11Error:
-                    pass  # the token went away or the library was finalised: nothing held
+            try:
+                self._session.closeSession()
+            except PyKCS11.PyKCS11Error:
+                pass  # the token went away or the library was finalised: nothing held
 
 
 def open_signer(device: Device, label: str, pin: str, *, username: str, whose: str,
@@ -372,9 +391,11 @@ def open_signer(device: Device, label: str, pin: str, *, username: str, whose: s
     slot, info = found
     if info.flags & PyKCS11.CKF_USER_PIN_LOCKED:
         raise locked_error(label, whose)
+    if not pin:  # never right; some tokens answer an empty PIN with CKR_ARGUMENTS_BAD
+        raise wrong_pin_error(label, whose)
     session = device.lib().openSession(slot, PyKCS11.CKF_SERIAL_SESSION)
     try:
-        session.login(pin or "")
+        session.login(pin)
         return _signer_in(session, label, username=username, whose=whose, chain=chain)
     except PyKCS11.PyKCS11Error as exc:
         session.closeSession()

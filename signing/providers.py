@@ -24,6 +24,7 @@ TTL and closes when the last user lets go (:mod:`signing.keycache`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,7 +77,8 @@ class Pkcs11Keys:
     """Keys in PKCS#11 tokens, one token per officer or agency (:mod:`signing.pkcs11`).
 
     Logged-in sessions are cached for ``cache_ttl`` seconds from the login (0: one session
-    per signature), keyed by the token's serial number and an HMAC of the PIN.
+    per signature): one per token, keyed by its serial number, with an HMAC of the PIN
+    that opened it (:meth:`_open`).
     """
 
     name = "pkcs11"
@@ -89,6 +91,7 @@ class Pkcs11Keys:
         self.agency_passphrase = agency_passphrase
         self.device = pkcs11.Device(library, self.pki_dir)
         self.cache = keycache.SignerCache(ttl=cache_ttl)
+        self._lock = threading.Lock()
 
     @contextmanager
     def officer(self, username: str, pin: str) -> Iterator[Any]:
@@ -130,21 +133,36 @@ class Pkcs11Keys:
             keycache.release(signer)
 
     def _open(self, label: str, pin: str, username: str, whose: str, chain) -> Any:
-        from signing.pkcs11 import open_signer
+        """Return a held signer of token ``label``, logged in with ``pin``.
 
-        found = self.device.find(label)
-        key = None
-        if found is not None and self.cache.enabled:
-            ident = f"{self.device.library}|{label}"
-            key = self.cache.key("pkcs11", ident, [found[1].serialNumber.encode()], pin)
-            signer = self.cache.get(key)
-            if signer is not None:
-                return signer
-        signer = open_signer(self.device, label, pin, username=username, whose=whose,
-                             chain=chain(), slot=None if found is None else found[0])
-        if key is not None:
-            self.cache.put(key, signer)
-        return signer
+        PKCS#11 keeps one login per token and process (a second session is logged in
+        already, whatever PIN it would give), so a token has at most one cached session,
+        keyed by the token alone, and the PIN it was opened with is remembered as an HMAC:
+        the same PIN reuses it; another PIN first closes it (once no signature is using
+        it), so the token itself judges that PIN.
+        """
+        from signing.pkcs11 import busy_error, open_signer
+
+        with self._lock:
+            found = self.device.find(label)
+            key = None
+            if found is not None:
+                ident = f"{self.device.library}|{label}"
+                key = self.cache.key("pkcs11", ident, [found[1].serialNumber.encode()], "")
+                signer = self.cache.get(key)
+                if signer is not None and signer.pin_digest == self.cache.secret_digest(pin):
+                    return signer
+                if signer is not None:
+                    keycache.release(signer)  # the hold get() gave us
+                    self.cache.discard(key)
+                    if not signer.closed:
+                        raise busy_error(label, whose)
+            signer = open_signer(self.device, label, pin, username=username, whose=whose,
+                                 chain=chain(), slot=None if found is None else found[0])
+            signer.pin_digest = self.cache.secret_digest(pin)
+            if key is not None:
+                self.cache.put(key, signer)
+            return signer
 
     def issue_officer(self, username: str, *, full_name: str, title: str, agency: str,
                       email: str = "", pin: str) -> x509.Certificate:
