@@ -65,6 +65,7 @@ bench: setup $(WRK)
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.steps
 	$(BIN)/python -m bench.signing
+	$(BIN)/python -m bench.tokens
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.http
 
