@@ -287,11 +287,13 @@ def _free_slot(device: Device, label: str) -> int:
 
 
 def create_token(device: Device, label: str, *, pin: str, subject: x509.Name,
-                 email: str = "") -> x509.Certificate:
+                 email: str = "", reload=None) -> x509.Certificate:
     """Return the certificate of the token ``label``, first creating the token if it has
     none: initialise a free slot, set the user ``pin``, generate an RSA-2048 key inside
     the token, have the demo CA certify it (:func:`signing.pki.issue_for_key`) and store
-    the certificate beside the key. Safe against concurrent callers.
+    the certificate beside the key. Safe against concurrent callers, also in other
+    processes, given ``reload``: called once the lock is held, it must reload the library
+    (SoftHSM2 sees the tokens another process made only when initialised again).
 
     Raises:
         SigningError: an empty PIN, no free slot, or the token or CA failed.
@@ -299,6 +301,8 @@ def create_token(device: Device, label: str, *, pin: str, subject: x509.Name,
     if not pin:
         raise SigningError(f"The token '{label}' needs a non-empty PIN.")
     with pki._locked(device.pki_dir / "softhsm"):  # not the PKI's lock: the CA takes it
+        if reload is not None:
+            reload()
         found = device.find(label)
         if found is not None:
             cert = token_certificate(device, found[0])

@@ -91,7 +91,7 @@ class Pkcs11Keys:
         self.agency_passphrase = agency_passphrase
         self.device = pkcs11.Device(library, self.pki_dir)
         self.cache = keycache.SignerCache(ttl=cache_ttl)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     @contextmanager
     def officer(self, username: str, pin: str) -> Iterator[Any]:
@@ -119,11 +119,13 @@ class Pkcs11Keys:
 
         pki._check_username(code)
         label = token_label("a", code)
-        if self.device.find(label) is None:
-            if not pki.nfc_strip(name):
-                raise SigningError(f"A seal token for agency '{code}' needs its name.")
-            create_token(self.device, label, pin=self.agency_passphrase,
-                         subject=pki.agency_subject(code, name, email), email=email)
+        with self._lock:
+            if self._find(label) is None:
+                if not pki.nfc_strip(name):
+                    raise SigningError(f"A seal token for agency '{code}' needs its name.")
+                create_token(self.device, label, pin=self.agency_passphrase,
+                             subject=pki.agency_subject(code, name, email), email=email,
+                             reload=self._reload)
         signer = self._open(label, self.agency_passphrase, code,
                             f"agency '{code}' (its PIN: MOTCUA_AGENCY_KEY_PASSPHRASE)",
                             lambda: pki.issuer_chain(self.pki_dir))
@@ -144,7 +146,7 @@ class Pkcs11Keys:
         from signing.pkcs11 import busy_error, open_signer
 
         with self._lock:
-            found = self.device.find(label)
+            found = self._find(label)
             key = None
             if found is not None:
                 ident = f"{self.device.library}|{label}"
@@ -164,6 +166,22 @@ class Pkcs11Keys:
                 self.cache.put(key, signer)
             return signer
 
+    def _find(self, label: str):
+        """Return the slot and information of token ``label``, reloading the library once
+        if it is not found: SoftHSM2 sees a token that another process (a worker, another
+        server) made only when initialised again."""
+        found = self.device.find(label)
+        if found is None:
+            self._reload()
+            found = self.device.find(label)
+        return found
+
+    def _reload(self) -> None:
+        """Close every cached session and unload the library (loaded again on next use).
+        A signature under way in another thread then fails, asking to sign again."""
+        self.cache.clear()
+        self.device.close()
+
     def issue_officer(self, username: str, *, full_name: str, title: str, agency: str,
                       email: str = "", pin: str) -> x509.Certificate:
         """Create the officer's token (PIN ``pin``) with a key made inside it and a demo-CA
@@ -174,9 +192,11 @@ class Pkcs11Keys:
         if not full_name.strip():
             raise SigningError(f"A certificate for '{username}' needs the officer's full name.")
         pki.ensure_ca(self.pki_dir)
-        return create_token(self.device, token_label("u", username), pin=pin,
-                            subject=pki.officer_subject(full_name.strip(), title, agency,
-                                                        email), email=email)
+        with self._lock:
+            return create_token(self.device, token_label("u", username), pin=pin,
+                                subject=pki.officer_subject(full_name.strip(), title,
+                                                            agency, email),
+                                email=email, reload=self._reload)
 
     def close(self) -> None:
         """Close every cached session and unload the library."""

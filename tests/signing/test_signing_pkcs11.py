@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -179,6 +180,24 @@ def test_an_agency_seal_token_is_made_on_first_use(tokens, unsigned):
         assert again.certificate == seal.certificate
     first = verify_pdf(pdf, pki.trust_roots(tokens.pki_dir)).signatures[0]
     assert first.valid and first.trusted and first.signer == AGENCY
+
+
+def test_a_token_made_by_another_process_is_found_and_not_made_twice(tokens, unsigned):
+    """serve and worker are separate processes: SoftHSM2 sees another process's new token
+    only once initialised again, which the provider does before giving up or creating."""
+    with tokens.officer("chuyenvien", PASSPHRASE):
+        pass  # this process has the library loaded, with its view of the tokens
+    script = ("import sys; from signing import providers; "
+              "p = providers.provider_for('pkcs11', sys.argv[1], agency_passphrase='x'); "
+              "p.issue_officer('khac', full_name='Đỗ Văn Khác', title='', agency='', "
+              "pin=sys.argv[2]); p.close()")
+    subprocess.run([sys.executable, "-c", script, str(tokens.pki_dir), PASSPHRASE],
+                   check=True, cwd=Path(__file__).resolve().parents[2])
+    before = set((tokens.pki_dir / "softhsm" / "tokens").iterdir())
+    with tokens.officer("khac", PASSPHRASE) as other:
+        assert other.certificate.subject.rfc4514_string().startswith("CN=Đỗ Văn Khác")
+    tokens.issue_officer("khac", full_name="Đỗ Văn Khác", title="", agency="", pin="khác")
+    assert set((tokens.pki_dir / "softhsm" / "tokens").iterdir()) == before
 
 
 def test_long_usernames_get_a_label_that_fits():
