@@ -24,6 +24,7 @@ TTL and closes when the last user lets go (:mod:`signing.keycache`).
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,7 +153,8 @@ class Pkcs11Keys:
                 ident = f"{self.device.library}|{label}"
                 key = self.cache.key("pkcs11", ident, [found[1].serialNumber.encode()], "")
                 signer = self.cache.get(key)
-                if signer is not None and signer.pin_digest == self.cache.secret_digest(pin):
+                if signer is not None and hmac.compare_digest(
+                        signer.pin_digest, self.cache.secret_digest(pin)):
                     return signer
                 if signer is not None:
                     keycache.release(signer)  # the hold get() gave us
