@@ -16,6 +16,10 @@ Layout of ``pki_dir``::
                            (``MOTCUA_AGENCY_KEY_PASSPHRASE``): slips the agency issues
                            (forms 01–05) are signed with it, without an officer's passphrase
     trusted/*.pem          extra trust roots for verification (e.g. real national roots)
+    softhsm/               with MOTCUA_SIGNER=pkcs11: SoftHSM2's configuration, its tokens
+                           (one per officer and agency seal: key and certificate, no files
+                           under users/ or agencies/) and the tokens' SO PIN
+                           (:mod:`signing.pkcs11`)
 
 This exists so that a fresh install can sign and verify end to end. **Production replaces
 the whole PKI**: officers hold certificates of the Government Cipher Committee (Ban Cơ yếu
