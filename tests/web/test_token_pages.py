@@ -9,7 +9,15 @@ import os
 
 import pytest
 
-from tests.web.test_pages import app, auth, client, complete, submit_application, task_id_for, text  # noqa: F401  (fixtures)
+from tests.web.test_pages import (  # noqa: F401  (fixtures)
+    app,
+    auth,
+    client,
+    complete,
+    task_id_for,
+    text,
+    to_the_handlers_signature,
+)
 
 pytest.importorskip("PyKCS11")
 from signing.pkcs11 import SOFTHSM_LIB  # noqa: E402 - needs PyKCS11
@@ -32,20 +40,7 @@ def test_the_signing_step_asks_for_the_token_pin(platform, auth, client):
     platform.signers.issue_officer("chuyenvien", full_name=officer.full_name,
                                    title=officer.title or "", agency=officer.agency_name or "",
                                    pin="2468")
-    auth.login()
-    code = submit_application(auth)
-    for username, data in [("motcua", {"reception_decision": "accept"}),
-                           ("chuyenvien", {"recommendation": "approve",
-                                           "appraisal_notes": "Đủ điều kiện.",
-                                           "licence_number": "GP-56-0002"}),
-                           ("lanhdao", {"head_decision": "approve"})]:
-        auth.logout()
-        auth.login(username)
-        response = complete(auth, task_id_for(auth, code), data)
-        assert response.status_code == 302, text(response)
-    auth.logout()
-    auth.login("chuyenvien")
-    task_id = task_id_for(auth, code)
+    code, task_id = to_the_handlers_signature(auth, "GP-56-0002")
     page = text(client.get(f"/workspace/tasks/{task_id}"))
     assert "Mã PIN khóa ký số" in page and "thiết bị ký số (token)" in page
     assert "Mật khẩu khóa ký số" not in page
