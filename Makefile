@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 CHROME := /usr/bin/chromium
 PDFSIG := /usr/bin/pdfsig
+SOFTHSM := /usr/lib/softhsm/libsofthsm2.so
 WRK    := /usr/bin/wrk
 # npm ci writes node_modules/.package-lock.json: newer than the lock file once every
 # package it pins (bpmn-js, dmn-js, Chart.js) is installed.
@@ -41,14 +42,20 @@ $(PDFSIG):
 	@command -v apt-get >/dev/null || { echo "Install pdfsig (Debian package poppler-utils)."; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils
 
-setup: $(BIN)/motcua $(FONT) $(ASSETS)
+# Officers' keys in PKCS#11 tokens (MOTCUA_SIGNER=pkcs11) use SoftHSM2 (Debian softhsm2);
+# its tokens live under the data directory, never in the system's token directory.
+$(SOFTHSM):
+	@command -v apt-get >/dev/null || { echo "Install SoftHSM2 (Debian package softhsm2) or set MOTCUA_PKCS11_LIB."; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2
+
+setup: $(BIN)/motcua $(FONT) $(ASSETS) $(SOFTHSM)
 
 # The first run also plays six months of demo dossiers through the engine (a few minutes,
 # once): the story the leaders' page /thong-ke tells.
 demo: setup
 	$(BIN)/motcua demo --history 6m
 
-test: setup $(CHROME) $(PDFSIG)
+test: setup $(CHROME) $(PDFSIG) $(SOFTHSM)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -61,6 +68,7 @@ bench: setup $(WRK)
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.steps
 	$(BIN)/python -m bench.signing
+	$(BIN)/python -m bench.tokens
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.http
 

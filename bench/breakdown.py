@@ -44,7 +44,7 @@ WRAPPED = [
     ("engine.forms", "store_uploads", "forms.store_uploads (files)"),
     ("engine.tasks", "_sign", "tasks._sign (load key, endesive, store)"),
     ("signing.render", "render_pdf", "signing.render.render_pdf (fpdf2)"),
-    ("signing.pki", "load_signer", "signing.pki.load_signer (decrypt key)"),
+    ("signing.keyfiles", "load_signer", "signing.keyfiles.load_signer (decrypt key)"),
     ("signing.sign", "sign_pdf", "signing.sign.sign_pdf (endesive)"),
 ]
 SQL_KINDS = [  # (test on the statement, section); the first match wins

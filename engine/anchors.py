@@ -47,17 +47,14 @@ def _canonical(payload: dict) -> bytes:
                       separators=(",", ":")).encode("utf-8")
 
 
-def _province_signer(p, session):
-    from signing.pki import load_agency_signer
-
+def _province(session) -> tuple[str, str, str]:
+    """The code, name and e-mail of the province, whose seal signs the anchors."""
     province = session.execute(select(Agency).where(Agency.kind == "province")
                                .order_by(Agency.code).limit(1)).scalar()
     if province is None:
         raise EngineError("No agency of kind 'province' holds the key that signs anchors.",
                           vi="Chưa có cơ quan cấp tỉnh (kind: province) để ký mốc neo nhật ký.")
-    return load_agency_signer(p.pki_dir, province.code, name=province.name_vi,
-                              passphrase=p.settings.agency_key_passphrase,
-                              email=province.email or "")
+    return province.code, province.name_vi, province.email or ""
 
 
 def _anchors(p) -> list[Path]:
@@ -81,13 +78,16 @@ def anchor(p) -> dict:
                                .where(AuditEvent.id > since).order_by(AuditEvent.id)).all()
         if not rows:
             return {"path": None, "last_id": since, "last_hash": None, "events": 0}
-        signer = _province_signer(p, session)
+        province = _province(session)
     payload = {"format": 1, "at": clock.now().isoformat(), "after_id": since,
                "last_id": rows[-1][0], "last_hash": rows[-1][1],
                "hashes": [[event_id, digest] for event_id, digest in rows]}
-    signature = signer.key.sign(_canonical(payload), padding.PKCS1v15(), hashes.SHA256())
+    code, name, email = province
+    with p.signers.agency(code, name=name, email=email) as signer:  # a key file or a token
+        signature = signer.sign(_canonical(payload))
+        certificate = signer.certificate
     document = {"payload": payload, "signature": base64.b64encode(signature).decode("ascii"),
-                "certificate": signer.certificate.public_bytes(
+                "certificate": certificate.public_bytes(
                     serialization.Encoding.PEM).decode("ascii")}
     folder = anchor_dir(p)
     folder.mkdir(parents=True, exist_ok=True)

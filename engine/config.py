@@ -39,6 +39,10 @@ def _stripped(value: str) -> str:
     return value.strip()
 
 
+def _lowered(value: str) -> str:
+    return value.strip().lower()
+
+
 #: Settings read from the environment only when their variable is set (and not empty):
 #: the field, the variable, and how its text is read.
 _READ_WHEN_SET = (
@@ -75,6 +79,8 @@ _READ_WHEN_SET = (
     ("oidc_id_number_claim", "MOTCUA_OIDC_ID_NUMBER_CLAIM", _stripped),
     ("oidc_stand_in", "MOTCUA_OIDC_STAND_IN", _not_off),
     ("dmn_assets_dir", "MOTCUA_DMN_ASSETS_DIR", Path),
+    ("signer", "MOTCUA_SIGNER", _lowered),
+    ("pkcs11_lib", "MOTCUA_PKCS11_LIB", _stripped),
 )
 
 
@@ -155,8 +161,8 @@ class Settings:
     ``font_dir`` (``MOTCUA_FONT_DIR``): a folder searched first for the DejaVu fonts that
     slips are drawn with (:mod:`signing.fonts`).
     ``signer_cache_ttl_seconds`` (``MOTCUA_SIGNER_CACHE_TTL``): how long an unlocked signing
-    key stays in the process's memory (:data:`signing.pki.signer_cache`); 0 unlocks it on
-    every signature.
+    key stays in the process's memory (:data:`signing.keycache.signer_cache`), and how long a
+    PKCS#11 token session stays logged in; 0 unlocks it on every signature.
     ``oidc_issuer`` / ``oidc_client_id`` / ``oidc_client_secret`` (``MOTCUA_OIDC_ISSUER``,
     ``MOTCUA_OIDC_CLIENT_ID``, ``MOTCUA_OIDC_CLIENT_SECRET``): the national identity
     provider (VNeID / the national portal's single sign-on, OpenID Connect; its
@@ -169,6 +175,12 @@ class Settings:
     provider at ``/sandbox/oidc`` (:mod:`web.oidc_standin`) and, with no ``oidc_issuer``,
     sign in through it. On by default for the demo's data (``motcua demo``), off
     elsewhere: it lets anyone sign in as a made-up person.
+    ``signer`` (``MOTCUA_SIGNER``): where officers' and agencies' signing keys are kept
+    (:mod:`signing.providers`): ``file`` (default: encrypted key files under
+    ``data_dir/pki``) or ``pkcs11`` (one PKCS#11 token per officer and per agency seal,
+    unlocked by the officer's PIN). ``pkcs11_lib`` (``MOTCUA_PKCS11_LIB``): the PKCS#11
+    library; unset, SoftHSM2's (``/usr/lib/softhsm/libsofthsm2.so``), whose tokens are kept
+    under ``data_dir/pki/softhsm`` unless ``SOFTHSM2_CONF`` says otherwise.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -220,6 +232,8 @@ class Settings:
     oidc_id_number_claim: str = "id_number"
     oidc_stand_in: bool = False
     dmn_assets_dir: Path | None = None
+    signer: str = "file"
+    pkcs11_lib: str = ""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

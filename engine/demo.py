@@ -77,7 +77,7 @@ def create_accounts(p, *, with_pki: bool = True) -> list[dict]:
 
 
 def issue_certificates(p) -> None:
-    from signing.pki import ensure_ca, issue_certificate
+    from signing.pki import ensure_ca
 
     ensure_ca(p.pki_dir)
     marker = p.settings.data_dir / DEMO_MARKER
@@ -86,9 +86,11 @@ def issue_certificates(p) -> None:
     for account in ACCOUNTS:
         if account["kind"] == "staff":
             agency = account.get("agency_code")
-            issue_certificate(p.pki_dir, account["username"], full_name=account["full_name"],
-                              title=account.get("title", ""), agency=_agency_name(p, agency),
-                              email=account["email"], passphrase=PASSWORD)
+            # A key file, or with MOTCUA_SIGNER=pkcs11 a SoftHSM2 token whose PIN is PASSWORD.
+            p.signers.issue_officer(account["username"], full_name=account["full_name"],
+                                    title=account.get("title", ""),
+                                    agency=_agency_name(p, agency), email=account["email"],
+                                    pin=PASSWORD)
 
 
 def _agency_name(p, code: str | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from signing import fonts, pki
+from signing import fonts, keycache, providers
 
 from . import apologies, jobs, national, operators, outbox, registry, slips, sms, tracking
 from .config import Settings
@@ -40,11 +40,18 @@ class Platform:
         self.db = Database(self.settings.database_url)
         self.storage = LocalStorage(self.settings.data_dir / "files")
         fonts.use_font_dir(self.settings.font_dir)  # signing/ reads no engine settings itself
-        pki.signer_cache.ttl = self.settings.signer_cache_ttl_seconds
+        keycache.signer_cache.ttl = self.settings.signer_cache_ttl_seconds
+        #: Where signing keys come from (settings ``signer``: key files or PKCS#11 tokens).
+        self.signers = providers.provider_for(
+            self.settings.signer, self.pki_dir,
+            agency_passphrase=self.settings.agency_key_passphrase,
+            pkcs11_lib=self.settings.pkcs11_lib,
+            cache_ttl=self.settings.signer_cache_ttl_seconds)
 
     @property
     def pki_dir(self) -> Path:
         return self.settings.data_dir / "pki"
 
     def close(self) -> None:
+        self.signers.close()
         self.db.dispose()

@@ -7,7 +7,7 @@ operator ``issue_slip(form, …)``, naming the form by meaning — ``receipt``, 
 ``refusal``, ``apology``, ``stop``, ``control`` or any other the set defines — or by a bare
 number as diagrams did before sets (read in Circular 01/2018's numbering, so ``'05'`` stays
 the control slip). Each slip is rendered (A5, the dossier code as a QR code), signed with
-the receiving agency's seal certificate (:func:`signing.pki.load_agency_signer`: one
+the receiving agency's seal (``p.signers.agency``, :mod:`signing.providers`: one
 signature, no officer's passphrase, the key created on first use), stored as the dossier's
 generated document ``slip-<number>`` (its number in the set; a new revision when issued
 again), audited as ``slip_issued`` and e-mailed to the applicant with the PDF attached — one
@@ -91,7 +91,6 @@ def layout(version, form: SlipForm, form_set: FormSet) -> dict:
 
 def render_signed(p, dossier: Dossier, spec: dict, context: dict, title: str) -> bytes:
     """Render a slip and sign it with the agency's seal (its certificate made on first use)."""
-    from signing.pki import load_agency_signer
     from signing.render import render_pdf
     from signing.sign import sign_pdf
     from signing.template import fill
@@ -102,12 +101,10 @@ def render_signed(p, dossier: Dossier, spec: dict, context: dict, title: str) ->
     slot["name"] = slot.get("name") or context.get("officer_name") or agency.name_vi
     pdf = render_pdf(spec, context, signature_slots=[slot], qr_text=dossier.code,
                      qr_url=check_url(p.settings, dossier.code))
-    signer = load_agency_signer(p.pki_dir, agency.code, name=agency.name_vi,
-                                passphrase=p.settings.agency_key_passphrase,
-                                email=agency.email or "")
-    # The certificate's CN already names the agency: the second line gives its code.
-    return sign_pdf(pdf, signer, slot=1, reason=title, signing_time=clock.now(),
-                    agency=f"Mã định danh: {agency.code}")
+    with p.signers.agency(agency.code, name=agency.name_vi, email=agency.email or "") as signer:
+        # The certificate's CN already names the agency: the second line gives its code.
+        return sign_pdf(pdf, signer, slot=1, reason=title, signing_time=clock.now(),
+                        agency=f"Mã định danh: {agency.code}")
 
 
 def _officer_name(session: Session, actor: str) -> str:

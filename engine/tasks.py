@@ -272,13 +272,13 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
 def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
     """Sign the document revision ``needed`` names, with no lock held."""
     from signing.errors import SigningError
-    from signing.pki import load_signer
     from signing.sign import sign_pdf
 
-    try:
-        signer = load_signer(p.pki_dir, user.username, passphrase)
-        signed = sign_pdf(p.storage.get(needed.storage_key), signer, slot=needed.signatures + 1,
-                          signing_time=clock.now(), agency=user.agency_name, title=user.title)
+    try:  # the officer's key: a key file or a PKCS#11 token (p.signers), unlocked by the PIN
+        with p.signers.officer(user.username, passphrase) as signer:
+            signed = sign_pdf(p.storage.get(needed.storage_key), signer,
+                              slot=needed.signatures + 1, signing_time=clock.now(),
+                              agency=user.agency_name, title=user.title)
     except SigningError as exc:
         vi = getattr(exc, "vi", "") or ("Không ký được văn bản. Hãy thử lại; nếu vẫn không "
                                         "được, hãy báo quản trị viên kiểm tra chứng thư số.")

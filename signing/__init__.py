@@ -3,6 +3,9 @@
 Submodules, imported on demand (endesive and pyHanko are slow to import):
 
 - :mod:`signing.pki` — the demo PKI: provincial CA, one certificate per officer;
+- :mod:`signing.providers` — where signing keys come from: :mod:`signing.keyfiles`
+  (encrypted key files) or :mod:`signing.pkcs11` (PKCS#11 tokens, SoftHSM2), with
+  :mod:`signing.keycache` keeping unlocked signers and token sessions for a short while;
 - :mod:`signing.render` — A4 PDFs with correct Vietnamese and pre-created signature slots;
 - :mod:`signing.sign` — visible signatures with endesive, one slot at a time;
 - :mod:`signing.verify` — validation with pyHanko against our own trust roots only;

@@ -12,8 +12,12 @@ signing-certificate-v2 attribute. Only two values do, and both have a fixed leng
 
 So :class:`CmsTemplate` asks endesive for the SignedData once, with a probe digest, and
 remembers where these two values sit. Each later signature copies the template, writes
-the real digest into the signed attributes, signs them with the key and writes the
+the real digest into the signed attributes, has the signer sign them and writes the
 signature in: the same bytes endesive would produce, in ~0.5 ms.
+
+The key itself is never handed to endesive: it signs through endesive's HSM hook
+(:class:`EndesiveHook`, ``hsm=``), which asks the signer object to sign the signed
+attributes — a key file's key or a PKCS#11 token's (:mod:`signing.providers`) alike.
 
 Soundness rests on one property, which is *checked*, not assumed: endesive's output must
 depend on nothing but the digest (no signing time, no nonce). endesive 2.19.3 includes no
@@ -26,8 +30,8 @@ endesive's own path. The tests compare fast and endesive output for fresh digest
 The template is used through :func:`use`, which endesive reaches via :class:`_SignerShim`:
 ``endesive.pdf.cms`` calls the module-level ``signer.sign``; the shim installed in its
 place answers from the active template when (and only when) the call is exactly the one the
-template was made for (same key and certificate objects, same chain, SHA-256, default
-attributes, no HSM, PSS, timestamp or OCSP), and passes every other call to endesive
+template was made for (the same signer's hook, same chain, SHA-256, default attributes,
+no PSS, timestamp or OCSP), and passes every other call to endesive
 unchanged. The active template is a :class:`~contextvars.ContextVar`, so concurrent threads
 cannot see each other's.
 """
@@ -42,10 +46,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from endesive import signer as endesive_signer
 from endesive.pdf import cms as endesive_cms
 
@@ -54,12 +59,27 @@ HASH = "sha256"
 _DIGEST_LEN = hashlib.sha256().digest_size
 
 
+class EndesiveHook:
+    """endesive's HSM interface (``certificate()``, ``sign(keyid, data, mech)``) over a
+    signer object: endesive builds the CMS, the signer signs its signed attributes."""
+
+    def __init__(self, signer: Any) -> None:
+        self.signer = signer
+
+    def certificate(self) -> tuple[None, bytes]:
+        return None, self.signer.certificate.public_bytes(serialization.Encoding.DER)
+
+    def sign(self, keyid, data: bytes, mech: str) -> bytes:
+        if mech != HASH:
+            raise ValueError(f"only {HASH} signatures are made here, not {mech}")
+        return self.signer.sign(data)
+
+
 @dataclass(frozen=True)
 class CmsTemplate:
     """A signer's SignedData with holes at the message digest and the signature value."""
 
-    key: rsa.RSAPrivateKey
-    certificate: x509.Certificate
+    hook: EndesiveHook
     chain: tuple[x509.Certificate, ...]
     head: bytes  # everything before the signed attributes
     attrs: bytes  # the signed attributes as stored ([0] IMPLICIT SET OF Attribute)
@@ -67,10 +87,14 @@ class CmsTemplate:
     middle: bytes  # from after the signed attributes up to the signature value
     signature_len: int
 
+    @property
+    def signer(self) -> Any:
+        return self.hook.signer
+
     def matches(self, key, cert, othercerts, hashalgo, attrs, signed_value, hsm, pss,
                 timestampurl, ocspurl) -> bool:
         """Return whether an endesive ``signer.sign`` call is the one this template makes."""
-        return (key is self.key and cert is self.certificate and hsm is None and not pss
+        return (hsm is self.hook and key is None and not pss
                 and attrs is True and hashalgo == HASH and timestampurl is None
                 and ocspurl is None and isinstance(signed_value, bytes)
                 and len(signed_value) == _DIGEST_LEN
@@ -83,17 +107,18 @@ class CmsTemplate:
         attrs = (self.attrs[: self.digest_at] + digest
                  + self.attrs[self.digest_at + _DIGEST_LEN:])
         # What is signed is the attributes' DER as a SET (tag 0x31), not as [0] (RFC 5652 5.4).
-        signature = self.key.sign(b"\x31" + attrs[1:], padding.PKCS1v15(), hashes.SHA256())
+        signature = self.hook.signer.sign(b"\x31" + attrs[1:])
         if len(signature) != self.signature_len:  # cannot happen with RSA; never splice
             raise ValueError("unexpected signature length")
         return self.head + attrs + self.middle + signature
 
 
-def _endesive(key, cert, chain, digest: bytes) -> bytes:
-    return endesive_signer.sign(None, key, cert, list(chain), HASH, True, digest)
+def _endesive(hook: EndesiveHook, chain, digest: bytes) -> bytes:
+    return endesive_signer.sign(None, None, hook.signer.certificate, list(chain), HASH, True,
+                                digest, hook)
 
 
-def _locate(der: bytes, digest: bytes, key) -> tuple[int, int, int, int] | None:
+def _locate(der: bytes, digest: bytes, key_bytes: int) -> tuple[int, int, int, int] | None:
     """Return (attrs start, attrs end, digest offset in attrs, signature length) or None."""
     from asn1crypto import cms as asn1_cms
 
@@ -102,33 +127,36 @@ def _locate(der: bytes, digest: bytes, key) -> tuple[int, int, int, int] | None:
     attrs = signer_info["signed_attrs"].dump()
     signature = signer_info["signature"].native
     if (der.count(attrs) != 1 or attrs.count(digest) != 1 or not der.endswith(signature)
-            or len(signature) != key.key_size // 8):
+            or len(signature) != key_bytes):
         return None
     start = der.index(attrs)
     return start, start + len(attrs), attrs.index(digest), len(signature)
 
 
-def build(key, certificate: x509.Certificate, chain) -> CmsTemplate | None:
-    """Return the CMS template of a signer, or None if endesive's output cannot be
-    templated (not an RSA key, or the output depends on more than the digest)."""
-    if not isinstance(key, rsa.RSAPrivateKey):
+def build(signer: Any, hook: EndesiveHook | None = None) -> CmsTemplate | None:
+    """Return the CMS template of ``signer`` (an object with ``certificate``, ``chain`` and
+    ``sign``) signing through ``hook`` (default: a new one), or None if endesive's output
+    cannot be templated (not an RSA key, or the output depends on more than the digest)."""
+    public_key = signer.certificate.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
         return None
-    chain = tuple(chain or ())
+    hook = hook or EndesiveHook(signer)
+    chain = tuple(signer.chain or ())
     probes = [hashlib.sha256(b"motcua cms probe %d " % i + os.urandom(16)).digest()
               for i in (1, 2)]
     try:
-        first = _endesive(key, certificate, chain, probes[0])
-        where = _locate(first, probes[0], key)
+        first = _endesive(hook, chain, probes[0])
+        where = _locate(first, probes[0], (public_key.key_size + 7) // 8)
         if where is None:
             return None
         start, end, digest_at, signature_len = where
         template = CmsTemplate(
-            key=key, certificate=certificate, chain=chain, head=first[:start],
-            attrs=first[start:end], digest_at=digest_at,
-            middle=first[end: len(first) - signature_len], signature_len=signature_len,
+            hook=hook, chain=chain, head=first[:start], attrs=first[start:end],
+            digest_at=digest_at, middle=first[end: len(first) - signature_len],
+            signature_len=signature_len,
         )
         if (template.fill(probes[0]) != first
-                or template.fill(probes[1]) != _endesive(key, certificate, chain, probes[1])):
+                or template.fill(probes[1]) != _endesive(hook, chain, probes[1])):
             log.warning("endesive's CMS depends on more than the digest: not templated")
             return None
     except Exception:  # noqa: BLE001 - no template means endesive's own (slower) path

@@ -18,8 +18,8 @@ signature, of which ~30 ms was building the CMS and ~30 ms copying the stamp's p
 - :func:`prepare` gives a signer its CMS template once (:mod:`signing.cms`: endesive's
   SignedData with the digest and signature value filled in per signature, checked to be
   byte-identical to endesive's); :func:`sign_pdf` calls it on first use, and
-  :func:`signing.pki.load_signer` keeps unlocked signers (and so their templates) for a
-  short while;
+  the signer cache (:mod:`signing.keycache`) keeps unlocked signers (and so their
+  templates) for a short while;
 - the stamp (frame, name, title, agency) is drawn once per signer and box
   (:func:`signing.appearance.stamp`); only the signing time is drawn per signature;
 - endesive 2.19 turns an RGB image into bytes one pixel at a time in Python
@@ -42,7 +42,7 @@ from PIL import Image
 from signing import cms as cms_template
 from signing.appearance import appearance_lines, stamp
 from signing.errors import SigningError
-from signing.pki import Signer
+from signing.keyfiles import Signer
 from signing.slots import find_slot
 from signing.template import nfc
 
@@ -71,7 +71,8 @@ _prepare_lock = threading.Lock()
 
 def prepare(signer: Signer) -> Signer:
     """Build what every signature of ``signer`` shares, once: its CMS template (see
-    :mod:`signing.cms`; ~60 ms, two CMS builds by endesive). Idempotent; returns ``signer``.
+    :mod:`signing.cms`; ~60 ms, two CMS builds by endesive). Idempotent; returns ``signer``,
+    which is any signer object (:mod:`signing.providers`: a key file's or a token's).
 
     :func:`sign_pdf` calls this on first use, so calling it is only a way to pay the cost
     ahead (e.g. right after the passphrase is checked). A signer whose key cannot be
@@ -80,15 +81,14 @@ def prepare(signer: Signer) -> Signer:
     if signer.prepared is None or not _template_fits(signer.prepared, signer):
         with _prepare_lock:
             if signer.prepared is None or not _template_fits(signer.prepared, signer):
-                template = cms_template.build(signer.key, signer.certificate, signer.chain)
+                template = cms_template.build(signer)
                 signer.prepared = template or False
     return signer
 
 
 def _template_fits(template, signer: Signer) -> bool:
     return template is False or (
-        template.key is signer.key and template.certificate is signer.certificate
-        and template.chain == tuple(signer.chain))
+        template.signer is signer and template.chain == tuple(signer.chain))
 
 
 def _name_attr(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str:
@@ -170,9 +170,12 @@ def sign_pdf(
         "application": "motcua",
     }
     prepare(signer)
+    template = signer.prepared or None
+    # The key never reaches endesive: it asks the signer to sign, through its HSM hook.
+    hook = template.hook if template else cms_template.EndesiveHook(signer)
     try:
-        with cms_template.use(signer.prepared or None):
-            update = cms.sign(pdf, udct, signer.key, cert, list(signer.chain), "sha256")
+        with cms_template.use(template):
+            update = cms.sign(pdf, udct, None, cert, list(signer.chain), "sha256", hook)
     except Exception as exc:  # noqa: BLE001 - endesive raises bare asserts and IndexErrors
         raise SigningError(
             f"Signing slot {slot} failed ({type(exc).__name__}: {exc}); the document may be "

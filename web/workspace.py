@@ -259,7 +259,8 @@ def _render_task(view: dict, values: dict | None = None, errors: dict | None = N
         fields=render_form(schema, values, errors, lang=lang,
                            documents=documents),
         sign_preview=_document_to_sign(view),
-        due_state=due_state(view.get("due_at")))
+        due_state=due_state(view.get("due_at")),
+        token_pin=platform().signers.name == "pkcs11")  # keys in tokens: ask for the PIN
 
 
 def _previewed(value: str | None) -> int | None:

@@ -9,7 +9,7 @@ from engine.config import DEMO_MARKER, Settings
 
 ENV = ("MOTCUA_AGENCY_KEY_PASSPHRASE", "MOTCUA_VNPAY_URL", "MOTCUA_VNPAY_TMN_CODE",
        "MOTCUA_VNPAY_HASH_SECRET", "MOTCUA_STUDIO_ASSETS_DIR", "MOTCUA_CHART_ASSETS_DIR",
-       "MOTCUA_FONT_DIR", "MOTCUA_SIGNER_CACHE_TTL")
+       "MOTCUA_FONT_DIR", "MOTCUA_SIGNER_CACHE_TTL", "MOTCUA_SIGNER", "MOTCUA_PKCS11_LIB")
 
 
 def _environment(monkeypatch, tmp_path, **values) -> Path:
@@ -26,7 +26,8 @@ def test_the_gateway_asset_font_and_signer_settings_come_from_the_environment(mo
     _environment(monkeypatch, tmp_path, MOTCUA_VNPAY_URL="https://pay.example.vn/pay",
                  MOTCUA_VNPAY_TMN_CODE="2QXUI4J4", MOTCUA_VNPAY_HASH_SECRET="s3cret",
                  MOTCUA_STUDIO_ASSETS_DIR="/opt/bpmn-js", MOTCUA_CHART_ASSETS_DIR="/opt/chart",
-                 MOTCUA_FONT_DIR="/opt/fonts", MOTCUA_SIGNER_CACHE_TTL="0")
+                 MOTCUA_FONT_DIR="/opt/fonts", MOTCUA_SIGNER_CACHE_TTL="0",
+                 MOTCUA_SIGNER=" PKCS11 ", MOTCUA_PKCS11_LIB="/opt/hsm/libcs_pkcs11.so")
     settings = Settings.from_env()
     assert (settings.vnpay_url, settings.vnpay_tmn_code, settings.vnpay_hash_secret) == (
         "https://pay.example.vn/pay", "2QXUI4J4", "s3cret")
@@ -34,6 +35,7 @@ def test_the_gateway_asset_font_and_signer_settings_come_from_the_environment(mo
     assert settings.chart_assets_dir == Path("/opt/chart")
     assert settings.font_dir == Path("/opt/fonts")
     assert settings.signer_cache_ttl_seconds == 0
+    assert (settings.signer, settings.pkcs11_lib) == ("pkcs11", "/opt/hsm/libcs_pkcs11.so")
 
 
 def test_unset_they_keep_their_defaults(monkeypatch, tmp_path):
@@ -41,6 +43,7 @@ def test_unset_they_keep_their_defaults(monkeypatch, tmp_path):
     settings = Settings.from_env()
     assert settings.vnpay_url == "" and settings.studio_assets_dir is None
     assert settings.font_dir is None and settings.signer_cache_ttl_seconds == 300
+    assert (settings.signer, settings.pkcs11_lib) == ("file", "")
 
 
 def test_the_seal_passphrase_is_missing_outside_the_demo(monkeypatch, tmp_path):

@@ -11,7 +11,7 @@ from endesive import signer as endesive_signer
 from endesive.pdf.PyPDF2_annotate.annotations.image import Image as EndesiveImage
 from PIL import Image
 
-from signing import cms, pki
+from signing import cms, keycache, pki
 from signing import sign as sign_module
 from signing.appearance import appearance_lines, render_appearance, stamp
 from signing.errors import SigningError
@@ -25,7 +25,7 @@ from .conftest import AGENCY, PASSPHRASE
 def cache(monkeypatch):
     """A fresh, enabled signer cache for the test."""
     fresh = pki.SignerCache(ttl=60, size=4)
-    monkeypatch.setattr(pki, "signer_cache", fresh)
+    monkeypatch.setattr(keycache, "signer_cache", fresh)
     return fresh
 
 
@@ -77,7 +77,7 @@ def test_changed_chain_file_is_not_served_from_cache(own_pki, cache):
 def test_cache_expires_and_is_bounded(own_pki, cache, monkeypatch):
     first = pki.load_signer(own_pki, "canbo", PASSPHRASE)
     now = time.monotonic()
-    monkeypatch.setattr(pki.time, "monotonic", lambda: now + 61)
+    monkeypatch.setattr(keycache.time, "monotonic", lambda: now + 61)
     assert pki.load_signer(own_pki, "canbo", PASSPHRASE) is not first
     for index in range(6):
         cache.put(("x", index), first)
@@ -101,7 +101,7 @@ def test_agency_signer_is_cached_and_checked(tmp_path, cache):
 
 
 def test_cms_template_is_byte_identical_to_endesive(handler):
-    template = cms.build(handler.key, handler.certificate, handler.chain)
+    template = cms.build(handler)
     assert template is not None
     for _ in range(3):
         digest = hashlib.sha256(os.urandom(32)).digest()
@@ -111,7 +111,7 @@ def test_cms_template_is_byte_identical_to_endesive(handler):
 
 
 def test_cms_template_only_answers_the_call_it_was_made_for(handler, head):
-    template = cms.build(handler.key, handler.certificate, handler.chain)
+    template = cms.build(handler)
     digest = hashlib.sha256(b"x").digest()
     shim = cms._SignerShim()
     with cms.use(template):
@@ -120,18 +120,26 @@ def test_cms_template_only_answers_the_call_it_was_made_for(handler, head):
                          digest) == endesive_signer.sign(None, head.key, head.certificate,
                                                          list(head.chain), "sha256", True,
                                                          digest)
-        assert not template.matches(handler.key, handler.certificate, [], "sha256", True,
-                                    digest, None, False, None, None)
-        assert not template.matches(handler.key, handler.certificate, handler.chain, "sha1",
+        hook = template.hook
+        assert template.matches(None, handler.certificate, handler.chain, "sha256", True,
+                                digest, hook, False, None, None)
+        assert not template.matches(None, handler.certificate, [], "sha256", True,
+                                    digest, hook, False, None, None)
+        assert not template.matches(None, handler.certificate, handler.chain, "sha1",
+                                    True, digest, hook, False, None, None)
+        assert not template.matches(None, handler.certificate, handler.chain, "sha256",
+                                    True, digest, cms.EndesiveHook(handler), False, None, None)
+        assert not template.matches(handler.key, handler.certificate, handler.chain, "sha256",
                                     True, digest, None, False, None, None)
 
 
 def test_template_refused_when_endesive_output_is_not_deterministic(handler, monkeypatch):
     real = endesive_signer.sign
     monkeypatch.setattr(cms, "_endesive",
-                        lambda key, cert, chain, digest: real(None, key, cert, list(chain),
-                                                              "sha256", True, os.urandom(32)))
-    assert cms.build(handler.key, handler.certificate, handler.chain) is None
+                        lambda hook, chain, digest: real(None, None, hook.signer.certificate,
+                                                         list(chain), "sha256", True,
+                                                         os.urandom(32), hook))
+    assert cms.build(handler) is None
 
 
 def test_signatures_with_a_prepared_signer_verify(unsigned, pki_dir):

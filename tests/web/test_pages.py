@@ -459,12 +459,14 @@ def test_applicant_supplements_through_the_task_page(auth, client):
     assert "Quá trình xử lý" not in html and "— motcua" not in html
 
 
-def test_signing_step_asks_for_the_key_passphrase(auth, client):
+def to_the_handlers_signature(auth, licence_number: str) -> tuple[str, int]:
+    """Submit a licence, have it received, appraised and approved, and sign in as the
+    handling officer: the dossier's code and the id of the signing step."""
     auth.login()
     code = submit_application(auth)
     steps = [("motcua", {"reception_decision": "accept"}),
              ("chuyenvien", {"recommendation": "approve", "appraisal_notes": "Đủ điều kiện.",
-                             "licence_number": "GP-56-0001"}),
+                             "licence_number": licence_number}),
              ("lanhdao", {"head_decision": "approve"})]
     for username, data in steps:
         auth.logout()
@@ -473,7 +475,11 @@ def test_signing_step_asks_for_the_key_passphrase(auth, client):
         assert response.status_code == 302, text(response)
     auth.logout()
     auth.login("chuyenvien")
-    task_id = task_id_for(auth, code)
+    return code, task_id_for(auth, code)
+
+
+def test_signing_step_asks_for_the_key_passphrase(auth, client):
+    code, task_id = to_the_handlers_signature(auth, "GP-56-0001")
     page = text(client.get(f"/workspace/tasks/{task_id}"))
     assert 'type="password" id="passphrase" name="passphrase"' in page
     assert "Mật khẩu khóa ký số" in page and "Xem văn bản sẽ ký" in page

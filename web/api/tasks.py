@@ -57,7 +57,8 @@ def complete_task(task_id: int):
     """Complete a task with its form data: JSON ``{data, passphrase?}`` or multipart
     (``data`` as a JSON string, file fields, ``passphrase``).
 
-    The passphrase unlocks the officer's signing key on tasks that sign a document.
+    The passphrase unlocks the officer's signing key on tasks that sign a document (the
+    PIN of the officer's token when keys are in PKCS#11 tokens, ``MOTCUA_SIGNER=pkcs11``).
     409 if the task is done or claimed by another officer; 422 with field errors.
     """
     body = request_body()

@@ -34,8 +34,12 @@ def open_platform(*, seal: bool = False, demo: bool = False) -> Iterator:
     """A platform built from the environment (:func:`env_settings`), closed when the command
     ends."""
     from engine.platform import Platform
+    from signing.errors import SigningError
 
-    p = Platform(env_settings(seal=seal, demo=demo))
+    try:
+        p = Platform(env_settings(seal=seal, demo=demo))
+    except SigningError as exc:  # e.g. MOTCUA_SIGNER names no key provider
+        raise click.ClickException(str(exc)) from exc
     try:
         yield p
     finally:
