@@ -44,7 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     :class:`~engine.config.Settings`, else read from the environment) or an already built
     ``MOTCUA_PLATFORM`` (tests share theirs with the app).
     """
-    app = Flask(__name__)
+    app = _Flask(__name__)
     app.json = _SafeJSONProvider(app)
     app.session_interface = _SessionInterface()
     # Before any route exists: every ``<int:…>`` fits a database id (a 32-bit INTEGER on
@@ -112,6 +112,21 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(_security_headers)
     register_error_handlers(app)
     return app
+
+
+class _Flask(Flask):
+    """Flask, remembering which views and hooks are plain functions: it asks for every hook
+    of every request (a dozen here), and the answer never changes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synced: dict = {}
+
+    def ensure_sync(self, func):
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced[func] = super().ensure_sync(func)
+        return synced
 
 
 class _SafeJSONProvider(DefaultJSONProvider):

@@ -86,7 +86,12 @@ def _token_lookup() -> bool:
     no limit applies (:func:`_anonymous_lookup`), so Flask-Limiter is not even asked — its
     hooks and checks cost about as much as the rest of the request's Flask machinery, and
     a portal's or an app's polling of the status look-up is the busiest request there is."""
-    return "Authorization" in request.headers and request.endpoint in _LOOKUPS
+    environ = request.environ  # asked by four hooks: worked out once
+    spared = environ.get("motcua.token_lookup")
+    if spared is None:
+        spared = environ["motcua.token_lookup"] = ("HTTP_AUTHORIZATION" in environ
+                                                    and request.endpoint in _LOOKUPS)
+    return spared
 
 
 def _spared(plain, limited):
