@@ -4,6 +4,7 @@ transaction commits whole or not at all."""
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select, update
@@ -19,14 +20,15 @@ def email(p) -> str:
         return session.execute(select(Agency.email).where(Agency.code == AGENCY)).scalar()
 
 
-def test_a_read_does_not_wait_for_a_writer_and_sees_only_committed_data(platform):
-    before = email(platform)
+@contextmanager
+def uncommitted(p, statement):
+    """While the block runs, another connection holds ``statement`` written and not yet
+    committed (its transaction open, its locks held); it commits when the block ends."""
     writing, done = threading.Event(), threading.Event()
 
     def writer():
-        with platform.db.transaction() as session:
-            session.execute(update(Agency).where(Agency.code == AGENCY)
-                            .values(email="dang-ghi@thanhhoa.gov.vn"))
+        with p.db.transaction() as session:
+            session.execute(statement)
             writing.set()
             done.wait(10)
 
@@ -34,10 +36,17 @@ def test_a_read_does_not_wait_for_a_writer_and_sees_only_committed_data(platform
     thread.start()
     try:
         assert writing.wait(10)
-        assert email(platform) == before  # answered while the writer holds its lock
+        yield
     finally:
         done.set()
         thread.join()
+
+
+def test_a_read_does_not_wait_for_a_writer_and_sees_only_committed_data(platform):
+    before = email(platform)
+    with uncommitted(platform, update(Agency).where(Agency.code == AGENCY)
+                     .values(email="dang-ghi@thanhhoa.gov.vn")):
+        assert email(platform) == before  # answered while the writer holds its lock
     assert email(platform) == "dang-ghi@thanhhoa.gov.vn"
 
 

@@ -162,28 +162,16 @@ def test_the_look_up_shows_a_change_as_soon_as_it_is_committed(platform, app):
     from sqlalchemy import update
 
     from engine.models import Dossier
+    from tests.engine.test_db import uncommitted
 
     code = submit(platform)
     token = accounts.issue_token(platform, accounts.find_user(platform, "doanhnghiep").id)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get(f"/api/v1/dossiers/{code}", headers=headers).json["status"] == "submitted"
-    writing, done = threading.Event(), threading.Event()
-
-    def writer():
-        with platform.db.transaction() as session:
-            session.execute(update(Dossier).where(Dossier.code == code).values(status="refused"))
-            writing.set()
-            done.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        assert writing.wait(10)
+    with uncommitted(platform, update(Dossier).where(Dossier.code == code)
+                     .values(status="refused")):
         body = client.get(f"/api/v1/dossiers/{code}", headers=headers).json
         assert body["status"] == "submitted"  # uncommitted: not seen, and not waited for
-    finally:
-        done.set()
-        thread.join()
     body = client.get(f"/api/v1/dossiers/{code}", headers=headers).json
     assert body["status"] == "refused" and body["code"] == code
