@@ -302,7 +302,10 @@ def main(argv=None) -> int:
                                  "token": token})
         env = {**os.environ, "MOTCUA_DATABASE_URL": args.database_url,
                "MOTCUA_DATA_DIR": str(data_dir), "MOTCUA_SECRET_KEY": "bench",
-               "MOTCUA_BPMN_DIR": str(data_dir / "bpmn")}
+               "MOTCUA_BPMN_DIR": str(data_dir / "bpmn"),
+               # Nothing is sealed here, but serve refuses to start without a passphrase.
+               "MOTCUA_AGENCY_KEY_PASSPHRASE": os.environ.get("MOTCUA_AGENCY_KEY_PASSPHRASE",
+                                                              "bench")}
         gunicorn_args = ["--server", "gunicorn"]
         if args.workers:
             gunicorn_args += ["--workers", str(args.workers)]

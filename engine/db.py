@@ -9,6 +9,11 @@ rows it changes (``SELECT … FOR UPDATE``) and claims queue rows with ``SKIP LO
 a reader never waits for a writer, nor blocks one), ``BEGIN READ ONLY`` on PostgreSQL.
 Pages and API reads use it, so no page waits for a step.
 
+:meth:`Database.rows` is for a hot read of ONE statement (the status look-up): on
+PostgreSQL it runs on the driver's cursor in autocommit — one statement is one snapshot,
+so there is no ``BEGIN``/``COMMIT`` round trip — with the SQL compiled once; elsewhere it
+is a :meth:`Database.read`.
+
 Connections are not pinged on every checkout (a round trip per transaction); they are
 recycled after half an hour, and one the server dropped fails a single transaction,
 which rolls back whole, and is replaced.
@@ -16,13 +21,14 @@ which rolls back whole, and is replaced.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
 
 from .columns import UTCDateTime, utcnow  # noqa: F401  (migrations name engine.db.UTCDateTime)
 from .step.store import send_pending
@@ -74,6 +80,9 @@ class Database:
             options["postgresql_readonly"] = True
         self.read_sessions = sessionmaker(self.engine.execution_options(**options),
                                           expire_on_commit=False, autoflush=False)
+        self._statements: dict = {}  # statement → (SQL, default parameters, converters)
+        self._disconnects = (self.engine.dialect.loaded_dbapi.OperationalError
+                             if self.is_postgres else ())
 
     @property
     def is_postgres(self) -> bool:
@@ -106,6 +115,63 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def read_when_needed(self) -> Iterator[Session]:
+        """A :meth:`read` that begins only if the block uses the session — for a block that
+        usually answers from what it has (a :meth:`rows` result, the in-process caches)."""
+        deferred = _Deferred(self)
+        try:
+            yield deferred  # type: ignore[misc]  (it stands for the Session it opens)
+        except BaseException as error:
+            deferred.close(error)
+            raise
+        deferred.close()
+
+    def rows(self, statement: Executable, params: dict) -> list[tuple]:
+        """The rows of one SELECT as tuples in its column order, values as SQLAlchemy would
+        give them (aware datetimes, parsed JSON). See the module docstring: on PostgreSQL,
+        autocommit on the pooled driver connection, the SQL and its value converters made
+        once per statement (psycopg prepares the statement after a few runs)."""
+        if not self.is_postgres:
+            with self.read() as session:
+                return [tuple(row) for row in session.execute(statement, params)]
+        sql, defaults, converters = self._compiled(statement)
+        pooled = self.engine.raw_connection()
+        try:
+            connection = pooled.driver_connection
+            connection.autocommit = True  # no BEGIN: idle, so a local flag, no round trip
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, {**defaults, **params})
+                    found = cursor.fetchall()
+            finally:
+                connection.autocommit = False
+        except self._disconnects as error:  # a dropped connection: not back into the pool
+            pooled.invalidate(error)
+            raise
+        finally:
+            pooled.close()
+        for number, row in enumerate(found):
+            if converters:
+                row = list(row)
+                for index, convert in converters:
+                    if row[index] is not None:
+                        row[index] = convert(row[index])
+                found[number] = tuple(row)
+        return found
+
+    def _compiled(self, statement: Executable) -> tuple[str, dict, list[tuple[int, Callable]]]:
+        cached = self._statements.get(statement)
+        if cached is None:
+            dialect = self.engine.dialect
+            compiled = statement.compile(dialect=dialect)
+            converters = [(index, convert) for index, convert in enumerate(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in statement.selected_columns) if convert is not None]
+            cached = (str(compiled), dict(compiled.params), converters)
+            self._statements[statement] = cached
+        return cached
+
     def create_all(self) -> None:
         from .schema import metadata
 
@@ -118,3 +184,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _Deferred:
+    """The session of :meth:`Database.read_when_needed`: opened on first use."""
+
+    def __init__(self, db: Database):
+        self._db, self._opened, self._session = db, None, None
+
+    def __getattr__(self, name: str):
+        if self._session is None:
+            self._opened = self._db.read()
+            self._session = self._opened.__enter__()
+        return getattr(self._session, name)
+
+    def close(self, error: BaseException | None = None) -> None:
+        if self._opened is not None:  # rolls back on an error, as read() does
+            self._opened.__exit__(type(error) if error else None, error,
+                                  error.__traceback__ if error else None)

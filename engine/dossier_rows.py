@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
 
 from sqlalchemy import (
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
-from .db import UTCDateTime
+from .db import Database, UTCDateTime
 from .models import (
     Agency,
     AuditEvent,
@@ -190,16 +191,28 @@ _DOSSIER_ROWS = union_all(*(_branch_select(n, *_BRANCHES[kind])
                                                                         "order_i")
 
 
-_FIELDS = [[(name, slot) for name, (slot, _c) in _BRANCHES[kind][0].items()
+_COLUMN = {slot: index for index, slot in enumerate(["k", *_SLOTS])}  # position in a row
+_FIELDS = [[(name, _COLUMN[slot]) for name, (slot, _c) in _BRANCHES[kind][0].items()
             if not name.startswith("_")] for kind in _KINDS]
 
 
 def read_rows(session: Session, code: str) -> dict[str, list[SimpleNamespace]]:
     """The dossier ``code`` (a list of one, or empty) and its lists of :data:`_BRANCHES`,
-    each in its order, from one statement."""
+    each in its order, from one statement in ``session``'s transaction."""
+    return grouped(session.execute(_DOSSIER_ROWS, {"code": code}))
+
+
+def read_rows_outside(db: Database, code: str) -> dict[str, list[SimpleNamespace]]:
+    """:func:`read_rows` as one statement of its own, outside any transaction (one snapshot:
+    :meth:`engine.db.Database.rows`), for the status look-up."""
+    return grouped(db.rows(_DOSSIER_ROWS, {"code": code}))
+
+
+def grouped(rows: Iterable[Sequence]) -> dict[str, list[SimpleNamespace]]:
+    """:data:`_DOSSIER_ROWS`'s rows by list, each row a namespace of its fields."""
     out: dict[str, list[SimpleNamespace]] = {kind: [] for kind in _KINDS}
-    for row in session.execute(_DOSSIER_ROWS, {"code": code}):
-        values = row._mapping
-        out[_KINDS[row.k]].append(SimpleNamespace(**{name: values[slot]
-                                                     for name, slot in _FIELDS[row.k]}))
+    for row in rows:
+        kind = row[0]
+        out[_KINDS[kind]].append(SimpleNamespace(**{name: row[index]
+                                                    for name, index in _FIELDS[kind]}))
     return out

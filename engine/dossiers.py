@@ -29,7 +29,7 @@ from . import settings as platform_settings
 from .calendar import load_calendar
 from .cooperation import StartReceiver, start_messages
 from .documents import can_see_dossier
-from .dossier_rows import LOOKUP_MINE, as_record, read_rows
+from .dossier_rows import LOOKUP_MINE, as_record, read_rows_outside
 from .dossier_view import dossier_view, public_view, summary
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied, ScriptError
 from .models import (
@@ -184,12 +184,12 @@ def get_dossier(p, code: str, *, user=None, id_number: str | None = None) -> dic
     """A dossier as its applicant, its agency's staff, or anyone with the code and the
     applicant's ID number sees it.
 
-    The status look-up, the API's hottest call: one read transaction (it never waits for a
-    step, nor blocks one) of one statement (:data:`_DOSSIER_ROWS`), the version's meta
-    from the in-process cache.
+    The status look-up, the API's hottest call: one statement (:data:`engine.dossier_rows._DOSSIER_ROWS`, one
+    snapshot: :meth:`engine.db.Database.rows`; it never waits for a step, nor blocks one),
+    the version's meta from the in-process cache.
     """
-    with p.db.read() as session:
-        rows = read_rows(session, code.strip())
+    rows = read_rows_outside(p.db, code.strip())
+    with p.db.read_when_needed() as session:  # for a cache miss or a leader's check
         if not rows["dossier"]:
             raise NotFound(f"No dossier with code {code!r}.",
                            vi=f"Không tìm thấy hồ sơ mã {code!r}.")

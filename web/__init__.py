@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -43,8 +44,9 @@ def create_app(config: dict | None = None) -> Flask:
     :class:`~engine.config.Settings`, else read from the environment) or an already built
     ``MOTCUA_PLATFORM`` (tests share theirs with the app).
     """
-    app = Flask(__name__)
+    app = _Flask(__name__)
     app.json = _SafeJSONProvider(app)
+    app.session_interface = _SessionInterface()
     # Before any route exists: every ``<int:…>`` fits a database id (a 32-bit INTEGER on
     # PostgreSQL); a larger one is a 404, not a database overflow.
     app.url_map.converters["int"] = _IdConverter
@@ -116,12 +118,46 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+class _Flask(Flask):
+    """Flask, remembering which views and hooks are plain functions: it asks for every hook
+    of every request (a dozen here), and the answer never changes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synced: dict = {}
+
+    def ensure_sync(self, func):
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced[func] = super().ensure_sync(func)
+        return synced
+
+
 class _SafeJSONProvider(DefaultJSONProvider):
     """``request.get_json()`` through :func:`web.safejson.loads`: too deep, too long a number,
     NUL or a lone surrogate is a 400 like any malformed body."""
 
     def loads(self, s, **kwargs):
         return safejson.loads(s)
+
+
+class _TokenCallSession(SecureCookieSession):
+    """The session of an API call with a bearer token: empty, and never sent back."""
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session of the pages; an API call with a bearer token neither reads
+    the cookie nor gets one (the token is who it is; verifying and signing a cookie is
+    a good share of the cost of the status look-up a portal polls)."""
+
+    def open_session(self, app, request):
+        if "Authorization" in request.headers and request.path.startswith("/api/"):
+            return _TokenCallSession()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if not isinstance(session, _TokenCallSession):
+            super().save_session(app, session, response)
 
 
 class _IdConverter(IntegerConverter):

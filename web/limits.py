@@ -15,6 +15,7 @@ endpoints by name in :data:`LIMITS` (views stay free of throttling code).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -76,6 +77,52 @@ def _anonymous_lookup() -> bool:
     return not (request.args.get("code") or request.view_args and request.view_args.get("code"))
 
 
+#: The look-ups whose only limit spares a caller sending a token (:func:`_anonymous_lookup`).
+_LOOKUPS = frozenset({"portal.lookup", "api.get_dossier"})
+
+
+def _token_lookup() -> bool:
+    """A look-up with ``Authorization`` (an invalid token is refused, 401, before the view):
+    no limit applies (:func:`_anonymous_lookup`), so Flask-Limiter is not even asked — its
+    hooks and checks cost about as much as the rest of the request's Flask machinery, and
+    a portal's or an app's polling of the status look-up is the busiest request there is."""
+    environ = request.environ  # asked by four hooks: worked out once
+    spared = environ.get("motcua.token_lookup")
+    if spared is None:
+        spared = environ["motcua.token_lookup"] = ("HTTP_AUTHORIZATION" in environ
+                                                    and request.endpoint in _LOOKUPS)
+    return spared
+
+
+def _spared(plain, limited):
+    """The view: ``plain`` for a token look-up, ``limited`` (the throttled one) otherwise."""
+    @functools.wraps(plain)
+    def view(*args, **kwargs):
+        return (plain if _token_lookup() else limited)(*args, **kwargs)
+    return view
+
+
+def _spare_hooks(app: Flask, limiter: Limiter) -> None:
+    """Flask-Limiter's request hooks (check, headers, clean-up) skip a token look-up too.
+    The limiter declares no app-wide or blueprint limit, so they have nothing to do there."""
+    def owner(hook):
+        return getattr(hook, "__self__", None) or next(iter(getattr(hook, "args", ())), None)
+
+    def before(hook):
+        return lambda: None if _token_lookup() else hook()
+
+    def after(hook):
+        return lambda response: response if _token_lookup() else hook(response)
+
+    def teardown(hook):
+        return lambda error=None: None if _token_lookup() else hook(error)
+
+    for hooks, wrap in ((app.before_request_funcs, before), (app.after_request_funcs, after),
+                        (app.teardown_request_funcs, teardown)):
+        functions = hooks.get(None, [])
+        functions[:] = [wrap(hook) if owner(hook) is limiter else hook for hook in functions]
+
+
 #: endpoint → [(limit, key function, options)]; endpoints of blueprints not registered
 #: (none today) are skipped.
 LIMITS: dict[str, list[tuple[str, object, dict]]] = {
@@ -115,8 +162,9 @@ def init_app(app: Flask, redis_url: str = "") -> Limiter:
         strategy="moving-window", headers_enabled=False,
         # A Redis outage must not lock everyone out: count in memory meanwhile.
         swallow_errors=True, in_memory_fallback_enabled=bool(redis_url))
+    _spare_hooks(app, limiter)
     for endpoint, limits in LIMITS.items():
-        view = app.view_functions.get(endpoint)
+        view = plain = app.view_functions.get(endpoint)
         if view is None:
             continue
         for value, key, options in limits:
@@ -126,7 +174,7 @@ def init_app(app: Flask, redis_url: str = "") -> Limiter:
                 view = limiter.shared_limit(value, scope, key_func=key, **options)(view)
             else:
                 view = limiter.limit(value, key_func=key, **options)(view)
-        app.view_functions[endpoint] = view
+        app.view_functions[endpoint] = _spared(plain, view) if endpoint in _LOOKUPS else view
     app.extensions["motcua_limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter

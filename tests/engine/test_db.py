@@ -4,6 +4,7 @@ transaction commits whole or not at all."""
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select, update
@@ -19,14 +20,15 @@ def email(p) -> str:
         return session.execute(select(Agency.email).where(Agency.code == AGENCY)).scalar()
 
 
-def test_a_read_does_not_wait_for_a_writer_and_sees_only_committed_data(platform):
-    before = email(platform)
+@contextmanager
+def uncommitted(p, statement):
+    """While the block runs, another connection holds ``statement`` written and not yet
+    committed (its transaction open, its locks held); it commits when the block ends."""
     writing, done = threading.Event(), threading.Event()
 
     def writer():
-        with platform.db.transaction() as session:
-            session.execute(update(Agency).where(Agency.code == AGENCY)
-                            .values(email="dang-ghi@thanhhoa.gov.vn"))
+        with p.db.transaction() as session:
+            session.execute(statement)
             writing.set()
             done.wait(10)
 
@@ -34,10 +36,17 @@ def test_a_read_does_not_wait_for_a_writer_and_sees_only_committed_data(platform
     thread.start()
     try:
         assert writing.wait(10)
-        assert email(platform) == before  # answered while the writer holds its lock
+        yield
     finally:
         done.set()
         thread.join()
+
+
+def test_a_read_does_not_wait_for_a_writer_and_sees_only_committed_data(platform):
+    before = email(platform)
+    with uncommitted(platform, update(Agency).where(Agency.code == AGENCY)
+                     .values(email="dang-ghi@thanhhoa.gov.vn")):
+        assert email(platform) == before  # answered while the writer holds its lock
     assert email(platform) == "dang-ghi@thanhhoa.gov.vn"
 
 
@@ -55,3 +64,35 @@ def test_a_write_transaction_that_fails_leaves_nothing(platform):
         session.execute(update(Agency).where(Agency.code == AGENCY).values(email="x@y.vn"))
         raise LookupError("the rest of the work failed")
     assert email(platform) == before
+
+
+def test_rows_reads_what_a_read_transaction_reads_with_the_same_values(platform):
+    """Database.rows (one statement, autocommit on PostgreSQL) gives the rows a read
+    transaction gives: aware UTC datetimes, JSON parsed, NULLs kept."""
+    from engine import audit
+    from engine.models import AuditEvent
+
+    statement = select(Agency.code, Agency.name_vi, Agency.parent_id).order_by(Agency.code)
+    with platform.db.read() as session:
+        expected = [tuple(row) for row in session.execute(statement)]
+    assert platform.db.rows(statement, {}) == expected and expected
+    assert any(row[2] is None for row in expected)
+    events = select(AuditEvent.at, AuditEvent.detail, AuditEvent.action).order_by(AuditEvent.id)
+    with platform.db.transaction() as session:
+        audit.append(session, actor="test", action="note", detail={"ghi_chú": "Đã nhận"})
+    rows = platform.db.rows(events, {})
+    assert rows[-1][0].utcoffset().total_seconds() == 0 and rows[-1][1] == {"ghi_chú": "Đã nhận"}
+    with platform.db.read() as session:
+        assert rows == [tuple(row) for row in session.execute(events)]
+
+
+def test_read_when_needed_rolls_back_on_an_error_and_reads_when_used(platform):
+    with platform.db.read_when_needed():
+        pass  # nothing used, nothing opened: no error either
+    with platform.db.read_when_needed() as session:
+        assert session.execute(select(Agency.code).where(Agency.code == AGENCY)).scalar() \
+            == AGENCY
+    with pytest.raises(LookupError), platform.db.read_when_needed() as session:
+        session.execute(select(Agency.code)).all()
+        raise LookupError("the block failed")
+    assert email(platform)  # the pool is healthy afterwards

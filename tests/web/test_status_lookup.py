@@ -125,3 +125,53 @@ def test_the_token_cache_is_bounded_and_forgets_after_its_lifetime(platform, mon
     now = [0.0]
     monkeypatch.setattr(accounts.time, "monotonic", lambda: now[0] + 10 ** 9)
     assert accounts.user_for_token(platform, tokens[-1]) is None
+
+
+def test_a_token_look_up_is_never_throttled_and_leaves_the_browser_session_alone(platform,
+                                                                                 app):
+    """Polling with a token (more often than the anonymous look-up's 30 a minute) is never
+    refused and does not use up the address's anonymous look-ups; a bad token still gets
+    nothing. A token call neither reads nor refreshes the browser's session cookie: it
+    answers as the token's owner, whoever is signed in on the browser."""
+    from tests.web.test_pages import AuthActions
+
+    code = submit(platform)
+    token = accounts.issue_token(platform, accounts.find_user(platform, "doanhnghiep").id)
+    client = app.test_client()
+    assert AuthActions(client).login("congdan").status_code == 302  # another person's cookie
+    assert client.get("/").headers.get("Set-Cookie")  # a page refreshes the signed-in cookie
+    for _ in range(35):
+        response = client.get(f"/api/v1/dossiers/{code}",
+                              headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200 and response.json["code"] == code
+        assert "Set-Cookie" not in response.headers
+        assert response.json["data"]  # the owner's full view, not congdan's refusal
+    assert client.get(f"/api/v1/dossiers/{code}",
+                      headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    stranger = app.test_client()
+    for _ in range(30):  # the anonymous allowance is intact: the token calls did not count
+        response = stranger.get(f"/api/v1/dossiers/{code}", query_string={"id_number": "1"})
+        assert response.status_code == 404
+    response = stranger.get(f"/api/v1/dossiers/{code}", query_string={"id_number": "1"})
+    assert response.status_code == 429
+
+
+def test_the_look_up_shows_a_change_as_soon_as_it_is_committed(platform, app):
+    """No cache between the database and the answer: a status written by another
+    connection shows on the next look-up, and not before it is committed."""
+    from sqlalchemy import update
+
+    from engine.models import Dossier
+    from tests.engine.test_db import uncommitted
+
+    code = submit(platform)
+    token = accounts.issue_token(platform, accounts.find_user(platform, "doanhnghiep").id)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/v1/dossiers/{code}", headers=headers).json["status"] == "submitted"
+    with uncommitted(platform, update(Dossier).where(Dossier.code == code)
+                     .values(status="refused")):
+        body = client.get(f"/api/v1/dossiers/{code}", headers=headers).json
+        assert body["status"] == "submitted"  # uncommitted: not seen, and not waited for
+    body = client.get(f"/api/v1/dossiers/{code}", headers=headers).json
+    assert body["status"] == "refused" and body["code"] == code
