@@ -157,7 +157,8 @@ def test_load_calendar_reads_overrides(tmp_path):
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from engine.models import Base, CalendarOverride, PlatformSetting
+    from engine.columns import Base
+    from engine.models import CalendarOverride, PlatformSetting
 
     engine = create_engine(f"sqlite:///{tmp_path / 'cal.sqlite3'}")
     Base.metadata.create_all(engine, tables=[CalendarOverride.__table__,
