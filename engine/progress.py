@@ -22,7 +22,7 @@ RESULT = ("processed", "returned")
 ENDED = ("refused", "stopped", "withdrawn")
 
 
-def _moment(value) -> datetime | None:
+def _moment(value: datetime | str | None) -> datetime | None:
     if value in (None, ""):
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
