@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -19,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import (
     BusinessRuleTask,
     ManualTask,
@@ -30,7 +33,13 @@ from SpiffWorkflow.spiff.specs.defaults import (
 
 from . import casefile
 from .bundle_problems import Problem
+from .sandbox import RestrictedEvaluator
 from .vocabulary import RoleCode
+
+#: the deploy-time expression checker: ``(source, 'eval' or 'exec')`` -> its errors
+ExpressionCheck = Callable[[str, str], list[str]]
+#: reports a problem of the task spec at hand
+Bad = Callable[[str], None]
 
 APPLICANT_ROLE = RoleCode.APPLICANT
 
@@ -57,7 +66,7 @@ def check_form(files: dict[str, str], path: str, where: str, problems: list[Prob
                      for loc, msg in casefile.show_to_problems(schema, roles)]
 
 
-def _decision_expressions(ts) -> list[tuple[str, str]]:
+def _decision_expressions(ts: TaskSpec) -> list[tuple[str, str]]:
     """``(where, expression)`` for every expression of a business rule task's decision
     table, as the DMN engine will evaluate it (a cell like ``< 10`` is read after its
     input)."""
@@ -83,7 +92,9 @@ def _decision_expressions(ts) -> list[tuple[str, str]]:
     return found
 
 
-def check_specs(specs, files, meta, known_roles, operators, check_expr, problems, *,
+def check_specs(specs: list[BpmnProcessSpec], files: dict[str, str], meta: dict,
+                known_roles: set[str], operators: dict, check_expr: ExpressionCheck | None,
+                problems: list[Problem], *,
                  default_role: tuple[str, str] | None = None,
                  warnings: list[Problem] | None = None,
                  candidate_groups: dict[str, str] | None = None) -> None:
@@ -113,16 +124,16 @@ class _SpecCheck:
     documents: set[str]
     user_task_ids: set[str]
     operators: dict
-    check_expr: object
+    check_expr: ExpressionCheck | None
     problems: list[Problem]
     warnings: list[Problem] | None
     default_role: tuple[str, str] | None
     candidate_groups: dict[str, str]
 
-    def task(self, ts, filename: str) -> None:
+    def task(self, ts: TaskSpec, filename: str) -> None:
         where = ts.bpmn_id or ts.name
 
-        def bad(msg, where=where, filename=filename):
+        def bad(msg: str, where: str = where, filename: str = filename) -> None:
             self.problems.append(Problem(filename, where, msg))
 
         if not self._lane(ts, filename, where, bad):
@@ -141,7 +152,7 @@ class _SpecCheck:
         if check_expr:
             self._expressions(ts, bad)
 
-    def _lane(self, ts, filename: str, where: str, bad) -> bool:
+    def _lane(self, ts: TaskSpec, filename: str, where: str, bad: Bad) -> bool:
         """Give a human task its lane (candidate group, else the default role, with a
         warning) and check it names a role; False when the task is not checked further."""
         roles, default_role, warnings = self.roles, self.default_role, self.warnings
@@ -173,7 +184,7 @@ class _SpecCheck:
                 "rename the lane to a role code, or name a default_role in procedure.yaml")
         return True
 
-    def _user_task(self, ts, filename: str, where: str, bad) -> None:
+    def _user_task(self, ts: TaskSpec, filename: str, where: str, bad: Bad) -> None:
         """A user task is in a role's lane; its form, document to sign, same-assignee task
         and due date are the bundle's."""
         roles, files, meta = self.roles, self.files, self.meta
@@ -202,7 +213,7 @@ class _SpecCheck:
         if props.get("dueIn") and self.check_expr:
             _expr(self.check_expr, props["dueIn"], bad)
 
-    def _service_task(self, ts, bad) -> None:
+    def _service_task(self, ts: TaskSpec, bad: Bad) -> None:
         """A service task names a registered operator, with its parameters and no others."""
         operators, check_expr = self.operators, self.check_expr
         if ts.operation_name not in operators:
@@ -219,7 +230,7 @@ class _SpecCheck:
             if required and pname not in ts.operation_params:
                 bad(f"operator '{ts.operation_name}' needs parameter '{pname}'")
 
-    def _expressions(self, ts, bad) -> None:
+    def _expressions(self, ts: TaskSpec, bad: Bad) -> None:
         """Gateway conditions, timers, message payloads and loop conditions pass the
         expression checker; a timer's value fits its kind."""
         check_expr = self.check_expr
@@ -233,7 +244,7 @@ class _SpecCheck:
             bad(message)
 
 
-def _expressions(ts) -> list[str]:
+def _expressions(ts: TaskSpec) -> list[str]:
     """Every expression a task spec evaluates besides scripts, parameters and gateway
     conditions: timers, message payloads and correlations, loop and multi-instance
     conditions and counts."""
@@ -262,7 +273,7 @@ _TIMER_KINDS = {
 }
 
 
-def _timer_problems(ts, evaluator) -> list[str]:
+def _timer_problems(ts: TaskSpec, evaluator: RestrictedEvaluator | None) -> list[str]:
     """A timer whose expression, evaluated now, gives a value its kind cannot use (a date
     for a ``timeDuration``): every dossier would fail there. Expressions that need task
     data cannot be tried before a dossier runs and are left to the static checks."""
@@ -289,6 +300,6 @@ def _timer_problems(ts, evaluator) -> list[str]:
     return problems
 
 
-def _expr(check_expr, source: str, bad, mode: str = "eval") -> None:
+def _expr(check_expr: ExpressionCheck, source: str, bad: Bad, mode: str = "eval") -> None:
     for error in check_expr(source, mode):
         bad(f"expression {source!r}: {error}")

@@ -17,6 +17,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
+from lxml import etree
+
 from .vocabulary import RoleCode
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -31,7 +33,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text or "").casefold()
 
 
-def _form_of(task) -> str | None:
+def _form_of(task: etree._Element) -> str | None:
     for prop in task.iter(f"{SPIFF}property"):
         if prop.get("name") == "formJsonSchemaFilename" and (prop.get("value") or "").strip():
             return prop.get("value")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -22,7 +23,7 @@ from .models import Procedure, ProcedureVersion
 from .spiff import SPECS
 
 
-def start_messages(spec) -> list[str]:
+def start_messages(spec: BpmnProcessSpec) -> list[str]:
     """The names of the messages that start ``spec`` (its top-level message start events,
     each message of a start event with several)."""
     names = set()

@@ -23,7 +23,7 @@ RESULT = (Status.PROCESSED, Status.RETURNED)
 ENDED = tuple(sorted(CLOSED_STATUSES))
 
 
-def _moment(value) -> datetime | None:
+def _moment(value: datetime | str | None) -> datetime | None:
     if value in (None, ""):
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
