@@ -32,7 +32,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -209,12 +209,15 @@ def _earlier_assignee(step: Step, spec_name: str) -> int | None:
     step (its row is still queued), or in an earlier, committed one."""
     if spec_name in step.completed_by:
         return step.completed_by[spec_name]
-    session, dossier_id = step.session, step.dossier.id
-    return session.execute(
-        select(HumanTask.completed_by_id)
-        .where(HumanTask.dossier_id == dossier_id, HumanTask.status == "completed",
-               HumanTask.spec_name == spec_name)
-        .order_by(HumanTask.completed_at.desc()).limit(1)).scalar()
+    return step.session.execute(_EARLIER_ASSIGNEE, {"dossier_id": step.dossier.id,
+                                                    "spec_name": spec_name}).scalar()
+
+
+_EARLIER_ASSIGNEE = (select(HumanTask.completed_by_id)
+                     .where(HumanTask.dossier_id == bindparam("dossier_id"),
+                            HumanTask.status == "completed",
+                            HumanTask.spec_name == bindparam("spec_name"))
+                     .order_by(HumanTask.completed_at.desc()).limit(1))
 
 
 def _advance(step: Step) -> None:
