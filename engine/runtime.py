@@ -129,7 +129,7 @@ def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: s
     store.insert_state(session, dossier.id, saved, workflow.completed)
     after = _write_rows(step)
     if faithful and step.version is version:
-        WARM.keep(session, dossier.id, version, saved, workflow, after)
+        WARM.keep(session, dossier, version, saved, workflow, after)
     return step
 
 
@@ -169,7 +169,7 @@ def run_loaded(p, session: Session, dossier: Dossier, state: bytes, version,
                        vi=f"Hồ sơ {dossier.code} đang được quản trị viên tạm dừng xử lý; "
                           "hãy chờ đến khi hồ sơ được tiếp tục.")
     engine, context = _script_engine(p, session, dossier, version, actor)
-    warm = WARM.take(dossier.id, version, state, dossier.process_id)
+    warm = WARM.take(dossier, version, state)
     if warm is not None:  # this process saved that very state: no restore (engine.step.warm)
         workflow, before = warm
     else:
@@ -184,7 +184,7 @@ def run_loaded(p, session: Session, dossier: Dossier, state: bytes, version,
     store.save_state(session, dossier.id, saved, step.workflow.completed)
     after = _write_rows(step)
     if faithful and step.workflow is workflow and step.version is version:
-        WARM.keep(session, dossier.id, version, saved, workflow, after)
+        WARM.keep(session, dossier, version, saved, workflow, after)
     return result
 
 

@@ -29,6 +29,7 @@ class Warm:
     """A committed step's workflow and what it needed when it was saved."""
 
     version: tuple[int, str]
+    code: str
     process_id: str | None
     state: bytes
     workflow: object
@@ -43,21 +44,23 @@ class WarmWorkflows:
         self.items: OrderedDict[int, Warm] = OrderedDict()
         self.lock = threading.Lock()
 
-    def take(self, dossier_id: int, version, state: bytes, process_id: str | None):
+    def take(self, dossier, version, state: bytes):
         """The dossier's kept workflow if it is the one ``state`` saved, as
         ``(workflow, wanted)``; else None. Either way the entry is gone."""
         with self.lock:
-            warm = self.items.pop(dossier_id, None)
+            warm = self.items.pop(dossier.id, None)
         if (warm is None or warm.version != (version.id, version.content_hash)
-                or warm.process_id != (process_id or None) or warm.state != bytes(state)):
+                or warm.code != dossier.code or warm.process_id != (dossier.process_id or None)
+                or warm.state != bytes(state)):
             return None
         return warm.workflow, warm.wanted
 
-    def keep(self, session: Session, dossier_id: int, version, state: bytes, workflow,
+    def keep(self, session: Session, dossier, version, state: bytes, workflow,
              wanted) -> None:
         """Keep ``workflow`` (saved as ``state``) once the transaction has committed."""
-        warm = Warm((version.id, version.content_hash), getattr(workflow, "process_id", None),
-                    state, workflow, wanted)
+        warm = Warm((version.id, version.content_hash), dossier.code,
+                    getattr(workflow, "process_id", None), state, workflow, wanted)
+        dossier_id = dossier.id
         unit_of(session).after_commit.append(lambda: self._put(dossier_id, warm))
 
     def _put(self, dossier_id: int, warm: Warm) -> None:
