@@ -35,7 +35,7 @@ WRAPPED = [
     ("engine.runtime", "load_state", "load_state: JSON → workflow"),
     ("engine.runtime", "_advance", "SpiffWorkflow refresh_timers + do_engine_steps"),
     ("engine.operators", "call", "service-task operators (set_status, notify, …)"),
-    ("engine.runtime", "dump_state", "dump_state: workflow → JSON"),
+    ("engine.runtime", "dump_state_checked", "dump_state: workflow → JSON"),
     ("engine.runtime", "_write_rows", "rows: human-task, timer and message rows (Core)"),
     ("engine.audit", "append", "audit.append (queued on the unit of work)"),
     ("engine.audit", "chain", "audit.chain (head lock; insert and head update built)"),

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .models import AuditEvent, AuditHead
-from .step.sql import insert_rows
+from .step.sql import Template, Write, insert_template, insert_values, param
 from .unit import unit_of
 
 GENESIS = "0" * 64
@@ -56,7 +56,7 @@ _HEAD = select(AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
 
 def _locked_head(session: Session) -> str:
     """The chain's last hash, its row locked until commit (created on the first event)."""
-    last = session.execute(_HEAD).scalar()
+    last = session.connection().execute(_HEAD).scalar()  # Core: no ORM step, no autoflush
     if last is None:
         session.execute(insert(AuditHead).values(id=1, last_hash=GENESIS, last_id=0))
         last = GENESIS
@@ -64,10 +64,10 @@ def _locked_head(session: Session) -> str:
 
 
 def chain(session: Session, pending: list[tuple]) -> list:
-    """The statements that write ``pending`` events: the chain's head is locked now (the
-    last moment of the transaction), then every event is inserted, chained on it, and the
-    head moved — as one statement on PostgreSQL (the insert a CTE of the head's update),
-    for :func:`engine.step.sql.send` to send with the step's other writes."""
+    """The writes of ``pending`` events: the chain's head is locked now (the last moment of
+    the transaction), then every event is inserted, chained on it, and the head moved —
+    as one statement on PostgreSQL (the insert a CTE of the head's update), for
+    :func:`engine.step.sql.send` to send with the step's other writes."""
     prev = _locked_head(session)
     rows = []
     for at, actor, action, dossier_id, detail in pending:
@@ -75,15 +75,39 @@ def chain(session: Session, pending: list[tuple]) -> list:
         rows.append({"at": at, "actor": actor, "action": action, "dossier_id": dossier_id,
                      "detail": detail, "prev_hash": prev, "hash": digest})
         prev = digest
-    table = AuditEvent.__table__
-    events = insert_rows(table, rows)
+    values = insert_values(_COLUMNS, rows)
     if session.get_bind().dialect.name == "postgresql":
-        inserted = events.returning(table.c.id).cte("audit_inserted")
-        return [update(AuditHead).where(AuditHead.id == 1)
-                .values(last_hash=prev, last_id=select(func.max(inserted.c.id)).scalar_subquery())
-                .add_cte(inserted)]
-    return [events, update(AuditHead).where(AuditHead.id == 1)
-            .values(last_hash=prev, last_id=select(func.max(table.c.id)).scalar_subquery())]
+        return [Write(_chained(len(rows)), {**values, "last_hash": prev})]
+    return [Write(insert_template(_EVENTS, _COLUMNS, len(rows)), values),
+            Write(_MOVE_HEAD, {"last_hash": prev})]
+
+
+_EVENTS, _HEADS = AuditEvent.__table__, AuditHead.__table__
+_COLUMNS = ("action", "actor", "at", "detail", "dossier_id", "hash", "prev_hash")
+_MOVE_HEAD = Template(
+    lambda tag: update(_HEADS).where(_HEADS.c.id == 1)
+    .values(last_hash=param("last_hash", _HEADS.c.last_hash, tag),
+            last_id=select(func.max(_EVENTS.c.id)).scalar_subquery()))
+_CHAINED: dict[int, Template] = {}
+
+
+def _chained(n: int) -> Template:
+    """PostgreSQL's one statement for ``n`` events: their insert, a CTE of the head's update
+    (built once per number of events)."""
+    found = _CHAINED.get(n)
+    if found is None or n > 32:
+        events = insert_template(_EVENTS, _COLUMNS, n)
+
+        def build(tag: str):
+            inserted = events.build(tag).returning(_EVENTS.c.id).cte("audit_inserted")
+            return (update(_HEADS).where(_HEADS.c.id == 1)
+                    .values(last_hash=param("last_hash", _HEADS.c.last_hash, tag),
+                            last_id=select(func.max(inserted.c.id)).scalar_subquery())
+                    .add_cte(inserted))
+        found = Template(build)
+        if n <= 32:  # the usual sizes; a bulk action's statement is not kept
+            found = _CHAINED.setdefault(n, found)
+    return found
 
 
 def verify_chain(p) -> dict:

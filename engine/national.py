@@ -57,7 +57,7 @@ import json
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from . import clock, outbox
@@ -100,6 +100,17 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+# Built once (a step reads them with every status change): payments, the result, records.
+_PAID = select(func.count()).select_from(Payment).where(
+    Payment.dossier_id == bindparam("dossier_id"), Payment.status == "paid")
+_RESULT = (select(Document.id).where(Document.dossier_id == bindparam("dossier_id"),
+                                     Document.kind == "generated",
+                                     ~Document.name.like("slip-%"))
+           .order_by(Document.id.desc()).limit(1))
+_SENT = select(func.count()).select_from(Outbox).where(
+    Outbox.dossier_id == bindparam("dossier_id"), Outbox.kind == KIND)
+
+
 def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: dict,
                  calendar) -> dict:
     """The dossier's record as of now (DOMAIN.md §4's fields), from the version's ``meta``
@@ -107,14 +118,9 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: 
     from .deadlines import processing_working_days
 
     fee = meta.get("fee")
-    paid = session.execute(select(func.count()).select_from(Payment).where(
-        Payment.dossier_id == dossier.id, Payment.status == "paid")).scalar() \
+    paid = session.execute(_PAID, {"dossier_id": dossier.id}).scalar() \
         if isinstance(fee, dict) and fee.get("amount") else 0
-    result = session.execute(
-        select(Document.id).where(Document.dossier_id == dossier.id,
-                                  Document.kind == "generated",
-                                  ~Document.name.like("slip-%"))
-        .order_by(Document.id.desc()).limit(1)).scalar() \
+    result = session.execute(_RESULT, {"dossier_id": dossier.id}).scalar() \
         if dossier.status in ("processed", "returned") else None
     return {
         "protocol": PROTOCOL, "local_code": dossier.code, "sequence": sequence,
@@ -146,8 +152,7 @@ def record_status(step, *, first: bool = False) -> str | None:
     sequences = unit_of(session).national_sequence
     last = (0, None) if first else sequences.get(dossier.id)
     if last is None:
-        last = (session.execute(select(func.count()).select_from(Outbox).where(
-            Outbox.dossier_id == dossier.id, Outbox.kind == KIND)).scalar() or 0, None)
+        last = (session.execute(_SENT, {"dossier_id": dossier.id}).scalar() or 0, None)
     number, status = last
     if status == dossier.status:
         return None

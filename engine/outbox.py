@@ -31,11 +31,12 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from sqlalchemy import exists, insert, literal, or_, select
+from sqlalchemy import exists, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from . import clock
 from .models import Document, Dossier, Outbox, User, UserRole
+from .step.sql import Template, Write, param
 from .unit import unit_of
 from .vocabulary import RoleCode
 
@@ -56,6 +57,26 @@ def register_sender(kind: str, sender: Callable, *, ordered: bool = False) -> No
         ORDERED.add(kind)
 
 
+_COLUMNS = ("idempotency_key", "kind", "dossier_id", "recipient", "subject", "body", "status",
+            "attempts", "next_attempt_at", "last_error", "created_at", "attachments")
+
+
+def _enqueue(tag: str):
+    # INSERT … SELECT … WHERE NOT EXISTS rather than the dialects' ON CONFLICT, whose
+    # statements SQLAlchemy cannot cache; the key names its dossier's step, which the
+    # dossier's lock serialises.
+    table = Outbox.__table__
+    known = exists().where(table.c.idempotency_key
+                           == param("idempotency_key", table.c.idempotency_key, tag))
+    return insert(table).from_select(
+        list(_COLUMNS), select(*(param(name, table.c[name], tag) for name in _COLUMNS))
+        .where(~known))
+
+
+#: Built once (engine.step.sql): the insert every queued row is.
+_ENQUEUE = Template(_enqueue)
+
+
 def enqueue(session: Session, *, key: str, kind: str, recipient: str, subject: str,
             body: str, dossier_id: int | None = None,
             attachments: list[int] | None = None) -> bool:
@@ -66,18 +87,11 @@ def enqueue(session: Session, *, key: str, kind: str, recipient: str, subject: s
         return True
     unit.outbox_keys.add(key)
     now = clock.now()
-    table = Outbox.__table__
-    row = {"idempotency_key": key, "kind": kind, "dossier_id": dossier_id,
-           "recipient": recipient, "subject": subject, "body": body, "status": "pending",
-           "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now,
-           "attachments": [int(i) for i in attachments or []]}
-    # INSERT … SELECT … WHERE NOT EXISTS rather than the dialects' ON CONFLICT, whose
-    # statements SQLAlchemy cannot cache; the key names its dossier's step, which the
-    # dossier's lock serialises.
-    known = exists().where(table.c.idempotency_key == literal(key, table.c.idempotency_key.type))
-    unit.writes.append(insert(table).from_select(
-        list(row), select(*(literal(value, table.c[name].type) for name, value in row.items()))
-        .where(~known)))
+    unit.writes.append(Write(_ENQUEUE, {
+        "idempotency_key": key, "kind": kind, "dossier_id": dossier_id,
+        "recipient": recipient, "subject": subject, "body": body, "status": "pending",
+        "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now,
+        "attachments": [int(i) for i in attachments or []]}))
     return True
 
 

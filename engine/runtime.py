@@ -32,7 +32,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -42,9 +42,10 @@ from .errors import Conflict, EngineError, OperatorError, ScriptError
 from .models import Dossier, HumanTask, Timer
 from .operators import StepContext
 from .scripting import MotcuaScriptEngine, make_evaluator
-from .spiff import dump_state, load_state, new_workflow
+from .spiff import dump_state_checked, load_state, new_workflow
 from .step import load, rows, store
 from .step.load import lock_dossier  # noqa: F401  (the lock every dossier action takes)
+from .step.warm import WARM
 from .unit import unit_of
 
 # A step ends after this many operator errors caught by boundary events: a diagram whose
@@ -124,8 +125,11 @@ def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: s
     national.record_status(context, first=True)  # received: the national portal's first record
     _advance(step)
     messages.emit(step)
-    store.insert_state(session, dossier.id, dump_state(workflow), workflow.completed)
-    _write_rows(step)
+    saved, faithful = dump_state_checked(workflow)
+    store.insert_state(session, dossier.id, saved, workflow.completed)
+    after = _write_rows(step)
+    if faithful and step.version is version:
+        WARM.keep(session, dossier, version, saved, workflow, after)
     return step
 
 
@@ -165,19 +169,26 @@ def run_loaded(p, session: Session, dossier: Dossier, state: bytes, version,
                        vi=f"Hồ sơ {dossier.code} đang được quản trị viên tạm dừng xử lý; "
                           "hãy chờ đến khi hồ sơ được tiếp tục.")
     engine, context = _script_engine(p, session, dossier, version, actor)
-    workflow = load_state(state, version, dossier.process_id)
+    warm = WARM.take(dossier, version, state)
+    if warm is not None:  # this process saved that very state: no restore (engine.step.warm)
+        workflow, before = warm
+    else:
+        workflow = load_state(state, version, dossier.process_id)
+        before = rows.wanted(workflow, dossier.code)
     workflow.script_engine = engine
-    step = Step(session, dossier, version, workflow, context,
-                before=rows.wanted(workflow, dossier.code))
+    step = Step(session, dossier, version, workflow, context, before=before)
     result = action(step)
     _advance(step)
     messages.emit(step)
-    store.save_state(session, dossier.id, dump_state(step.workflow), step.workflow.completed)
-    _write_rows(step)
+    saved, faithful = dump_state_checked(step.workflow)
+    store.save_state(session, dossier.id, saved, step.workflow.completed)
+    after = _write_rows(step)
+    if faithful and step.workflow is workflow and step.version is version:
+        WARM.keep(session, dossier, version, saved, workflow, after)
     return result
 
 
-def _write_rows(step: Step) -> None:
+def _write_rows(step: Step) -> rows.Wanted:
     health.STEPS.inc()  # every step, a dossier's first one included, writes its rows once
     session, dossier, workflow = step.session, step.dossier, step.workflow
     new_task = partial(rows.human_task_values, dossier_id=dossier.id,
@@ -185,11 +196,12 @@ def _write_rows(step: Step) -> None:
                        evaluate=workflow.script_engine.evaluate,
                        earlier_assignee=partial(_earlier_assignee, step),
                        now=clock.now())
-    store.write_rows(session, dossier_id=dossier.id, before=step.before,
-                     after=rows.wanted(workflow, dossier.code), find_task=step.task,
-                     new_task=new_task, settled=step.settled)
+    after = rows.wanted(workflow, dossier.code)
+    store.write_rows(session, dossier_id=dossier.id, before=step.before, after=after,
+                     find_task=step.task, new_task=new_task, settled=step.settled)
     if workflow.completed and dossier.finished_at is None:
         dossier.finished_at = clock.now()
+    return after
 
 
 def _earlier_assignee(step: Step, spec_name: str) -> int | None:
@@ -197,12 +209,15 @@ def _earlier_assignee(step: Step, spec_name: str) -> int | None:
     step (its row is still queued), or in an earlier, committed one."""
     if spec_name in step.completed_by:
         return step.completed_by[spec_name]
-    session, dossier_id = step.session, step.dossier.id
-    return session.execute(
-        select(HumanTask.completed_by_id)
-        .where(HumanTask.dossier_id == dossier_id, HumanTask.status == "completed",
-               HumanTask.spec_name == spec_name)
-        .order_by(HumanTask.completed_at.desc()).limit(1)).scalar()
+    return step.session.execute(_EARLIER_ASSIGNEE, {"dossier_id": step.dossier.id,
+                                                    "spec_name": spec_name}).scalar()
+
+
+_EARLIER_ASSIGNEE = (select(HumanTask.completed_by_id)
+                     .where(HumanTask.dossier_id == bindparam("dossier_id"),
+                            HumanTask.status == "completed",
+                            HumanTask.spec_name == bindparam("spec_name"))
+                     .order_by(HumanTask.completed_at.desc()).limit(1))
 
 
 def _advance(step: Step) -> None:

@@ -387,7 +387,60 @@ def dump_state(workflow: BpmnWorkflow) -> bytes:
     """The saved state: the serializer's JSON (specs left out), compressed with zlib. A
     finished dossier's ~16 KB of JSON keeps to 2–3 KB; the same state always gives the
     same bytes."""
-    return zlib.compress(SERIALIZER.serialize_json(workflow).encode("utf-8"), 6)
+    return dump_state_checked(workflow)[0]
+
+
+def dump_state_checked(workflow: BpmnWorkflow) -> tuple[bytes, bool]:
+    """:func:`dump_state`, and whether restoring it gives back exactly the live workflow's
+    values: False when the data holds what JSON does not keep as it is (a tuple, a set, a
+    dictionary with keys other than strings, an object the serializer does not know)."""
+    registry = SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        dct = SERIALIZER.to_dict(workflow)
+        dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+        text = json.dumps(dct, cls=SERIALIZER._encoder_cls)
+    finally:
+        registry._encoder_mode = False
+    return zlib.compress(text.encode("utf-8"), 6), _faithful_state(dct)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+#: Types the serializer converts and restores as the same type (datetime, UUID…).
+_RESTORED = frozenset(t for t in REGISTRY.typenames if t.__module__ in ("datetime", "uuid",
+                                                                          "decimal"))
+
+
+def _faithful_state(dct: dict) -> bool:
+    """:func:`_faithful` for the parts of a serialized workflow that hold the diagram's data
+    (the rest is the serializer's own strings, numbers and lists)."""
+    if not (_faithful(dct.get("data")) and _faithful(dct.get("correlations"))
+            and _faithful(dct.get("bpmn_events"))):
+        return False
+    for workflow in (dct, *dct.get("subprocesses", {}).values()):
+        if workflow is not dct and not _faithful(workflow.get("data")):
+            return False
+        for task in workflow["tasks"].values():  # most hold nothing new: skip the calls
+            data, delta, internal = task["data"], task["delta"], task["internal_data"]
+            if ((data and not _faithful(data))
+                    or (delta and delta["updates"] and not _faithful(delta["updates"]))
+                    or (internal and not _faithful(internal))):
+                return False
+    return True
+
+
+def _faithful(value) -> bool:
+    """Whether ``value`` (a serialized workflow, before JSON) reads back from JSON equal
+    and of the same types."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return kind is not float or value == value  # NaN is not equal to itself
+    if kind is dict:
+        return (all(type(key) is str for key in value)
+                and all(_faithful(item) for item in value.values()))
+    if kind is list:
+        return all(_faithful(item) for item in value)
+    return kind in _RESTORED
 
 
 def state_json(state: bytes | str) -> str:

@@ -108,8 +108,12 @@ def waiting_correlation(task, definition: MessageEventDefinition, dossier_code: 
 def wanted(workflow, dossier_code: str) -> Wanted:
     """The rows ``workflow`` needs now (see the module docstring)."""
     need = Wanted()
-    need.tasks = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    # One walk of the task tree (each walk visits every task): READY and WAITING together.
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if task.state == TaskState.READY:
+            if task.task_spec.manual:
+                need.tasks[str(task.id)] = task
+            continue
         name = spec_name(task)
         for definition in waiting_definitions(task):
             if isinstance(definition, TimerEventDefinition):

@@ -15,16 +15,32 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, tuple_, update
+from sqlalchemy import tuple_, update
 from sqlalchemy.orm import Session
 
 from .. import audit, clock
 from ..models import HumanTask, Instance, Timer, WaitingMessage
 from ..unit import KEY, Unit, unit_of
 from . import rows
-from .sql import insert_rows, send
+from .sql import Template, Write, insert_rows, param, send
 
 TASKS, TIMERS, WAITS = HumanTask.__table__, Timer.__table__, WaitingMessage.__table__
+STATES = Instance.__table__
+
+
+def _update(table, key: str, columns: tuple[str, ...]) -> Template:
+    """The update of ``columns`` of the row whose ``key`` column is given."""
+    return Template(lambda tag: update(table).where(table.c[key] == param(key, table.c[key], tag))
+                    .values({name: param(name, table.c[name], tag) for name in columns}))
+
+
+# Built once: the writes every step makes (engine.step.sql).
+_SAVE_STATE = _update(STATES, "dossier_id", ("state", "completed", "updated_at"))
+_COMPLETE_TASK = _update(TASKS, "id", ("status", "completed_by_id", "completed_at",
+                                       "assignee_id", "data"))
+_CANCEL_TASKS = Template(
+    lambda tag: update(TASKS).where(TASKS.c.task_guid.in_(param("gone", tag=tag, expanding=True)),
+                                    TASKS.c.status == "open").values(status="cancelled"))
 
 
 def write_rows(session: Session, *, dossier_id: int, before: rows.Wanted, after: rows.Wanted,
@@ -44,8 +60,7 @@ def _human_tasks(before, after, new_task, settled) -> list:
     out = []
     gone = [guid for guid in before.tasks if guid not in after.tasks and guid not in settled]
     if gone:
-        out.append(update(TASKS).where(TASKS.c.task_guid.in_(gone), TASKS.c.status == "open")
-                   .values(status="cancelled"))
+        out.append(Write(_CANCEL_TASKS, {"gone": gone}))
     created = [new_task(task) for guid, task in after.tasks.items() if guid not in before.tasks]
     if created:
         out.append(insert_rows(TASKS, created))
@@ -103,25 +118,23 @@ def _waits(dossier_id, before, after) -> list:
 
 
 def insert_state(session: Session, dossier_id: int, state: bytes, completed: bool) -> None:
-    unit_of(session).writes.append(
-        insert(Instance.__table__).values(dossier_id=dossier_id, state=state,
-                                          completed=completed, updated_at=clock.now()))
+    unit_of(session).writes.append(insert_rows(STATES, [{
+        "dossier_id": dossier_id, "state": state, "completed": completed,
+        "updated_at": clock.now()}]))
 
 
 def save_state(session: Session, dossier_id: int, state: bytes, completed: bool) -> None:
-    table = Instance.__table__
-    unit_of(session).writes.append(
-        update(table).where(table.c.dossier_id == dossier_id)
-        .values(state=state, completed=completed, updated_at=clock.now()))
+    unit_of(session).writes.append(Write(_SAVE_STATE, {
+        "dossier_id": dossier_id, "state": state, "completed": completed,
+        "updated_at": clock.now()}))
 
 
 def complete_task(session: Session, task_id: int, *, user_id: int, assignee_id: int | None,
                   data: dict) -> None:
     """Queue the completion of human task ``task_id`` by ``user_id``."""
-    unit_of(session).writes.append(
-        update(TASKS).where(TASKS.c.id == task_id)
-        .values(status="completed", completed_by_id=user_id, completed_at=clock.now(),
-                assignee_id=assignee_id or user_id, data=data))
+    unit_of(session).writes.append(Write(_COMPLETE_TASK, {
+        "id": task_id, "status": "completed", "completed_by_id": user_id,
+        "completed_at": clock.now(), "assignee_id": assignee_id or user_id, "data": data}))
 
 
 def flush(session: Session) -> None:
