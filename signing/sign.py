@@ -45,6 +45,7 @@ from signing.errors import SigningError
 from signing.pki import Signer
 from signing.slots import find_slot
 from signing.template import nfc
+from signing.timestamps import TimestampProvider
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")  # no DST in Vietnam since 1975
 SIGNATURE_BYTES = 16384
@@ -119,11 +120,16 @@ def sign_pdf(
     signing_time: datetime | None = None,
     agency: str = "",
     title: str = "",
+    timestamper: TimestampProvider | None = None,
+    image: bytes | None = None,
 ) -> bytes:
     """Sign ``pdf`` in signature slot ``slot`` (1-based) and return the new PDF bytes.
 
     The result is ``pdf`` followed by an incremental update. ``agency`` and ``title``
-    default to the O and title of the signer's certificate. ``signing_time`` (default now;
+    default to the O and title of the signer's certificate. With ``timestamper`` the
+    signature carries an RFC 3161 timestamp (PAdES B-T; one round trip to the TSA),
+    without it it is PAdES B-B. ``image`` (PNG) is the officer's handwritten signature or
+    the agency's seal, drawn in the appearance (:mod:`signing.appearance`). ``signing_time`` (default now;
     naive means UTC) is shown in the appearance and written as the signature dictionary's
     /M; the CMS signingTime attribute, which validators report, is always the real clock.
 
@@ -171,8 +177,10 @@ def sign_pdf(
     }
     prepare(signer)
     try:
-        with cms_template.use(signer.prepared or None):
+        with cms_template.use(signer.prepared or None, timestamper):
             update = cms.sign(pdf, udct, signer.key, cert, list(signer.chain), "sha256")
+    except SigningError:
+        raise  # the timestamp authority's failure, already explained
     except Exception as exc:  # noqa: BLE001 - endesive raises bare asserts and IndexErrors
         raise SigningError(
             f"Signing slot {slot} failed ({type(exc).__name__}: {exc}); the document may be "
