@@ -40,7 +40,7 @@ from endesive.pdf.PyPDF2_annotate.annotations.image import Image as EndesiveImag
 from PIL import Image
 
 from signing import cms as cms_template
-from signing.appearance import appearance_lines, stamp
+from signing.appearance import appearance_lines, seal_png, stamp
 from signing.errors import SigningError
 from signing.pki import Signer
 from signing.slots import find_slot
@@ -114,7 +114,7 @@ def sign_pdf(
     pdf: bytes,
     signer: Signer,
     *,
-    slot: int,
+    slot: int | str,
     reason: str = "Phê duyệt",
     location: str = "Thanh Hóa",
     signing_time: datetime | None = None,
@@ -122,6 +122,7 @@ def sign_pdf(
     title: str = "",
     timestamper: TimestampProvider | None = None,
     image: bytes | None = None,
+    seal: bool = False,
 ) -> bytes:
     """Sign ``pdf`` in signature slot ``slot`` (1-based) and return the new PDF bytes.
 
@@ -129,7 +130,8 @@ def sign_pdf(
     default to the O and title of the signer's certificate. With ``timestamper`` the
     signature carries an RFC 3161 timestamp (PAdES B-T; one round trip to the TSA),
     without it it is PAdES B-B. ``image`` (PNG) is the officer's handwritten signature or
-    the agency's seal, drawn in the appearance (:mod:`signing.appearance`). ``signing_time`` (default now;
+    the agency's seal (with ``seal``: the appearance is the seal picture alone), drawn in
+    the appearance (:mod:`signing.appearance`). ``slot`` may also name a field (``"seal"``). ``signing_time`` (default now;
     naive means UTC) is shown in the appearance and written as the signature dictionary's
     /M; the CMS signingTime attribute, which validators report, is always the real clock.
 
@@ -151,9 +153,13 @@ def sign_pdf(
     shown_agency = nfc(agency) or _name_attr(cert, NameOID.ORGANIZATION_NAME)
     lines = appearance_lines(full_name, shown_title, shown_agency, moment)
     x1, y1, x2, y2 = info.rect
-    # The frame and the fixed lines are drawn once per signer and box; the time per call.
-    prepared_stamp = stamp(full_name, shown_title, shown_agency, x2 - x1, y2 - y1)
-    picture = Image.open(io.BytesIO(prepared_stamp.png(lines[-1])))
+    if seal:
+        picture = Image.open(io.BytesIO(seal_png(image or b"", x2 - x1, y2 - y1)))
+    else:
+        # The frame and fixed lines are drawn once per signer and box; the time per call.
+        prepared_stamp = stamp(full_name, shown_title, shown_agency, x2 - x1, y2 - y1,
+                               image)
+        picture = Image.open(io.BytesIO(prepared_stamp.png(lines[-1])))
     certify = info.signatures_present == 0
     udct = {
         "aligned": SIGNATURE_BYTES,
