@@ -69,6 +69,8 @@ _READ_WHEN_SET = (
     ("studio_assets_dir", "MOTCUA_STUDIO_ASSETS_DIR", Path),
     ("chart_assets_dir", "MOTCUA_CHART_ASSETS_DIR", Path),
     ("font_dir", "MOTCUA_FONT_DIR", Path),
+    ("tsa_url", "MOTCUA_TSA_URL", _stripped),
+    ("tsa_timeout_seconds", "MOTCUA_TSA_TIMEOUT", float),
 )
 
 
@@ -150,6 +152,10 @@ class Settings:
     ``signer_cache_ttl_seconds`` (``MOTCUA_SIGNER_CACHE_TTL``): how long an unlocked signing
     key stays in the process's memory (:data:`signing.pki.signer_cache`); 0 unlocks it on
     every signature.
+    ``tsa_url`` (``MOTCUA_TSA_URL``): the RFC 3161 time-stamping authority that timestamps
+    every signature (PAdES B-T, :mod:`signing.timestamps`); ``standin`` runs the local
+    stand-in (the demo's default); empty: no timestamp (B-B). ``tsa_timeout_seconds``
+    (``MOTCUA_TSA_TIMEOUT``, default 10): how long a signature waits for the TSA.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -195,6 +201,8 @@ class Settings:
     chart_assets_dir: Path | None = None
     font_dir: Path | None = None
     signer_cache_ttl_seconds: float = 300.0
+    tsa_url: str = ""
+    tsa_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -226,6 +234,9 @@ class Settings:
             except ValueError:  # as before: a mistyped value keeps the default
                 pass
         values.update(overrides)
+        if "tsa_url" not in overrides and not env.get("MOTCUA_TSA_URL") and is_demo_data(
+                values["data_dir"]):
+            values["tsa_url"] = "standin"
         if "agency_key_passphrase" not in overrides:
             values["agency_key_passphrase"] = env.get("MOTCUA_AGENCY_KEY_PASSPHRASE") or (
                 DEMO_PASSPHRASE if is_demo_data(values["data_dir"]) else "")

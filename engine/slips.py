@@ -300,8 +300,15 @@ def render_signed(p, dossier: Dossier, spec: dict, context: dict, title: str) ->
                                 passphrase=p.settings.agency_key_passphrase,
                                 email=agency.email or "")
     # The certificate's CN already names the agency: the second line gives its code.
-    return sign_pdf(pdf, signer, slot=1, reason=title, signing_time=clock.now(),
-                    agency=f"Mã định danh: {agency.code}")
+    # Timestamped (B-T) when a TSA is configured, with its validation data (B-LT).
+    from signing.ltv import add_validation_data
+
+    from .tasks import timestamper
+
+    stamper = timestamper(p)
+    signed = sign_pdf(pdf, signer, slot=1, reason=title, signing_time=clock.now(),
+                      agency=f"Mã định danh: {agency.code}", timestamper=stamper)
+    return signed if stamper is None else add_validation_data(signed, p.pki_dir)
 
 
 def _officer_name(session: Session, actor: str) -> str:

@@ -9,8 +9,9 @@ appearance is the seal picture (:mod:`signing.images`).
 
 :func:`finish` runs after each officer's signature: once every officer slot is signed it
 seals (the seal is therefore always the **last** signature, timestamped like the others)
-and then adds the validation data of every signature (:func:`signing.ltv.add_validation_data`:
-B-LT). Before that it returns the document unchanged.
+and then, when signatures are timestamped, adds the validation data of every signature
+(:func:`signing.ltv.add_validation_data`: B-LT). Before that it returns the document
+unchanged.
 """
 
 from __future__ import annotations
@@ -83,4 +84,6 @@ def finish(pdf: bytes, *, pki_dir: Path, seal_signer, agency_code: str, agency_n
                        image=seal_image(pki_dir, agency_code, agency_name),
                        signing_time=signing_time, timestamper=timestamper,
                        agency=f"Mã định danh: {agency_code}")
-    return add_validation_data(pdf, pki_dir)
+    # Validation data serve a timestamped signature (B-T → B-LT); without a TSA there is
+    # no level to raise and the document stays as signed.
+    return pdf if timestamper is None else add_validation_data(pdf, pki_dir)
