@@ -131,7 +131,9 @@ def test_the_signed_certificate_reaches_the_district_unit(platform):
     assert meta["name"] == "certificate" and pdf.startswith(b"%PDF")
     report = verify_pdf(pdf, trust_roots(p.pki_dir))
     assert report.ok, report.error
-    assert [s.signer for s in report.signatures] == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân"]
+    # the two officers, then the issuing Department's seal
+    assert [s.signer for s in report.signatures] == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân",
+                                                     "Sở Tài chính tỉnh Thanh Hóa"]
     assert all(s.intact and s.trusted and not s.modified_after for s in report.signatures)
     text = text_of(pdf)
     for expected in ("GIẤY CHỨNG NHẬN MÃ SỐ ĐƠN VỊ CÓ QUAN HỆ VỚI NGÂN SÁCH", "05A-MSNS-BTC",
