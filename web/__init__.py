@@ -86,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .errors import register_error_handlers
     from .sandbox_national import init_app as national_stand_in
     from .sandbox_sms import init_app as sms_stand_in
+    from .sandbox_tsa import init_app as tsa_stand_in
 
     i18n.init_app(app)
     ops.init_app(app, settings.log_format)  # early: its timer starts before the pages' hooks
@@ -101,6 +102,7 @@ def create_app(config: dict | None = None) -> Flask:
     sandbox_gps.init_app(app)  # the stand-in vehicle-tracking provider (/sandbox/gps)
     national_stand_in(app)  # the stand-in national portal (/sandbox/national)
     sms_stand_in(app)  # the stand-in SMS provider (/sandbox/sms)
+    tsa_stand_in(app)  # the stand-in time-stamping authority (/sandbox/tsa)
     admin.init_app(app)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     # After auth's user loader, so that even the CSRF error page knows who is signed in.
