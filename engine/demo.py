@@ -77,6 +77,8 @@ def create_accounts(p, *, with_pki: bool = True) -> list[dict]:
 
 
 def issue_certificates(p) -> None:
+    """The demo CA, every officer's certificate and handwritten-signature picture."""
+    from signing.images import signature_image
     from signing.pki import ensure_ca, issue_certificate
 
     ensure_ca(p.pki_dir)
@@ -89,6 +91,7 @@ def issue_certificates(p) -> None:
             issue_certificate(p.pki_dir, account["username"], full_name=account["full_name"],
                               title=account.get("title", ""), agency=_agency_name(p, agency),
                               email=account["email"], passphrase=PASSWORD)
+            signature_image(p.pki_dir, account["username"], account["full_name"])
 
 
 def _agency_name(p, code: str | None) -> str:

@@ -7,7 +7,8 @@
   signature existed then, unlike the signer's own clock (/M);
 - **B-LT**: also the document's DSS holds what validating needs years later: pyHanko
   validates signature and timestamp again with *only* the trust roots, the DSS's
-  certificates and CRLs/OCSP responses, revocation checking required (``hard-fail``).
+  certificates and CRLs/OCSP responses, revocation data required for every certificate
+  below the root (pyHanko's ``require`` mode).
 
 B-LTA (a document timestamp over the DSS) is not produced here. A legacy
 ``adbe.pkcs7.detached`` signature has no level ("").
@@ -52,7 +53,7 @@ def _lt_ok(embedded, reader, anchors) -> bool:
         return False
     try:
         context = dss.as_validation_context({"trust_roots": anchors, "allow_fetching": False,
-                                             "revocation_mode": "hard-fail"})
+                                             "revocation_mode": "require"})
         status = validate_pdf_signature(embedded, signer_validation_context=context,
                                         ts_validation_context=context)
     except Exception as exc:  # noqa: BLE001 - not long-term verifiable is an answer too

@@ -32,7 +32,7 @@ import urllib.request
 from pathlib import Path
 from typing import Protocol
 
-from asn1crypto import algos, cms, tsp
+from asn1crypto import algos, cms, core, tsp
 
 from signing.errors import SigningError
 
@@ -51,6 +51,15 @@ class TimestampError(SigningError):
             vi="Không lấy được dấu thời gian từ máy chủ cấp dấu thời gian (TSA): văn bản "
                "chưa được ký, thông tin bạn nhập vẫn được giữ. Hãy thử ký lại sau ít phút; "
                "nếu vẫn không được, hãy báo quản trị viên.")
+
+
+class _Elements(core.SequenceOf):
+    _child_spec = core.Any
+
+
+def reply_status(reply: bytes) -> tsp.PKIStatusInfo:
+    """The status of a TimeStampResp, readable even without a token (a rejection)."""
+    return tsp.PKIStatusInfo.load(_Elements.load(reply)[0].dump())
 
 
 class TimestampProvider(Protocol):
@@ -78,13 +87,13 @@ def request_for(digest: bytes, nonce: int) -> tsp.TimeStampReq:
 def check_reply(reply: bytes, digest: bytes, nonce: int, source: str) -> cms.ContentInfo:
     """Return the token of a TimeStampResp after checking it answers our request."""
     try:
-        response = tsp.TimeStampResp.load(reply)
-        status = response["status"]["status"].native
+        status_info = reply_status(reply)
+        status = status_info["status"].native
         if status not in ("granted", "granted_with_mods"):
-            text = response["status"]["status_string"].native or []
+            text = status_info["status_string"].native or []
             raise TimestampError(f"The time-stamping authority {source} refused the request "
                                  f"({status}: {'; '.join(text) or 'no reason given'}).")
-        token = response["time_stamp_token"]
+        token = tsp.TimeStampResp.load(reply)["time_stamp_token"]
         info = token["content"]["encap_content_info"]
         if info["content_type"].native != "tst_info":
             raise TimestampError(f"The reply of {source} is not a time-stamp token.")

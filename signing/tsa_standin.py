@@ -95,9 +95,18 @@ def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def _rejection(fail_info: str, text: str) -> bytes:
-    return tsp.TimeStampResp({"status": tsp.PKIStatusInfo({
-        "status": "rejection", "status_string": [text],
-        "fail_info": tsp.PKIFailureInfo({fail_info})})}).dump()
+    """A TimeStampResp with a rejection status and no token (asn1crypto's TimeStampResp
+    cannot be built without one, so the outer SEQUENCE is written here)."""
+    status = tsp.PKIStatusInfo({"status": "rejection", "status_string": [text],
+                                "fail_info": tsp.PKIFailureInfo({fail_info})}).dump()
+    return b"\x30" + _der_length(len(status)) + status
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
 
 
 class StandinTsa:

@@ -32,10 +32,12 @@ WAITRESS_THREADS = 8
 def _settings(*, seal: bool = False, demo: bool = False) -> Settings:
     """The environment's settings. ``seal``: refuse (exit 2) when the agencies' seal keys
     would have no passphrase (outside the demo); ``demo``: the demo's passphrase unless one
-    is set."""
+    is set, and the time-stamping authority stand-in unless a TSA is set."""
     settings = Settings.from_env()
     if demo and not settings.agency_key_passphrase:
         settings.agency_key_passphrase = DEMO_PASSPHRASE
+    if demo and not settings.tsa_url:
+        settings.tsa_url = "standin"
     if seal and settings.seal_passphrase_missing():
         _fail(settings.seal_passphrase_missing(), code=2)
     return settings
