@@ -74,7 +74,9 @@ def level(embedded, status, reader, anchors) -> tuple[str, datetime | None]:
 
 def validation_data_only(reader, revision: int) -> bool:
     """Whether 1-based ``revision`` only adds validation data: the catalog changed in
-    /DSS (/Extensions) alone, every other object it writes is new, and /Info is the same."""
+    /DSS (/Extensions) alone, every other object it writes is new, none is freed, and
+    /Info is the same. (pyHanko's difference analysis judges the same revision too: this
+    only decides whether it counts as "a revision no signature made".)"""
     index = revision - 1
     if index < 1:
         return False
@@ -84,6 +86,8 @@ def validation_data_only(reader, revision: int) -> bool:
         root_ref = dict.get(new.trailer_view, "/Root")
         if (root_ref != dict.get(old.trailer_view, "/Root")
                 or dict.get(new.trailer_view, "/Info") != dict.get(old.trailer_view, "/Info")):
+            return False
+        if reader.xrefs.refs_freed_in_revision(index):
             return False
         for ref in reader.xrefs.explicit_refs_in_revision(index):
             if ref == getattr(root_ref, "reference", root_ref):

@@ -1,9 +1,13 @@
 """Sign a rendered PDF in one of its pre-created signature slots, with endesive.
 
 Each signature is an incremental update (the original bytes stay untouched) that fills
-the empty field ``sig<slot>`` with a CMS signature (SHA-256, RSA, detached) and a visible
+the empty field ``sig<slot>`` (or the agency's ``seal``, :mod:`signing.seal`) with a PAdES
+baseline signature — SubFilter ``ETSI.CAdES.detached``, a CMS (SHA-256, RSA, detached)
+with signing-certificate-v2 and, given a timestamp provider, an RFC 3161 signature
+timestamp (B-T; :mod:`signing.cms`, :mod:`signing.timestamps`) — and a visible
 appearance: "Ký bởi: <name>", title, agency and "Thời gian ký: <ISO 8601, +07:00>" in
-blue, drawn with DejaVu as an image (see :mod:`signing.appearance` for why not text).
+blue beside the officer's handwritten-signature picture, drawn with DejaVu as an image
+(see :mod:`signing.appearance` for why not text); the seal's appearance is its picture.
 
 The first signature placed on a document *certifies* it (DocMDP P=2: only form filling
 and signing allowed afterwards); later ones are approval signatures. This is safe only
@@ -154,6 +158,8 @@ def sign_pdf(
     lines = appearance_lines(full_name, shown_title, shown_agency, moment)
     x1, y1, x2, y2 = info.rect
     if seal:
+        if not image:
+            raise SigningError("A seal is drawn from the agency's seal picture: none given.")
         picture = Image.open(io.BytesIO(seal_png(image or b"", x2 - x1, y2 - y1)))
     else:
         # The frame and fixed lines are drawn once per signer and box; the time per call.

@@ -310,7 +310,8 @@ def conformance(folder: Path, no_run: bool, as_json: bool) -> None:
 @cli.command(short_help="Report every signature of a PDF.")
 @click.argument("file", metavar="FILE.pdf", type=click.Path(path_type=Path))
 def verify(file: Path) -> None:
-    """Report every signature of a PDF: signer, time, intact, trusted, modified after."""
+    """Report every signature of a PDF: signer, time, timestamp, PAdES level, intact,
+    trusted, modified after."""
     from signing import pki
     from signing import verify as signing_verify
 

@@ -23,6 +23,7 @@ from signing.pki import trust_roots
 from signing.verify import verify_pdf
 from tests.scenario import (
     child_codes,
+    latest_document,
     open_task,
     run_scenario,
     sample_files,
@@ -93,14 +94,7 @@ def dossier_row(p, code: str) -> Dossier:
 
 
 def certificate(p, code: str) -> Document:
-    with p.db.transaction() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
-        doc = session.execute(select(Document).where(
-            Document.dossier_id == dossier.id, Document.name == "certificate")
-            .order_by(Document.revision.desc())).scalars().first()
-        assert doc is not None, f"dossier {code} has no certificate"
-        session.expunge(doc)
-        return doc
+    return latest_document(p, code, "certificate")
 
 
 def text_of(pdf: bytes) -> str:

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import select
 
 from engine import tasks
 from engine.errors import InvalidData
-from engine.models import Document, Dossier
+from engine.models import Document
 from signing.pki import trust_roots
 from signing.verify import verify_pdf
-from tests.scenario import open_task, run_scenario, user
+from tests.scenario import latest_document, open_task, run_scenario, user
 from tests.serving import serve
 from tests.web.test_pages import text
 from web import create_app
@@ -38,13 +37,7 @@ def scenario(steps: int | None = None) -> dict:
 
 
 def licence(p, code: str) -> Document:
-    with p.db.transaction() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
-        doc = session.execute(select(Document).where(
-            Document.dossier_id == dossier.id, Document.name == "licence")
-            .order_by(Document.revision.desc())).scalars().first()
-        session.expunge(doc)
-        return doc
+    return latest_document(p, code, "licence")
 
 
 def test_a_licence_signed_with_the_portals_tsa_is_sealed_and_long_term(platform, run,
