@@ -293,7 +293,9 @@ def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
     except SigningError as exc:
         vi = getattr(exc, "vi", "") or ("Không ký được văn bản. Hãy thử lại; nếu vẫn không "
                                         "được, hãy báo quản trị viên kiểm tra chứng thư số.")
-        raise InvalidData(str(exc), vi=vi, details=[{"field": "passphrase", "message": str(exc),
+        # a time-stamping authority that failed is not the passphrase's fault
+        where = "sign_document" if type(exc).__name__ == "TimestampError" else "passphrase"
+        raise InvalidData(str(exc), vi=vi, details=[{"field": where, "message": str(exc),
                                                      "message_vi": vi}]) from exc
     return _Signature(needed.document_id, signed)
 

@@ -21,7 +21,15 @@ from signing.pki import trust_roots
 from signing.verify import verify_pdf
 from tests.scenario import latest_document, open_task, run_scenario, user
 from tests.serving import serve
-from tests.web.test_pages import text
+from tests.web.test_pages import (  # noqa: F401  (fixtures)
+    app,
+    auth,
+    client,
+    complete,
+    submit_application,
+    task_id_for,
+    text,
+)
 from web import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,6 +99,7 @@ def test_an_unreachable_tsa_signs_nothing_and_leaves_the_step_open(platform):
                        passphrase="demo")
     assert "cannot be reached" in str(refused.value)
     assert "dấu thời gian" in refused.value.vi and "được giữ" in refused.value.vi
+    assert [d["field"] for d in refused.value.details] == ["sign_document"]
     assert open_task(platform, code, "Task_SignHandler").id == task.id
     assert licence(platform, code).signatures == 0
 
@@ -102,3 +111,27 @@ def test_an_unreachable_tsa_signs_nothing_and_leaves_the_step_open(platform):
     assert signed.signatures == 1
     assert [(s.field, s.signed, s.level) for s in report.signatures] == [
         ("sig1", True, "B-T"), ("sig2", False, ""), ("seal", False, "")]
+
+
+def test_the_signing_page_says_the_tsa_failed_and_keeps_the_step(platform, auth, client):
+    auth.login()
+    code = submit_application(auth)
+    for username, data in [("motcua", {"reception_decision": "accept"}),
+                           ("chuyenvien", {"recommendation": "approve", "licence_number":
+                                           "GP-56-0002", "appraisal_notes": "Đủ điều kiện."}),
+                           ("lanhdao", {"head_decision": "approve"})]:
+        auth.logout()
+        auth.login(username)
+        assert complete(auth, task_id_for(auth, code), data).status_code == 302
+    auth.logout()
+    auth.login("chuyenvien")
+    task_id = task_id_for(auth, code)
+    platform.settings.tsa_url = f"http://127.0.0.1:{_closed_port()}/tsa"
+    platform.settings.tsa_timeout_seconds = 2
+    response = complete(auth, task_id, {"confirm": "true", "passphrase": "demo"})
+    html = text(response)
+    assert response.status_code == 200
+    assert "Không lấy được dấu thời gian" in html and "văn bản chưa được ký" in html
+    assert 'id="passphrase-error"' not in html  # the passphrase was right
+    assert task_id_for(auth, code) == task_id  # still waiting in the inbox
+    assert licence(platform, code).signatures == 0  # nothing was signed or stored
