@@ -19,8 +19,10 @@ from engine.errors import InvalidData
 from engine.models import Document
 from signing.pki import trust_roots
 from signing.verify import verify_pdf
+from tests.engine.test_slips import slip
 from tests.scenario import latest_document, open_task, run_scenario, user
 from tests.serving import serve
+from tests.web.test_citizen_pages import accepted_dossier
 from tests.web.test_pages import (  # noqa: F401  (fixtures)
     app,
     auth,
@@ -135,3 +137,12 @@ def test_the_signing_page_says_the_tsa_failed_and_keeps_the_step(platform, auth,
     assert 'id="passphrase-error"' not in html  # the passphrase was right
     assert task_id_for(auth, code) == task_id  # still waiting in the inbox
     assert licence(platform, code).signatures == 0  # nothing was signed or stored
+
+
+def test_a_slip_is_timestamped_and_long_term_too(platform):
+    platform.settings.tsa_url = "standin"
+    _doc, pdf = slip(platform, accepted_dossier(platform), "01")
+    report = verify_pdf(pdf, trust_roots(platform.pki_dir))
+    assert report.ok, report.error
+    assert [(s.signer, s.level) for s in report.signatures] == [(SEAL, "B-LT")]
+    assert report.signatures[0].timestamp is not None
