@@ -285,10 +285,13 @@ def layout(version, form: SlipForm, form_set: FormSet) -> dict:
 
 def render_signed(p, dossier: Dossier, spec: dict, context: dict, title: str) -> bytes:
     """Render a slip and sign it with the agency's seal (its certificate made on first use)."""
+    from signing.ltv import add_validation_data
     from signing.pki import load_agency_signer
     from signing.render import render_pdf
     from signing.sign import sign_pdf
     from signing.template import fill
+
+    from .tasks import timestamper
 
     agency = dossier.agency
     slot = {key: fill(value, context)
@@ -301,10 +304,6 @@ def render_signed(p, dossier: Dossier, spec: dict, context: dict, title: str) ->
                                 email=agency.email or "")
     # The certificate's CN already names the agency: the second line gives its code.
     # Timestamped (B-T) when a TSA is configured, with its validation data (B-LT).
-    from signing.ltv import add_validation_data
-
-    from .tasks import timestamper
-
     stamper = timestamper(p)
     signed = sign_pdf(pdf, signer, slot=1, reason=title, signing_time=clock.now(),
                       agency=f"Mã định danh: {agency.code}", timestamper=stamper)

@@ -280,6 +280,7 @@ def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
     from signing.images import signature_image
     from signing.pki import load_signer
     from signing.sign import sign_pdf
+    from signing.timestamps import TimestampError
 
     try:
         signer = load_signer(p.pki_dir, user.username, passphrase)
@@ -294,7 +295,7 @@ def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
         vi = getattr(exc, "vi", "") or ("Không ký được văn bản. Hãy thử lại; nếu vẫn không "
                                         "được, hãy báo quản trị viên kiểm tra chứng thư số.")
         # a time-stamping authority that failed is not the passphrase's fault
-        where = "sign_document" if type(exc).__name__ == "TimestampError" else "passphrase"
+        where = "sign_document" if isinstance(exc, TimestampError) else "passphrase"
         raise InvalidData(str(exc), vi=vi, details=[{"field": where, "message": str(exc),
                                                      "message_vi": vi}]) from exc
     return _Signature(needed.document_id, signed)

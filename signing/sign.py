@@ -52,6 +52,8 @@ from signing.template import nfc
 from signing.timestamps import TimestampProvider
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")  # no DST in Vietnam since 1975
+#: Room for the CMS: ~3 KB for an officer with the CA certificate, plus the timestamp
+#: token (~4 KB from the stand-in, typically 5–8 KB from a public TSA with its chain).
 SIGNATURE_BYTES = 16384
 
 
