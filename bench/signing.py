@@ -12,6 +12,10 @@ One run measures, each ``-n`` times (median and p95, ms):
   prepared signer (``after``); ``sign first`` is the first signature of a freshly unlocked
   signer, which pays for :func:`signing.sign.prepare`;
 - ``verify``: :func:`signing.verify.verify_pdf` of a document with two signatures.
+- PAdES (after only): a signature with the officer's handwritten-signature picture; with
+  an RFC 3161 timestamp from the TSA stand-in over HTTP on 127.0.0.1 (and the round trip
+  alone); adding the validation data (DSS: certificates and CRL) to a two-signature
+  document; verifying that B-LT document (levels included).
 
 ``before`` and ``after`` alternate call by call, so a noisy shared machine slows both alike;
 compare the *ratios*. Results go to stdout and ``bench/signing-results.json``.
@@ -33,7 +37,7 @@ from pathlib import Path
 
 from endesive.pdf.PyPDF2_annotate.annotations.image import Image as EndesiveImage
 
-from signing import appearance, fonts, pki
+from signing import appearance, fonts, images, ltv, pki, timestamps
 from signing import sign as sign_module
 from signing.render import render_pdf
 from signing.sign import prepare, sign_pdf
@@ -78,10 +82,10 @@ def _endesive_path():
     EndesiveImage.get_raw_image_bytes = staticmethod(sign_module._ORIGINAL_RAW_IMAGE_BYTES)
     appearance._font = appearance._font.__wrapped__
 
-    def fresh_stamp(full_name, title, agency, width, height):
+    def fresh_stamp(full_name, title, agency, width, height, picture=None):
         lines = appearance.appearance_lines(full_name, title, agency, appearance.SAMPLE_MOMENT)
         return appearance._stamp.__wrapped__(tuple(lines[:-1]), lines[-1], float(width),
-                                             float(height))
+                                             float(height), picture)
 
     sign_module.stamp = fresh_stamp
     try:
@@ -158,6 +162,32 @@ def run(n: int) -> dict:
         assert report.ok, report  # the benchmark signs for real: both signatures must hold
         out["verify (2 signatures)"] = _stats(
             [_ms(lambda: verify_pdf(twice, roots)) for _ in range(n)])
+        out.update(_pades(n, pki_dir, unsigned, fast, head, roots))
+    return out
+
+
+def _pades(n: int, pki_dir: Path, unsigned: bytes, fast, head, roots) -> dict:
+    out: dict = {}
+    picture = images.signature_image(pki_dir, "chuyenvien", "Nguyễn Văn An")
+    sign_pdf(unsigned, fast, slot=1, image=picture)  # the stamp with its picture, cached
+    out["sign + picture"] = _stats(
+        [_ms(lambda: sign_pdf(unsigned, fast, slot=1, image=picture)) for _ in range(n)])
+    tsa = timestamps.provider(timestamps.STANDIN, pki_dir)
+    tsa.token(os.urandom(32))  # starts the stand-in, issues its certificate
+    out["TSA round trip (stand-in)"] = _stats(
+        [_ms(lambda: tsa.token(os.urandom(32))) for _ in range(n)])
+    out["sign + timestamp (B-T)"] = _stats(
+        [_ms(lambda: sign_pdf(unsigned, fast, slot=1, timestamper=tsa)) for _ in range(n)])
+    stamped = sign_pdf(sign_pdf(unsigned, fast, slot=1, timestamper=tsa), head, slot=2,
+                       timestamper=tsa)
+    ltv.current_crl(pki_dir)  # issued once (then every 6 days)
+    out["add validation data (DSS)"] = _stats(
+        [_ms(lambda: ltv.add_validation_data(stamped, pki_dir)) for _ in range(n)])
+    long_term = ltv.add_validation_data(stamped, pki_dir)
+    report = verify_pdf(long_term, roots)
+    assert report.ok and [s.level for s in report.signatures] == ["B-LT"] * 2, report
+    out["verify (2 signatures, B-LT)"] = _stats(
+        [_ms(lambda: verify_pdf(long_term, roots)) for _ in range(n)])
     return out
 
 

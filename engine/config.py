@@ -81,6 +81,8 @@ _READ_WHEN_SET = (
     ("dmn_assets_dir", "MOTCUA_DMN_ASSETS_DIR", Path),
     ("signer", "MOTCUA_SIGNER", _lowered),
     ("pkcs11_lib", "MOTCUA_PKCS11_LIB", _stripped),
+    ("tsa_url", "MOTCUA_TSA_URL", _stripped),
+    ("tsa_timeout_seconds", "MOTCUA_TSA_TIMEOUT", float),
 )
 
 
@@ -181,6 +183,10 @@ class Settings:
     unlocked by the officer's PIN). ``pkcs11_lib`` (``MOTCUA_PKCS11_LIB``): the PKCS#11
     library; unset, SoftHSM2's (``/usr/lib/softhsm/libsofthsm2.so``), whose tokens are kept
     under ``data_dir/pki/softhsm`` unless ``SOFTHSM2_CONF`` says otherwise.
+    ``tsa_url`` (``MOTCUA_TSA_URL``): the RFC 3161 time-stamping authority that timestamps
+    every signature (PAdES B-T, :mod:`signing.timestamps`); ``standin`` runs the local
+    stand-in (the demo's default); empty: no timestamp (B-B). ``tsa_timeout_seconds``
+    (``MOTCUA_TSA_TIMEOUT``, default 10): how long a signature waits for the TSA.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -234,6 +240,8 @@ class Settings:
     dmn_assets_dir: Path | None = None
     signer: str = "file"
     pkcs11_lib: str = ""
+    tsa_url: str = ""
+    tsa_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -268,6 +276,9 @@ class Settings:
             values["oidc_stand_in"] = not values.get("oidc_issuer") and is_demo_data(
                 values["data_dir"])
         values.update(overrides)
+        if "tsa_url" not in overrides and not env.get("MOTCUA_TSA_URL") and is_demo_data(
+                values["data_dir"]):
+            values["tsa_url"] = "standin"
         if "agency_key_passphrase" not in overrides:
             values["agency_key_passphrase"] = env.get("MOTCUA_AGENCY_KEY_PASSPHRASE") or (
                 DEMO_PASSPHRASE if is_demo_data(values["data_dir"]) else "")

@@ -77,6 +77,8 @@ def create_accounts(p, *, with_pki: bool = True) -> list[dict]:
 
 
 def issue_certificates(p) -> None:
+    """The demo CA, every officer's certificate and handwritten-signature picture."""
+    from signing.images import signature_image
     from signing.pki import ensure_ca
 
     ensure_ca(p.pki_dir)
@@ -91,6 +93,7 @@ def issue_certificates(p) -> None:
                                     title=account.get("title", ""),
                                     agency=_agency_name(p, agency), email=account["email"],
                                     pin=PASSWORD)
+            signature_image(p.pki_dir, account["username"], account["full_name"])
 
 
 def _agency_name(p, code: str | None) -> str:

@@ -192,9 +192,13 @@ def _text(template, values: dict, lang: str = "vi") -> str:
 
 
 @operator
-def render_document(step: StepContext, task, document: str, signers: int = 0) -> dict:
-    """Render the ``documents:`` entry to a PDF with ``signers`` empty signature fields."""
+def render_document(step: StepContext, task, document: str, signers: int = 0,
+                    seal: bool = True) -> dict:
+    """Render the ``documents:`` entry to a PDF with ``signers`` empty signature fields and,
+    unless ``seal`` is false, the agency's seal field over the last one (the agency seals
+    the result once every officer signed: :mod:`signing.seal`)."""
     from signing.render import render_pdf
+    from signing.seal import add_seal_field
     from signing.template import fill
 
     from .documents import check_url, file_name, store_document
@@ -209,6 +213,8 @@ def render_document(step: StepContext, task, document: str, signers: int = 0) ->
                                         "dossier": task.data.get("dossier", {})})
     pdf = render_pdf(layout, context, signature_slots=slots, qr_text=step.dossier.code,
                      qr_url=check_url(step.platform.settings, step.dossier.code))
+    if seal and slots:
+        pdf = add_seal_field(pdf)
     doc = store_document(step.platform, step.session, dossier=step.dossier, name=document,
                          filename=file_name(fill(layout.get("title") or document, context),
                                             step.dossier.code),

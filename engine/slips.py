@@ -91,9 +91,12 @@ def layout(version, form: SlipForm, form_set: FormSet) -> dict:
 
 def render_signed(p, dossier: Dossier, spec: dict, context: dict, title: str) -> bytes:
     """Render a slip and sign it with the agency's seal (its certificate made on first use)."""
+    from signing.ltv import add_validation_data
     from signing.render import render_pdf
     from signing.sign import sign_pdf
     from signing.template import fill
+
+    from .tasks import timestamper
 
     agency = dossier.agency
     slot = {key: fill(value, context)
@@ -101,10 +104,13 @@ def render_signed(p, dossier: Dossier, spec: dict, context: dict, title: str) ->
     slot["name"] = slot.get("name") or context.get("officer_name") or agency.name_vi
     pdf = render_pdf(spec, context, signature_slots=[slot], qr_text=dossier.code,
                      qr_url=check_url(p.settings, dossier.code))
+    # The certificate's CN already names the agency: the second line gives its code.
+    # Timestamped (B-T) when a TSA is configured, with its validation data (B-LT).
+    stamper = timestamper(p)
     with p.signers.agency(agency.code, name=agency.name_vi, email=agency.email or "") as signer:
-        # The certificate's CN already names the agency: the second line gives its code.
-        return sign_pdf(pdf, signer, slot=1, reason=title, signing_time=clock.now(),
-                        agency=f"Mã định danh: {agency.code}")
+        signed = sign_pdf(pdf, signer, slot=1, reason=title, signing_time=clock.now(),
+                          agency=f"Mã định danh: {agency.code}", timestamper=stamper)
+    return signed if stamper is None else add_validation_data(signed, p.pki_dir)
 
 
 def _officer_name(session: Session, actor: str) -> str:

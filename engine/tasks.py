@@ -185,11 +185,13 @@ class _Signature:
 class _SignFirst(Exception):
     """The step signs ``document``, and there is no signature of its current revision yet."""
 
-    def __init__(self, document: Document):
+    def __init__(self, document: Document, agency=None):
         super().__init__(document.id)
         self.document_id = document.id
         self.storage_key = document.storage_key
         self.signatures = document.signatures
+        #: The dossier's agency (code, name, e-mail), which seals the result last.
+        self.agency = (agency.code, agency.name_vi, agency.email or "") if agency else None
 
 
 def complete(p, user, task_id: int, data: dict, files: dict | None = None, *,
@@ -240,7 +242,8 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
                                               "hãy xem bản mới rồi ký lại.",
                                   details=[{"field": "sign_document", "message": changed}])
             if signature is None or signature.document_id != document.id:
-                raise _SignFirst(document)  # nothing written yet: rolled back, signed, retried
+                # nothing written yet: rolled back, signed, retried
+                raise _SignFirst(document, dossier.agency)
         schema = form_schema(version, task.form) or {"type": "object", "properties": {}}
         refused: list[dict] = []
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
@@ -270,21 +273,51 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
 
 
 def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
-    """Sign the document revision ``needed`` names, with no lock held."""
+    """Sign the document revision ``needed`` names, with no lock held; the officer who signs
+    its last slot also has the agency seal it and its validation data added
+    (:func:`signing.seal.finish`). A timestamp authority that does not answer fails the
+    whole signature (nothing is stored, the task stays open with the officer's input)."""
     from signing.errors import SigningError
+    from signing.images import signature_image
     from signing.sign import sign_pdf
+    from signing.timestamps import TimestampError
 
     try:  # the officer's key: a key file or a PKCS#11 token (p.signers), unlocked by the PIN
+        stamper = timestamper(p)
         with p.signers.officer(user.username, passphrase) as signer:
             signed = sign_pdf(p.storage.get(needed.storage_key), signer,
                               slot=needed.signatures + 1, signing_time=clock.now(),
-                              agency=user.agency_name, title=user.title)
+                              agency=user.agency_name, title=user.title, timestamper=stamper,
+                              image=signature_image(p.pki_dir, user.username, user.full_name))
+        if needed.agency is not None:
+            signed = _finish(p, signed, needed.agency, stamper)
     except SigningError as exc:
         vi = getattr(exc, "vi", "") or ("Không ký được văn bản. Hãy thử lại; nếu vẫn không "
                                         "được, hãy báo quản trị viên kiểm tra chứng thư số.")
-        raise InvalidData(str(exc), vi=vi, details=[{"field": "passphrase", "message": str(exc),
+        # a time-stamping authority that failed is not the passphrase's fault
+        where = "sign_document" if isinstance(exc, TimestampError) else "passphrase"
+        raise InvalidData(str(exc), vi=vi, details=[{"field": where, "message": str(exc),
                                                      "message_vi": vi}]) from exc
     return _Signature(needed.document_id, signed)
+
+
+def timestamper(p):
+    """The platform's timestamp provider (None: signatures without timestamp, B-B)."""
+    from signing.timestamps import provider
+
+    settings = p.settings
+    return provider(getattr(settings, "tsa_url", ""), p.pki_dir,
+                    timeout=getattr(settings, "tsa_timeout_seconds", 10.0))
+
+
+def _finish(p, signed: bytes, agency: tuple[str, str, str], stamper) -> bytes:
+    """Seal the result with the agency's seal once every officer signed, add its LTV data."""
+    from signing.seal import finish
+
+    code, name, email = agency
+    return finish(signed, pki_dir=p.pki_dir, agency_code=code, agency_name=name,
+                  seal_signer=lambda: p.signers.agency(code, name=name, email=email),
+                  timestamper=stamper, signing_time=clock.now())
 
 
 def _store_signature(p, session: Session, user, dossier: Dossier, document: Document,

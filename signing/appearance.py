@@ -7,6 +7,11 @@ stream and the rest of the box disappears — that includes the Vietnamese ``ĩ`
 "nghĩa", "bác sĩ") and ``Ĩ`` and every ASCII parenthesis. Pillow draws the same DejaVu
 glyphs into an image with no such trap; the signer's name, reason and location stay
 machine-readable in the signature dictionary.
+
+Decree 30/2020 Appendix I: a stamp may carry a picture (:mod:`signing.images`) — the
+officer's handwritten signature in blue, drawn in the right part of the frame beside the
+lines — and the agency's seal is its red seal alone, at the size of its field
+(:func:`seal_png`), which overlaps the left third of the last officer's signature.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ PX_PER_PT = 3  # 216 dpi: sharp on paper; every pixel is compressed at each sign
 PADDING_PT = 5.0
 MAX_FONT_PT, MIN_FONT_PT = 10.0, 5.0
 LINE_SPACING = 1.3
+PICTURE_SHARE = 0.38  # of the frame's width, on the right, for a handwritten signature
 
 
 def appearance_lines(
@@ -70,9 +76,10 @@ class Stamp:
     """
 
     def __init__(self, lines: list[str], width_pt: float, height_pt: float, *,
-                 variable_last: bool = False) -> None:
+                 variable_last: bool = False, picture: bytes | None = None) -> None:
         ttf = str(font_path(bold=False, serif=False))
-        size_pt = _font_size_pt(lines, width_pt, height_pt, ttf)
+        text_width_pt = width_pt * (1 - PICTURE_SHARE) if picture else width_pt
+        size_pt = _font_size_pt(lines, text_width_pt, height_pt, ttf)
         width, height = round(width_pt * PX_PER_PT), round(height_pt * PX_PER_PT)
         self._font = _font(ttf, round(size_pt * PX_PER_PT))
         self._line_px = size_pt * LINE_SPACING * PX_PER_PT
@@ -84,6 +91,9 @@ class Stamp:
         border = round(1.5 * PX_PER_PT)
         draw.rectangle((border // 2, border // 2, width - 1 - border // 2,
                         height - 1 - border // 2), outline=BLUE, width=border)
+        if picture:
+            _paste(image, picture, (round(width * (1 - PICTURE_SHARE)), border,
+                                    width - 2 * border, height - 2 * border))
         fixed = lines[:-1] if variable_last else lines
         for index, line in enumerate(fixed):
             self._draw(draw, index, line)
@@ -109,17 +119,42 @@ class Stamp:
 
 @lru_cache(maxsize=128)
 def _stamp(fixed: tuple[str, ...], sample_last: str, width_pt: float,
-           height_pt: float) -> Stamp:
-    return Stamp([*fixed, sample_last], width_pt, height_pt, variable_last=True)
+           height_pt: float, picture: bytes | None = None) -> Stamp:
+    return Stamp([*fixed, sample_last], width_pt, height_pt, variable_last=True,
+                 picture=picture)
 
 
 def stamp(full_name: str, title: str, agency: str, width_pt: float,
-          height_pt: float) -> Stamp:
+          height_pt: float, picture: bytes | None = None) -> Stamp:
     """Return the prepared stamp of a signer in a box (cached per process): the same
     picture :func:`render_appearance` draws for :func:`appearance_lines`, with the
-    signing time left to :meth:`Stamp.png`."""
+    signing time left to :meth:`Stamp.png`; ``picture`` (PNG) is the handwritten
+    signature drawn beside the lines."""
     lines = appearance_lines(full_name, title, agency, SAMPLE_MOMENT)
-    return _stamp(tuple(lines[:-1]), lines[-1], float(width_pt), float(height_pt))
+    return _stamp(tuple(lines[:-1]), lines[-1], float(width_pt), float(height_pt),
+                  picture)
+
+
+def _paste(image: Image.Image, picture: bytes, box: tuple[int, int, int, int]) -> None:
+    """Draw ``picture`` scaled (ratio kept) and centred in ``box`` (x, y, right, bottom)."""
+    source = Image.open(io.BytesIO(picture)).convert("RGBA")
+    room_w, room_h = max(1, box[2] - box[0]), max(1, box[3] - box[1])
+    scale = min(room_w / source.width, room_h / source.height)
+    fitted = source.resize((max(1, round(source.width * scale)),
+                            max(1, round(source.height * scale))), Image.Resampling.LANCZOS)
+    image.alpha_composite(fitted, (box[0] + (room_w - fitted.width) // 2,
+                                   box[1] + (room_h - fitted.height) // 2))
+
+
+@lru_cache(maxsize=64)
+def seal_png(picture: bytes, width_pt: float, height_pt: float) -> bytes:
+    """The seal's appearance: ``picture`` alone, fitted to the box, transparent around."""
+    width, height = round(width_pt * PX_PER_PT), round(height_pt * PX_PER_PT)
+    image = Image.new("RGBA", (width, height), (255, 255, 255, 0))
+    _paste(image, picture, (0, 0, width, height))
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=1)
+    return out.getvalue()
 
 
 def render_appearance(lines: list[str], width_pt: float, height_pt: float) -> bytes:

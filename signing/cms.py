@@ -27,6 +27,15 @@ only if filling it reproduces *both* outputs byte for byte; otherwise (a future 
 that adds a signing time, an ECDSA key, a timestamp server…) signing simply stays on
 endesive's own path. The tests compare fast and endesive output for fresh digests too.
 
+**PAdES.** The SignedData already is CAdES-BES-shaped (content type, message digest and
+signing-certificate-v2 signed attributes, no signingTime), so only two things make the
+signature PAdES baseline: the signature dictionary's SubFilter ``ETSI.CAdES.detached``
+(:func:`install` has endesive write it instead of ``adbe.pkcs7.detached``: the same length,
+so nothing else moves) and, for B-T, a ``signatureTimeStampToken`` unsigned attribute over
+the signature value, which :func:`use` adds after the template (or endesive) signed: the
+token comes from a :mod:`signing.timestamps` provider and is appended to the SignerInfo
+without re-encoding anything before it (:func:`add_timestamp`).
+
 The template is used through :func:`use`, which endesive reaches via :class:`_SignerShim`:
 ``endesive.pdf.cms`` calls the module-level ``signer.sign``; the shim installed in its
 place answers from the active template when (and only when) the call is exactly the one the
@@ -53,6 +62,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from endesive import signer as endesive_signer
 from endesive.pdf import cms as endesive_cms
+
+from signing.timestamps import TimestampProvider, signature_digest
 
 log = logging.getLogger(__name__)
 HASH = "sha256"
@@ -166,6 +177,56 @@ def build(signer: Any, hook: EndesiveHook | None = None) -> CmsTemplate | None:
 
 
 _ACTIVE: ContextVar[CmsTemplate | None] = ContextVar("motcua_cms_template", default=None)
+_TIMESTAMPER: ContextVar[TimestampProvider | None] = ContextVar("motcua_timestamper",
+                                                               default=None)
+PADES_SUBFILTER = "/ETSI.CAdES.detached"
+
+
+def _header(der: bytes, pos: int) -> tuple[int, int]:
+    """Return (header length, content length) of the DER element at ``pos``."""
+    first = der[pos + 1]
+    if first < 0x80:
+        return 2, first
+    count = first & 0x7F
+    return 2 + count, int.from_bytes(der[pos + 2: pos + 2 + count], "big")
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _extend_last(der: bytes, depth: int, extra: bytes) -> bytes:
+    """Return the DER element ``der`` with ``extra`` appended to its last descendant
+    ``depth`` levels down (every enclosing length rewritten, nothing else touched)."""
+    head, size = _header(der, 0)
+    body = der[head: head + size]
+    if depth:
+        pos = last = 0
+        while pos < len(body):
+            last = pos
+            child_head, child_size = _header(body, pos)
+            pos += child_head + child_size
+        body = body[:last] + _extend_last(body[last:], depth - 1, extra)
+    else:
+        body += extra
+    return der[:1] + _length(len(body)) + body
+
+
+def add_timestamp(der: bytes, timestamper: TimestampProvider) -> bytes:
+    """Return the ContentInfo ``der`` (one signer, no unsigned attributes yet) with a
+    signature timestamp from ``timestamper`` over its signature value."""
+    from asn1crypto import cms as asn1_cms
+
+    signer_info = asn1_cms.ContentInfo.load(der)["content"]["signer_infos"][0]
+    token = timestamper.token(signature_digest(signer_info["signature"].native))
+    attrs = asn1_cms.CMSAttributes([asn1_cms.CMSAttribute(
+        {"type": "signature_time_stamp_token", "values": [token]})]).dump()
+    # ContentInfo > [0] > SignedData > SignerInfos > SignerInfo: the signer is last at
+    # every level; its unsignedAttrs are [1] IMPLICIT SET OF Attribute, after the signature.
+    return _extend_last(der, 4, b"\xa1" + attrs[1:])
 
 
 class _SignerShim:
@@ -182,29 +243,51 @@ class _SignerShim:
         if template is not None and datau is None and template.matches(
                 key, cert, othercerts, hashalgo, attrs, signed_value, hsm, pss, timestampurl,
                 ocspurl):
-            return template.fill(signed_value)
-        return endesive_signer.sign(datau, key, cert, othercerts, hashalgo, attrs,
-                                    signed_value, hsm, pss, timestampurl, timestampcredentials,
-                                    timestamp_req_options, ocspurl, ocspissuer)
+            der = template.fill(signed_value)
+        else:
+            der = endesive_signer.sign(datau, key, cert, othercerts, hashalgo, attrs,
+                                       signed_value, hsm, pss, timestampurl,
+                                       timestampcredentials, timestamp_req_options, ocspurl,
+                                       ocspissuer)
+        timestamper = _TIMESTAMPER.get()
+        if timestamper is not None and datau is None and timestampurl is None:
+            der = add_timestamp(der, timestamper)
+        return der
 
 
 _install_lock = threading.Lock()
 
 
+_ORIGINAL_MAKE_SIGNATURE = endesive_cms.SignedData._make_signature
+
+
+def _make_pades_signature(self, Contents=None, Type=None, SubFilter=None):  # noqa: N803
+    """endesive's ``_make_signature`` writing ``/ETSI.CAdES.detached`` for a signature."""
+    if SubFilter is not None and str(SubFilter) == "/adbe.pkcs7.detached":
+        SubFilter = type(SubFilter)(PADES_SUBFILTER)  # noqa: N806 - endesive's name
+    return _ORIGINAL_MAKE_SIGNATURE(self, Contents=Contents, Type=Type, SubFilter=SubFilter)
+
+
 def install() -> None:
-    """Put the shim in ``endesive.pdf.cms`` (idempotent, thread-safe)."""
+    """Put the shim in ``endesive.pdf.cms`` and have it write PAdES signature dictionaries
+    (idempotent, thread-safe)."""
     with _install_lock:
         if not isinstance(endesive_cms.signer, _SignerShim):
             endesive_cms.signer = _SignerShim()
+        endesive_cms.SignedData._make_signature = _make_pades_signature
 
 
 @contextmanager
-def use(template: CmsTemplate | None) -> Iterator[None]:
+def use(template: CmsTemplate | None,
+        timestamper: TimestampProvider | None = None) -> Iterator[None]:
     """Within the block, endesive's matching ``signer.sign`` calls are answered by
-    ``template`` (None: endesive's own path)."""
+    ``template`` (None: endesive's own path), and every signature gets a timestamp from
+    ``timestamper`` (None: none, PAdES B-B)."""
     install()
     token = _ACTIVE.set(template)
+    stamper = _TIMESTAMPER.set(timestamper)
     try:
         yield
     finally:
+        _TIMESTAMPER.reset(stamper)
         _ACTIVE.reset(token)

@@ -1,9 +1,13 @@
 """Sign a rendered PDF in one of its pre-created signature slots, with endesive.
 
 Each signature is an incremental update (the original bytes stay untouched) that fills
-the empty field ``sig<slot>`` with a CMS signature (SHA-256, RSA, detached) and a visible
+the empty field ``sig<slot>`` (or the agency's ``seal``, :mod:`signing.seal`) with a PAdES
+baseline signature — SubFilter ``ETSI.CAdES.detached``, a CMS (SHA-256, RSA, detached)
+with signing-certificate-v2 and, given a timestamp provider, an RFC 3161 signature
+timestamp (B-T; :mod:`signing.cms`, :mod:`signing.timestamps`) — and a visible
 appearance: "Ký bởi: <name>", title, agency and "Thời gian ký: <ISO 8601, +07:00>" in
-blue, drawn with DejaVu as an image (see :mod:`signing.appearance` for why not text).
+blue beside the officer's handwritten-signature picture, drawn with DejaVu as an image
+(see :mod:`signing.appearance` for why not text); the seal's appearance is its picture.
 
 The first signature placed on a document *certifies* it (DocMDP P=2: only form filling
 and signing allowed afterwards); later ones are approval signatures. This is safe only
@@ -40,13 +44,16 @@ from endesive.pdf.PyPDF2_annotate.annotations.image import Image as EndesiveImag
 from PIL import Image
 
 from signing import cms as cms_template
-from signing.appearance import appearance_lines, stamp
+from signing.appearance import appearance_lines, seal_png, stamp
 from signing.errors import SigningError
 from signing.keyfiles import Signer
 from signing.slots import find_slot
 from signing.template import nfc
+from signing.timestamps import TimestampProvider
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")  # no DST in Vietnam since 1975
+#: Room for the CMS: ~3 KB for an officer with the CA certificate, plus the timestamp
+#: token (~4 KB from the stand-in, typically 5–8 KB from a public TSA with its chain).
 SIGNATURE_BYTES = 16384
 
 
@@ -113,17 +120,24 @@ def sign_pdf(
     pdf: bytes,
     signer: Signer,
     *,
-    slot: int,
+    slot: int | str,
     reason: str = "Phê duyệt",
     location: str = "Thanh Hóa",
     signing_time: datetime | None = None,
     agency: str = "",
     title: str = "",
+    timestamper: TimestampProvider | None = None,
+    image: bytes | None = None,
+    seal: bool = False,
 ) -> bytes:
     """Sign ``pdf`` in signature slot ``slot`` (1-based) and return the new PDF bytes.
 
     The result is ``pdf`` followed by an incremental update. ``agency`` and ``title``
-    default to the O and title of the signer's certificate. ``signing_time`` (default now;
+    default to the O and title of the signer's certificate. With ``timestamper`` the
+    signature carries an RFC 3161 timestamp (PAdES B-T; one round trip to the TSA),
+    without it it is PAdES B-B. ``image`` (PNG) is the officer's handwritten signature or
+    the agency's seal (with ``seal``: the appearance is the seal picture alone), drawn in
+    the appearance (:mod:`signing.appearance`). ``slot`` may also name a field (``"seal"``). ``signing_time`` (default now;
     naive means UTC) is shown in the appearance and written as the signature dictionary's
     /M; the CMS signingTime attribute, which validators report, is always the real clock.
 
@@ -145,9 +159,15 @@ def sign_pdf(
     shown_agency = nfc(agency) or _name_attr(cert, NameOID.ORGANIZATION_NAME)
     lines = appearance_lines(full_name, shown_title, shown_agency, moment)
     x1, y1, x2, y2 = info.rect
-    # The frame and the fixed lines are drawn once per signer and box; the time per call.
-    prepared_stamp = stamp(full_name, shown_title, shown_agency, x2 - x1, y2 - y1)
-    picture = Image.open(io.BytesIO(prepared_stamp.png(lines[-1])))
+    if seal:
+        if not image:
+            raise SigningError("A seal is drawn from the agency's seal picture: none given.")
+        picture = Image.open(io.BytesIO(seal_png(image or b"", x2 - x1, y2 - y1)))
+    else:
+        # The frame and fixed lines are drawn once per signer and box; the time per call.
+        prepared_stamp = stamp(full_name, shown_title, shown_agency, x2 - x1, y2 - y1,
+                               image)
+        picture = Image.open(io.BytesIO(prepared_stamp.png(lines[-1])))
     certify = info.signatures_present == 0
     udct = {
         "aligned": SIGNATURE_BYTES,
@@ -174,8 +194,10 @@ def sign_pdf(
     # The key never reaches endesive: it asks the signer to sign, through its HSM hook.
     hook = template.hook if template else cms_template.EndesiveHook(signer)
     try:
-        with cms_template.use(template):
+        with cms_template.use(template, timestamper):
             update = cms.sign(pdf, udct, None, cert, list(signer.chain), "sha256", hook)
+    except SigningError:
+        raise  # the timestamp authority's failure, already explained
     except Exception as exc:  # noqa: BLE001 - endesive raises bare asserts and IndexErrors
         raise SigningError(
             f"Signing slot {slot} failed ({type(exc).__name__}: {exc}); the document may be "

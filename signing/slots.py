@@ -75,13 +75,16 @@ def _page_index(reader: PdfFileReader, page_ref) -> int:
     raise SigningError("The signature field is not on any page of the document.")
 
 
-def find_slot(pdf: bytes, slot: int) -> SlotInfo:
-    """Locate the empty-or-filled signature field of 1-based ``slot`` in ``pdf``.
+def find_slot(pdf: bytes, slot: int | str) -> SlotInfo:
+    """Locate the empty-or-filled signature field of 1-based ``slot`` (or named ``slot``,
+    e.g. the agency's ``seal``) in ``pdf``.
 
     Raises:
         SigningError: not a readable PDF, or the document has no such slot.
     """
-    if not isinstance(slot, int) or isinstance(slot, bool) or slot < 1:
+    if isinstance(slot, str) and slot:
+        pass
+    elif not isinstance(slot, int) or isinstance(slot, bool) or slot < 1:
         raise SigningError(f"Signature slot must be a number from 1, not {slot!r}.")
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
@@ -89,7 +92,7 @@ def find_slot(pdf: bytes, slot: int) -> SlotInfo:
     except Exception as exc:  # noqa: BLE001 - any parse failure means "cannot sign this"
         raise SigningError(f"The document to sign is not a readable PDF ({exc}).") from exc
     names = [name for name, _value, _ref in fields]
-    name = field_name(slot)
+    name = slot if isinstance(slot, str) else field_name(slot)
     for field, value, ref in fields:
         if field != name:
             continue

@@ -2,9 +2,11 @@
 
 endesive's own verifier trusts the public web CA bundle and does not notice content
 appended after signing, so validation uses pyHanko: cryptographic check, chain to *our*
-roots (no fetching, no system store; revocation is not checked because the demo CA
-publishes no CRL or OCSP), and pyHanko's difference analysis of every incremental update
-made after each signature.
+roots (no fetching, no system store; revocation "soft-fail": the certificates name no CRL
+or OCSP address), and pyHanko's difference analysis of every incremental update made after
+each signature. Each valid signature also gets its PAdES level (B-B, B-T, B-LT) and
+timestamp time (:mod:`signing.levels`): B-LT is where revocation *is* required, from the
+CRLs embedded in the document's DSS (:mod:`signing.ltv`).
 
 "Modified after signing" is stricter than pyHanko's default policy: only filling
 signature fields (and signature maintenance such as adding validation data) is allowed
@@ -17,7 +19,8 @@ has its second, empty field (the head's signature is gone), and an incremental u
 after the last signature — even one that only adds ``/Info`` metadata, which pyHanko's
 difference analysis lets through — is a modification of every signature before it. Either
 makes the report fail: a document the platform issues has exactly the fields its signers
-fill, each in a revision of its own.
+fill, each in a revision of its own; the one exception is a revision that only adds
+validation data (a DSS: :func:`signing.levels.validation_data_only`).
 
 pyHanko logs what it rejects (an untrusted chain, a damaged CMS) with full tracebacks;
 those records are kept out of stderr and logged here in one line at debug level, because
@@ -40,6 +43,8 @@ from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+
+from signing import levels
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 _ALLOWED_AFTER = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES,
@@ -75,6 +80,10 @@ class SignatureReport:
     signed: bool = True
     #: The 1-based revision of the file this signature signed (None when unsigned).
     revision: int | None = None
+    #: PAdES baseline level: "B-B", "B-T", "B-LT" ("" for none: legacy or not valid).
+    level: str = ""
+    #: The time of the signature timestamp (TSA's clock, Vietnam time), if any.
+    timestamp: datetime | None = None
 
 
 @dataclass
@@ -91,14 +100,15 @@ class VerificationReport:
     unsigned_revisions: list[int] = field(default_factory=list)
 
 
+def _anchors(roots: list[x509.Certificate]) -> list[asn1_x509.Certificate]:
+    return [asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+            for cert in roots]
+
+
 def _context(roots: list[x509.Certificate]) -> ValidationContext:
     """Return a validation context that trusts exactly ``roots`` and never fetches."""
-    anchors = [
-        asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-        for cert in roots
-    ]
     return ValidationContext(
-        trust_roots=anchors, allow_fetching=False, revocation_mode="soft-fail"
+        trust_roots=_anchors(roots), allow_fetching=False, revocation_mode="soft-fail"
     )
 
 
@@ -137,7 +147,8 @@ def _modified_after(status) -> bool:
     return status.modification_level not in _ALLOWED_AFTER
 
 
-def _check_one(embedded, context: ValidationContext) -> SignatureReport:
+def _check_one(embedded, context: ValidationContext, reader=None,
+               anchors=()) -> SignatureReport:
     """Validate one embedded signature (or document timestamp); never raises."""
     name = embedded.field_name or "?"
     signer = _signer_name(embedded)
@@ -167,6 +178,13 @@ def _check_one(embedded, context: ValidationContext) -> SignatureReport:
         summary="",
         revision=revision,
     )
+    if not is_timestamp:
+        try:
+            report.level, when = levels.level(embedded, status, reader, list(anchors))
+        except Exception as exc:  # noqa: BLE001 - no level is a report, not a crash
+            log.info("level of %s not determined: %s", name, exc)
+            when = None
+        report.timestamp = when.astimezone(VIETNAM_TZ) if when is not None else None
     report.summary = _summary(report)
     return report
 
@@ -184,7 +202,7 @@ def _unsigned_revisions(reader: PdfFileReader, reports: list[SignatureReport]) -
     if not made:
         return []
     later = [n for n in range(min(made) + 1, reader.xrefs.total_revisions + 1)
-             if n not in made]
+             if n not in made and not levels.validation_data_only(reader, n)]
     for report in reports:
         if report.revision is not None and any(n > report.revision for n in later):
             report.modified_after = True
@@ -221,8 +239,9 @@ def verify_pdf(pdf: bytes, roots: list[x509.Certificate]) -> VerificationReport:
     if not roots:
         return VerificationReport(error="Chưa cấu hình chứng thư gốc / No trust roots configured")
     context = _context(list(roots))
-    reports = [_unsigned_field(item) if isinstance(item, str) else _check_one(item, context)
-               for item in fields]
+    anchors = _anchors(list(roots))
+    reports = [_unsigned_field(item) if isinstance(item, str)
+               else _check_one(item, context, reader, anchors) for item in fields]
     try:
         later = _unsigned_revisions(reader, reports)
     except Exception as exc:  # noqa: BLE001 - damaged input must give a report
@@ -258,12 +277,16 @@ def format_report(report: VerificationReport) -> str:
             blocks.append(f"Chữ ký / Signature: {sig.field}\n  {sig.summary}")
             continue
         when = sig.signed_at.isoformat() if sig.signed_at else "?"
+        stamped = (sig.timestamp.isoformat() if sig.timestamp
+                   else "không có / none (giờ của người ký / signer's clock)")
         blocks.append(
             "\n".join(
                 [
                     f"Chữ ký / Signature: {sig.field}",
                     f"  Người ký / Signer: {sig.signer}",
                     f"  Thời gian ký / Signed at: {when}",
+                    f"  Dấu thời gian / Timestamp: {stamped}",
+                    f"  Mức PAdES / PAdES level: {sig.level or '—'}",
                     f"  Phiên bản / Revision: {sig.revision or '?'} / {report.revisions}",
                     f"  Nguyên vẹn / Intact: {_yes_no(sig.intact)}",
                     f"  Tin cậy / Trusted: {_yes_no(sig.trusted)}",

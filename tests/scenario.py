@@ -77,6 +77,18 @@ def the_child(p, code: str) -> str:
     return children[0]
 
 
+def latest_document(p, code: str, name: str) -> Document:
+    """The latest revision of the dossier's document ``name`` (detached from its session)."""
+    with p.db.transaction() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        doc = session.execute(select(Document).where(
+            Document.dossier_id == dossier.id, Document.name == name)
+            .order_by(Document.revision.desc())).scalars().first()
+        assert doc is not None, f"dossier {code} has no {name}"
+        session.expunge(doc)
+        return doc
+
+
 def workflow_data(p, code: str) -> dict:
     """The workflow's data where it is now: the finished workflow's data, or the data of the
     most recently changed waiting or ready task."""

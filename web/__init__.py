@@ -90,6 +90,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .errors import register_error_handlers
     from .sandbox_national import init_app as national_stand_in
     from .sandbox_sms import init_app as sms_stand_in
+    from .sandbox_tsa import init_app as tsa_stand_in
 
     i18n.init_app(app)
     ops.init_app(app, settings.log_format)  # early: its timer starts before the pages' hooks
@@ -107,6 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     national_stand_in(app)  # the stand-in national portal (/sandbox/national)
     sms_stand_in(app)  # the stand-in SMS provider (/sandbox/sms)
     oidc_standin.init_app(app)  # the stand-in identity provider (/sandbox/oidc), when on
+    tsa_stand_in(app)  # the stand-in time-stamping authority (/sandbox/tsa)
     admin.init_app(app)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     # After auth's user loader, so that even the CSRF error page knows who is signed in.

@@ -206,6 +206,12 @@ SCHEMAS: dict[str, dict] = {
         "signed": {"type": "boolean", "description": "false for an empty signature field"},
         "revision": {"type": ["integer", "null"],
                      "description": "the 1-based revision of the file this signature signed"},
+        "level": {"enum": ["", "B-B", "B-T", "B-LT"],
+                  "description": "PAdES baseline level; \"\" for a legacy (adbe.pkcs7) or "
+                                 "failed signature"},
+        "timestamp": {**_NULLABLE_DATETIME,
+                      "description": "the time of the signature's RFC 3161 timestamp "
+                                     "(the TSA's clock), null without one"},
     }),
     "VerificationReport": _obj({"ok": {"type": "boolean"}, "error": {"type": ["string", "null"]},
                                 "signatures": _array(_ref("SignatureReport")),

@@ -1,7 +1,8 @@
 """The public verify page (xác minh văn bản điện tử): anyone uploads a PDF and reads, in
 plain words, who signed it, for which agency, when, whether it is intact, whether the
-signature chains to the portal's trusted roots, whether it changed after signing and
-which signature fields were left unsigned.
+signature chains to the portal's trusted roots, whether it changed after signing, which
+signature fields were left unsigned, and each signature's PAdES level (B-B, B-T, B-LT)
+with the time its timestamp authority vouches for.
 
 Built on :func:`signing.verify.verify_pdf`; the page reads the fields of its result
 defensively (``getattr``), so a report that carries more (the agency, unsigned fields,
@@ -99,6 +100,8 @@ def describe(report) -> dict:
             "valid": bool(getattr(sig, "valid", False)),
             "trusted": bool(getattr(sig, "trusted", False)),
             "modified_after": bool(getattr(sig, "modified_after", True)),
+            "level": getattr(sig, "level", "") or "",
+            "timestamp": getattr(sig, "timestamp", None),
         })
     unsigned = [str(name) for name in getattr(report, "unsigned_fields", None) or []]
     later = getattr(report, "later_revisions", None) or getattr(report, "revisions_after", None)

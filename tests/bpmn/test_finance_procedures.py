@@ -23,6 +23,7 @@ from signing.pki import trust_roots
 from signing.verify import verify_pdf
 from tests.scenario import (
     child_codes,
+    latest_document,
     open_task,
     run_scenario,
     sample_files,
@@ -93,14 +94,7 @@ def dossier_row(p, code: str) -> Dossier:
 
 
 def certificate(p, code: str) -> Document:
-    with p.db.transaction() as session:
-        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
-        doc = session.execute(select(Document).where(
-            Document.dossier_id == dossier.id, Document.name == "certificate")
-            .order_by(Document.revision.desc())).scalars().first()
-        assert doc is not None, f"dossier {code} has no certificate"
-        session.expunge(doc)
-        return doc
+    return latest_document(p, code, "certificate")
 
 
 def text_of(pdf: bytes) -> str:
@@ -131,7 +125,9 @@ def test_the_signed_certificate_reaches_the_district_unit(platform):
     assert meta["name"] == "certificate" and pdf.startswith(b"%PDF")
     report = verify_pdf(pdf, trust_roots(p.pki_dir))
     assert report.ok, report.error
-    assert [s.signer for s in report.signatures] == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân"]
+    # the two officers, then the issuing Department's seal
+    assert [s.signer for s in report.signatures] == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân",
+                                                     "Sở Tài chính tỉnh Thanh Hóa"]
     assert all(s.intact and s.trusted and not s.modified_after for s in report.signatures)
     text = text_of(pdf)
     for expected in ("GIẤY CHỨNG NHẬN MÃ SỐ ĐƠN VỊ CÓ QUAN HỆ VỚI NGÂN SÁCH", "05A-MSNS-BTC",

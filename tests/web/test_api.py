@@ -195,16 +195,22 @@ def test_the_transport_licence_journey_over_http(api):
 
     report = api.post("/verify", "doanhnghiep", content_type="multipart/form-data",
                       data={"file": (io.BytesIO(response.data), "licence.pdf")}).json
-    assert report["ok"] is True and len(report["signatures"]) == 2, report
+    # the two officers, then the agency's seal, last
+    assert report["ok"] is True, report
+    assert [s["field"] for s in report["signatures"]] == ["sig1", "sig2", "seal"]
+    assert report["signatures"][-1]["signer"] == "Sở Giao thông vận tải tỉnh Thanh Hóa"
     assert all(s["intact"] and s["valid"] and s["trusted"] and not s["modified_after"]
                for s in report["signatures"])
     assert all(datetime.fromisoformat(s["signed_at"]) for s in report["signatures"])
+    # no timestamp authority configured here: PAdES baseline without timestamp
+    assert [(s["level"], s["timestamp"]) for s in report["signatures"]] == [("B-B", None)] * 3
 
     first = PdfFileReader(io.BytesIO(response.data)).embedded_signatures[0]
     cut = response.data[:sum(list(first.byte_range)[2:])]  # the head's signature removed
     report = api.post("/verify", "doanhnghiep", content_type="multipart/form-data",
                       data={"file": (io.BytesIO(cut), "licence.pdf")}).json
-    assert report["ok"] is False and [s["signed"] for s in report["signatures"]] == [True, False]
+    assert report["ok"] is False
+    assert [s["signed"] for s in report["signatures"]] == [True, False, False]
 
 
 def test_anonymous_lookup_needs_the_applicants_id_number(api, platform):

@@ -18,10 +18,12 @@ from engine.config import DEMO_PASSPHRASE, Settings
 def env_settings(*, seal: bool = False, demo: bool = False) -> Settings:
     """The environment's settings. ``seal``: refuse (exit 2) when the agencies' seal keys
     would have no passphrase (outside the demo); ``demo``: the demo's passphrase unless one
-    is set."""
+    is set, and the time-stamping authority stand-in unless a TSA is set."""
     settings = Settings.from_env()
     if demo and not settings.agency_key_passphrase:
         settings.agency_key_passphrase = DEMO_PASSPHRASE
+    if demo and not settings.tsa_url:
+        settings.tsa_url = "standin"
     if demo and "MOTCUA_OIDC_STAND_IN" not in os.environ and not settings.oidc_issuer:
         settings.oidc_stand_in = True  # sign in with the stand-in national identity provider
     if seal and settings.seal_passphrase_missing():

@@ -17,7 +17,8 @@ from .base import cli, fail, open_platform
 @cli.command(short_help="Report every signature of a PDF.")
 @click.argument("file", metavar="FILE.pdf", type=click.Path(path_type=Path))
 def verify(file: Path) -> None:
-    """Report every signature of a PDF: signer, time, intact, trusted, modified after."""
+    """Report every signature of a PDF: signer, time, timestamp, PAdES level, intact,
+    trusted, modified after."""
     from signing import pki
     from signing import verify as signing_verify
 
