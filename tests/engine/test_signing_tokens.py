@@ -1,6 +1,8 @@
-"""A platform whose signing keys are in PKCS#11 tokens (MOTCUA_SIGNER=pkcs11, SoftHSM2): an
-officer signs a result with the token's key, a wrong PIN loses nothing, and the agency's
-slips are sealed by the agency's own token."""
+"""A platform whose signing keys are in PKCS#11 tokens (MOTCUA_SIGNER=pkcs11, SoftHSM2) and
+whose signatures are timestamped (the RFC 3161 stand-in): officers sign a result with their
+tokens' keys, a wrong PIN loses nothing, the agency's own token seals the result last, every
+signature is timestamped with its validation data (PAdES B-LT), and the agency's slips are
+sealed by its token."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ PIN = "mã PIN 2468"
 @pytest.fixture
 def settings(settings):
     settings.signer = "pkcs11"
+    settings.tsa_url = "standin"
     return settings
 
 
@@ -99,16 +102,23 @@ def test_a_result_signed_with_a_token_key_and_a_wrong_pin_loses_nothing(platform
     complete(p, code, "Task_SignHead", "lanhdao", {"confirm": True}, passphrase=PIN,
              signs_document=licence["id"])
     signed = _documents(p, code, licence["name"])[-1]
-    assert signed.signatures == 2
+    assert signed.signatures == 2  # the officers'; the agency's seal follows the last one
     pdf = p.storage.get(signed.storage_key)
     report = verify_pdf(pdf, trust_roots(p.pki_dir))
     assert report.ok, format_report(report)
-    assert [(s.signer, s.valid, s.trusted) for s in report.signatures] == [
+    assert [(s.signer, s.valid, s.trusted) for s in report.signatures[:2]] == [
         (officer.full_name, True, True), (head.full_name, True, True)]
-    certs = [s.signer_cert.dump() for s in PdfFileReader(io.BytesIO(pdf)).embedded_signatures]
-    assert certs == [c.public_bytes(serialization.Encoding.DER) for c in (cert, head_cert)]
+    assert len(report.signatures) == 3 and report.signatures[2].field == "seal"
+    # timestamped by the TSA, with the chain and the CA's CRL in the document: B-LT
+    assert [s.level for s in report.signatures] == ["B-LT"] * 3
+    assert all(s.timestamp is not None for s in report.signatures)
+    embedded = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    certs = [s.signer_cert.dump() for s in embedded]
+    assert certs[:2] == [c.public_bytes(serialization.Encoding.DER) for c in (cert, head_cert)]
+    with p.signers.agency("000.00.14.H56", name="Sở GTVT") as seal_signer:  # its own token
+        assert certs[2] == seal_signer.certificate.public_bytes(serialization.Encoding.DER)
     if shutil.which("pdfsig"):
-        assert _pdfsig_valid(pdf, tmp_path) == ["Signature is Valid."] * 2
+        assert _pdfsig_valid(pdf, tmp_path) == ["Signature is Valid."] * 3
 
     # The slips were sealed too, by tokens the agencies got on first use.
     slips = [d for d in _documents(p, code, None) if d.name.startswith("slip-")]
