@@ -8,6 +8,10 @@ transaction go as one statement on PostgreSQL (all but the last as data-modifyin
 the last) which is itself built once per sequence of templates, so a step of a usual shape
 reuses a statement whose compiled form SQLAlchemy already holds. Any other statement may
 be queued too; it is sent as it is.
+
+One statement means one snapshot: on PostgreSQL no write of a batch sees another's effect,
+so the writes of one :func:`send` must touch different rows (a step's do: it writes the
+difference between the rows it found and those it needs, :mod:`engine.step.store`).
 """
 
 from __future__ import annotations
