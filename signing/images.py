@@ -89,19 +89,19 @@ def _png(image: Image.Image) -> bytes:
 
 def _stored(path: Path, draw) -> bytes:
     if not path.is_file():
-        pki._write_public(path, draw())
+        pki.write_public(path, draw())
     return path.read_bytes()
 
 
 def signature_image(pki_dir: Path, username: str, full_name: str) -> bytes:
     """The officer's signature PNG, drawn and stored on first use."""
-    path = Path(pki_dir) / "users" / f"{pki._check_username(username)}.signature.png"
+    path = Path(pki_dir) / "users" / f"{pki.check_username(username)}.signature.png"
     return _stored(path, lambda: draw_signature(full_name))
 
 
 def seal_image(pki_dir: Path, agency_code: str, agency_name: str) -> bytes:
     """The agency's seal PNG, drawn and stored on first use."""
-    path = Path(pki_dir) / "agencies" / f"{pki._check_username(agency_code)}.seal.png"
+    path = Path(pki_dir) / "agencies" / f"{pki.check_username(agency_code)}.seal.png"
     return _stored(path, lambda: draw_seal(agency_name))
 
 

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from signing import keycache
 from signing.errors import SigningError
 from signing.keycache import SignerCache, signer_cache  # noqa: F401 - importable from here
-from signing.pki import _agency_paths, _user_paths, issue_agency_certificate
+from signing.pki import agency_paths, issue_agency_certificate, user_paths
 
 #: What the engine tells an officer whose key will not open (passphrase or PIN).
 WRONG_SECRET_VI = ("Mật khẩu khóa ký số không đúng. Hãy nhập mật khẩu bảo vệ khóa ký số của "
@@ -99,7 +99,7 @@ def load_agency_signer(
             passphrase changed since the key was made), or the CA cannot issue.
     """
     pki_dir = Path(pki_dir)
-    cert_path, key_path = _agency_paths(pki_dir, agency_code)
+    cert_path, key_path = agency_paths(pki_dir, agency_code)
     if not (cert_path.is_file() and key_path.is_file()):
         issue_agency_certificate(pki_dir, agency_code, name=name, passphrase=passphrase,
                                  email=email)
@@ -153,7 +153,7 @@ def load_signer(pki_dir: Path, username: str, passphrase: str) -> Signer:
             does not belong to the certificate.
     """
     pki_dir = Path(pki_dir)
-    cert_path, key_path, chain_path = _user_paths(pki_dir, username)
+    cert_path, key_path, chain_path = user_paths(pki_dir, username)
     if not (cert_path.is_file() and key_path.is_file()):
         raise SigningError(
             f"Officer '{username}' has no signing certificate; an administrator issues one "

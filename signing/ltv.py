@@ -68,11 +68,11 @@ def current_crl(pki_dir: Path) -> Path | None:
         return path
     if not (pki_dir / "ca.key.pem").is_file() or not (pki_dir / "ca.pem").is_file():
         return None
-    with pki._locked(pki_dir):
+    with pki.locked(pki_dir):
         if _fresh(path):
             return path
         ca_cert = pki.ensure_ca(pki_dir)
-        ca_key = pki._load_ca_key(pki_dir)
+        ca_key = pki.load_ca_key(pki_dir)
         now = dt.datetime.now(dt.UTC)
         number = int(now.timestamp())
         builder = (x509.CertificateRevocationListBuilder().issuer_name(ca_cert.subject)
@@ -86,7 +86,7 @@ def current_crl(pki_dir: Path) -> Path | None:
                 x509.RevokedCertificateBuilder().serial_number(serial)
                 .revocation_date(now).build())
         der = builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-        pki._write_public(path, der)
+        pki.write_public(path, der)
         log.info("issued the demo CA's CRL %s (number %d)", path, number)
     return path
 

@@ -212,7 +212,7 @@ class Device:
         path = self.pki_dir / "softhsm" / "so-pin"
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            pki._write_private(path, secrets.token_hex(16).encode("ascii") + b"\n")
+            pki.write_private(path, secrets.token_hex(16).encode("ascii") + b"\n")
         return path.read_text("ascii").strip()
 
 
@@ -300,7 +300,7 @@ def create_token(device: Device, label: str, *, pin: str, subject: x509.Name,
     """
     if not pin:
         raise SigningError(f"The token '{label}' needs a non-empty PIN.")
-    with pki._locked(device.pki_dir / "softhsm"):  # not the PKI's lock: the CA takes it
+    with pki.locked(device.pki_dir / "softhsm"):  # not the PKI's lock: the CA takes it
         if reload is not None:
             reload()
         found = device.find(label)

@@ -67,7 +67,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _check_username(username: str) -> str:
+def check_username(username: str) -> str:
     if not _USERNAME_RE.match(username or ""):
         raise SigningError(
             f"Invalid username {username!r} for a signing certificate: use letters, digits, "
@@ -76,13 +76,13 @@ def _check_username(username: str) -> str:
     return username
 
 
-def _user_paths(pki_dir: Path, username: str) -> tuple[Path, Path, Path]:
+def user_paths(pki_dir: Path, username: str) -> tuple[Path, Path, Path]:
     users = Path(pki_dir) / "users"
-    name = _check_username(username)
+    name = check_username(username)
     return users / f"{name}.pem", users / f"{name}.key.pem", users / f"{name}.chain.pem"
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     """Write a secret file readable by its owner only (mode 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -91,7 +91,7 @@ def _write_private(path: Path, data: bytes) -> None:
     os.chmod(path, 0o600)
 
 
-def _write_public(path: Path, data: bytes) -> None:
+def write_public(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_bytes(data)
@@ -99,7 +99,7 @@ def _write_public(path: Path, data: bytes) -> None:
 
 
 @contextmanager
-def _locked(pki_dir: Path) -> Iterator[None]:
+def locked(pki_dir: Path) -> Iterator[None]:
     """Serialise PKI creation between processes (e.g. `motcua serve` and `motcua worker`)."""
     pki_dir.mkdir(parents=True, exist_ok=True)
     with open(pki_dir / ".lock", "a") as lock:
@@ -110,7 +110,7 @@ def _locked(pki_dir: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _pem(cert: x509.Certificate) -> bytes:
+def pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -145,7 +145,7 @@ def ensure_ca(
     ca_path = pki_dir / "ca.pem"
     if ca_path.exists():
         return _load_cert(ca_path)
-    with _locked(pki_dir):
+    with locked(pki_dir):
         if ca_path.exists():
             return _load_cert(ca_path)
         os.chmod(pki_dir, 0o700)
@@ -185,13 +185,13 @@ def ensure_ca(
             .sign(key, hashes.SHA256())
         )
         passphrase = secrets.token_urlsafe(32)
-        _write_private(pki_dir / "ca.passphrase", passphrase.encode("ascii") + b"\n")
-        _write_private(pki_dir / "ca.key.pem", _encrypted_pkcs8(key, passphrase))
-        _write_public(ca_path, _pem(cert))
+        write_private(pki_dir / "ca.passphrase", passphrase.encode("ascii") + b"\n")
+        write_private(pki_dir / "ca.key.pem", _encrypted_pkcs8(key, passphrase))
+        write_public(ca_path, pem(cert))
         return cert
 
 
-def _load_ca_key(pki_dir: Path) -> PrivateKeyTypes:
+def load_ca_key(pki_dir: Path) -> PrivateKeyTypes:
     try:
         passphrase = (pki_dir / "ca.passphrase").read_text("ascii").strip()
         data = (pki_dir / "ca.key.pem").read_bytes()
@@ -263,7 +263,7 @@ def _leaf_extensions(builder: x509.CertificateBuilder, public_key,
 def _certify(pki_dir: Path, ca_cert: x509.Certificate, subject: x509.Name, public_key,
              email: str) -> x509.Certificate:
     """Return a 3-year end-entity certificate for ``public_key`` signed by the demo CA."""
-    ca_key = _load_ca_key(pki_dir)
+    ca_key = load_ca_key(pki_dir)
     now = _now()
     not_after = min(now + dt.timedelta(days=365 * USER_YEARS), ca_cert.not_valid_after_utc)
     builder = _leaf_extensions(
@@ -295,7 +295,7 @@ def issue_for_key(pki_dir: Path, subject: x509.Name, public_key, *,
     """
     pki_dir = Path(pki_dir)
     ca_cert = ensure_ca(pki_dir)
-    with _locked(pki_dir):
+    with locked(pki_dir):
         return _certify(pki_dir, ca_cert, subject, public_key, email)
 
 
@@ -308,13 +308,13 @@ def _issue_leaf(
     Written key first, certificate last (atomically): a certificate file means "done".
     """
     ca_cert = ensure_ca(pki_dir)
-    with _locked(pki_dir):
+    with locked(pki_dir):
         if cert_path.exists():
             return _load_cert(cert_path)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         cert = _certify(pki_dir, ca_cert, subject, key.public_key(), email)
-        _write_private(key_path, _encrypted_pkcs8(key, passphrase))
-        _write_public(cert_path, _pem(cert))
+        write_private(key_path, _encrypted_pkcs8(key, passphrase))
+        write_public(cert_path, pem(cert))
         return cert
 
 
@@ -340,7 +340,7 @@ def issue_certificate(
         SigningError: bad username, empty full name or passphrase, or the CA key is unusable.
     """
     pki_dir = Path(pki_dir)
-    cert_path, key_path, _ = _user_paths(pki_dir, username)
+    cert_path, key_path, _ = user_paths(pki_dir, username)
     if cert_path.exists():
         return _load_cert(cert_path)
     if not full_name.strip():
@@ -351,8 +351,8 @@ def issue_certificate(
     return _issue_leaf(pki_dir, cert_path, key_path, subject, passphrase=passphrase, email=email)
 
 
-def _agency_paths(pki_dir: Path, agency_code: str) -> tuple[Path, Path]:
-    name = _check_username(agency_code)  # agency codes (000.00.14.H56) fit the same rule
+def agency_paths(pki_dir: Path, agency_code: str) -> tuple[Path, Path]:
+    name = check_username(agency_code)  # agency codes (000.00.14.H56) fit the same rule
     agencies = Path(pki_dir) / "agencies"
     return agencies / f"{name}.pem", agencies / f"{name}.key.pem"
 
@@ -371,7 +371,7 @@ def issue_agency_certificate(
         SigningError: bad agency code, empty name or passphrase, or the CA key is unusable.
     """
     pki_dir = Path(pki_dir)
-    cert_path, key_path = _agency_paths(pki_dir, agency_code)
+    cert_path, key_path = agency_paths(pki_dir, agency_code)
     if cert_path.exists():
         return _load_cert(cert_path)
     if not nfc_strip(name):
@@ -391,7 +391,7 @@ def nfc_strip(text: str) -> str:
 def has_certificate(pki_dir: Path, username: str) -> bool:
     """Return whether ``username`` has a signing certificate (and key file) in ``pki_dir``."""
     try:
-        cert_path, key_path, _ = _user_paths(Path(pki_dir), username)
+        cert_path, key_path, _ = user_paths(Path(pki_dir), username)
     except SigningError:
         return False
     return cert_path.is_file() and key_path.is_file()
@@ -427,7 +427,7 @@ def issuer_chain(pki_dir: Path, username: str | None = None) -> list[x509.Certif
     ``users/<username>.chain.pem`` if there is one, else the CA certificate (if any)."""
     pki_dir = Path(pki_dir)
     if username is not None:
-        chain_path = _user_paths(pki_dir, username)[2]
+        chain_path = user_paths(pki_dir, username)[2]
         if chain_path.is_file():
             try:
                 return x509.load_pem_x509_certificates(chain_path.read_bytes())

@@ -104,7 +104,7 @@ class Pkcs11Keys:
         """
         from signing.pkcs11 import token_label
 
-        pki._check_username(username)
+        pki.check_username(username)
         signer = self._open(token_label("u", username), pin, username,
                             f"officer '{username}'",
                             lambda: pki.issuer_chain(self.pki_dir, username))
@@ -118,7 +118,7 @@ class Pkcs11Keys:
         """Lend the agency's seal signer, creating its token on first use."""
         from signing.pkcs11 import create_token, token_label
 
-        pki._check_username(code)
+        pki.check_username(code)
         label = token_label("a", code)
         with self._lock:
             if self._find(label) is None:
@@ -190,7 +190,7 @@ class Pkcs11Keys:
         certificate (idempotent: an existing token's certificate is returned)."""
         from signing.pkcs11 import create_token, token_label
 
-        pki._check_username(username)
+        pki.check_username(username)
         if not full_name.strip():
             raise SigningError(f"A certificate for '{username}' needs the officer's full name.")
         pki.ensure_ca(self.pki_dir)

@@ -50,7 +50,7 @@ def ensure_certificate(pki_dir: Path) -> tuple[x509.Certificate, rsa.RSAPrivateK
     cert_path, key_path = _paths(pki_dir)
     if not cert_path.is_file():
         ca_cert = pki.ensure_ca(pki_dir)
-        with pki._locked(Path(pki_dir)):
+        with pki.locked(Path(pki_dir)):
             if not cert_path.is_file():
                 _issue(Path(pki_dir), ca_cert, cert_path, key_path)
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
@@ -59,7 +59,7 @@ def ensure_certificate(pki_dir: Path) -> tuple[x509.Certificate, rsa.RSAPrivateK
 
 
 def _issue(pki_dir: Path, ca_cert: x509.Certificate, cert_path: Path, key_path: Path) -> None:
-    ca_key = pki._load_ca_key(pki_dir)
+    ca_key = pki.load_ca_key(pki_dir)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = dt.datetime.now(dt.UTC)
     subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
@@ -83,10 +83,10 @@ def _issue(pki_dir: Path, ca_cert: x509.Certificate, cert_path: Path, key_path: 
             ca_cert.public_key()), False)
         .sign(ca_key, hashes.SHA256())
     )
-    pki._write_private(key_path, key.private_bytes(
+    pki.write_private(key_path, key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()))
-    pki._write_public(cert_path, pki._pem(cert))
+    pki.write_public(cert_path, pki.pem(cert))
     log.info("issued the TSA stand-in's certificate %s", cert_path)
 
 
