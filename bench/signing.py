@@ -5,7 +5,7 @@ One run measures, each ``-n`` times (median and p95, ms):
 - ``render first``: the first render in this process (parses the fonts);
 - ``render warm``: later renders, fpdf2 parsing the fonts per document (``before``) vs
   the per-process font cache (``after``);
-- ``unlock``: :func:`signing.pki.load_signer` decrypting and checking the key (``before``)
+- ``unlock``: :func:`signing.keyfiles.load_signer` decrypting and checking the key (``before``)
   vs a hit in the unlocked-signer cache (``after``);
 - ``sign (key unlocked)``: :func:`signing.sign.sign_pdf` on endesive's own path — CMS built
   per signature, stamp drawn whole, endesive's per-pixel image copy — (``before``) vs the
@@ -37,7 +37,7 @@ from pathlib import Path
 
 from endesive.pdf.PyPDF2_annotate.annotations.image import Image as EndesiveImage
 
-from signing import appearance, fonts, images, ltv, pki, timestamps
+from signing import appearance, fonts, images, keycache, keyfiles, ltv, pki, timestamps
 from signing import sign as sign_module
 from signing.render import render_pdf
 from signing.sign import prepare, sign_pdf
@@ -128,24 +128,24 @@ def run(n: int) -> dict:
         out["render warm"] = _pair(n, lambda: render(False), lambda: render(True))
 
         def unlock(cached: bool) -> float:
-            saved = pki.signer_cache.ttl
-            pki.signer_cache.ttl = saved if cached else 0
+            saved = keycache.signer_cache.ttl
+            keycache.signer_cache.ttl = saved if cached else 0
             try:
-                return _ms(lambda: pki.load_signer(pki_dir, "chuyenvien", PASSPHRASE))
+                return _ms(lambda: keyfiles.load_signer(pki_dir, "chuyenvien", PASSPHRASE))
             finally:
-                pki.signer_cache.ttl = saved
+                keycache.signer_cache.ttl = saved
 
-        pki.signer_cache.clear()
+        keycache.signer_cache.clear()
         out["unlock"] = _pair(n, lambda: unlock(False), lambda: unlock(True))
 
         unsigned = render_pdf(SPEC, CONTEXT, signature_slots=SLOTS)
-        pki.signer_cache.clear()
-        fresh = pki.load_signer(pki_dir, "chuyenvien", PASSPHRASE)
+        keycache.signer_cache.clear()
+        fresh = keyfiles.load_signer(pki_dir, "chuyenvien", PASSPHRASE)
         out["sign first (incl. prepare)"] = {"first_ms": round(_ms(
             lambda: sign_pdf(unsigned, fresh, slot=1)), 2)}
-        slow = pki.Signer(fresh.username, fresh.key, fresh.certificate, list(fresh.chain))
+        slow = keyfiles.Signer(fresh.username, fresh.key, fresh.certificate, list(fresh.chain))
         slow.prepared = False  # endesive builds the CMS
-        fast = prepare(pki.load_signer(pki_dir, "chuyenvien", PASSPHRASE))
+        fast = prepare(keyfiles.load_signer(pki_dir, "chuyenvien", PASSPHRASE))
 
         def sign(prepared: bool) -> float:
             if prepared:
@@ -155,7 +155,7 @@ def run(n: int) -> dict:
 
         out["sign (key unlocked)"] = _pair(n, lambda: sign(False), lambda: sign(True))
 
-        head = pki.load_signer(pki_dir, "lanhdao", PASSPHRASE)
+        head = keyfiles.load_signer(pki_dir, "lanhdao", PASSPHRASE)
         twice = sign_pdf(sign_pdf(unsigned, fast, slot=1), head, slot=2)
         roots = pki.trust_roots(pki_dir)
         report = verify_pdf(twice, roots)

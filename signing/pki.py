@@ -31,9 +31,7 @@ Where officers' and agencies' keys are kept and unlocked is not this module's bu
 :mod:`signing.keyfiles` keeps them in files beside the certificates (the demo's default),
 :mod:`signing.pkcs11` in PKCS#11 tokens, and :mod:`signing.providers` chooses between them.
 This module only issues certificates, for a key it makes (file keys) or for a public key
-held elsewhere (:func:`issue_for_key`). The names that moved to :mod:`signing.keyfiles`
-(``Signer``, ``load_signer``, ``load_agency_signer``, ``SignerCache``, ``signer_cache``)
-are still importable from here.
+held elsewhere (:func:`issue_for_key`).
 """
 
 from __future__ import annotations
@@ -435,16 +433,3 @@ def issuer_chain(pki_dir: Path, username: str | None = None) -> list[x509.Certif
                 raise SigningError(f"Cannot read the chain {chain_path}: {exc}") from exc
     ca_path = pki_dir / "ca.pem"
     return [_load_cert(ca_path)] if ca_path.is_file() else []
-
-
-_MOVED = frozenset({"Signer", "SignerCache", "signer_cache", "load_signer", "load_agency_signer"})
-
-
-def __getattr__(name: str):
-    """Serve the names that moved to :mod:`signing.keyfiles` (imported on first use, as
-    that module imports this one)."""
-    if name in _MOVED:
-        from signing import keycache, keyfiles
-
-        return getattr(keycache if name in ("SignerCache", "signer_cache") else keyfiles, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

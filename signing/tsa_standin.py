@@ -32,7 +32,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from signing import pki
-from signing.timestamps import QUERY_TYPE, REPLY_TYPE
+
+#: RFC 3161 §3.4: what a client sends and what the authority answers (the client, in
+#: :mod:`signing.timestamps`, checks the same two media types).
+QUERY_TYPE = "application/timestamp-query"
+REPLY_TYPE = "application/timestamp-reply"
 
 log = logging.getLogger(__name__)
 SUBJECT = "Một Cửa TSA (stand-in)"

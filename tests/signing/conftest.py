@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from signing import pki
+from signing import keyfiles, pki
 from signing.render import render_pdf
 
 AGENCY = "Sở Giao thông vận tải Thanh Hóa"
@@ -68,13 +68,13 @@ def pki_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def handler(pki_dir) -> pki.Signer:
-    return pki.load_signer(pki_dir, "chuyenvien", PASSPHRASE)
+def handler(pki_dir) -> keyfiles.Signer:
+    return keyfiles.load_signer(pki_dir, "chuyenvien", PASSPHRASE)
 
 
 @pytest.fixture(scope="module")
-def head(pki_dir) -> pki.Signer:
-    return pki.load_signer(pki_dir, "lanhdao", PASSPHRASE)
+def head(pki_dir) -> keyfiles.Signer:
+    return keyfiles.load_signer(pki_dir, "lanhdao", PASSPHRASE)
 
 
 @pytest.fixture(scope="module")

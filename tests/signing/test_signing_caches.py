@@ -11,7 +11,7 @@ from endesive import signer as endesive_signer
 from endesive.pdf.PyPDF2_annotate.annotations.image import Image as EndesiveImage
 from PIL import Image
 
-from signing import cms, keycache, pki
+from signing import cms, keycache, keyfiles, pki
 from signing import sign as sign_module
 from signing.appearance import appearance_lines, render_appearance, stamp
 from signing.errors import SigningError
@@ -24,7 +24,7 @@ from .conftest import AGENCY, PASSPHRASE
 @pytest.fixture
 def cache(monkeypatch):
     """A fresh, enabled signer cache for the test."""
-    fresh = pki.SignerCache(ttl=60, size=4)
+    fresh = keycache.SignerCache(ttl=60, size=4)
     monkeypatch.setattr(keycache, "signer_cache", fresh)
     return fresh
 
@@ -39,21 +39,21 @@ def own_pki(tmp_path):
 
 
 def test_cache_serves_the_same_signer(own_pki, cache):
-    first = pki.load_signer(own_pki, "canbo", PASSPHRASE)
-    assert pki.load_signer(own_pki, "canbo", PASSPHRASE) is first
+    first = keyfiles.load_signer(own_pki, "canbo", PASSPHRASE)
+    assert keyfiles.load_signer(own_pki, "canbo", PASSPHRASE) is first
     assert (cache.hits, cache.misses) == (1, 1)
 
 
 def test_wrong_passphrase_is_refused_after_the_right_one_was_cached(own_pki, cache):
-    pki.load_signer(own_pki, "canbo", PASSPHRASE)
+    keyfiles.load_signer(own_pki, "canbo", PASSPHRASE)
     for wrong in ("sai", "", PASSPHRASE.upper(), PASSPHRASE + " "):
         with pytest.raises(SigningError, match="Wrong passphrase"):
-            pki.load_signer(own_pki, "canbo", wrong)
+            keyfiles.load_signer(own_pki, "canbo", wrong)
     assert cache.hits == 0
 
 
 def test_changed_key_file_is_not_served_from_cache(own_pki, cache):
-    old = pki.load_signer(own_pki, "canbo", PASSPHRASE)
+    old = keyfiles.load_signer(own_pki, "canbo", PASSPHRASE)
     users = own_pki / "users"
     stat = (users / "canbo.key.pem").stat()
     for name in ("canbo.pem", "canbo.key.pem"):
@@ -62,23 +62,23 @@ def test_changed_key_file_is_not_served_from_cache(own_pki, cache):
                           agency=AGENCY, passphrase="mật khẩu mới")
     os.utime(users / "canbo.key.pem", ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same mtime
     with pytest.raises(SigningError, match="Wrong passphrase"):
-        pki.load_signer(own_pki, "canbo", PASSPHRASE)  # the old passphrase no longer opens it
-    new = pki.load_signer(own_pki, "canbo", "mật khẩu mới")
+        keyfiles.load_signer(own_pki, "canbo", PASSPHRASE)  # the old passphrase no longer opens it
+    new = keyfiles.load_signer(own_pki, "canbo", "mật khẩu mới")
     assert new is not old and new.key.public_key() != old.key.public_key()
     assert new.certificate.public_key() == new.key.public_key()
 
 
 def test_changed_chain_file_is_not_served_from_cache(own_pki, cache):
-    old = pki.load_signer(own_pki, "canbo", PASSPHRASE)
+    old = keyfiles.load_signer(own_pki, "canbo", PASSPHRASE)
     (own_pki / "users" / "canbo.chain.pem").write_bytes((own_pki / "ca.pem").read_bytes())
-    assert pki.load_signer(own_pki, "canbo", PASSPHRASE) is not old
+    assert keyfiles.load_signer(own_pki, "canbo", PASSPHRASE) is not old
 
 
 def test_cache_expires_and_is_bounded(own_pki, cache, monkeypatch):
-    first = pki.load_signer(own_pki, "canbo", PASSPHRASE)
+    first = keyfiles.load_signer(own_pki, "canbo", PASSPHRASE)
     now = time.monotonic()
     monkeypatch.setattr(keycache.time, "monotonic", lambda: now + 61)
-    assert pki.load_signer(own_pki, "canbo", PASSPHRASE) is not first
+    assert keyfiles.load_signer(own_pki, "canbo", PASSPHRASE) is not first
     for index in range(6):
         cache.put(("x", index), first)
     assert len(cache._entries) == cache.size
@@ -86,18 +86,18 @@ def test_cache_expires_and_is_bounded(own_pki, cache, monkeypatch):
 
 def test_cache_can_be_disabled(own_pki, cache):
     cache.ttl = 0
-    first = pki.load_signer(own_pki, "canbo", PASSPHRASE)
-    assert pki.load_signer(own_pki, "canbo", PASSPHRASE) is not first
+    first = keyfiles.load_signer(own_pki, "canbo", PASSPHRASE)
+    assert keyfiles.load_signer(own_pki, "canbo", PASSPHRASE) is not first
     assert not cache._entries
 
 
 def test_agency_signer_is_cached_and_checked(tmp_path, cache):
     directory = tmp_path / "pki"
-    seal = pki.load_agency_signer(directory, "000.00.14.H56", name=AGENCY, passphrase="máy chủ")
-    assert pki.load_agency_signer(directory, "000.00.14.H56", name=AGENCY,
+    seal = keyfiles.load_agency_signer(directory, "000.00.14.H56", name=AGENCY, passphrase="máy chủ")
+    assert keyfiles.load_agency_signer(directory, "000.00.14.H56", name=AGENCY,
                                   passphrase="máy chủ") is seal
     with pytest.raises(SigningError, match="does not open"):
-        pki.load_agency_signer(directory, "000.00.14.H56", name=AGENCY, passphrase="khác")
+        keyfiles.load_agency_signer(directory, "000.00.14.H56", name=AGENCY, passphrase="khác")
 
 
 def test_cms_template_is_byte_identical_to_endesive(handler):
@@ -143,8 +143,8 @@ def test_template_refused_when_endesive_output_is_not_deterministic(handler, mon
 
 
 def test_signatures_with_a_prepared_signer_verify(unsigned, pki_dir):
-    handler = prepare(pki.load_signer(pki_dir, "chuyenvien", PASSPHRASE))
-    head = prepare(pki.load_signer(pki_dir, "lanhdao", PASSPHRASE))
+    handler = prepare(keyfiles.load_signer(pki_dir, "chuyenvien", PASSPHRASE))
+    head = prepare(keyfiles.load_signer(pki_dir, "lanhdao", PASSPHRASE))
     assert handler.prepared and head.prepared
     roots = pki.trust_roots(pki_dir)
     for _ in range(2):  # the second round reuses templates and stamps
@@ -155,8 +155,8 @@ def test_signatures_with_a_prepared_signer_verify(unsigned, pki_dir):
 
 def test_unprepared_signer_falls_back_to_endesive(unsigned, pki_dir, monkeypatch):
     monkeypatch.setattr(cms, "build", lambda *args: None)
-    signer = pki.load_signer(pki_dir, "chuyenvien", PASSPHRASE)
-    signer = pki.Signer(signer.username, signer.key, signer.certificate, list(signer.chain))
+    signer = keyfiles.load_signer(pki_dir, "chuyenvien", PASSPHRASE)
+    signer = keyfiles.Signer(signer.username, signer.key, signer.certificate, list(signer.chain))
     pdf = sign_pdf(unsigned, signer, slot=1)
     assert signer.prepared is False
     first, second = verify_pdf(pdf, pki.trust_roots(pki_dir)).signatures

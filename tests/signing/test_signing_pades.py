@@ -21,7 +21,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from signing import images, ltv, pki, seal, timestamps, tsa_standin
+from signing import images, keyfiles, ltv, pki, seal, timestamps, tsa_standin
 from signing.errors import SigningError
 from signing.render import render_pdf
 from signing.sign import sign_pdf
@@ -45,7 +45,7 @@ def roots(pki_dir):
 
 def _seal_signer(pki_dir):
     return lambda: nullcontext(
-        pki.load_agency_signer(pki_dir, AGENCY_CODE, name=AGENCY, passphrase="demo"))
+        keyfiles.load_agency_signer(pki_dir, AGENCY_CODE, name=AGENCY, passphrase="demo"))
 
 
 def _finish(pdf, pki_dir, tsa):

@@ -5,7 +5,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from signing import pki
+from signing import keyfiles, pki
 from signing.errors import SigningError
 
 
@@ -41,7 +41,7 @@ def test_officer_certificate(pki_dir, sample):
 
 
 def test_load_signer(pki_dir, sample):
-    signer = pki.load_signer(pki_dir, "lanhdao", sample["passphrase"])
+    signer = keyfiles.load_signer(pki_dir, "lanhdao", sample["passphrase"])
     assert signer.username == "lanhdao"
     assert signer.certificate.public_key() == signer.key.public_key()
     assert signer.chain == [pki.ensure_ca(pki_dir)]
@@ -49,7 +49,7 @@ def test_load_signer(pki_dir, sample):
 
 def test_wrong_passphrase(pki_dir):
     with pytest.raises(SigningError, match="Wrong passphrase for the signing key of 'lanhdao'"):
-        pki.load_signer(pki_dir, "lanhdao", "sai")
+        keyfiles.load_signer(pki_dir, "lanhdao", "sai")
 
 
 def test_officer_without_certificate(pki_dir):
@@ -57,7 +57,7 @@ def test_officer_without_certificate(pki_dir):
     assert not pki.has_certificate(pki_dir, "motcua")
     assert not pki.has_certificate(pki_dir, "../ca")
     with pytest.raises(SigningError, match="'motcua' has no signing certificate"):
-        pki.load_signer(pki_dir, "motcua", "demo")
+        keyfiles.load_signer(pki_dir, "motcua", "demo")
 
 
 def test_bad_usernames_and_empty_passphrase(pki_dir):

@@ -7,7 +7,7 @@ import pypdf
 import pytest
 from cryptography.x509.oid import NameOID
 
-from signing import pki
+from signing import keyfiles, pki
 from signing.errors import SigningError
 from signing.render import barcode_text, render_pdf
 from signing.sign import sign_pdf
@@ -115,13 +115,13 @@ def test_agency_seal_is_issued_on_first_use_and_trusted(tmp_path):
     pki.ensure_ca(tmp_path)
     cert_file = tmp_path / "agencies" / "000.00.14.H56.pem"
     assert not cert_file.exists()
-    signer = pki.load_agency_signer(tmp_path, "000.00.14.H56", name=AGENCY, passphrase="bí mật")
+    signer = keyfiles.load_agency_signer(tmp_path, "000.00.14.H56", name=AGENCY, passphrase="bí mật")
     assert cert_file.exists()
     subject = signer.certificate.subject
     assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == AGENCY
     assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == AGENCY
     assert b"ENCRYPTED PRIVATE KEY" in (tmp_path / "agencies" / "000.00.14.H56.key.pem").read_bytes()
-    again = pki.load_agency_signer(tmp_path, "000.00.14.H56", name="ignored", passphrase="bí mật")
+    again = keyfiles.load_agency_signer(tmp_path, "000.00.14.H56", name="ignored", passphrase="bí mật")
     assert again.certificate == signer.certificate  # made once
     pdf = render_pdf({"title": "PHIẾU", "page": "A5"}, {}, signature_slots=[{"label": "x"}])
     signed = sign_pdf(pdf, signer, slot=1, reason="Phiếu")
@@ -134,6 +134,6 @@ def test_agency_seal_with_a_changed_passphrase_says_what_to_do(tmp_path):
     pki.ensure_ca(tmp_path)
     pki.issue_agency_certificate(tmp_path, "000.00.13.H56", name="Sở Tài chính", passphrase="a")
     with pytest.raises(SigningError, match="MOTCUA_AGENCY_KEY_PASSPHRASE"):
-        pki.load_agency_signer(tmp_path, "000.00.13.H56", name="Sở Tài chính", passphrase="b")
+        keyfiles.load_agency_signer(tmp_path, "000.00.13.H56", name="Sở Tài chính", passphrase="b")
     with pytest.raises(SigningError, match="non-empty passphrase"):
         pki.issue_agency_certificate(tmp_path, "000.00.15.H56", name="Sở Y tế", passphrase="")

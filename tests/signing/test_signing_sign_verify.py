@@ -14,7 +14,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 
-from signing import pki
+from signing import keyfiles, pki
 from signing import sign as sign_module
 from signing.appearance import PX_PER_PT, appearance_lines, render_appearance
 from signing.errors import SigningError
@@ -191,7 +191,7 @@ def test_certificate_from_another_ca_is_not_trusted(unsigned, roots, tmp_path):
     other = tmp_path / "other-pki"
     pki.issue_certificate(other, "mao", full_name="Kẻ Mạo Danh", title="Giám đốc",
                           agency="Sở Giao thông vận tải Thanh Hóa", passphrase="x")
-    forged = sign_pdf(unsigned, pki.load_signer(other, "mao", "x"), slot=1)
+    forged = sign_pdf(unsigned, keyfiles.load_signer(other, "mao", "x"), slot=1)
     report = verify_pdf(forged, roots)
     assert not report.ok
     sig, empty = report.signatures
@@ -281,7 +281,7 @@ def test_motcua_verify_prints_no_traceback_for_an_untrusted_chain(unsigned, pki_
     pki.issue_certificate(other, "mao", full_name="Kẻ Mạo Danh", title="Giám đốc",
                           agency="Sở Giao thông vận tải Thanh Hóa", passphrase="x")
     forged = tmp_path / "forged.pdf"
-    forged.write_bytes(sign_pdf(unsigned, pki.load_signer(other, "mao", "x"), slot=1))
+    forged.write_bytes(sign_pdf(unsigned, keyfiles.load_signer(other, "mao", "x"), slot=1))
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "pki").symlink_to(pki_dir)
     env = {**os.environ, "MOTCUA_DATA_DIR": str(tmp_path / "data")}

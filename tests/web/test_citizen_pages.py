@@ -14,7 +14,7 @@ import pytest
 import zxingcpp
 
 from engine import accounts, tasks
-from signing.pki import load_agency_signer
+from signing.keyfiles import load_agency_signer
 from signing.render import render_pdf
 from signing.sign import sign_pdf
 from tests.engine.factories import submit
