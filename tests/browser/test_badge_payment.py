@@ -178,6 +178,6 @@ def test_firm_pays_the_badge_fee_online_and_downloads_the_signed_badge(platform,
         assert report.ok, f"{name}:\n{format_report(report)}"
     signers = {name: [s.signer for s in report.signatures] for name, report in reports.items()}
     [badge] = [signed for name, signed in signers.items() if name.startswith("download:")]
-    assert badge == ["Trần Minh Thụ", "Phạm Quang Duyệt"]  # the handler, then the head
+    assert badge == ["Trần Minh Thụ", "Phạm Quang Duyệt", AGENCY]  # handler, head, then the seal
     assert all(signed == [AGENCY] for name, signed in signers.items()
                if "giay-tiep-nhan" in name or "phieu-" in name)

@@ -73,4 +73,5 @@ def test_unit_district_office_and_department_round_trip(platform, portal, browse
     run_worker(platform)  # the answer goes back to the district dossier
 
     certificate = download_result(unit, portal, code, "giay-chung-nhan-ma-so-")
-    assert signers(platform, certificate) == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân"]
+    assert signers(platform, certificate) == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân",
+                                              "Sở Tài chính tỉnh Thanh Hóa"]  # its seal

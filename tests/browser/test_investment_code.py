@@ -70,6 +70,7 @@ def test_a_preparation_phase_project_gets_its_code_and_signed_certificate(platfo
     off_the_loop(worker.tick, platform)  # the answer and the certificate go back
 
     certificate = download_result(unit, portal, code, "giay-chung-nhan-ma-so-")
-    assert signers(platform, certificate) == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân"]
+    assert signers(platform, certificate) == ["Hoàng Văn Thẩm", "Trịnh Quốc Ngân",
+                                              "Sở Tài chính tỉnh Thanh Hóa"]  # its seal
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(certificate)).pages)
     assert re.search(r"\b7\d{6}\b", text), "a preparation-phase code starts with 7"

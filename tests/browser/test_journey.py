@@ -44,4 +44,5 @@ def test_firm_submits_and_officers_receive_appraise_approve_and_sign(platform, p
     sign_the_result(portal, handler, head)
 
     licence = download_result(firm, portal, code, "giay-phep-kinh-doanh-van-tai-")
-    assert signers(platform, licence) == ["Trần Minh Thụ", "Phạm Quang Duyệt"]
+    assert signers(platform, licence) == ["Trần Minh Thụ", "Phạm Quang Duyệt",
+                                          "Sở Giao thông vận tải tỉnh Thanh Hóa"]  # its seal
