@@ -35,7 +35,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -235,8 +235,11 @@ def links(p, user_id: int) -> list[dict]:
                 for row in rows]
 
 
+# Built once: a step asks it with every status record it sends (engine.national).
+_VERIFIED = select(exists().where(IdentityLink.user_id == bindparam("user_id")))
+
+
 def is_verified(session: Session, user_id: int) -> bool:
     """Whether the account signed in with a national identity (the national portal's
     "account verified with the national ID app")."""
-    return bool(session.execute(select(exists().where(
-        IdentityLink.user_id == user_id))).scalar())
+    return bool(session.execute(_VERIFIED, {"user_id": user_id}).scalar())

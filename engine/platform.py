@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from signing import fonts, keycache, providers
+from signing import fonts, keycache, providers, timestamps
 
 from . import apologies, jobs, national, operators, outbox, registry, slips, sms, tracking
 from .config import Settings
@@ -51,6 +51,12 @@ class Platform:
     @property
     def pki_dir(self) -> Path:
         return self.settings.data_dir / "pki"
+
+    def timestamper(self) -> timestamps.TimestampProvider | None:
+        """Who timestamps signatures (settings ``tsa_url``): None for none (PAdES B-B); the
+        stand-in is started on first use, once per process."""
+        return timestamps.provider(self.settings.tsa_url, self.pki_dir,
+                                   timeout=self.settings.tsa_timeout_seconds)
 
     def close(self) -> None:
         self.signers.close()

@@ -96,8 +96,6 @@ def render_signed(p, dossier: Dossier, spec: dict, context: dict, title: str) ->
     from signing.sign import sign_pdf
     from signing.template import fill
 
-    from .tasks import timestamper
-
     agency = dossier.agency
     slot = {key: fill(value, context)
             for key, value in dict((spec.get("signatures") or [{}])[0]).items()}
@@ -106,7 +104,7 @@ def render_signed(p, dossier: Dossier, spec: dict, context: dict, title: str) ->
                      qr_url=check_url(p.settings, dossier.code))
     # The certificate's CN already names the agency: the second line gives its code.
     # Timestamped (B-T) when a TSA is configured, with its validation data (B-LT).
-    stamper = timestamper(p)
+    stamper = p.timestamper()
     with p.signers.agency(agency.code, name=agency.name_vi, email=agency.email or "") as signer:
         signed = sign_pdf(pdf, signer, slot=1, reason=title, signing_time=clock.now(),
                           agency=f"Mã định danh: {agency.code}", timestamper=stamper)

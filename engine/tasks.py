@@ -283,7 +283,7 @@ def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
     from signing.timestamps import TimestampError
 
     try:  # the officer's key: a key file or a PKCS#11 token (p.signers), unlocked by the PIN
-        stamper = timestamper(p)
+        stamper = p.timestamper()
         with p.signers.officer(user.username, passphrase) as signer:
             signed = sign_pdf(p.storage.get(needed.storage_key), signer,
                               slot=needed.signatures + 1, signing_time=clock.now(),
@@ -299,15 +299,6 @@ def _sign(p, user, needed: _SignFirst, passphrase: str | None) -> _Signature:
         raise InvalidData(str(exc), vi=vi, details=[{"field": where, "message": str(exc),
                                                      "message_vi": vi}]) from exc
     return _Signature(needed.document_id, signed)
-
-
-def timestamper(p):
-    """The platform's timestamp provider (None: signatures without timestamp, B-B)."""
-    from signing.timestamps import provider
-
-    settings = p.settings
-    return provider(getattr(settings, "tsa_url", ""), p.pki_dir,
-                    timeout=getattr(settings, "tsa_timeout_seconds", 10.0))
 
 
 def _finish(p, signed: bytes, agency: tuple[str, str, str], stamper) -> bytes:
