@@ -2,7 +2,11 @@
 took over a period — average and 90th percentile, in hours from the task's creation to its
 completion — and the share completed after the step's own due time. Computed from the
 ``human_task`` rows alone (indexed, never a workflow loaded). The applicant's own steps
-(supplementing) are left out: the clock stands still then."""
+(supplementing) are left out: the clock stands still then.
+
+Each step also has a ``heat`` from 1 (cool) to 3 (hot), the colour the leaders' page and
+the studio's diagram give it: by its 90th-percentile time beside the slowest step of the
+same map, raised by its share late (10 % late makes it at least warm, 30 % hot)."""
 
 from __future__ import annotations
 
@@ -25,8 +29,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def steps(p, span: Period, *, agency_code: str | None = None, procedure_code: str | None = None,
           with_sub_agencies: bool = True) -> list[dict]:
-    """``{procedure, step, title, role, tasks, average_hours, p90_hours, late, share_late}``
-    per step whose tasks were completed in ``span``, slowest (p90) first."""
+    """``{procedure, step, title, role, tasks, average_hours, p90_hours, late, share_late,
+    heat}`` per step whose tasks were completed in ``span``, slowest (p90) first."""
     with p.db.read() as session:
         scope = agency_scope(session, agency_code, with_sub_agencies)
         query = (select(Procedure.code, HumanTask.spec_name, HumanTask.title, HumanTask.role_code,
@@ -44,7 +48,19 @@ def steps(p, span: Period, *, agency_code: str | None = None, procedure_code: st
     for row in rows:
         groups.setdefault((row.code, row.spec_name), []).append(row)
     out = [_step(code, spec, tasks) for (code, spec), tasks in groups.items()]
+    slowest = max((s["p90_hours"] for s in out), default=0.0)
+    for s in out:
+        s["heat"] = heat(s, slowest)
     return sorted(out, key=lambda s: (-s["p90_hours"], s["procedure"], s["step"]))
+
+
+def heat(step: dict, slowest: float) -> int:
+    """1, 2 or 3: a third of the slowest p90 or less is cool, over two thirds hot; 10 %
+    of the step's tasks late makes it at least warm, 30 % hot."""
+    share = step["p90_hours"] / slowest if slowest > 0 else 0.0
+    by_time = 3 if share > 2 / 3 else 2 if share > 1 / 3 else 1
+    by_late = 3 if step["share_late"] >= 0.3 else 2 if step["share_late"] >= 0.1 else 1
+    return max(by_time, by_late)
 
 
 def _step(code: str, spec: str, tasks: list) -> dict:

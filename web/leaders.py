@@ -62,7 +62,8 @@ def _filters() -> dict:
             "sub_agencies": args.get("sub_agencies", "1") != "0"}
 
 
-def _parse_day(value: str, field: str) -> date:
+def parse_day(value: str, field: str) -> date:
+    """A filter's date as year-month-day; InvalidData naming the field otherwise."""
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -76,7 +77,7 @@ def _figures(values: dict) -> dict:
     p = platform()
     agency = stats_scope.resolve(p, g.user, values["agency"] or None)
     values["agency"] = agency
-    start, end = _parse_day(values["start"], "start"), _parse_day(values["end"], "end")
+    start, end = parse_day(values["start"], "start"), parse_day(values["end"], "end")
     scope = {"agency_code": agency, "procedure_code": values["procedure"] or None,
              "with_sub_agencies": values["sub_agencies"]}
     indicators = stats.indicators(p, start=start, end=end, **scope)

@@ -89,6 +89,16 @@ def _no_store(response):
 
 def init_app(app: Flask) -> None:
     """Register the blueprint at ``/studio`` with its views."""
-    from . import decisions, editor, forms, migration, testrun, trace, versions, whatif  # noqa: F401
+    from . import (  # noqa: F401
+        bottlenecks,
+        decisions,
+        editor,
+        forms,
+        migration,
+        testrun,
+        trace,
+        versions,
+        whatif,
+    )
 
     app.register_blueprint(bp, url_prefix="/studio")

@@ -2,7 +2,8 @@
  * with the wheel), with what the page says about it: element markers (CSS classes) and,
  * for a dossier, who holds each open task and until when, and when each timer fires.
  * The page gives the data in <script type="application/json" id="diagram-data">:
- * {bpmn | xml_url, markers: {id: class}, completed, taken_flows, active, timers, labels}. */
+ * {bpmn | xml_url, markers: {id: class}, notes: [{element, lines}], completed, taken_flows,
+ * active, timers, labels}. */
 (function () {
   'use strict';
 
@@ -51,6 +52,14 @@
       overlays.add(item.element, 'studio-timer', {
         position: {top: (element.height || 0) + 18, left: -30}, scale: {min: 0.8},
         html: box('studio-timer', [labels.timer + ' ' + item.due_label])
+      });
+    });
+    (data.notes || []).forEach(function (item) {
+      var element = registry.get(item.element);
+      if (!element) { return; }
+      overlays.add(item.element, 'studio-note', {
+        position: {top: (element.height || 0) + 4, left: -10}, scale: {min: 0.8},
+        html: box('studio-note', item.lines || [])
       });
     });
     if (data.roles) { window.StudioRoleNames(viewer, data.roles, labels.unknown_role || ''); }
