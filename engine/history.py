@@ -8,8 +8,9 @@ working day of the period and each of its steps happens some working hours after
 before, the clock always moving forward and the worker ticking as it goes, so timers fire
 when they fall due. About ``online_share`` of the dossiers are filed online by their
 applicant, the others entered by a reception officer at the counter or received by post;
-a step is now and then left lying for days (late dossiers); results are downloaded or
-handed over and most applicants rate their dossier.
+a step is now and then left lying for days (late dossiers); a fee payable online is paid
+at the portal's own stand-in gateway within the day (never at a real one); results are
+downloaded or handed over and most applicants rate their dossier.
 
 Each dossier is marked as demo data (``data['_demo']``, and a ``demo_history`` audit
 event). Slips are left to the worker (they are jobs): the history does not wait for them.
@@ -24,11 +25,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 from sqlalchemy import select
 
-from . import audit, clock, counter, dossiers, handover, ratings, tasks, worker
+from . import audit, clock, counter, dossiers, handover, payments, ratings, tasks, vnpay, worker
 from .accounts import find_user
 from .calendar import load_calendar
 from .documents import is_result
@@ -190,8 +192,36 @@ def _dossier_path(p, rng, scenario, seq, online_share, calendar, tally) -> Itera
             return
         if step.get("tick"):
             _tick(p)
+    if fee_due(p, code):
+        yield timedelta(hours=rng.randint(1, 20))
+        pay_at_stand_in(p, code)
+        _tick(p)  # the diagram hears that the fee is paid
     yield timedelta(hours=rng.randint(2, 72))
     _after(p, rng, code)
+
+
+def fee_due(p, code: str) -> bool:
+    """Whether the dossier, still open, has a fee its applicant pays online and has not
+    paid yet (a level-4 procedure waits for it before the result)."""
+    status = payments.payment_status(p, code)
+    return status["due"] and not status["paid"] and not status["closed"]
+
+
+def pay_at_stand_in(p, code: str) -> bool:
+    """The applicant pays the dossier's fee at the portal's own stand-in gateway, as its
+    Pay button does: the order opened by :func:`engine.payments.start_payment`, the
+    stand-in's signed answer delivered as its IPN. Nothing is paid when a real gateway is
+    configured. True if the payment was confirmed."""
+    if not payments.sandbox_enabled(p):
+        return False
+    with p.db.read() as session:
+        applicant = session.execute(select(User.username).join(
+            Dossier, Dossier.applicant_id == User.id).where(Dossier.code == code)).scalar_one()
+    order = payments.start_payment(p, find_user(p, applicant), code, client_ip="127.0.0.1")
+    params = dict(parse_qsl(urlsplit(order["url"]).query, keep_blank_values=True))
+    answer = vnpay.signed_query(payments.gateway_for(p).hash_secret,
+                                vnpay.sandbox_result(params, paid=True))
+    return payments.handle_ipn(p, dict(parse_qsl(answer)))["RspCode"] == "00"
 
 
 def _tick(p) -> None:
@@ -203,7 +233,7 @@ def _tick(p) -> None:
 
 def _working_delay(rng, calendar) -> timedelta:
     """Mostly a few working hours; now and then days (the step lies in a pile)."""
-    if rng.random() < 0.04:
+    if rng.random() < 0.015:
         return timedelta(days=rng.randint(3, 8), hours=rng.randint(0, 6))
     return timedelta(hours=rng.choice((1, 1, 2, 2, 3, 4, 5, 6, 18)))
 

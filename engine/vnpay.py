@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -143,6 +144,25 @@ def signature_ok(secret: str, params: Mapping[str, object]) -> bool:
 def signed_query(secret: str, params: Mapping[str, object]) -> str:
     """``params`` as a query string in the signed order, with ``vnp_SecureHash`` last."""
     return f"{canonical(params)}&vnp_SecureHash={sign(secret, params)}"
+
+
+def sandbox_result(order: Mapping[str, str], *, paid: bool) -> dict[str, str]:
+    """What the portal's stand-in gateway answers for the ``order`` (the pay redirect's
+    parameters): paid now (response ``00``) or cancelled (``24``), unsigned."""
+    result = {
+        "vnp_TmnCode": order["vnp_TmnCode"],
+        "vnp_Amount": order["vnp_Amount"],
+        "vnp_BankCode": "NCB" if paid else "VNPAY",
+        "vnp_OrderInfo": order["vnp_OrderInfo"],
+        "vnp_PayDate": format_date(clock.now()),
+        "vnp_ResponseCode": "00" if paid else "24",
+        "vnp_TransactionNo": str(secrets.randbelow(9 * 10**7) + 10**7) if paid else "0",
+        "vnp_TransactionStatus": "00" if paid else "02",
+        "vnp_TxnRef": order["vnp_TxnRef"],
+    }
+    if paid:
+        result.update(vnp_BankTranNo=f"VNP{result['vnp_TransactionNo']}", vnp_CardType="ATM")
+    return result
 
 
 def format_date(moment: datetime) -> str:

@@ -20,7 +20,6 @@ and under waitress alike, and exercises the real IPN view, routing and JSON incl
 from __future__ import annotations
 
 import logging
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
@@ -94,20 +93,7 @@ def decide():
         gateway, _amount = _check(params)
     except SandboxRefusal as error:
         return _refusal_page(error)
-    paid = request.form.get("action") == "pay"
-    result = {
-        "vnp_TmnCode": params["vnp_TmnCode"],
-        "vnp_Amount": params["vnp_Amount"],
-        "vnp_BankCode": "NCB" if paid else "VNPAY",
-        "vnp_OrderInfo": params["vnp_OrderInfo"],
-        "vnp_PayDate": vnpay.format_date(clock.now()),
-        "vnp_ResponseCode": "00" if paid else "24",
-        "vnp_TransactionNo": str(secrets.randbelow(9 * 10**7) + 10**7) if paid else "0",
-        "vnp_TransactionStatus": "00" if paid else "02",
-        "vnp_TxnRef": params["vnp_TxnRef"],
-    }
-    if paid:
-        result.update(vnp_BankTranNo=f"VNP{result['vnp_TransactionNo']}", vnp_CardType="ATM")
+    result = vnpay.sandbox_result(params, paid=request.form.get("action") == "pay")
     signed = vnpay.signed_query(gateway.hash_secret, result)
     answer = deliver_ipn(url_for("payments.vnpay_ipn"), signed)
     if answer.get("RspCode") not in ("00", "02"):
