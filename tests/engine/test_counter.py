@@ -7,14 +7,15 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
-from engine import accounts, clock, counter, dossiers, stats
+from engine import accounts, clock, counter, dossiers, stats, tasks
 from engine.errors import InvalidData, PermissionDenied
 from engine.models import Document, Dossier, User
 from tests.engine.factories import APPLICATION, PROCEDURE
 from tests.engine.test_stats import at
-from tests.scenario import sample_files
+from tests.scenario import open_task, sample_files
 
 REPO = Path(__file__).resolve().parents[2]
 NEW_APPLICANT = {"id_number": "038090012345", "full_name": "Trịnh Văn Quầy",
@@ -75,3 +76,28 @@ def test_bad_counter_receptions_keep_nothing(platform):
     assert (_count(platform, Dossier), _count(platform, User)) == before
 
 
+
+
+def test_a_counter_dossier_with_an_electronic_result_is_not_an_online_one(platform):
+    """The reception officer enters it at the counter; it runs to its signed licence like
+    an online dossier, and the online share still counts it at the counter."""
+    clock.travel_to(at(2026, 12, 7, 9, 0))
+    motcua = accounts.find_user(platform, "motcua")
+    code = counter.receive(platform, motcua, PROCEDURE, NEW_APPLICANT, APPLICATION,
+                           sample_files(platform, PROCEDURE), channel="counter")["code"]
+    scenario = yaml.safe_load((REPO / "bpmn" / PROCEDURE / "scenarios" / "approve-and-sign.yaml")
+                              .read_text("utf-8"))
+    for step in scenario["steps"]:
+        actor = accounts.find_user(platform, step["as"])
+        task = open_task(platform, code, step["task"])
+        if step.get("claim"):
+            tasks.claim(platform, actor, task.id)
+        tasks.complete(platform, actor, task.id, step["data"], passphrase=step.get("passphrase"))
+    assert dossiers.get_dossier(platform, code, user=motcua)["status"] == "processed"
+    report = stats.indicators(platform, start=date(2026, 12, 1), end=date(2026, 12, 31))
+    assert report["by_channel"] == {"online": 0, "counter": 1, "post": 0}
+    assert (report["electronic_results"], report["online_with_electronic_result"]) == (1, 0)
+    assert report["share_online"] == 0.0
+    filed_online = next(i for g in report["scorecard_detail"] for i in g["indicators"]
+                        if i["indicator"] == "filed_online")
+    assert (filed_online["value"], filed_online["points"]) == (0.0, 0.0)
