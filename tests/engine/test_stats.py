@@ -15,7 +15,7 @@ from sqlalchemy import select
 from engine import accounts, apologies, clock, scorecard, stats, tasks, worker
 from engine.demo import DISTRICT_FINANCE, FINANCE, PROVINCE, TRANSPORT
 from engine.errors import InvalidData, NotFound
-from engine.models import Agency, Document, Dossier, Procedure, User
+from engine.models import Agency, ClockStop, Document, Dossier, Procedure, ProcedureVersion, User
 from engine.payment_models import Payment
 from engine.stats_models import Rating
 from tests.engine.factories import reception_task, submit
@@ -278,3 +278,58 @@ def test_a_dossier_the_national_portal_answered_counts_as_synchronised(platform)
     assert (report["synchronised"], report["share_synchronised"]) == (2, 1.0)
     detail = {i["indicator"]: i for g in report["scorecard_detail"] for i in g["indicators"]}
     assert detail["synced"]["points"] == detail["synced"]["max_points"]
+
+
+def _offer_at_level(p, levels: dict[str, int]) -> None:
+    """Change the level in the active version's meta of each procedure in ``levels``."""
+    with p.db.transaction() as session:
+        for code, level in levels.items():
+            procedure = session.execute(select(Procedure).where(Procedure.code == code)).scalar_one()
+            version = session.get(ProcedureVersion, procedure.active_version_id)
+            version.meta = {**version.meta, "level": level}
+
+
+def test_procedures_offered_and_payable_online_and_what_cannot_be_known(december):
+    """Investment codes offered at level 2 (information only), badges at level 3 (filed
+    online, the fee paid at the desk): 3 of the 4 procedures online, the one with a fee not
+    payable online. Re-use of the citizen's data store is unknown, not 0."""
+    _offer_at_level(december, {"investment-project-code": 2, "vehicle-badge": 3})
+    r = stats.indicators(december, **DECEMBER)
+    assert r["procedures"] == {"total": 4, "online": 3, "share_online": 0.75, "with_fee": 1,
+                               "payable_online": 0, "share_payable_online": 0.0}
+    assert r["share_by_channel"] == {"online": round(9 / 13, 4), "counter": round(3 / 13, 4),
+                                     "post": round(1 / 13, 4)}
+    detail = {i["indicator"]: i for g in r["scorecard_detail"] for i in g["indicators"]}
+    assert detail["procedures_online"]["points"] == round(0.75 * 6 / 0.8, 2)
+    assert (detail["procedures_payable"]["value"], detail["procedures_payable"]["points"]) == (0.0, 0.0)
+    # Filed online 9 of 13 (≥ 0.5): full points.
+    assert detail["filed_online"]["points"] == detail["filed_online"]["max_points"] == 6
+    assert detail["reused"]["value"] is None and detail["reused"]["points"] is None
+    assert "not recorded" in detail["reused"]["unknown"]
+    groups = {g["group"]: g for g in r["scorecard_detail"]}
+    # Digitisation is scored from what is known (results, scans), out of those 15 points.
+    assert groups["digitisation"]["max_known"] == 15 and groups["digitisation"]["points"] is not None
+    # The Department of Transport offers the licence (level 4) and the badge (level 3).
+    transport = stats.indicators(december, **DECEMBER, agency_code=TRANSPORT)["procedures"]
+    assert (transport["total"], transport["online"], transport["payable_online"]) == (2, 2, 0)
+
+
+def test_an_average_in_hours_leaves_the_stopped_clock_out(december):
+    """Badges counted in hours (48): M1 Mon 21/12 09:00 → Tue 22/12 10:00 is 25 hours, less
+    a 5-hour supplement pause = 20; M2 Tue 22/12 09:00 → Thu 24/12 10:00 is 49. Average 34.5,
+    within the 48 hours."""
+    with december.db.transaction() as session:
+        procedure = session.execute(select(Procedure).where(
+            Procedure.code == "vehicle-badge")).scalar_one()
+        version = session.get(ProcedureVersion, procedure.active_version_id)
+        version.meta = {**version.meta, "deadline": {"value": 48, "unit": "hours"}}
+        m1 = session.execute(select(Dossier.id).where(Dossier.procedure_id == procedure.id,
+                                                      Dossier.channel == "online")).scalar_one()
+        session.add(ClockStop(dossier_id=m1, started_at=at(2026, 12, 21, 11),
+                              ended_at=at(2026, 12, 21, 16)))
+    r = stats.indicators(december, **DECEMBER, procedure_code="vehicle-badge")
+    assert r["average_processing_time"] == {"vehicle-badge": {
+        "average": 34.5, "unit": "hours", "deadline": 48, "processed": 2}}
+    assert r["average_processing_working_days"] is None  # no procedure counted in working days
+    detail = {i["indicator"]: i for g in r["scorecard_detail"] for i in g["indicators"]}
+    assert detail["processing_time"]["value"] == 1.0
