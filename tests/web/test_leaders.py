@@ -19,8 +19,13 @@ def test_the_leader_reads_the_province_and_exports_it(december, auth, client):  
     page = client.get("/thong-ke/", query_string=DECEMBER)
     assert page.status_code == 200
     html = text(page)
-    assert 'data-key="received">13<' in html and "Chưa có dữ liệu" in html  # sync unknown
+    assert 'data-key="received">13<' in html and "Chưa có dữ liệu" in html  # published: unknown
     assert "Hồ sơ quá hạn (4)" in html and "/ho-so/" in html
+    # Complaints are unknown: satisfaction is scored on the 6 points the portal can know.
+    satisfaction = html.split('data-group="satisfaction"')[1].split("</tr>")[0]
+    assert "/ 18" in satisfaction and "(trên 6 điểm có dữ liệu)" in satisfaction
+    progress = html.split('data-group="progress"')[1].split("</tr>")[0]
+    assert "/ 20" in progress and "điểm có dữ liệu" not in progress  # everything known
     late_link = html.split('id="table-late"')[1].split('href="')[1].split('"')[0]
     assert client.get(late_link).status_code == 200  # the leader opens a late dossier
     csv_file = client.get("/thong-ke/xuat", query_string={**DECEMBER, "format": "csv"})
