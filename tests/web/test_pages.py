@@ -575,6 +575,7 @@ def test_a_rejected_supplement_keeps_its_file(auth, client):
     html = text(response)
     assert 'id="f-supplement_note-error"' in html
     assert "Tệp đã đính kèm: <strong>don-da-ky.pdf</strong>" in html
+    assert "các tệp đã được chấp nhận vẫn được giữ lại" in html and "chọn lại" not in html
     kept = dict(re.findall(r'name="([a-z_]+__kept)" value="([^"]+)"', html))
     response = complete(auth, task_id, {"supplement_note": "Đã ký lại", **kept})
     assert response.status_code == 302
