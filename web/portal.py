@@ -73,8 +73,11 @@ def _progress_labels() -> dict:
 
 @bp.route("/")
 def catalogue():
-    """The catalogue of procedures (danh mục thủ tục) and the dossier look-up box."""
-    return render_template("catalogue.html", procedures=procedures.list_procedures(platform()))
+    """The catalogue of procedures (danh mục thủ tục), searched by ``q`` (words of a
+    procedure's name, field or agency, with or without diacritics), and the look-up box."""
+    search = request.args.get("q", "").strip()[:100]
+    return render_template("catalogue.html", search=search,
+                           procedures=procedures.list_procedures(platform(), search))
 
 
 @bp.route("/thu-tuc/<code>")

@@ -142,7 +142,8 @@ def test_every_other_page_fits_a_phone_too(platform, portal, browser):
     procedure = "/thu-tuc/transport-business-licence"
     visits = {
         None: ["/auth/login", "/auth/dang-ky", "/auth/quen-mat-khau"],
-        "doanhnghiep": ["/", procedure, procedure + "/nop", f"/ho-so/{received}/bien-nhan",
+        "doanhnghiep": ["/", "/?q=phu hieu", procedure, procedure + "/nop",
+                        f"/ho-so/{received}/bien-nhan",
                         f"/tra-cuu?code={received}&id_number=2801234567", "/xac-minh"],
         "chuyenvien": ["/workspace/ho-so-co-quan", f"/ho-so/{signing}", "/workspace/tasks/"
                        f"{open_task(platform, signing, 'Task_SignHandler').id}"],

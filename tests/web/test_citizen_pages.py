@@ -130,7 +130,7 @@ def test_no_catalogue_string_is_left_in_the_other_language(auth, client, lang):
     auth.login()
     code = submit_application(auth)
     client.get(f"/?lang={lang}")
-    pages = ["/", "/thu-tuc/transport-business-licence", "/thu-tuc/vehicle-badge", APPLY_URL,
+    pages = ["/", "/?q=giay phep", "/?q=zzz", "/thu-tuc/transport-business-licence", "/thu-tuc/vehicle-badge", APPLY_URL,
              "/ho-so", f"/ho-so/{code}",
              f"/ho-so/{code}/bien-nhan", f"/tra-cuu?code={code}",
              f"/tra-cuu?code={code}&id_number=2801234567", "/xac-minh"]
@@ -142,3 +142,14 @@ def test_no_catalogue_string_is_left_in_the_other_language(auth, client, lang):
     assert left == []
     # administrators' notes never reach the public pages
     assert "quản trị viên cập nhật" not in shown and "administrator updates" not in shown
+
+
+def test_the_catalogue_finds_a_procedure_typed_without_diacritics(client):
+    html = text(client.get("/?q=phu hieu xe"))
+    assert 'value="phu hieu xe"' in html and "1 thủ tục khớp với “phu hieu xe”." in html
+    assert "Cấp phù hiệu xe ô tô kinh doanh vận tải" in html
+    assert "Cấp Giấy phép kinh doanh vận tải bằng xe ô tô" not in html
+    html = text(client.get("/?q=" + "giấy phép đánh bắt cá"))
+    assert "Không có thủ tục nào khớp với “giấy phép đánh bắt cá”." in html
+    assert "Xem tất cả thủ tục" in html
+    assert "No procedure matches" in text(client.get("/?q=zzz&lang=en"))
