@@ -153,3 +153,25 @@ def test_the_catalogue_finds_a_procedure_typed_without_diacritics(client):
     assert "Không có thủ tục nào khớp với “giấy phép đánh bắt cá”." in html
     assert "Xem tất cả thủ tục" in html
     assert "No procedure matches" in text(client.get("/?q=zzz&lang=en"))
+
+
+def test_the_verify_page_flags_an_untrusted_signer_and_a_change_after_signing(platform, auth,
+                                                                             tmp_path):
+    from signing import keyfiles, pki
+    from tests.signing.test_signing_sign_verify import _add_text, _append
+
+    code = accepted_dossier(platform)
+    _doc, pdf = slip(platform, code, "01")
+    html = text(upload(auth, _append(pdf, _add_text)))  # words drawn on it later
+    assert "Văn bản KHÔNG hợp lệ" in html
+    assert "Có — văn bản đã bị thêm, sửa sau khi ký" in html
+    assert "Không — nội dung đã bị thay đổi" not in html  # what was signed is intact
+
+    other = tmp_path / "other-pki"  # a certificate no authority the portal trusts issued
+    pki.issue_certificate(other, "mao", full_name="Kẻ Mạo Danh", title="Giám đốc",
+                          agency="Sở Giao thông vận tải Thanh Hóa", passphrase="x")
+    doc = render_pdf({"title": "GIẤY PHÉP"}, {}, signature_slots=[{"label": "GIÁM ĐỐC"}])
+    html = text(upload(auth, sign_pdf(doc, keyfiles.load_signer(other, "mao", "x"), slot=1)))
+    assert "Văn bản KHÔNG hợp lệ" in html and "Kẻ Mạo Danh" in html
+    assert "Không — chứng thư không do tổ chức được Cổng tin cậy cấp" in html
+    assert "Còn ô chữ ký chưa ký" not in html
