@@ -134,14 +134,15 @@ def test_the_signing_step_previews_the_document_it_signs_and_says_it_is_busy(pla
 
 
 def test_every_other_page_fits_a_phone_too(platform, portal, browser):
-    """Beyond the four pages above: the catalogue, a procedure, its form, the look-up, the
-    verify page, the receipt, the account pages, the agency's search, the staff's dossier
+    """Beyond the four pages above: the catalogue and its search, a procedure, its form and
+    its form to print, the look-up, the verify page, the receipt, the account pages, the agency's search, the staff's dossier
     page, reception with its checklist and a signing step with its preview."""
     signing = off_the_loop(at_signing, platform)
     received = off_the_loop(submit, platform)
     procedure = "/thu-tuc/transport-business-licence"
     visits = {
-        None: ["/auth/login", "/auth/dang-ky", "/auth/quen-mat-khau"],
+        None: ["/auth/login", "/auth/dang-ky", "/auth/quen-mat-khau",
+               "/thu-tuc/transport-business-licence/mau-don"],
         "doanhnghiep": ["/", "/?q=phu hieu", procedure, procedure + "/nop",
                         f"/ho-so/{received}/bien-nhan",
                         f"/tra-cuu?code={received}&id_number=2801234567", "/xac-minh"],

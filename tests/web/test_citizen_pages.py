@@ -130,7 +130,8 @@ def test_no_catalogue_string_is_left_in_the_other_language(auth, client, lang):
     auth.login()
     code = submit_application(auth)
     client.get(f"/?lang={lang}")
-    pages = ["/", "/?q=giay phep", "/?q=zzz", "/thu-tuc/transport-business-licence", "/thu-tuc/vehicle-badge", APPLY_URL,
+    pages = ["/", "/?q=giay phep", "/?q=zzz", "/thu-tuc/transport-business-licence",
+             "/thu-tuc/transport-business-licence/mau-don", "/thu-tuc/vehicle-badge/mau-don", "/thu-tuc/vehicle-badge", APPLY_URL,
              "/ho-so", f"/ho-so/{code}",
              f"/ho-so/{code}/bien-nhan", f"/tra-cuu?code={code}",
              f"/tra-cuu?code={code}&id_number=2801234567", "/xac-minh"]
@@ -175,3 +176,39 @@ def test_the_verify_page_flags_an_untrusted_signer_and_a_change_after_signing(pl
     assert "Văn bản KHÔNG hợp lệ" in html and "Kẻ Mạo Danh" in html
     assert "Không — chứng thư không do tổ chức được Cổng tin cậy cấp" in html
     assert "Còn ô chữ ký chưa ký" not in html
+
+
+@pytest.mark.parametrize("procedure", ["transport-business-licence", "vehicle-badge",
+                                       "budget-unit-code", "investment-project-code"])
+def test_every_procedure_offers_its_application_form_to_print(client, procedure):
+    import json
+
+    from web.formschema import title_of
+
+    page = text(client.get(f"/thu-tuc/{procedure}"))
+    assert f'href="/thu-tuc/{procedure}/mau-don"' in page
+    response = client.get(f"/thu-tuc/{procedure}/mau-don")  # no account needed
+    assert response.status_code == 200
+    html = text(response)
+    schema = json.loads((Path(__file__).resolve().parents[2] / "bpmn" / procedure / "forms"
+                         / "application.json").read_text(encoding="utf-8"))
+    fields, documents = html.split('class="blank-form-fields"')[1].split("Giấy tờ gửi kèm")
+    for part, documents_only in ((fields, False), (documents, True)):
+        at = [part.find(f"{title_of(prop, name, 'vi')}")
+              for name, prop in schema["properties"].items()
+              if (prop.get("format") == "document") == documents_only]
+        assert -1 not in at and at == sorted(at)  # every field, in the form's order
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in html and "NGƯỜI ĐỀ NGHỊ" in html
+    assert html.count('class="blank-box"') >= 2  # choices to tick
+
+
+def test_the_printed_transport_form_shows_hints_choices_and_documents(client):
+    html = text(client.get("/thu-tuc/transport-business-licence/mau-don"))
+    assert "Tên doanh nghiệp, hợp tác xã <span class=\"req\">*</span>" in html
+    assert "Ví dụ: 0101234567" in html and "Đánh dấu các ô phù hợp." in html
+    assert "Kinh doanh vận tải hành khách theo tuyến cố định" in html
+    documents = html.split("Giấy tờ gửi kèm")[1]
+    assert "Giấy đề nghị cấp Giấy phép kinh doanh vận tải" in documents
+    english = text(client.get("/thu-tuc/transport-business-licence/mau-don?lang=en"))
+    assert "Company or cooperative name" in english and "THE APPLICANT" in english
+    assert client.get("/thu-tuc/khong-co/mau-don").status_code == 404
