@@ -164,3 +164,13 @@ def test_every_other_page_fits_a_phone_too(platform, portal, browser):
                 too_wide.append(f"{path}: {width} px")
         page.context.close()
     assert too_wide == [], f"wider than a {viewport} px phone: {too_wide}"
+
+
+def test_the_studio_says_on_a_phone_that_it_is_for_a_desktop(portal, browser):
+    analyst = sign_in(browser, portal, "phantich")
+    analyst.goto(portal + "/studio/")
+    notice = analyst.locator(".desktop-only-notice")
+    expect(notice).to_be_hidden()
+    analyst.set_viewport_size({"width": 390, "height": 844})
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("dùng trên máy tính")
