@@ -86,6 +86,11 @@ def test_pages_fit_a_phone_without_sideways_scrolling(platform, portal, browser,
         assert form["y"] < dossier["y"]
     if page_name in ("inbox", "my-dossiers"):  # rows are cards: no table header in view
         assert page.locator("thead").first.bounding_box()["width"] <= 1
+    if page_name == "my-dossiers":  # each card shows its dossier's status on screen
+        status = page.locator("tbody tr", has_text=code).locator(".badge").first
+        expect(status).to_be_visible()
+        box = status.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport
 
 
 def at_signing(platform) -> str:
