@@ -212,3 +212,19 @@ def test_the_printed_transport_form_shows_hints_choices_and_documents(client):
     english = text(client.get("/thu-tuc/transport-business-licence/mau-don?lang=en"))
     assert "Company or cooperative name" in english and "THE APPLICANT" in english
     assert client.get("/thu-tuc/khong-co/mau-don").status_code == 404
+
+
+def test_the_supplement_and_refusal_slips_qr_codes_open_the_look_up_too(platform):
+    code = submit(platform)
+    officer = accounts.find_user(platform, "motcua")
+    base = platform.settings.public_url.rstrip("/")
+    tasks.complete(platform, officer, open_task(platform, code, "Task_Receive").id, {
+        "reception_decision": "supplement", "reason": "Thiếu chữ ký",
+        "supplement_items": "Giấy đề nghị có chữ ký"})
+    tasks.complete(platform, accounts.find_user(platform, "doanhnghiep"),
+                   open_task(platform, code, "Task_Supplement").id,
+                   {"supplement_note": "Đã ký lại"})
+    tasks.complete(platform, officer, open_task(platform, code, "Task_Receive").id,
+                   {"reception_decision": "refuse", "reason": "Không đủ điều kiện."})
+    for form in ("02", "03"):
+        assert qr_codes(slip(platform, code, form)[1]) == [f"{base}/tra-cuu?code={code}"]
