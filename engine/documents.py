@@ -126,12 +126,16 @@ def latest(session: Session, dossier_id: int, name: str) -> Document | None:
         .order_by(Document.revision.desc()).limit(1)).scalar()
 
 
+def unaccented(text: str) -> str:
+    """``text`` in lower case without its diacritics, đ as d: ``Giấy phép`` → ``giay phep``."""
+    text = unicodedata.normalize("NFD", str(text or "")).replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in text if unicodedata.category(c) != "Mn").casefold()
+
+
 def file_name(title: str, code: str, extension: str = "pdf") -> str:
     """A document's file name in Vietnamese words without diacritics (every system keeps
     them intact) with the dossier code: ``giay-phep-kinh-doanh-van-tai-<code>.pdf``."""
-    text = unicodedata.normalize("NFD", str(title or "")).replace("đ", "d").replace("Đ", "D")
-    text = "".join(c for c in text if unicodedata.category(c) != "Mn").lower()
-    words = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80].strip("-")
+    words = re.sub(r"[^a-z0-9]+", "-", unaccented(title)).strip("-")[:80].strip("-")
     return f"{words or 'van-ban'}-{code}.{extension}"
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from . import audit, bundles
 from .calendar import WorkingCalendar
 from .cooperation import start_messages
+from .documents import unaccented
 from .errors import InvalidBundle
 from .forms import form_schema
 from .lookup import by_code
@@ -175,14 +176,29 @@ def _view(procedure: Procedure, *, with_form: bool) -> dict:
     return view
 
 
-def list_procedures(p) -> list[dict]:
+def list_procedures(p, search: str = "") -> list[dict]:
     """The catalogue: every procedure with an active version that people submit, by
-    Vietnamese name (one whose process starts on another system's message is left out)."""
+    Vietnamese name (one whose process starts on another system's message is left out);
+    with ``search``, those holding each of its words (:func:`matches`)."""
     with p.db.read() as session:
         rows = session.execute(select(Procedure).where(Procedure.active_version_id.is_not(None))
                                .order_by(Procedure.name_vi)).scalars().all()
-        return [_view(r, with_form=False) for r in rows
-                if not start_messages(SPECS.get(r.active_version)[0])]
+        views = [_view(r, with_form=False) for r in rows
+                 if not start_messages(SPECS.get(r.active_version)[0])]
+    return [v for v in views if matches(v, search)]
+
+
+def matches(view: dict, search: str) -> bool:
+    """Whether every word of ``search`` (its first 100 characters) is in the procedure's
+    names, codes, field or agency, case and diacritics aside: people often type without
+    them (``giay phep van tai`` finds ``Giấy phép kinh doanh vận tải``)."""
+    words = unaccented(search[:100]).split()
+    agency = view["agency"] or {}
+    field = view["field"] if isinstance(view["field"], dict) else {"vi": view["field"]}
+    held = unaccented(" ".join(str(t or "") for t in (
+        view["code"], view["national_code"], view["name_vi"], view["name_en"],
+        agency.get("name_vi"), agency.get("name_en"), *field.values())))
+    return all(w in held for w in words)
 
 
 def get_procedure(p, code: str) -> dict:

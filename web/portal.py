@@ -36,6 +36,7 @@ from engine.errors import Conflict, InvalidData, NotFound
 
 from . import keptfiles, platform
 from .auth import login_required
+from .blankform import blank_documents, blank_fields
 from .formparse import read_form
 from .formrender import (
     error_summary,
@@ -73,14 +74,28 @@ def _progress_labels() -> dict:
 
 @bp.route("/")
 def catalogue():
-    """The catalogue of procedures (danh mục thủ tục) and the dossier look-up box."""
-    return render_template("catalogue.html", procedures=procedures.list_procedures(platform()))
+    """The catalogue of procedures (danh mục thủ tục), searched by ``q`` (words of a
+    procedure's name, field or agency, with or without diacritics), and the look-up box."""
+    search = request.args.get("q", "").strip()[:100]
+    return render_template("catalogue.html", search=search,
+                           procedures=procedures.list_procedures(platform(), search))
 
 
 @bp.route("/thu-tuc/<code>")
 def procedure(code: str):
     """One procedure: documents to prepare, legal basis, deadline, fee. 404 if unknown."""
     return render_template("procedure.html", procedure=procedures.get_procedure(platform(), code))
+
+
+@bp.route("/thu-tuc/<code>/mau-don")
+def blank_form(code: str):
+    """The procedure's application form to print and fill by hand (mẫu đơn), for those who
+    file at the desk or by post: built from the online form's schema."""
+    view = procedures.get_procedure(platform(), code)
+    lang = current_lang()
+    return render_template("blank_form.html", procedure=view,
+                           fields=blank_fields(view["form"], lang),
+                           documents=blank_documents(view["form"], lang))
 
 
 @bp.route("/thu-tuc/<code>/nop", methods=("GET", "POST"))

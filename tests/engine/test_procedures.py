@@ -32,3 +32,17 @@ def test_an_unknown_procedure_is_not_found_in_both_languages(platform):
         procedures.get_procedure(platform, "no-such-procedure")
     assert "no-such-procedure" in raised.value.message
     assert "Không tìm thấy thủ tục" in raised.value.vi
+
+
+def test_the_catalogue_is_searched_by_words_with_or_without_diacritics(platform):
+    def found(search: str) -> list[str]:
+        return [v["code"] for v in procedures.list_procedures(platform, search)]
+
+    everything = found("")
+    assert len(everything) >= 3
+    assert found("phù hiệu") == found("PHU HIEU") == ["vehicle-badge"]
+    assert found("giay phep van tai") == ["transport-business-licence"]
+    assert found("transport licence") == ["transport-business-licence"]  # English names
+    assert set(found("Đường bộ")) == {"transport-business-licence", "vehicle-badge"}  # field
+    assert found("Sở Giao thông vận tải") == found("đường bộ")  # the deciding agency
+    assert found("thủ tục không có") == [] and found("   ") == everything

@@ -575,7 +575,24 @@ def test_a_rejected_supplement_keeps_its_file(auth, client):
     html = text(response)
     assert 'id="f-supplement_note-error"' in html
     assert "Tệp đã đính kèm: <strong>don-da-ky.pdf</strong>" in html
+    assert "các tệp đã được chấp nhận vẫn được giữ lại" in html and "chọn lại" not in html
     kept = dict(re.findall(r'name="([a-z_]+__kept)" value="([^"]+)"', html))
     response = complete(auth, task_id, {"supplement_note": "Đã ký lại", **kept})
     assert response.status_code == 302
     assert "don-da-ky.pdf" in text(client.get(f"/ho-so/{code}"))
+
+
+def test_a_file_of_the_wrong_type_and_a_field_error_are_reported_together(auth, client):
+    auth.login()
+    values = application_form({**APPLICATION, "company_name": "", "phone": "12"})
+    values["manager_qualification"] = (BytesIO(b"MZ\x90\x00 not a document"), "bang-cap.exe",
+                                       "application/octet-stream")
+    html = text(auth.post(APPLY_URL, values, page=APPLY_URL,
+                          content_type="multipart/form-data"))
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+    assert re.findall(r'href="#f-([a-z_]+)"', summary) == [
+        "company_name", "phone", "manager_qualification"]
+    assert "ví dụ 0912345678" in summary and ".pdf, .png" in summary  # what is expected
+    # the acceptable files stay attached; the refused one is not kept
+    assert "Tệp đã đính kèm: <strong>application_letter.pdf</strong>" in html
+    assert "bang-cap.exe</strong>" not in html

@@ -111,3 +111,23 @@ def test_the_account_forms_are_throttled(auth, client, platform):  # noqa: F811
                          page="/auth/quen-mat-khau")
     assert response.status_code == 429 and "Vui lòng chờ" in text(response)
     assert len(mails_to(platform, "congdan@example.vn")) == 3
+
+
+def test_registering_and_setting_a_new_password_are_throttled_too(auth, platform):  # noqa: F811
+    for n in range(3):  # the same address thrice: one account, two reminders
+        response = auth.post("/auth/dang-ky", {**NEW, "username": f"hoa{n}"},
+                             page="/auth/dang-ky")
+        assert response.status_code == 200
+    response = auth.post("/auth/dang-ky", {**NEW, "username": "hoa9"}, page="/auth/dang-ky")
+    assert response.status_code == 429 and "Vui lòng chờ" in text(response)
+    assert len(mails_to(platform, "hoa.le@example.vn")) == 3
+    # new passwords sent with made-up links: refused, then no longer even read
+    for _ in range(10):
+        response = auth.post("/auth/dat-lai-mat-khau", {
+            "token": "doan-bua", "password": "mat-khau-moi-2026",
+            "password_again": "mat-khau-moi-2026"}, page="/auth/dang-ky")
+        assert response.status_code in (400, 410, 422)
+    response = auth.post("/auth/dat-lai-mat-khau", {
+        "token": "doan-bua", "password": "mat-khau-moi-2026",
+        "password_again": "mat-khau-moi-2026"}, page="/auth/dang-ky")
+    assert response.status_code == 429
