@@ -333,3 +333,24 @@ def test_an_analyst_adds_moves_conditions_and_removes_fields_in_the_builder(
     assert refused({**refusal, "ghi_chu": "Đã gọi điện báo"}) == []
     assert refused({"reception_decision": "accept"}) == []
     assert analyst.errors == []
+
+
+def test_a_form_the_builder_cannot_express_opens_as_json_and_says_why(platform, portal, browser):
+    from tests.scenario import user
+    from web.studio import drafts
+
+    nested = {"type": "object", "title": "Địa chỉ", "required": [], "properties": {
+        "address": {"type": "object", "title": "Địa chỉ", "properties": {}}}}
+    drafts.save_file(platform.settings.data_dir, user(platform, "phantich").id, PROCEDURE, 1,
+                     "forms/address.json", json.dumps(nested, ensure_ascii=False))
+    analyst = sign_in(browser, portal, "phantich", viewport=(1366, 768))
+    analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/versions/1/forms/forms/address.json")
+    analyst.wait_for_selector("body[data-builder-ready]")
+    reason = analyst.locator("#builder-reason")
+    expect(reason).to_be_visible()
+    expect(reason).to_contain_text("trình dựng không diễn đạt được")
+    expect(reason).to_contain_text("address")
+    expect(analyst.locator("#schema")).to_be_visible()
+    expect(analyst.locator("#form-builder")).to_be_hidden()
+    assert json.loads(analyst.locator("#schema").input_value()) == nested
+    assert analyst.errors == []
