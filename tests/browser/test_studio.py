@@ -354,3 +354,22 @@ def test_a_form_the_builder_cannot_express_opens_as_json_and_says_why(platform, 
     expect(analyst.locator("#form-builder")).to_be_hidden()
     assert json.loads(analyst.locator("#schema").input_value()) == nested
     assert analyst.errors == []
+
+
+def test_a_test_run_is_walked_by_hand_and_its_path_drawn(platform, portal, browser):
+    from tests.engine.test_whatif import _counts
+
+    before = _counts(platform)
+    analyst = sign_in(browser, portal, "phantich", viewport=(1366, 768))
+    analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/versions/1/test-run")
+    analyst.click("text=Bắt đầu chạy thử")
+    step = analyst.locator('form[data-step="Task_Receive"]')
+    step.locator('input[name="reception_decision"][value="refuse"]').check()
+    step.locator('textarea[name="reason"]').fill("Chưa đủ điều kiện kinh doanh vận tải.")
+    step.locator("text=Hoàn thành bước này").click()
+    expect(analyst.locator("main")).to_contain_text("Hồ sơ chạy thử đã kết thúc.")
+    done = shape(analyst, "Task_Receive")
+    expect(done).to_have_class("djs-element djs-shape studio-done")
+    expect(analyst.locator(".djs-element.studio-taken").first).to_be_attached()
+    assert _counts(platform) == before  # the run lives in the session only
+    assert analyst.errors == []
