@@ -25,7 +25,10 @@ def load_meta(files: dict[str, str], problems: list[Problem]) -> dict | None:
     try:
         meta = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        problems.append(Problem("procedure.yaml", "", f"not valid YAML: {exc}"))
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problems.append(Problem("procedure.yaml", where, f"not valid YAML: {problem}"))
         return None
     if not isinstance(meta, dict):
         problems.append(Problem("procedure.yaml", "", "must be a mapping of keys to values"))

@@ -18,7 +18,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import bundle_warnings, camunda, datastores, elements, eventsubs
+from . import bundle_warnings, camunda, datastores, elements, eventsubs, library_texts
 from .bundle_meta import cooperating_ids, load_meta
 from .bundle_problems import Problem, invalid
 from .bundle_specs import APPLICANT_ROLE, check_form, check_specs
@@ -108,7 +108,7 @@ def _xml_problems(name: str, text: str) -> tuple[etree._Element | None, list[Pro
         VALIDATOR.validate(root, name)
     except ValidationException as exc:
         line = getattr(exc, "line_number", "") or ""
-        return None, [Problem(name, f"line {line}" if line else "", _first_line(str(exc)))]
+        return None, [Problem(name, f"line {line}" if line else "", _first_line(exc))]
     return root, []
 
 
@@ -137,11 +137,16 @@ def _add_decision_tables(parser: SpiffBpmnParser, texts: dict[str, str],
         try:
             parser.add_dmn_xml(root, filename=name)
         except (ValidationException, Exception) as exc:  # noqa: BLE001 - reported, not raised
-            problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(str(exc))))
+            problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(exc)))
 
 
-def _first_line(message: str) -> str:
-    return message.strip().splitlines()[0] if message.strip() else message
+def _first_line(said: str | BaseException) -> str:
+    """The first line of a library's message (of an exception: its message alone, without
+    the notes SpiffWorkflow appends), elements named with their usual prefix."""
+    if isinstance(said, BaseException):
+        said = said.args[0] if said.args and isinstance(said.args[0], str) else str(said)
+    said = library_texts.short(said)
+    return said.strip().splitlines()[0] if said.strip() else said
 
 
 def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: dict,
@@ -171,7 +176,7 @@ def parse(files: dict[str, str | bytes], *, known_roles: set[str], operators: di
         try:
             parser.add_bpmn_xml(root, filename=name)
         except ValidationException as exc:
-            problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(str(exc))))
+            problems.append(Problem(name, getattr(exc, "id", "") or "", _first_line(exc)))
     _add_decision_tables(parser, texts, problems)
     if problems:
         raise invalid(problems)
@@ -207,8 +212,9 @@ def _read_bundle(files: dict[str, str | bytes],
         if "procedure.yaml" not in texts and len(bpmn_names) == 1:
             meta = {}  # a lone diagram: validated on its own (motcua deploy FILE.bpmn --check)
         else:
-            problems.append(Problem("procedure.yaml", "", "the bundle has no procedure.yaml"))
-            meta = {}
+            if "procedure.yaml" not in texts and "procedure.yml" not in texts:
+                problems.append(Problem("procedure.yaml", "", "the bundle has no procedure.yaml"))
+            meta = {}  # else unreadable: load_meta said why
     if not bpmn_names:
         problems.append(Problem(meta.get("process", "process.bpmn"), "", "the bundle has no diagram"))
     if meta.get("application_form"):
@@ -227,9 +233,9 @@ def _process_specs(parser: SpiffBpmnParser, process_id: str, first_diagram: str
     except ValidationException as exc:
         name = getattr(exc, "file_name", "") or first_diagram
         raise invalid([Problem(name, getattr(exc, "id", "") or process_id,
-                                _first_line(str(exc)))]) from None
+                                _first_line(exc))]) from None
     except Exception as exc:  # SpiffWorkflow raises plain exceptions for some bad diagrams
-        raise invalid([Problem(first_diagram, process_id, _first_line(str(exc)))]) from None
+        raise invalid([Problem(first_diagram, process_id, _first_line(exc))]) from None
 
 
 def _default_role(meta: dict, files: dict, known_roles: set[str],
@@ -262,7 +268,7 @@ def _cooperating_specs(parser: SpiffBpmnParser, meta: dict, subprocess_specs: di
             subprocess_specs.update(parser.get_subprocess_specs(pid))
         except ValidationException as exc:
             problems.append(Problem(getattr(exc, "file_name", "") or "procedure.yaml",
-                                    getattr(exc, "id", "") or pid, _first_line(str(exc))))
+                                    getattr(exc, "id", "") or pid, _first_line(exc)))
             continue
         subprocess_specs[pid] = spec
         found[pid] = start_messages(spec)

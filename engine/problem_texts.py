@@ -5,7 +5,9 @@ each problem in English, naming the element and what to change. This catalogue g
 Vietnamese of each kind: an English pattern and its Vietnamese template, the parts that
 vary (ids, names, lists) carried over as they are. A part named ``inner`` is itself a
 message (the advice after a refusal, a script error) and is translated in turn; script
-errors come from the sandbox's own English/Vietnamese table. A test renders every problem
+errors come from the sandbox's own English/Vietnamese table; the libraries' messages
+(SpiffWorkflow's parser, the BPMN XML Schema, the XML reader) from
+:mod:`engine.library_texts`. A test renders every problem
 message written in those modules and checks that each has its Vietnamese here, so a new
 kind of problem cannot ship in English only.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from . import sandbox_limits
+from . import library_texts, sandbox_limits
 
 # (English pattern, Vietnamese template). First match wins: put the specific before the general.
 CATALOGUE: list[tuple[str, str]] = [
@@ -26,7 +28,7 @@ CATALOGUE: list[tuple[str, str]] = [
     # --- files and procedure.yaml
     (r"file paths must stay inside the bundle", "đường dẫn tệp phải nằm trong gói thủ tục"),
     (r"not UTF-8 text", "không phải văn bản UTF-8: lưu tệp với mã hóa UTF-8"),
-    (r"not valid YAML: (?P<a>.+)", "không phải YAML hợp lệ: {a}"),
+    (r"not valid YAML: (?P<inner>.+)", "không phải YAML hợp lệ: {inner}"),
     (r"must be a mapping of keys to values", "phải là một bảng khóa: giá trị"),
     (r"required key is missing", "thiếu khóa bắt buộc này"),
     (r"needs a Vietnamese name: name: \{vi: …\}", "cần tên tiếng Việt: name: {{vi: …}}"),
@@ -91,7 +93,7 @@ CATALOGUE: list[tuple[str, str]] = [
      "không được có thêm thuộc tính ({a})"),
     (r"(?P<a>.+) is too short", "{a} quá ngắn"),
     (r"(?P<a>.+) is too long", "{a} quá dài"),
-    (r"(?P<a>.+) does not match (?P<b>.+)", "{a} không khớp mẫu {b}"),
+    (r"(?P<a>.+) does not match (?P<b>['\"].*)", "{a} không khớp mẫu {b}"),
     (r"(?P<a>.+) is less than the minimum of (?P<b>.+)", "{a} nhỏ hơn giá trị tối thiểu {b}"),
     (r"(?P<a>.+) is greater than the maximum of (?P<b>.+)", "{a} lớn hơn giá trị tối đa {b}"),
     (r"(?P<a>.+) has non-unique elements", "{a} có phần tử lặp lại"),
@@ -105,7 +107,10 @@ CATALOGUE: list[tuple[str, str]] = [
     (r"Unterminated string starting at", "chuỗi chưa đóng dấu nháy"),
     (r"Invalid control character at", "ký tự điều khiển không hợp lệ"),
     # --- the diagram's XML
-    (r"malformed XML: (?P<a>.+)", "XML sai cấu trúc: {a}"),
+    # the reader's own message is translated in turn (engine.library_texts)
+    (r"malformed XML: (?P<inner>.+?), line (?P<a>\d+), column (?P<b>\d+)",
+     "XML sai cấu trúc: {inner} (dòng {a}, cột {b})"),
+    (r"malformed XML: (?P<inner>.+)", "XML sai cấu trúc: {inner}"),
     # --- elements (engine.elements)
     (r"business rule \(DMN\) tasks are not supported: decide with an exclusive gateway or "
      r"compute the value in a script task",
@@ -277,6 +282,9 @@ CATALOGUE: list[tuple[str, str]] = [
     (r"operator '(?P<a>.+?)' has no parameter '(?P<b>.+?)'",
      "thao tác '{a}' không có tham số '{b}'"),
     (r"operator '(?P<a>.+?)' needs parameter '(?P<b>.+?)'", "thao tác '{a}' cần tham số '{b}'"),
+    # the expression as Python writes a string (it may hold ": " itself), else up to ": "
+    (r"expression (?P<a>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"): (?P<inner>.+)",
+     "biểu thức {a}: {inner}"),
     (r"expression (?P<a>.+?): (?P<inner>.+)", "biểu thức {a}: {inner}"),
     # Python's own syntax messages, inside the sandbox's "Syntax error: …"
     (r"invalid syntax", "sai cú pháp"),
@@ -371,7 +379,8 @@ def _template(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _compiled() -> list[tuple[re.Pattern, str]]:
-    entries = [(re.compile(pattern + "$", re.S), vi) for pattern, vi in CATALOGUE]
+    entries = [(re.compile(pattern + "$", re.S), vi)
+               for pattern, vi in CATALOGUE + library_texts.CATALOGUE]
     # Script errors, with the sandbox's own Vietnamese; "runtime" ("{0}: {1}") would match
     # anything and is never a deploy-time error.
     for code, (en, vi) in sandbox_limits.MESSAGES.items():

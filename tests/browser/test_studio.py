@@ -218,3 +218,158 @@ def test_the_editor_opens_fitted_at_1366x768_and_a_builder_edit_shows_in_the_pre
     assert schema["properties"]["reason"]["x-show-to"] == [
         "applicant", "reception", "handler", "head"]
     assert analyst.errors == []
+
+
+# The text of an element as Chromium draws it; a text field's value is drawn in a twin
+# with the field's face (the DevTools protocol does not see inside a field).
+_SHOWN = """(el) => {
+  if (el.value === undefined) {
+    return (el.innerText === undefined ? el.textContent : el.innerText).replace(/\\s+/g, ' ').trim();
+  }
+  const twin = document.createElement('div');
+  twin.style.fontFamily = getComputedStyle(el).fontFamily;
+  twin.className = 'font-twin';
+  twin.textContent = el.value.split('\\n').map(l => l.trim())
+    .filter(l => /[^\\x00-\\x7f]/.test(l)).join(' ');
+  document.querySelectorAll('.font-twin').forEach(t => t.remove());
+  document.body.appendChild(twin);
+  return twin.textContent;
+}"""
+
+
+def drawn_whole(page, selector: str) -> list[str]:
+    """Assert that Chromium draws the Vietnamese text of ``selector`` (its first element)
+    with no more glyphs than letters: each letter whole, from a face that has it. A face
+    that lacks "ồ" but has "o" and the marks (DejaVu Sans Mono, Debian's monospace) builds
+    it from pieces, more glyphs than letters, the marks beside the letter. The faces used."""
+    element = page.locator(selector).first
+    text = element.evaluate(_SHOWN)
+    assert any(ord(c) > 0x7F for c in text), f"{selector}: no Vietnamese in {text!r}"
+    target = ".font-twin" if element.evaluate("el => el.value !== undefined") else selector
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": target})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    cdp.detach()
+    glyphs = sum(f["glyphCount"] for f in fonts)
+    faces = [f["familyName"] for f in fonts]
+    assert 0 < glyphs <= len(text), f"{selector}: {text!r} drawn with {glyphs} glyphs by {faces}"
+    return faces
+
+
+def test_vietnamese_is_drawn_whole_in_every_studio_view(platform, portal, browser):
+    from engine.procedures import deploy_bundle
+    from tests.engine.test_bundles import replace
+
+    deploy_bundle(platform, replace("process.bpmn", 'name="Kết quả kiểm tra?"',
+                                    'name="Kết quả kiểm tra hồ sơ?"'))
+    analyst = sign_in(browser, portal, "phantich", viewport=(1366, 768))
+    base = f"{portal}/studio/procedures/{PROCEDURE}"
+    analyst.goto(f"{base}/versions/1/edit")
+    analyst.wait_for_selector("body[data-studio-ready]")
+    drawn_whole(analyst, '.djs-element[data-element-id="Task_Receive"] text')
+    drawn_whole(analyst, '.djs-overlays[data-container-id="Lane_Reception"] .studio-role')
+    drawn_whole(analyst, "main h1")
+
+    analyst.goto(f"{base}/diff?a=1&b=2")
+    drawn_whole(analyst, ".studio-diff td.code.studio-after")
+    drawn_whole(analyst, ".studio-diff td.code.studio-before")
+
+    analyst.goto(f"{base}/versions/1/forms/forms/receive.json")
+    analyst.wait_for_selector("body[data-builder-ready]")
+    drawn_whole(analyst, 'section[data-field="reason"] input[data-key="title"]')
+    drawn_whole(analyst, "#preview label")
+    analyst.click("#tab-json")
+    drawn_whole(analyst, "#schema")
+
+    analyst.goto(f"{base}/versions/1/test-run")
+    drawn_whole(analyst, "#application")
+    analyst.goto(f"{base}/versions/1/whatif")
+    drawn_whole(analyst, "main h1")
+    assert analyst.errors == []
+
+
+def test_an_analyst_adds_moves_conditions_and_removes_fields_in_the_builder(
+        platform, portal, browser):
+    from engine import forms
+    from engine.errors import InvalidData
+
+    analyst = sign_in(browser, portal, "phantich", viewport=(1366, 768))
+    analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/versions/1/forms/forms/receive.json")
+    analyst.wait_for_selector("body[data-builder-ready]")
+    builder = analyst.locator("#form-builder")
+    preview = analyst.locator("#preview")
+
+    builder.get_by_role("button", name="Thêm trường").click()
+    added = builder.locator('section[data-field="truong_4"]')
+    added.locator('input[data-key="name"]').fill("ghi_chu")
+    added.locator('input[data-key="title"]').fill("Ghi chú của cán bộ tiếp nhận")
+    expect(preview).to_contain_text("Ghi chú của cán bộ tiếp nhận")
+    added.locator("select").filter(has_text="Không có điều kiện").select_option("reception_decision")
+    added = builder.locator('section[data-field="ghi_chu"]')  # drawn again under its name
+    added.get_by_label("Từ chối tiếp nhận hồ sơ").check()
+    added.get_by_role("button", name="Lên").click()  # before "supplement_items"
+    added.get_by_role("button", name="Lên").click()  # before "reason"
+    builder.locator('section[data-field="supplement_items"]').get_by_role(
+        "button", name="Bỏ trường").click()
+    expect(preview).not_to_contain_text("Nội dung cần bổ sung, hoàn thiện")
+
+    analyst.click("#tab-json")
+    schema = json.loads(analyst.locator("#schema").input_value())
+    assert list(schema["properties"]) == ["reception_decision", "ghi_chu", "reason"]
+
+    def refused(data: dict) -> list[str]:
+        try:
+            forms.validate(schema, data)
+            return []
+        except InvalidData as err:
+            return sorted(e["field"] for e in err.details)
+
+    # required when the reception refuses, as a hand-written allOf/if/then would be
+    refusal = {"reception_decision": "refuse", "reason": "Thiếu giấy tờ"}
+    assert refused(refusal) == ["ghi_chu"]
+    assert refused({**refusal, "ghi_chu": "Đã gọi điện báo"}) == []
+    assert refused({"reception_decision": "accept"}) == []
+    assert analyst.errors == []
+
+
+def test_a_form_the_builder_cannot_express_opens_as_json_and_says_why(platform, portal, browser):
+    from tests.scenario import user
+    from web.studio import drafts
+
+    nested = {"type": "object", "title": "Địa chỉ", "required": [], "properties": {
+        "address": {"type": "object", "title": "Địa chỉ", "properties": {}}}}
+    drafts.save_file(platform.settings.data_dir, user(platform, "phantich").id, PROCEDURE, 1,
+                     "forms/address.json", json.dumps(nested, ensure_ascii=False))
+    analyst = sign_in(browser, portal, "phantich", viewport=(1366, 768))
+    analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/versions/1/forms/forms/address.json")
+    analyst.wait_for_selector("body[data-builder-ready]")
+    reason = analyst.locator("#builder-reason")
+    expect(reason).to_be_visible()
+    expect(reason).to_contain_text("trình dựng không diễn đạt được")
+    expect(reason).to_contain_text("address")
+    expect(analyst.locator("#schema")).to_be_visible()
+    expect(analyst.locator("#form-builder")).to_be_hidden()
+    assert json.loads(analyst.locator("#schema").input_value()) == nested
+    assert analyst.errors == []
+
+
+def test_a_test_run_is_walked_by_hand_and_its_path_drawn(platform, portal, browser):
+    from tests.engine.test_whatif import _counts
+
+    before = _counts(platform)
+    analyst = sign_in(browser, portal, "phantich", viewport=(1366, 768))
+    analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/versions/1/test-run")
+    analyst.click("text=Bắt đầu chạy thử")
+    step = analyst.locator('form[data-step="Task_Receive"]')
+    step.locator('input[name="reception_decision"][value="refuse"]').check()
+    step.locator('textarea[name="reason"]').fill("Chưa đủ điều kiện kinh doanh vận tải.")
+    step.locator("text=Hoàn thành bước này").click()
+    expect(analyst.locator("main")).to_contain_text("Hồ sơ chạy thử đã kết thúc.")
+    done = shape(analyst, "Task_Receive")
+    expect(done).to_have_class("djs-element djs-shape studio-done")
+    expect(analyst.locator(".djs-element.studio-taken").first).to_be_attached()
+    assert _counts(platform) == before  # the run lives in the session only
+    assert analyst.errors == []

@@ -49,3 +49,13 @@ def test_a_default_flow_silences_the_gateway_and_a_formless_task_is_named():
     found = warnings(check_form="", default='default="no"')
     assert [element for _, element, _ in found] == ["receive", "check"]
     assert "no form" in found[1][2]
+
+
+def test_an_approval_step_in_the_applicants_lane_is_named_too():
+    text = DIAGRAM.format(form=FORM, check_form=FORM, default='default="no"').replace(
+        'name="TIẾP NHẬN hồ sơ"', 'name="Lãnh đạo phê duyệt"')
+    found = find({"process.bpmn": etree.fromstring(text.encode("utf-8"))},
+                 lambda *problem: problem)
+    assert [(element, message.split(":")[0]) for _, element, message in found] == [
+        ("receive", "a reception or approval step in the applicant's lane")]
+    assert "'Lãnh đạo phê duyệt' is done by the applicant" in found[0][2]

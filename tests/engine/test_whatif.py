@@ -4,18 +4,21 @@ on drafts of the diagram."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
-from engine import bundles, clock, tasks, whatif
+from engine import bundles, clock, models, tasks, whatif
 from engine.errors import InvalidBundle
 from engine.models import AuditEvent, Document, Dossier, HumanTask, Job, Outbox, Timer
 from tests.engine.factories import PROCEDURE, submit
-from tests.scenario import open_task, user
+from tests.scenario import open_task, run_scenario, user
 
 from .test_bundles import files
 
+SCENARIOS = Path(__file__).resolve().parents[2] / "bpmn" / PROCEDURE / "scenarios"
 SUPPLEMENT = {"reception_decision": "supplement", "reason": "Thiếu quyết định bổ nhiệm",
               "supplement_items": "Quyết định bổ nhiệm"}
 REFUSE = {"reception_decision": "refuse", "reason": "Chưa đủ điều kiện kinh doanh vận tải."}
@@ -48,7 +51,8 @@ def _counts(p) -> dict:
     with p.db.read() as session:
         return {model.__tablename__: session.execute(select(func.count()).select_from(model))
                 .scalar() for model in (Dossier, HumanTask, AuditEvent, Outbox, Job, Document,
-                                        Timer)}
+                                        Timer, models.ClockStop, models.CodeSequence,
+                                        models.DossierSequence, models.RegistryEntry)}
 
 
 def _draft(process: str) -> dict[str, str]:
@@ -132,3 +136,41 @@ def _drop_flow(text: str, flow: str) -> str:
         elif el.get("default") == flow:
             del el.attrib["default"]
     return bundles.etree.tostring(root, encoding="unicode")
+
+
+@pytest.fixture
+def signed_and_late(platform):
+    """The licence's scenarios: one dossier approved and signed twice on its first day, one
+    refused after its appointment passed (the warning and the late notice sent)."""
+    codes = [run_scenario(platform, yaml.safe_load((SCENARIOS / f"{name}.yaml").read_text(
+        encoding="utf-8"))) for name in ("approve-and-sign", "late-without-apology")]
+    clock.travel(timedelta(days=3))
+    return codes
+
+
+def test_signing_issuing_and_mailing_are_recorded_not_done(platform, signed_and_late):
+    before = _counts(platform)
+    report = whatif.replay(platform, PROCEDURE, files())
+    assert _counts(platform) == before  # no e-mail, document, signature, number or row
+    assert report["dossiers"] == report["completed"] == 2 and report["stopped"] == []
+    assert report["effects_recorded"] > 0
+    assert {w["role"] for w in report["workload"]} == {"reception", "handler", "head"}
+    # replayed as they went: the same working days, one on time and one late
+    assert report["predicted_days"] == report["actual_days"]
+    assert report["predicted_on_time"] == report["actual_on_time"] == 0.5
+
+
+def test_the_on_time_share_follows_the_drafts_deadline(platform, signed_and_late):
+    yaml_text = files()["procedure.yaml"]
+    longer = yaml_text.replace("deadline: {value: 5,", "deadline: {value: 15,", 1)
+    assert longer != yaml_text
+    report = whatif.replay(platform, PROCEDURE, files(**{"procedure.yaml": longer}))
+    assert report["completed"] == 2
+    assert report["actual_on_time"] == 0.5 and report["predicted_on_time"] == 1.0
+
+
+def test_by_default_the_last_three_months_are_replayed(platform, history):
+    clock.travel(timedelta(days=60))  # the first finished some 80 days ago
+    assert whatif.replay(platform, PROCEDURE, files())["dossiers"] == 3
+    clock.travel(timedelta(days=40))  # the last finished more than three months ago
+    assert whatif.replay(platform, PROCEDURE, files())["dossiers"] == 0

@@ -16,7 +16,7 @@ import pytest
 
 from engine import tasks, versions
 from tests.engine.factories import PROCEDURE, submit
-from tests.engine.test_whatif import history  # noqa: F401  (a fixture)
+from tests.engine.test_whatif import _counts, history  # noqa: F401  (history: a fixture)
 from tests.scenario import open_task, user
 from tests.web.test_pages import AuthActions
 from web import create_app
@@ -433,6 +433,7 @@ def test_what_if_runs_as_a_job_and_reports_beside_the_drafts_diff(platform, auth
     auth.login("phantich")
     xml = diagram(platform).replace('name="Kết quả kiểm tra?"', 'name="Kết quả kiểm tra hồ sơ?"')
     assert post_json(auth, f"{EDITOR}/draft", {"xml": xml}).status_code == 200
+    before = _counts(platform)
     started = auth.client.post(f"{EDITOR}/whatif", data={
         "csrf_token": auth.token(f"{EDITOR}/whatif"), "choice": "months", "months": "3"})
     assert started.status_code == 302
@@ -443,14 +444,13 @@ def test_what_if_runs_as_a_job_and_reports_beside_the_drafts_diff(platform, auth
             break
         time.sleep(0.1)
     assert 'id="whatif-completed">3<' in page
+    assert _counts(platform) == before  # the job wrote to no table
     assert "Không hồ sơ nào dừng lại." in page
     assert "Kết quả kiểm tra hồ sơ?" in page  # the draft's change, beside the report
     assert auth.client.get(job.replace(job.rsplit("/", 1)[1], "0" * 16)).status_code == 404
 
 
 def test_a_test_run_takes_decisions_by_hand_and_stores_nothing(platform, auth):
-    from tests.engine.test_whatif import _counts
-
     auth.login("phantich")
     url = f"{EDITOR}/test-run"
     before = _counts(platform)
