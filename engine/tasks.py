@@ -259,6 +259,7 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
                 _store_signature(p, session, user, dossier, document, signature)
             step.settled.add(task.task_guid)
             step.completed_by[task.spec_name] = user.id
+            spiff_task.internal_data[runtime.COMPLETED_BY] = user.id
             spiff_task.data.update(clean)
             spiff_task.run()
 
