@@ -113,12 +113,20 @@ _FACTS = select(
     select(func.count()).select_from(Payment)
     .where(Payment.dossier_id == _BY_DOSSIER, Payment.status == "paid").scalar_subquery(),
     exists().where(IdentityLink.user_id == bindparam("user_id")))
-# The result is a document the step itself may just have made: read through the session,
-# whose autoflush writes it first.
+# The result: a document made in an earlier step, or in this one (then still to be written).
 _RESULT = (select(Document.id).where(Document.dossier_id == bindparam("dossier_id"),
                                      Document.kind == "generated",
                                      ~Document.name.like("slip-%"))
            .order_by(Document.id.desc()).limit(1))
+
+
+def _result_id(session: Session, dossier: Dossier) -> int | None:
+    """The id of the dossier's result document. A document this step made is written first
+    (its id comes with the write); otherwise no ORM flush, which would send the locked
+    dossier's changes early, in an update of their own."""
+    if any(isinstance(obj, Document) for obj in session.new):
+        session.flush()
+    return session.connection().execute(_RESULT, {"dossier_id": dossier.id}).scalar()
 
 
 def _facts(session: Session, dossier: Dossier) -> tuple[int, int, bool]:
@@ -138,8 +146,8 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: 
     _sent, paid, verified = facts or _facts(session, dossier)
     fee = meta.get("fee")
     paid = paid if isinstance(fee, dict) and fee.get("amount") else 0
-    result = session.execute(_RESULT, {"dossier_id": dossier.id}).scalar() \
-        if dossier.status in ("processed", "returned") else None
+    result = _result_id(session, dossier) if dossier.status in ("processed", "returned") \
+        else None
     return {
         "protocol": PROTOCOL, "local_code": dossier.code, "sequence": sequence,
         "status": dossier.status,
