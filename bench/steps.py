@@ -18,6 +18,13 @@ to in-memory, and per task completion: wall ms, client CPU ms and **SQL round tr
 ``engine.tasks.complete`` runs: there is no pool pre-ping). Then the saved state per
 finished dossier, in bytes as stored. Results go to ``bench/steps-results.json``.
 
+Last, **the ceiling** of the ratio on this machine: how many transactions a licence
+lifecycle commits (submission, claims and completions; the harness's look-ups are not
+counted), and what the smallest durable transaction costs on each database (lock a row,
+update it, insert one, commit: PostgreSQL waits for its write-ahead log to reach the disk).
+No implementation that commits each action durably can run a lifecycle faster than the
+engine in memory plus that many of those transactions, which bounds its ratio.
+
 PostgreSQL is expected at ``--database-url`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/motcua_bench_steps``; DROPPED and recreated).
 """
@@ -37,7 +44,7 @@ from pathlib import Path
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from bench import fixtures, runners
 from bench.lifecycle import postgres_reachable
@@ -226,6 +233,66 @@ def memory(target: Target, n: int) -> dict:
     return {"plain": plain_rate, "licence": licence.per_second}
 
 
+FLOOR_TABLE = "bench_floor"
+
+
+def durable_floor(db, n: int = 200) -> dict:
+    """The median and 10th-percentile wall time of the smallest durable transaction on
+    ``db`` (a :class:`engine.db.Database`): lock a row, update it, insert one, commit."""
+    with db.engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
+        conn.execute(text(f"CREATE TABLE {FLOOR_TABLE} (id INTEGER PRIMARY KEY, n INTEGER)"))
+        conn.execute(text(f"INSERT INTO {FLOOR_TABLE} VALUES (1, 0)"))
+    lock = "" if db.engine.dialect.name == "sqlite" else " FOR UPDATE"
+    times = []
+    try:
+        for i in range(n + 10):
+            start = time.perf_counter()
+            with db.engine.begin() as conn:
+                conn.execute(text(f"SELECT n FROM {FLOOR_TABLE} WHERE id = 1{lock}")).scalar()
+                conn.execute(text(f"UPDATE {FLOOR_TABLE} SET n = n + 1 WHERE id = 1"))
+                conn.execute(text(f"INSERT INTO {FLOOR_TABLE} VALUES (:id, 0)"), {"id": i + 2})
+            times.append(time.perf_counter() - start)
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {FLOOR_TABLE}"))
+    times = sorted(times[10:])
+    return {"median_ms": 1000 * times[len(times) // 2], "p10_ms": 1000 * times[len(times) // 10]}
+
+
+def commits_per_lifecycle(target: Target) -> float:
+    """Transactions a licence lifecycle commits, the harness's look-ups left out."""
+    counted = {"commits": 0}
+    lookup = fixtures.open_task_id
+
+    def looked_up(*args, **kwargs):
+        counted["commits"] -= 1  # its read transaction ends in a commit too
+        return lookup(*args, **kwargs)
+
+    def committed(*args) -> None:
+        counted["commits"] += 1
+
+    fixtures.open_task_id = looked_up
+    event.listen(target.p.db.engine, "commit", committed)
+    try:
+        runners.run_persisted(target.p, target.nosign, target.licence_users, target.scenario,
+                              target.files, 3)
+    finally:
+        event.remove(target.p.db.engine, "commit", committed)
+        fixtures.open_task_id = lookup
+    return counted["commits"] / 3
+
+
+def ceiling(target: Target, memory_per_s: float) -> dict:
+    """The best ratio a lifecycle of durable transactions could reach here (see the module
+    docstring)."""
+    floor = durable_floor(target.p.db)
+    commits = commits_per_lifecycle(target)
+    memory_ms = 1000 / memory_per_s
+    return {**floor, "commits_per_lifecycle": commits,
+            "ratio_ceiling": memory_ms / (memory_ms + commits * floor["median_ms"])}
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.steps", description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=100, help="persisted lifecycles per case (100)")
@@ -266,6 +333,7 @@ def main(argv=None) -> dict:
                 result["ratio_to_memory"] = result["lifecycles_per_s"] / mem[diagram]
                 out["cases"][f"{target.label}, {diagram}"] = result
             out["cases"][f"{target.label}, state"] = target.state_bytes()
+            out["cases"][f"{target.label}, ceiling"] = ceiling(target, mem["licence"])
             out["cases"][f"{target.label}, accepting"] = target.accept(args.n_accept)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -293,6 +361,12 @@ def _print(out: dict) -> None:
                   f"{row['background']['p95_ms']:.0f} ms p95 with the job on a background "
                   f"thread; {row['in the request']['median_ms']:.0f} ms median with it in "
                   "the request's thread")
+    for name, row in out["cases"].items():
+        if "ratio_ceiling" in row:
+            print(f"{name}: a licence lifecycle commits {row['commits_per_lifecycle']:.1f} "
+                  f"transactions; the smallest durable one takes {row['median_ms']:.2f} ms "
+                  f"median ({row['p10_ms']:.2f} ms p10), so no lifecycle of durable steps "
+                  f"beats {row['ratio_ceiling']:.3f} × in-memory here")
     for name, row in out["cases"].items():
         if "mean_bytes" in row:
             print(f"{name}: saved state per finished dossier {row['mean_bytes']:.0f} B mean, "

@@ -270,15 +270,35 @@ def _count(n: int) -> int:
 
 def load_calendar(session: Session) -> WorkingCalendar:
     """The calendar with every :class:`engine.models.CalendarOverride` row applied and the
-    administrator's close of day and afternoon cut-off (:mod:`engine.settings`)."""
-    from sqlalchemy import select
+    administrator's close of day and afternoon cut-off (:mod:`engine.settings`).
 
-    from engine.models import CalendarOverride
-    from engine.settings import day_times
+    Read in one Core statement on the session's connection: a step asks for it in the
+    middle of its work, and the ORM's execute path (with its autoflush of the step's
+    pending changes) cost more than the query. Neither table is written by a step."""
+    from engine.settings import day_times_of
 
-    rows = session.execute(select(CalendarOverride.day, CalendarOverride.kind,
-                                  CalendarOverride.note)).all()
-    return _calendar(tuple(sorted(rows)), day_times(session))
+    rows = session.connection().execute(_inputs()).all()
+    overrides = tuple(sorted((day, kind, note) for day, kind, note, key, _ in rows
+                             if key is None))
+    stored = {key: value for _, _, _, key, value in rows if key is not None}
+    return _calendar(overrides, day_times_of(stored))
+
+
+@lru_cache(maxsize=1)
+def _inputs():
+    """The overrides and the two day-time settings as one statement (a UNION ALL whose
+    rows are either an override or a setting)."""
+    from sqlalchemy import Date, String, Text, null, select, union_all
+
+    from engine.models import CalendarOverride, PlatformSetting
+    from engine.settings import DAY_TIMES
+
+    return union_all(
+        select(CalendarOverride.day, CalendarOverride.kind, CalendarOverride.note,
+               null().cast(String(80)).label("key"), null().cast(Text).label("value")),
+        select(null().cast(Date), null().cast(String(10)), null().cast(String(255)),
+               PlatformSetting.key, PlatformSetting.value)
+        .where(PlatformSetting.key.in_(DAY_TIMES)))
 
 
 @lru_cache(maxsize=16)

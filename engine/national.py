@@ -57,12 +57,12 @@ import json
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from . import clock, outbox
 from .httpjson import NoAnswer, post_json
-from .identity import is_verified
+from .identity_models import IdentityLink
 from .models import Document, Dossier, Outbox
 from .payment_models import Payment
 from .standin_store import JsonLinesStore
@@ -100,28 +100,54 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-# Built once (a step reads them with every status change): payments, the result, records.
-_PAID = select(func.count()).select_from(Payment).where(
-    Payment.dossier_id == bindparam("dossier_id"), Payment.status == "paid")
+# Built once (a step reads them with every status change). What a record needs from other
+# tables comes in one statement sent on the step's connection: Core, so no autoflush of the
+# step's pending ORM changes. None of it is written by a step: payments are settled in their
+# own transaction (the worker delivers the diagram's ``payment_confirmed`` message later),
+# identities are linked at sign-in, and the step's own records wait in its unit of work
+# (``unit.national_sequence`` counts them).
+_BY_DOSSIER = bindparam("dossier_id")
+_FACTS = select(
+    select(func.count()).select_from(Outbox)
+    .where(Outbox.dossier_id == _BY_DOSSIER, Outbox.kind == KIND).scalar_subquery(),
+    select(func.count()).select_from(Payment)
+    .where(Payment.dossier_id == _BY_DOSSIER, Payment.status == "paid").scalar_subquery(),
+    exists().where(IdentityLink.user_id == bindparam("user_id")))
+# The result: a document made in an earlier step, or in this one (then still to be written).
 _RESULT = (select(Document.id).where(Document.dossier_id == bindparam("dossier_id"),
                                      Document.kind == "generated",
                                      ~Document.name.like("slip-%"))
            .order_by(Document.id.desc()).limit(1))
-_SENT = select(func.count()).select_from(Outbox).where(
-    Outbox.dossier_id == bindparam("dossier_id"), Outbox.kind == KIND)
+
+
+def _result_id(session: Session, dossier: Dossier) -> int | None:
+    """The id of the dossier's result document. A document this step made is written first
+    (its id comes with the write); otherwise no ORM flush, which would send the locked
+    dossier's changes early, in an update of their own."""
+    if any(isinstance(obj, Document) for obj in session.new):
+        session.flush()
+    return session.connection().execute(_RESULT, {"dossier_id": dossier.id}).scalar()
+
+
+def _facts(session: Session, dossier: Dossier) -> tuple[int, int, bool]:
+    """``(records queued before this transaction, paid payments, identity verified)``."""
+    sent, paid, verified = session.connection().execute(
+        _FACTS, {"dossier_id": dossier.id, "user_id": dossier.applicant_id}).one()
+    return sent or 0, paid or 0, bool(verified)
 
 
 def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: dict,
-                 calendar) -> dict:
+                 calendar, facts: tuple[int, int, bool] | None = None) -> dict:
     """The dossier's record as of now (DOMAIN.md §4's fields), from the version's ``meta``
-    and the working ``calendar`` the step already holds."""
+    and the working ``calendar`` the step already holds (``facts``: :func:`_facts`, when
+    the caller has read them)."""
     from .deadlines import processing_working_days
 
+    _sent, paid, verified = facts or _facts(session, dossier)
     fee = meta.get("fee")
-    paid = session.execute(_PAID, {"dossier_id": dossier.id}).scalar() \
-        if isinstance(fee, dict) and fee.get("amount") else 0
-    result = session.execute(_RESULT, {"dossier_id": dossier.id}).scalar() \
-        if dossier.status in ("processed", "returned") else None
+    paid = paid if isinstance(fee, dict) and fee.get("amount") else 0
+    result = _result_id(session, dossier) if dossier.status in ("processed", "returned") \
+        else None
     return {
         "protocol": PROTOCOL, "local_code": dossier.code, "sequence": sequence,
         "status": dossier.status,
@@ -138,7 +164,7 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: 
         "result_code": str(result) if result else None,
         "result_file_url": f"{p.settings.public_url}/tai-lieu/{result}" if result else None,
         "digitised": False, "from_citizen_store": False,
-        "vneid_verified": is_verified(session, dossier.applicant_id),
+        "vneid_verified": verified,
     }
 
 
@@ -151,8 +177,10 @@ def record_status(step, *, first: bool = False) -> str | None:
     session, p, dossier = step.session, step.platform, step.dossier
     sequences = unit_of(session).national_sequence
     last = (0, None) if first else sequences.get(dossier.id)
+    facts = None
     if last is None:
-        last = (session.execute(_SENT, {"dossier_id": dossier.id}).scalar() or 0, None)
+        facts = _facts(session, dossier)
+        last = (facts[0], None)
     number, status = last
     if status == dossier.status:
         return None
@@ -160,7 +188,7 @@ def record_status(step, *, first: bool = False) -> str | None:
     sequences[dossier.id] = (number, dossier.status)
     key = f"{dossier.code}:national:{number:04d}"
     record = build_record(session, p, dossier, number, meta=step.version.meta or {},
-                          calendar=step.calendar)
+                          calendar=step.calendar, facts=facts)
     outbox.enqueue(session, key=key, kind=KIND, recipient=RECIPIENT,
                    subject=f"{dossier.status} #{number}",
                    body=json.dumps(record, ensure_ascii=False), dossier_id=dossier.id)

@@ -206,11 +206,24 @@ def _write_rows(step: Step) -> rows.Wanted:
 
 def _earlier_assignee(step: Step, spec_name: str) -> int | None:
     """Who completed the dossier's last ``spec_name`` task (``sameAssigneeAs``): in this
-    step (its row is still queued), or in an earlier, committed one."""
+    step (its row is still queued), as the workflow remembers it (:data:`COMPLETED_BY`),
+    or, for a task completed before workflows remembered it, from the task rows."""
     if spec_name in step.completed_by:
         return step.completed_by[spec_name]
-    return step.session.execute(_EARLIER_ASSIGNEE, {"dossier_id": step.dossier.id,
-                                                    "spec_name": spec_name}).scalar()
+    remembered = [task for task in step.workflow.get_tasks(state=TaskState.COMPLETED)
+                  if COMPLETED_BY in task.internal_data and rows.spec_name(task) == spec_name]
+    if remembered:
+        return max(remembered, key=lambda task: task.last_state_change
+                   ).internal_data[COMPLETED_BY]
+    # On the connection: the rows it reads are committed ones, and the ORM's autoflush
+    # would send the locked dossier's changes early, in an update of their own.
+    return step.session.connection().execute(
+        _EARLIER_ASSIGNEE, {"dossier_id": step.dossier.id, "spec_name": spec_name}).scalar()
+
+
+#: The key of a completed user task's internal data that holds the id of the officer who
+#: completed it (``sameAssigneeAs`` reads it without a query).
+COMPLETED_BY = "motcua_completed_by"
 
 
 _EARLIER_ASSIGNEE = (select(HumanTask.completed_by_id)

@@ -16,6 +16,7 @@ Nothing here is read on a hot path more than once a step: :func:`values` is one 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, time
 
 from sqlalchemy import select
@@ -55,9 +56,18 @@ def parse_time(text: str, key: str = "time") -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+#: The settings the working calendar counts with.
+DAY_TIMES = ("close_of_day", "afternoon_cutoff")
+
+
 def day_times(session: Session) -> tuple[time, time]:
     """``(close_of_day, afternoon_cutoff)`` as the calendar counts with them."""
-    current = values(session)
+    return day_times_of(values(session))
+
+
+def day_times_of(stored: Mapping[str, str]) -> tuple[time, time]:
+    """:func:`day_times` from stored settings (missing ones are the defaults)."""
+    current = {**DEFAULTS, **stored}
     return (parse_time(current["close_of_day"], "close_of_day"),
             parse_time(current["afternoon_cutoff"], "afternoon_cutoff"))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from . import audit, casefile, clock, forms, outside, runtime
@@ -25,7 +25,7 @@ from .dossier_view import dossier_view
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .forms import form_schema
 from .inbox import all_tasks
-from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion
+from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion, User
 from .step import store
 from .step.load import VERSIONS, WITH_DOSSIER
 from .vocabulary import RoleCode
@@ -85,12 +85,12 @@ _LOCK_FOR_TASK = (
     .with_for_update(of=Dossier).options(*WITH_DOSSIER)
     .execution_options(populate_existing=True))
 _TASK_AND_STATE = (
-    select(HumanTask, Instance.state, ProcedureVersion.content_hash, Agency.code)
+    select(*HumanTask.__table__.c, Instance.state, ProcedureVersion.content_hash,
+           Agency.code.label("agency_code"))
     .join(Instance, Instance.dossier_id == HumanTask.dossier_id)
     .join(ProcedureVersion, ProcedureVersion.id == bindparam("version_id"))
     .outerjoin(Agency, Agency.id == HumanTask.agency_id)
-    .where(HumanTask.id == bindparam("task_id"))
-    .execution_options(populate_existing=True))
+    .where(HumanTask.id == bindparam("task_id")))
 
 
 def _lock_for_task(session: Session, task_id: int) -> Dossier:
@@ -105,9 +105,10 @@ def _lock_for_task(session: Session, task_id: int) -> Dossier:
 
 @dataclass
 class _Locked:
-    """A task read under its dossier's lock, with what its step needs."""
+    """A task read under its dossier's lock, with what its step needs (the task as a row of
+    its columns: a step changes it with a Core write, :func:`engine.step.store.complete_task`)."""
 
-    task: HumanTask
+    task: Row
     dossier: Dossier
     agency_code: str | None
     state: bytes
@@ -119,10 +120,9 @@ def _read_locked(session: Session, task_id: int) -> _Locked:
     dossier, the saved workflow, the version's content hash and the task's agency code:
     two statements."""
     dossier = _lock_for_task(session, task_id)
-    row = session.execute(_TASK_AND_STATE, {"task_id": task_id,
-                                            "version_id": dossier.version_id}).one()
-    task, state, content_hash, agency_code = row
-    return _Locked(task, dossier, agency_code, state, content_hash)
+    task = session.connection().execute(_TASK_AND_STATE, {
+        "task_id": task_id, "version_id": dossier.version_id}).one()
+    return _Locked(task, dossier, task.agency_code, task.state, task.content_hash)
 
 
 def get_task(p, user, task_id: int) -> dict:
@@ -146,14 +146,21 @@ def get_task(p, user, task_id: int) -> dict:
         return view
 
 
-def _check_open(task: HumanTask, user) -> None:
+def _check_open(session: Session, task: HumanTask | Row, user) -> None:
+    """A Conflict unless ``task`` (an object or a row of its columns) is open and unclaimed
+    or claimed by ``user``."""
+    def name(user_id: int | None) -> str:
+        found = session.get(User, user_id) if user_id else None
+        return found.full_name if found else ""
+
     if task.status != "open":
-        who = task.completed_by.full_name if task.completed_by else ""
+        who = name(task.completed_by_id)
         raise Conflict(f"This task was already {task.status}{' by ' + who if who else ''}.",
                        vi="Công việc này đã được xử lý" + (f" bởi {who}." if who else "."))
     if task.assignee_id not in (None, user.id):
-        raise Conflict(f"This task is claimed by {task.assignee.full_name}.",
-                       vi=f"Công việc này đã được {task.assignee.full_name} nhận xử lý.")
+        who = name(task.assignee_id)
+        raise Conflict(f"This task is claimed by {who}.",
+                       vi=f"Công việc này đã được {who} nhận xử lý.")
 
 
 def claim(p, user, task_id: int) -> dict:
@@ -165,7 +172,7 @@ def claim(p, user, task_id: int) -> dict:
             .where(HumanTask.id == task_id).execution_options(populate_existing=True)).one()
         if not _may_act(user, task, agency_code, dossier.applicant_id):
             raise PermissionDenied("This task is not for you.", vi="Công việc này không dành cho bạn.")
-        _check_open(task, user)
+        _check_open(session, task, user)
         if task.assignee_id is None:
             task.assignee_id = user.id
             audit.append(session, actor=user.username, action="claim", dossier_id=task.dossier_id,
@@ -222,7 +229,7 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
         task, dossier = locked.task, locked.dossier
         if not _may_act(user, task, locked.agency_code, dossier.applicant_id):
             raise PermissionDenied("This task is not for you.", vi="Công việc này không dành cho bạn.")
-        _check_open(task, user)
+        _check_open(session, task, user)
         version = VERSIONS.get(session, dossier.version_id, locked.content_hash)
         sign_name = (task.properties or {}).get("signDocument")
         document = None
@@ -259,6 +266,7 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
                 _store_signature(p, session, user, dossier, document, signature)
             step.settled.add(task.task_guid)
             step.completed_by[task.spec_name] = user.id
+            spiff_task.internal_data[runtime.COMPLETED_BY] = user.id
             spiff_task.data.update(clean)
             spiff_task.run()
 

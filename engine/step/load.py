@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..errors import NotFound
-from ..models import Dossier, Instance, ProcedureVersion
+from ..models import Dossier, Instance, Procedure, ProcedureVersion, User
 from ..unit import unit_of
 from . import store
 
@@ -76,9 +76,12 @@ VERSIONS = _VersionCache()
 
 #: What comes with a locked dossier row in the same statement: its agency, applicant and
 #: procedure, which notifications, slips and a new process's data name (each would
-#: otherwise be a round trip of its own); never the version's metadata.
-WITH_DOSSIER = (joinedload(Dossier.agency), joinedload(Dossier.applicant),
-                joinedload(Dossier.procedure))
+#: otherwise be a round trip of its own); never the version's metadata, and not the
+#: agencies that the applicant's and the procedure's own mappings would join in (a step
+#: names the dossier's agency; the two others are read if something asks for them).
+WITH_DOSSIER = (joinedload(Dossier.agency),
+                joinedload(Dossier.applicant).lazyload(User.agency),
+                joinedload(Dossier.procedure).lazyload(Procedure.agency))
 
 
 # Built once: a statement object remembers its cache key, so running it again costs no

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import tuple_, update
+from sqlalchemy import inspect, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, clock
-from ..models import HumanTask, Instance, Timer, WaitingMessage
+from ..models import Dossier, HumanTask, Instance, Timer, WaitingMessage
 from ..unit import KEY, Unit, unit_of
 from . import rows
 from .sql import Template, Write, insert_rows, param, send
@@ -145,10 +146,48 @@ def flush(session: Session) -> None:
         send(session, unit.take_writes())
 
 
+_DOSSIER_UPDATES: dict[tuple[str, ...], Template] = {}
+
+
+def _dossier_update(columns: tuple[str, ...]) -> Template:
+    found = _DOSSIER_UPDATES.get(columns)
+    if found is None:
+        found = _DOSSIER_UPDATES[columns] = _update(Dossier.__table__, "id", columns)
+    return found
+
+
+def locked_dossier_writes(session: Session, unit: Unit) -> list[Write]:
+    """The changed columns of the dossiers this transaction locked (a step's status,
+    appointment, clock), as writes to send with the others instead of an ORM update of
+    their own; the objects then hold them as their committed values. A dossier with a
+    changed relationship is left to the ORM."""
+    out = []
+    for obj in list(session.dirty):
+        if type(obj) is not Dossier or obj.id not in unit.locked:
+            continue
+        state = inspect(obj)
+        if any(state.attrs[r.key].history.has_changes() for r in state.mapper.relationships):
+            continue
+        changed = {}
+        for attr in state.mapper.column_attrs:
+            added = state.attrs[attr.key].history.added
+            if added:
+                changed[attr.key] = added[0]
+        if not changed:
+            continue
+        changed["updated_at"] = clock.now()
+        for key, value in changed.items():
+            set_committed_value(obj, key, value)
+        out.append(Write(_dossier_update(tuple(sorted(changed))), {"id": obj.id, **changed}))
+    return out
+
+
 def send_pending(session: Session, unit: Unit) -> None:
-    """At commit: the ORM's changes, then the queued writes and the chained audit events."""
+    """At commit: the ORM's changes, then the queued writes (with the locked dossiers'
+    changes: :func:`locked_dossier_writes`) and the chained audit events."""
+    writes = locked_dossier_writes(session, unit)
     session.flush()
-    writes = unit.take_writes()
+    writes += unit.take_writes()
     events = unit.take_audit()
     if events:
         writes += audit.chain(session, events)

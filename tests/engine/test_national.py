@@ -161,3 +161,29 @@ def test_the_stand_in_checks_order_and_says_what_it_is(platform, sequence, statu
     assert client.post(f"{national.SANDBOX_PATH}/records", json={}).status_code == 401
     assert "không phải hệ thống thật" in client.get(f"{national.SANDBOX_PATH}/").get_data(
         as_text=True)
+
+
+def test_the_processed_record_names_the_signed_result(platform):
+    """The record of a processed dossier carries its result: the signed licence (its last
+    revision, not a slip), by id and by its public address."""
+    from engine import tasks
+    from engine.models import Document
+    from tests.scenario import open_task, user
+
+    code = submit(platform)
+    complete(platform, code, "Task_Receive", "motcua", {"reception_decision": "accept"})
+    complete(platform, code, "Task_Appraise", "chuyenvien", {
+        "recommendation": "approve", "appraisal_notes": "Đạt.",
+        "licence_number": "GP-56-0042"}, claim=True)
+    complete(platform, code, "Task_Approve", "lanhdao", {"head_decision": "approve"})
+    for spec, who in (("Task_SignHandler", "chuyenvien"), ("Task_SignHead", "lanhdao")):
+        tasks.complete(platform, user(platform, who), open_task(platform, code, spec).id,
+                       {"confirm": True}, passphrase="demo")
+    record = json.loads(sync_rows(platform)[-1].body)
+    with platform.db.read() as session:
+        dossier_id = session.execute(select(Dossier.id).where(Dossier.code == code)).scalar()
+        results = session.execute(select(Document.id, Document.name).where(
+            Document.dossier_id == dossier_id, Document.kind == "generated")).all()
+    licence = max(doc_id for doc_id, name in results if not name.startswith("slip-"))
+    assert (record["status"], record["result_code"]) == ("processed", str(licence))
+    assert record["result_file_url"].endswith(f"/tai-lieu/{licence}")

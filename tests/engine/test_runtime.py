@@ -157,3 +157,56 @@ def test_find_task_takes_any_id_and_finds_nothing_for_a_bad_one(platform):
 
     assert runtime.run_step(platform, dossier_id(platform, code), look,
                             actor="test") == (True, None, None)
+
+
+def _approve_after_appraisal(p, statements: list[str], before_approval=lambda: None
+                             ) -> HumanTask:
+    """The licence up to the head's approval; the statements the approval sends; the
+    signing task it opens."""
+    from sqlalchemy import event
+
+    from engine import tasks
+    from tests.engine.factories import submit as submit_licence
+    from tests.scenario import open_task, user
+
+    code = submit_licence(p)
+    for spec, who, data in (
+            ("Task_Receive", "motcua", {"reception_decision": "accept"}),
+            ("Task_Appraise", "chuyenvien", {"recommendation": "approve",
+                                             "appraisal_notes": "Đủ điều kiện.",
+                                             "licence_number": "GP-56-0009"})):
+        tasks.complete(p, user(p, who), open_task(p, code, spec).id, data)
+    approve = open_task(p, code, "Task_Approve").id
+    before_approval()
+
+    def sent(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(p.db.engine, "before_cursor_execute", sent)
+    try:
+        tasks.complete(p, user(p, "lanhdao"), approve, {"head_decision": "approve"})
+    finally:
+        event.remove(p.db.engine, "before_cursor_execute", sent)
+    return open_task(p, code, "Task_SignHandler")
+
+
+def test_the_signing_step_goes_to_who_appraised_as_the_workflow_remembers_it(platform):
+    """``sameAssigneeAs``: the workflow keeps who completed each user task, so the step
+    that opens the signing task assigns it without asking the task rows."""
+    from tests.scenario import user
+
+    statements: list[str] = []
+    sign = _approve_after_appraisal(platform, statements)
+    assert sign.assignee_id == user(platform, "chuyenvien").id
+    assert not [s for s in statements if s.startswith("SELECT human_task.completed_by_id")]
+
+
+def test_a_workflow_saved_before_it_remembered_assignees_asks_the_task_rows(platform,
+                                                                            monkeypatch):
+    from tests.scenario import user
+
+    statements: list[str] = []
+    sign = _approve_after_appraisal(platform, statements, lambda: monkeypatch.setattr(
+        runtime, "COMPLETED_BY", "a key no saved workflow holds"))
+    assert sign.assignee_id == user(platform, "chuyenvien").id
+    assert [s for s in statements if s.startswith("SELECT human_task.completed_by_id")]

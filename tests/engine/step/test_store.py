@@ -120,3 +120,31 @@ def test_nothing_is_written_when_the_step_rolls_back(platform):
     except KeyError:
         pass
     assert rows(platform, Timer, dossier_id, "task_guid") == before
+
+
+def test_a_locked_dossiers_changes_join_the_queued_writes(platform):
+    """The columns a step changes on the dossier it locked leave with the other writes
+    (one statement on PostgreSQL), not as an ORM update of their own; a dossier the
+    transaction did not lock is left to the ORM."""
+    from engine.unit import unit_of
+
+    dossier_id, code = dossier_of(platform)
+    other_id, _ = dossier_of(platform)
+    with platform.db.transaction() as session:
+        locked, other = session.get(Dossier, dossier_id), session.get(Dossier, other_id)
+        unit_of(session).locked.add(dossier_id)
+        before = locked.updated_at
+        locked.status, locked.supplement_count = "accepted", 2
+        other.status = "accepted"
+        writes = store.locked_dossier_writes(session, unit_of(session))
+        assert [sorted(w.values) for w in writes] == [
+            ["id", "status", "supplement_count", "updated_at"]]
+        assert not session.is_modified(locked) and session.is_modified(other)
+        assert locked.status == "accepted"  # the object holds what is written
+        unit_of(session).writes.extend(writes)
+    with platform.db.read() as session:
+        found = {d.id: d for d in session.execute(
+            select(Dossier).where(Dossier.id.in_([dossier_id, other_id]))).scalars()}
+    assert (found[dossier_id].status, found[dossier_id].supplement_count) == ("accepted", 2)
+    assert found[dossier_id].updated_at > before
+    assert found[other_id].status == "accepted"
