@@ -166,19 +166,11 @@ def test_the_stand_in_checks_order_and_says_what_it_is(platform, sequence, statu
 def test_the_processed_record_names_the_signed_result(platform):
     """The record of a processed dossier carries its result: the signed licence (its last
     revision, not a slip), by id and by its public address."""
-    from engine import tasks
     from engine.models import Document
-    from tests.scenario import open_task, user
+    from tests.engine.test_slips import approve_and_sign
 
     code = submit(platform)
-    complete(platform, code, "Task_Receive", "motcua", {"reception_decision": "accept"})
-    complete(platform, code, "Task_Appraise", "chuyenvien", {
-        "recommendation": "approve", "appraisal_notes": "Đạt.",
-        "licence_number": "GP-56-0042"}, claim=True)
-    complete(platform, code, "Task_Approve", "lanhdao", {"head_decision": "approve"})
-    for spec, who in (("Task_SignHandler", "chuyenvien"), ("Task_SignHead", "lanhdao")):
-        tasks.complete(platform, user(platform, who), open_task(platform, code, spec).id,
-                       {"confirm": True}, passphrase="demo")
+    approve_and_sign(platform, code)
     record = json.loads(sync_rows(platform)[-1].body)
     with platform.db.read() as session:
         dossier_id = session.execute(select(Dossier.id).where(Dossier.code == code)).scalar()

@@ -156,17 +156,22 @@ def test_control_slip_marks_early_and_late_steps(platform):
         slips.control_slip(platform, code, user(platform, "congdan"))  # someone else
 
 
+def approve_and_sign(p, code: str) -> None:
+    """The licence's approved path from reception to the head's signature."""
+    complete(p, code, "Task_Receive", "motcua", {"reception_decision": "accept"})
+    complete(p, code, "Task_Appraise", "chuyenvien", {
+        "recommendation": "approve", "appraisal_notes": "Đủ điều kiện.",
+        "licence_number": "GP-56-0001"}, claim=True)
+    complete(p, code, "Task_Approve", "lanhdao", {"head_decision": "approve"})
+    for spec, who in (("Task_SignHandler", "chuyenvien"), ("Task_SignHead", "lanhdao")):
+        row = open_task(p, code, spec)
+        tasks.complete(p, user(p, who), row.id, {"confirm": True}, passphrase="demo")
+
+
 def test_the_approved_path_ends_with_the_control_slip_attached_to_the_result_e_mail(platform):
     clock.travel_to(THURSDAY)
     code = submit(platform)
-    complete(platform, code, "Task_Receive", "motcua", {"reception_decision": "accept"})
-    complete(platform, code, "Task_Appraise", "chuyenvien", {
-        "recommendation": "approve", "appraisal_notes": "Đủ điều kiện.",
-        "licence_number": "GP-56-0001"}, claim=True)
-    complete(platform, code, "Task_Approve", "lanhdao", {"head_decision": "approve"})
-    for spec, who in (("Task_SignHandler", "chuyenvien"), ("Task_SignHead", "lanhdao")):
-        row = open_task(platform, code, spec)
-        tasks.complete(platform, user(platform, who), row.id, {"confirm": True}, passphrase="demo")
+    approve_and_sign(platform, code)
     _doc, pdf = slip(platform, code, "06")  # Circular 03/2025 numbers the control slip 06
     text = text_of(pdf)
     assert "Tổ chức, cá nhân (nhận kết quả)" in text and "Tình trạng hồ sơ: Đã giải quyết xong" in text
