@@ -373,3 +373,16 @@ def test_a_test_run_is_walked_by_hand_and_its_path_drawn(platform, portal, brows
     expect(analyst.locator(".djs-element.studio-taken").first).to_be_attached()
     assert _counts(platform) == before  # the run lives in the session only
     assert analyst.errors == []
+
+
+def test_code_text_draws_vietnamese_whole_across_the_portal(platform, portal, browser):
+    """``.code`` (codes, file and column names, expressions) is monospace portal-wide; the
+    Vietnamese letters a monospace face lacks come whole from a face that has them."""
+    page = sign_in(browser, portal, "phantich", viewport=(1366, 768))
+    page.goto(f"{portal}/")
+    # what an import's error table shows for a column named in Vietnamese
+    page.evaluate("""() => { const td = document.createElement('span');
+      td.className = 'code'; td.id = 'column'; td.textContent = 'Số hồ sơ, Tên tổ chức, Địa chỉ';
+      document.querySelector('main').appendChild(td); }""")
+    drawn_whole(page, "#column")
+    assert page.errors == []
