@@ -147,6 +147,11 @@ def test_analyst_edits_validates_and_deploys_the_licence_diagram(platform, porta
     expect(holder).to_contain_text("chưa có người nhận")
     expect(holder).to_contain_text("Hạn:")
     expect(shape(officer, "Task_Receive")).to_have_class("djs-element djs-shape studio-active")
+    # the diagram opens readable where the dossier waits
+    expect(officer.locator("#studio-zoom [data-zoom-level]")).to_have_text("75 %")
+    waiting = shape(officer, "Task_Receive").bounding_box()
+    assert overlaps(officer.locator("#studio-canvas").bounding_box(), waiting["x"], waiting["y"],
+                    waiting["width"], waiting["height"])
     expect(shape(officer, "Task_NotifyReceived")).to_have_class(
         "djs-element djs-shape studio-done")
 
