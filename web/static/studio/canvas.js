@@ -132,7 +132,8 @@
     });
     function show() {
       var zoom = canvas.zoom();
-      level.textContent = Math.round(zoom * 100) + ' %';
+      var text = Math.round(zoom * 100) + ' %';
+      if (level.textContent !== text) { level.textContent = text; }  // announced when it changes
       bar.classList.toggle('studio-zoom--small', zoom < READABLE - 0.005);
     }
     diagram.on('canvas.viewbox.changed', show);
