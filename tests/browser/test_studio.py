@@ -38,18 +38,20 @@ def shape(page, element_id: str):
 
 
 def click(page, element_id: str, *, header: bool = False, double: bool = False) -> None:
-    """Click an element where a person would: its middle (a lane: its header). The mouse
-    goes to coordinates, since a thin flow has no area Playwright calls visible."""
+    """Click an element where a person would: its middle (a lane: its header, above the
+    resize handle a selected lane has mid-edge). The mouse goes to coordinates, since a
+    thin flow has no area Playwright calls visible."""
     box = shape(page, element_id).bounding_box()
     x = box["x"] + (6 if header else box["width"] / 2)
-    y = box["y"] + box["height"] / 2
+    y = box["y"] + box["height"] / (3 if header else 2)
     (page.mouse.dblclick if double else page.mouse.click)(x, y)
 
 
 def click_blank(page) -> None:
-    """Click the empty canvas under the pool (ends direct editing, clears the selection)."""
+    """Click the empty canvas left of the pool, under the palette (ends direct editing,
+    clears the selection)."""
     box = page.locator("#studio-canvas").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 20)
+    page.mouse.click(box["x"] + 12, box["y"] + box["height"] - 12)
 
 
 def select(page, element_id: str, **kwargs) -> None:
@@ -145,6 +147,11 @@ def test_analyst_edits_validates_and_deploys_the_licence_diagram(platform, porta
     expect(holder).to_contain_text("chưa có người nhận")
     expect(holder).to_contain_text("Hạn:")
     expect(shape(officer, "Task_Receive")).to_have_class("djs-element djs-shape studio-active")
+    # the diagram opens readable where the dossier waits
+    expect(officer.locator("#studio-zoom [data-zoom-level]")).to_have_text("75 %")
+    waiting = shape(officer, "Task_Receive").bounding_box()
+    assert overlaps(officer.locator("#studio-canvas").bounding_box(), waiting["x"], waiting["y"],
+                    waiting["width"], waiting["height"])
     expect(shape(officer, "Task_NotifyReceived")).to_have_class(
         "djs-element djs-shape studio-done")
 
@@ -178,22 +185,90 @@ def test_form_editor_previews_as_the_analyst_types(platform, portal, browser):
     assert analyst.errors == []
 
 
-def test_the_editor_opens_fitted_at_1366x768_and_a_builder_edit_shows_in_the_preview(
+# Each label of the diagram (<text>) inside the canvas: its text, and its height on the
+# screen in CSS pixels: its font size times the zoom (the matrix's scale, lanes' rotated).
+_LABELS = """(els, view) => els.map(t => {
+  const r = t.getBoundingClientRect(), m = t.getScreenCTM();
+  const inside = r.width > 0 && r.x < view.x + view.width && r.x + r.width > view.x
+    && r.y < view.y + view.height && r.y + r.height > view.y;
+  const text = [...t.querySelectorAll('tspan')].map(l => l.textContent).join(' ').trim();
+  return inside && text
+    ? [text, parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b)] : null;
+}).filter(Boolean)"""
+
+
+def labels_in_view(page) -> dict[str, float]:
+    view = page.locator("#studio-canvas").bounding_box()
+    return dict(page.eval_on_selector_all("#studio-canvas .djs-element text", _LABELS, view))
+
+
+def shapes(page) -> list[list]:
+    return page.eval_on_selector_all(
+        ".djs-shape:not(.djs-frame)",
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return [e.dataset.elementId, r.x, r.y, r.width, r.height]; })")
+
+
+def overlaps(box: dict, x: float, y: float, width: float, height: float) -> bool:
+    return x < box["x"] + box["width"] and box["x"] < x + width \
+        and y < box["y"] + box["height"] and box["y"] < y + height
+
+
+def test_the_editor_opens_readable_at_1366x768_fits_on_demand_and_a_builder_edit_shows_in_the_preview(
         platform, portal, browser):
     analyst = sign_in(browser, portal, "phantich", viewport=(1366, 768))
     analyst.goto(f"{portal}/studio/procedures/{PROCEDURE}/versions/1/edit")
     analyst.wait_for_selector("body[data-studio-ready]")
     canvas = analyst.locator("#studio-canvas").bounding_box()
     palette = analyst.locator("#studio-canvas .djs-palette").bounding_box()
-    boxes = analyst.eval_on_selector_all(
-        ".djs-shape:not(.djs-frame)",
-        "els => els.map(e => { const r = e.getBoundingClientRect();"
-        " return [e.dataset.elementId, r.x, r.y, r.width, r.height]; })")
+    # The canvas fills the window below a compact head: none of it below the fold.
+    assert canvas["y"] + canvas["height"] <= 768 and canvas["height"] >= 500
+    # The licence fits 1366x768 only with its labels ~3.5 px high: it opens at the
+    # readable zoom instead, at its start, the palette clear of everything drawn.
+    level = analyst.locator("#studio-zoom [data-zoom-level]")
+    expect(level).to_have_text("75 %")
+    opening = labels_in_view(analyst)
+    assert len(opening) > 15 and min(opening.values()) >= 9, opening
+    assert "Nộp hồ sơ" in opening and "Kiểm tra, tiếp nhận hồ sơ" in opening
+    start = shape(analyst, "Start_Submitted").bounding_box()
+    assert overlaps(canvas, start["x"], start["y"], start["width"], start["height"])
+    assert start["x"] >= palette["x"] + palette["width"]
+    for element, x, y, width, height in shapes(analyst):
+        if overlaps(canvas, x, y, width, height):
+            assert not overlaps(palette, x, y, width, height), f"the palette covers {element}"
+    expect(analyst.locator("#studio-zoom .studio-zoom-note")).to_be_hidden()
+
+    # "Xem toàn bộ": the whole flow, clear of the palette, its labels too small to read.
+    analyst.click("#studio-zoom-fit")
+    boxes = shapes(analyst)
     assert len(boxes) > 20
     for element, x, y, width, height in boxes:
         assert canvas["x"] <= x and x + width <= canvas["x"] + canvas["width"] + 1, element
         assert canvas["y"] <= y and y + height <= canvas["y"] + canvas["height"] + 1, element
         assert x >= palette["x"] + palette["width"], f"the palette covers {element}"
+    fitted = labels_in_view(analyst)
+    assert set(opening) < set(fitted) and max(fitted.values()) < 9, fitted
+    expect(analyst.locator("#studio-zoom .studio-zoom-note")).to_be_visible()
+    fit_level = level.inner_text()
+
+    # The keyboard zooms the focused diagram; F shows it whole again.
+    analyst.click("text=Cỡ chữ dễ đọc")
+    expect(level).to_have_text("75 %")
+    click_blank(analyst)
+    analyst.keyboard.press("Control+Minus")
+    expect(level).to_have_text("60 %")
+    analyst.keyboard.press("Control+Equal")
+    expect(level).to_have_text("75 %")
+    analyst.keyboard.press("f")
+    expect(level).to_have_text(fit_level)
+
+    # The side panel folds away: the canvas takes the width.
+    analyst.click("text=Ẩn bảng thuộc tính")
+    expect(analyst.locator("#studio-side")).to_be_hidden()
+    assert analyst.locator("#studio-canvas").bounding_box()["width"] >= 1300
+    analyst.click("text=Hiện bảng thuộc tính")
+    expect(analyst.locator("#props-heading")).to_be_visible()
+
     roles = {r["code"]: r["name_vi"] for r in accounts.list_roles(platform)}
     lane = analyst.locator('.djs-overlays[data-container-id="Lane_Reception"] .studio-role')
     expect(lane).to_have_text(roles["reception"])
@@ -373,3 +448,16 @@ def test_a_test_run_is_walked_by_hand_and_its_path_drawn(platform, portal, brows
     expect(analyst.locator(".djs-element.studio-taken").first).to_be_attached()
     assert _counts(platform) == before  # the run lives in the session only
     assert analyst.errors == []
+
+
+def test_code_text_draws_vietnamese_whole_across_the_portal(platform, portal, browser):
+    """``.code`` (codes, file and column names, expressions) is monospace portal-wide; the
+    Vietnamese letters a monospace face lacks come whole from a face that has them."""
+    page = sign_in(browser, portal, "phantich", viewport=(1366, 768))
+    page.goto(f"{portal}/")
+    # what an import's error table shows for a column named in Vietnamese
+    page.evaluate("""() => { const td = document.createElement('span');
+      td.className = 'code'; td.id = 'column'; td.textContent = 'Số hồ sơ, Tên tổ chức, Địa chỉ';
+      document.querySelector('main').appendChild(td); }""")
+    drawn_whole(page, "#column")
+    assert page.errors == []

@@ -373,8 +373,28 @@
     }
   }
 
+  /** The side panel (properties, problems, tables, forms) folds away to widen the
+   * diagram; the choice is remembered in this browser. */
+  function bindSide() {
+    var button = $('btn-side');
+    var side = $('studio-side');
+    function set(open) {
+      side.hidden = !open;
+      $('studio-workbench').classList.toggle('studio-workbench--wide', !open);
+      button.setAttribute('aria-expanded', String(open));
+      button.textContent = button.getAttribute(open ? 'data-hide' : 'data-show');
+      canvas.resized();
+      try { window.localStorage.setItem('studio-side', open ? 'open' : 'closed'); } catch (e) { /* private mode */ }
+    }
+    button.addEventListener('click', function () { set(side.hidden); });
+    var stored = null;
+    try { stored = window.localStorage.getItem('studio-side'); } catch (e) { /* private mode */ }
+    if (stored === 'closed') { set(false); }
+  }
+
   function start() {
     say(T.loading, 'info');
+    window.StudioFillWindow($('studio-workbench'), function () { if (canvas) { canvas.resized(); } });
     fetch(config.moddle_url).then(function (r) { return r.json(); }).then(function (descriptor) {
       modeler = new window.BpmnJS({container: '#studio-canvas',
                                    moddleExtensions: {spiffworkflow: descriptor},
@@ -392,7 +412,9 @@
     }).then(function (xml) {
       return modeler.importXML(xml);
     }).then(function () {
-      window.StudioFit(modeler);
+      bindSide();
+      window.StudioOpen(modeler);
+      window.StudioZoomBar(modeler, $('studio-zoom'));
       showRoleNames();
       modeler.on('elements.changed', function () {
         clearTimeout(showRoleNames.timer);

@@ -63,7 +63,12 @@
       });
     });
     if (data.roles) { window.StudioRoleNames(viewer, data.roles, labels.unknown_role || ''); }
-    window.StudioFit(viewer);
+    // what the page is about: the step waiting, else the first element marked (a change)
+    var anchor = (data.active || []).concat(Object.keys(data.markers || {}).map(function (id) {
+      return {element: id};
+    })).map(function (item) { return registry.get(item.element); }).filter(Boolean)[0];
+    window.StudioOpen(viewer, anchor);
+    window.StudioZoomBar(viewer, document.getElementById('studio-zoom'), anchor);
     document.body.setAttribute('data-studio-ready', '');
   }
 
