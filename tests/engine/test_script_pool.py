@@ -59,6 +59,20 @@ def test_cheap_code_stays_in_process_and_heavy_code_goes_to_the_pool(pool):
     assert evaluator.is_heavy("[x for x in items]")
     assert evaluator.is_heavy("def f():\n    return 1", "exec")
     assert evaluator.is_heavy("a = " + " + ".join(["len(b)"] * 9), "exec")
+    # a display of names may hold one large value many times: each name counts
+    assert evaluator.is_heavy("x = [" + ", ".join(["a"] * 9) + "]", "exec")
+    assert evaluator.is_heavy("x = {'k': [a, a, a], 'l': (a, a, a, a, a, a)}", "exec")
+    assert not evaluator.is_heavy("x, y = y, x", "exec")
+    assert not evaluator.is_heavy("status in ['a', 'b', ('c', -1), {'d': None}]")
+
+
+def test_what_a_pooled_script_leaves_is_measured_in_the_server(pool):
+    evaluator = make_evaluator(WorkingCalendar(), pool=pool)
+    context = {"fee": 5}
+    script = "a = list(range(999000))\nrows = [a for i in range(999)]\ndel a"
+    with pytest.raises(ScriptError, match="'rows' is too large to keep"):
+        evaluator.execute(script, context)
+    assert context == {"fee": 5}
 
 
 def test_a_stopped_script_fails_its_step_naming_the_element(platform):
