@@ -16,7 +16,7 @@ the limit), and the builtins that walk their argument (``sorted``, ``min``, ``ma
 ``any``, ``all``, ``str`` of a container) are metered: their elements count as steps, as do
 those of a list whose ``sort``, ``count``, ``index`` or ``remove`` compares them. ``seq * n``
 counts ``seq``'s elements through nested containers, and what a run leaves (the task data
-after a script, an expression's value) is counted as saving it would walk it, a value held
+a script adds or changes, an expression's value) is counted as saving it would walk it, a value held
 many times counted each time (:func:`~engine.sandbox_limits.check_kept`).
 Compiled code is cached per source; a condition without calls, operators or loops runs
 unguarded. What the static checks cannot prove cheap (:func:`is_heavy`: loops, functions, or
@@ -343,21 +343,22 @@ class RestrictedEvaluator:
         if self._pooled(script, "exec", context, external_context):
             changed = self.pool.run(self.recipe(), textwrap.dedent(script), "exec",
                                     dict(context), self.timeout, self.max_loop_iterations)
-            check_kept(changed)
+            check_kept({key: value for key, value in changed.items()
+                        if key not in context or context[key] != value})
             context.clear()
             context.update(changed)
             return
         _, namespace, skip = self._run(textwrap.dedent(script), "exec", context,
                                        external_context)
-        kept = {key: value for key, value in namespace.items()
-                if key not in skip and not callable(value)}
         updates = {}
-        for key, value in kept.items():
+        for key, value in namespace.items():
+            if key in skip or callable(value):
+                continue
             if isinstance(value, _UNSAVABLE):
                 raise fail("unsavable", key, type(value).__name__)
             if key not in context or context[key] is not value:
                 updates[key] = value
-        check_kept(kept)
+        check_kept(updates)
         for key in [k for k in context if k not in namespace and k not in skip]:
             del context[key]
         context.update(updates)

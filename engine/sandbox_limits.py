@@ -142,8 +142,8 @@ def _charge(size: int, bits: bool = False) -> None:
 
 
 def check_kept(values: dict[str, Any]) -> None:
-    """Refuse what a run leaves behind (the task data after a script, an expression's value)
-    if, counted as saving or comparing it walks it (a shared element each time it occurs),
+    """Refuse what a run leaves behind (the task data a script adds or changes, an
+    expression's value) if, counted as saving or comparing it walks it (a shared element each time it occurs),
     one value passes :data:`MAX_SIZE` or all of them :data:`MAX_ALLOCATED`: a list holding
     one long list a thousand times costs little to build and a thousand times more to save.
     Counting stops at the limit, so it costs at most that many steps."""

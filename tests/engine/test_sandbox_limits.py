@@ -89,3 +89,7 @@ def test_what_a_script_leaves_is_counted_as_saving_it_would_walk_it():
         evaluator.execute(script, {})
     evaluator.execute("a = list(range(900000))", context)
     assert len(context["a"]) == 900000
+    # only what the script adds or changes is counted: large data it was given stays usable
+    context = {"application": {"note": "x" * 2_000_000}}
+    evaluator.execute("fee = 1", context)
+    assert context["fee"] == 1
