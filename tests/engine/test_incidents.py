@@ -202,3 +202,32 @@ def test_skipping_a_message_delivers_it_past_the_failed_element(platform):
     incidents.skip(platform, "message", message.id, reason="Đã tính tay", actor="quantri")
     assert finished(platform, code) and "ratio" not in data(platform, code)
     assert messages(platform)[0].status == "skipped"
+
+
+def test_a_failed_job_alerts_the_administrators_and_a_retry_produces_it(platform, monkeypatch):
+    from tests.engine.test_jobs import accept, produced_once, the_job
+
+    real = jobs.HANDLERS["slip"]
+
+    def broken(p, work):
+        raise RuntimeError("the seal's token is not plugged in")
+
+    monkeypatch.setitem(jobs.HANDLERS, "slip", broken)
+    code = accept(platform)  # its first try runs after the commit
+    for _ in range(jobs.MAX_ATTEMPTS):
+        clock.travel(timedelta(hours=1))
+        jobs.run_due(platform)
+    job = the_job(platform)
+    assert job.status == "failed"
+    with platform.db.read() as session:
+        [alert] = session.execute(select(Outbox).where(
+            Outbox.recipient == "quantri@example.vn")).scalars()
+    assert code in alert.subject and "token is not plugged in" in alert.body
+    assert "/admin/su-co" in alert.body
+    [item] = incidents.overview(platform)["failed"]
+    assert (item["kind"], item["id"], item["dossier"]) == ("job", job.id, code)
+    monkeypatch.setitem(jobs.HANDLERS, "slip", real)  # the token is plugged in again
+    incidents.retry(platform, "job", job.id, actor="quantri")
+    assert jobs.run_due(platform) == 1
+    produced_once(platform, code)
+    assert incidents.overview(platform)["failed"] == []
