@@ -75,11 +75,16 @@ def test_what_a_pooled_script_leaves_is_measured_in_the_server(pool):
     assert context == {"fee": 5}
 
 
-def test_a_stopped_script_fails_its_step_naming_the_element(platform):
+def script_task_bundle(script: str) -> dict:
+    """The one-task test bundle with its task made a script task ``runaway`` running ``script``."""
     text = bundle("no_lane")["process.bpmn"].replace('"review"', '"runaway"').replace(
         '<bpmn:userTask id="runaway" name="Xem xét">', '<bpmn:scriptTask id="runaway">'
-    ).replace("</bpmn:userTask>", "<bpmn:script>" + RUNAWAY + "</bpmn:script></bpmn:scriptTask>")
-    code = deploy_bundle(platform, bundle("no_lane", text=text, default_role="handler"))["code"]
+    ).replace("</bpmn:userTask>", "<bpmn:script>" + script + "</bpmn:script></bpmn:scriptTask>")
+    return bundle("no_lane", text=text, default_role="handler")
+
+
+def test_a_stopped_script_fails_its_step_naming_the_element(platform):
+    code = deploy_bundle(platform, script_task_bundle(RUNAWAY))["code"]
     platform.settings.script_timeout_seconds = 600  # only the hard limit can stop it now
     platform.settings.script_cpu_seconds = 1
     applicant = accounts.find_user(platform, "congdan")
@@ -87,3 +92,13 @@ def test_a_stopped_script_fails_its_step_naming_the_element(platform):
         dossiers.submit(platform, applicant, code, {}, {})
     assert err.value.details[0]["element"] == "runaway"
     assert "1 s of processor time" in err.value.message
+
+
+def test_a_script_keeping_one_list_many_times_fails_its_step_naming_the_element(platform):
+    script = "a = list(range(999000))\nrows = [a for i in range(999)]\ndel a"
+    code = deploy_bundle(platform, script_task_bundle(script))["code"]
+    applicant = accounts.find_user(platform, "congdan")
+    with pytest.raises(ScriptError) as err:
+        dossiers.submit(platform, applicant, code, {}, {})
+    assert err.value.details[0]["element"] == "runaway"
+    assert "'rows' is too large to keep" in err.value.message
