@@ -31,7 +31,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
     UserTask,
 )
 
-from . import casefile
+from . import casefile, clock
 from .bundle_problems import Problem
 from .sandbox import RestrictedEvaluator
 from .vocabulary import RoleCode
@@ -273,10 +273,21 @@ _TIMER_KINDS = {
 }
 
 
+def _sample_dossier() -> dict:
+    """The ``dossier`` every process starts with (:func:`engine.dossiers.initial_data`), with
+    made-up values of the right kinds, for trying timer expressions at deploy."""
+    received = clock.now().replace(microsecond=0)
+    return {"dossier": {"code": "KIEM-TRA", "received_at": received.isoformat(),
+                        "due_at": (received + timedelta(days=10)).isoformat(),
+                        "agency_code": "", "agency_name": "", "procedure": "",
+                        "applicant": {"name": "", "email": "", "id_number": ""}}}
+
+
 def _timer_problems(ts: TaskSpec, evaluator: RestrictedEvaluator | None) -> list[str]:
-    """A timer whose expression, evaluated now, gives a value its kind cannot use (a date
-    for a ``timeDuration``): every dossier would fail there. Expressions that need task
-    data cannot be tried before a dossier runs and are left to the static checks."""
+    """A timer whose expression, evaluated now over the ``dossier`` every process starts
+    with, gives a value its kind cannot use (a date for a ``timeDuration``): every dossier
+    would fail there. Expressions that need the application or other task data cannot be
+    tried before a dossier runs and are left to the static checks."""
     event = getattr(ts, "event_definition", None)
     problems = []
     for definition in [event, *getattr(event, "event_definitions", [])]:
@@ -285,7 +296,7 @@ def _timer_problems(ts: TaskSpec, evaluator: RestrictedEvaluator | None) -> list
             continue
         name, expected, parse = kind
         try:
-            value = evaluator.evaluate(definition.expression, {})
+            value = evaluator.evaluate(definition.expression, _sample_dossier())
         except Exception:  # needs task data, or fails statically (reported already)
             continue
         if isinstance(value, datetime) and name == "timeDate":

@@ -13,10 +13,16 @@ bits before building them and charge each to a per-run budget
 (:data:`~engine.sandbox_limits.MAX_ALLOCATED`). A builtin's arguments are measured *before* it runs
 (elements counted through nested containers, shared ones as often as they occur, stopping at
 the limit), and the builtins that walk their argument (``sorted``, ``min``, ``max``, ``sum``,
-``any``, ``all``, ``str`` of a container) are metered: their elements count as steps.
+``any``, ``all``, ``str`` of a container) are metered: their elements count as steps, as do
+those of a list whose ``sort``, ``count``, ``index`` or ``remove`` compares them. ``seq * n``
+counts ``seq``'s elements through nested containers, and what a run leaves (the task data
+a script adds or changes, an expression's value) is counted as saving it would walk it, a value held
+many times counted each time (:func:`~engine.sandbox_limits.check_kept`).
 Compiled code is cached per source; a condition without calls, operators or loops runs
-unguarded. What the static checks cannot prove cheap (:func:`is_heavy`) runs, when a pool is
-given, in a worker process under hard CPU and memory limits (:mod:`engine.script_pool`).
+unguarded. What the static checks cannot prove cheap (:func:`is_heavy`: loops, functions, or
+more calls, operators and names in displays than :data:`MAX_CHEAP_OPERATIONS`) runs, when a
+pool is given, in a worker process under hard CPU and memory limits
+(:mod:`engine.script_pool`).
 """
 
 from __future__ import annotations
@@ -34,10 +40,12 @@ from typing import Any
 from engine.errors import ScriptError
 from engine.sandbox_limits import (
     CHECKED_OPS,
+    COMPARING_METHODS,
     HELPERS,
     RUN,
     SAFE_BUILTINS,
     UNAVAILABLE,
+    check_kept,
     fail,
 )
 
@@ -66,6 +74,8 @@ _GUARDED = (ast.Call, ast.For, ast.While, ast.comprehension, ast.Lambda, ast.Joi
 _REPEATING = (ast.For, ast.While, ast.comprehension, ast.Lambda, ast.FunctionDef)
 #: more calls and operators than this, and a script is not provably cheap
 MAX_CHEAP_OPERATIONS = 8
+_CHECKED_METHODS = frozenset({"replace", "join", "extend", *COMPARING_METHODS})
+_DISPLAYS = (ast.List, ast.Tuple, ast.Set, ast.Dict)
 _UNSAVABLE = (range, zip, enumerate, types.GeneratorType, type({}.keys()), type({}.values()),
               type({}.items()))
 
@@ -204,9 +214,31 @@ class _Guard(ast.NodeTransformer):
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         self.generic_visit(node)
-        if node.attr in ("replace", "join", "extend") and isinstance(node.ctx, ast.Load):
+        if node.attr in _CHECKED_METHODS and isinstance(node.ctx, ast.Load):
             return _call("_sb_attr", node, node.value, ast.Constant(node.attr))
         return node
+
+
+def _operations(node: ast.AST) -> int:
+    """What ``node`` counts towards :data:`MAX_CHEAP_OPERATIONS`: a call or an operator is
+    one; so is each element of a list, tuple, set or dict display that is not written in it
+    (``[a, a, a]`` holds one large value three times, and comparing, hashing or saving the
+    display walks it each time)."""
+    if isinstance(node, (ast.Call, ast.BinOp, ast.AugAssign)):
+        return 1
+    if not isinstance(node, _DISPLAYS) or not isinstance(getattr(node, "ctx", ast.Load()),
+                                                          ast.Load):
+        return 0
+    elements = [*node.keys, *node.values] if isinstance(node, ast.Dict) else node.elts
+    return sum(not _literal(element) for element in elements)
+
+
+def _literal(node: ast.AST | None) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return node is None  # ``{**d}``: the key of an unpacking
+    return True
 
 
 @lru_cache(maxsize=4096)
@@ -226,8 +258,7 @@ def _compile(source: str, mode: str, function_names: frozenset[str]
         nodes = list(ast.walk(tree))
         guarded = any(isinstance(node, _GUARDED) for node in nodes)
         heavy = any(isinstance(node, _REPEATING) for node in nodes) or sum(
-            isinstance(node, (ast.Call, ast.BinOp, ast.AugAssign)) for node in nodes
-        ) > MAX_CHEAP_OPERATIONS
+            _operations(node) for node in nodes) > MAX_CHEAP_OPERATIONS
         if guarded:
             tree = ast.fix_missing_locations(_Guard().visit(tree))
         return compile(tree, FILENAME, mode, dont_inherit=True), [], guarded, heavy
@@ -298,9 +329,12 @@ class RestrictedEvaluator:
                  external_context: Mapping[str, Callable] | None = None) -> Any:
         """The value of ``expression`` over ``context`` (task data, left unchanged)."""
         if self._pooled(expression, "eval", context, external_context):
-            return self.pool.run(self.recipe(), expression.strip(), "eval", dict(context),
-                                 self.timeout, self.max_loop_iterations)
-        return self._run(expression.strip(), "eval", context, external_context)[0]
+            value = self.pool.run(self.recipe(), expression.strip(), "eval", dict(context),
+                                  self.timeout, self.max_loop_iterations)
+        else:
+            value = self._run(expression.strip(), "eval", context, external_context)[0]
+        check_kept({"value": value})
+        return value
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Callable] | None = None) -> None:
@@ -309,6 +343,8 @@ class RestrictedEvaluator:
         if self._pooled(script, "exec", context, external_context):
             changed = self.pool.run(self.recipe(), textwrap.dedent(script), "exec",
                                     dict(context), self.timeout, self.max_loop_iterations)
+            check_kept({key: value for key, value in changed.items()
+                        if key not in context or context[key] != value})
             context.clear()
             context.update(changed)
             return
@@ -322,6 +358,7 @@ class RestrictedEvaluator:
                 raise fail("unsavable", key, type(value).__name__)
             if key not in context or context[key] is not value:
                 updates[key] = value
+        check_kept(updates)
         for key in [k for k in context if k not in namespace and k not in skip]:
             del context[key]
         context.update(updates)

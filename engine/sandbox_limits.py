@@ -49,6 +49,9 @@ MESSAGES = {  # code: (English, Vietnamese)
             "Hàm không được có decorator hay chú thích kiểu: {0}"),
     "unknown": ("Unknown name '{0}' (no such field or function)", "Không có tên '{0}'"),
     "runtime": ("{0}: {1}", "Lỗi khi chạy: {0}: {1}"),
+    "kept": ("'{0}' is too large to keep in the task data ({1:,} items or characters counted "
+             "so far; the limit is {2:,})", "'{0}' quá lớn để lưu vào dữ liệu hồ sơ (đã đếm "
+             "{1:,} phần tử hoặc ký tự; giới hạn {2:,})"),
 }
 
 
@@ -97,6 +100,14 @@ def _measure(value: Any, limit: int = MAX_SIZE) -> int:
     """Elements and characters in ``value``, through nested lists, tuples, sets and dicts
     (a shared element counted each time it occurs); refuses past ``limit`` without walking
     further, so measuring costs at most ``limit`` steps."""
+    total = _size_upto(value, limit)
+    if total > limit:
+        raise fail("size", total, limit)
+    return total
+
+
+def _size_upto(value: Any, limit: int) -> int:
+    """:func:`_measure`'s count, stopping as soon as it passes ``limit`` (then a lower bound)."""
     total, stack = 0, [value]
     while stack:
         item = stack.pop()
@@ -111,7 +122,7 @@ def _measure(value: Any, limit: int = MAX_SIZE) -> int:
             if total <= limit:
                 stack.extend(v for v in item if isinstance(v, _NESTED))
         if total > limit:
-            raise fail("size", total, limit)
+            break
     return total
 
 
@@ -130,6 +141,34 @@ def _charge(size: int, bits: bool = False) -> None:
             raise fail("size", run.allocated, MAX_ALLOCATED)
 
 
+def check_kept(values: dict[str, Any]) -> None:
+    """Refuse what a run leaves behind (the task data a script adds or changes, an
+    expression's value) if, counted as saving or comparing it walks it (a shared element each time it occurs),
+    one value passes :data:`MAX_SIZE` or all of them :data:`MAX_ALLOCATED`: a list holding
+    one long list a thousand times costs little to build and a thousand times more to save.
+    Counting stops at the limit, so it costs at most that many steps."""
+    total = 0
+    for name, value in values.items():
+        if isinstance(value, _NESTED):
+            limit = min(MAX_SIZE, MAX_ALLOCATED - total)
+            size = _size_upto(value, limit)
+            if size > limit:
+                raise fail("kept", name, total + size, MAX_ALLOCATED if limit < MAX_SIZE
+                           else MAX_SIZE)
+            total += size
+
+
+def _repeated(sequence: Any, times: int) -> int:
+    """The size of ``sequence * times``, its elements counted through nested containers:
+    ``[row] * 1000`` holds a thousand references to one ``row``, but comparing, printing or
+    saving it walks ``row`` a thousand times."""
+    if times <= 0:
+        return 0
+    if isinstance(sequence, (str, bytes)):
+        return len(sequence) * times
+    return _size_upto(sequence, MAX_SIZE // times) * times
+
+
 def _binop(op: str, a: Any, b: Any, inplace: bool = False) -> Any:
     """``a <op> b`` for the operators that can build huge values, size-checked first."""
     ints = type(a) is int and type(b) is int
@@ -138,9 +177,9 @@ def _binop(op: str, a: Any, b: Any, inplace: bool = False) -> Any:
     elif op == "Mult" and ints:
         _charge(a.bit_length() + b.bit_length(), True)
     elif op == "Mult" and isinstance(a, _SEQUENCES) and type(b) is int:
-        _charge(len(a) * max(b, 0))
+        _charge(_repeated(a, b))
     elif op == "Mult" and isinstance(b, _SEQUENCES) and type(a) is int:
-        _charge(len(b) * max(a, 0))
+        _charge(_repeated(b, a))
     elif op == "Pow" and ints and b > 0 and abs(a) > 1:
         _charge(a.bit_length() * b, True)
     elif op == "LShift" and ints and a:
@@ -150,9 +189,27 @@ def _binop(op: str, a: Any, b: Any, inplace: bool = False) -> Any:
     return CHECKED_OPS[op][inplace](a, b)
 
 
+#: List methods that compare elements in C (deeply, for nested lists): metered as steps.
+COMPARING_METHODS = frozenset({"sort", "count", "index", "remove"})
+
+
+def _compared(method: Callable, obj: list | tuple, sorts: bool) -> Callable:
+    """``obj.method``, its elements (and its arguments') counted as steps before it runs."""
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        size = _measure(obj) + sum(_measure(a) for a in args if isinstance(a, _NESTED))
+        if size:
+            _meter(size * max(1, size.bit_length()) if sorts else size)
+        return method(*args, **kwargs)
+    return checked
+
+
 def _attr(obj: Any, name: str) -> Any:
-    """``obj.name``; for ``str.replace``/``join`` and ``list.extend``, a size-checked version."""
+    """``obj.name``; for ``str.replace``/``join`` and ``list.extend``, a size-checked version;
+    for the list methods that compare elements, a metered one."""
     method = getattr(obj, name)
+    if name in COMPARING_METHODS:
+        return _compared(method, obj, name == "sort") if isinstance(obj, (list, tuple)) \
+            else method
     if not isinstance(obj, list if name == "extend" else str):
         return method
 

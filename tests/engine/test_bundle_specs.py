@@ -67,6 +67,16 @@ def test_a_timer_whose_expression_gives_the_wrong_kind_of_value_is_refused(platf
     # a duration where a date is due
     [found] = problems(platform, replace("process.bpmn", timer, "'P2D'</bpmn:timeDate>"))
     assert found["element"] == "Timer_WarnDue" and "timeDate" in found["message"]
-    # what needs a dossier's data is left to run time; a right constant passes
+    # the dossier every process starts with is tried too: its due date is no duration
+    [found] = problems(platform, replace("process.bpmn", "<bpmn:timeDate xsi:type=\"bpmn:"
+                                         "tFormalExpression\">" + timer, "<bpmn:timeDuration "
+                                         "xsi:type=\"bpmn:tFormalExpression\">dossier['due_at']"
+                                         "</bpmn:timeDuration>"))
+    assert found["element"] == "Timer_WarnDue" and "dossier['due_at']" in found["message"]
+    deploy_bundle(platform, replace("process.bpmn", timer, "dossier['due_at']</bpmn:timeDate>"),
+                  check_only=True)
+    # what needs the application's data is left to run time; a right constant passes
+    deploy_bundle(platform, replace("process.bpmn", timer, "application['due']</bpmn:timeDate>"),
+                  check_only=True)
     deploy_bundle(platform, replace("process.bpmn", timer, "working_days(2)</bpmn:timeDate>"),
                   check_only=True)

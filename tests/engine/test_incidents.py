@@ -80,18 +80,20 @@ def fail_finally(p) -> None:
 
 def test_a_failing_timer_is_retried_with_back_off_before_it_fails(platform, incident):
     code, timer_id = incident
-    waits = []
     for attempt in range(1, incidents.MAX_ATTEMPTS):
+        before = clock.now()
         tick(platform, code)
+        after = clock.now()
         row = timer(platform, timer_id)
         assert (row.status, row.attempts) == ("waiting", attempt)
         assert row.failed_element == "check_registry" and "registry" in row.last_error
-        waits.append(round((row.next_attempt_at - clock.now()).total_seconds()))
+        # due again the back-off after the failed try, which happened during the tick
+        wait = jobs.backoff(attempt)
+        assert before + wait <= row.next_attempt_at <= after + wait
         tick(platform, code)  # not due yet: no new try
         assert timer(platform, timer_id).attempts == attempt
-        clock.travel(timedelta(seconds=waits[-1] + 1))
-    assert waits == [jobs.backoff(n).total_seconds() for n in range(1, incidents.MAX_ATTEMPTS)]
-    assert waits[1] == 2 * waits[0]  # exponential
+        clock.travel(wait + timedelta(seconds=1))
+    assert jobs.backoff(2) == 2 * jobs.backoff(1)  # exponential
     with platform.db.read() as session:
         assert session.execute(select(Outbox).where(Outbox.recipient == "quantri@example.vn")
                                ).first() is None  # nobody is told while it is retried
@@ -202,3 +204,32 @@ def test_skipping_a_message_delivers_it_past_the_failed_element(platform):
     incidents.skip(platform, "message", message.id, reason="Đã tính tay", actor="quantri")
     assert finished(platform, code) and "ratio" not in data(platform, code)
     assert messages(platform)[0].status == "skipped"
+
+
+def test_a_failed_job_alerts_the_administrators_and_a_retry_produces_it(platform, monkeypatch):
+    from tests.engine.test_jobs import accept, produced_once, the_job
+
+    real = jobs.HANDLERS["slip"]
+
+    def broken(p, work):
+        raise RuntimeError("the seal's token is not plugged in")
+
+    monkeypatch.setitem(jobs.HANDLERS, "slip", broken)
+    code = accept(platform)  # its first try runs after the commit
+    for _ in range(jobs.MAX_ATTEMPTS):
+        clock.travel(timedelta(hours=1))
+        jobs.run_due(platform)
+    job = the_job(platform)
+    assert job.status == "failed"
+    with platform.db.read() as session:
+        [alert] = session.execute(select(Outbox).where(
+            Outbox.recipient == "quantri@example.vn")).scalars()
+    assert code in alert.subject and "token is not plugged in" in alert.body
+    assert "/admin/su-co" in alert.body
+    [item] = incidents.overview(platform)["failed"]
+    assert (item["kind"], item["id"], item["dossier"]) == ("job", job.id, code)
+    monkeypatch.setitem(jobs.HANDLERS, "slip", real)  # the token is plugged in again
+    incidents.retry(platform, "job", job.id, actor="quantri")
+    assert jobs.run_due(platform) == 1
+    produced_once(platform, code)
+    assert incidents.overview(platform)["failed"] == []

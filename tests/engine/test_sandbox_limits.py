@@ -45,3 +45,51 @@ def test_safe_builtins_refuse_sized_results_even_outside_a_run():
     assert 2 * 4000 <= MAX_INT_BITS < 2 * 6000
     with pytest.raises(ScriptError, match="Number too large"):
         RestrictedEvaluator().evaluate("2 ** 6000", {})
+
+
+def test_a_value_repeated_by_reference_is_counted_each_time_it_occurs():
+    evaluator = RestrictedEvaluator()
+    context = {}
+    # [a] * 999 holds one list 999 times: cheap to build, a billion comparisons to compare
+    script = "a = list(range(999000))\nb = list(range(999000))\nsame = [a] * 2 == [b] * 2"
+    with pytest.raises(ScriptError, match="too large") as refused:
+        evaluator.execute(script, context)
+    assert "(line 3)" in refused.value.message and context == {}
+    assert evaluator.evaluate("[a] * 3 == [a] * 3", {"a": list(range(1000))}) is True
+    assert evaluator.evaluate("'ab' * 3", {}) == "ababab"
+
+
+def test_list_methods_that_compare_elements_are_metered_as_steps():
+    evaluator = RestrictedEvaluator(max_loop_iterations=1000)
+    assert evaluator.evaluate("x.count(2) + x.index(3)", {"x": [3, 2, 2]}) == 2
+    context = {"x": [3, 1, 2]}
+    evaluator.execute("x.sort()\nx.remove(1)", context)
+    assert context == {"x": [2, 3]}
+    assert evaluator.evaluate("'a-b-c'.count('-')", {}) == 2  # text methods are not lists'
+    for call in ("x.count(0)", "x.index(4999)", "x.sort()", "x.remove(4999)"):
+        with pytest.raises(ScriptError, match="More than 1000 loop steps"):
+            evaluator.execute(call, {"x": list(range(5000))})
+
+
+def test_what_a_script_leaves_is_counted_as_saving_it_would_walk_it():
+    evaluator = RestrictedEvaluator()
+    context = {"fee": 5}
+    # 999 references to one list of 999,000 numbers: saving it writes a billion numbers
+    script = "a = list(range(999000))\nrows = [a for i in range(999)]\ndel a"
+    with pytest.raises(ScriptError) as refused:
+        evaluator.execute(script, context)
+    assert refused.value.message.startswith("'rows' is too large to keep in the task data")
+    assert "quá lớn để lưu" in refused.value.vi
+    assert context == {"fee": 5}  # nothing changed
+    with pytest.raises(ScriptError, match="too large to keep"):
+        evaluator.evaluate("[a for i in range(3)]", {"a": list(range(999000))})
+    # many names for one large value count each time too
+    script = "a = list(range(900000))\n" + "".join(f"b{i} = a\n" for i in range(12))
+    with pytest.raises(ScriptError, match="the limit is 10,000,000"):
+        evaluator.execute(script, {})
+    evaluator.execute("a = list(range(900000))", context)
+    assert len(context["a"]) == 900000
+    # only what the script adds or changes is counted: large data it was given stays usable
+    context = {"application": {"note": "x" * 2_000_000}}
+    evaluator.execute("fee = 1", context)
+    assert context["fee"] == 1

@@ -59,13 +59,32 @@ def test_cheap_code_stays_in_process_and_heavy_code_goes_to_the_pool(pool):
     assert evaluator.is_heavy("[x for x in items]")
     assert evaluator.is_heavy("def f():\n    return 1", "exec")
     assert evaluator.is_heavy("a = " + " + ".join(["len(b)"] * 9), "exec")
+    # a display of names may hold one large value many times: each name counts
+    assert evaluator.is_heavy("x = [" + ", ".join(["a"] * 9) + "]", "exec")
+    assert evaluator.is_heavy("x = {'k': [a, a, a], 'l': (a, a, a, a, a, a)}", "exec")
+    assert not evaluator.is_heavy("x, y = y, x", "exec")
+    assert not evaluator.is_heavy("status in ['a', 'b', ('c', -1), {'d': None}]")
+
+
+def test_what_a_pooled_script_leaves_is_measured_in_the_server(pool):
+    evaluator = make_evaluator(WorkingCalendar(), pool=pool)
+    context = {"fee": 5}
+    script = "a = list(range(999000))\nrows = [a for i in range(999)]\ndel a"
+    with pytest.raises(ScriptError, match="'rows' is too large to keep"):
+        evaluator.execute(script, context)
+    assert context == {"fee": 5}
+
+
+def script_task_bundle(script: str) -> dict:
+    """The one-task test bundle with its task made a script task ``runaway`` running ``script``."""
+    text = bundle("no_lane")["process.bpmn"].replace('"review"', '"runaway"').replace(
+        '<bpmn:userTask id="runaway" name="Xem xét">', '<bpmn:scriptTask id="runaway">'
+    ).replace("</bpmn:userTask>", "<bpmn:script>" + script + "</bpmn:script></bpmn:scriptTask>")
+    return bundle("no_lane", text=text, default_role="handler")
 
 
 def test_a_stopped_script_fails_its_step_naming_the_element(platform):
-    text = bundle("no_lane")["process.bpmn"].replace('"review"', '"runaway"').replace(
-        '<bpmn:userTask id="runaway" name="Xem xét">', '<bpmn:scriptTask id="runaway">'
-    ).replace("</bpmn:userTask>", "<bpmn:script>" + RUNAWAY + "</bpmn:script></bpmn:scriptTask>")
-    code = deploy_bundle(platform, bundle("no_lane", text=text, default_role="handler"))["code"]
+    code = deploy_bundle(platform, script_task_bundle(RUNAWAY))["code"]
     platform.settings.script_timeout_seconds = 600  # only the hard limit can stop it now
     platform.settings.script_cpu_seconds = 1
     applicant = accounts.find_user(platform, "congdan")
@@ -73,3 +92,13 @@ def test_a_stopped_script_fails_its_step_naming_the_element(platform):
         dossiers.submit(platform, applicant, code, {}, {})
     assert err.value.details[0]["element"] == "runaway"
     assert "1 s of processor time" in err.value.message
+
+
+def test_a_script_keeping_one_list_many_times_fails_its_step_naming_the_element(platform):
+    script = "a = list(range(999000))\nrows = [a for i in range(999)]\ndel a"
+    code = deploy_bundle(platform, script_task_bundle(script))["code"]
+    applicant = accounts.find_user(platform, "congdan")
+    with pytest.raises(ScriptError) as err:
+        dossiers.submit(platform, applicant, code, {}, {})
+    assert err.value.details[0]["element"] == "runaway"
+    assert "'rows' is too large to keep" in err.value.message

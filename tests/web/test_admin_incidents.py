@@ -85,3 +85,25 @@ def test_the_console_is_for_administrators_only(auth):
     auth.login("motcua")
     assert auth.client.get("/admin/su-co").status_code == 403
     assert auth.post("/admin/su-co/ho-so", {"code": "x"}).status_code == 403
+
+
+def test_cancel_from_the_console_drops_a_failed_timer_for_good(platform, auth, failed_timer):
+    from engine.models import AuditEvent
+
+    code, timer_id = failed_timer
+    auth.login("quantri")
+    assert f'/admin/su-co/timer/{timer_id}/cancel' in text(auth.client.get("/admin/su-co"))
+    response = auth.post(f"/admin/su-co/timer/{timer_id}/cancel", page="/admin/su-co",
+                         follow_redirects=True)
+    assert "Đã hủy." in text(response) and f'id="timer-{timer_id}"' not in text(response)
+    assert timer_status(platform, timer_id) == "cancelled"
+    clock.travel(timedelta(days=30))
+    assert worker.tick(platform)["timers"] == 0  # never tried again
+    with platform.db.read() as session:
+        event = session.execute(select(AuditEvent).where(
+            AuditEvent.action == "incident_cancelled")).scalar_one()
+    assert event.actor == "quantri" and event.detail["id"] == timer_id
+    # a second cancel (another tab) is refused, with a message and no error page
+    response = auth.post(f"/admin/su-co/timer/{timer_id}/cancel", page="/admin/su-co",
+                         follow_redirects=True)
+    assert response.status_code == 200 and "Đã hủy." not in text(response)

@@ -162,3 +162,20 @@ def test_https_settings_mark_the_cookie_secure_and_trust_the_proxy(platform):
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "Expires" in cookie
+
+
+def test_the_client_address_comes_from_the_proxy_only_behind_one(platform):
+    def attempts(browser, addresses):  # each for another account: only the address counts
+        return [browser.post("/api/v1/auth/token", json={"username": secrets.token_hex(4),
+                                                         "password": "x"},
+                             headers={"X-Forwarded-For": address}).status_code
+                for address in addresses]
+
+    # not behind a proxy: a client cannot escape its throttle by making up the header
+    browser = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True}).test_client()
+    assert attempts(browser, [f"198.51.100.{n}" for n in range(31)])[-1] == 429
+    # behind one: the proxy's header tells the clients apart, one throttled, one not
+    platform.settings.behind_proxy = True
+    browser = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True}).test_client()
+    assert attempts(browser, ["203.0.113.9"] * 31)[-1] == 429
+    assert attempts(browser, ["203.0.113.10"]) == [401]

@@ -6,6 +6,9 @@ import json
 import logging
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import create_engine, text
+
 from engine import clock, health, migrate
 from engine.config import Settings
 from engine.models import Job
@@ -53,6 +56,34 @@ def test_readiness_goes_false_when_the_database_stops(tmp_path):
         assert response.json["checks"]["database"]["ok"] is False
     finally:
         p.close()
+
+
+def test_readiness_goes_false_when_a_running_database_stops_and_back_when_it_returns(
+        platform):
+    if not platform.db.is_postgres:
+        pytest.skip("SQLite is a file opened in this process: it does not stop")
+    stamp_current(platform)
+    platform.settings.worker_stale_seconds = 0
+    client = create_app({"MOTCUA_PLATFORM": platform, "TESTING": True}).test_client()
+    assert client.get("/readyz").status_code == 200
+    name = platform.db.engine.url.database
+    server = create_engine(platform.db.engine.url.set(database="postgres"),
+                           isolation_level="AUTOCOMMIT")
+    try:  # the database stops taking connections and drops those it has
+        with server.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                               {"name": name})
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json["checks"]["database"]["ok"] is False
+        assert client.get("/healthz").status_code == 200
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        server.dispose()
+    assert client.get("/readyz").status_code == 200  # the same process, ready again
 
 
 def test_metrics_count_steps_queues_failures_and_latency(platform):
