@@ -9,7 +9,7 @@ import zlib
 from pathlib import PurePath
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, object_session
 
 from .errors import InvalidData, NotFound, PermissionDenied
@@ -101,6 +101,11 @@ def pdf_has_active_content(content: bytes) -> bool:
     return False
 
 
+# Built once: a submission asks it for every file it stores.
+_LAST_REVISION = select(func.max(Document.revision)).where(
+    Document.dossier_id == bindparam("dossier_id"), Document.name == bindparam("name"))
+
+
 def store_document(p, session: Session, *, dossier: Dossier | None, name: str, filename: str,
                    media_type: str, content: bytes, kind: str = "upload",
                    created_by_id: int | None = None, signatures: int = 0) -> Document:
@@ -108,8 +113,8 @@ def store_document(p, session: Session, *, dossier: Dossier | None, name: str, f
     key = p.storage.put(content)
     revision = 1
     if dossier is not None and dossier.id is not None:
-        revision = (session.execute(select(func.max(Document.revision)).where(
-            Document.dossier_id == dossier.id, Document.name == name)).scalar() or 0) + 1
+        revision = (session.execute(_LAST_REVISION, {"dossier_id": dossier.id, "name": name})
+                    .scalar() or 0) + 1
     doc = Document(dossier_id=dossier.id if dossier is not None else None, name=name,
                    kind=kind, filename=PurePath(filename).name[:255] or name,
                    media_type=media_type, size=len(content),

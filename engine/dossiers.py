@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -36,6 +35,7 @@ from .models import (
     Agency,
     ClockStop,
     Dossier,
+    DossierSequence,
     Message,
     Procedure,
     User,
@@ -49,17 +49,20 @@ from .step.rows import waiting_definitions
 def next_code(session: Session, agency, received_at: datetime) -> str:
     """``<agency code>-<YYMMDD>-<NNNN>``: a per-agency, per-day sequence (Circular 01/2018
     Art. 19), taken with one atomic upsert so concurrent submissions never share a number."""
-    from .models import DossierSequence
-
     day = received_at.astimezone(clock.VIETNAM).date()
-    dialect = session.get_bind().dialect.name
+    statement = _next_number(session.get_bind().dialect.name)
+    number = session.execute(statement, {"agency_id": agency.id, "day": day}).scalar_one()
+    return f"{agency.code}-{day:%y%m%d}-{number:04d}"
+
+
+@lru_cache(maxsize=2)
+def _next_number(dialect: str):  # the upsert, built once per dialect
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (insert(DossierSequence).values(agency_id=agency.id, day=day, last=1)
+    return (insert(DossierSequence)
+            .values(agency_id=bindparam("agency_id"), day=bindparam("day"), last=1)
             .on_conflict_do_update(index_elements=["agency_id", "day"],
                                    set_={"last": DossierSequence.last + 1})
             .returning(DossierSequence.last))
-    number = session.execute(stmt).scalar_one()
-    return f"{agency.code}-{day:%y%m%d}-{number:04d}"
 
 
 def submit(p, user, procedure_code: str, data: dict, files: dict | None = None,
