@@ -119,6 +119,9 @@ class WorkingCalendar:
         self._holidays = VietnamWithOverrides(overrides, notes)
         self._ready: set[int] = set()
         self._lock = threading.Lock()
+        #: Answers of :meth:`is_working_day` by date (a calendar never changes once made;
+        #: the package's own look-up costs microseconds, and a step counts days one by one).
+        self._working: dict[date, bool] = {}
 
     def _end_of(self, day: date) -> datetime:
         """The close of day (17:00 by default) Vietnam time on ``day``, as aware UTC."""
@@ -140,8 +143,11 @@ class WorkingCalendar:
         """True if ``d`` (a date; a datetime's own date) is a working day."""
         if isinstance(d, datetime):
             d = d.date()
-        self._ensure_year(d.year)
-        return self._holidays.is_working_day(d)
+        known = self._working.get(d)
+        if known is None:
+            self._ensure_year(d.year)
+            known = self._working[d] = self._holidays.is_working_day(d)
+        return known
 
     def holiday_name(self, d: date) -> str | None:
         """The name of the holiday or announced day off on ``d``, if any."""
