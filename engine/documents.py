@@ -108,20 +108,25 @@ _LAST_REVISION = select(func.max(Document.revision)).where(
 
 def store_document(p, session: Session, *, dossier: Dossier | None, name: str, filename: str,
                    media_type: str, content: bytes, kind: str = "upload",
-                   created_by_id: int | None = None, signatures: int = 0) -> Document:
-    """Store bytes and add a document row; a new revision if the dossier has this name already."""
+                   created_by_id: int | None = None, signatures: int = 0,
+                   flush: bool = True) -> Document:
+    """Store bytes and add a document row; a new revision if the dossier has this name already.
+    ``flush=False``: the row is only added (its id comes with the caller's next flush), so
+    that several files of different names are written by one flush."""
     key = p.storage.put(content)
     revision = 1
     if dossier is not None and dossier.id is not None:
-        revision = (session.execute(_LAST_REVISION, {"dossier_id": dossier.id, "name": name})
-                    .scalar() or 0) + 1
+        # on the connection: no autoflush of what the caller has not flushed yet
+        revision = (session.connection().execute(
+            _LAST_REVISION, {"dossier_id": dossier.id, "name": name}).scalar() or 0) + 1
     doc = Document(dossier_id=dossier.id if dossier is not None else None, name=name,
                    kind=kind, filename=PurePath(filename).name[:255] or name,
                    media_type=media_type, size=len(content),
                    sha256=hashlib.sha256(content).hexdigest(), storage_key=key,
                    revision=revision, signatures=signatures, created_by_id=created_by_id)
     session.add(doc)
-    session.flush()
+    if flush:
+        session.flush()
     return doc
 
 

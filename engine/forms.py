@@ -266,7 +266,7 @@ def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, 
     is appended there and the other files are still stored, so the caller reports every
     problem of the form at once (:func:`validate`'s ``also``)."""
     fields = document_fields(schema)
-    out = {}
+    stored = {}
     errors = []
     for name, upload in (files or {}).items():
         if name not in fields:
@@ -281,10 +281,13 @@ def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, 
         except InvalidData as exc:
             errors.extend(exc.details)
             continue
-        doc = store_document(p, session, dossier=dossier, name=name, filename=upload.filename,
-                             media_type=media_type, content=upload.content,
-                             created_by_id=user_id)
-        out[name] = str(doc.id)
+        stored[name] = store_document(p, session, dossier=dossier, name=name,
+                                      filename=upload.filename, media_type=media_type,
+                                      content=upload.content, created_by_id=user_id,
+                                      flush=False)
+    if stored:
+        session.flush()  # one write of every file's row (the names differ: no revision clash)
+    out = {name: str(doc.id) for name, doc in stored.items()}
     for e in errors:
         e["title"] = _field_title(schema, e["field"])
     if errors and collect is not None:

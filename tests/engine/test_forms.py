@@ -60,3 +60,34 @@ def test_a_document_field_takes_an_uploaded_file_never_text():
         "licence_scan"}
     clean = forms.validate(SCHEMA, {"company_name": "Công ty"}, uploads={"licence_scan": "8"})
     assert clean["licence_scan"] == "8"
+
+
+def test_the_files_of_a_submission_are_written_together_each_with_its_own_row(platform):
+    """Every file of a form is stored and named in the dossier's data, and their rows go
+    in one flush rather than one per file: one insert on PostgreSQL (SQLite, in process,
+    takes the rows one by one)."""
+    from sqlalchemy import event, select
+
+    from engine.models import Document, Dossier
+    from tests.engine.factories import submit
+
+    inserts: list[str] = []
+
+    def sent(conn, cursor, statement, *args) -> None:
+        if statement.startswith("INSERT INTO document"):
+            inserts.append(statement)
+
+    event.listen(platform.db.engine, "before_cursor_execute", sent)
+    try:
+        code = submit(platform)
+    finally:
+        event.remove(platform.db.engine, "before_cursor_execute", sent)
+    with platform.db.read() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        docs = session.execute(select(Document.id, Document.name, Document.revision)
+                               .where(Document.dossier_id == dossier.id)).all()
+        data = dossier.data
+    assert len(docs) >= 2 and all(revision == 1 for _, _, revision in docs)
+    assert {name: str(doc_id) for doc_id, name, _ in docs} == {
+        name: data[name] for _, name, _ in docs}
+    assert len(inserts) == (1 if platform.db.is_postgres else len(docs))
