@@ -38,6 +38,7 @@ from .models import (
     DossierSequence,
     Message,
     Procedure,
+    ProcedureVersion,
     User,
 )
 from .procedures import application_form, receiving_agencies
@@ -75,13 +76,21 @@ def submit(p, user, procedure_code: str, data: dict, files: dict | None = None,
     return outside.attempts(lambda: _submit(p, user, procedure_code, data, files, agency_code))
 
 
+# Built once: a procedure with the content hash of its version in force (the version itself
+# comes from the per-process cache); none for an unknown code or one with no version yet.
+_PROCEDURE = (select(Procedure, ProcedureVersion.content_hash)
+              .join(ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
+              .where(Procedure.code == bindparam("code")))
+
+
 def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
     with p.db.transaction() as session:
-        procedure = session.execute(select(Procedure).where(Procedure.code == procedure_code)).scalar()
-        if procedure is None or procedure.active_version_id is None:
+        found = session.execute(_PROCEDURE, {"code": procedure_code}).first()
+        if found is None:
             raise NotFound(f"No procedure {procedure_code!r}.",
                            vi=f"Không có thủ tục {procedure_code!r}.")
-        version = load.version_by_id(session, procedure.active_version_id)
+        procedure, content_hash = found
+        version = load.VERSIONS.get(session, procedure.active_version_id, content_hash)
         if start_messages(SPECS.get(version)[0]):
             raise Conflict(f"Procedure {procedure_code!r} is started by another system's "
                            "message, not submitted.",
