@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import bottlenecks as engine_bottlenecks
@@ -44,9 +44,7 @@ def _note(step: dict) -> list[str]:
 def bottlenecks(code: str):
     """The map for ``start`` … ``end`` (query string; by default the last six months);
     a bad period shows the page again with the reason (4xx)."""
-    if not versions.list_versions(platform(), code):
-        abort(404)
-    current = versions.get_version(platform(), code)
+    current = versions.get_version(platform(), code)  # NotFound: a 404 page
     start, end = _default_period()
     values = {"start": request.args.get("start") or start, "end": request.args.get("end") or end}
     error, status, steps = None, 200, []
