@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .models import AuditEvent, AuditHead
+from .step import sql
 from .step.sql import Template, Write, insert_template, insert_values, param
 from .unit import unit_of
 
@@ -56,7 +57,8 @@ _HEAD = select(AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
 
 def _locked_head(session: Session) -> str:
     """The chain's last hash, its row locked until commit (created on the first event)."""
-    last = session.connection().execute(_HEAD).scalar()  # Core: no ORM step, no autoflush
+    found = sql.run(session, _HEAD, {})  # no ORM step, no autoflush
+    last = found[0][0] if found else None
     if last is None:
         session.execute(insert(AuditHead).values(id=1, last_hash=GENESIS, last_id=0))
         last = GENESIS

@@ -38,6 +38,7 @@ from holidays.countries import Vietnam
 from sqlalchemy.orm import Session
 
 from engine.clock import VIETNAM
+from engine.step.sql import run
 
 #: When an appointment day ends and when the counter stops receiving for the day, Vietnam
 #: time, unless an administrator set others (engine/settings.py).
@@ -283,7 +284,7 @@ def load_calendar(session: Session) -> WorkingCalendar:
     pending changes) cost more than the query. Neither table is written by a step."""
     from engine.settings import day_times_of
 
-    rows = session.connection().execute(_inputs()).all()
+    rows = run(session, _inputs(), {})
     overrides = tuple(sorted((day, kind, note) for day, kind, note, key, _ in rows
                              if key is None))
     stored = {key: value for _, _, _, key, value in rows if key is not None}
@@ -294,7 +295,7 @@ def load_calendar(session: Session) -> WorkingCalendar:
 def _inputs():
     """The overrides and the two day-time settings as one statement (a UNION ALL whose
     rows are either an override or a setting)."""
-    from sqlalchemy import Date, String, Text, null, select, union_all
+    from sqlalchemy import Date, String, Text, null, or_, select, union_all
 
     from engine.models import CalendarOverride, PlatformSetting
     from engine.settings import DAY_TIMES
@@ -304,7 +305,7 @@ def _inputs():
                null().cast(String(80)).label("key"), null().cast(Text).label("value")),
         select(null().cast(Date), null().cast(String(10)), null().cast(String(255)),
                PlatformSetting.key, PlatformSetting.value)
-        .where(PlatformSetting.key.in_(DAY_TIMES)))
+        .where(or_(*(PlatformSetting.key == key for key in DAY_TIMES))))  # SQL fixed: no IN list
 
 
 @lru_cache(maxsize=16)

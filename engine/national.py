@@ -66,6 +66,7 @@ from .identity_models import IdentityLink
 from .models import Document, Dossier, Outbox
 from .payment_models import Payment
 from .standin_store import JsonLinesStore
+from .step import sql
 from .unit import unit_of
 from .vocabulary import Channel, Status
 
@@ -126,13 +127,14 @@ def _result_id(session: Session, dossier: Dossier) -> int | None:
     dossier's changes early, in an update of their own."""
     if any(isinstance(obj, Document) for obj in session.new):
         session.flush()
-    return session.connection().execute(_RESULT, {"dossier_id": dossier.id}).scalar()
+    found = sql.run(session, _RESULT, {"dossier_id": dossier.id})
+    return found[0][0] if found else None
 
 
 def _facts(session: Session, dossier: Dossier) -> tuple[int, int, bool]:
     """``(records queued before this transaction, paid payments, identity verified)``."""
-    sent, paid, verified = session.connection().execute(
-        _FACTS, {"dossier_id": dossier.id, "user_id": dossier.applicant_id}).one()
+    ((sent, paid, verified),) = sql.run(
+        session, _FACTS, {"dossier_id": dossier.id, "user_id": dossier.applicant_id})
     return sent or 0, paid or 0, bool(verified)
 
 

@@ -43,7 +43,7 @@ from .models import Dossier, HumanTask, Timer
 from .operators import StepContext
 from .scripting import MotcuaScriptEngine, make_evaluator
 from .spiff import dump_state_checked, load_state, new_workflow
-from .step import load, rows, store
+from .step import load, rows, sql, store
 from .step.load import lock_dossier  # noqa: F401  (the lock every dossier action takes)
 from .step.warm import WARM
 from .unit import unit_of
@@ -217,8 +217,9 @@ def _earlier_assignee(step: Step, spec_name: str) -> int | None:
                    ).internal_data[COMPLETED_BY]
     # On the connection: the rows it reads are committed ones, and the ORM's autoflush
     # would send the locked dossier's changes early, in an update of their own.
-    return step.session.connection().execute(
-        _EARLIER_ASSIGNEE, {"dossier_id": step.dossier.id, "spec_name": spec_name}).scalar()
+    found = sql.run(step.session, _EARLIER_ASSIGNEE,
+                    {"dossier_id": step.dossier.id, "spec_name": spec_name})
+    return found[0][0] if found else None
 
 
 #: The key of a completed user task's internal data that holds the id of the officer who

@@ -26,8 +26,8 @@ from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .forms import form_schema
 from .inbox import all_tasks
 from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion, User
-from .step import store
-from .step.load import VERSIONS, WITH_DOSSIER
+from .step import sql, store
+from .step.load import VERSIONS, WITH_DOSSIER, locking, read_locked
 from .vocabulary import RoleCode
 
 #: Times a signature is made again because the document changed while it was being made.
@@ -48,16 +48,17 @@ def _agency_code(session: Session, agency_id: int | None) -> str | None:
     return session.get(Agency, agency_id).code if agency_id else None
 
 
-def _row_view(task: HumanTask, user) -> dict:
+def _row_view(task: HumanTask | Row, user, dossier: Dossier, assignee: User | None) -> dict:
+    """The inbox row of ``task`` (an object or a row of its columns) of ``dossier``."""
     return {"id": task.id, "title": task.title, "status": task.status,
-            "dossier_code": task.dossier.code,
-            "procedure_name": task.dossier.procedure.name_vi,
-            "procedure_name_en": task.dossier.procedure.name_en,
+            "dossier_code": dossier.code,
+            "procedure_name": dossier.procedure.name_vi,
+            "procedure_name_en": dossier.procedure.name_en,
             "role": task.role_code,
-            "assignee": task.assignee.username if task.assignee else None,
+            "assignee": assignee.username if assignee else None,
             "due_at": task.due_at.isoformat() if task.due_at else None,
             "created_at": task.created_at.isoformat(),
-            "mine": task.assignee_id == user.id}
+            "mine": assignee is not None and assignee.id == user.id}
 
 
 def list_tasks(p, user) -> list[dict]:
@@ -78,12 +79,12 @@ def _no_task() -> NotFound:
 
 
 # Built once (their cache keys remembered): the two statements of every completion.
-_LOCK_FOR_TASK = (
-    select(Dossier)
-    .where(Dossier.id == select(HumanTask.dossier_id)
-           .where(HumanTask.id == bindparam("task_id")).scalar_subquery())
-    .with_for_update(of=Dossier).options(*WITH_DOSSIER)
-    .execution_options(populate_existing=True))
+_TASK_DOSSIER = Dossier.id == (select(HumanTask.dossier_id)
+                               .where(HumanTask.id == bindparam("task_id")).scalar_subquery())
+_LOCK_FOR_TASK = locking(_TASK_DOSSIER)
+_LOCK_FOR_TASK_ORM = (select(Dossier).where(_TASK_DOSSIER)
+                      .with_for_update(of=Dossier).options(*WITH_DOSSIER)
+                      .execution_options(populate_existing=True))
 _TASK_AND_STATE = (
     select(*HumanTask.__table__.c, Instance.state, ProcedureVersion.content_hash,
            Agency.code.label("agency_code"))
@@ -91,12 +92,15 @@ _TASK_AND_STATE = (
     .join(ProcedureVersion, ProcedureVersion.id == bindparam("version_id"))
     .outerjoin(Agency, Agency.id == HumanTask.agency_id)
     .where(HumanTask.id == bindparam("task_id")))
+_TASK = (select(*HumanTask.__table__.c, Agency.code.label("agency_code"))
+         .outerjoin(Agency, Agency.id == HumanTask.agency_id)
+         .where(HumanTask.id == bindparam("task_id")))
 
 
 def _lock_for_task(session: Session, task_id: int) -> Dossier:
     """Lock the dossier of task ``task_id`` and read it (one statement: the task's dossier,
     locked, with its agency, applicant and procedure)."""
-    dossier = session.execute(_LOCK_FOR_TASK, {"task_id": task_id}).scalar()
+    dossier = read_locked(session, _LOCK_FOR_TASK, {"task_id": task_id}, _LOCK_FOR_TASK_ORM)
     if dossier is None:
         raise _no_task()
     runtime.unit_locked(session, dossier.id)
@@ -120,8 +124,10 @@ def _read_locked(session: Session, task_id: int) -> _Locked:
     dossier, the saved workflow, the version's content hash and the task's agency code:
     two statements."""
     dossier = _lock_for_task(session, task_id)
-    task = session.connection().execute(_TASK_AND_STATE, {
-        "task_id": task_id, "version_id": dossier.version_id}).one()
+    task = sql.first(session, _TASK_AND_STATE, {"task_id": task_id,
+                                                "version_id": dossier.version_id})
+    if task is None:  # its dossier is locked: the task cannot have gone, but say so if it did
+        raise _no_task()
     return _Locked(task, dossier, task.agency_code, task.state, task.content_hash)
 
 
@@ -131,7 +137,7 @@ def get_task(p, user, task_id: int) -> dict:
         agency_code = _agency_code(session, task.agency_id)
         if not (_may_act(user, task, agency_code) or user.is_admin):
             raise PermissionDenied("This task is not for you.", vi="Công việc này không dành cho bạn.")
-        view = _row_view(task, user)
+        view = _row_view(task, user, task.dossier, task.assignee)
         version = task.dossier.version
         open_ = task.status == "open"
         view.update(form=form_schema(version, task.form),
@@ -167,18 +173,17 @@ def claim(p, user, task_id: int) -> dict:
     """Take an unclaimed task of one of your roles, so that no one else works on it."""
     with p.db.transaction() as session:
         dossier = _lock_for_task(session, task_id)
-        task, agency_code = session.execute(
-            select(HumanTask, Agency.code).outerjoin(Agency, Agency.id == HumanTask.agency_id)
-            .where(HumanTask.id == task_id).execution_options(populate_existing=True)).one()
-        if not _may_act(user, task, agency_code, dossier.applicant_id):
+        task = sql.first(session, _TASK, {"task_id": task_id})  # read under the lock
+        if task is None:
+            raise _no_task()
+        if not _may_act(user, task, task.agency_code, dossier.applicant_id):
             raise PermissionDenied("This task is not for you.", vi="Công việc này không dành cho bạn.")
         _check_open(session, task, user)
         if task.assignee_id is None:
-            task.assignee_id = user.id
+            store.claim_task(session, task.id, user.id)
             audit.append(session, actor=user.username, action="claim", dossier_id=task.dossier_id,
                          detail={"task": task.spec_name})
-        session.flush()
-        return _row_view(task, user)
+        return _row_view(task, user, dossier, user)  # (open, and now the user's)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ difference between the rows it found and those it needs, :mod:`engine.step.store
 
 from __future__ import annotations
 
+import re
 import threading
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -107,8 +109,8 @@ def insert_rows(table, values: list[dict]) -> Write:
 
 def _one(session: Session, entry) -> None:
     if isinstance(entry, Write):
-        session.connection().execute(entry.template.plain,
-                                     {f"p_{name}": value for name, value in entry.values.items()})
+        run(session, entry.template.plain,
+            {f"p_{name}": value for name, value in entry.values.items()}, rows=False)
     else:
         session.execute(entry)
 
@@ -138,4 +140,148 @@ def send(session: Session, statements: list) -> None:
                  for i, entry in enumerate(statements)]
         *ctes, last = parts
         statement = last.add_cte(*(part.cte(f"step_write_{i}") for i, part in enumerate(ctes)))
-    session.connection().execute(statement, values)
+        session.connection().execute(statement, values)
+        return
+    run(session, statement, values, rows=False)
+
+
+# -- statements built once, sent on the driver's cursor ----------------------------------
+
+@dataclass(frozen=True, eq=False)
+class _Driver:
+    """A statement compiled once for one dialect, as the driver takes it: its SQL, its
+    parameters in order (``None`` for named parameters), the defaults of the values it
+    holds, the conversions of its values (SQLAlchemy's bind processors) and of its result
+    columns (result processors)."""
+
+    sql: str
+    order: tuple[str, ...] | None
+    #: PostgreSQL's: psycopg's raw cursor, for SQL with numbered parameters (``$1``),
+    #: which it sends as it is (its usual cursor parses the SQL for names on every run
+    #: when the statement is long, as a step's one statement is).
+    raw_cursor: type | None
+    defaults: dict
+    binds: tuple[tuple[str, Callable], ...]
+    results: tuple[tuple[int, Callable], ...]
+    #: Its rows as named tuples (a SELECT's), by the names of its columns.
+    row: type | None
+
+
+_DRIVER: dict = {}
+_NOT_DRIVER = object()  # a statement the driver cannot take as compiled (see _compile)
+
+
+def _compile(statement, dialect):
+    """The statement's :class:`_Driver` form, or ``_NOT_DRIVER`` when its SQL is only known
+    at execution time (an expanding ``IN``, a value rendered in the SQL, escaped names)."""
+    compiled = statement.compile(dialect=dialect)
+    sql = str(compiled)
+    if ("__[POSTCOMPILE_" in sql or compiled.escaped_bind_names
+            or (compiled.positional and compiled.positiontup is None)):
+        return _NOT_DRIVER
+    results, row = (), None
+    if getattr(statement, "is_select", False):
+        selected = statement.selected_columns
+        results = tuple((index, convert) for index, convert in enumerate(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in selected) if convert is not None)
+        row = namedtuple("Row", list(selected.keys()), rename=True)
+    order = tuple(compiled.positiontup) if compiled.positional else None
+    raw_cursor = None
+    if dialect.name == "postgresql" and not compiled.positional:
+        from psycopg import RawCursor as raw_cursor
+
+        sql, order = _numbered(sql)
+    return _Driver(sql, order, raw_cursor, dict(compiled.params),
+                   tuple(compiled._bind_processors.items()), results, row)
+
+
+_NAMED = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with psycopg's named parameters (``%(name)s``) numbered (``$1``) and its
+    escaped ``%%`` plain, and the names in their numbers' order."""
+    order: list[str] = []
+
+    def number(match) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in order:
+            order.append(name)
+        return f"${order.index(name) + 1}"
+
+    return _NAMED.sub(number, sql), tuple(order)
+
+
+def run(session: Session, statement, params: dict, *, rows: bool = True) -> list[tuple]:
+    """Run ``statement`` — built once: a module's constant or a template's — in the
+    session's transaction on the driver's own cursor, and return its rows as tuples (values
+    converted as SQLAlchemy would: aware datetimes, parsed JSON).
+
+    SQLAlchemy's execution path (the compiled-form look-up, an execution context, a result
+    object) costs several times what the driver spends on a statement of a step; this keeps
+    what matters of it: the SQL compiled once per dialect, the same value conversions, the
+    connection's cursor events (statement counters, the benchmarks' breakdown) and its
+    error handling (a driver error becomes SQLAlchemy's, a dropped connection is
+    invalidated). A statement whose SQL depends on its values goes the usual way."""
+    return _execute(session, statement, params, rows)[1]
+
+
+def first(session: Session, statement, params: dict):
+    """The first row of the SELECT ``statement`` (see :func:`run`) as a named tuple, or
+    None."""
+    driver, found = _execute(session, statement, params, True)
+    if not found:
+        return None
+    return found[0] if driver is None else driver.row._make(found[0])
+
+
+def _execute(session: Session, statement, params: dict, rows: bool
+             ) -> tuple[_Driver | None, list]:
+    connection = session.connection()
+    dialect = connection.dialect
+    key = (statement, dialect.name)
+    driver = _DRIVER.get(key)
+    if driver is None:
+        driver = _compile(statement, dialect)
+        with _LOCK:
+            if len(_DRIVER) >= 2048:
+                _DRIVER.clear()
+            _DRIVER[key] = driver
+    if driver is _NOT_DRIVER:
+        result = connection.execute(statement, params)
+        return None, list(result) if rows and result.returns_rows else []
+    values = {**driver.defaults, **params}
+    for name, convert in driver.binds:
+        values[name] = convert(values[name])
+    parameters = values if driver.order is None else tuple(values[n] for n in driver.order)
+    sql = driver.sql
+    cursor = (driver.raw_cursor(connection.connection.driver_connection)
+              if driver.raw_cursor is not None else connection.connection.cursor())
+    events = connection._has_events or connection.engine._has_events
+    try:
+        if events:
+            for listener in connection.dispatch.before_cursor_execute:
+                sql, parameters = listener(connection, cursor, sql, parameters, None, False)
+        cursor.execute(sql, parameters)
+        if events:
+            connection.dispatch.after_cursor_execute(connection, cursor, sql, parameters, None,
+                                                     False)
+        found = cursor.fetchall() if rows and driver.row is not None else []
+    except BaseException as error:  # SQLAlchemy's own handling: wrapped, disconnects noted
+        cursor.close()
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
+        raise
+    cursor.close()
+    if driver.results:
+        for number, row in enumerate(found):
+            row = list(row)
+            for index, convert in driver.results:
+                row[index] = convert(row[index])
+            found[number] = tuple(row)
+    return driver, found
+
+
+_LOCK = threading.Lock()

@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import inspect, tuple_, update
+from sqlalchemy import inspect, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, clock
 from ..models import Dossier, HumanTask, Instance, Timer, WaitingMessage
@@ -39,9 +38,31 @@ def _update(table, key: str, columns: tuple[str, ...]) -> Template:
 _SAVE_STATE = _update(STATES, "dossier_id", ("state", "completed", "updated_at"))
 _COMPLETE_TASK = _update(TASKS, "id", ("status", "completed_by_id", "completed_at",
                                        "assignee_id", "data"))
-_CANCEL_TASKS = Template(
-    lambda tag: update(TASKS).where(TASKS.c.task_guid.in_(param("gone", tag=tag, expanding=True)),
+_CANCEL_TASK = Template(
+    lambda tag: update(TASKS).where(TASKS.c.task_guid == param("task_guid", TASKS.c.task_guid, tag),
                                     TASKS.c.status == "open").values(status="cancelled"))
+
+
+def _end_timer(*columns: str) -> Template:
+    """The update of a waiting timer that ended: fired (status and time) or cancelled."""
+    return Template(lambda tag: update(TIMERS).where(
+        TIMERS.c.task_guid == param("task_guid", TIMERS.c.task_guid, tag),
+        TIMERS.c.status == "waiting").values(
+            {name: param(name, TIMERS.c[name], tag) for name in columns}))
+
+
+_FIRE_TIMER = _end_timer("status", "fired_at")
+_CANCEL_TIMER = _end_timer("status")
+_MOVE_TIMER = _update(TIMERS, "task_guid", ("due_at",))
+_STOP_WAITING = Template(
+    lambda tag: WAITS.delete().where(WAITS.c.dossier_id == param("dossier_id", WAITS.c.dossier_id,
+                                                                 tag),
+                                     WAITS.c.task_guid == param("task_guid", WAITS.c.task_guid, tag),
+                                     WAITS.c.name == param("name", WAITS.c.name, tag)))
+_CORRELATE = Template(
+    lambda tag: update(WAITS).where(WAITS.c.task_guid == param("task_guid", WAITS.c.task_guid, tag),
+                                    WAITS.c.name == param("name", WAITS.c.name, tag))
+    .values(correlation=param("correlation", WAITS.c.correlation, tag)))
 
 
 def write_rows(session: Session, *, dossier_id: int, before: rows.Wanted, after: rows.Wanted,
@@ -59,9 +80,8 @@ def write_rows(session: Session, *, dossier_id: int, before: rows.Wanted, after:
 
 def _human_tasks(before, after, new_task, settled) -> list:
     out = []
-    gone = [guid for guid in before.tasks if guid not in after.tasks and guid not in settled]
-    if gone:
-        out.append(Write(_CANCEL_TASKS, {"gone": gone}))
+    out += [Write(_CANCEL_TASK, {"task_guid": guid}) for guid in before.tasks
+            if guid not in after.tasks and guid not in settled]
     created = [new_task(task) for guid, task in after.tasks.items() if guid not in before.tasks]
     if created:
         out.append(insert_rows(TASKS, created))
@@ -70,25 +90,20 @@ def _human_tasks(before, after, new_task, settled) -> list:
 
 def _timers(dossier_id, before, after, find_task) -> list:
     out = []
-    fired, cancelled = [], []
     for guid in before.timers:
         if guid in after.timers:
             continue
         task = find_task(guid)
-        taken = task is not None and task.has_state(TaskState.COMPLETED) and rows.timer_taken(task)
-        (fired if taken else cancelled).append(guid)
-    if fired:  # fired along with another event, or by the worker (which marks its own first)
-        out.append(update(TIMERS).where(TIMERS.c.task_guid.in_(fired),
-                                        TIMERS.c.status == "waiting")
-                   .values(status="fired", fired_at=clock.now()))
-    if cancelled:
-        out.append(update(TIMERS).where(TIMERS.c.task_guid.in_(cancelled),
-                                        TIMERS.c.status == "waiting")
-                   .values(status="cancelled"))
+        if task is not None and task.has_state(TaskState.COMPLETED) and rows.timer_taken(task):
+            # fired along with another event, or by the worker (which marks its own first)
+            out.append(Write(_FIRE_TIMER, {"task_guid": guid, "status": "fired",
+                                           "fired_at": clock.now()}))
+        else:
+            out.append(Write(_CANCEL_TIMER, {"task_guid": guid, "status": "cancelled"}))
     for guid, row in after.timers.items():
         old = before.timers.get(guid)
         if old is not None and old.due_at != row.due_at:  # the appointment moved
-            out.append(update(TIMERS).where(TIMERS.c.task_guid == guid).values(due_at=row.due_at))
+            out.append(Write(_MOVE_TIMER, {"task_guid": guid, "due_at": row.due_at}))
     created = [{"dossier_id": dossier_id, "task_guid": guid, "spec_name": row.spec_name,
                 "due_at": row.due_at, "status": "waiting", "last_error": ""}
                for guid, row in after.timers.items() if guid not in before.timers]
@@ -99,16 +114,13 @@ def _timers(dossier_id, before, after, find_task) -> list:
 
 def _waits(dossier_id, before, after) -> list:
     """``waiting_message`` is an index of what waits now: rows come and go."""
-    out = []
-    gone = [key for key in before.waits if key not in after.waits]
-    if gone:
-        out.append(WAITS.delete().where(WAITS.c.dossier_id == dossier_id,
-                                        tuple_(WAITS.c.task_guid, WAITS.c.name).in_(gone)))
+    out = [Write(_STOP_WAITING, {"dossier_id": dossier_id, "task_guid": guid, "name": name})
+           for guid, name in before.waits if (guid, name) not in after.waits]
     for key, row in after.waits.items():
         old = before.waits.get(key)
         if old is not None and old.correlation != row.correlation:
-            out.append(update(WAITS).where(WAITS.c.task_guid == key[0], WAITS.c.name == key[1])
-                       .values(correlation=row.correlation))
+            out.append(Write(_CORRELATE, {"task_guid": key[0], "name": key[1],
+                                          "correlation": row.correlation}))
     now = clock.now()
     created = [{"dossier_id": dossier_id, "task_guid": guid, "spec_name": row.spec_name,
                 "name": name, "correlation": row.correlation, "created_at": now}
@@ -138,6 +150,14 @@ def complete_task(session: Session, task_id: int, *, user_id: int, assignee_id: 
         "completed_at": clock.now(), "assignee_id": assignee_id or user_id, "data": data}))
 
 
+_CLAIM_TASK = _update(TASKS, "id", ("assignee_id",))
+
+
+def claim_task(session: Session, task_id: int, user_id: int) -> None:
+    """Queue the claim of human task ``task_id`` by ``user_id``."""
+    unit_of(session).writes.append(Write(_CLAIM_TASK, {"id": task_id, "assignee_id": user_id}))
+
+
 def flush(session: Session) -> None:
     """Send the queued writes now (before reading the tables they write)."""
     unit = session.info.get(KEY)
@@ -159,8 +179,8 @@ def _dossier_update(columns: tuple[str, ...]) -> Template:
 def locked_dossier_writes(session: Session, unit: Unit) -> list[Write]:
     """The changed columns of the dossiers this transaction locked (a step's status,
     appointment, clock), as writes to send with the others instead of an ORM update of
-    their own; the objects then hold them as their committed values. A dossier with a
-    changed relationship is left to the ORM."""
+    their own; the objects then hold them as their committed values and are clean. A
+    dossier with a changed relationship is left to the ORM."""
     out = []
     for obj in list(session.dirty):
         if type(obj) is not Dossier or obj.id not in unit.locked:
@@ -173,11 +193,15 @@ def locked_dossier_writes(session: Session, unit: Unit) -> list[Write]:
             added = state.attrs[attr.key].history.added
             if added:
                 changed[attr.key] = added[0]
-        if not changed:
+        if not changed:  # touched, not changed: nothing for the flush to look at either
+            state._commit_all(state.dict, session.identity_map)
             continue
         changed["updated_at"] = clock.now()
-        for key, value in changed.items():
-            set_committed_value(obj, key, value)
+        obj.updated_at = changed["updated_at"]
+        # Written: the object holds these as committed values and leaves the session's
+        # modified set, so the flush before commit has nothing to look at (as after an ORM
+        # update of its own).
+        state._commit_all(state.dict, session.identity_map)
         out.append(Write(_dossier_update(tuple(sorted(changed))), {"id": obj.id, **changed}))
     return out
 
