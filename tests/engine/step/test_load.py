@@ -81,3 +81,56 @@ def test_a_version_is_cached_by_id_and_content(platform):
     with platform.db.transaction() as session:
         session.execute(update(ProcedureVersion).where(ProcedureVersion.id == version_id)
                         .values(content_hash=real))
+
+
+def _columns(obj) -> dict:
+    from sqlalchemy import inspect
+
+    return {attr.key: getattr(obj, attr.key) for attr in inspect(type(obj)).mapper.column_attrs}
+
+
+def test_the_locked_dossier_read_from_one_row_is_the_dossier_the_orm_reads(platform):
+    """The first lock of a transaction builds the dossier and its agency, applicant and
+    procedure from one row: the same values as the ORM's objects, persistent and clean,
+    the three related objects there without another statement, and a change written."""
+    from sqlalchemy import event
+
+    ident = dossier_id(platform, submit(platform))
+    with platform.db.read() as session:
+        expected = session.execute(select(Dossier).where(Dossier.id == ident)).scalar_one()
+        related = {name: _columns(getattr(expected, name))
+                   for name in ("agency", "applicant", "procedure")}
+        expected = _columns(expected)
+    sent = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.split()[0].upper() == "SELECT":  # (SQLite's BEGIN IMMEDIATE aside)
+            sent.append(statement)
+
+    with platform.db.transaction() as session:
+        event.listen(platform.db.engine, "before_cursor_execute", count)
+        try:
+            dossier = load.lock_dossier(session, ident)
+            assert _columns(dossier) == expected
+            assert {name: _columns(getattr(dossier, name)) for name in related} == related
+            assert len(sent) == 1
+            assert "FOR UPDATE" in sent[0].upper() or not platform.db.is_postgres
+        finally:
+            event.remove(platform.db.engine, "before_cursor_execute", count)
+        assert dossier in session and not session.dirty and not session.new
+        assert dossier.version.id == dossier.version_id  # other relationships load when used
+        dossier.status = "accepted"
+    with platform.db.read() as session:
+        assert session.get(Dossier, ident).status == "accepted"
+
+
+def test_a_transaction_that_holds_objects_locks_through_the_orm(platform):
+    """Objects already in the session are reconciled with the locked row, not duplicated."""
+    first, second = (dossier_id(platform, submit(platform)) for _ in range(2))
+    with platform.db.transaction() as session:
+        held = session.get(Dossier, second)
+        load.lock_dossier(session, first)
+        assert load.lock_dossier(session, second) is held
+        held.status = "accepted"
+    with platform.db.read() as session:
+        assert session.get(Dossier, second).status == "accepted"

@@ -4,10 +4,11 @@ sent in order (as one statement on PostgreSQL) and every row written as given.""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import String, bindparam, literal_column, select, update
 
 from engine.models import CodeSequence
-from engine.step.sql import Template, Write, insert_rows, insert_template, param, send
+from engine.step.sql import Template, Write, first, insert_rows, insert_template, param, run, send
+from tests.engine.factories import submit
 
 TABLE = CodeSequence.__table__
 
@@ -78,3 +79,86 @@ def test_a_failed_write_rolls_back_the_writes_sent_with_it(platform):
         send(session, [insert_rows(TABLE, [{"name": "sql-d", "last": 1}]),
                        insert_rows(TABLE, [{"name": "sql-d", "last": 2}])])  # same key
     assert _rows(platform, "sql-d") == []
+
+
+# -- statements run on the driver's cursor (engine.step.sql.run) -------------------------
+
+def _both(session, statement, params):
+    """What SQLAlchemy's own path gives, and what :func:`run` gives."""
+    orm = [tuple(row) for row in session.execute(statement, params)]
+    return orm, run(session, statement, params)
+
+
+def test_rows_come_back_converted_as_sqlalchemy_converts_them(platform):
+    """Aware datetimes, parsed JSON, the same values in the same order on both databases."""
+    from engine.models import AuditEvent, Dossier
+
+    submit(platform)
+    dossiers = select(Dossier.id, Dossier.code, Dossier.received_at, Dossier.due_at,
+                      Dossier.data, Dossier.finished_at).order_by(Dossier.id)
+    events = (select(AuditEvent.at, AuditEvent.detail, AuditEvent.action)
+              .where(AuditEvent.action == bindparam("action")).order_by(AuditEvent.id))
+    with platform.db.transaction() as session:
+        for statement, params in ((dossiers, {}), (events, {"action": "submit"})):
+            orm, driver = _both(session, statement, params)
+            assert driver == orm and driver
+        received = run(session, dossiers, {})[0][2]
+        assert received.tzinfo is not None
+        assert isinstance(run(session, dossiers, {})[0][4], dict)
+
+
+def test_first_names_the_columns_and_says_none_for_no_row(platform):
+    statement = (select(CodeSequence.name, (CodeSequence.last * 2).label("twice"))
+                 .where(CodeSequence.name == bindparam("name")))
+    with platform.db.transaction() as session:
+        send(session, [insert_rows(TABLE, [{"name": "sql-first", "last": 21}])])
+        row = first(session, statement, {"name": "sql-first"})
+        assert (row.name, row.twice) == ("sql-first", 42)
+        assert first(session, statement, {"name": "sql-none"}) is None
+
+
+def test_percent_signs_and_repeated_parameters_keep_their_meaning(platform):
+    """PostgreSQL's SQL is renumbered for the raw cursor: a literal ``%`` stays one, a
+    parameter used twice is one value."""
+    bound = bindparam("pattern", type_=String)
+    statement = (select(CodeSequence.name).where(CodeSequence.name.like(bound),
+                                                 CodeSequence.name != bound + "%")
+                 .where(CodeSequence.name.like(literal_column("'%-pct-%'")))  # % in the SQL
+                 .order_by(CodeSequence.name))
+    with platform.db.transaction() as session:
+        send(session, [insert_rows(TABLE, [{"name": "sql-pct-a", "last": 1},
+                                           {"name": "sql-pct-b", "last": 2},
+                                           {"name": "other-pct-c", "last": 3}])])
+        assert run(session, statement, {"pattern": "sql-%"}) == [("sql-pct-a",), ("sql-pct-b",)]
+
+
+def test_a_statement_whose_sql_depends_on_its_values_goes_sqlalchemys_way(platform):
+    statement = select(CodeSequence.name).where(CodeSequence.name.in_(bindparam("names",
+                                                                                expanding=True)))
+    with platform.db.transaction() as session:
+        send(session, [insert_rows(TABLE, [{"name": "sql-in-a", "last": 1},
+                                           {"name": "sql-in-b", "last": 2}])])
+        assert sorted(run(session, statement, {"names": ["sql-in-a", "sql-in-b", "x"]})) == [
+            ("sql-in-a",), ("sql-in-b",)]
+        assert first(session, statement, {"names": ["sql-in-b"]}).name == "sql-in-b"
+
+
+def test_the_driver_path_is_seen_by_cursor_listeners_and_errors_are_sqlalchemys(platform):
+    from sqlalchemy import event
+    from sqlalchemy.exc import IntegrityError
+
+    seen = []
+
+    def sent(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(platform.db.engine, "before_cursor_execute", sent)
+    try:
+        with platform.db.transaction() as session:
+            send(session, [insert_rows(TABLE, [{"name": "sql-ev", "last": 1}])])
+    finally:
+        event.remove(platform.db.engine, "before_cursor_execute", sent)
+    assert any("code_sequence" in s.lower() for s in seen)
+    with pytest.raises(IntegrityError), platform.db.transaction() as session:
+        send(session, [insert_rows(TABLE, [{"name": "sql-ev", "last": 2}])])  # same key
+    assert _rows(platform, "sql-ev") == [("sql-ev", 1)]
