@@ -300,18 +300,34 @@ class _TaskConverter(TaskConverter):
             updates = DeepMerge.get_updated_keys(parent.data, task.data)
             delta = {"updates": dict(sorted(updates.items())),
                      "deletions": sorted(DeepMerge.get_deleted_keys(parent.data, task.data))}
+        internal = task.internal_data
         return {
-            "id": str(task.id),
-            "parent": str(task._parent) if parent is not None else None,
-            "children": [str(child) for child in task._children],
+            "id": _text(task.id),
+            "parent": _text(task._parent) if parent is not None else None,
+            "children": [_text(child) for child in task._children],
             "last_state_change": task.last_state_change,
             "state": task.state,
             "task_spec": task.task_spec.name,
             "triggered": task.triggered,
-            "internal_data": self.registry.convert(task.internal_data),
+            "internal_data": self.registry.convert(internal) if internal else {},
             "data": data,
             "delta": delta,
         }
+
+
+_TEXTS: dict[UUID, str] = {}
+
+
+def _text(task_id: UUID) -> str:
+    """``str(task_id)``, remembered: a task's id is written at every save of its workflow
+    (three times: its own, its parent's list, its children's), and formatting a UUID costs
+    more than finding it again."""
+    text = _TEXTS.get(task_id)
+    if text is None:
+        if len(_TEXTS) >= 100_000:
+            _TEXTS.clear()
+        text = _TEXTS[task_id] = str(task_id)
+    return text
 
 
 def _registry():
