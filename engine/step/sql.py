@@ -223,8 +223,8 @@ def run(session: Session, statement, params: dict, *, rows: bool = True) -> list
     SQLAlchemy's execution path (the compiled-form look-up, an execution context, a result
     object) costs several times what the driver spends on a statement of a step; this keeps
     what matters of it: the SQL compiled once per dialect, the same value conversions, the
-    connection's cursor events (statement counters, the benchmarks' breakdown) and its
-    error handling (a driver error becomes SQLAlchemy's, a dropped connection is
+    connection's cursor events (statement counters, the benchmarks' breakdown), its echo
+    log and its error handling (a driver error becomes SQLAlchemy's, a dropped connection is
     invalidated). A statement whose SQL depends on its values goes the usual way."""
     return _execute(session, statement, params, rows)[1]
 
@@ -265,6 +265,9 @@ def _execute(session: Session, statement, params: dict, rows: bool
         if events:
             for listener in connection.dispatch.before_cursor_execute:
                 sql, parameters = listener(connection, cursor, sql, parameters, None, False)
+        if connection._echo:  # the engine's echo log, as SQLAlchemy writes it
+            connection._log_info(sql)
+            connection._log_info("[driver] %r", parameters)
         cursor.execute(sql, parameters)
         if events:
             connection.dispatch.after_cursor_execute(connection, cursor, sql, parameters, None,
