@@ -259,7 +259,36 @@ def _multiple_update_task_data(self, my_task) -> None:
 MultipleEventDefinition.update_task_data = _multiple_update_task_data
 
 
-class _StateConverter(BpmnWorkflowConverter):
+_UUID_TEXTS: dict[int, str] = {}
+_UUID_TEXTS_SIZE = 1 << 16
+
+
+def _uuid_text(value: UUID) -> str:
+    """``str(value)``, remembered: a save writes each task id about four times (as a key, an
+    id, a parent, a child), and ``UUID.__str__`` is a third of the library's ``to_dict``."""
+    text = _UUID_TEXTS.get(value.int)
+    if text is None:
+        if len(_UUID_TEXTS) >= _UUID_TEXTS_SIZE:
+            _UUID_TEXTS.clear()
+        text = _UUID_TEXTS[value.int] = str(value)
+    return text
+
+
+class _TextIds:
+    """A converter mixin: mappings keyed by task id (tasks, sub-processes) written with
+    :func:`_uuid_text`."""
+
+    def mapping_to_dict(self, mapping, **kwargs):
+        convert = self.registry.convert
+        return {(_uuid_text(key) if type(key) is UUID else str(key)): convert(value, **kwargs)
+                for key, value in mapping.items()}
+
+
+class _SubStateConverter(_TextIds, BpmnSubWorkflowConverter):
+    """The library's sub-process format, with task ids written by :func:`_uuid_text`."""
+
+
+class _StateConverter(_TextIds, BpmnWorkflowConverter):
     """Serializes a workflow's state without its specs; restores it onto cached spec objects."""
 
     def to_dict(self, workflow):
@@ -293,7 +322,7 @@ class _TaskConverter(TaskConverter):
     """
 
     def to_dict(self, task):
-        parent = task.parent
+        parent, internal = task.parent, task.internal_data
         if parent is None:
             data, delta = dict(sorted(task.data.items())), {}
         else:
@@ -302,14 +331,14 @@ class _TaskConverter(TaskConverter):
             delta = {"updates": dict(sorted(updates.items())),
                      "deletions": sorted(DeepMerge.get_deleted_keys(parent.data, task.data))}
         return {
-            "id": str(task.id),
-            "parent": str(task._parent) if parent is not None else None,
-            "children": [str(child) for child in task._children],
+            "id": _uuid_text(task.id),
+            "parent": _uuid_text(task._parent) if parent is not None else None,
+            "children": [_uuid_text(child) for child in task._children],
             "last_state_change": task.last_state_change,
             "state": task.state,
             "task_spec": task.task_spec.name,
             "triggered": task.triggered,
-            "internal_data": self.registry.convert(task.internal_data),
+            "internal_data": self.registry.convert(internal) if internal else {},
             "data": data,
             "delta": delta,
         }
@@ -321,10 +350,11 @@ def _registry():
     config = dict(SPIFF_CONFIG)
     config[ProcedureStore] = BpmnDataSpecificationConverter
     config[BpmnWorkflow] = _StateConverter
+    config[BpmnSubWorkflow] = _SubStateConverter
     config[Task] = _TaskConverter
     registry = BpmnWorkflowSerializer.configure(config)
     _StateConverter(MotcuaWorkflow, registry, typename="BpmnWorkflow")
-    BpmnSubWorkflowConverter(MotcuaSubWorkflow, registry, typename="BpmnSubWorkflow")
+    _SubStateConverter(MotcuaSubWorkflow, registry, typename="BpmnSubWorkflow")
     return registry
 
 
