@@ -21,7 +21,7 @@ which rolls back whole, and is replaced.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
 
 from .columns import UTCDateTime, utcnow  # noqa: F401  (migrations name engine.db.UTCDateTime)
+from .step.sql import driver_form
 from .step.store import send_pending
 from .unit import KEY, Unit
 
@@ -80,7 +81,6 @@ class Database:
             options["postgresql_readonly"] = True
         self.read_sessions = sessionmaker(self.engine.execution_options(**options),
                                           expire_on_commit=False, autoflush=False)
-        self._statements: dict = {}  # statement → (SQL, default parameters, converters)
         self._disconnects = (self.engine.dialect.loaded_dbapi.OperationalError
                              if self.is_postgres else ())
 
@@ -130,19 +130,20 @@ class Database:
     def rows(self, statement: Executable, params: dict) -> list[tuple]:
         """The rows of one SELECT as tuples in its column order, values as SQLAlchemy would
         give them (aware datetimes, parsed JSON). See the module docstring: on PostgreSQL,
-        autocommit on the pooled driver connection, the SQL and its value converters made
-        once per statement (psycopg prepares the statement after a few runs)."""
-        if not self.is_postgres:
+        autocommit on the pooled driver connection, the statement compiled once for the
+        driver (:func:`engine.step.sql.driver_form`; psycopg prepares it after a few
+        runs)."""
+        driver = driver_form(statement, self.engine.dialect) if self.is_postgres else None
+        if driver is None:
             with self.read() as session:
                 return [tuple(row) for row in session.execute(statement, params)]
-        sql, defaults, converters = self._compiled(statement)
         pooled = self.engine.raw_connection()
         try:
             connection = pooled.driver_connection
             connection.autocommit = True  # no BEGIN: idle, so a local flag, no round trip
             try:
-                with connection.cursor() as cursor:
-                    cursor.execute(sql, {**defaults, **params})
+                with driver.cursor(pooled) as cursor:
+                    cursor.execute(driver.sql, driver.parameters(params))
                     found = cursor.fetchall()
             finally:
                 connection.autocommit = False
@@ -151,26 +152,7 @@ class Database:
             raise
         finally:
             pooled.close()
-        for number, row in enumerate(found):
-            if converters:
-                row = list(row)
-                for index, convert in converters:
-                    if row[index] is not None:
-                        row[index] = convert(row[index])
-                found[number] = tuple(row)
-        return found
-
-    def _compiled(self, statement: Executable) -> tuple[str, dict, list[tuple[int, Callable]]]:
-        cached = self._statements.get(statement)
-        if cached is None:
-            dialect = self.engine.dialect
-            compiled = statement.compile(dialect=dialect)
-            converters = [(index, convert) for index, convert in enumerate(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in statement.selected_columns) if convert is not None]
-            cached = (str(compiled), dict(compiled.params), converters)
-            self._statements[statement] = cached
-        return cached
+        return driver.converted(found)
 
     def create_all(self) -> None:
         from .schema import metadata

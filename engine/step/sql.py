@@ -166,9 +166,46 @@ class _Driver:
     #: Its rows as named tuples (a SELECT's), by the names of its columns.
     row: type | None
 
+    def parameters(self, params: dict) -> dict | tuple:
+        """The driver's parameters for the statement's values ``params``."""
+        values = {**self.defaults, **params}
+        for name, convert in self.binds:
+            values[name] = convert(values[name])
+        return values if self.order is None else tuple(values[name] for name in self.order)
+
+    def cursor(self, connection):
+        """A cursor of the pooled DBAPI ``connection`` that takes :attr:`sql`."""
+        if self.raw_cursor is not None:
+            return self.raw_cursor(connection.driver_connection)
+        return connection.cursor()
+
+    def converted(self, found: list) -> list[tuple]:
+        """The rows ``found`` with their values as SQLAlchemy gives them."""
+        if self.results:
+            for number, row in enumerate(found):
+                row = list(row)
+                for index, convert in self.results:
+                    row[index] = convert(row[index])
+                found[number] = tuple(row)
+        return found
+
 
 _DRIVER: dict = {}
 _NOT_DRIVER = object()  # a statement the driver cannot take as compiled (see _compile)
+
+
+def driver_form(statement, dialect) -> _Driver | None:
+    """``statement`` compiled for ``dialect``'s driver (once: statements built once are
+    kept by identity), or None when its SQL is only known at execution time."""
+    key = (statement, dialect.name)
+    driver = _DRIVER.get(key)
+    if driver is None:
+        driver = _compile(statement, dialect)
+        with _LOCK:
+            if len(_DRIVER) >= 2048:
+                _DRIVER.clear()
+            _DRIVER[key] = driver
+    return None if driver is _NOT_DRIVER else driver
 
 
 def _compile(statement, dialect):
@@ -241,25 +278,12 @@ def first(session: Session, statement, params: dict):
 def _execute(session: Session, statement, params: dict, rows: bool
              ) -> tuple[_Driver | None, list]:
     connection = session.connection()
-    dialect = connection.dialect
-    key = (statement, dialect.name)
-    driver = _DRIVER.get(key)
+    driver = driver_form(statement, connection.dialect)
     if driver is None:
-        driver = _compile(statement, dialect)
-        with _LOCK:
-            if len(_DRIVER) >= 2048:
-                _DRIVER.clear()
-            _DRIVER[key] = driver
-    if driver is _NOT_DRIVER:
         result = connection.execute(statement, params)
         return None, list(result) if rows and result.returns_rows else []
-    values = {**driver.defaults, **params}
-    for name, convert in driver.binds:
-        values[name] = convert(values[name])
-    parameters = values if driver.order is None else tuple(values[n] for n in driver.order)
-    sql = driver.sql
-    cursor = (driver.raw_cursor(connection.connection.driver_connection)
-              if driver.raw_cursor is not None else connection.connection.cursor())
+    parameters, sql = driver.parameters(params), driver.sql
+    cursor = driver.cursor(connection.connection)
     events = connection._has_events or connection.engine._has_events
     try:
         if events:
@@ -278,13 +302,7 @@ def _execute(session: Session, statement, params: dict, rows: bool
         connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
         raise
     cursor.close()
-    if driver.results:
-        for number, row in enumerate(found):
-            row = list(row)
-            for index, convert in driver.results:
-                row[index] = convert(row[index])
-            found[number] = tuple(row)
-    return driver, found
+    return driver, driver.converted(found)
 
 
 _LOCK = threading.Lock()
