@@ -4,7 +4,7 @@ sent in order (as one statement on PostgreSQL) and every row written as given.""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import String, bindparam, literal_column, select, update
+from sqlalchemy import String, bindparam, func, literal_column, select, update
 
 from engine.models import CodeSequence
 from engine.step.sql import Template, Write, first, insert_rows, insert_template, param, run, send
@@ -162,3 +162,27 @@ def test_the_driver_path_is_seen_by_cursor_listeners_and_errors_are_sqlalchemys(
     with pytest.raises(IntegrityError), platform.db.transaction() as session:
         send(session, [insert_rows(TABLE, [{"name": "sql-ev", "last": 2}])])  # same key
     assert _rows(platform, "sql-ev") == [("sql-ev", 1)]
+
+
+def test_a_connection_the_server_dropped_fails_one_transaction_and_is_replaced(platform):
+    """A driver statement on a connection PostgreSQL has closed is handled as SQLAlchemy
+    handles its own: the error says the connection was invalidated, the pool drops it, and
+    the next transaction runs on a new one."""
+    from sqlalchemy import create_engine, literal, text
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.pool import NullPool
+
+    if not platform.db.is_postgres:
+        pytest.skip("a server that drops connections is PostgreSQL's case")
+    platform.db.engine.dispose()  # one pooled connection from here on
+    with platform.db.transaction() as session:
+        (pid,), = run(session, select(func.pg_backend_pid()), {})
+    killer = create_engine(platform.db.engine.url, poolclass=NullPool)
+    with killer.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    killer.dispose()
+    with pytest.raises(DBAPIError) as failed, platform.db.transaction() as session:
+        run(session, select(literal(1)), {})
+    assert failed.value.connection_invalidated
+    with platform.db.transaction() as session:
+        assert run(session, select(func.pg_backend_pid()), {}) != [(pid,)]
