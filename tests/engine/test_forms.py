@@ -64,8 +64,7 @@ def test_a_document_field_takes_an_uploaded_file_never_text():
 
 def test_the_files_of_a_submission_are_written_together_each_with_its_own_row(platform):
     """Every file of a form is stored and named in the dossier's data, and their rows go
-    in one flush rather than one per file: one insert on PostgreSQL (SQLite, in process,
-    takes the rows one by one)."""
+    in one insert rather than one per file."""
     from sqlalchemy import event, select
 
     from engine.models import Document, Dossier
@@ -90,4 +89,4 @@ def test_the_files_of_a_submission_are_written_together_each_with_its_own_row(pl
     assert len(docs) >= 2 and all(revision == 1 for _, _, revision in docs)
     assert {name: str(doc_id) for doc_id, name, _ in docs} == {
         name: data[name] for _, name, _ in docs}
-    assert len(inserts) == (1 if platform.db.is_postgres else len(docs))
+    assert len(inserts) == 1
