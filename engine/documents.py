@@ -141,16 +141,17 @@ def store_document(p, session: Session, *, dossier: Dossier | None, name: str, f
 
 
 def store_uploads(p, session: Session, dossier_id: int,
-                  files: dict[str, tuple[Upload, str]], *,
-                  created_by_id: int | None) -> dict[str, int]:
+                  files: dict[str, tuple[Upload, str]], *, created_by_id: int | None,
+                  opened: bool = False) -> dict[str, int]:
     """Store the uploads of a dossier (the row exists), ``{name: (upload, media type)}``, each
-    the next revision of its name, in one read of their revisions and one insert (on the
-    connection: Core rows, no ORM objects); ``{name: document id}``."""
+    the next revision of its name, in one read of their revisions (none when the dossier was
+    ``opened`` by this transaction: it has no files yet) and one insert (on the connection:
+    Core rows, no ORM objects); ``{name: document id}``."""
     if not files:
         return {}
     connection = session.connection()
-    last = dict(connection.execute(_LAST_REVISIONS, {"dossier_id": dossier_id,
-                                                     "names": list(files)}).all())
+    last = {} if opened else dict(connection.execute(
+        _LAST_REVISIONS, {"dossier_id": dossier_id, "names": list(files)}).all())
     rows = [_row(p, dossier_id=dossier_id, name=name, filename=upload.filename,
                  media_type=media_type, content=upload.content, kind="upload",
                  created_by_id=created_by_id, signatures=0, revision=last.get(name, 0) + 1)

@@ -109,7 +109,7 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
                                applicant=applicant, channel="online")
         refused: list[dict] = []
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
-                                     collect=refused)
+                                     collect=refused, opened=True)
         keep_data(session, dossier, forms.validate(schema, data or {}, uploads=stored,
                                                    also=refused))
         audit.append(session, actor=user.username, action="submit", dossier_id=dossier.id,

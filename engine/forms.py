@@ -269,12 +269,14 @@ def validate(schema: dict, data: dict, *, keep: dict | None = None,
 
 
 def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, dossier,
-                  user_id: int | None, collect: list[dict] | None = None) -> dict[str, str]:
+                  user_id: int | None, collect: list[dict] | None = None,
+                  opened: bool = False) -> dict[str, str]:
     """Check and store the uploads for the schema's document fields; return ``{field: doc id}``.
 
     A refused file raises :class:`InvalidData`, or with ``collect`` (a list) its problem
     is appended there and the other files are still stored, so the caller reports every
-    problem of the form at once (:func:`validate`'s ``also``)."""
+    problem of the form at once (:func:`validate`'s ``also``). ``opened``: the dossier was
+    opened by this transaction (each file is its first revision)."""
     fields = document_fields(schema)
     accepted = {}
     errors = []
@@ -291,7 +293,8 @@ def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, 
                               p.settings.max_upload_bytes)))
         except InvalidData as exc:
             errors.extend(exc.details)
-    stored = documents.store_uploads(p, session, dossier.id, accepted, created_by_id=user_id)
+    stored = documents.store_uploads(p, session, dossier.id, accepted, created_by_id=user_id,
+                                     opened=opened)
     out = {name: str(doc_id) for name, doc_id in stored.items()}
     for e in errors:
         e["title"] = _field_title(schema, e["field"])
