@@ -8,7 +8,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Date, Integer, bindparam, insert, select, text, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import (
@@ -84,7 +84,8 @@ def submit(p, user, procedure_code: str, data: dict, files: dict | None = None,
 _PROCEDURE = (select(Procedure, ProcedureVersion.content_hash, User)
               .join(ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
               .outerjoin(User, User.id == bindparam("user_id"))
-              .where(Procedure.code == bindparam("code")))
+              .where(Procedure.code == bindparam("code"))
+              .options(lazyload(User.agency)))
 
 
 def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
