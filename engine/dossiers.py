@@ -7,9 +7,8 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Date, Integer, bindparam, insert, select, text, update
+from sqlalchemy import Date, Integer, bindparam, insert, select, text
 from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from . import (
     audit,
@@ -43,8 +42,6 @@ from .procedures import application_form, receiving_agencies
 from .spiff import SPECS
 from .step import load
 from .step.rows import waiting_definitions
-from .step.sql import Template, Write, param
-from .unit import unit_of
 
 
 def next_code(session: Session, agency, received_at: datetime) -> str:
@@ -111,8 +108,7 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
         refused: list[dict] = []
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
                                      collect=refused, opened=True)
-        keep_data(session, dossier, forms.validate(schema, data or {}, uploads=stored,
-                                                   also=refused))
+        dossier.data = forms.validate(schema, data or {}, uploads=stored, also=refused)
         audit.append(session, actor=user.username, action="submit", dossier_id=dossier.id,
                      detail={"procedure": procedure.code, "version": version.number,
                              "agency": agency.code, "due_at": dossier.due_at.isoformat()})
@@ -150,21 +146,6 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
 # Built once: a new dossier's row, given back whole (defaults included) to become the
 # session's object without an ORM flush.
 _INSERT_DOSSIER = insert(Dossier.__table__).returning(*Dossier.__table__.c)
-
-
-def keep_data(session: Session, dossier: Dossier, data: dict) -> None:
-    """Set the form data of a dossier this transaction opened: written with the step's other
-    writes before commit (:mod:`engine.step.store`), the object holding it as committed, so
-    that the commit has no ORM change of the dossier to work out."""
-    set_committed_value(dossier, "data", data)
-    unit_of(session).writes.append(Write(_SET_DATA, {"id": dossier.id, "data": data,
-                                                     "updated_at": clock.now()}))
-
-
-_SET_DATA = Template(lambda tag: update(Dossier.__table__)
-                     .where(Dossier.__table__.c.id == param("id", Dossier.__table__.c.id, tag))
-                     .values(data=param("data", Dossier.__table__.c.data, tag),
-                             updated_at=param("updated_at", Dossier.__table__.c.updated_at, tag)))
 
 
 def start_process(p, session: Session, dossier: Dossier, applicant: User, version, *,
