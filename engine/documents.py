@@ -9,7 +9,7 @@ import zlib
 from pathlib import PurePath
 from urllib.parse import urlencode
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session, object_session
 
 from .errors import InvalidData, NotFound, PermissionDenied
@@ -101,33 +101,63 @@ def pdf_has_active_content(content: bytes) -> bool:
     return False
 
 
-# Built once: a submission asks it for every file it stores.
+# Built once: the statements that store a dossier's files.
 _LAST_REVISION = select(func.max(Document.revision)).where(
     Document.dossier_id == bindparam("dossier_id"), Document.name == bindparam("name"))
+_LAST_REVISIONS = (select(Document.name, func.max(Document.revision))
+                   .where(Document.dossier_id == bindparam("dossier_id"),
+                          Document.name.in_(bindparam("names", expanding=True)))
+                   .group_by(Document.name))
+_INSERT = insert(Document.__table__).returning(Document.id, Document.name)
+
+
+def _row(p, *, dossier_id: int | None, name: str, filename: str, media_type: str,
+         content: bytes, kind: str, created_by_id: int | None, signatures: int,
+         revision: int) -> dict:
+    """A document row's columns, its bytes stored."""
+    return {"dossier_id": dossier_id, "name": name, "kind": kind,
+            "filename": PurePath(filename).name[:255] or name, "media_type": media_type,
+            "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
+            "storage_key": p.storage.put(content), "revision": revision,
+            "signatures": signatures, "created_by_id": created_by_id}
 
 
 def store_document(p, session: Session, *, dossier: Dossier | None, name: str, filename: str,
                    media_type: str, content: bytes, kind: str = "upload",
-                   created_by_id: int | None = None, signatures: int = 0,
-                   flush: bool = True) -> Document:
-    """Store bytes and add a document row; a new revision if the dossier has this name already.
-    ``flush=False``: the row is only added (its id comes with the caller's next flush), so
-    that several files of different names are written by one flush."""
-    key = p.storage.put(content)
+                   created_by_id: int | None = None, signatures: int = 0) -> Document:
+    """Store bytes and add a document row; a new revision if the dossier has this name already."""
     revision = 1
     if dossier is not None and dossier.id is not None:
         # on the connection: no autoflush of what the caller has not flushed yet
         revision = (session.connection().execute(
             _LAST_REVISION, {"dossier_id": dossier.id, "name": name}).scalar() or 0) + 1
-    doc = Document(dossier_id=dossier.id if dossier is not None else None, name=name,
-                   kind=kind, filename=PurePath(filename).name[:255] or name,
-                   media_type=media_type, size=len(content),
-                   sha256=hashlib.sha256(content).hexdigest(), storage_key=key,
-                   revision=revision, signatures=signatures, created_by_id=created_by_id)
+    doc = Document(**_row(p, dossier_id=dossier.id if dossier is not None else None, name=name,
+                          filename=filename, media_type=media_type, content=content,
+                          kind=kind, created_by_id=created_by_id, signatures=signatures,
+                          revision=revision))
     session.add(doc)
-    if flush:
-        session.flush()
+    session.flush()
     return doc
+
+
+def store_uploads(p, session: Session, dossier_id: int,
+                  files: dict[str, tuple[Upload, str]], *, created_by_id: int | None,
+                  opened: bool = False) -> dict[str, int]:
+    """Store the uploads of a dossier (the row exists), ``{name: (upload, media type)}``, each
+    the next revision of its name, in one read of their revisions (none when the dossier was
+    ``opened`` by this transaction: it has no files yet) and one insert (on the connection:
+    Core rows, no ORM objects); ``{name: document id}``."""
+    if not files:
+        return {}
+    connection = session.connection()
+    last = {} if opened else dict(connection.execute(
+        _LAST_REVISIONS, {"dossier_id": dossier_id, "names": list(files)}).all())
+    rows = [_row(p, dossier_id=dossier_id, name=name, filename=upload.filename,
+                 media_type=media_type, content=upload.content, kind="upload",
+                 created_by_id=created_by_id, signatures=0, revision=last.get(name, 0) + 1)
+            for name, (upload, media_type) in files.items()]
+    ids = {name: id_ for id_, name in connection.execute(_INSERT, rows)}
+    return {name: ids[name] for name in files}
 
 
 def latest(session: Session, dossier_id: int, name: str) -> Document | None:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, Integer, bindparam, insert, select, text
+from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
 
 from . import (
     audit,
@@ -51,19 +48,21 @@ def next_code(session: Session, agency, received_at: datetime) -> str:
     """``<agency code>-<YYMMDD>-<NNNN>``: a per-agency, per-day sequence (Circular 01/2018
     Art. 19), taken with one atomic upsert so concurrent submissions never share a number."""
     day = received_at.astimezone(clock.VIETNAM).date()
-    statement = _next_number(session.get_bind().dialect.name)
-    number = session.execute(statement, {"agency_id": agency.id, "day": day}).scalar_one()
+    number = session.connection().execute(
+        _NEXT_NUMBER, {"agency_id": agency.id, "day": day}).scalar_one()
     return f"{agency.code}-{day:%y%m%d}-{number:04d}"
 
 
-@lru_cache(maxsize=2)
-def _next_number(dialect: str):  # the upsert, built once per dialect
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (insert(DossierSequence)
-            .values(agency_id=bindparam("agency_id"), day=bindparam("day"), last=1)
-            .on_conflict_do_update(index_elements=["agency_id", "day"],
-                                   set_={"last": DossierSequence.last + 1})
-            .returning(DossierSequence.last))
+# The upsert, in the syntax PostgreSQL and SQLite share. Written as text because SQLAlchemy
+# never caches the compiled form of its dialects' ``on_conflict_do_update``: built as an
+# expression, it was compiled again for every dossier.
+_NEXT_NUMBER = text(
+    f"INSERT INTO {DossierSequence.__tablename__} (agency_id, day, last) "
+    "VALUES (:agency_id, :day, 1) "
+    "ON CONFLICT (agency_id, day) DO UPDATE SET last = "
+    f"{DossierSequence.__tablename__}.last + 1 RETURNING last"
+).bindparams(bindparam("agency_id", type_=Integer), bindparam("day", type_=Date)
+             ).columns(last=Integer)
 
 
 def submit(p, user, procedure_code: str, data: dict, files: dict | None = None,
@@ -77,19 +76,25 @@ def submit(p, user, procedure_code: str, data: dict, files: dict | None = None,
 
 
 # Built once: a procedure with the content hash of its version in force (the version itself
-# comes from the per-process cache); none for an unknown code or one with no version yet.
-_PROCEDURE = (select(Procedure, ProcedureVersion.content_hash)
+# comes from the per-process cache) and the applicant's account, in one statement; none for
+# an unknown code or one with no version yet.
+_PROCEDURE = (select(Procedure, ProcedureVersion.content_hash, User)
               .join(ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
-              .where(Procedure.code == bindparam("code")))
+              .outerjoin(User, User.id == bindparam("user_id"))
+              .where(Procedure.code == bindparam("code"))
+              .options(lazyload(User.agency)))
 
 
 def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
     with p.db.transaction() as session:
-        found = session.execute(_PROCEDURE, {"code": procedure_code}).first()
+        found = session.execute(_PROCEDURE, {"code": procedure_code, "user_id": user.id}).first()
         if found is None:
             raise NotFound(f"No procedure {procedure_code!r}.",
                            vi=f"Không có thủ tục {procedure_code!r}.")
-        procedure, content_hash = found
+        procedure, content_hash, applicant = found
+        if applicant is None:
+            raise PermissionDenied("Sign in to submit a dossier.",
+                                   vi="Hãy đăng nhập để nộp hồ sơ.")
         version = load.VERSIONS.get(session, procedure.active_version_id, content_hash)
         if start_messages(SPECS.get(version)[0]):
             raise Conflict(f"Procedure {procedure_code!r} is started by another system's "
@@ -97,13 +102,12 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
                            vi=f"Thủ tục {procedure_code!r} được khởi tạo bằng thông điệp từ hệ "
                               "thống khác, không nộp trực tiếp.")
         agency = receiving_agency(session, procedure, agency_code)
-        schema = application_form(version)
-        applicant = session.get(User, user.id)
+        schema = application_form(version, shared=True)
         dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
                                applicant=applicant, channel="online")
         refused: list[dict] = []
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
-                                     collect=refused)
+                                     collect=refused, opened=True)
         dossier.data = forms.validate(schema, data or {}, uploads=stored, also=refused)
         audit.append(session, actor=user.username, action="submit", dossier_id=dossier.id,
                      detail={"procedure": procedure.code, "version": version.number,
@@ -125,16 +129,23 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
     received_at = clock.now()
     meta = {**version.meta, "deadline": deadline} if deadline else version.meta
     due_at = deadlines.initial_due_at(load_calendar(session), meta, received_at, channel)
-    dossier = Dossier(code=next_code(session, agency, received_at), procedure_id=procedure.id,
-                      version_id=version.id, agency_id=agency.id, applicant_id=applicant.id,
-                      status="submitted", channel=channel, received_at=received_at,
-                      due_at=due_at, original_due_at=due_at, data=data or {},
-                      parent_id=parent_id, process_id=process_id,
-                      form_set=formsets.choose(version.meta, received_at,
-                                               platform_settings.values(session)))
+    row = session.connection().execute(_INSERT_DOSSIER, {
+        "code": next_code(session, agency, received_at), "procedure_id": procedure.id,
+        "version_id": version.id, "agency_id": agency.id, "applicant_id": applicant.id,
+        "status": "submitted", "channel": channel, "received_at": received_at,
+        "due_at": due_at, "original_due_at": due_at, "data": data or {},
+        "parent_id": parent_id, "process_id": process_id,
+        "form_set": formsets.choose(version.meta, received_at,
+                                    platform_settings.values(session))}).one()
+    dossier = Dossier(**row._mapping)
+    make_transient_to_detached(dossier)  # the row as inserted: persistent once added
     session.add(dossier)
-    session.flush()
     return dossier
+
+
+# Built once: a new dossier's row, given back whole (defaults included) to become the
+# session's object without an ORM flush.
+_INSERT_DOSSIER = insert(Dossier.__table__).returning(*Dossier.__table__.c)
 
 
 def start_process(p, session: Session, dossier: Dossier, applicant: User, version, *,

@@ -13,7 +13,8 @@ from functools import lru_cache
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from .documents import sniff, store_document
+from . import documents
+from .documents import sniff
 from .errors import InvalidData
 from .storage import Upload
 
@@ -23,6 +24,15 @@ RESERVED_KEYS = {"typename", "dossier", "application"}
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> Draft202012Validator:
     return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
+
+
+def validator(schema: dict) -> Draft202012Validator:
+    """The validator of ``schema``: a version's own form (:func:`shared_form`) has one built
+    with it; any other schema is found by its content."""
+    found = _SHARED.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    return _validator(json.dumps(schema, sort_keys=True))
 
 
 def document_fields(schema: dict) -> dict[str, dict]:
@@ -176,7 +186,7 @@ def problems(schema: dict, data: dict) -> list[dict]:
     each control or invisible character — as ``{field, title, message, message_vi}``, in
     the order of the form. Does not coerce nor store anything."""
     errors = []
-    for error in _validator(json.dumps(schema, sort_keys=True)).iter_errors(data):
+    for error in validator(schema).iter_errors(data):
         base = [str(p) for p in error.path]
         if error.validator == "required":
             instance = error.instance if isinstance(error.instance, dict) else {}
@@ -259,14 +269,16 @@ def validate(schema: dict, data: dict, *, keep: dict | None = None,
 
 
 def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, dossier,
-                  user_id: int | None, collect: list[dict] | None = None) -> dict[str, str]:
+                  user_id: int | None, collect: list[dict] | None = None,
+                  opened: bool = False) -> dict[str, str]:
     """Check and store the uploads for the schema's document fields; return ``{field: doc id}``.
 
     A refused file raises :class:`InvalidData`, or with ``collect`` (a list) its problem
     is appended there and the other files are still stored, so the caller reports every
-    problem of the form at once (:func:`validate`'s ``also``)."""
+    problem of the form at once (:func:`validate`'s ``also``). ``opened``: the dossier was
+    opened by this transaction (each file is its first revision)."""
     fields = document_fields(schema)
-    stored = {}
+    accepted = {}
     errors = []
     for name, upload in (files or {}).items():
         if name not in fields:
@@ -275,19 +287,15 @@ def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, 
             continue
         prop = fields[name]
         try:
-            media_type = sniff(upload, field=name, accept=prop.get("x-accept"),
-                               max_bytes=min(prop.get("x-max-bytes") or p.settings.max_upload_bytes,
-                                             p.settings.max_upload_bytes))
+            accepted[name] = (upload, sniff(
+                upload, field=name, accept=prop.get("x-accept"),
+                max_bytes=min(prop.get("x-max-bytes") or p.settings.max_upload_bytes,
+                              p.settings.max_upload_bytes)))
         except InvalidData as exc:
             errors.extend(exc.details)
-            continue
-        stored[name] = store_document(p, session, dossier=dossier, name=name,
-                                      filename=upload.filename, media_type=media_type,
-                                      content=upload.content, created_by_id=user_id,
-                                      flush=False)
-    if stored:
-        session.flush()  # one write of every file's row (the names differ: no revision clash)
-    out = {name: str(doc.id) for name, doc in stored.items()}
+    stored = documents.store_uploads(p, session, dossier.id, accepted, created_by_id=user_id,
+                                     opened=opened)
+    out = {name: str(doc_id) for name, doc_id in stored.items()}
     for e in errors:
         e["title"] = _field_title(schema, e["field"])
     if errors and collect is not None:
@@ -301,13 +309,27 @@ def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, 
 
 
 def form_schema(version, path: str | None) -> dict | None:
-    """A form of the version, parsed once per version content (versions never change)."""
+    """A form of the version, as a copy the caller may change (:func:`shared_form`)."""
+    shared = shared_form(version, path)
+    return copy.deepcopy(shared) if shared is not None else None
+
+
+def shared_form(version, path: str | None) -> dict | None:
+    """A form of the version, parsed once per version content (versions never change) with
+    its validator, and shared: read it, never change it."""
     if not path:
         return None
     key = (version.content_hash, path)
-    if key not in _FORMS:
-        _FORMS[key] = json.loads(version.files[path])
-    return copy.deepcopy(_FORMS[key])
+    schema = _FORMS.get(key)
+    if schema is None:
+        schema = json.loads(version.files[path])
+        _SHARED[id(schema)] = (schema, Draft202012Validator(schema,
+                                                            format_checker=FormatChecker()))
+        _FORMS[key] = schema
+    return schema
 
 
 _FORMS: dict[tuple[str, str], dict] = {}
+#: The validators of the shared forms by the form's identity (a shared form lives as long as
+#: the process: its id is never reused).
+_SHARED: dict[int, tuple[dict, Draft202012Validator]] = {}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from . import audit, bundles
 from .calendar import WorkingCalendar
 from .cooperation import start_messages
 from .documents import unaccented
 from .errors import InvalidBundle
-from .forms import form_schema
+from .forms import form_schema, shared_form
 from .lookup import by_code
 from .models import Agency, Procedure, ProcedureAgency, ProcedureVersion, Role
 from .operators import REGISTRY
@@ -85,6 +85,12 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
                 "warnings": warnings}
 
 
+# Built once: every submission asks it.
+_MAPPED_AGENCIES = (select(Agency).join(ProcedureAgency, ProcedureAgency.agency_id == Agency.id)
+                    .where(ProcedureAgency.procedure_id == bindparam("procedure_id"))
+                    .order_by(Agency.code))
+
+
 def receiving_agencies(session, procedure: Procedure) -> list[Agency]:
     """The active agencies that receive ``procedure``'s dossiers, ordered by code.
 
@@ -93,10 +99,7 @@ def receiving_agencies(session, procedure: Procedure) -> list[Agency]:
     agencies are all closed receives nothing: closing an office must not silently send its
     dossiers to the department.
     """
-    mapped = session.execute(
-        select(Agency).join(ProcedureAgency, ProcedureAgency.agency_id == Agency.id)
-        .where(ProcedureAgency.procedure_id == procedure.id).order_by(Agency.code)
-    ).scalars().all()
+    mapped = session.execute(_MAPPED_AGENCIES, {"procedure_id": procedure.id}).scalars().all()
     if mapped:
         return [a for a in mapped if a.active]
     main = procedure.agency
@@ -140,8 +143,11 @@ def _seed_mapping(session, procedure: Procedure, agencies: list[Agency]) -> None
                         for a in {a.id: a for a in agencies}.values())
 
 
-def application_form(version: ProcedureVersion) -> dict:
-    return form_schema(version, version.meta["application_form"])
+def application_form(version: ProcedureVersion, *, shared: bool = False) -> dict:
+    """The version's application form: a copy, or with ``shared`` the parsed form itself,
+    read-only (what a submission checks data against, :func:`engine.forms.shared_form`)."""
+    path = version.meta["application_form"]
+    return shared_form(version, path) if shared else form_schema(version, path)
 
 
 def public_fee(fee) -> dict:

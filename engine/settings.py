@@ -43,8 +43,13 @@ LABELS = {
 
 def values(session: Session) -> dict[str, str]:
     """Every setting: the stored ones over the defaults."""
-    stored = dict(session.execute(select(PlatformSetting.key, PlatformSetting.value)).all())
+    stored = dict(session.connection().execute(_STORED).all())
     return {**DEFAULTS, **stored}
+
+
+# Built once, read on the connection (no autoflush: settings are written by set_value,
+# which flushes its change).
+_STORED = select(PlatformSetting.key, PlatformSetting.value)
 
 
 def parse_time(text: str, key: str = "time") -> time:

@@ -43,3 +43,29 @@ def test_a_plain_pdf_is_accepted():
     assert not pdf_has_active_content(PLAIN)
     assert sniff(Upload("don.pdf", "application/pdf", PLAIN), field="letter", accept=None,
                  max_bytes=10_000_000) == "application/pdf"
+
+
+def test_uploads_to_an_existing_dossier_are_each_the_next_revision_of_their_name(platform):
+    """Files stored for a dossier that has them already (a supplement) become their next
+    revision, each name counted on its own, in the order given."""
+    from sqlalchemy import select
+
+    from engine.documents import store_uploads
+    from engine.models import Document, Dossier
+    from tests.engine.factories import submit
+
+    code = submit(platform)
+    with platform.db.transaction() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        names = sorted(session.execute(select(Document.name).where(
+            Document.dossier_id == dossier.id)).scalars())
+        upload = Upload("again.pdf", "application/pdf", PLAIN)
+        stored = store_uploads(platform, session, dossier.id,
+                               {names[1]: (upload, "application/pdf"),
+                                "new_name": (upload, "application/pdf")}, created_by_id=None)
+    assert list(stored) == [names[1], "new_name"]
+    with platform.db.read() as session:
+        rows = {doc.id: (doc.name, doc.revision, doc.filename) for doc in session.execute(
+            select(Document).where(Document.id.in_(stored.values()))).scalars()}
+    assert rows == {stored[names[1]]: (names[1], 2, "again.pdf"),
+                    stored["new_name"]: ("new_name", 1, "again.pdf")}

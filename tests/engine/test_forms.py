@@ -64,8 +64,7 @@ def test_a_document_field_takes_an_uploaded_file_never_text():
 
 def test_the_files_of_a_submission_are_written_together_each_with_its_own_row(platform):
     """Every file of a form is stored and named in the dossier's data, and their rows go
-    in one flush rather than one per file: one insert on PostgreSQL (SQLite, in process,
-    takes the rows one by one)."""
+    in one insert rather than one per file."""
     from sqlalchemy import event, select
 
     from engine.models import Document, Dossier
@@ -90,4 +89,25 @@ def test_the_files_of_a_submission_are_written_together_each_with_its_own_row(pl
     assert len(docs) >= 2 and all(revision == 1 for _, _, revision in docs)
     assert {name: str(doc_id) for doc_id, name, _ in docs} == {
         name: data[name] for _, name, _ in docs}
-    assert len(inserts) == (1 if platform.db.is_postgres else len(docs))
+    assert len(inserts) == 1
+
+
+def test_a_version_form_is_checked_by_its_own_content_shared_or_copied():
+    """The version's form is parsed once and shared (with its validator); a copy that its
+    caller changed is checked against the copy's content, not the shared form's."""
+    import json
+    from types import SimpleNamespace
+
+    version = SimpleNamespace(content_hash="test-shared-form",
+                              files={"forms/application.json": json.dumps(SCHEMA)})
+    shared = forms.shared_form(version, "forms/application.json")
+    assert forms.shared_form(version, "forms/application.json") is shared
+    copy = forms.form_schema(version, "forms/application.json")
+    assert copy == shared and copy is not shared
+    copy["properties"]["company_name"]["maxLength"] = 3
+    data = {"company_name": "Công ty"}
+    assert forms.validate(shared, data, uploads={"licence_scan": "7"})["company_name"] == "Công ty"
+    with pytest.raises(InvalidData) as refused:
+        forms.validate(copy, data, uploads={"licence_scan": "7"})
+    assert [e["field"] for e in refused.value.details] == ["company_name"]
+    assert shared["properties"]["company_name"].get("maxLength") is None
