@@ -33,6 +33,9 @@ from .vocabulary import RoleCode
 #: Times a signature is made again because the document changed while it was being made.
 SIGNING_ATTEMPTS = 3
 
+#: The form of a task that has none: it takes no data.
+_NO_FORM = {"type": "object", "properties": {}}
+
 
 def _may_act(user, task: HumanTask, agency_code: str | None,
              applicant_id: int | None = None) -> bool:
@@ -256,7 +259,7 @@ def _complete(p, user, task_id, data, files, passphrase, signature: _Signature |
             if signature is None or signature.document_id != document.id:
                 # nothing written yet: rolled back, signed, retried
                 raise _SignFirst(document, dossier.agency)
-        schema = form_schema(version, task.form) or {"type": "object", "properties": {}}
+        schema = forms.shared_form(version, task.form) or _NO_FORM  # read, never changed
         refused: list[dict] = []
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
                                      collect=refused)
