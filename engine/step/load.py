@@ -1,7 +1,9 @@
 """Reading a step: the dossier row locked, its saved state, its version from a cache.
 
 A step reads two rows: the dossier, locked (``SELECT … FOR UPDATE``; SQLite's
-``BEGIN IMMEDIATE`` already serialises writers), then — after the lock is held, so that
+``BEGIN IMMEDIATE`` already serialises writers) with its agency, applicant and procedure
+in the same row, made into ORM objects without the ORM's loading machinery when it is the
+transaction's first read (:func:`read_locked`), then — after the lock is held, so that
 it sees the last committed state — the saved workflow with its version's content hash.
 The version itself (metadata, forms, document layouts, specs) comes from
 :data:`VERSIONS`, an in-process cache: versions are immutable, so an entry never goes

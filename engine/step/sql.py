@@ -9,6 +9,12 @@ the last) which is itself built once per sequence of templates, so a step of a u
 reuses a statement whose compiled form SQLAlchemy already holds. Any other statement may
 be queued too; it is sent as it is.
 
+Statements built once — templates, the combined writes, a module's constant reads — run
+on the driver's own cursor (:func:`run`, :func:`first`): compiled once per dialect for
+the driver, values converted as SQLAlchemy converts them, its cursor events, echo log and
+error handling kept, without its per-execution machinery (an execution context and a
+result object per statement cost more client time than psycopg and SQLite spend).
+
 One statement means one snapshot: on PostgreSQL no write of a batch sees another's effect,
 so the writes of one :func:`send` must touch different rows (a step's do: it writes the
 difference between the rows it found and those it needs, :mod:`engine.step.store`).
