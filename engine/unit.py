@@ -44,6 +44,9 @@ class Unit:
     national_sequence: dict[int, tuple[int, str | None]] = field(default_factory=dict)
     #: Callables run once the transaction has committed.
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: The transaction's connection, once a statement has asked for it
+    #: (:func:`engine.step.sql.run`: ``Session.connection()`` costs a state-machine walk).
+    connection: object | None = None
 
     def take_audit(self) -> list[tuple]:
         pending, self.audit = self.audit, []

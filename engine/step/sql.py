@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, union_all
 from sqlalchemy.orm import Session
 
+from ..unit import KEY
+
 
 class Template:
     """A write statement of one shape: ``build(tag)`` makes it with every bind parameter
@@ -283,7 +285,7 @@ def first(session: Session, statement, params: dict):
 
 def _execute(session: Session, statement, params: dict, rows: bool
              ) -> tuple[_Driver | None, list]:
-    connection = session.connection()
+    connection = _connection(session)
     driver = driver_form(statement, connection.dialect)
     if driver is None:
         result = connection.execute(statement, params)
@@ -309,6 +311,17 @@ def _execute(session: Session, statement, params: dict, rows: bool
         raise
     cursor.close()
     return driver, driver.converted(found)
+
+
+def _connection(session: Session):
+    """The session's connection (its transaction begun), remembered by the transaction's
+    unit of work when it has one."""
+    unit = session.info.get(KEY)
+    if unit is None:
+        return session.connection()
+    if unit.connection is None:
+        unit.connection = session.connection()
+    return unit.connection
 
 
 _LOCK = threading.Lock()
