@@ -167,6 +167,7 @@ def flush(session: Session) -> None:
 
 
 _DOSSIER_UPDATES: dict[tuple[str, ...], Template] = {}
+_DOSSIER_COLUMNS = frozenset(attr.key for attr in Dossier.__mapper__.column_attrs)
 
 
 def _dossier_update(columns: tuple[str, ...]) -> Template:
@@ -186,13 +187,11 @@ def locked_dossier_writes(session: Session, unit: Unit) -> list[Write]:
         if type(obj) is not Dossier or obj.id not in unit.locked:
             continue
         state = inspect(obj)
-        if any(state.attrs[r.key].history.has_changes() for r in state.mapper.relationships):
+        before = state.committed_state  # each attribute set in this transaction: its old value
+        if not before.keys() <= _DOSSIER_COLUMNS:  # a relationship too: the ORM writes it
             continue
-        changed = {}
-        for attr in state.mapper.column_attrs:
-            added = state.attrs[attr.key].history.added
-            if added:
-                changed[attr.key] = added[0]
+        now = state.dict
+        changed = {key: now[key] for key, old in before.items() if key in now and now[key] != old}
         if not changed:  # touched, not changed: nothing for the flush to look at either
             state._commit_all(state.dict, session.identity_map)
             continue

@@ -148,3 +148,25 @@ def test_a_locked_dossiers_changes_join_the_queued_writes(platform):
     assert (found[dossier_id].status, found[dossier_id].supplement_count) == ("accepted", 2)
     assert found[dossier_id].updated_at > before
     assert found[other_id].status == "accepted"
+
+
+def test_a_locked_dossier_set_to_what_it_held_or_given_a_new_relationship_is_no_write(platform):
+    """A column set to the value it held is no change; a dossier whose relationship changed
+    (here its agency) is written by the ORM, relationship and all."""
+    from engine.models import Agency
+    from engine.unit import unit_of
+
+    dossier_id, _ = dossier_of(platform)
+    with platform.db.transaction() as session:
+        dossier = session.get(Dossier, dossier_id)
+        unit_of(session).locked.add(dossier_id)
+        dossier.status = dossier.status
+        assert store.locked_dossier_writes(session, unit_of(session)) == []
+        assert not session.is_modified(dossier)
+        other = session.execute(select(Agency).where(Agency.id != dossier.agency_id)).scalars().first()
+        dossier.agency, dossier.status = other, "accepted"
+        assert store.locked_dossier_writes(session, unit_of(session)) == []
+        assert session.is_modified(dossier)
+    with platform.db.read() as session:
+        found = session.get(Dossier, dossier_id)
+        assert (found.agency_id, found.status) == (other.id, "accepted")
