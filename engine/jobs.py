@@ -50,9 +50,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from . import clock, outbox
@@ -112,10 +110,7 @@ def enqueue(p, session: Session, *, kind: str, key: str, dossier_id: int | None,
               "payload": json.loads(json.dumps(payload, default=str)), "status": "pending",
               "attempts": 0, "last_error": "", "created_at": now,
               "next_attempt_at": now + lease}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    job_id = session.execute(insert(Job).values(**values)
-                             .on_conflict_do_nothing(index_elements=["key"])
-                             .returning(Job.id)).scalar()
+    job_id = session.execute(_ENQUEUE_ONCE, values).scalar()
     if job_id is not None and in_process:
         if p.settings.jobs_in_background:
             unit_of(session).after_commit.append(lambda: _background().submit(run, p, job_id))
@@ -123,6 +118,18 @@ def enqueue(p, session: Session, *, kind: str, key: str, dossier_id: int | None,
             unit_of(session).after_commit.append(lambda: run(p, job_id))
     return key
 
+
+_COLUMNS = ("key", "kind", "dossier_id", "payload", "status", "attempts", "last_error",
+            "created_at", "next_attempt_at")
+# In the syntax PostgreSQL and SQLite share, written once: SQLAlchemy never caches the
+# compiled form of its dialects' ``ON CONFLICT`` inserts, and compiled one per job.
+_NAMES = ", ".join(f'"{name}"' for name in _COLUMNS)  # quoted: "key" is a keyword
+_ENQUEUE_ONCE = text(
+    f"INSERT INTO {Job.__tablename__} ({_NAMES}) "
+    f"VALUES ({', '.join(':' + name for name in _COLUMNS)}) "
+    'ON CONFLICT ("key") DO NOTHING RETURNING id'
+).bindparams(*(bindparam(name, type_=Job.__table__.c[name].type) for name in _COLUMNS)
+             ).columns(id=Integer)
 
 _runner: list[ThreadPoolExecutor] = []
 _runner_lock = threading.Lock()

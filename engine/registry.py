@@ -31,9 +31,7 @@ import hashlib
 import json
 from datetime import date, datetime
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, String, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,11 +50,15 @@ def next_value(session: Session, series: str) -> int:
     if not series or len(series) > 80:
         raise OperatorError("invalid_series", f"A series name needs 1 to 80 characters: {series!r}.",
                             vi=f"Tên dãy số phải có từ 1 đến 80 ký tự: {series!r}.")
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (insert(CodeSequence).values(name=series, last=1)
-            .on_conflict_do_update(index_elements=["name"], set_={"last": CodeSequence.last + 1})
-            .returning(CodeSequence.last))
-    return int(session.execute(stmt).scalar_one())
+    return int(session.execute(_NEXT_VALUE, {"name": series}).scalar_one())
+
+
+# In the syntax PostgreSQL and SQLite share, written once: SQLAlchemy never caches the
+# compiled form of its dialects' ``ON CONFLICT`` inserts.
+_NEXT_VALUE = text(
+    f"INSERT INTO {CodeSequence.__tablename__} (name, last) VALUES (:name, 1) "
+    f"ON CONFLICT (name) DO UPDATE SET last = {CodeSequence.__tablename__}.last + 1 "
+    "RETURNING last").bindparams(bindparam("name", type_=String)).columns(last=Integer)
 
 
 def lock_key(session: Session, registry: str, key: str) -> None:
