@@ -92,6 +92,11 @@ WITH_DOSSIER = (joinedload(Dossier.agency),
 _LOCK = (select(Dossier).where(Dossier.id == bindparam("dossier_id"))
          .with_for_update(of=Dossier).options(*WITH_DOSSIER)
          .execution_options(populate_existing=True))
+_STATE = (select(Instance.state, ProcedureVersion.content_hash)
+          .join(ProcedureVersion, ProcedureVersion.id == bindparam("version_id"))
+          .where(Instance.dossier_id == bindparam("dossier_id")))
+_CONTENT_HASH = select(ProcedureVersion.content_hash).where(
+    ProcedureVersion.id == bindparam("version_id"))
 
 
 # -- the locked dossier from one row ---------------------------------------------------
@@ -151,11 +156,6 @@ def _persistent(session: Session, cls, values: dict):
     make_transient_to_detached(obj)  # as loaded: an identity, no history
     session.add(obj)
     return obj
-_STATE = (select(Instance.state, ProcedureVersion.content_hash)
-          .join(ProcedureVersion, ProcedureVersion.id == bindparam("version_id"))
-          .where(Instance.dossier_id == bindparam("dossier_id")))
-_CONTENT_HASH = select(ProcedureVersion.content_hash).where(
-    ProcedureVersion.id == bindparam("version_id"))
 
 
 def lock_dossier(session: Session, dossier_id: int) -> Dossier:
