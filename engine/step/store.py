@@ -41,6 +41,13 @@ _COMPLETE_TASK = _update(TASKS, "id", ("status", "completed_by_id", "completed_a
 _CANCEL_TASK = Template(
     lambda tag: update(TASKS).where(TASKS.c.task_guid == param("task_guid", TASKS.c.task_guid, tag),
                                     TASKS.c.status == "open").values(status="cancelled"))
+_CANCEL_TASKS = Template(
+    lambda tag: update(TASKS).where(TASKS.c.task_guid.in_(param("gone", tag=tag, expanding=True)),
+                                    TASKS.c.status == "open").values(status="cancelled"))
+#: More rows than this that stop waiting at once (a multi-instance task's instances) are
+#: one update of a list, not a write per row: the one statement a step's writes become
+#: would otherwise be built for each such number.
+_ROW_BY_ROW = 8
 
 
 def _end_timer(*columns: str) -> Template:
@@ -80,8 +87,11 @@ def write_rows(session: Session, *, dossier_id: int, before: rows.Wanted, after:
 
 def _human_tasks(before, after, new_task, settled) -> list:
     out = []
-    out += [Write(_CANCEL_TASK, {"task_guid": guid}) for guid in before.tasks
-            if guid not in after.tasks and guid not in settled]
+    gone = [guid for guid in before.tasks if guid not in after.tasks and guid not in settled]
+    if len(gone) > _ROW_BY_ROW:
+        out.append(Write(_CANCEL_TASKS, {"gone": gone}))
+    else:
+        out += [Write(_CANCEL_TASK, {"task_guid": guid}) for guid in gone]
     created = [new_task(task) for guid, task in after.tasks.items() if guid not in before.tasks]
     if created:
         out.append(insert_rows(TASKS, created))

@@ -170,3 +170,20 @@ def test_a_locked_dossier_set_to_what_it_held_or_given_a_new_relationship_is_no_
     with platform.db.read() as session:
         found = session.get(Dossier, dossier_id)
         assert (found.agency_id, found.status) == (other.id, "accepted")
+
+
+def test_many_tasks_that_stop_waiting_at_once_are_all_cancelled(platform):
+    """A multi-instance task's instances cancelled together: one update of a list, sent with
+    the step's other writes."""
+    dossier_id, code = dossier_of(platform)
+    made = TaskRows(platform)
+    ids = [made.add(code, role="handler") for _ in range(store._ROW_BY_ROW + 4)]
+    with platform.db.read() as session:
+        guids = list(session.execute(select(HumanTask.task_guid)
+                                     .where(HumanTask.id.in_(ids))).scalars())
+    kept = guids[0]
+    write(platform, dossier_id, Wanted(tasks=dict.fromkeys(guids)), Wanted(tasks={kept: None}))
+    with platform.db.read() as session:
+        status = dict(session.execute(select(HumanTask.task_guid, HumanTask.status)
+                                      .where(HumanTask.id.in_(ids))).all())
+    assert status == {guid: "open" if guid == kept else "cancelled" for guid in guids}
