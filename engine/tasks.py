@@ -14,10 +14,11 @@ the new one) and stores it with the rest of the step.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 
 from sqlalchemy import Row, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from . import audit, casefile, clock, forms, outside, runtime
 from .documents import latest, store_document
@@ -27,7 +28,7 @@ from .forms import form_schema
 from .inbox import all_tasks
 from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion, User
 from .step import sql, store
-from .step.load import VERSIONS, WITH_DOSSIER, locking, read_locked
+from .step.load import VERSIONS, WITH_DOSSIER, fresh, locking, read_locked_row
 from .vocabulary import RoleCode
 
 #: Times a signature is made again because the document changed while it was being made.
@@ -81,13 +82,32 @@ def _no_task() -> NotFound:
     return NotFound("No such task.", vi="Không tìm thấy công việc.")
 
 
-# Built once (their cache keys remembered): the two statements of every completion.
-_TASK_DOSSIER = Dossier.id == (select(HumanTask.dossier_id)
-                               .where(HumanTask.id == bindparam("task_id")).scalar_subquery())
-_LOCK_FOR_TASK = locking(_TASK_DOSSIER)
-_LOCK_FOR_TASK_ORM = (select(Dossier).where(_TASK_DOSSIER)
-                      .with_for_update(of=Dossier).options(*WITH_DOSSIER)
-                      .execution_options(populate_existing=True))
+# Built once (their cache keys remembered). A completion's or a claim's one read: the lock
+# of the task's dossier with its agency, applicant and procedure, the task, the saved
+# workflow, its version's content hash and the task's agency code. The task's and the saved
+# workflow's rows are locked with the dossier, so that they are read as last committed even
+# when the statement waited for the lock.
+_TASK_AGENCY = aliased(Agency)
+_TASK_COLUMNS = {**{column.key: column for column in HumanTask.__table__.c},
+                 "state": Instance.state, "content_hash": ProcedureVersion.content_hash,
+                 "agency_code": select(_TASK_AGENCY.code)
+                 .where(_TASK_AGENCY.id == HumanTask.agency_id).scalar_subquery()}
+_LOCK_WITH_TASK = locking(
+    HumanTask.id == bindparam("task_id"),
+    also=[column.label(f"t_{name}") for name, column in _TASK_COLUMNS.items()],
+    joins=[(HumanTask, HumanTask.dossier_id == Dossier.id),
+           (Instance, Instance.dossier_id == Dossier.id),
+           (ProcedureVersion, ProcedureVersion.id == Dossier.version_id)],
+    lock=[HumanTask.__table__, Instance.__table__])
+_TaskRow = namedtuple("_TaskRow", list(_TASK_COLUMNS))
+
+# The same in a transaction that already holds objects (the ORM reconciles them): the lock,
+# then the rest.
+_LOCK_FOR_TASK = (select(Dossier)
+                  .where(Dossier.id == select(HumanTask.dossier_id)
+                         .where(HumanTask.id == bindparam("task_id")).scalar_subquery())
+                  .with_for_update(of=Dossier).options(*WITH_DOSSIER)
+                  .execution_options(populate_existing=True))
 _TASK_AND_STATE = (
     select(*HumanTask.__table__.c, Instance.state, ProcedureVersion.content_hash,
            Agency.code.label("agency_code"))
@@ -95,19 +115,6 @@ _TASK_AND_STATE = (
     .join(ProcedureVersion, ProcedureVersion.id == bindparam("version_id"))
     .outerjoin(Agency, Agency.id == HumanTask.agency_id)
     .where(HumanTask.id == bindparam("task_id")))
-_TASK = (select(*HumanTask.__table__.c, Agency.code.label("agency_code"))
-         .outerjoin(Agency, Agency.id == HumanTask.agency_id)
-         .where(HumanTask.id == bindparam("task_id")))
-
-
-def _lock_for_task(session: Session, task_id: int) -> Dossier:
-    """Lock the dossier of task ``task_id`` and read it (one statement: the task's dossier,
-    locked, with its agency, applicant and procedure)."""
-    dossier = read_locked(session, _LOCK_FOR_TASK, {"task_id": task_id}, _LOCK_FOR_TASK_ORM)
-    if dossier is None:
-        raise _no_task()
-    runtime.unit_locked(session, dossier.id)
-    return dossier
 
 
 @dataclass
@@ -123,14 +130,22 @@ class _Locked:
 
 
 def _read_locked(session: Session, task_id: int) -> _Locked:
-    """Lock the task's dossier, then read (after the lock, so it is current) the task, the
-    dossier, the saved workflow, the version's content hash and the task's agency code:
-    two statements."""
-    dossier = _lock_for_task(session, task_id)
-    task = sql.first(session, _TASK_AND_STATE, {"task_id": task_id,
-                                                "version_id": dossier.version_id})
-    if task is None:  # its dossier is locked: the task cannot have gone, but say so if it did
-        raise _no_task()
+    """Lock the task's dossier and read, current under the lock, the task, the dossier, the
+    saved workflow, the version's content hash and the task's agency code: one statement in
+    a transaction's first read (:data:`_LOCK_WITH_TASK`), two otherwise."""
+    if fresh(session):
+        found = read_locked_row(session, _LOCK_WITH_TASK, {"task_id": task_id})
+        if found is None:
+            raise _no_task()
+        dossier, rest = found
+        task = _TaskRow._make(rest)
+    else:
+        dossier = session.execute(_LOCK_FOR_TASK, {"task_id": task_id}).scalar()
+        task = dossier and sql.first(session, _TASK_AND_STATE, {  # read after the lock
+            "task_id": task_id, "version_id": dossier.version_id})
+        if task is None:
+            raise _no_task()
+    runtime.unit_locked(session, dossier.id)
     return _Locked(task, dossier, task.agency_code, task.state, task.content_hash)
 
 
@@ -175,11 +190,9 @@ def _check_open(session: Session, task: HumanTask | Row, user) -> None:
 def claim(p, user, task_id: int) -> dict:
     """Take an unclaimed task of one of your roles, so that no one else works on it."""
     with p.db.transaction() as session:
-        dossier = _lock_for_task(session, task_id)
-        task = sql.first(session, _TASK, {"task_id": task_id})  # read under the lock
-        if task is None:
-            raise _no_task()
-        if not _may_act(user, task, task.agency_code, dossier.applicant_id):
+        locked = _read_locked(session, task_id)
+        task, dossier = locked.task, locked.dossier
+        if not _may_act(user, task, locked.agency_code, dossier.applicant_id):
             raise PermissionDenied("This task is not for you.", vi="Công việc này không dành cho bạn.")
         _check_open(session, task, user)
         if task.assignee_id is None:

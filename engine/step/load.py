@@ -107,17 +107,24 @@ _PARTS = ((Dossier, None), (Agency, "agency"), (User, "applicant"), (Procedure, 
 _KEYS = tuple(tuple(attr.key for attr in cls.__mapper__.column_attrs) for cls, _ in _PARTS)
 
 
-def locking(where):
+def locking(where, *, also=(), joins=(), lock=()):
     """The statement that locks the dossier ``where`` selects and reads it with its agency,
-    applicant and procedure as one row of plain columns (:func:`read_locked`)."""
+    applicant and procedure as one row of plain columns (:func:`read_locked`), then the
+    columns ``also`` of the tables ``joins`` (``(table, on)``, inner joins) adds. The
+    tables ``lock`` are locked with the dossier: a row locked in the same statement is read
+    as its last committed version even when the statement waited for the lock (PostgreSQL
+    reads the other rows of a waiting ``FOR UPDATE`` as they were when it began)."""
     columns = [attr.columns[0].label(f"c{number}_{attr.key}")
                for number, (cls, _) in enumerate(_PARTS)
                for attr in cls.__mapper__.column_attrs]
-    return (select(*columns).select_from(Dossier)
+    statement = select(*columns, *also).select_from(Dossier)
+    for table, on in joins:
+        statement = statement.join(table, on)
+    return (statement
             .outerjoin(Agency, Agency.id == Dossier.agency_id)
             .outerjoin(User, User.id == Dossier.applicant_id)
             .outerjoin(Procedure, Procedure.id == Dossier.procedure_id)
-            .where(where).with_for_update(of=Dossier.__table__))
+            .where(where).with_for_update(of=[Dossier.__table__, *lock]))
 
 
 _LOCK_ROW = locking(Dossier.id == bindparam("dossier_id"))
@@ -134,8 +141,21 @@ def read_locked(session: Session, statement, params: dict, orm_statement) -> Dos
     the rest of the read: here the row is read on the driver (:func:`engine.step.sql.run`)
     and the objects are made from it as the ORM makes an object known to be current —
     persistent, nothing changed, every other relationship loaded when first used."""
-    if len(session.identity_map) or session.new or session.deleted:
+    if not fresh(session):
         return session.execute(orm_statement, params).scalar()
+    found = read_locked_row(session, statement, params)
+    return found[0] if found is not None else None
+
+
+def fresh(session: Session) -> bool:
+    """Whether the transaction holds no objects yet (:func:`read_locked_row` may make
+    them)."""
+    return not (len(session.identity_map) or session.new or session.deleted)
+
+
+def read_locked_row(session: Session, statement, params: dict) -> tuple[Dossier, tuple] | None:
+    """:func:`read_locked` in a :func:`fresh` transaction: the dossier, and the rest of the
+    row (the columns ``also`` of :func:`locking`); None if no dossier matches."""
     found = sql.run(session, statement, params)
     if not found:
         return None
@@ -147,7 +167,7 @@ def read_locked(session: Session, statement, params: dict, orm_statement) -> Dos
     dossier = made[0]
     for ((_, relationship), related) in zip(_PARTS[1:], made[1:], strict=True):
         set_committed_value(dossier, relationship, related)
-    return dossier
+    return dossier, row[at:]
 
 
 def _persistent(session: Session, cls, values: dict):

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import accounts, dossiers, tasks
-from engine.errors import Conflict, InvalidData, PermissionDenied, ScriptError
+from engine.errors import Conflict, InvalidData, NotFound, PermissionDenied, ScriptError
 from engine.models import AuditEvent, Document, Dossier, HumanTask
 from engine.storage import Upload
 from tests.engine.factories import PDF, reception_task, submit
@@ -195,3 +195,28 @@ def test_a_diagram_that_fails_at_run_time_rolls_the_step_back(platform):
     assert view["status"] == "open" and view["dossier"]["status"] == "submitted"
     assert [h["action"] for h in view["dossier"]["history"]].count("complete") == 0
     check_round_trip(platform, code)
+
+
+def test_a_task_read_under_its_lock_is_the_same_in_a_transaction_holding_objects(platform):
+    """A completion's first read is one statement; a transaction that already holds objects
+    reads through the ORM in two. Both give the same task, dossier and saved state."""
+    from engine.models import Instance
+
+    code = submit(platform)
+    task_id = reception_task(platform, code)
+    with platform.db.transaction() as session:
+        first = tasks._read_locked(session, task_id)
+        one = (first.task.id, first.task.status, first.task.spec_name, first.agency_code,
+               first.dossier.code, first.dossier.agency.code, bytes(first.state),
+               first.content_hash)
+    with platform.db.transaction() as session:
+        held = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        second = tasks._read_locked(session, task_id)
+        assert second.dossier is held
+        two = (second.task.id, second.task.status, second.task.spec_name, second.agency_code,
+               second.dossier.code, second.dossier.agency.code, bytes(second.state),
+               second.content_hash)
+        state = session.get(Instance, held.id).state
+    assert one == two and bytes(state) == one[6]
+    with pytest.raises(NotFound), platform.db.transaction() as session:
+        tasks._read_locked(session, 10**9)
