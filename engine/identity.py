@@ -236,7 +236,10 @@ def links(p, user_id: int) -> list[dict]:
 
 
 # Built once: a step asks it with every status record it sends (engine.national).
-_VERIFIED = select(exists().where(IdentityLink.user_id == bindparam("user_id")))
+#: Whether the account ``user_id`` (a bind parameter) is verified: linked to a national
+#: identity. A clause, so that other statements can ask it too (:mod:`engine.national`).
+VERIFIED = exists().where(IdentityLink.user_id == bindparam("user_id"))
+_VERIFIED = select(VERIFIED)
 
 
 def is_verified(session: Session, user_id: int) -> bool:

@@ -57,12 +57,12 @@ import json
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from . import clock, outbox
 from .httpjson import NoAnswer, post_json
-from .identity_models import IdentityLink
+from .identity import VERIFIED
 from .models import Document, Dossier, Outbox
 from .payment_models import Payment
 from .standin_store import JsonLinesStore
@@ -113,7 +113,7 @@ _FACTS = select(
     .where(Outbox.dossier_id == _BY_DOSSIER, Outbox.kind == KIND).scalar_subquery(),
     select(func.count()).select_from(Payment)
     .where(Payment.dossier_id == _BY_DOSSIER, Payment.status == "paid").scalar_subquery(),
-    exists().where(IdentityLink.user_id == bindparam("user_id")))
+    VERIFIED)
 # The result: a document made in an earlier step, or in this one (then still to be written).
 _RESULT = (select(Document.id).where(Document.dossier_id == bindparam("dossier_id"),
                                      Document.kind == "generated",
