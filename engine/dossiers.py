@@ -8,7 +8,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Date, Integer, bindparam, insert, select, text
-from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
+from sqlalchemy.orm import Session, lazyload
 
 from . import (
     audit,
@@ -137,10 +137,7 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
         "parent_id": parent_id, "process_id": process_id,
         "form_set": formsets.choose(version.meta, received_at,
                                     platform_settings.values(session))}).one()
-    dossier = Dossier(**row._mapping)
-    make_transient_to_detached(dossier)  # the row as inserted: persistent once added
-    session.add(dossier)
-    return dossier
+    return load.persistent(session, Dossier, dict(row._mapping))  # the row as inserted
 
 
 # Built once: a new dossier's row, given back whole (defaults included) to become the

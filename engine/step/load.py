@@ -163,14 +163,17 @@ def read_locked_row(session: Session, statement, params: dict) -> tuple[Dossier,
     for (cls, _), keys in zip(_PARTS, _KEYS, strict=True):
         values = dict(zip(keys, row[at:at + len(keys)], strict=True))
         at += len(keys)
-        made.append(_persistent(session, cls, values) if values["id"] is not None else None)
+        made.append(persistent(session, cls, values) if values["id"] is not None else None)
     dossier = made[0]
     for ((_, relationship), related) in zip(_PARTS[1:], made[1:], strict=True):
         set_committed_value(dossier, relationship, related)
     return dossier, row[at:]
 
 
-def _persistent(session: Session, cls, values: dict):
+def persistent(session: Session, cls, values: dict):
+    """An object of ``cls`` from a row's ``values`` (by attribute), in ``session`` as the ORM
+    holds an object it loaded: persistent, nothing changed, relationships loaded when
+    used."""
     obj = cls.__mapper__.class_manager.new_instance()
     obj.__dict__.update(values)
     make_transient_to_detached(obj)  # as loaded: an identity, no history
