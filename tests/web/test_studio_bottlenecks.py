@@ -63,3 +63,12 @@ def test_only_analysts_and_good_periods(appraisal_is_slow, auth, client):  # noq
     assert client.get("/studio/procedures/no-such-procedure/bottlenecks").status_code == 404
     auth.login("lanhdaotinh")
     assert client.get(MAP).status_code == 403
+
+
+def test_the_map_covers_six_months_to_today_unless_asked(appraisal_is_slow, auth, client):  # noqa: F811
+    """Read on 6 January 2027 with no period: August 2026 to that day, December's steps in."""
+    auth.login("phantich")
+    page = client.get(MAP)
+    html = text(page)
+    assert 'name="start" value="2026-08-01"' in html and 'value="2027-01-06"' in html
+    assert drawing(page)["markers"]["Task_Appraise"] == "studio-heat-3"

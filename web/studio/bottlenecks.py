@@ -6,14 +6,13 @@ also a table, for readers without the drawing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import bottlenecks as engine_bottlenecks
 from engine import clock, stats, versions
 from engine.errors import EngineError
+from engine.stats_report import month_periods
 
 from .. import platform
 from ..i18n import error_message, localized
@@ -26,10 +25,7 @@ DEFAULT_MONTHS = 6
 
 def _default_period() -> tuple[str, str]:
     today = clock.local_now().date()
-    first = today.replace(day=1)
-    for _month in range(DEFAULT_MONTHS - 1):
-        first = (first - timedelta(days=1)).replace(day=1)
-    return first.isoformat(), today.isoformat()
+    return month_periods(today, DEFAULT_MONTHS)[0].start.isoformat(), today.isoformat()
 
 
 def _note(step: dict) -> list[str]:
