@@ -26,7 +26,7 @@ WRAPPED = [
     ("engine.dossiers", "submit", "submit body: ORM loads, code, views"),
     ("engine.tasks", "claim", "claim body: ORM loads, checks, views"),
     ("engine.tasks", "complete", "complete body: ORM loads, checks, views"),
-    ("bench.fixtures", "open_task_id", "harness: task lookup (ORM)"),
+    ("bench.fixtures", "open_task_id", "harness: task lookup (the dossier's tasks)"),
     ("engine.runtime", "lock_dossier", "lock_dossier (ORM, SELECT … FOR UPDATE)"),
     ("engine.tasks", "_read_locked", "complete: lock + read task, state, version hash"),
     ("engine.runtime", "_script_engine", "script engine setup (excl. calendar)"),

@@ -21,10 +21,10 @@ from lxml import etree
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from engine import accounts, demo, setup
+from engine import accounts, demo, inbox, setup
 from engine.bundles import read_folder
 from engine.config import Settings
-from engine.models import Dossier, HumanTask, Instance, Procedure
+from engine.models import Instance, Procedure
 from engine.platform import Platform
 from engine.procedures import deploy_bundle, get_procedure
 from engine.storage import Upload
@@ -175,14 +175,15 @@ def sample_files(p: Platform, code: str) -> dict[str, Upload]:
             for name, prop in form["properties"].items() if prop.get("format") == "document"}
 
 
-def open_task_id(p: Platform, code: str, spec_name: str) -> int:
-    """The id of the dossier's open task ``spec_name``: one indexed query (the harness's
-    stand-in for a client reading its inbox)."""
-    with p.db.read() as session:
-        return session.execute(
-            select(HumanTask.id).join(Dossier, Dossier.id == HumanTask.dossier_id)
-            .where(Dossier.code == code, HumanTask.status == "open",
-                   HumanTask.spec_name == spec_name)).scalar_one()
+def open_task_id(p: Platform, user, code: str, spec_name: str) -> int:
+    """The id of the dossier's open task ``spec_name`` that ``user`` may act on, as an
+    officer's client finds it: the dossier page's read of its actionable tasks
+    (:func:`engine.inbox.tasks_of_dossier`, one statement by dossier code)."""
+    found = [task["id"] for task in inbox.tasks_of_dossier(p, user, code)
+             if task["spec_name"] == spec_name]
+    if len(found) != 1:
+        raise RuntimeError(f"{user.username} has {len(found)} open {spec_name} tasks on {code}")
+    return found[0]
 
 
 def state_sizes(p: Platform) -> dict:

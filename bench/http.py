@@ -127,7 +127,7 @@ def prepare(url: str, data_dir: Path, n: int) -> tuple[list[str], str]:
         for i in range(n):
             dossier = dossiers.submit(p, firm, code, scenario["application"], files)["code"]
             if i % 2:
-                task_id = fixtures.open_task_id(p, dossier, first["task"])
+                task_id = fixtures.open_task_id(p, officer, dossier, first["task"])
                 if first.get("claim"):
                     tasks.claim(p, officer, task_id)
                 tasks.complete(p, officer, task_id, first.get("data", {}))

@@ -133,7 +133,7 @@ def persisted_lifecycle(p, code: str, users: dict, scenario: dict, files: dict,
     result = None
     for step in scenario["steps"]:
         user = users[step["as"]]
-        task_id = fixtures.open_task_id(p, submitted["code"], step["task"])
+        task_id = fixtures.open_task_id(p, user, submitted["code"], step["task"])
         rec("lookup (harness)")
         if step.get("claim"):
             tasks.claim(p, user, task_id)

@@ -9,10 +9,12 @@ rows it changes (``SELECT … FOR UPDATE``) and claims queue rows with ``SKIP LO
 a reader never waits for a writer, nor blocks one), ``BEGIN READ ONLY`` on PostgreSQL.
 Pages and API reads use it, so no page waits for a step.
 
-:meth:`Database.rows` is for a hot read of ONE statement (the status look-up): on
-PostgreSQL it runs on the driver's cursor in autocommit — one statement is one snapshot,
-so there is no ``BEGIN``/``COMMIT`` round trip — with the SQL compiled once; elsewhere it
-is a :meth:`Database.read`.
+:meth:`Database.rows` is for a hot read of ONE statement (the status look-up, a dossier's
+open tasks): it runs on the driver's cursor in autocommit — one statement is one snapshot,
+so there is no ``BEGIN``/``COMMIT`` (on PostgreSQL two round trips) and no session — with
+the SQL compiled once. SQLite's connections are in autocommit already (SQLAlchemy sends
+every ``BEGIN`` itself), and in WAL mode a lone ``SELECT`` reads one snapshot without
+waiting for a writer.
 
 Connections are not pinged on every checkout (a round trip per transaction); they are
 recycled after half an hour, and one the server dropped fails a single transaction,
@@ -129,24 +131,25 @@ class Database:
 
     def rows(self, statement: Executable, params: dict) -> list[tuple]:
         """The rows of one SELECT as tuples in its column order, values as SQLAlchemy would
-        give them (aware datetimes, parsed JSON). See the module docstring: on PostgreSQL,
-        autocommit on the pooled driver connection, the statement compiled once for the
-        driver (:func:`engine.step.sql.driver_form`; psycopg prepares it after a few
-        runs)."""
-        driver = driver_form(statement, self.engine.dialect) if self.is_postgres else None
+        give them (aware datetimes, parsed JSON). See the module docstring: autocommit on a
+        pooled driver connection, the statement compiled once for the driver
+        (:func:`engine.step.sql.driver_form`; psycopg prepares it after a few runs). A
+        statement whose SQL depends on its values runs in a :meth:`read`."""
+        driver = driver_form(statement, self.engine.dialect)
         if driver is None:
             with self.read() as session:
                 return [tuple(row) for row in session.execute(statement, params)]
         pooled = self.engine.raw_connection()
         try:
-            connection = pooled.driver_connection
-            connection.autocommit = True  # no BEGIN: idle, so a local flag, no round trip
-            try:
-                with driver.cursor(pooled) as cursor:
-                    cursor.execute(driver.sql, driver.parameters(params))
-                    found = cursor.fetchall()
-            finally:
-                connection.autocommit = False
+            if self.is_postgres:
+                connection = pooled.driver_connection
+                connection.autocommit = True  # no BEGIN: idle, so a local flag, no round trip
+                try:
+                    found = _fetch(driver, pooled, params)
+                finally:
+                    connection.autocommit = False
+            else:
+                found = _fetch(driver, pooled, params)
         except self._disconnects as error:  # a dropped connection: not back into the pool
             pooled.invalidate(error)
             raise
@@ -166,6 +169,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _fetch(driver, pooled, params: dict) -> list:
+    cursor = driver.cursor(pooled)
+    try:
+        cursor.execute(driver.sql, driver.parameters(params))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 class _Deferred:

@@ -54,8 +54,8 @@ def _agency_code(session: Session, agency_id: int | None) -> str | None:
 
 def _row_view(task: HumanTask | Row, user, dossier: Dossier, assignee: User | None) -> dict:
     """The inbox row of ``task`` (an object or a row of its columns) of ``dossier``."""
-    return {"id": task.id, "title": task.title, "status": task.status,
-            "dossier_code": dossier.code,
+    return {"id": task.id, "title": task.title, "spec_name": task.spec_name,
+            "status": task.status, "dossier_code": dossier.code,
             "procedure_name": dossier.procedure.name_vi,
             "procedure_name_en": dossier.procedure.name_en,
             "role": task.role_code,

@@ -163,6 +163,8 @@ SCHEMAS: dict[str, dict] = {
                            "job": _STRING}, ["code", "due_at"]),
     "TaskSummary": _obj({
         "id": {"type": "integer"}, "title": _STRING, "dossier_code": _STRING,
+        "spec_name": {"type": "string",
+                      "description": "the diagram element (BPMN id) the task stands for"},
         "procedure_name": _STRING, "procedure_name_en": _STRING,
         "status": _terms(tuple(TaskState), "the step's state"),
         "role": _STRING, "assignee": {"type": ["string", "null"]},

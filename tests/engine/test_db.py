@@ -86,6 +86,21 @@ def test_rows_reads_what_a_read_transaction_reads_with_the_same_values(platform)
         assert rows == [tuple(row) for row in session.execute(events)]
 
 
+def test_rows_does_not_wait_for_a_writer_and_leaves_no_transaction_open(platform):
+    """One statement on the driver in autocommit (both databases): answered while a step
+    holds its write lock, with the last committed data; the connection goes back to the
+    pool idle, so the next writer is not blocked by it."""
+    statement = select(Agency.email).where(Agency.code == AGENCY)
+    before = platform.db.rows(statement, {})
+    with uncommitted(platform, update(Agency).where(Agency.code == AGENCY)
+                     .values(email="dang-ghi@thanhhoa.gov.vn")):
+        assert platform.db.rows(statement, {}) == before
+    assert platform.db.rows(statement, {}) == [("dang-ghi@thanhhoa.gov.vn",)]
+    with platform.db.transaction() as session:  # would wait (or fail) behind an open read
+        session.execute(update(Agency).where(Agency.code == AGENCY).values(email=before[0][0]))
+    assert platform.db.rows(statement, {}) == before
+
+
 def test_read_when_needed_rolls_back_on_an_error_and_reads_when_used(platform):
     with platform.db.read_when_needed():
         pass  # nothing used, nothing opened: no error either
