@@ -5,17 +5,24 @@ Events are collected by the transaction's unit of work (:mod:`engine.unit`) and 
 just before it commits: the single ``audit_head`` row is locked once, at the end, which
 orders concurrent transactions by commit while holding that lock only for the last moment
 of each; then one insert of every event and one update of the head, sent with the step's other
-writes (on PostgreSQL all of them are one statement). A transaction that rolls back
-leaves no event.
+writes. A transaction that rolls back leaves no event.
+
+An event's hash is SHA-256 of the JSON array ``[previous hash, at, actor, action, dossier,
+detail]`` (:func:`_digest`). On SQLite the head is read and locked first and the hashes
+computed here. On PostgreSQL the step's one write statement does it all: it locks the
+head (a lock that waited reads the head as last committed), computes each hash with the
+server's ``sha256`` from the head and the rest of the event's JSON, which is computed
+here, inserts the events and moves the head — no round trip of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Text, bindparam, func, insert, literal_column, select, union_all, update
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -29,9 +36,21 @@ GENESIS = "0" * 64
 
 def _digest(prev_hash: str, at: datetime, actor: str, action: str, dossier_id: int | None,
             detail: dict | None) -> str:
-    body = json.dumps([prev_hash, at.isoformat(), actor, action, dossier_id, detail],
-                      sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    body = _PREFIX.format(prev_hash) + _tail(at, actor, action, dossier_id, detail)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+#: The hashed JSON array is its first element, the previous hash (hexadecimal: JSON
+#: writes it as it is, in quotes), then the rest: ``["<prev>",`` and :func:`_tail`.
+_PREFIX = '["{}",'
+
+
+def _tail(at: datetime, actor: str, action: str, dossier_id: int | None,
+          detail: dict | None) -> str:
+    """The hashed JSON after its first element: ``json.dumps`` of the event's other values,
+    its opening bracket left out."""
+    return json.dumps([at.isoformat(), actor, action, dossier_id, detail], sort_keys=True,
+                      ensure_ascii=False, separators=(",", ":"), default=str)[1:]
 
 
 def append(session: Session, *, actor: str, action: str, dossier_id: int | None = None,
@@ -66,11 +85,20 @@ def _locked_head(session: Session) -> str:
 
 
 def chain(session: Session, pending: list[tuple]) -> list:
-    """The writes of ``pending`` events: the chain's head is locked now (the last moment of
-    the transaction), then every event is inserted, chained on it, and the head moved —
-    as one statement on PostgreSQL (the insert a CTE of the head's update), for
-    :func:`engine.step.sql.send` to send with the step's other writes."""
+    """The writes of ``pending`` events: the chain's head locked, every event inserted,
+    chained on it, and the head moved — for :func:`engine.step.sql.send` to send with the
+    step's other writes, at the last moment of the transaction. On PostgreSQL, once the
+    head is known to exist, one statement that chains them itself (module docstring)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" and bind in _HEAD_EXISTS:
+        tails = {f"tail_{i}": _tail(at, actor, action, dossier_id, detail)
+                 for i, (at, actor, action, dossier_id, detail) in enumerate(pending)}
+        values = {f"{name}_{i}": value for i, event in enumerate(pending)
+                  for name, value in zip(_GIVEN, event, strict=True)}
+        return [Write(_server_chained(len(pending)), {**values, **tails})]
     prev = _locked_head(session)
+    if bind.dialect.name == "postgresql":
+        _HEAD_EXISTS.add(bind)
     rows = []
     for at, actor, action, dossier_id, detail in pending:
         digest = _digest(prev, at, actor, action, dossier_id, detail)
@@ -78,10 +106,16 @@ def chain(session: Session, pending: list[tuple]) -> list:
                      "detail": detail, "prev_hash": prev, "hash": digest})
         prev = digest
     values = insert_values(_COLUMNS, rows)
-    if session.get_bind().dialect.name == "postgresql":
+    if bind.dialect.name == "postgresql":
         return [Write(_chained(len(rows)), {**values, "last_hash": prev})]
     return [Write(insert_template(_EVENTS, _COLUMNS, len(rows)), values),
             Write(_MOVE_HEAD, {"last_hash": prev})]
+
+
+#: Engines whose database has shown its head row (made at set-up and never removed):
+#: their chains are computed by the server. The first chain of a process reads the head
+#: itself, and creates it if it is missing.
+_HEAD_EXISTS: weakref.WeakSet = weakref.WeakSet()
 
 
 _EVENTS, _HEADS = AuditEvent.__table__, AuditHead.__table__
@@ -109,6 +143,50 @@ def _chained(n: int) -> Template:
         found = Template(build)
         if n <= 32:  # the usual sizes; a bulk action's statement is not kept
             found = _CHAINED.setdefault(n, found)
+    return found
+
+
+#: An event's values as :func:`append` queues them, by their columns' names.
+_GIVEN = ("at", "actor", "action", "dossier_id", "detail")
+_SERVER_CHAINED: dict[int, Template] = {}
+
+
+def _server_chained(n: int) -> Template:
+    """PostgreSQL's one statement that chains ``n`` events on the locked head: a CTE per
+    event computes its hash from the one before (``sha256`` of ``["<prev>",`` and the
+    event's :func:`_tail`, given as a parameter), then the events are inserted in order
+    and the head moved (built once per number of events)."""
+    found = _SERVER_CHAINED.get(n)
+    if found is not None:
+        return found
+
+    def build(tag: str):
+        link = (select(_HEADS.c.last_hash.label("hash")).where(_HEADS.c.id == 1)
+                .with_for_update().cte("audit_locked_head"))
+        links = []
+        for i in range(n):
+            body = (literal_column("'[\"'", Text()) + link.c.hash + literal_column("'\",'", Text())
+                    + bindparam(f"p_tail_{i}{tag}", type_=Text()))
+            digest = func.encode(func.sha256(func.convert_to(body, literal_column("'UTF8'"))),
+                                 literal_column("'hex'"))
+            link = select(link.c.hash.label("prev"), digest.label("hash")).cte(f"audit_link_{i}")
+            links.append(link)
+        rows = [select(*(param(f"{name}_{i}", _EVENTS.c[name], tag).label(name)
+                         for name in _GIVEN),
+                       link.c.prev.label("prev_hash"), link.c.hash.label("hash"))
+                for i, link in enumerate(links)]
+        inserted = (insert(_EVENTS)
+                    .from_select([*_GIVEN, "prev_hash", "hash"],
+                                 union_all(*rows) if n > 1 else rows[0])
+                    .returning(_EVENTS.c.id).cte("audit_inserted"))
+        return (update(_HEADS).where(_HEADS.c.id == 1)
+                .values(last_hash=select(link.c.hash).scalar_subquery(),
+                        last_id=select(func.max(inserted.c.id)).scalar_subquery())
+                .add_cte(inserted))
+
+    found = Template(build)
+    if n <= 32:  # the usual sizes; a bulk action's statement is not kept
+        found = _SERVER_CHAINED.setdefault(n, found)
     return found
 
 

@@ -45,3 +45,64 @@ def test_removing_the_newest_event_is_caught_by_the_head(platform):
         last = session.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc())).scalars().first()
         session.execute(delete(AuditEvent).where(AuditEvent.id == last))
     assert not audit.verify_chain(platform)["ok"]
+
+
+AWKWARD = [  # what the hashed JSON must carry exactly: diacritics, quotes, escapes, nesting
+    {"ghi_chú": "Đã tiếp nhận hồ sơ", "lý do": 'thiếu "bản sao" \\ C:\\hồ sơ'},
+    {"dòng": "một\nhai\tba\u0001", "emoji": "✅🇻🇳", "số": [1, 2.5, None, True]},
+    {},
+]
+
+
+def test_events_written_in_one_transaction_chain_as_the_verifier_computes(platform):
+    """Several events of one transaction, details with Vietnamese text and characters JSON
+    escapes: each stored hash is the one :func:`audit._digest` gives (on PostgreSQL the
+    server computes them in the transaction's write statement)."""
+    with platform.db.transaction() as session:
+        for i, detail in enumerate(AWKWARD):
+            audit.append(session, actor="cán bộ", action=f"ghi-{i}", detail=detail)
+    with platform.db.transaction() as session:  # and one alone
+        audit.append(session, actor="hệ thống", action="một mình", dossier_id=None,
+                     detail={"khóa": "giá trị"})
+    with platform.db.read() as session:
+        events = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+    written = [e for e in events if e.action.startswith("ghi-") or e.action == "một mình"]
+    assert [e.action for e in written] == ["ghi-0", "ghi-1", "ghi-2", "một mình"]
+    assert [e.detail for e in written[:3]] == AWKWARD
+    for event, before in zip(written, [events[events.index(written[0]) - 1], *written[:-1]],
+                             strict=True):
+        assert event.prev_hash == before.hash
+        assert event.hash == audit._digest(event.prev_hash, event.at, event.actor, event.action,
+                                           event.dossier_id, event.detail)
+    assert audit.verify_chain(platform)["ok"]
+
+
+def test_concurrent_transactions_chain_in_commit_order(platform):
+    """Transactions appending at once each take the head as the one before it left it:
+    the chain has no fork and verifies."""
+    import threading
+
+    start = threading.Barrier(6)
+    errors = []
+
+    def append(n: int) -> None:
+        try:
+            start.wait(10)
+            for i in range(5):
+                with platform.db.transaction() as session:
+                    audit.append(session, actor=f"luồng {n}", action="ghi", detail={"i": i})
+                    audit.append(session, actor=f"luồng {n}", action="ghi thêm", detail={})
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with platform.db.read() as session:
+        prevs = session.execute(select(AuditEvent.prev_hash)).scalars().all()
+    assert len(prevs) == len(set(prevs))  # no two events chained on the same hash
+    report = audit.verify_chain(platform)
+    assert report["ok"] and report["events"] >= 60
