@@ -30,8 +30,11 @@ class Storage(Protocol):
 class LocalStorage:
     """Content-addressed files under ``root``: the key is the SHA-256 of the bytes.
 
-    Writing the same bytes twice stores them once; a file is written to a temporary name
-    and renamed, so a crash never leaves a half-written file under a real key.
+    Writing the same bytes twice stores them once. A file is written to a temporary name,
+    flushed to the disk, then renamed, and the rename is flushed too, before its key is
+    returned: the row that names the key is committed durably after that, so neither a
+    crash nor a power cut leaves a committed document without its file, nor a
+    half-written file under a real key.
     """
 
     def __init__(self, root: Path):
@@ -44,11 +47,21 @@ class LocalStorage:
         key = hashlib.sha256(content).hexdigest()
         path = self._path(key)
         if not path.exists():
+            made = not path.parent.exists()
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(content)
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(content)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _sync_directory(path.parent)
+            if made:  # the new folder's own entry
+                _sync_directory(path.parent.parent)
         return key
 
     def get(self, key: str) -> bytes:
@@ -56,3 +69,12 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
+
+
+def _sync_directory(folder: Path) -> None:
+    """Flush a folder's entries (a rename, a new file) to the disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
