@@ -171,9 +171,13 @@ def _server_chained(n: int) -> Template:
                                  literal_column("'hex'"))
             link = select(link.c.hash.label("prev"), digest.label("hash")).cte(f"audit_link_{i}")
             links.append(link)
+        # Each row is one whatever the links hold: a head that is missing (it is made at
+        # set-up and never removed) gives NULL hashes, which the table refuses, never an
+        # event silently left out.
         rows = [select(*(param(f"{name}_{i}", _EVENTS.c[name], tag).label(name)
                          for name in _GIVEN),
-                       link.c.prev.label("prev_hash"), link.c.hash.label("hash"))
+                       select(link.c.prev).scalar_subquery().label("prev_hash"),
+                       select(link.c.hash).scalar_subquery().label("hash"))
                 for i, link in enumerate(links)]
         inserted = (insert(_EVENTS)
                     .from_select([*_GIVEN, "prev_hash", "hash"],

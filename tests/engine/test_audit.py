@@ -106,3 +106,24 @@ def test_concurrent_transactions_chain_in_commit_order(platform):
     assert len(prevs) == len(set(prevs))  # no two events chained on the same hash
     report = audit.verify_chain(platform)
     assert report["ok"] and report["events"] >= 60
+
+
+def test_a_missing_chain_head_fails_the_transaction_instead_of_dropping_its_events(platform):
+    """The head row is made at set-up and never removed; should it vanish, a transaction's
+    events are refused with it (nothing written), not left out of the log."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from engine.models import AuditHead
+
+    if not platform.db.is_postgres:
+        pytest.skip("SQLite reads the head first and makes it again when it is missing")
+    submit(platform)  # the head is known to exist: chains are computed by the server
+    with platform.db.transaction() as session:
+        session.execute(delete(AuditHead))
+    with platform.db.read() as session:
+        before = session.execute(select(AuditEvent.id)).scalars().all()
+    with pytest.raises(IntegrityError), platform.db.transaction() as session:
+        audit.append(session, actor="cán bộ", action="ghi", detail={"i": 1})
+    with platform.db.read() as session:
+        assert session.execute(select(AuditEvent.id)).scalars().all() == before
