@@ -42,10 +42,11 @@ class LocalStorage:
 
     def put(self, content: bytes) -> str:
         key = hashlib.sha256(content).hexdigest()
-        path = self._path(key)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent)
+        path = os.path.join(self.root, key[:2], key)  # not a Path: every upload asks
+        if not os.path.exists(path):
+            folder = os.path.dirname(path)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder)
             with os.fdopen(fd, "wb") as f:
                 f.write(content)
             os.replace(tmp, path)
