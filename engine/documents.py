@@ -146,8 +146,9 @@ def store_uploads(p, session: Session, dossier_id: int,
                   opened: bool = False) -> dict[str, int]:
     """Store the uploads of a dossier (the row exists), ``{name: (upload, media type)}``, each
     the next revision of its name, in one read of their revisions (none when the dossier was
-    ``opened`` by this transaction: it has no files yet) and one insert (on the connection:
-    Core rows, no ORM objects); ``{name: document id}``."""
+    ``opened`` by this transaction: it has no files yet) and one insert built once per
+    number of files, sent on the driver (:func:`engine.step.sql.inserted`: no ORM
+    objects); ``{name: document id}``."""
     if not files:
         return {}
     last = {} if opened else dict(session.connection().execute(
