@@ -282,30 +282,46 @@ def load_calendar(session: Session) -> WorkingCalendar:
     Read in one Core statement on the session's connection: a step asks for it in the
     middle of its work, and the ORM's execute path (with its autoflush of the step's
     pending changes) cost more than the query. Neither table is written by a step."""
+    return _read(session, every_setting=False)[0]
+
+
+def calendar_and_settings(session: Session) -> tuple[WorkingCalendar, dict[str, str]]:
+    """:func:`load_calendar` and every platform setting (:func:`engine.settings.values`)
+    in the same one statement: what opening a dossier needs (its appointment, its form
+    set)."""
+    from engine.settings import with_defaults
+
+    calendar, stored = _read(session, every_setting=True)
+    return calendar, with_defaults(stored)
+
+
+def _read(session: Session, *, every_setting: bool) -> tuple[WorkingCalendar, dict[str, str]]:
     from engine.settings import day_times_of
 
-    rows = run(session, _inputs(), {})
+    rows = run(session, _inputs(every_setting), {})
     overrides = tuple(sorted((day, kind, note) for day, kind, note, key, _ in rows
                              if key is None))
     stored = {key: value for _, _, _, key, value in rows if key is not None}
-    return _calendar(overrides, day_times_of(stored))
+    return _calendar(overrides, day_times_of(stored)), stored
 
 
-@lru_cache(maxsize=1)
-def _inputs():
-    """The overrides and the two day-time settings as one statement (a UNION ALL whose
-    rows are either an override or a setting)."""
+@lru_cache(maxsize=2)
+def _inputs(every_setting: bool):
+    """The overrides and the two day-time settings (or ``every_setting``) as one
+    statement (a UNION ALL whose rows are either an override or a setting)."""
     from sqlalchemy import Date, String, Text, null, or_, select, union_all
 
     from engine.models import CalendarOverride, PlatformSetting
     from engine.settings import DAY_TIMES
 
+    settings = select(null().cast(Date), null().cast(String(10)), null().cast(String(255)),
+                      PlatformSetting.key, PlatformSetting.value)
+    if not every_setting:  # SQL fixed: no IN list
+        settings = settings.where(or_(*(PlatformSetting.key == key for key in DAY_TIMES)))
     return union_all(
         select(CalendarOverride.day, CalendarOverride.kind, CalendarOverride.note,
                null().cast(String(80)).label("key"), null().cast(Text).label("value")),
-        select(null().cast(Date), null().cast(String(10)), null().cast(String(255)),
-               PlatformSetting.key, PlatformSetting.value)
-        .where(or_(*(PlatformSetting.key == key for key in DAY_TIMES))))  # SQL fixed: no IN list
+        settings)
 
 
 @lru_cache(maxsize=16)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, forms, outside
 from .accounts import hash_password
+from .calendar import calendar_and_settings
 from .dossiers import application_form, open_dossier, receiving_agency, start_process
 from .errors import InvalidData, PermissionDenied
 from .lookup import by_code
@@ -92,8 +93,10 @@ def _receive(p, officer, procedure_code, applicant, id_number, data, files, chan
         _check_officer(session, officer, agency)
         version = load.version_by_id(session, procedure.active_version_id)
         person = _applicant(session, applicant, id_number)
+        calendar, settings = calendar_and_settings(session)
         dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
-                               applicant=person, channel=channel)
+                               applicant=person, channel=channel, calendar=calendar,
+                               settings=settings)
         dossier.received_by_id = officer.id
         schema = application_form(version)
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=officer.id)
@@ -103,7 +106,8 @@ def _receive(p, officer, procedure_code, applicant, id_number, data, files, chan
                      detail={"procedure": procedure.code, "version": version.number,
                              "agency": agency.code, "channel": channel,
                              "applicant": person.username, "due_at": dossier.due_at.isoformat()})
-        start_process(p, session, dossier, person, version, actor=officer.username)
+        start_process(p, session, dossier, person, version, actor=officer.username,
+                      calendar=calendar)
         return {"code": dossier.code, "status": dossier.status, "channel": channel,
                 "due_at": dossier.due_at.isoformat(), "agency": agency.code,
                 "applicant": person.full_name, "id_number": person.id_number}

@@ -9,11 +9,13 @@ import zlib
 from pathlib import PurePath
 from urllib.parse import urlencode
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, object_session
 
+from . import clock
 from .errors import InvalidData, NotFound, PermissionDenied
 from .models import Agency, Document, Dossier
+from .step import sql
 from .storage import Upload
 from .vocabulary import RoleCode
 
@@ -108,7 +110,6 @@ _LAST_REVISIONS = (select(Document.name, func.max(Document.revision))
                    .where(Document.dossier_id == bindparam("dossier_id"),
                           Document.name.in_(bindparam("names", expanding=True)))
                    .group_by(Document.name))
-_INSERT = insert(Document.__table__).returning(Document.id, Document.name)
 
 
 def _row(p, *, dossier_id: int | None, name: str, filename: str, media_type: str,
@@ -145,18 +146,20 @@ def store_uploads(p, session: Session, dossier_id: int,
                   opened: bool = False) -> dict[str, int]:
     """Store the uploads of a dossier (the row exists), ``{name: (upload, media type)}``, each
     the next revision of its name, in one read of their revisions (none when the dossier was
-    ``opened`` by this transaction: it has no files yet) and one insert (on the connection:
-    Core rows, no ORM objects); ``{name: document id}``."""
+    ``opened`` by this transaction: it has no files yet) and one insert built once per
+    number of files, sent on the driver (:func:`engine.step.sql.inserted`: no ORM
+    objects); ``{name: document id}``."""
     if not files:
         return {}
-    connection = session.connection()
-    last = {} if opened else dict(connection.execute(
+    last = {} if opened else dict(session.connection().execute(
         _LAST_REVISIONS, {"dossier_id": dossier_id, "names": list(files)}).all())
-    rows = [_row(p, dossier_id=dossier_id, name=name, filename=upload.filename,
-                 media_type=media_type, content=upload.content, kind="upload",
-                 created_by_id=created_by_id, signatures=0, revision=last.get(name, 0) + 1)
+    now = clock.now()
+    rows = [{**_row(p, dossier_id=dossier_id, name=name, filename=upload.filename,
+                    media_type=media_type, content=upload.content, kind="upload",
+                    created_by_id=created_by_id, signatures=0,
+                    revision=last.get(name, 0) + 1), "created_at": now}
             for name, (upload, media_type) in files.items()]
-    ids = {name: id_ for id_, name in connection.execute(_INSERT, rows)}
+    ids = dict(sql.inserted(session, Document.__table__, rows, (Document.name, Document.id)))
     return {name: ids[name] for name in files}
 
 

@@ -7,8 +7,9 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Date, Integer, bindparam, insert, select, text
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import Date, Integer, String, bindparam, select, text
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import (
     audit,
@@ -21,8 +22,7 @@ from . import (
     outside,
     runtime,
 )
-from . import settings as platform_settings
-from .calendar import load_calendar
+from .calendar import WorkingCalendar, calendar_and_settings
 from .cooperation import StartReceiver, start_messages
 from .documents import can_see_dossier
 from .dossier_rows import LOOKUP_MINE, as_record, read_rows_outside
@@ -38,9 +38,9 @@ from .models import (
     ProcedureVersion,
     User,
 )
-from .procedures import application_form, receiving_agencies
+from .procedures import application_form, receives, receiving_agencies
 from .spiff import SPECS
-from .step import load
+from .step import load, sql
 from .step.rows import waiting_definitions
 
 
@@ -48,8 +48,7 @@ def next_code(session: Session, agency, received_at: datetime) -> str:
     """``<agency code>-<YYMMDD>-<NNNN>``: a per-agency, per-day sequence (Circular 01/2018
     Art. 19), taken with one atomic upsert so concurrent submissions never share a number."""
     day = received_at.astimezone(clock.VIETNAM).date()
-    number = session.connection().execute(
-        _NEXT_NUMBER, {"agency_id": agency.id, "day": day}).scalar_one()
+    ((number,),) = sql.run(session, _NEXT_NUMBER, {"agency_id": agency.id, "day": day})
     return f"{agency.code}-{day:%y%m%d}-{number:04d}"
 
 
@@ -75,36 +74,44 @@ def submit(p, user, procedure_code: str, data: dict, files: dict | None = None,
     return outside.attempts(lambda: _submit(p, user, procedure_code, data, files, agency_code))
 
 
-# Built once: a procedure with the content hash of its version in force (the version itself
-# comes from the per-process cache) and the applicant's account, in one statement; none for
-# an unknown code or one with no version yet.
-_PROCEDURE = (select(Procedure, ProcedureVersion.content_hash, User)
-              .join(ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
-              .outerjoin(User, User.id == bindparam("user_id"))
-              .where(Procedure.code == bindparam("code"))
-              .options(lazyload(User.agency)))
+# Built once: what a submission reads first, in one statement on the driver — the
+# procedure with the content hash of its version in force (the version itself comes from
+# the per-process cache), the applicant's account, and each agency that receives the
+# procedure (engine.procedures.receives): a row per agency, or one with no agency when
+# none does; no row for an unknown code or a procedure with no version yet.
+_SUBMISSION = (select(*load.columns_of(Procedure, User, Agency), ProcedureVersion.content_hash)
+               .select_from(Procedure)
+               .join(ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
+               .outerjoin(User, User.id == bindparam("user_id", type_=Integer))
+               .outerjoin(Agency, receives(Procedure.id, Procedure.agency_id))
+               .where(Procedure.code == bindparam("code", type_=String))
+               .order_by(Agency.code))
 
 
 def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
     with p.db.transaction() as session:
-        found = session.execute(_PROCEDURE, {"code": procedure_code, "user_id": user.id}).first()
-        if found is None:
+        found = sql.run(session, _SUBMISSION, {"code": procedure_code, "user_id": user.id})
+        if not found:
             raise NotFound(f"No procedure {procedure_code!r}.",
                            vi=f"Không có thủ tục {procedure_code!r}.")
-        procedure, content_hash, applicant = found
+        (procedure, applicant), at = load.objects_from(session, found[0], (Procedure, User))
         if applicant is None:
             raise PermissionDenied("Sign in to submit a dossier.",
                                    vi="Hãy đăng nhập để nộp hồ sơ.")
-        version = load.VERSIONS.get(session, procedure.active_version_id, content_hash)
+        version = load.VERSIONS.get(session, procedure.active_version_id, found[0][-1])
         if start_messages(SPECS.get(version)[0]):
             raise Conflict(f"Procedure {procedure_code!r} is started by another system's "
                            "message, not submitted.",
                            vi=f"Thủ tục {procedure_code!r} được khởi tạo bằng thông điệp từ hệ "
                               "thống khác, không nộp trực tiếp.")
-        agency = receiving_agency(session, procedure, agency_code)
+        agency = chosen_agency([agency for row in found
+                                for agency in load.objects_from(session, row, (Agency,), at)[0]
+                                if agency is not None], agency_code)
         schema = application_form(version, shared=True)
+        calendar, settings = calendar_and_settings(session)
         dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
-                               applicant=applicant, channel="online")
+                               applicant=applicant, channel="online", calendar=calendar,
+                               settings=settings)
         refused: list[dict] = []
         stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
                                      collect=refused, opened=True)
@@ -112,7 +119,8 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
         audit.append(session, actor=user.username, action="submit", dossier_id=dossier.id,
                      detail={"procedure": procedure.code, "version": version.number,
                              "agency": agency.code, "due_at": dossier.due_at.isoformat()})
-        start_process(p, session, dossier, applicant, version, actor=user.username)
+        start_process(p, session, dossier, applicant, version, actor=user.username,
+                      calendar=calendar)
         return {"code": dossier.code, "status": dossier.status,
                 "received_at": dossier.received_at.isoformat(),
                 "due_at": dossier.due_at.isoformat(), "agency": agency.code}
@@ -121,41 +129,56 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
 def open_dossier(session: Session, *, procedure: Procedure, version, agency: Agency,
                  applicant: User, channel: str, data: dict | None = None,
                  parent_id: int | None = None, process_id: str | None = None,
-                 deadline: dict | None = None) -> Dossier:
+                 deadline: dict | None = None, calendar: WorkingCalendar | None = None,
+                 settings: dict[str, str] | None = None) -> Dossier:
     """Create a dossier row, however it came in (submitted by its applicant, or started by
     another dossier's message): its code from the receiving agency's daily sequence, its
     appointment from the procedure's deadline (or ``deadline``) on the working-day
-    calendar."""
+    calendar. ``calendar`` and ``settings``: :func:`engine.calendar.calendar_and_settings`,
+    when the caller has read them."""
+    if calendar is None or settings is None:
+        calendar, settings = calendar_and_settings(session)
     received_at = clock.now()
     meta = {**version.meta, "deadline": deadline} if deadline else version.meta
-    due_at = deadlines.initial_due_at(load_calendar(session), meta, received_at, channel)
-    row = session.connection().execute(_INSERT_DOSSIER, {
+    due_at = deadlines.initial_due_at(calendar, meta, received_at, channel)
+    values = dict.fromkeys(_DOSSIER_COLUMNS)
+    values.update({
         "code": next_code(session, agency, received_at), "procedure_id": procedure.id,
         "version_id": version.id, "agency_id": agency.id, "applicant_id": applicant.id,
         "status": "submitted", "channel": channel, "received_at": received_at,
         "due_at": due_at, "original_due_at": due_at, "data": data or {},
-        "parent_id": parent_id, "process_id": process_id,
-        "form_set": formsets.choose(version.meta, received_at,
-                                    platform_settings.values(session))}).one()
-    return load.persistent(session, Dossier, dict(row._mapping))  # the row as inserted
+        "parent_id": parent_id, "process_id": process_id, "updated_at": received_at,
+        "paused_working_days": 0, "supplement_count": 0,
+        "form_set": formsets.choose(version.meta, received_at, settings)})
+    ((values["id"],),) = sql.inserted(session, Dossier.__table__, [values], (Dossier.id,))
+    dossier = load.persistent(session, Dossier, values)  # the row as inserted
+    for name, related in (("procedure", procedure), ("agency", agency),
+                          ("applicant", applicant)):
+        set_committed_value(dossier, name, related)
+    return dossier
 
 
-# Built once: a new dossier's row, given back whole (defaults included) to become the
-# session's object without an ORM flush.
-_INSERT_DOSSIER = insert(Dossier.__table__).returning(*Dossier.__table__.c)
+#: Every column of a new dossier's row but its id: each is written (defaults included), so
+#: the row is known whole without reading it back.
+_DOSSIER_COLUMNS = tuple(attr.key for attr in Dossier.__mapper__.column_attrs if attr.key != "id")
 
 
 def start_process(p, session: Session, dossier: Dossier, applicant: User, version, *,
-                  actor: str) -> runtime.Step:
-    """Start the new dossier's process with the data every process starts with."""
+                  actor: str, calendar: WorkingCalendar | None = None) -> runtime.Step:
+    """Start the new dossier's process with the data every process starts with (on
+    ``calendar``, when the caller has read it)."""
     return runtime.start(p, session, dossier, initial_data(dossier, applicant), actor=actor,
-                         version=version)
+                         version=version, calendar=calendar)
 
 
 def receiving_agency(session: Session, procedure: Procedure, agency_code: str | None) -> Agency:
     """The agency a submission goes to: the applicant's choice among the procedure's receiving
     agencies (e.g. one of the district finance offices), or the only one there is."""
-    agencies = receiving_agencies(session, procedure)
+    return chosen_agency(receiving_agencies(session, procedure), agency_code)
+
+
+def chosen_agency(agencies: list[Agency], agency_code: str | None) -> Agency:
+    """:func:`receiving_agency` among ``agencies``, the procedure's receiving agencies."""
     if not agencies:
         raise InvalidData("This procedure has no receiving agency yet.",
                           vi="Thủ tục chưa có cơ quan tiếp nhận hồ sơ.")

@@ -132,6 +132,8 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 def hidden_character(text: str) -> int | None:
     """The position (from 1) of the first control or invisible character in ``text``."""
+    if text.isprintable():  # no character of the categories above (nor a tab, a break)
+        return None
     for index, char in enumerate(text, 1):
         if char not in _ALLOWED_CONTROLS and unicodedata.category(char) in _HIDDEN_CATEGORIES:
             return index

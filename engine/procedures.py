@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Integer, and_, bindparam, func, or_, select
 
 from . import audit, bundles
 from .calendar import WorkingCalendar
@@ -85,25 +85,31 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
                 "warnings": warnings}
 
 
-# Built once: every submission asks it.
-_MAPPED_AGENCIES = (select(Agency).join(ProcedureAgency, ProcedureAgency.agency_id == Agency.id)
-                    .where(ProcedureAgency.procedure_id == bindparam("procedure_id"))
-                    .order_by(Agency.code))
+def receives(procedure_id, main_agency_id):
+    """Whether the agency (:class:`Agency`'s row) receives the dossiers of the procedure
+    ``procedure_id`` whose main agency is ``main_agency_id`` (values or columns): an open
+    agency among the ``procedure_agency`` rows an administrator edits, or, for a
+    procedure without any such row, its main agency when it is open. A mapping whose
+    agencies are all closed receives nothing: closing an office must not silently send its
+    dossiers to the department."""
+    mapped = select(ProcedureAgency.agency_id).where(ProcedureAgency.procedure_id == procedure_id)
+    return and_(Agency.active.is_(True),
+                or_(Agency.id.in_(mapped), and_(Agency.id == main_agency_id, ~mapped.exists())))
+
+
+# Built once: the counter and the administrators ask it (a submission reads the same rule
+# with its procedure: engine.dossiers).
+_RECEIVING = (select(Agency)
+              .where(receives(bindparam("procedure_id", type_=Integer),
+                              bindparam("agency_id", type_=Integer)))
+              .order_by(Agency.code))
 
 
 def receiving_agencies(session, procedure: Procedure) -> list[Agency]:
-    """The active agencies that receive ``procedure``'s dossiers, ordered by code.
-
-    The ``procedure_agency`` rows an administrator edits; a procedure without any such row
-    is received by its main agency alone (when it has one and it is open). A mapping whose
-    agencies are all closed receives nothing: closing an office must not silently send its
-    dossiers to the department.
-    """
-    mapped = session.execute(_MAPPED_AGENCIES, {"procedure_id": procedure.id}).scalars().all()
-    if mapped:
-        return [a for a in mapped if a.active]
-    main = procedure.agency
-    return [main] if main is not None and main.active else []
+    """The agencies that receive ``procedure``'s dossiers (:func:`receives`), ordered by
+    code."""
+    return list(session.execute(_RECEIVING, {"procedure_id": procedure.id,
+                                             "agency_id": procedure.agency_id}).scalars())
 
 
 def _named_agencies(session, spec) -> list[Agency]:

@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import audit, clock, health, messages, national, outside, script_pool
-from .calendar import load_calendar
+from .calendar import WorkingCalendar, load_calendar
 from .errors import Conflict, EngineError, OperatorError, ScriptError
 from .models import Dossier, HumanTask, Timer
 from .operators import StepContext
@@ -92,9 +92,9 @@ class _Calendar:
     """The working-day calendar, read the first time a step asks for it (most steps never
     count working days)."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, calendar: WorkingCalendar | None = None):
         self._session = session
-        self._calendar = None
+        self._calendar = calendar
 
     def __getattr__(self, name):
         if self._calendar is None:
@@ -102,8 +102,9 @@ class _Calendar:
         return getattr(self._calendar, name)
 
 
-def _script_engine(p, session, dossier, version, actor) -> tuple[MotcuaScriptEngine, StepContext]:
-    calendar = _Calendar(session)
+def _script_engine(p, session, dossier, version, actor, calendar: WorkingCalendar | None = None
+                   ) -> tuple[MotcuaScriptEngine, StepContext]:
+    calendar = _Calendar(session, calendar)
     context = StepContext(platform=p, session=session, dossier=dossier, version=version,
                           calendar=calendar, actor=actor)
     evaluator = make_evaluator(calendar, p.settings.script_timeout_seconds, step=context,
@@ -112,11 +113,12 @@ def _script_engine(p, session, dossier, version, actor) -> tuple[MotcuaScriptEng
 
 
 def start(p, session: Session, dossier: Dossier, initial_data: dict, *, actor: str,
-          version=None) -> Step:
+          version=None, calendar: WorkingCalendar | None = None) -> Step:
     """Create the dossier's workflow (the row exists, with its id), run it to its first
-    wait state and save it."""
+    wait state and save it (``calendar``: the working calendar, when the caller has read
+    it in this transaction)."""
     version = version or load.version_of(session, dossier)
-    engine, context = _script_engine(p, session, dossier, version, actor)
+    engine, context = _script_engine(p, session, dossier, version, actor, calendar)
     workflow = new_workflow(version, engine, dossier.process_id)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.set_data(**initial_data)

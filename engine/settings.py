@@ -43,7 +43,11 @@ LABELS = {
 
 def values(session: Session) -> dict[str, str]:
     """Every setting: the stored ones over the defaults."""
-    stored = dict(session.connection().execute(_STORED).all())
+    return with_defaults(dict(session.connection().execute(_STORED).all()))
+
+
+def with_defaults(stored: Mapping[str, str]) -> dict[str, str]:
+    """Every setting: ``stored`` (the rows) over the defaults."""
     return {**DEFAULTS, **stored}
 
 

@@ -4,6 +4,7 @@ S3-compatible store can implement the same three methods."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -45,11 +46,12 @@ class LocalStorage:
 
     def put(self, content: bytes) -> str:
         key = hashlib.sha256(content).hexdigest()
-        path = self._path(key)
-        if not path.exists():
-            made = not path.parent.exists()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent)
+        path = os.path.join(self.root, key[:2], key)  # not a Path: every upload asks
+        if not os.path.exists(path):
+            folder = os.path.dirname(path)
+            made = not os.path.isdir(folder)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder)
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(content)
@@ -57,11 +59,12 @@ class LocalStorage:
                     os.fsync(f.fileno())
                 os.replace(tmp, path)
             except BaseException:
-                Path(tmp).unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
                 raise
-            _sync_directory(path.parent)
+            _sync_directory(folder)
             if made:  # the new folder's own entry
-                _sync_directory(path.parent.parent)
+                _sync_directory(os.path.dirname(folder))
         return key
 
     def get(self, key: str) -> bytes:
@@ -71,7 +74,7 @@ class LocalStorage:
         return self._path(key).exists()
 
 
-def _sync_directory(folder: Path) -> None:
+def _sync_directory(folder: str) -> None:
     """Flush a folder's entries (a rename, a new file) to the disk."""
     fd = os.open(folder, os.O_RDONLY)
     try:

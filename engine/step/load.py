@@ -104,7 +104,38 @@ _CONTENT_HASH = select(ProcedureVersion.content_hash).where(
 #: The objects a locked dossier comes with (:data:`WITH_DOSSIER`): the dossier's own
 #: columns, then those of its agency, applicant and procedure, by relationship.
 _PARTS = ((Dossier, None), (Agency, "agency"), (User, "applicant"), (Procedure, "procedure"))
-_KEYS = tuple(tuple(attr.key for attr in cls.__mapper__.column_attrs) for cls, _ in _PARTS)
+_CLASSES = tuple(cls for cls, _ in _PARTS)
+
+
+def columns_of(*classes) -> list:
+    """Every column of each of ``classes`` (mapped classes), labelled apart, in the order
+    :func:`objects_from` reads them back from a row."""
+    return [attr.columns[0].label(f"c{number}_{attr.key}")
+            for number, cls in enumerate(classes) for attr in cls.__mapper__.column_attrs]
+
+
+def objects_from(session: Session, row, classes, at: int = 0) -> tuple[list, int]:
+    """The objects of ``classes`` made from ``row``'s columns starting at ``at`` (as
+    :func:`columns_of` selected them; None for a class whose id is null: an outer join
+    that found nothing), each :func:`persistent` in ``session``; and where the row's next
+    columns start."""
+    made = []
+    for cls in classes:
+        keys = _keys(cls)
+        values = dict(zip(keys, row[at:at + len(keys)], strict=True))
+        at += len(keys)
+        made.append(persistent(session, cls, values) if values["id"] is not None else None)
+    return made, at
+
+
+def _keys(cls) -> tuple[str, ...]:
+    keys = _KEYS.get(cls)
+    if keys is None:
+        keys = _KEYS[cls] = tuple(attr.key for attr in cls.__mapper__.column_attrs)
+    return keys
+
+
+_KEYS: dict = {}
 
 
 def locking(where, *, also=(), joins=(), lock=()):
@@ -114,10 +145,7 @@ def locking(where, *, also=(), joins=(), lock=()):
     tables ``lock`` are locked with the dossier: a row locked in the same statement is read
     as its last committed version even when the statement waited for the lock (PostgreSQL
     reads the other rows of a waiting ``FOR UPDATE`` as they were when it began)."""
-    columns = [attr.columns[0].label(f"c{number}_{attr.key}")
-               for number, (cls, _) in enumerate(_PARTS)
-               for attr in cls.__mapper__.column_attrs]
-    statement = select(*columns, *also).select_from(Dossier)
+    statement = select(*columns_of(*_CLASSES), *also).select_from(Dossier)
     for table, on in joins:
         statement = statement.join(table, on)
     return (statement
@@ -159,12 +187,8 @@ def read_locked_row(session: Session, statement, params: dict) -> tuple[Dossier,
     found = sql.run(session, statement, params)
     if not found:
         return None
-    row, at, made = found[0], 0, []
-    for (cls, _), keys in zip(_PARTS, _KEYS, strict=True):
-        values = dict(zip(keys, row[at:at + len(keys)], strict=True))
-        at += len(keys)
-        made.append(persistent(session, cls, values) if values["id"] is not None else None)
-    dossier = made[0]
+    made, at = objects_from(session, found[0], _CLASSES)
+    dossier, row = made[0], found[0]
     for ((_, relationship), related) in zip(_PARTS[1:], made[1:], strict=True):
         set_committed_value(dossier, relationship, related)
     return dossier, row[at:]

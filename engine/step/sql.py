@@ -115,10 +115,31 @@ def insert_rows(table, values: list[dict]) -> Write:
     return Write(insert_template(table, columns, len(values)), insert_values(columns, values))
 
 
+def inserted(session: Session, table, values: list[dict], returning: tuple) -> list[tuple]:
+    """Insert ``values`` (rows of the same columns: every column SQLAlchemy would give a
+    default must be among them) into ``table`` now, on the driver (:func:`run`), and return
+    the columns ``returning`` of the new rows — in no promised order when there are
+    several: return a column that tells them apart."""
+    columns = tuple(sorted(set().union(*values)))
+    n = len(values)
+    build = lambda: insert_template(table, columns, n).plain.returning(*returning)  # noqa: E731
+    statement = (build() if n > 32 else  # a bulk insert: not kept
+                 _RETURNING.get((table.name, columns, n, tuple(c.key for c in returning)),
+                                build))
+    return run(session, statement, bound(insert_values(columns, values)))
+
+
+_RETURNING = _Cache()
+
+
+def bound(values: dict) -> dict:
+    """A template's ``values`` by the names of its bind parameters (:func:`param`)."""
+    return {f"p_{name}": value for name, value in values.items()}
+
+
 def _one(session: Session, entry) -> None:
     if isinstance(entry, Write):
-        run(session, entry.template.plain,
-            {f"p_{name}": value for name, value in entry.values.items()}, rows=False)
+        run(session, entry.template.plain, bound(entry.values), rows=False)
     else:
         session.execute(entry)
 
@@ -224,9 +245,13 @@ def _compile(statement, dialect):
     if ("__[POSTCOMPILE_" in sql or compiled.escaped_bind_names
             or (compiled.positional and compiled.positiontup is None)):
         return _NOT_DRIVER
+    if compiled.insert_prefetch or compiled.update_prefetch:  # a default SQLAlchemy computes
+        return _NOT_DRIVER
     results, row = (), None
-    if getattr(statement, "is_select", False):
-        selected = statement.selected_columns
+    selected = (statement.selected_columns if getattr(statement, "is_select", False)
+                else statement.exported_columns if getattr(statement, "_returning", ())
+                else None)
+    if selected is not None:  # a SELECT's or a RETURNING's rows
         results = tuple((index, convert) for index, convert in enumerate(
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in selected) if convert is not None)

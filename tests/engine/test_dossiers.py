@@ -1,5 +1,5 @@
-"""engine.dossiers: a dossier's code and receiving agency, and a refused submission that
-leaves nothing behind (not even a used number)."""
+"""engine.dossiers: a dossier's code and receiving agency, a refused submission that
+leaves nothing behind (not even a used number), and one run again that is written once."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from engine import accounts, clock, dossiers
+from engine import accounts, audit, clock, dossiers, outside
 from engine.errors import InvalidData, NotFound, PermissionDenied
-from engine.models import Dossier, Procedure
-from tests.engine.factories import APPLICATION, PROCEDURE, submit
+from engine.models import AuditEvent, Document, Dossier, Instance, Procedure
+from engine.storage import Upload
+from tests.engine.factories import APPLICATION, PROCEDURE, sample_files, submit
+from tests.engine.test_documents import with_object
 
 TRANSPORT = "000.00.14.H56"
 
@@ -60,3 +62,67 @@ def test_a_procedure_received_by_several_agencies_needs_a_choice_among_them(plat
             dossiers.receiving_agency(session, procedure, TRANSPORT)
         chosen = agencies[3]
         assert dossiers.receiving_agency(session, procedure, f" {chosen.code} ") is chosen
+
+
+def test_a_refused_file_keeps_nothing_and_uses_no_number(platform):
+    """A PDF with scripts among the files: the submission is refused naming that file, and
+    neither the dossier, nor its other files' rows, nor its number are kept."""
+    clock.travel_to(datetime(2026, 12, 9, 2, 0, tzinfo=UTC))
+    files = sample_files(platform, PROCEDURE)
+    bad = sorted(files)[0]
+    files[bad] = Upload("don.pdf", "application/pdf",
+                        with_object(b"<< /S /JavaScript /JS (app.alert(1)) >>"))
+    before = count(platform)
+    with platform.db.read() as session:
+        documents = session.execute(select(func.count()).select_from(Document)).scalar()
+    with pytest.raises(InvalidData) as err:
+        submit(platform, files=files)
+    assert [d["field"] for d in err.value.details] == [bad]
+    assert "JavaScript" in err.value.details[0]["message"]
+    assert count(platform) == before
+    with platform.db.read() as session:
+        assert session.execute(select(func.count()).select_from(Document)).scalar() == documents
+    assert submit(platform) == f"{TRANSPORT}-261209-0001"
+
+
+def test_a_submission_run_again_is_written_once(platform, monkeypatch):
+    """A submission that rolls back to ask an outside service (engine.outside) and runs
+    again leaves one dossier: one number, one row per file, one saved process, one audit
+    event, the appointment it answered with."""
+    clock.travel_to(datetime(2026, 12, 10, 2, 0, tzinfo=UTC))
+    asked = []
+    start_process = dossiers.start_process
+
+    def asking_first(*args, **kwargs):
+        outside.answer("test:asked", lambda: asked.append(1))
+        return start_process(*args, **kwargs)
+
+    monkeypatch.setattr(dossiers, "start_process", asking_first)
+    before = count(platform)
+    result = dossiers.submit(platform, accounts.find_user(platform, "doanhnghiep"), PROCEDURE,
+                             APPLICATION, sample_files_of(platform))
+    assert asked == [1] and count(platform) == before + 1
+    assert result["code"] == f"{TRANSPORT}-261210-0001"
+    with platform.db.read() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == result["code"])
+                                  ).scalar_one()
+        names = session.execute(select(Document.name, Document.revision)
+                                .where(Document.dossier_id == dossier.id)).all()
+        states = session.execute(select(func.count()).select_from(Instance)
+                                 .where(Instance.dossier_id == dossier.id)).scalar()
+        events = session.execute(select(AuditEvent.action)
+                                 .where(AuditEvent.dossier_id == dossier.id)).scalars().all()
+        assert dossier.due_at.isoformat() == result["due_at"]
+        assert dossier.received_at.isoformat() == result["received_at"]
+        assert (dossier.status, dossier.paused_working_days, dossier.supplement_count) == (
+            "submitted", 0, 0)
+        assert {name: str(doc_id) for name, doc_id in session.execute(
+            select(Document.name, Document.id).where(Document.dossier_id == dossier.id))} == {
+            name: dossier.data[name] for name, _ in names}
+    assert sorted(names) == sorted((name, 1) for name in sample_files_of(platform))
+    assert states == 1 and events.count("submit") == 1
+    assert audit.verify_chain(platform)["ok"]
+
+
+def sample_files_of(p) -> dict[str, Upload]:
+    return sample_files(p, PROCEDURE)

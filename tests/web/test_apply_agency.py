@@ -107,6 +107,18 @@ def test_a_closed_office_receives_nothing(app, platform):
                         agency_code=OFFICES[0])
 
 
+def test_a_procedure_whose_offices_are_all_closed_is_not_sent_to_its_department(app, platform):
+    deploy(platform, "toy-closed", [OFFICES[0]])
+    with platform.db.transaction() as session:
+        session.execute(select(Agency).where(Agency.code == OFFICES[0])).scalar_one().active = False
+    user = accounts.find_user(platform, "congdan")
+    with pytest.raises(InvalidData, match="no receiving agency"):
+        dossiers.submit(platform, user, "toy-closed", {"unit": "Trường A"})
+    with pytest.raises(InvalidData, match="no receiving agency"):
+        dossiers.submit(platform, user, "toy-closed", {"unit": "Trường A"},
+                        agency_code=DEPARTMENT)
+
+
 # -- the portal --------------------------------------------------------------------------
 
 APPLY = "/thu-tuc/toy-offices/nop"

@@ -7,7 +7,17 @@ import pytest
 from sqlalchemy import String, bindparam, func, literal_column, select, update
 
 from engine.models import CodeSequence
-from engine.step.sql import Template, Write, first, insert_rows, insert_template, param, run, send
+from engine.step.sql import (
+    Template,
+    Write,
+    first,
+    insert_rows,
+    insert_template,
+    inserted,
+    param,
+    run,
+    send,
+)
 from tests.engine.factories import submit
 
 TABLE = CodeSequence.__table__
@@ -37,6 +47,26 @@ def test_every_row_of_an_insert_is_written_as_given(platform, n):
 
 BUMP = Template(lambda tag: update(TABLE).where(TABLE.c.name == param("name", tag=tag))
                 .values(last=TABLE.c.last + param("by", tag=tag)))
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_an_insert_sent_now_gives_back_the_columns_asked_of_its_rows(platform, n):
+    values = [{"name": f"sql-now-{n}-{i}", "last": 10 + i} for i in range(n)]
+    with platform.db.transaction() as session:
+        back = inserted(session, TABLE, values, (CodeSequence.name, CodeSequence.last))
+        assert sorted(back) == [(v["name"], v["last"]) for v in values]
+        again = [{"name": f"sql-now-{n}-again-{i}", "last": i} for i in range(n)]
+        assert len(inserted(session, TABLE, again, (CodeSequence.name,))) == n
+    assert len(_rows(platform, f"sql-now-{n}-")) == 2 * n
+
+
+def test_a_column_left_out_gets_its_default(platform):
+    """SQLAlchemy computes a Python-side default at execution: a statement that leaves out
+    such a column goes its way rather than the driver's, which would send NULL."""
+    with platform.db.transaction() as session:
+        send(session, [insert_rows(TABLE, [{"name": "sql-default"}])])
+        inserted(session, TABLE, [{"name": "sql-default-now"}], (CodeSequence.name,))
+    assert _rows(platform, "sql-default") == [("sql-default", 0), ("sql-default-now", 0)]
 
 
 def test_the_writes_of_a_step_each_apply_with_their_own_values(platform):
