@@ -128,21 +128,31 @@ _CHAINED: dict[int, Template] = {}
 
 
 def _chained(n: int) -> Template:
-    """PostgreSQL's one statement for ``n`` events: their insert, a CTE of the head's update
-    (built once per number of events)."""
-    found = _CHAINED.get(n)
-    if found is None or n > 32:
-        events = insert_template(_EVENTS, _COLUMNS, n)
+    """PostgreSQL's one statement for ``n`` events chained here: their insert, a CTE of the
+    head's update (built once per number of events)."""
+    events = insert_template(_EVENTS, _COLUMNS, n)
+    return _built_once(_CHAINED, n, lambda tag: _head_moved(
+        events.build(tag), param("last_hash", _HEADS.c.last_hash, tag)))
 
-        def build(tag: str):
-            inserted = events.build(tag).returning(_EVENTS.c.id).cte("audit_inserted")
-            return (update(_HEADS).where(_HEADS.c.id == 1)
-                    .values(last_hash=param("last_hash", _HEADS.c.last_hash, tag),
-                            last_id=select(func.max(inserted.c.id)).scalar_subquery())
-                    .add_cte(inserted))
+
+def _head_moved(events, last_hash):
+    """The update that moves the head to ``last_hash`` and the last of ``events`` (an
+    insert), that insert a CTE of it."""
+    inserted = events.returning(_EVENTS.c.id).cte("audit_inserted")
+    return (update(_HEADS).where(_HEADS.c.id == 1)
+            .values(last_hash=last_hash,
+                    last_id=select(func.max(inserted.c.id)).scalar_subquery())
+            .add_cte(inserted))
+
+
+def _built_once(cache: dict[int, Template], n: int, build) -> Template:
+    """The template ``build`` makes for ``n`` events, kept in ``cache`` for the usual
+    sizes (a bulk action's statement is not kept)."""
+    found = cache.get(n)
+    if found is None:
         found = Template(build)
-        if n <= 32:  # the usual sizes; a bulk action's statement is not kept
-            found = _CHAINED.setdefault(n, found)
+        if n <= 32:
+            found = cache.setdefault(n, found)
     return found
 
 
@@ -156,10 +166,6 @@ def _server_chained(n: int) -> Template:
     event computes its hash from the one before (``sha256`` of ``["<prev>",`` and the
     event's :func:`_tail`, given as a parameter), then the events are inserted in order
     and the head moved (built once per number of events)."""
-    found = _SERVER_CHAINED.get(n)
-    if found is not None:
-        return found
-
     def build(tag: str):
         link = (select(_HEADS.c.last_hash.label("hash")).where(_HEADS.c.id == 1)
                 .with_for_update().cte("audit_locked_head"))
@@ -179,19 +185,11 @@ def _server_chained(n: int) -> Template:
                        select(link.c.prev).scalar_subquery().label("prev_hash"),
                        select(link.c.hash).scalar_subquery().label("hash"))
                 for i, link in enumerate(links)]
-        inserted = (insert(_EVENTS)
-                    .from_select([*_GIVEN, "prev_hash", "hash"],
-                                 union_all(*rows) if n > 1 else rows[0])
-                    .returning(_EVENTS.c.id).cte("audit_inserted"))
-        return (update(_HEADS).where(_HEADS.c.id == 1)
-                .values(last_hash=select(link.c.hash).scalar_subquery(),
-                        last_id=select(func.max(inserted.c.id)).scalar_subquery())
-                .add_cte(inserted))
+        events = insert(_EVENTS).from_select([*_GIVEN, "prev_hash", "hash"],
+                                             union_all(*rows) if n > 1 else rows[0])
+        return _head_moved(events, select(link.c.hash).scalar_subquery())
 
-    found = Template(build)
-    if n <= 32:  # the usual sizes; a bulk action's statement is not kept
-        found = _SERVER_CHAINED.setdefault(n, found)
-    return found
+    return _built_once(_SERVER_CHAINED, n, build)
 
 
 def verify_chain(p) -> dict:
