@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Integer, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, or_, select
 
 from . import audit, bundles
 from .calendar import WorkingCalendar
@@ -85,7 +85,7 @@ def deploy_bundle(p, source: Path | dict, *, actor: str = "system",
                 "warnings": warnings}
 
 
-def receives(procedure_id, main_agency_id):
+def receives(procedure_id, main_agency_id) -> ColumnElement[bool]:
     """Whether the agency (:class:`Agency`'s row) receives the dossiers of the procedure
     ``procedure_id`` whose main agency is ``main_agency_id`` (values or columns): an open
     agency among the ``procedure_agency`` rows an administrator edits, or, for a
