@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from holidays.countries import Vietnam
+from sqlalchemy import CompoundSelect
 from sqlalchemy.orm import Session
 
 from engine.clock import VIETNAM
@@ -296,13 +297,27 @@ def calendar_and_settings(session: Session) -> tuple[WorkingCalendar, dict[str, 
 
 
 def _read(session: Session, *, every_setting: bool) -> tuple[WorkingCalendar, dict[str, str]]:
+    return from_rows(run(session, _inputs(every_setting), {}))
+
+
+def from_rows(rows) -> tuple[WorkingCalendar, dict[str, str]]:
+    """The calendar and the settings read, from the rows of :func:`inputs_with`'s
+    statement (or this module's own)."""
     from engine.settings import day_times_of
 
-    rows = run(session, _inputs(every_setting), {})
     overrides = tuple(sorted((day, kind, note) for day, kind, note, key, _ in rows
                              if key is None))
     stored = {key: value for _, _, _, key, value in rows if key is not None}
     return _calendar(overrides, day_times_of(stored)), stored
+
+
+def inputs_with(*selects) -> CompoundSelect:
+    """What :func:`load_calendar` reads, with ``selects`` as further arms of the same
+    statement: ``(NULL, NULL, NULL, key, value)`` rows of a caller that needs other values
+    in the same round trip (their keys must not be settings' names)."""
+    from sqlalchemy import union_all
+
+    return union_all(*_inputs(False).selects, *selects)
 
 
 @lru_cache(maxsize=2)

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -108,12 +109,31 @@ def _iso(moment) -> str | None:
 # identities are linked at sign-in, and the step's own records wait in its unit of work
 # (``unit.national_sequence`` counts them).
 _BY_DOSSIER = bindparam("dossier_id")
-_FACTS = select(
+_FACT_VALUES = (
     select(func.count()).select_from(Outbox)
     .where(Outbox.dossier_id == _BY_DOSSIER, Outbox.kind == KIND).scalar_subquery(),
     select(func.count()).select_from(Payment)
     .where(Payment.dossier_id == _BY_DOSSIER, Payment.status == "paid").scalar_subquery(),
     VERIFIED)
+_FACTS = select(*_FACT_VALUES)
+#: The same facts as rows of the step's calendar read (:func:`_facts_with_calendar`).
+_FACT_KEYS = ("(national) sent", "(national) paid", "(national) verified")
+
+
+@lru_cache(maxsize=1)
+def _facts_with_calendar():
+    """The calendar's inputs with the facts as three more rows (key, value as text): one
+    statement where a status change that has not read the calendar yet would send two."""
+    from sqlalchemy import Date, String, Text, case, cast, literal_column, null
+
+    from .calendar import inputs_with
+
+    sent, paid, verified = _FACT_VALUES
+    return inputs_with(*(
+        select(null().cast(Date), null().cast(String(10)), null().cast(String(255)),
+               literal_column(f"'{key}'", String(80)), cast(value, Text))
+        for key, value in zip(_FACT_KEYS, (sent, paid, case((verified, 1), else_=0)),
+                              strict=True)))
 # The result: a document made in an earlier step, or in this one (then still to be written).
 _RESULT = (select(Document.id).where(Document.dossier_id == bindparam("dossier_id"),
                                      Document.kind == "generated",
@@ -136,6 +156,22 @@ def _facts(session: Session, dossier: Dossier) -> tuple[int, int, bool]:
     ((sent, paid, verified),) = sql.run(
         session, _FACTS, {"dossier_id": dossier.id, "user_id": dossier.applicant_id})
     return sent or 0, paid or 0, bool(verified)
+
+
+def _step_facts(step) -> tuple[int, int, bool]:
+    """:func:`_facts` for a step; when the step has not read its working calendar yet (the
+    record needs it too), both in one statement, the calendar handed to the step."""
+    unread = getattr(step.calendar, "unread", None)
+    if unread is None or not unread():
+        return _facts(step.session, step.dossier)
+    from .calendar import from_rows
+
+    rows = sql.run(step.session, _facts_with_calendar(),
+                   {"dossier_id": step.dossier.id, "user_id": step.dossier.applicant_id})
+    facts = {row[3]: row[4] for row in rows if row[3] in _FACT_KEYS}
+    step.calendar.supply(from_rows([row for row in rows if row[3] not in _FACT_KEYS])[0])
+    sent, paid, verified = (facts[key] for key in _FACT_KEYS)
+    return int(sent or 0), int(paid or 0), verified == "1"
 
 
 def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: dict,
@@ -181,7 +217,7 @@ def record_status(step, *, first: bool = False) -> str | None:
     last = (0, None) if first else sequences.get(dossier.id)
     facts = None
     if last is None:
-        facts = _facts(session, dossier)
+        facts = _step_facts(step)
         last = (facts[0], None)
     number, status = last
     if status == dossier.status:

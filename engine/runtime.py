@@ -101,6 +101,14 @@ class _Calendar:
             self._calendar = load_calendar(self._session)
         return getattr(self._calendar, name)
 
+    def unread(self) -> bool:
+        """Whether the step has not read the calendar yet."""
+        return self._calendar is None
+
+    def supply(self, calendar: WorkingCalendar) -> None:
+        """The calendar, read by a caller together with what it needed."""
+        self._calendar = calendar
+
 
 def _script_engine(p, session, dossier, version, actor, calendar: WorkingCalendar | None = None
                    ) -> tuple[MotcuaScriptEngine, StepContext]:

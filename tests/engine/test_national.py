@@ -179,3 +179,51 @@ def test_the_processed_record_names_the_signed_result(platform):
     licence = max(doc_id for doc_id, name in results if not name.startswith("slip-"))
     assert (record["status"], record["result_code"]) == ("processed", str(licence))
     assert record["result_file_url"].endswith(f"/tai-lieu/{licence}")
+
+
+def test_a_status_change_reads_its_facts_and_the_calendar_in_one_statement(platform):
+    """A status change that has not read the working calendar yet reads the record's facts
+    (earlier records, paid payments, a verified identity) and the calendar together: the
+    same facts and the same calendar as read apart, in one statement."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from sqlalchemy import event
+
+    from engine import runtime
+    from engine.calendar import load_calendar
+    from engine.identity_models import IdentityLink
+    from engine.models import CalendarOverride, PlatformSetting
+    from engine.payment_models import Payment
+
+    code = submit(platform)
+    with platform.db.transaction() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        session.add_all([
+            CalendarOverride(day=date(2031, 5, 3), kind="work", note="Làm bù ngày 2/9"),
+            PlatformSetting(key="afternoon_cutoff", value="16:00"),
+            IdentityLink(user_id=dossier.applicant_id, issuer="https://vneid.test",
+                         subject="cong-dan-1"),
+            Payment(dossier_id=dossier.id, txn_ref="T-1", amount=50000, status="paid",
+                    provider="vnpay")])
+    with platform.db.transaction() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        statements = []
+
+        def seen(_conn, _cursor, statement, *_rest) -> None:
+            statements.append(statement)
+
+        event.listen(platform.db.engine, "before_cursor_execute", seen)
+        try:
+            step = SimpleNamespace(session=session, dossier=dossier,
+                                   calendar=runtime._Calendar(session))
+            facts = national._step_facts(step)
+        finally:
+            event.remove(platform.db.engine, "before_cursor_execute", seen)
+        together = step.calendar._calendar
+        assert len(statements) == 1 and "calendar_override" in statements[0]
+        assert facts == national._facts(session, dossier) == (1, 1, True)
+        assert together is load_calendar(session)  # the same inputs make the same calendar
+        assert together.is_working_day(date(2031, 5, 3))  # a Saturday made a working day
+        assert together.afternoon_cutoff.hour == 16
+        assert not step.calendar.unread()
