@@ -31,6 +31,12 @@ def stop(server, thread: threading.Thread) -> None:
     the loop's select() (EBADF). Requests in progress finish first; then every socket the
     loop watches (listener, trigger, keep-alive connections) is closed and the loop ends."""
     server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    try:
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    except OSError:  # the trigger is closed already (EBADF): the loop is closing its map
+        pass
     thread.join(timeout=5)
+    if thread.is_alive():  # the trigger closed and the loop still waits: close from here
+        wasyncore.close_all(server._map)
+        thread.join(timeout=5)
     assert not thread.is_alive(), "waitress did not stop"
