@@ -141,14 +141,13 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
     received_at = clock.now()
     meta = {**version.meta, "deadline": deadline} if deadline else version.meta
     due_at = deadlines.initial_due_at(calendar, meta, received_at, channel)
-    values = dict.fromkeys(_DOSSIER_COLUMNS)
+    values = dict(_NEW_DOSSIER)
     values.update({
         "code": next_code(session, agency, received_at), "procedure_id": procedure.id,
         "version_id": version.id, "agency_id": agency.id, "applicant_id": applicant.id,
         "status": "submitted", "channel": channel, "received_at": received_at,
         "due_at": due_at, "original_due_at": due_at, "data": data or {},
         "parent_id": parent_id, "process_id": process_id, "updated_at": received_at,
-        "paused_working_days": 0, "supplement_count": 0,
         "form_set": formsets.choose(version.meta, received_at, settings)})
     ((values["id"],),) = sql.inserted(session, Dossier.__table__, [values], (Dossier.id,))
     dossier = load.persistent(session, Dossier, values)  # the row as inserted
@@ -158,9 +157,11 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
     return dossier
 
 
-#: Every column of a new dossier's row but its id: each is written (defaults included), so
-#: the row is known whole without reading it back.
-_DOSSIER_COLUMNS = tuple(attr.key for attr in Dossier.__mapper__.column_attrs if attr.key != "id")
+#: Every column of a new dossier's row but its id, with the table's constant defaults: each
+#: is written, so the row is known whole without reading it back.
+_NEW_DOSSIER = {attr.key: (default.arg if (default := attr.columns[0].default) is not None
+                           and default.is_scalar else None)
+                for attr in Dossier.__mapper__.column_attrs if attr.key != "id"}
 
 
 def start_process(p, session: Session, dossier: Dossier, applicant: User, version, *,
