@@ -276,39 +276,57 @@ def _count(n: int) -> int:
     return n
 
 
-def load_calendar(session: Session) -> WorkingCalendar:
+def load_calendar(session: Session, revision: int | None = None) -> WorkingCalendar:
     """The calendar with every :class:`engine.models.CalendarOverride` row applied and the
     administrator's close of day and afternoon cut-off (:mod:`engine.settings`).
 
-    Read in one Core statement on the session's connection: a step asks for it in the
-    middle of its work, and the ORM's execute path (with its autoflush of the step's
-    pending changes) cost more than the query. Neither table is written by a step."""
+    ``revision``: the calendar's revision as the caller's transaction read it
+    (:mod:`engine.revisions`); the calendar read under that number, when this process
+    has it, is the answer, with no statement. Otherwise read in one Core statement on the
+    session's connection (a step asks for it in the middle of its work, and the ORM's
+    execute path, with its autoflush of the step's pending changes, cost more than the
+    query). Neither table is written by a step."""
+    known = KEPT.get(revision)
+    if known is not None:
+        return known[0]
     return _read(session, every_setting=False)[0]
 
 
-def calendar_and_settings(session: Session) -> tuple[WorkingCalendar, dict[str, str]]:
+def calendar_and_settings(session: Session, revision: int | None = None
+                          ) -> tuple[WorkingCalendar, dict[str, str]]:
     """:func:`load_calendar` and every platform setting (:func:`engine.settings.values`)
-    in the same one statement: what opening a dossier needs (its appointment, its form
-    set)."""
+    in the same one statement, or none when the process has both under ``revision``: what
+    opening a dossier needs (its appointment, its form set)."""
     from engine.settings import with_defaults
 
-    calendar, stored = _read(session, every_setting=True)
+    known = KEPT.get(revision, every_setting=True)
+    calendar, stored = known if known is not None else _read(session, every_setting=True)
     return calendar, with_defaults(stored)
 
 
 def _read(session: Session, *, every_setting: bool) -> tuple[WorkingCalendar, dict[str, str]]:
-    return from_rows(run(session, _inputs(every_setting), {}))
+    return from_rows(run(session, _inputs(every_setting), {}), every_setting=every_setting)
 
 
-def from_rows(rows) -> tuple[WorkingCalendar, dict[str, str]]:
+#: The key of the row that carries the revision the calendar was read under.
+_REVISION_KEY = "(revision)"
+
+
+def from_rows(rows, *, every_setting: bool = False) -> tuple[WorkingCalendar, dict[str, str]]:
     """The calendar and the settings read, from the rows of :func:`inputs_with`'s
-    statement (or this module's own)."""
+    statement (or this module's own; ``every_setting``: the rows hold every setting, not
+    only the day times). Both are kept under the revision the rows carry."""
     from engine.settings import day_times_of
 
     overrides = tuple(sorted((day, kind, note) for day, kind, note, key, _ in rows
                              if key is None))
-    stored = {key: value for _, _, _, key, value in rows if key is not None}
-    return _calendar(overrides, day_times_of(stored)), stored
+    stored = {key: value for _, _, _, key, value in rows
+              if key is not None and key != _REVISION_KEY}
+    calendar = _calendar(overrides, day_times_of(stored))
+    revision = next((value for _, _, _, key, value in rows if key == _REVISION_KEY), None)
+    if revision is not None:
+        KEPT.put(int(revision), calendar, dict(stored) if every_setting else None)
+    return calendar, stored
 
 
 def inputs_with(*selects) -> CompoundSelect:
@@ -322,11 +340,13 @@ def inputs_with(*selects) -> CompoundSelect:
 
 @lru_cache(maxsize=2)
 def _inputs(every_setting: bool):
-    """The overrides and the two day-time settings (or ``every_setting``) as one
-    statement (a UNION ALL whose rows are either an override or a setting)."""
-    from sqlalchemy import Date, String, Text, null, or_, select, union_all
+    """The overrides, the two day-time settings (or ``every_setting``) and the revision they
+    are read under, as one statement (a UNION ALL whose rows are either an override or a
+    setting, the revision a setting of its own key)."""
+    from sqlalchemy import Date, String, Text, cast, literal_column, null, or_, select, union_all
 
-    from engine.models import CalendarOverride, PlatformSetting
+    from engine.models import CalendarOverride, PlatformSetting, Revision
+    from engine.revisions import CALENDAR
     from engine.settings import DAY_TIMES
 
     settings = select(null().cast(Date), null().cast(String(10)), null().cast(String(255)),
@@ -336,7 +356,47 @@ def _inputs(every_setting: bool):
     return union_all(
         select(CalendarOverride.day, CalendarOverride.kind, CalendarOverride.note,
                null().cast(String(80)).label("key"), null().cast(Text).label("value")),
-        settings)
+        settings,
+        select(null().cast(Date), null().cast(String(10)), null().cast(String(255)),
+               literal_column(f"'{_REVISION_KEY}'", String(80)), cast(Revision.n, Text))
+        .where(Revision.name == CALENDAR))
+
+
+class _Kept:
+    """The calendars (and settings) this process read, by the revision they were read
+    under (:mod:`engine.revisions`): a revision names one content of both tables in one
+    database, so an entry never goes stale; the last few are kept."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self.items: dict[int, tuple[WorkingCalendar, dict[str, str] | None]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, revision: int | None, *, every_setting: bool = False
+            ) -> tuple[WorkingCalendar, dict[str, str] | None] | None:
+        if revision is None:
+            return None
+        found = self.items.get(revision)
+        if found is None or (every_setting and found[1] is None):
+            return None
+        return found
+
+    def put(self, revision: int, calendar: WorkingCalendar, stored: dict[str, str] | None
+            ) -> None:
+        with self.lock:
+            known = self.items.pop(revision, None)
+            if stored is None and known is not None:
+                stored = known[1]
+            self.items[revision] = (calendar, stored)
+            while len(self.items) > self.size:
+                del self.items[next(iter(self.items))]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+KEPT = _Kept()
 
 
 @lru_cache(maxsize=16)

@@ -68,10 +68,11 @@ from .models import Document, Dossier, Outbox
 from .payment_models import Payment
 from .standin_store import JsonLinesStore
 from .step import sql
+from .step.facts import NATIONAL_KIND
 from .unit import unit_of
 from .vocabulary import Channel, Status
 
-KIND = "national_sync"
+KIND = NATIONAL_KIND
 RECIPIENT = "national-portal"
 PROTOCOL = 1
 CHANNELS = {Channel.COUNTER: 1, Channel.ONLINE: 2, Channel.POST: 3}
@@ -159,8 +160,12 @@ def _facts(session: Session, dossier: Dossier) -> tuple[int, int, bool]:
 
 
 def _step_facts(step) -> tuple[int, int, bool]:
-    """:func:`_facts` for a step; when the step has not read its working calendar yet (the
-    record needs it too), both in one statement, the calendar handed to the step."""
+    """:func:`_facts` for a step: as its locked read found them (:mod:`engine.step.facts`),
+    else read now; when the step has not read its working calendar yet (the record needs it
+    too), both in one statement, the calendar handed to the step."""
+    known = unit_of(step.session).national_facts.get(step.dossier.id)
+    if known is not None:
+        return known
     unread = getattr(step.calendar, "unread", None)
     if unread is None or not unread():
         return _facts(step.session, step.dossier)

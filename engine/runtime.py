@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import audit, clock, health, messages, national, outside, script_pool
-from .calendar import WorkingCalendar, load_calendar
+from .calendar import KEPT, WorkingCalendar, load_calendar
 from .errors import Conflict, EngineError, OperatorError, ScriptError
 from .models import Dossier, HumanTask, Timer
 from .operators import StepContext
@@ -90,7 +90,8 @@ def find_task(workflow: BpmnWorkflow, guid: str):
 
 class _Calendar:
     """The working-day calendar, read the first time a step asks for it (most steps never
-    count working days)."""
+    count working days) unless the process holds it under the revision the step's locked
+    read found (:mod:`engine.revisions`)."""
 
     def __init__(self, session: Session, calendar: WorkingCalendar | None = None):
         self._session = session
@@ -98,11 +99,16 @@ class _Calendar:
 
     def __getattr__(self, name):
         if self._calendar is None:
-            self._calendar = load_calendar(self._session)
+            self._calendar = load_calendar(self._session, unit_of(self._session)
+                                           .calendar_revision)
         return getattr(self._calendar, name)
 
     def unread(self) -> bool:
-        """Whether the step has not read the calendar yet."""
+        """Whether the step would have to read the calendar (it has not, and the process
+        does not hold it under the step's revision)."""
+        if self._calendar is None:
+            kept = KEPT.get(unit_of(self._session).calendar_revision)
+            self._calendar = kept[0] if kept is not None else None
         return self._calendar is None
 
     def supply(self, calendar: WorkingCalendar) -> None:

@@ -4,5 +4,7 @@ beside the feature that owns them (:mod:`engine.payment_models`,
 
 from . import identity_models, models, payment_models, stats_models  # noqa: F401  (their tables join the metadata)
 from .columns import Base
+from .revisions import attach
 
 metadata = Base.metadata
+attach(metadata)  # the revision triggers, once the tables exist

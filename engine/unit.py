@@ -42,6 +42,12 @@ class Unit:
     #: Dossier id -> (sequence, status) of the last national-portal record queued
     #: (:mod:`engine.national`).
     national_sequence: dict[int, tuple[int, str | None]] = field(default_factory=dict)
+    #: Dossier id -> (records queued before this transaction, paid payments, identity
+    #: verified): the national record's facts read with the dossier's lock
+    #: (:mod:`engine.step.facts`).
+    national_facts: dict[int, tuple[int, int, bool]] = field(default_factory=dict)
+    #: The calendar's revision as the transaction's locked read found it (None: not read).
+    calendar_revision: int | None = None
     #: Callables run once the transaction has committed.
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     #: The transaction's connection, once a statement has asked for it

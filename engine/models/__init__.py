@@ -25,6 +25,7 @@ from .operations import (
     Job,
     Outbox,
     PlatformSetting,
+    Revision,
     WorkerHeartbeat,
 )
 from .people import AccountToken, Agency, ApiToken, Role, User, UserRole, UserSession
@@ -60,4 +61,5 @@ __all__ = [
     "CalendarOverride",
     "WorkerHeartbeat",
     "PlatformSetting",
+    "Revision",
 ]

@@ -108,6 +108,18 @@ class CalendarOverride(Base):
     note: Mapped[str] = mapped_column(String(255), default="")
 
 
+class Revision(Base):
+    """A number that triggers in the database move whenever a table it covers changes
+    (:mod:`engine.revisions`), so that a process may keep what it built from those tables
+    until the number moves. The numbers are random: a cache keyed by one cannot take one
+    database's tables for another's."""
+
+    __tablename__ = "revision"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class WorkerHeartbeat(Base):
     """When each background worker process last finished a round of its loop (readiness)."""
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..errors import NotFound
 from ..models import Agency, Dossier, Instance, Procedure, ProcedureVersion, User
 from ..unit import unit_of
-from . import sql, store
+from . import facts, sql, store
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,11 +141,12 @@ _KEYS: dict = {}
 def locking(where, *, also=(), joins=(), lock=()):
     """The statement that locks the dossier ``where`` selects and reads it with its agency,
     applicant and procedure as one row of plain columns (:func:`read_locked`), then the
-    columns ``also`` of the tables ``joins`` (``(table, on)``, inner joins) adds. The
+    columns ``also`` of the tables ``joins`` (``(table, on)``, inner joins) adds; between
+    the two, what the step may need later (:data:`engine.step.facts.COLUMNS`). The
     tables ``lock`` are locked with the dossier: a row locked in the same statement is read
     as its last committed version even when the statement waited for the lock (PostgreSQL
     reads the other rows of a waiting ``FOR UPDATE`` as they were when it began)."""
-    statement = select(*columns_of(*_CLASSES), *also).select_from(Dossier)
+    statement = select(*columns_of(*_CLASSES), *facts.COLUMNS, *also).select_from(Dossier)
     for table, on in joins:
         statement = statement.join(table, on)
     return (statement
@@ -191,7 +192,8 @@ def read_locked_row(session: Session, statement, params: dict) -> tuple[Dossier,
     dossier, row = made[0], found[0]
     for ((_, relationship), related) in zip(_PARTS[1:], made[1:], strict=True):
         set_committed_value(dossier, relationship, related)
-    return dossier, row[at:]
+    facts.keep(unit_of(session), dossier.id, row[at:at + len(facts.COLUMNS)])
+    return dossier, row[at + len(facts.COLUMNS):]
 
 
 def persistent(session: Session, cls, values: dict):

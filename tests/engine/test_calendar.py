@@ -158,11 +158,11 @@ def test_load_calendar_reads_overrides(tmp_path):
     from sqlalchemy.orm import Session
 
     from engine.columns import Base
-    from engine.models import CalendarOverride, PlatformSetting
+    from engine.models import CalendarOverride, PlatformSetting, Revision
 
     engine = create_engine(f"sqlite:///{tmp_path / 'cal.sqlite3'}")
     Base.metadata.create_all(engine, tables=[CalendarOverride.__table__,
-                                             PlatformSetting.__table__])
+                                             PlatformSetting.__table__, Revision.__table__])
     with Session(engine) as session:
         session.add_all([CalendarOverride(day=date(2026, 3, 10), kind="off", note="Bão"),
                          CalendarOverride(day=date(2026, 3, 14), kind="work", note="")])
