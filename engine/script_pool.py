@@ -6,8 +6,9 @@ sandbox cannot prove cheap is therefore sent here: each worker process sets
 ``RLIMIT_AS`` (memory) once and, before every script, ``RLIMIT_CPU`` to the CPU it has used
 plus ``cpu_seconds``; the kernel ends a worker that passes either (``SIGXCPU`` or an
 allocation failure), and one that does not answer in ``3 × cpu_seconds + 2`` seconds of
-wall time is killed. The step then fails with a :class:`~engine.errors.ScriptError`, the
-worker is replaced, and the other requests, whose scripts run in-process or in the other
+wall time is killed — counted from when the worker said it was ready, so that a worker
+starting on a loaded machine does not count against the script. The step then fails with
+a :class:`~engine.errors.ScriptError`, the worker is replaced, and the other requests, whose scripts run in-process or in the other
 workers, go on. A worker runs one script at a time; ``workers`` of them serve a process.
 """
 
@@ -24,6 +25,10 @@ from .errors import ScriptError
 
 WALL_FACTOR = 3
 WALL_EXTRA = 2.0
+#: Wall seconds a new worker may take to start (a process forked by the forkserver,
+#: importing the sandbox): on a loaded machine a second or more, and not the script's time.
+STARTUP_SECONDS = 60.0
+READY = ("ready",)
 
 
 def _serve(conn, memory_bytes: int, cpu_seconds: float) -> None:
@@ -34,6 +39,7 @@ def _serve(conn, memory_bytes: int, cpu_seconds: float) -> None:
     from .sandbox import run_job
 
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    conn.send(READY)  # the script's time counts from here, not from the process's start
     while True:
         try:
             job = conn.recv()
@@ -55,12 +61,20 @@ def _serve(conn, memory_bytes: int, cpu_seconds: float) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx, memory_bytes: int, cpu_seconds: float) -> None:
+    def __init__(self, ctx, memory_bytes: int, cpu_seconds: float, serve=_serve) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child, memory_bytes, cpu_seconds),
+        self.process = ctx.Process(target=serve, args=(child, memory_bytes, cpu_seconds),
                                    daemon=True, name="motcua-script")
         self.process.start()
         child.close()
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait for a new worker to say it is ready (EOFError if it does not)."""
+        if not self.ready:
+            if not self.conn.poll(STARTUP_SECONDS) or self.conn.recv() != READY:
+                raise EOFError
+            self.ready = True
 
     def kill(self) -> None:
         try:
@@ -82,6 +96,9 @@ def _limit_error(cpu_seconds: float, memory_mb: int) -> ScriptError:
 class ScriptPool:
     """``workers`` processes, started when first needed; :meth:`run` blocks for a free one."""
 
+    #: A worker's loop (a module-level function: the forkserver imports it by name).
+    serve = staticmethod(_serve)
+
     def __init__(self, workers: int = 2, cpu_seconds: float = 2.0, memory_mb: int = 512):
         self.workers = workers
         self.cpu_seconds = cpu_seconds
@@ -100,6 +117,14 @@ class ScriptPool:
         with self._slots:
             worker = self._take()
             try:
+                try:
+                    worker.wait_ready()
+                except (EOFError, OSError):
+                    worker.kill()
+                    raise ScriptError(
+                        "No script worker could be started; try again in a moment.",
+                        vi="Không khởi động được tiến trình chạy kịch bản; hãy thử lại sau "
+                           "giây lát.") from None
                 worker.conn.send((recipe, source, mode, context, timeout, max_steps))
                 if not worker.conn.poll(self.cpu_seconds * WALL_FACTOR + WALL_EXTRA):
                     raise EOFError
@@ -123,7 +148,7 @@ class ScriptPool:
         with self._lock:
             while len(self._free) < self.workers:
                 self._free.append(_Worker(self._ctx, self.memory_mb * 1024 * 1024,
-                                          self.cpu_seconds))
+                                          self.cpu_seconds, self.serve))
 
     def _take(self) -> _Worker:
         with self._lock:
@@ -132,7 +157,7 @@ class ScriptPool:
                 if worker.process.is_alive():
                     return worker
                 worker.conn.close()
-        return _Worker(self._ctx, self.memory_mb * 1024 * 1024, self.cpu_seconds)
+        return _Worker(self._ctx, self.memory_mb * 1024 * 1024, self.cpu_seconds, self.serve)
 
     def close(self) -> None:
         with self._lock:

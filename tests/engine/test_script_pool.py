@@ -102,3 +102,30 @@ def test_a_script_keeping_one_list_many_times_fails_its_step_naming_the_element(
         dossiers.submit(platform, applicant, code, {}, {})
     assert err.value.details[0]["element"] == "runaway"
     assert "'rows' is too large to keep" in err.value.message
+
+
+def slow_to_start(conn, memory_bytes: int, cpu_seconds: float) -> None:
+    """A worker that takes longer to start than a script may take (a loaded machine)."""
+    import time
+
+    from engine.script_pool import _serve
+
+    time.sleep(3)
+    _serve(conn, memory_bytes, cpu_seconds)
+
+
+class _SlowStartingPool(ScriptPool):
+    serve = staticmethod(slow_to_start)
+
+
+def test_a_worker_slow_to_start_does_not_count_against_the_script():
+    """A script may take 3 × 0.1 + 2 s of wall time; its worker takes 3 s to start, and the
+    script still runs: its time counts from when the worker is ready."""
+    pool = _SlowStartingPool(workers=1, cpu_seconds=0.1, memory_mb=512)
+    try:
+        evaluator = make_evaluator(WorkingCalendar(), pool=pool)
+        context = {}
+        evaluator.execute("squares = [i * i for i in range(4)]", context)
+        assert context == {"squares": [0, 1, 4, 9]}
+    finally:
+        pool.close()
