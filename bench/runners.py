@@ -83,12 +83,16 @@ def initial_data(scenario: dict, number: int, calendar: WorkingCalendar,
 
 
 def memory_lifecycle(spec, subprocess_specs, engine, scenario: dict, data: dict,
-                     rec: _Recorder) -> None:
+                     rec: _Recorder, after=None) -> None:
+    """One lifecycle in memory; ``after(workflow)`` is called after each action (the
+    persisted engine saves the workflow there)."""
+    after = after or (lambda workflow: None)
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.set_data(**data)
     workflow.refresh_timers()
     workflow.do_engine_steps()
+    after(workflow)
     rec("submit")
     for step in scenario["steps"]:
         ready = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
@@ -101,12 +105,14 @@ def memory_lifecycle(spec, subprocess_specs, engine, scenario: dict, data: dict,
         ready[0].run()
         workflow.refresh_timers()
         workflow.do_engine_steps()
+        after(workflow)
         rec(f"complete {step['task']}")
     if not workflow.completed:
         raise RuntimeError("in memory: the workflow did not complete")
 
 
-def run_memory(specs: tuple, scenario: dict, files: dict, n: int) -> Batch:
+def run_memory(specs: tuple, scenario: dict, files: dict, n: int, after=None) -> Batch:
+    """``n`` lifecycles in memory (``after``: :func:`memory_lifecycle`'s)."""
     calendar = WorkingCalendar()
     engine = NullServiceEngine(None, make_evaluator(calendar))
     data = [initial_data(scenario, i, calendar, files) for i in range(n)]
@@ -115,7 +121,7 @@ def run_memory(specs: tuple, scenario: dict, files: dict, n: int) -> Batch:
     start = time.perf_counter()
     rec = _Recorder(batch.actions)
     for i in range(n):
-        memory_lifecycle(specs[0], specs[1], engine, scenario, data[i], rec)
+        memory_lifecycle(specs[0], specs[1], engine, scenario, data[i], rec, after)
     batch.wall = time.perf_counter() - start
     batch.cpu = time.process_time() - cpu
     batch.lifecycles = n

@@ -23,7 +23,11 @@ lifecycle commits (submission, claims and completions; the harness's look-ups ar
 counted), and what the smallest durable transaction costs on each database (lock a row,
 update it, insert one, commit: PostgreSQL waits for its write-ahead log to reach the disk).
 No implementation that commits each action durably can run a lifecycle faster than the
-engine in memory plus that many of those transactions, which bounds its ratio.
+engine in memory plus that many of those transactions, which bounds its ratio. A tighter
+bound adds what the stack itself costs with no platform code: SpiffWorkflow saving the
+workflow after each action (its serializer, timed in memory beside the runs without it)
+and the statements beyond the smallest transactions' own at the driver's floor (the
+smallest prepared statement on its cursor).
 
 PostgreSQL is expected at ``--database-url`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/motcua_bench_steps``; DROPPED and recreated).
@@ -55,6 +59,7 @@ from engine.calendar import WorkingCalendar
 from engine.models import Dossier, Instance
 from engine.procedures import deploy_bundle
 from engine.scripting import make_evaluator
+from engine.spiff import dump_state_checked
 
 HERE = Path(__file__).resolve().parent
 PLAIN = HERE / "three-tasks"
@@ -224,15 +229,22 @@ class Target:
 
 
 def memory(target: Target, n: int) -> dict:
-    """In-memory lifecycles per second of both diagrams (their deployed specs)."""
+    """In-memory lifecycles per second of both diagrams (their deployed specs); and of the
+    licence saving its workflow after each action as a persisted step must
+    (:func:`engine.spiff.dump_state_checked`), alternately with the plain licence runs."""
     engine = runners.NullServiceEngine(None, make_evaluator(WorkingCalendar()))
     spec, subs = fixtures.active_specs(target.p, "bench-three-tasks")
     for _ in range(20):
         plain_memory(spec, subs, engine)
     plain_rate, _ = _rate(lambda: plain_memory(spec, subs, engine), n)
-    licence = runners.run_memory(fixtures.active_specs(target.p, target.nosign), target.scenario,
-                                 target.files, n)
-    return {"plain": plain_rate, "licence": licence.per_second}
+    specs = fixtures.active_specs(target.p, target.nosign)
+    bare, saving = [], []
+    for _ in range(3):
+        bare.append(runners.run_memory(specs, target.scenario, target.files, n // 3).per_second)
+        saving.append(runners.run_memory(specs, target.scenario, target.files, n // 3,
+                                         after=dump_state_checked).per_second)
+    return {"plain": plain_rate, "licence": sorted(bare)[1],
+            "licence_saving_state": sorted(saving)[1]}
 
 
 FLOOR_TABLE = "bench_floor"
@@ -262,31 +274,78 @@ def durable_floor(db, n: int = 200) -> dict:
     return {"median_ms": 1000 * times[len(times) // 2], "p10_ms": 1000 * times[len(times) // 10]}
 
 
-def commits_per_lifecycle(target: Target) -> float:
-    """Transactions a licence lifecycle commits (the harness's look-ups are single
-    statements outside any transaction: :meth:`engine.db.Database.rows`)."""
-    counted = {"commits": 0}
+def per_lifecycle(target: Target) -> tuple[float, float]:
+    """Transactions a licence lifecycle commits and statements it sends (the harness's
+    look-ups are single statements outside any transaction, not counted:
+    :meth:`engine.db.Database.rows`)."""
+    counted = {"commit": 0, "before_cursor_execute": 0}
 
-    def committed(*args) -> None:
-        counted["commits"] += 1
+    def counter(name):
+        def count(*args) -> None:
+            counted[name] += 1
+        return count
 
-    event.listen(target.p.db.engine, "commit", committed)
+    listeners = [(name, counter(name)) for name in counted]
+    for name, listener in listeners:
+        event.listen(target.p.db.engine, name, listener)
     try:
         runners.run_persisted(target.p, target.nosign, target.licence_users, target.scenario,
                               target.files, 3)
     finally:
-        event.remove(target.p.db.engine, "commit", committed)
-    return counted["commits"] / 3
+        for name, listener in listeners:
+            event.remove(target.p.db.engine, name, listener)
+    return counted["commit"] / 3, counted["before_cursor_execute"] / 3
 
 
-def ceiling(target: Target, memory_per_s: float) -> dict:
+def statement_floor(db, n: int = 500) -> dict:
+    """The median wall and client CPU time of the smallest statement on the driver's own
+    cursor, as a step sends its statements (prepared, in a transaction): a row by primary
+    key."""
+    with db.engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
+        conn.execute(text(f"CREATE TABLE {FLOOR_TABLE} (id INTEGER PRIMARY KEY, n INTEGER)"))
+        conn.execute(text(f"INSERT INTO {FLOOR_TABLE} VALUES (1, 0)"))
+    marker = "?" if db.engine.dialect.name == "sqlite" else "%s"
+    query = f"SELECT n FROM {FLOOR_TABLE} WHERE id = {marker}"
+    pooled = db.engine.raw_connection()
+    try:
+        cursor = pooled.driver_connection.cursor()
+        walls, cpus = [], []
+        for _ in range(n + 20):
+            cpu, start = time.process_time(), time.perf_counter()
+            cursor.execute(query, (1,))
+            cursor.fetchall()
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - cpu)
+        cursor.close()
+        pooled.driver_connection.rollback()
+    finally:
+        pooled.close()
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {FLOOR_TABLE}"))
+    walls, cpus = sorted(walls[20:]), sorted(cpus[20:])
+    return {"statement_ms": 1000 * walls[len(walls) // 2],
+            "statement_cpu_ms": 1000 * sum(cpus) / len(cpus)}
+
+
+def ceiling(target: Target, memory: dict) -> dict:
     """The best ratio a lifecycle of durable transactions could reach here (see the module
-    docstring)."""
+    docstring); and what the stack alone costs a lifecycle: SpiffWorkflow in memory, saving
+    its state after each action, and the statements and commits at their floors."""
     floor = durable_floor(target.p.db)
-    commits = commits_per_lifecycle(target)
-    memory_ms = 1000 / memory_per_s
-    return {**floor, "commits_per_lifecycle": commits,
-            "ratio_ceiling": memory_ms / (memory_ms + commits * floor["median_ms"])}
+    statement = statement_floor(target.p.db)
+    commits, statements = per_lifecycle(target)
+    memory_ms = 1000 / memory["licence"]
+    saves_ms = max(0.0, 1000 / memory["licence_saving_state"] - memory_ms)
+    # the durable floor's transaction sends three statements: count only the others
+    extra = max(0.0, statements - 3 * commits)
+    stack_ms = memory_ms + saves_ms + commits * floor["median_ms"] + \
+        extra * statement["statement_ms"]
+    return {**floor, **statement, "commits_per_lifecycle": commits,
+            "statements_per_lifecycle": statements, "memory_ms": memory_ms,
+            "saves_ms": saves_ms, "stack_ms": stack_ms,
+            "ratio_ceiling": memory_ms / (memory_ms + commits * floor["median_ms"]),
+            "ratio_stack": memory_ms / stack_ms}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -331,7 +390,7 @@ def main(argv=None) -> dict:
                 result["ratio_to_memory"] = result["lifecycles_per_s"] / mem[diagram]
                 out["cases"][f"{target.label}, {diagram}"] = result
             out["cases"][f"{target.label}, state"] = target.state_bytes()
-            out["cases"][f"{target.label}, ceiling"] = ceiling(target, mem["licence"])
+            out["cases"][f"{target.label}, ceiling"] = ceiling(target, mem)
             out["cases"][f"{target.label}, accepting"] = target.accept(args.n_accept)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -344,7 +403,8 @@ def _print(out: dict) -> None:
     mem = out["memory"]
     print(f"\n== step path ({out['when']}, {out['machine']}, Python {out['python']}) ==")
     print(f"in memory (SpiffWorkflow alone): plain {mem['plain']:.0f} lifecycles/s, "
-          f"transport licence (no signing) {mem['licence']:.0f} lifecycles/s")
+          f"transport licence (no signing) {mem['licence']:.0f} lifecycles/s, "
+          f"{mem['licence_saving_state']:.0f} saving the state after each action")
     print(f"{'case':<30} {'lifecycles/s':>12} {'÷ memory':>9} {'ms/compl.':>10} "
           f"{'CPU ms/compl.':>13} {'round trips/compl.':>18}")
     for name, row in out["cases"].items():
@@ -365,6 +425,13 @@ def _print(out: dict) -> None:
                   f"transactions; the smallest durable one takes {row['median_ms']:.2f} ms "
                   f"median ({row['p10_ms']:.2f} ms p10), so no lifecycle of durable steps "
                   f"beats {row['ratio_ceiling']:.3f} × in-memory here")
+            print(f"{name}: the stack alone — SpiffWorkflow in memory {row['memory_ms']:.2f} "
+                  f"ms, saving its state after each action {row['saves_ms']:.2f} ms, "
+                  f"{row['commits_per_lifecycle']:.0f} durable transactions and "
+                  f"{row['statements_per_lifecycle']:.1f} statements (smallest "
+                  f"{row['statement_ms']:.3f} ms, {row['statement_cpu_ms']:.3f} ms of client "
+                  f"CPU) — takes {row['stack_ms']:.2f} ms a lifecycle: "
+                  f"{row['ratio_stack']:.3f} × in-memory with no platform code at all")
     for name, row in out["cases"].items():
         if "mean_bytes" in row:
             print(f"{name}: saved state per finished dossier {row['mean_bytes']:.0f} B mean, "
