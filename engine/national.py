@@ -183,10 +183,12 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: 
                  calendar, facts: tuple[int, int, bool] | None = None) -> dict:
     """The dossier's record as of now (DOMAIN.md §4's fields), from the version's ``meta``
     and the working ``calendar`` the step already holds (``facts``: :func:`_facts`, when
-    the caller has read them)."""
+    the caller has read them, else as the transaction's unit of work holds them, else read
+    now)."""
     from .deadlines import processing_working_days
 
-    _sent, paid, verified = facts or _facts(session, dossier)
+    _sent, paid, verified = (facts or unit_of(session).national_facts.get(dossier.id)
+                             or _facts(session, dossier))
     fee = meta.get("fee")
     paid = paid if isinstance(fee, dict) and fee.get("amount") else 0
     result = _result_id(session, dossier) if dossier.status in ("processed", "returned") \
