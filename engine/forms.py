@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
 from . import documents
@@ -21,18 +25,225 @@ from .storage import Upload
 RESERVED_KEYS = {"typename", "dossier", "application"}
 
 
+#: A compiled check that answers only "valid" (True) or "ask jsonschema" (False).
+Accepts = Callable[[object], bool]
+
+
 @lru_cache(maxsize=256)
-def _validator(schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
+def _checks(schema_json: str) -> tuple[Draft202012Validator, Accepts | None]:
+    return _build(json.loads(schema_json))
 
 
-def validator(schema: dict) -> Draft202012Validator:
-    """The validator of ``schema``: a version's own form (:func:`shared_form`) has one built
+def _build(schema: dict) -> tuple[Draft202012Validator, Accepts | None]:
+    checker = Draft202012Validator(schema, format_checker=FormatChecker())
+    return checker, fast_check(schema, checker)
+
+
+def checks(schema: dict) -> tuple[Draft202012Validator, Accepts | None]:
+    """The validator of ``schema`` and its fast check (None: the schema is not vetted for
+    one, :func:`fast_check`): a version's own form (:func:`shared_form`) has them built
     with it; any other schema is found by its content."""
     found = _SHARED.get(id(schema))
     if found is not None and found[0] is schema:
         return found[1]
-    return _validator(json.dumps(schema, sort_keys=True))
+    return _checks(json.dumps(schema, sort_keys=True))
+
+
+def validator(schema: dict) -> Draft202012Validator:
+    """The jsonschema validator of ``schema`` (see :func:`checks`)."""
+    return checks(schema)[0]
+
+
+# The fast path. jsonschema walks a schema keyword by keyword for each value and builds
+# an error object for each failure: what the messages need, but most of the cost of a
+# step's form, whose data is nearly always valid. fastjsonschema compiles a schema once to
+# plain Python that only says valid or not. It answers "valid" here only for schemas whose
+# every keyword and format is on the list below, each because fastjsonschema 2.22.3 (its
+# draft 2019-09 generator, which it picks for a 2020-12 schema or one without $schema)
+# accepts no value that jsonschema's Draft202012Validator with a FormatChecker refuses,
+# for data made of plain JSON values (:func:`_plain`). Everything else — a refusal, an
+# unvetted schema, data of other types — goes to jsonschema, which gives the messages.
+# tests/engine/test_forms_fast.py checks both answer alike on every form of bpmn/.
+
+def _any(value) -> bool:
+    return True
+
+
+def _count(value) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _number(value) -> bool:
+    # written into the generated code as text: inf and nan would not be numbers there
+    return type(value) is int or (type(value) is float and math.isfinite(value))
+
+
+def _scalar(value) -> bool:
+    return value is None or type(value) in (str, bool) or _number(value)
+
+
+#: The JSON types by name: fastjsonschema tests isinstance of the same Python types
+#: (null: None, boolean: bool, string: str, object: dict, integer: int or a whole float,
+#: bool excluded, number: int, float, Decimal, bool excluded — jsonschema takes any
+#: numbers.Number); "array" takes a tuple too where jsonschema wants a list, which
+#: :func:`_plain` rules out.
+_TYPES = frozenset({"null", "boolean", "string", "object", "integer", "number", "array"})
+
+
+def _type(value) -> bool:
+    names = value if isinstance(value, list) else [value]
+    return bool(names) and all(isinstance(n, str) and n in _TYPES for n in names)
+
+
+def _pattern(value) -> bool:
+    # Both search with Python's re, same flags. fastjsonschema turns every unescaped "$"
+    # into "\Z" (end of text only, not before a final line break): only stricter when the
+    # "$" anchors the end of the whole pattern; inside a negative look-around or a
+    # character class it would accept more, so only a trailing "$" is vetted.
+    if not isinstance(value, str) or "$" in value[:-1]:
+        return False
+    try:
+        re.compile(value)
+    except re.error:
+        return False
+    return True
+
+
+#: The formats the forms use. Their checks are jsonschema's own (the validator's
+#: FormatChecker, handed to fastjsonschema as custom formats, which it calls on strings
+#: only — jsonschema's email and date checks accept every non-string too); "document"
+#: (a stored file's id, engine.forms) is a format jsonschema does not know, so neither
+#: checks it.
+_FORMATS = frozenset({"email", "date", "document"})
+
+#: Keyword: what its value must be for the keyword to be vetted.
+_VETTED: dict[str, Callable[[object], bool]] = {
+    # annotations: neither library asserts anything with them
+    "title": _any, "description": _any, "examples": _any, "$comment": _any,
+    "$schema": lambda v: v == "https://json-schema.org/draft/2020-12/schema",
+    "type": _type,
+    # applied to objects only by both, to the named members; "required": each name present
+    "properties": lambda v: isinstance(v, dict),
+    "required": lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
+    # false: no member but those of "properties" (patternProperties is not vetted)
+    "additionalProperties": lambda v: isinstance(v, bool),
+    # strings only, both count code points with len()
+    "minLength": _count, "maxLength": _count,
+    # numbers only (bools excluded) by both, the same comparison
+    "minimum": _number, "maximum": _number,
+    # arrays only; uniqueItems compares as jsonschema does (1 == 1.0, True != 1, dicts by
+    # content), items as one schema for every element
+    "minItems": _count, "uniqueItems": lambda v: isinstance(v, bool),
+    "items": lambda v: isinstance(v, dict),
+    "pattern": _pattern,
+    "format": lambda v: v in _FORMATS,
+    # fastjsonschema matches a scalar by type and value (True is not 1, "1" is not 1),
+    # as jsonschema's equality does
+    "const": _scalar,
+    "enum": lambda v: isinstance(v, list) and all(_scalar(x) for x in v),
+    # the same combinations of the same subschemas
+    "allOf": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+    "oneOf": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+    "if": lambda v: isinstance(v, dict), "then": lambda v: isinstance(v, dict),
+    "else": lambda v: isinstance(v, dict),
+}
+_ONE_SUBSCHEMA = ("items", "if", "then", "else")
+
+
+def vetted(schema) -> bool:
+    """Whether every keyword of ``schema`` (and of its subschemas) is on the vetted list;
+    ``x-`` keywords are the forms' own annotations, which neither library reads."""
+    if not isinstance(schema, dict):
+        return False
+    for key, value in schema.items():
+        if key.startswith("x-"):
+            continue
+        check = _VETTED.get(key)
+        if check is None or not check(value):
+            return False
+    subschemas = [*(schema.get("properties") or {}).values(), *schema.get("allOf", ()),
+                  *schema.get("oneOf", ()), *(schema[k] for k in _ONE_SUBSCHEMA if k in schema)]
+    return all(vetted(sub) for sub in subschemas)
+
+
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(value) -> bool:
+    """Whether ``value`` is made of JSON's own Python types only (no tuple, no subclass)."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if kind is list:
+        return all(_plain(v) for v in value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    return False
+
+
+_ANNOTATIONS = frozenset({"title", "description", "examples", "$comment"})
+
+
+def _with_enum(schema: dict, values: list) -> None:
+    if "enum" in schema:  # both must hold: the second one goes in an allOf
+        schema["allOf"] = [*schema.get("allOf", ()), {"enum": values}]
+    else:
+        schema["enum"] = values
+
+
+def _lean(schema: dict) -> dict:
+    """``schema`` (vetted) as fastjsonschema is given it, accepting the same values: no
+    annotations (they only lengthen the generated code); ``const: x`` as ``enum: [x]``
+    (jsonschema compares both with the same equality, and fastjsonschema's const, built
+    from its enum, cannot be compiled with short errors); a ``oneOf`` of distinct string
+    constants as one ``enum`` of them (exactly one branch holds if and only if the value
+    is one of them), which spares an exception for each branch tried in vain."""
+    out: dict = {}
+    for key, value in schema.items():
+        if key in _ANNOTATIONS or key.startswith("x-"):
+            continue
+        if key == "properties":
+            value = {name: _lean(sub) for name, sub in value.items()}
+        elif key in ("allOf", "oneOf"):
+            value = [_lean(sub) for sub in value]
+        elif key in _ONE_SUBSCHEMA:
+            value = _lean(value)
+        out[key] = value
+    if "const" in out:
+        _with_enum(out, [out.pop("const")])
+    branches = out.get("oneOf")
+    if branches and all(b.keys() == {"enum"} and len(b["enum"]) == 1
+                        and type(b["enum"][0]) is str for b in branches):
+        values = [b["enum"][0] for b in branches]
+        if len(set(values)) == len(values):
+            del out["oneOf"]
+            _with_enum(out, values)
+    return out
+
+
+def fast_check(schema: dict, checker: Draft202012Validator) -> Accepts | None:
+    """A compiled check of ``schema`` that answers True only for data ``checker`` accepts
+    too (False: ask ``checker``), or None when the schema is not vetted for one."""
+    if not vetted(schema):
+        return None
+    conforms = checker.format_checker.conforms
+    try:
+        compiled = fastjsonschema.compile(
+            _lean(schema), formats={name: partial(conforms, format=name) for name in _FORMATS},
+            use_default=False, detailed_exceptions=False)
+    except Exception:  # noqa: BLE001 — a schema it cannot compile is checked the slow way
+        return None
+
+    def accepts(data) -> bool:
+        try:
+            if not _plain(data):
+                return False
+            compiled(data)
+        except Exception:  # noqa: BLE001 — refused, or failed: jsonschema decides
+            return False
+        return True
+
+    return accepts
 
 
 def document_fields(schema: dict) -> dict[str, dict]:
@@ -187,8 +398,9 @@ def problems(schema: dict, data: dict) -> list[dict]:
     """Every problem of ``data`` against ``schema`` — each missing field, each bad value,
     each control or invisible character — as ``{field, title, message, message_vi}``, in
     the order of the form. Does not coerce nor store anything."""
+    checker, fast = checks(schema)
     errors = []
-    for error in validator(schema).iter_errors(data):
+    for error in () if fast is not None and fast(data) else checker.iter_errors(data):
         base = [str(p) for p in error.path]
         if error.validator == "required":
             instance = error.instance if isinstance(error.instance, dict) else {}
@@ -202,6 +414,8 @@ def problems(schema: dict, data: dict) -> list[dict]:
             errors.append({"field": field, "message": message, "message_vi": message_vi})
     for name, value in data.items():
         errors += _hidden_problems(value, name)
+    if not errors:
+        return errors
     for e in errors:
         e["title"] = _field_title(schema, e["field"].split(".")[0])
     return in_form_order(schema, errors)
@@ -325,13 +539,12 @@ def shared_form(version, path: str | None) -> dict | None:
     schema = _FORMS.get(key)
     if schema is None:
         schema = json.loads(version.files[path])
-        _SHARED[id(schema)] = (schema, Draft202012Validator(schema,
-                                                            format_checker=FormatChecker()))
+        _SHARED[id(schema)] = (schema, _build(schema))
         _FORMS[key] = schema
     return schema
 
 
 _FORMS: dict[tuple[str, str], dict] = {}
-#: The validators of the shared forms by the form's identity (a shared form lives as long as
-#: the process: its id is never reused).
-_SHARED: dict[int, tuple[dict, Draft202012Validator]] = {}
+#: The validators (and fast checks) of the shared forms by the form's identity (a shared form
+#: lives as long as the process: its id is never reused).
+_SHARED: dict[int, tuple[dict, tuple[Draft202012Validator, Accepts | None]]] = {}
