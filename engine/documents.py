@@ -7,7 +7,7 @@ import re
 import unicodedata
 import zlib
 from pathlib import PurePath
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 from urllib.parse import urlencode
 
 from sqlalchemy import bindparam, func, select
@@ -118,10 +118,15 @@ def _row(p, *, dossier_id: int | None, name: str, filename: str, media_type: str
          revision: int) -> dict:
     """A document row's columns, its bytes stored."""
     return {"dossier_id": dossier_id, "name": name, "kind": kind,
-            "filename": PurePath(filename).name[:255] or name, "media_type": media_type,
+            "filename": _base_name(filename)[:255] or name, "media_type": media_type,
             "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
             "storage_key": p.storage.put(content), "revision": revision,
             "signatures": signatures, "created_by_id": created_by_id}
+
+
+def _base_name(filename: str) -> str:
+    """``PurePath(filename).name``, without making a path of a plain name."""
+    return filename if "/" not in filename and filename != "." else PurePath(filename).name
 
 
 def store_document(p, session: Session, *, dossier: Dossier | None, name: str, filename: str,
@@ -153,7 +158,7 @@ def store_uploads(p, session: Session, dossier_id: int | Opening,
     dossier whose row is not written yet (:class:`Opening`), written with its files."""
     if not files:
         return {}
-    new = isinstance(dossier_id, Opening)
+    new = not isinstance(dossier_id, int)  # an Opening (a Protocol's check is slow)
     last = {} if opened or new else dict(
         session.connection().execute(
             _LAST_REVISIONS, {"dossier_id": dossier_id, "names": list(files)}).all())
@@ -168,7 +173,6 @@ def store_uploads(p, session: Session, dossier_id: int | Opening,
     return {name: ids[name] for name in files}
 
 
-@runtime_checkable
 class Opening(Protocol):
     """A new dossier whose row is not written yet (engine.dossiers.Opening)."""
 
