@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import audit, forms, outside
 from .accounts import hash_password
 from .calendar import calendar_and_settings
-from .dossiers import application_form, open_dossier, receiving_agency, start_process
+from .dossiers import application_form, opening, receiving_agency, start_process
 from .errors import InvalidData, PermissionDenied
 from .lookup import by_code
 from .models import Agency, Dossier, Procedure, User, UserRole
@@ -94,12 +94,14 @@ def _receive(p, officer, procedure_code, applicant, id_number, data, files, chan
         version = load.version_by_id(session, procedure.active_version_id)
         person = _applicant(session, applicant, id_number)
         calendar, settings = calendar_and_settings(session)
-        dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
-                               applicant=person, channel=channel, calendar=calendar,
-                               settings=settings)
-        dossier.received_by_id = officer.id
+        new = opening(session, procedure=procedure, version=version, agency=agency,
+                      applicant=person, channel=channel, calendar=calendar, settings=settings)
         schema = application_form(version)
-        stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=officer.id)
+        # the files are checked and stored, then written with the dossier's row (``new.id``)
+        stored = forms.store_uploads(p, session, schema, files, dossier=new, user_id=officer.id,
+                                     opened=True)
+        dossier = new.written(session)
+        dossier.received_by_id = officer.id
         dossier.data = forms.validate(schema, {**(data or {}), **stored})
         audit.append(session, actor=officer.username, action="receive_at_counter",
                      dossier_id=dossier.id,

@@ -7,6 +7,7 @@ import re
 import unicodedata
 import zlib
 from pathlib import PurePath
+from typing import Protocol
 from urllib.parse import urlencode
 
 from sqlalchemy import bindparam, func, select
@@ -117,10 +118,15 @@ def _row(p, *, dossier_id: int | None, name: str, filename: str, media_type: str
          revision: int) -> dict:
     """A document row's columns, its bytes stored."""
     return {"dossier_id": dossier_id, "name": name, "kind": kind,
-            "filename": PurePath(filename).name[:255] or name, "media_type": media_type,
+            "filename": _base_name(filename)[:255] or name, "media_type": media_type,
             "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
             "storage_key": p.storage.put(content), "revision": revision,
             "signatures": signatures, "created_by_id": created_by_id}
+
+
+def _base_name(filename: str) -> str:
+    """``PurePath(filename).name``, without making a path of a plain name."""
+    return filename if "/" not in filename and filename != "." else PurePath(filename).name
 
 
 def store_document(p, session: Session, *, dossier: Dossier | None, name: str, filename: str,
@@ -141,26 +147,48 @@ def store_document(p, session: Session, *, dossier: Dossier | None, name: str, f
     return doc
 
 
-def store_uploads(p, session: Session, dossier_id: int,
+def store_uploads(p, session: Session, dossier_id: int | Opening,
                   files: dict[str, tuple[Upload, str]], *, created_by_id: int | None,
                   opened: bool = False) -> dict[str, int]:
-    """Store the uploads of a dossier (the row exists), ``{name: (upload, media type)}``, each
-    the next revision of its name, in one read of their revisions (none when the dossier was
+    """Store the uploads of a dossier, ``{name: (upload, media type)}``, each the next
+    revision of its name, in one read of their revisions (none when the dossier was
     ``opened`` by this transaction: it has no files yet) and one insert built once per
     number of files, sent on the driver (:func:`engine.step.sql.inserted`: no ORM
-    objects); ``{name: document id}``."""
+    objects); ``{name: document id}``. ``dossier_id``: the dossier's row's, or a new
+    dossier whose row is not written yet (:class:`Opening`), written with its files."""
     if not files:
         return {}
-    last = {} if opened else dict(session.connection().execute(
-        _LAST_REVISIONS, {"dossier_id": dossier_id, "names": list(files)}).all())
+    new = not isinstance(dossier_id, int)  # an Opening (a Protocol's check is slow)
+    last = {} if opened or new else dict(
+        session.connection().execute(
+            _LAST_REVISIONS, {"dossier_id": dossier_id, "names": list(files)}).all())
     now = clock.now()
-    rows = [{**_row(p, dossier_id=dossier_id, name=name, filename=upload.filename,
+    rows = [{**_row(p, dossier_id=None, name=name, filename=upload.filename,
                     media_type=media_type, content=upload.content, kind="upload",
                     created_by_id=created_by_id, signatures=0,
                     revision=last.get(name, 0) + 1), "created_at": now}
             for name, (upload, media_type) in files.items()]
-    ids = dict(sql.inserted(session, Document.__table__, rows, (Document.name, Document.id)))
+    ids = (dossier_id.write(session, rows) if new
+           else insert_documents(session, dossier_id, rows))
     return {name: ids[name] for name in files}
+
+
+class Opening(Protocol):
+    """A new dossier whose row is not written yet (engine.dossiers.Opening)."""
+
+    def write(self, session: Session, documents: list[dict]) -> dict[str, int]:
+        """Write the dossier's row and its ``documents`` (rows without their dossier's
+        id); their ids by name."""
+
+
+def insert_documents(session: Session, dossier_id: int, rows: list[dict]) -> dict[str, int]:
+    """Insert the document ``rows`` (of the same columns, each with its own ``name``) of
+    the dossier ``dossier_id`` now; their ids by name."""
+    if not rows:
+        return {}
+    return dict(sql.inserted(session, Document.__table__,
+                             [{**row, "dossier_id": dossier_id} for row in rows],
+                             (Document.name, Document.id)))
 
 
 def latest(session: Session, dossier_id: int, name: str) -> Document | None:

@@ -7,7 +7,21 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Date, Integer, String, bindparam, select, text
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,13 +38,14 @@ from . import (
 )
 from .calendar import WorkingCalendar, calendar_and_settings
 from .cooperation import StartReceiver, start_messages
-from .documents import can_see_dossier
+from .documents import can_see_dossier, insert_documents
 from .dossier_rows import LOOKUP_MINE, as_record, read_rows_outside
 from .dossier_view import dossier_view, public_view, summary
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied, ScriptError
 from .models import (
     Agency,
     ClockStop,
+    Document,
     Dossier,
     DossierSequence,
     Message,
@@ -46,10 +61,16 @@ from .step.rows import waiting_definitions
 
 def next_code(session: Session, agency, received_at: datetime) -> str:
     """``<agency code>-<YYMMDD>-<NNNN>``: a per-agency, per-day sequence (Circular 01/2018
-    Art. 19), taken with one atomic upsert so concurrent submissions never share a number."""
+    Art. 19), taken with one atomic upsert so concurrent submissions never share a number.
+    (On PostgreSQL a new dossier takes it in the statement that inserts it: :class:`Opening`.)"""
     day = received_at.astimezone(clock.VIETNAM).date()
     ((number,),) = sql.run(session, _NEXT_NUMBER, {"agency_id": agency.id, "day": day})
-    return f"{agency.code}-{day:%y%m%d}-{number:04d}"
+    return f"{code_prefix(agency, day)}{number:04d}"
+
+
+def code_prefix(agency, day) -> str:
+    """What comes before the number in the codes of ``agency``'s dossiers of ``day``."""
+    return f"{agency.code}-{day:%y%m%d}-"
 
 
 # The upsert, in the syntax PostgreSQL and SQLite share. Written as text because SQLAlchemy
@@ -109,12 +130,14 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
                                 if agency is not None], agency_code)
         schema = application_form(version, shared=True)
         calendar, settings = calendar_and_settings(session)
-        dossier = open_dossier(session, procedure=procedure, version=version, agency=agency,
-                               applicant=applicant, channel="online", calendar=calendar,
-                               settings=settings)
+        new = opening(session, procedure=procedure, version=version, agency=agency,
+                      applicant=applicant, channel="online", calendar=calendar,
+                      settings=settings)
         refused: list[dict] = []
-        stored = forms.store_uploads(p, session, schema, files, dossier=dossier, user_id=user.id,
+        # the files are checked and stored, then written with the dossier's row (``new.id``)
+        stored = forms.store_uploads(p, session, schema, files, dossier=new, user_id=user.id,
                                      collect=refused, opened=True)
+        dossier = new.written(session)
         dossier.data = forms.validate(schema, data or {}, uploads=stored, also=refused)
         audit.append(session, actor=user.username, action="submit", dossier_id=dossier.id,
                      detail={"procedure": procedure.code, "version": version.number,
@@ -136,6 +159,19 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
     appointment from the procedure's deadline (or ``deadline``) on the working-day
     calendar. ``calendar`` and ``settings``: :func:`engine.calendar.calendar_and_settings`,
     when the caller has read them."""
+    return opening(session, procedure=procedure, version=version, agency=agency,
+                   applicant=applicant, channel=channel, data=data, parent_id=parent_id,
+                   process_id=process_id, deadline=deadline, calendar=calendar,
+                   settings=settings).written(session)
+
+
+def opening(session: Session, *, procedure: Procedure, version, agency: Agency,
+            applicant: User, channel: str, data: dict | None = None,
+            parent_id: int | None = None, process_id: str | None = None,
+            deadline: dict | None = None, calendar: WorkingCalendar | None = None,
+            settings: dict[str, str] | None = None) -> Opening:
+    """The dossier :func:`open_dossier` creates, its row not written yet: written with its
+    files (:class:`Opening`)."""
     if calendar is None or settings is None:
         calendar, settings = calendar_and_settings(session)
     received_at = clock.now()
@@ -143,18 +179,73 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
     due_at = deadlines.initial_due_at(calendar, meta, received_at, channel)
     values = dict(_NEW_DOSSIER)
     values.update({
-        "code": next_code(session, agency, received_at), "procedure_id": procedure.id,
+        "procedure_id": procedure.id,
         "version_id": version.id, "agency_id": agency.id, "applicant_id": applicant.id,
         "status": "submitted", "channel": channel, "received_at": received_at,
         "due_at": due_at, "original_due_at": due_at, "data": data or {},
         "parent_id": parent_id, "process_id": process_id, "updated_at": received_at,
         "form_set": formsets.choose(version.meta, received_at, settings)})
-    ((values["id"],),) = sql.inserted(session, Dossier.__table__, [values], (Dossier.id,))
-    dossier = load.persistent(session, Dossier, values)  # the row as inserted
-    for name, related in (("procedure", procedure), ("agency", agency),
-                          ("applicant", applicant)):
-        set_committed_value(dossier, name, related)
-    return dossier
+    return Opening(values, received_at.astimezone(clock.VIETNAM).date(),
+                   {"procedure": procedure, "agency": agency, "applicant": applicant})
+
+
+class Opening:
+    """A new dossier whose row is not written yet (:func:`opening`). Its uploads are stored
+    with it: given to :func:`engine.documents.store_uploads` as the dossier's id
+    (:attr:`id`), they are written by :meth:`write` with the row; :meth:`written` writes the
+    row alone if they were not. On PostgreSQL that is one statement — the agency's number of
+    the day taken, the dossier inserted with its code, its documents with its id —, on
+    SQLite one statement each, the number first (:func:`next_code`)."""
+
+    def __init__(self, values: dict, day, related: dict):
+        self.values, self.day, self.related = values, day, related
+        self.dossier: Dossier | None = None
+
+    @property
+    def id(self) -> Opening:
+        """The opening itself, where a dossier's id is expected (engine.forms.store_uploads
+        passes it on to engine.documents.store_uploads)."""
+        return self
+
+    def written(self, session: Session) -> Dossier:
+        """The dossier, its row written (alone, when :meth:`write` was not called)."""
+        if self.dossier is None:
+            self.write(session, [])
+        return self.dossier
+
+    def write(self, session: Session, documents: list[dict]) -> dict[str, int]:
+        """Write the dossier's row and its ``documents`` (rows of the same columns, their
+        ``dossier_id`` aside, each with its own ``name``); their ids by name."""
+        if self.dossier is not None:
+            raise RuntimeError("The dossier's row is written already.")
+        agency, values = self.related["agency"], self.values
+        if session.get_bind().dialect.name == "postgresql":
+            ids = self._write_together(session, documents)
+        else:
+            values["code"] = next_code(session, agency, values["received_at"])
+            ((values["id"],),) = sql.inserted(session, Dossier.__table__, [values],
+                                              (Dossier.id,))
+            ids = insert_documents(session, values["id"], documents)
+        self.dossier = dossier = load.persistent(session, Dossier, values)  # the row as inserted
+        for name, related in self.related.items():
+            set_committed_value(dossier, name, related)
+        return ids
+
+    def _write_together(self, session: Session, documents: list[dict]) -> dict[str, int]:
+        columns = tuple(sorted(set().union(*documents) - {"dossier_id"}))
+        key = (columns, len(documents))
+        statement = _OPENED.get(key)
+        if statement is None:
+            statement = _OPENED.setdefault(key, _opened(*key))
+        agency, values = self.related["agency"], self.values
+        params = {"p_agency_id": agency.id, "p_day": self.day,
+                  "p_prefix": code_prefix(agency, self.day),
+                  **{f"p_{name}_d": values[name] for name in _DOSSIER_COLUMNS}}
+        params.update({f"p_{name}_{i}_f": row.get(name) for i, row in enumerate(documents)
+                       for name in columns})
+        found = sql.run(session, statement, params)
+        values["id"], values["code"] = found[0][0], found[0][1]
+        return {name: doc_id for *_, name, doc_id in found} if documents else {}
 
 
 #: Every column of a new dossier's row but its id, with the table's constant defaults: each
@@ -162,6 +253,47 @@ def open_dossier(session: Session, *, procedure: Procedure, version, agency: Age
 _NEW_DOSSIER = {attr.key: (default.arg if (default := attr.columns[0].default) is not None
                            and default.is_scalar else None)
                 for attr in Dossier.__mapper__.column_attrs if attr.key != "id"}
+#: The columns of a new dossier's row the statement of :class:`Opening` is given.
+_DOSSIER_COLUMNS = tuple(sorted(_NEW_DOSSIER.keys() - {"code"}))
+
+
+def _opened(columns: tuple[str, ...], n: int):
+    """PostgreSQL's one statement of :meth:`Opening.write` for ``n`` documents of
+    ``columns``: data-modifying CTEs — the agency's number of the day (the upsert of
+    :data:`_NEXT_NUMBER`), the dossier made with it, and its documents —, their ids as
+    rows ``(dossier id, code, document name, document id)`` (one, without a document, for
+    none). The code is :func:`next_code`'s: the number zero-padded to four digits, all of
+    its digits when it has more."""
+    sequence, dossier, document = (DossierSequence.__table__, Dossier.__table__,
+                                   Document.__table__)
+    number = (pg_insert(sequence)
+              .values(agency_id=sql.param("agency_id", sequence.c.agency_id),
+                      day=sql.param("day", sequence.c.day), last=literal_column("1"))
+              .on_conflict_do_update(index_elements=[sequence.c.agency_id, sequence.c.day],
+                                     set_={"last": sequence.c.last + literal_column("1")})
+              .returning(sequence.c.last).cte("dossier_number"))
+    digits = cast(number.c.last, String)
+    code = sql.param("prefix", dossier.c.code) + func.lpad(
+        digits, func.greatest(literal_column("4"), func.length(digits)), literal_column("'0'"))
+    new = (insert(dossier)
+           .from_select(["code", *_DOSSIER_COLUMNS], select(
+               code, *(sql.param(name, dossier.c[name], "_d") for name in _DOSSIER_COLUMNS))
+               .select_from(number))
+           .returning(dossier.c.id, dossier.c.code).cte("new_dossier"))
+    if not n:
+        return select(new.c.id, new.c.code)
+    rows = [select(new.c.id.label("dossier_id"),
+                   *(sql.param(f"{name}_{i}", document.c[name], "_f").label(name)
+                     for name in columns)).select_from(new) for i in range(n)]
+    files = (insert(document)
+             .from_select(["dossier_id", *columns], rows[0] if n == 1 else union_all(*rows))
+             .returning(document.c.name, document.c.id).cte("new_documents"))
+    return select(new.c.id, new.c.code, files.c.name, files.c.id.label("document_id")
+                  ).select_from(new.join(files, true()))
+
+
+#: :func:`_opened`'s statements by their documents' columns and number (a form has few).
+_OPENED: dict = {}
 
 
 def start_process(p, session: Session, dossier: Dossier, applicant: User, version, *,

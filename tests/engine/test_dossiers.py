@@ -1,19 +1,30 @@
 """engine.dossiers: a dossier's code and receiving agency, a refused submission that
-leaves nothing behind (not even a used number), and one run again that is written once."""
+leaves nothing behind (not even a used number), one run again that is written once, and
+the writes of a submission: its number, row and files at once, distinct numbers for
+concurrent submissions."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from engine import accounts, audit, clock, dossiers, outside
 from engine.errors import InvalidData, NotFound, PermissionDenied
-from engine.models import AuditEvent, Document, Dossier, Instance, Procedure
+from engine.models import (
+    Agency,
+    AuditEvent,
+    Document,
+    Dossier,
+    DossierSequence,
+    Instance,
+    Procedure,
+)
 from engine.storage import Upload
 from tests.engine.factories import APPLICATION, PROCEDURE, sample_files, submit
 from tests.engine.test_documents import with_object
+from tests.engine.test_registry import run_together
 
 TRANSPORT = "000.00.14.H56"
 
@@ -126,3 +137,74 @@ def test_a_submission_run_again_is_written_once(platform, monkeypatch):
 
 def sample_files_of(p) -> dict[str, Upload]:
     return sample_files(p, PROCEDURE)
+
+
+def test_a_submission_takes_its_number_and_writes_its_dossier_and_files_at_once(platform):
+    """On PostgreSQL the number of the day, the dossier's row and its files' rows go in one
+    statement: a submission sends five (the procedure, the calendar, those writes, the
+    national record's facts, the step's writes) and commits. SQLite, which has no
+    data-modifying CTEs, sends the three writes one by one."""
+    clock.travel_to(datetime(2026, 12, 11, 2, 0, tzinfo=UTC))
+    files, firm = sample_files_of(platform), accounts.find_user(platform, "doanhnghiep")
+    dossiers.submit(platform, firm, PROCEDURE, APPLICATION, files)  # the version now cached
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        sent.append(statement)
+
+    event.listen(platform.db.engine, "before_cursor_execute", seen)
+    try:
+        code = dossiers.submit(platform, firm, PROCEDURE, APPLICATION, files)["code"]
+    finally:
+        event.remove(platform.db.engine, "before_cursor_execute", seen)
+    writes = [s for s in sent if any(f"INSERT INTO {table} " in s for table in
+                                     ("dossier_sequence", "dossier", "document"))]
+    if platform.db.is_postgres:
+        assert len(sent) == 5
+        assert len(writes) == 1
+    else:
+        assert len(writes) == 3
+    assert code == f"{TRANSPORT}-261211-0002"
+    with platform.db.read() as session:
+        dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
+        docs = session.execute(select(Document.name, Document.id, Document.revision,
+                                      Document.filename, Document.created_by_id)
+                               .where(Document.dossier_id == dossier.id)).all()
+    assert sorted((name, revision, filename) for name, _, revision, filename, _ in docs) == \
+        sorted((name, 1, upload.filename) for name, upload in files.items())
+    assert {name: str(doc_id) for name, doc_id, *_ in docs} == {
+        name: dossier.data[name] for name in files}
+    assert {by for *_, by in docs} == {dossier.applicant_id}
+
+
+def test_numbers_past_four_digits_keep_all_their_digits(platform):
+    """The code pads the number to four digits, never cuts it: the 10 000th dossier of a
+    day is ``…-10000``."""
+    clock.travel_to(datetime(2026, 12, 12, 2, 0, tzinfo=UTC))
+    with platform.db.transaction() as session:
+        agency = session.execute(select(Agency).where(Agency.code == TRANSPORT)).scalar_one()
+        session.add(DossierSequence(agency_id=agency.id, day=date(2026, 12, 12), last=9998))
+    assert submit(platform) == f"{TRANSPORT}-261212-9999"
+    assert submit(platform) == f"{TRANSPORT}-261212-10000"
+
+
+def test_concurrent_submissions_get_distinct_gap_free_numbers(platform):
+    """Twelve applicants' submissions at the same moment to one agency: none fails, none
+    shares a number, none is skipped, each dossier with its own files."""
+    clock.travel_to(datetime(2026, 12, 13, 2, 0, tzinfo=UTC))
+    files = sample_files_of(platform)
+    firm = accounts.find_user(platform, "doanhnghiep")
+    results = run_together([lambda: dossiers.submit(platform, firm, PROCEDURE, APPLICATION,
+                                                    files)] * 12)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    codes = sorted(r["code"] for r in results)
+    assert codes == [f"{TRANSPORT}-261213-{n:04d}" for n in range(1, 13)]
+    with platform.db.read() as session:
+        per_dossier = session.execute(
+            select(Dossier.code, func.count(Document.id)).join(
+                Document, Document.dossier_id == Dossier.id)
+            .where(Dossier.code.in_(codes)).group_by(Dossier.code)).all()
+        last = session.execute(select(DossierSequence.last).where(
+            DossierSequence.day == date(2026, 12, 13))).scalar_one()
+    assert sorted(per_dossier) == [(code, len(files)) for code in codes]
+    assert last == 12

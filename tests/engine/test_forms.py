@@ -64,7 +64,8 @@ def test_a_document_field_takes_an_uploaded_file_never_text():
 
 def test_the_files_of_a_submission_are_written_together_each_with_its_own_row(platform):
     """Every file of a form is stored and named in the dossier's data, and their rows go
-    in one insert rather than one per file."""
+    in one insert rather than one per file (on PostgreSQL part of the statement that
+    inserts the dossier: engine.dossiers.Opening)."""
     from sqlalchemy import event, select
 
     from engine.models import Document, Dossier
@@ -73,7 +74,7 @@ def test_the_files_of_a_submission_are_written_together_each_with_its_own_row(pl
     inserts: list[str] = []
 
     def sent(conn, cursor, statement, *args) -> None:
-        if statement.startswith("INSERT INTO document"):
+        if "INSERT INTO document" in statement:
             inserts.append(statement)
 
     event.listen(platform.db.engine, "before_cursor_execute", sent)
