@@ -97,7 +97,7 @@ def _receive(p, officer, procedure_code, applicant, id_number, data, files, chan
         new = opening(session, procedure=procedure, version=version, agency=agency,
                       applicant=person, channel=channel, calendar=calendar, settings=settings)
         schema = application_form(version)
-        # the files are checked and stored, then written with the dossier's row (``new.id``)
+        # the files are checked and stored, then written with the dossier's row
         stored = forms.store_uploads(p, session, schema, files, dossier=new, user_id=officer.id,
                                      opened=True)
         dossier = new.written(session)

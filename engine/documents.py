@@ -147,29 +147,28 @@ def store_document(p, session: Session, *, dossier: Dossier | None, name: str, f
     return doc
 
 
-def store_uploads(p, session: Session, dossier_id: int | Opening,
+def store_uploads(p, session: Session, dossier: Dossier | Opening,
                   files: dict[str, tuple[Upload, str]], *, created_by_id: int | None,
                   opened: bool = False) -> dict[str, int]:
-    """Store the uploads of a dossier, ``{name: (upload, media type)}``, each the next
+    """Store the uploads of ``dossier``, ``{name: (upload, media type)}``, each the next
     revision of its name, in one read of their revisions (none when the dossier was
     ``opened`` by this transaction: it has no files yet) and one insert built once per
     number of files, sent on the driver (:func:`engine.step.sql.inserted`: no ORM
-    objects); ``{name: document id}``. ``dossier_id``: the dossier's row's, or a new
-    dossier whose row is not written yet (:class:`Opening`), written with its files."""
+    objects); ``{name: document id}``. ``dossier``: a dossier whose row is written, or a new
+    one whose row is not yet (:class:`Opening`: it writes the files with its row)."""
     if not files:
         return {}
-    new = not isinstance(dossier_id, int)  # an Opening (a Protocol's check is slow)
+    new = not isinstance(dossier, Dossier)
     last = {} if opened or new else dict(
         session.connection().execute(
-            _LAST_REVISIONS, {"dossier_id": dossier_id, "names": list(files)}).all())
+            _LAST_REVISIONS, {"dossier_id": dossier.id, "names": list(files)}).all())
     now = clock.now()
     rows = [{**_row(p, dossier_id=None, name=name, filename=upload.filename,
                     media_type=media_type, content=upload.content, kind="upload",
                     created_by_id=created_by_id, signatures=0,
                     revision=last.get(name, 0) + 1), "created_at": now}
             for name, (upload, media_type) in files.items()]
-    ids = (dossier_id.write(session, rows) if new
-           else insert_documents(session, dossier_id, rows))
+    ids = dossier.write(session, rows) if new else insert_documents(session, dossier.id, rows)
     return {name: ids[name] for name in files}
 
 

@@ -134,7 +134,7 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
                       applicant=applicant, channel="online", calendar=calendar,
                       settings=settings)
         refused: list[dict] = []
-        # the files are checked and stored, then written with the dossier's row (``new.id``)
+        # the files are checked and stored, then written with the dossier's row
         stored = forms.store_uploads(p, session, schema, files, dossier=new, user_id=user.id,
                                      collect=refused, opened=True)
         dossier = new.written(session)
@@ -191,8 +191,8 @@ def opening(session: Session, *, procedure: Procedure, version, agency: Agency,
 
 class Opening:
     """A new dossier whose row is not written yet (:func:`opening`). Its uploads are stored
-    with it: given to :func:`engine.documents.store_uploads` as the dossier's id
-    (:attr:`id`), they are written by :meth:`write` with the row; :meth:`written` writes the
+    with it: given to :func:`engine.documents.store_uploads` in place of the dossier, they
+    are written by :meth:`write` with the row; :meth:`written` writes the
     row alone if they were not. On PostgreSQL that is one statement — the agency's number of
     the day taken, the dossier inserted with its code, its documents with its id —, on
     SQLite one statement each, the number first (:func:`next_code`)."""
@@ -200,12 +200,6 @@ class Opening:
     def __init__(self, values: dict, day, related: dict):
         self.values, self.day, self.related = values, day, related
         self.dossier: Dossier | None = None
-
-    @property
-    def id(self) -> Opening:
-        """The opening itself, where a dossier's id is expected (engine.forms.store_uploads
-        passes it on to engine.documents.store_uploads)."""
-        return self
 
     def written(self, session: Session) -> Dossier:
         """The dossier, its row written (alone, when :meth:`write` was not called)."""

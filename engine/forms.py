@@ -509,7 +509,7 @@ def store_uploads(p, session, schema: dict, files: dict[str, Upload] | None, *, 
                               p.settings.max_upload_bytes)))
         except InvalidData as exc:
             errors.extend(exc.details)
-    stored = documents.store_uploads(p, session, dossier.id, accepted, created_by_id=user_id,
+    stored = documents.store_uploads(p, session, dossier, accepted, created_by_id=user_id,
                                      opened=opened)
     out = {name: str(doc_id) for name, doc_id in stored.items()}
     for e in errors:

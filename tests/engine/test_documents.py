@@ -60,7 +60,7 @@ def test_uploads_to_an_existing_dossier_are_each_the_next_revision_of_their_name
         names = sorted(session.execute(select(Document.name).where(
             Document.dossier_id == dossier.id)).scalars())
         upload = Upload("again.pdf", "application/pdf", PLAIN)
-        stored = store_uploads(platform, session, dossier.id,
+        stored = store_uploads(platform, session, dossier,
                                {names[1]: (upload, "application/pdf"),
                                 "new_name": (upload, "application/pdf")}, created_by_id=None)
     assert list(stored) == [names[1], "new_name"]
