@@ -55,8 +55,9 @@ from .models import (
 )
 from .procedures import application_form, receives, receiving_agencies
 from .spiff import SPECS
-from .step import load, sql
+from .step import facts, load, sql
 from .step.rows import waiting_definitions
+from .unit import unit_of
 
 
 def next_code(session: Session, agency, received_at: datetime) -> str:
@@ -99,8 +100,10 @@ def submit(p, user, procedure_code: str, data: dict, files: dict | None = None,
 # procedure with the content hash of its version in force (the version itself comes from
 # the per-process cache), the applicant's account, and each agency that receives the
 # procedure (engine.procedures.receives): a row per agency, or one with no agency when
-# none does; no row for an unknown code or a procedure with no version yet.
-_SUBMISSION = (select(*load.columns_of(Procedure, User, Agency), ProcedureVersion.content_hash)
+# none does; no row for an unknown code or a procedure with no version yet. Then what the
+# new dossier's first national record and its appointment need (engine.step.facts).
+_SUBMISSION = (select(*load.columns_of(Procedure, User, Agency), *facts.ON_SUBMISSION,
+                      ProcedureVersion.content_hash)
                .select_from(Procedure)
                .join(ProcedureVersion, ProcedureVersion.id == Procedure.active_version_id)
                .outerjoin(User, User.id == bindparam("user_id", type_=Integer))
@@ -129,7 +132,8 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
                                 for agency in load.objects_from(session, row, (Agency,), at)[0]
                                 if agency is not None], agency_code)
         schema = application_form(version, shared=True)
-        calendar, settings = calendar_and_settings(session)
+        revision, verified = found[0][-1 - len(facts.ON_SUBMISSION):-1]
+        calendar, settings = calendar_and_settings(session, revision)
         new = opening(session, procedure=procedure, version=version, agency=agency,
                       applicant=applicant, channel="online", calendar=calendar,
                       settings=settings)
@@ -138,6 +142,8 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
         stored = forms.store_uploads(p, session, schema, files, dossier=new, user_id=user.id,
                                      collect=refused, opened=True)
         dossier = new.written(session)
+        # a new dossier: no earlier national record, no payment yet
+        facts.keep(unit_of(session), dossier.id, (revision, 0, 0, verified))
         dossier.data = forms.validate(schema, data or {}, uploads=stored, also=refused)
         audit.append(session, actor=user.username, action="submit", dossier_id=dossier.id,
                      detail={"procedure": procedure.code, "version": version.number,

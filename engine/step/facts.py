@@ -21,7 +21,7 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select
 
 from ..identity_models import IdentityLink
-from ..models import Dossier, Outbox
+from ..models import Dossier, Outbox, User
 from ..payment_models import Payment
 from ..revisions import CALENDAR_NUMBER
 
@@ -38,6 +38,15 @@ COLUMNS = (
     .where(Payment.dossier_id == Dossier.id, Payment.status == "paid")
     .scalar_subquery().label("national_paid"),
     exists().where(IdentityLink.user_id == Dossier.applicant_id).label("national_verified"),
+)
+
+
+#: What a submission's first statement adds (correlated to the applicant's account): the
+#: calendar's revision and whether the applicant's identity is verified — all the new
+#: dossier's first national record reads (it has no earlier record and no payment).
+ON_SUBMISSION = (
+    CALENDAR_NUMBER,
+    exists().where(IdentityLink.user_id == User.id).label("applicant_verified"),
 )
 
 
