@@ -115,6 +115,16 @@ def _cheap_password_hashes():
 
 
 @pytest.fixture(autouse=True)
+def _saves_as_the_library_saves(monkeypatch):
+    """Every workflow the engine saves is saved as the library's own walk would save it
+    (engine.spiff builds the state's dictionary itself, for speed)."""
+    import engine.runtime
+    from tests.scenario import saved_as_the_library_saves
+
+    monkeypatch.setattr(engine.runtime, "dump_state_checked", saved_as_the_library_saves)
+
+
+@pytest.fixture(autouse=True)
 def _reset_clock():
     yield
     clock.reset()

@@ -23,7 +23,7 @@ import engine.runtime
 import engine.spiff
 from engine.spiff import SERIALIZER, dump_state, dump_state_checked, load_state, state_json
 from tests.engine.test_spiff import started, version
-from tests.scenario import run_scenario
+from tests.scenario import run_scenario, saved_as_the_library_saves
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(REPO.glob("bpmn/*/scenarios/*.yaml"))
@@ -45,7 +45,7 @@ def reference_json(workflow) -> str:
 def assert_reads_as_before(workflow) -> str:
     """The saved state decodes to what the ``json`` path decodes to, and the same state
     saves to the same bytes; its JSON text."""
-    saved, _ = dump_state_checked(workflow)
+    saved, _ = saved_as_the_library_saves(workflow)
     text = state_json(saved)
     assert json.loads(text) == json.loads(reference_json(workflow))
     assert dump_state_checked(workflow)[0] == saved
@@ -150,6 +150,35 @@ def test_every_part_holding_data_is_checked(part):
         subprocess = next(iter(workflow.subprocesses.values()))
         subprocess.data["id"] = UUID_VALUE
     assert assert_reads_as_before(workflow) == reference_json(workflow)
+
+
+def odd_shape(workflow, shape: str) -> None:
+    """Give the workflow's ready task (or its parent) a shape the engine's save leaves to
+    the library's converters, or one its own walk treats apart."""
+    task = workflow.get_tasks(state=TaskState.READY)[0]
+    if shape == "ordered_data":  # the task, and its children, go through the registry
+        task.data = OrderedDict(task.data)
+        task.parent.data = OrderedDict(task.parent.data)
+    elif shape == "deleted_key":
+        task.data.pop(next(iter(task.data)))
+    elif shape == "callable_internal_data":  # left out of the state
+        task.internal_data.update(hook=len, module=json)
+    elif shape == "callable_workflow_data":
+        workflow.data.update(hook=len, module=json)
+    elif shape == "ordered_internal_data":
+        task.internal_data = OrderedDict(task.internal_data, hook=len, note="ghi chú")
+    elif shape == "text_task_key":  # its children then have no parent to take a delta from
+        key = task.parent.id
+        task.workflow.tasks[str(key)] = task.workflow.tasks.pop(key)
+
+
+@pytest.mark.parametrize("shape", ["ordered_data", "deleted_key", "callable_internal_data",
+                                   "callable_workflow_data", "ordered_internal_data",
+                                   "text_task_key"])
+def test_odd_shapes_are_saved_as_the_library_saves(shape):
+    workflow = started(version("transaction"), {"n": 2})
+    odd_shape(workflow, shape)
+    saved_as_the_library_saves(workflow)
 
 
 @pytest.mark.parametrize("name", sorted(UNWRITABLE))

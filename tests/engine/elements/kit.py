@@ -22,9 +22,9 @@ from sqlalchemy import select
 from engine import accounts, dossiers, tasks, worker
 from engine.models import Dossier, HumanTask, Instance, Message, Timer, WaitingMessage
 from engine.procedures import deploy_bundle
-from engine.spiff import dump_state, load_state
+from engine.spiff import load_state
 from engine.step.rows import waiting_definitions
-from tests.scenario import workflow_data
+from tests.scenario import saved_as_the_library_saves, workflow_data
 
 DIAGRAMS = Path(__file__).resolve().parent / "diagrams"
 AGENCY = "000.00.14.H56"  # the demo transport department: motcua, chuyenvien, lanhdao
@@ -81,7 +81,7 @@ def check(p, code: str) -> None:
         dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalar_one()
         state = session.get(Instance, dossier.id).state
         workflow = load_state(state, dossier.version)
-        again = dump_state(workflow)
+        again = saved_as_the_library_saves(workflow)[0]
         if again != state:
             at = next(i for i, (a, b) in enumerate(zip(state, again, strict=False)) if a != b)
             raise AssertionError(f"restoring the saved workflow changed it at {at}:\n"
