@@ -44,6 +44,7 @@ import shutil
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -253,16 +254,26 @@ def memory(target: Target, n: int) -> dict:
 FLOOR_TABLE = "bench_floor"
 
 
-def durable_floor(db, n: int = 200) -> dict:
-    """The median and 10th-percentile wall time of the smallest durable transaction on
-    ``db`` (a :class:`engine.db.Database`): lock a row, update it, insert one, commit."""
+@contextmanager
+def _floor_table(db):
+    """A one-row table of the floors' own, dropped afterwards."""
     with db.engine.begin() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
         conn.execute(text(f"CREATE TABLE {FLOOR_TABLE} (id INTEGER PRIMARY KEY, n INTEGER)"))
         conn.execute(text(f"INSERT INTO {FLOOR_TABLE} VALUES (1, 0)"))
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {FLOOR_TABLE}"))
+
+
+def durable_floor(db, n: int = 200) -> dict:
+    """The median and 10th-percentile wall time of the smallest durable transaction on
+    ``db`` (a :class:`engine.db.Database`): lock a row, update it, insert one, commit."""
     lock = "" if db.engine.dialect.name == "sqlite" else " FOR UPDATE"
     times = []
-    try:
+    with _floor_table(db):
         for i in range(n + 10):
             start = time.perf_counter()
             with db.engine.begin() as conn:
@@ -270,9 +281,6 @@ def durable_floor(db, n: int = 200) -> dict:
                 conn.execute(text(f"UPDATE {FLOOR_TABLE} SET n = n + 1 WHERE id = 1"))
                 conn.execute(text(f"INSERT INTO {FLOOR_TABLE} VALUES (:id, 0)"), {"id": i + 2})
             times.append(time.perf_counter() - start)
-    finally:
-        with db.engine.begin() as conn:
-            conn.execute(text(f"DROP TABLE {FLOOR_TABLE}"))
     times = sorted(times[10:])
     return {"median_ms": 1000 * times[len(times) // 2], "p10_ms": 1000 * times[len(times) // 10]}
 
@@ -301,32 +309,27 @@ def per_lifecycle(target: Target) -> tuple[float, float]:
 
 
 def statement_floor(db, n: int = 500) -> dict:
-    """The median wall and client CPU time of the smallest statement on the driver's own
-    cursor, as a step sends its statements (prepared, in a transaction): a row by primary
-    key."""
-    with db.engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
-        conn.execute(text(f"CREATE TABLE {FLOOR_TABLE} (id INTEGER PRIMARY KEY, n INTEGER)"))
-        conn.execute(text(f"INSERT INTO {FLOOR_TABLE} VALUES (1, 0)"))
+    """The median wall time and the mean client CPU time of the smallest statement on the
+    driver's own cursor, as a step sends its statements (prepared, in a transaction): a row
+    by primary key."""
     marker = "?" if db.engine.dialect.name == "sqlite" else "%s"
     query = f"SELECT n FROM {FLOOR_TABLE} WHERE id = {marker}"
-    pooled = db.engine.raw_connection()
-    try:
-        cursor = pooled.driver_connection.cursor()
-        walls, cpus = [], []
-        for _ in range(n + 20):
-            cpu, start = time.process_time(), time.perf_counter()
-            cursor.execute(query, (1,))
-            cursor.fetchall()
-            walls.append(time.perf_counter() - start)
-            cpus.append(time.process_time() - cpu)
-        cursor.close()
-        pooled.driver_connection.rollback()
-    finally:
-        pooled.close()
-        with db.engine.begin() as conn:
-            conn.execute(text(f"DROP TABLE {FLOOR_TABLE}"))
-    walls, cpus = sorted(walls[20:]), sorted(cpus[20:])
+    walls, cpus = [], []
+    with _floor_table(db):
+        pooled = db.engine.raw_connection()
+        try:
+            cursor = pooled.driver_connection.cursor()
+            for _ in range(n + 20):
+                cpu, start = time.process_time(), time.perf_counter()
+                cursor.execute(query, (1,))
+                cursor.fetchall()
+                walls.append(time.perf_counter() - start)
+                cpus.append(time.process_time() - cpu)
+            cursor.close()
+            pooled.driver_connection.rollback()
+        finally:
+            pooled.close()
+    walls, cpus = sorted(walls[20:]), cpus[20:]
     return {"statement_ms": 1000 * walls[len(walls) // 2],
             "statement_cpu_ms": 1000 * sum(cpus) / len(cpus)}
 
