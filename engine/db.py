@@ -61,10 +61,34 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             read_only = conn.get_execution_options().get("motcua_read_only")
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            begin_on_driver(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
+
+
+def begin_on_driver(conn, sql: str) -> None:
+    """Send SQLite's ``BEGIN`` on the connection's own driver cursor. SQLAlchemy's
+    ``exec_driver_sql`` would build an execution context and a result for a statement that
+    has neither parameters nor rows, and that cost several times the statement itself in
+    every transaction; the connection's cursor events (statement counters, the benchmarks'
+    counts) and its echo log still see it, and a driver error (``database is locked``) is
+    raised as SQLAlchemy raises it."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        if conn._has_events or conn.engine._has_events:
+            for listener in conn.dispatch.before_cursor_execute:
+                sql, _ = listener(conn, cursor, sql, (), None, False)
+        if conn._echo:
+            conn._log_info(sql)
+        cursor.execute(sql)
+        if conn._has_events or conn.engine._has_events:
+            conn.dispatch.after_cursor_execute(conn, cursor, sql, (), None, False)
+    except BaseException as error:
+        conn._handle_dbapi_exception(error, sql, (), cursor, None)
+        raise
+    finally:
+        cursor.close()
 
 
 def _lower(value):

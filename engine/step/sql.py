@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, union_all
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from ..unit import KEY
@@ -203,9 +204,17 @@ class _Driver:
         return values if self.order is None else tuple(values[name] for name in self.order)
 
     def cursor(self, connection):
-        """A cursor of the pooled DBAPI ``connection`` that takes :attr:`sql`."""
+        """A cursor of the pooled DBAPI ``connection`` that takes :attr:`sql`. On
+        PostgreSQL its rows come in the binary format: the same values (psycopg has a
+        binary loader for every type a table here has), for less work on both sides — a
+        saved workflow (``bytea``) arrives as its bytes instead of twice as many hex
+        digits, and times and numbers are not parsed from text."""
         if self.raw_cursor is not None:
-            return self.raw_cursor(connection.driver_connection)
+            from psycopg.pq import Format
+
+            cursor = self.raw_cursor(connection.driver_connection)
+            cursor.format = Format.BINARY
+            return cursor
         return connection.cursor()
 
     def converted(self, found: list) -> list[tuple]:
@@ -252,9 +261,14 @@ def _compile(statement, dialect):
                 else statement.exported_columns if getattr(statement, "_returning", ())
                 else None)
     if selected is not None:  # a SELECT's or a RETURNING's rows
-        results = tuple((index, convert) for index, convert in enumerate(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in selected) if convert is not None)
+        try:
+            results = tuple((index, convert) for index, convert in enumerate(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in selected) if convert is not None)
+        except (TypeError, InvalidRequestError):
+            # a conversion SQLAlchemy chooses by the type the server sends (PostgreSQL's
+            # numeric types): only known at execution time
+            return _NOT_DRIVER
         row = namedtuple("Row", list(selected.keys()), rename=True)
     order = tuple(compiled.positiontup) if compiled.positional else None
     raw_cursor = None

@@ -111,3 +111,35 @@ def test_read_when_needed_rolls_back_on_an_error_and_reads_when_used(platform):
         session.execute(select(Agency.code)).all()
         raise LookupError("the block failed")
     assert email(platform)  # the pool is healthy afterwards
+
+
+def test_a_sqlite_write_transaction_takes_the_write_lock_at_its_begin(platform, tmp_path):
+    """SQLite: ``BEGIN IMMEDIATE`` is sent on the driver, seen by the engine's cursor
+    listeners, and holds the database's write lock from the transaction's first statement
+    (another writer cannot begin), while a read begins a deferred transaction."""
+    if platform.db.is_postgres:
+        pytest.skip("SQLite's locking")
+    import sqlite3
+
+    from sqlalchemy import event
+
+    seen = []
+
+    def sent(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    other = sqlite3.connect(platform.db.engine.url.database, timeout=0, isolation_level=None)
+    event.listen(platform.db.engine, "before_cursor_execute", sent)
+    try:
+        with platform.db.read() as session:
+            session.execute(select(Agency.id).limit(1))
+            other.execute("BEGIN IMMEDIATE")  # a read leaves the write lock free
+            other.execute("ROLLBACK")
+        with platform.db.transaction() as session:
+            session.execute(select(Agency.id).limit(1))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+    finally:
+        event.remove(platform.db.engine, "before_cursor_execute", sent)
+        other.close()
+    assert seen[0] == "BEGIN" and "BEGIN IMMEDIATE" in seen
