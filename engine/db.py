@@ -201,7 +201,7 @@ def _fetch(driver, pooled, params: dict) -> list:
         cursor.execute(driver.sql, driver.parameters(params))
         return cursor.fetchall()
     finally:
-        cursor.close()
+        driver.done(cursor)
 
 
 class _Deferred:

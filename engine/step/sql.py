@@ -204,18 +204,31 @@ class _Driver:
         return values if self.order is None else tuple(values[name] for name in self.order)
 
     def cursor(self, connection):
-        """A cursor of the pooled DBAPI ``connection`` that takes :attr:`sql`. On
-        PostgreSQL its rows come in the binary format: the same values (psycopg has a
-        binary loader for every type a table here has), for less work on both sides — a
-        saved workflow (``bytea``) arrives as its bytes instead of twice as many hex
-        digits, and times and numbers are not parsed from text."""
-        if self.raw_cursor is not None:
+        """A cursor of the pooled DBAPI ``connection`` that takes :attr:`sql`; give it back
+        with :meth:`done`.
+
+        On PostgreSQL it is the connection's own raw cursor, kept with it for every
+        statement: a psycopg cursor finds the conversion of each result column and each
+        value by its type once, and a new cursor per statement paid for all of them again
+        (a locked read has 82 columns). Its rows come in the binary format: the same values
+        (psycopg has a binary loader for every type a table here has), for less work on both
+        sides — a saved workflow (``bytea``) arrives as its bytes instead of twice as many
+        hex digits, and times and numbers are not parsed from text."""
+        if self.raw_cursor is None:
+            return connection.cursor()
+        kept = connection.info.get(_KEPT_CURSOR)  # dropped with the connection's record
+        driver_connection = connection.driver_connection
+        if kept is None or kept.connection is not driver_connection or kept.closed:
             from psycopg.pq import Format
 
-            cursor = self.raw_cursor(connection.driver_connection)
-            cursor.format = Format.BINARY
-            return cursor
-        return connection.cursor()
+            kept = connection.info[_KEPT_CURSOR] = self.raw_cursor(driver_connection)
+            kept.format = Format.BINARY
+        return kept
+
+    def done(self, cursor) -> None:
+        """Give back a cursor of :meth:`cursor` (SQLite's is closed; PostgreSQL's kept)."""
+        if self.raw_cursor is None:
+            cursor.close()
 
     def converted(self, found: list) -> list[tuple]:
         """The rows ``found`` with their values as SQLAlchemy gives them."""
@@ -229,6 +242,8 @@ class _Driver:
 
 
 _DRIVER: dict = {}
+#: The key of a pooled PostgreSQL connection's kept cursor in its record's ``info``.
+_KEPT_CURSOR = "motcua_cursor"
 _NOT_DRIVER = object()  # a statement the driver cannot take as compiled (see _compile)
 
 
@@ -345,10 +360,10 @@ def _execute(session: Session, statement, params: dict, rows: bool
                                                      False)
         found = cursor.fetchall() if rows and driver.row is not None else []
     except BaseException as error:  # SQLAlchemy's own handling: wrapped, disconnects noted
-        cursor.close()
+        driver.done(cursor)
         connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
         raise
-    cursor.close()
+    driver.done(cursor)
     return driver, driver.converted(found)
 
 

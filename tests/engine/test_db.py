@@ -143,3 +143,26 @@ def test_a_sqlite_write_transaction_takes_the_write_lock_at_its_begin(platform, 
         event.remove(platform.db.engine, "before_cursor_execute", sent)
         other.close()
     assert seen[0] == "BEGIN" and "BEGIN IMMEDIATE" in seen
+
+
+def test_a_connection_whose_statement_failed_serves_the_next_transactions(platform):
+    """A statement that fails on the driver path (here a duplicate key) rolls back its
+    transaction; the pooled connection, and the driver cursor PostgreSQL keeps with it,
+    then serve the next write, read and one-statement read as usual."""
+    from sqlalchemy.exc import IntegrityError
+
+    from engine.models import CodeSequence
+    from engine.step.sql import insert_rows, run, send
+
+    table = CodeSequence.__table__
+    names = select(CodeSequence.name, CodeSequence.last).where(
+        CodeSequence.name.like("db-kept%")).order_by(CodeSequence.name)
+    with platform.db.transaction() as session:
+        send(session, [insert_rows(table, [{"name": "db-kept-1", "last": 1}])])
+    for _ in range(3):  # more failures than the pool has connections in use
+        with pytest.raises(IntegrityError), platform.db.transaction() as session:
+            send(session, [insert_rows(table, [{"name": "db-kept-1", "last": 2}])])
+    with platform.db.transaction() as session:
+        send(session, [insert_rows(table, [{"name": "db-kept-2", "last": 3}])])
+        assert run(session, names, {}) == [("db-kept-1", 1), ("db-kept-2", 3)]
+    assert platform.db.rows(names, {}) == [("db-kept-1", 1), ("db-kept-2", 3)]
