@@ -418,6 +418,9 @@ def _workflow_dict(workflow, registry) -> dict:
     }
 
 
+_ABSENT = object()  # a name the parent's data does not hold
+
+
 def _tasks_dict(workflow, registry) -> dict:
     """``mapping_to_dict(workflow.tasks)``: each task as :class:`_TaskConverter` writes it,
     plus its type name."""
@@ -443,8 +446,13 @@ def _tasks_dict(workflow, registry) -> dict:
             parent_text = None
         else:
             before = parent.data
+            # A value the parent holds as the very same object is unchanged (the library
+            # copies data one level deep, so most are), which an identity test says without
+            # comparing its contents; a float is compared all the same (NaN != NaN).
             updates = [(name, value) for name, value in data.items()
-                       if name not in before or value != before[name]]
+                       if (old := before.get(name, _ABSENT)) is not value
+                       and (old is _ABSENT or value != old) or type(value) is float
+                       and value != old]
             delta = {"updates": dict(sorted(updates)) if updates else {},
                      "deletions": [] if before.keys() <= data.keys()
                      else sorted([name for name in before if name not in data])}

@@ -181,6 +181,23 @@ def test_odd_shapes_are_saved_as_the_library_saves(shape):
     saved_as_the_library_saves(workflow)
 
 
+def test_values_a_task_shares_with_its_parent_are_saved_as_the_library_saves():
+    """The save takes a value the parent holds as the very same object for unchanged; a NaN
+    is not equal to itself, so the library writes it as changed, and so must the save."""
+    workflow = started(version("gateways"), {"n": 2})
+    task = workflow.get_tasks(state=TaskState.READY)[0]
+    shared = {"nan": float("nan"), "ratio": 0.5, "form": {"a": [1, 2]}, "none": None,
+              "name": "Sở Tài chính"}
+    task.parent.data.update(shared)
+    task.data.update(shared)
+    task.data["copied"] = dict(task.parent.data["form"])  # equal, not the same object
+    task.parent.data["copied"] = {"a": [1, 2]}
+    saved_as_the_library_saves(workflow)
+    updates = json.loads(state_json(dump_state(workflow)))["tasks"][str(task.id)]["delta"][
+        "updates"]
+    assert "nan" in updates and not {"ratio", "form", "none", "name", "copied"} & set(updates)
+
+
 @pytest.mark.parametrize("name", sorted(UNWRITABLE))
 def test_data_no_encoder_writes_fails_as_before(name):
     workflow = with_data(value=UNWRITABLE[name])
