@@ -75,25 +75,28 @@ def _outcome(function, value):
         return "error", (type(error), str(error))
 
 
+def assert_same_value(got, expected, context=None) -> None:
+    """Equal values of the same type (datetimes: the same zone object and fold; psycopg's
+    JSON wrappers: the same object and dumps)."""
+    assert type(got) is type(expected), (context, got, expected)
+    if isinstance(expected, datetime):
+        assert (got, got.tzinfo, got.fold) == (expected, expected.tzinfo, expected.fold), context
+        assert got.isoformat() == expected.isoformat(), context
+    elif hasattr(expected, "obj"):  # psycopg's Json: serialized by the driver
+        assert (got.obj is expected.obj, got.dumps) == (True, expected.dumps), context
+    elif isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(got), context
+    else:
+        assert got == expected, (context, got, expected)
+
+
 def assert_same(fast, reference, values) -> None:
-    """``fast`` and ``reference`` give the same thing for every value: equal results of the
-    same type (datetimes: the same zone object and fold; psycopg's JSON wrappers: the same
-    object and dumps) or the same error."""
+    """``fast`` and ``reference`` give the same value (:func:`assert_same_value`) or the same
+    error for every one of ``values``."""
     for value in values:
         got, expected = _outcome(fast, value), _outcome(reference, value)
         assert got[0] == expected[0], (value, got, expected)
-        got, expected = got[1], expected[1]
-        assert type(got) is type(expected), (value, got, expected)
-        if isinstance(expected, datetime):
-            assert (got, got.tzinfo, got.fold) == (expected, expected.tzinfo,
-                                                   expected.fold), value
-            assert got.isoformat() == expected.isoformat(), value
-        elif hasattr(expected, "obj"):  # psycopg's Json: serialized by the driver
-            assert (got.obj is expected.obj, got.dumps) == (True, expected.dumps), value
-        elif isinstance(expected, float) and math.isnan(expected):
-            assert math.isnan(got), value
-        else:
-            assert got == expected, (value, got, expected)
+        assert_same_value(got[1], expected[1], value)
 
 
 @pytest.mark.parametrize("dialect_name", DIALECTS)
@@ -210,12 +213,8 @@ def _statements():
 
 def _assert_same_parameters(got, expected) -> None:
     assert type(got) is tuple and len(got) == len(expected)
-    for value, reference in zip(got, expected, strict=True):
-        if hasattr(reference, "obj"):  # psycopg's Json: serialized by the driver
-            assert (type(value), value.obj, value.dumps) == (
-                type(reference), reference.obj, reference.dumps)
-        else:
-            assert (type(value), value) == (type(reference), reference)
+    for position, (value, reference) in enumerate(zip(got, expected, strict=True)):
+        assert_same_value(value, reference, position)
 
 
 @pytest.mark.parametrize("dialect_name", DIALECTS)
@@ -265,6 +264,6 @@ def test_the_locked_dossier_row_comes_back_as_sqlalchemys_processors_make_it(dia
                       for value, process in zip(row, processors, strict=True)) for row in found]
     got = driver.converted(list(found))
     for row, reference in zip(got, expected, strict=True):
-        assert type(row) is tuple
-        assert_same(lambda i, row=row: row[i], lambda i, reference=reference: reference[i],
-                    range(len(columns)))
+        assert type(row) is tuple and len(row) == len(columns)
+        for column, value, wanted in zip(columns, row, reference, strict=True):
+            assert_same_value(value, wanted, column.key)
