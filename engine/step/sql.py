@@ -33,6 +33,8 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from ..unit import KEY
+from .convert import bind as bind_conversion
+from .convert import result as result_conversion
 
 
 class Template:
@@ -182,7 +184,8 @@ class _Driver:
     """A statement compiled once for one dialect, as the driver takes it: its SQL, its
     parameters in order (``None`` for named parameters), the defaults of the values it
     holds, the conversions of its values (SQLAlchemy's bind processors) and of its result
-    columns (result processors)."""
+    columns (result processors), each fused into one function where
+    :mod:`engine.step.convert` knows its type."""
 
     sql: str
     order: tuple[str, ...] | None
@@ -192,16 +195,23 @@ class _Driver:
     raw_cursor: type | None
     defaults: dict
     binds: tuple[tuple[str, Callable], ...]
+    #: Each parameter in order, with its default and conversion (None: sent as it is).
+    positions: tuple[tuple[str, object, Callable | None], ...]
     results: tuple[tuple[int, Callable], ...]
     #: Its rows as named tuples (a SELECT's), by the names of its columns.
     row: type | None
 
     def parameters(self, params: dict) -> dict | tuple:
         """The driver's parameters for the statement's values ``params``."""
-        values = {**self.defaults, **params}
-        for name, convert in self.binds:
-            values[name] = convert(values[name])
-        return values if self.order is None else tuple(values[name] for name in self.order)
+        if self.order is None:
+            values = {**self.defaults, **params}
+            for name, convert in self.binds:
+                values[name] = convert(values[name])
+            return values
+        # A value given, else the statement's own: what {**defaults, **params} would hold.
+        get = params.get
+        return tuple([get(name, default) if convert is None else convert(get(name, default))
+                      for name, default, convert in self.positions])
 
     def cursor(self, connection):
         """A cursor of the pooled DBAPI ``connection`` that takes :attr:`sql`; give it back
@@ -277,13 +287,15 @@ def _compile(statement, dialect):
                 else None)
     if selected is not None:  # a SELECT's or a RETURNING's rows
         try:
-            results = tuple((index, convert) for index, convert in enumerate(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in selected) if convert is not None)
+            processors = [(column.type, column.type.dialect_impl(dialect).result_processor(
+                dialect, None)) for column in selected]
         except (TypeError, InvalidRequestError):
             # a conversion SQLAlchemy chooses by the type the server sends (PostgreSQL's
             # numeric types): only known at execution time
             return _NOT_DRIVER
+        results = tuple((index, result_conversion(type_, dialect, reference))
+                        for index, (type_, reference) in enumerate(processors)
+                        if reference is not None)
         row = namedtuple("Row", list(selected.keys()), rename=True)
     order = tuple(compiled.positiontup) if compiled.positional else None
     raw_cursor = None
@@ -291,8 +303,12 @@ def _compile(statement, dialect):
         from psycopg import RawCursor as raw_cursor
 
         sql, order = _numbered(sql)
-    return _Driver(sql, order, raw_cursor, dict(compiled.params),
-                   tuple(compiled._bind_processors.items()), results, row)
+    binds = {name: bind_conversion(compiled.binds[name].type, dialect, reference)
+             for name, reference in compiled._bind_processors.items()}
+    defaults = dict(compiled.params)
+    positions = tuple((name, defaults[name], binds.get(name)) for name in order or ())
+    return _Driver(sql, order, raw_cursor, defaults, tuple(binds.items()), positions,
+                   results, row)
 
 
 _NAMED = re.compile(r"%\((\w+)\)s|%%")
