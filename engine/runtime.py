@@ -226,7 +226,7 @@ def _earlier_assignee(step: Step, spec_name: str) -> int | None:
     or, for a task completed before workflows remembered it, from the task rows."""
     if spec_name in step.completed_by:
         return step.completed_by[spec_name]
-    remembered = [task for task in step.workflow.get_tasks(state=TaskState.COMPLETED)
+    remembered = [task for task in rows.tasks_in(step.workflow, TaskState.COMPLETED)
                   if COMPLETED_BY in task.internal_data and rows.spec_name(task) == spec_name]
     if remembered:
         return max(remembered, key=lambda task: task.last_state_change

@@ -19,9 +19,11 @@ DIAGRAMS = Path(__file__).resolve().parent.parent / "elements" / "diagrams"
 CODE = "000.00.14.H56-261207-0001"
 
 
-def workflow(name: str, data: dict | None = None) -> MotcuaWorkflow:
+def workflow(name: str, data: dict | None = None, *, extra: tuple[str, ...] = ()
+             ) -> MotcuaWorkflow:
     parser = SpiffBpmnParser()
-    parser.add_bpmn_file(str(DIAGRAMS / f"{name}.bpmn"))
+    for file in (name, *extra):
+        parser.add_bpmn_file(str(DIAGRAMS / f"{file}.bpmn"))
     engine = MotcuaScriptEngine(None, make_evaluator(WorkingCalendar()))
     wf = MotcuaWorkflow(parser.get_spec(name), parser.get_subprocess_specs(name),
                         script_engine=engine)
@@ -119,3 +121,43 @@ def test_an_applicant_task_belongs_to_the_applicant_not_to_an_agency():
 def test_timer_values_become_aware_moments(value, expected):
     from datetime import UTC
     assert rows.moment(value).astimezone(UTC).isoformat() == expected
+
+
+#: Every kind of walk: the rows', the completed tasks' (``sameAssigneeAs``), and others.
+MASKS = (TaskState.READY | TaskState.WAITING, TaskState.COMPLETED, TaskState.READY,
+         TaskState.WAITING, TaskState.NOT_FINISHED_MASK, TaskState.PREDICTED_MASK,
+         TaskState.FINISHED_MASK, TaskState.ANY_MASK)
+TASK_DATA = {"approved": True, "more": True, "a_ok": True, "b_ok": True, "decision": "ok",
+             "result": "ok", "note": "ok"}
+
+
+@pytest.mark.parametrize(("name", "data", "extra"), [
+    ("user_loop", {"application": {"n": 4}}, ()),
+    ("multi_instance", {"application": {"vehicles": ["36A-12345", "36C-67890", "36B-1"]}}, ()),
+    ("subprocesses", {"application": {"n": 1}}, ("called",)),
+    ("event_subprocess", {}, ()),
+    ("boundary_on_task", {}, ()),
+    ("event_race", {}, ()),
+    ("intermediate", {}, ()),
+])
+def test_the_walk_finds_what_the_library_finds_in_its_order(name, data, extra):
+    """:func:`rows.tasks_in` against ``get_tasks`` after every task a dossier would do."""
+    wf = workflow(name, data, extra=extra)
+    for _ in range(30):
+        for mask in MASKS:
+            assert rows.tasks_in(wf, mask) == wf.get_tasks(state=mask), TaskState.get_name(mask)
+        ready = wf.get_tasks(state=TaskState.READY, manual=True)
+        if not ready:
+            break
+        ready[0].set_data(**TASK_DATA)
+        ready[0].run()
+        wf.refresh_timers()
+        wf.do_engine_steps()
+
+
+def test_the_walk_goes_past_the_library_depth_cap():
+    wf = workflow("script_loop", {"application": {"n": 300}})
+    assert wf.is_completed()
+    for mask in MASKS:
+        assert rows.tasks_in(wf, mask) == wf.get_tasks(state=mask)
+    assert max(task.depth for task in rows.tasks_in(wf, TaskState.COMPLETED)) > 1000

@@ -1,0 +1,99 @@
+"""engine.step.rows walks the task tree itself (:func:`rows.tasks_in`): checked against the
+library's own walk after every step of real dossiers.
+
+The tests below are the procedures' scenarios and the element tests that reach the shapes a
+walk can get wrong (a multi-instance task, a loop past the library's depth cap, sub-processes
+and call activities, event sub-processes, timers, event-based gateways, waiting messages),
+collected once more here with every ``tasks_in`` compared to ``workflow.get_tasks`` and
+every ``wanted`` to the rows the library's walk gives, in the same order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine.step import rows
+from tests.bpmn.test_scenarios import test_scenario  # noqa: F401
+from tests.engine.elements.test_events import (  # noqa: F401
+    test_boundary_timer_reminds_and_boundary_message_interrupts,
+    test_error_and_escalation_boundary_events_on_a_subprocess,
+    test_event_based_gateway_message_first,
+    test_event_based_gateway_timer_first,
+    test_intermediate_timer_then_message,
+)
+from tests.engine.elements.test_loops import (  # noqa: F401
+    test_a_loop_around_a_parallel_split_and_join_past_depth_1000,
+    test_sub_workflows_are_ours_too,
+)
+from tests.engine.elements.test_messages import (  # noqa: F401
+    test_a_request_and_its_reply_between_two_dossiers,
+    test_two_pools_of_one_collaboration_talk_inside_the_dossier,
+)
+from tests.engine.elements.test_multi_instance import (  # noqa: F401
+    test_multi_instance_manual_and_loops,
+)
+from tests.engine.elements.test_subprocesses import (  # noqa: F401
+    test_embedded_subprocess_and_call_activities,
+)
+from tests.engine.test_eventsubs import (  # noqa: F401
+    test_a_note_runs_beside_the_process_without_stopping_it,
+    test_a_withdrawal_interrupts_the_steps_under_way,
+)
+
+
+def library_wanted(workflow, dossier_code: str) -> rows.Wanted:
+    """:func:`rows.wanted` as it was written over the library's walk."""
+    need = rows.Wanted()
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if task.state == TaskState.READY:
+            if task.task_spec.manual:
+                need.tasks[str(task.id)] = task
+            continue
+        name = rows.spec_name(task)
+        for definition in rows.waiting_definitions(task):
+            if isinstance(definition, TimerEventDefinition):
+                due = rows.moment(task._get_internal_data("event_value"))
+                if due is not None:
+                    need.timers[str(task.id)] = rows.TimerRow(name, due)
+            elif isinstance(definition, MessageEventDefinition):
+                correlation = rows.waiting_correlation(task, definition, dossier_code)
+                need.waits[(str(task.id), definition.name)] = rows.WaitRow(name,
+                                                                           correlation[:255])
+    return need
+
+
+def same_rows(need: rows.Wanted, expected: rows.Wanted) -> bool:
+    return all(list(getattr(need, kind).items()) == list(getattr(expected, kind).items())
+               for kind in ("tasks", "timers", "waits"))
+
+
+@pytest.fixture(autouse=True)
+def checked(monkeypatch):
+    """Every walk and every ``wanted`` of the test compared with the library's."""
+    seen = Counter()
+    walk, wanted = rows.tasks_in, rows.wanted
+
+    def checked_tasks_in(workflow, state):
+        found = walk(workflow, state)
+        assert found == workflow.get_tasks(state=state), TaskState.get_name(state)
+        seen["walks"] += 1
+        seen["in sub-processes"] += any(task.workflow is not workflow for task in found)
+        return found
+
+    def checked_wanted(workflow, dossier_code):
+        need = wanted(workflow, dossier_code)
+        assert same_rows(need, library_wanted(workflow, dossier_code))
+        seen["steps"] += 1
+        for kind in ("tasks", "timers", "waits"):
+            seen[kind] += len(getattr(need, kind))
+        return need
+
+    monkeypatch.setattr(rows, "tasks_in", checked_tasks_in)
+    monkeypatch.setattr(rows, "wanted", checked_wanted)
+    yield seen
+    assert seen["steps"] and seen["walks"] >= seen["steps"]
