@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import instance_state
 
 from ..errors import NotFound
 from ..models import Agency, Dossier, Instance, Procedure, ProcedureVersion, User
@@ -105,6 +106,7 @@ _CONTENT_HASH = select(ProcedureVersion.content_hash).where(
 #: columns, then those of its agency, applicant and procedure, by relationship.
 _PARTS = ((Dossier, None), (Agency, "agency"), (User, "applicant"), (Procedure, "procedure"))
 _CLASSES = tuple(cls for cls, _ in _PARTS)
+_RELATIONSHIPS = tuple(name for _, name in _PARTS[1:])
 
 
 def columns_of(*classes) -> list:
@@ -121,21 +123,83 @@ def objects_from(session: Session, row, classes, at: int = 0) -> tuple[list, int
     columns start."""
     made = []
     for cls in classes:
-        keys = _keys(cls)
-        values = dict(zip(keys, row[at:at + len(keys)], strict=True))
-        at += len(keys)
-        made.append(persistent(session, cls, values) if values["id"] is not None else None)
+        made_as = _made_as(cls)
+        end = at + len(made_as.keys)
+        if row[at + made_as.id_at] is None:
+            made.append(None)
+        else:
+            obj = made_as.new_instance()
+            obj.__dict__.update(zip(made_as.keys, row[at:end], strict=True))
+            made.append(_attach(session, made_as, obj))
+        at = end
     return made, at
 
 
-def _keys(cls) -> tuple[str, ...]:
-    keys = _KEYS.get(cls)
-    if keys is None:
-        keys = _KEYS[cls] = tuple(attr.key for attr in cls.__mapper__.column_attrs)
-    return keys
+def persistent(session: Session, cls, values: dict):
+    """An object of ``cls`` from a row's ``values`` (by attribute), in ``session`` as the ORM
+    holds an object it loaded: persistent, nothing changed, relationships loaded when
+    used. A column missing from ``values`` is expired: read when first used."""
+    made_as = _made_as(cls)
+    obj = made_as.new_instance()
+    obj.__dict__.update(values)
+    _attach(session, made_as, obj)
+    missing = [key for key in made_as.keys if key not in values]
+    if missing:
+        session.expire(obj, missing)
+    return obj
 
 
-_KEYS: dict = {}
+@dataclass(frozen=True)
+class _MadeAs:
+    """What making an object of a mapped class from its columns needs (:func:`_attach`)."""
+
+    keys: tuple[str, ...]  # its column attributes, in :func:`columns_of`'s order
+    id_at: int  # where its primary key, ``id``, is among them
+    new_instance: Callable[[], object]
+    identity_class: type  # the first part of its identity key
+
+
+def _made_as(cls) -> _MadeAs:
+    found = _MADE_AS.get(cls)
+    if found is None:
+        mapper = cls.__mapper__
+        keys = tuple(attr.key for attr in mapper.column_attrs)
+        if [mapper.get_property_by_column(column).key for column in mapper.primary_key] != ["id"]:
+            raise TypeError(f"{cls.__name__}: objects are made from rows by an 'id' primary key")
+        found = _MADE_AS[cls] = _MadeAs(keys, keys.index("id"), mapper.class_manager.new_instance,
+                                        mapper.identity_key_from_primary_key([None])[0])
+    return found
+
+
+_MADE_AS: dict[type, _MadeAs] = {}
+
+
+def _attach(session: Session, made_as: _MadeAs, obj):
+    """``obj`` — just made by its class manager, its columns in its ``__dict__`` — made
+    persistent in ``session`` as SQLAlchemy's loading makes the object of a row it has not
+    seen (``sqlalchemy.orm.loading._instance``): its identity key set, the object put in
+    the session's identity map and marked as the session's. Put straight into the
+    instance's dictionary, values are what the ORM calls loaded: no history (they are their
+    own committed values), nothing expired, and every attribute not there (a
+    relationship) is loaded by its loader when first used.
+
+    ``Session.add`` of the object made detached (``make_transient_to_detached``) ends in
+    the same state, but on the way walks every relationship's save-update cascade, expires
+    what is absent and fires the attach events: several times the cost of this for
+    nothing a step uses. What this relies on beyond the public API — as SQLAlchemy's
+    loading has done since before 1.4 and does in the pinned 2.0 (setup.cfg), and held to
+    the ORM's own loading by tests/engine/step/test_load.py — is what loading itself sets: ``InstanceState.key``
+    (class, primary key, identity token: None, the engine shards nothing) and
+    ``InstanceState.session_id`` (the session's ``hash_key``), and the identity map's
+    ``add``, which ``Session.add`` calls too: it also refuses a second object of an
+    identity the session holds, with the same error. No event fires — neither the attach
+    events of ``Session.add`` nor the ``load`` events of loading —: the engine listens to
+    none of them, and must not start to without making them here too."""
+    state = instance_state(obj)
+    state.key = (made_as.identity_class, (obj.__dict__["id"],), None)
+    session.identity_map.add(state)
+    state.session_id = session.hash_key
+    return obj
 
 
 def locking(where, *, also=(), joins=(), lock=()):
@@ -190,21 +254,11 @@ def read_locked_row(session: Session, statement, params: dict) -> tuple[Dossier,
         return None
     made, at = objects_from(session, found[0], _CLASSES)
     dossier, row = made[0], found[0]
-    for ((_, relationship), related) in zip(_PARTS[1:], made[1:], strict=True):
-        set_committed_value(dossier, relationship, related)
+    # loaded with the dossier, as the ORM's joined loading puts a many-to-one: the object
+    # (or None) in the dictionary, no history (see _attach)
+    dossier.__dict__.update(zip(_RELATIONSHIPS, made[1:], strict=True))
     facts.keep(unit_of(session), dossier.id, row[at:at + len(facts.COLUMNS)])
     return dossier, row[at + len(facts.COLUMNS):]
-
-
-def persistent(session: Session, cls, values: dict):
-    """An object of ``cls`` from a row's ``values`` (by attribute), in ``session`` as the ORM
-    holds an object it loaded: persistent, nothing changed, relationships loaded when
-    used."""
-    obj = cls.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(values)
-    make_transient_to_detached(obj)  # as loaded: an identity, no history
-    session.add(obj)
-    return obj
 
 
 def lock_dossier(session: Session, dossier_id: int) -> Dossier:

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import inspect, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 
 from .. import audit, clock
 from ..models import Dossier, HumanTask, Instance, Timer, WaitingMessage
@@ -191,27 +192,30 @@ def locked_dossier_writes(session: Session, unit: Unit) -> list[Write]:
     """The changed columns of the dossiers this transaction locked (a step's status,
     appointment, clock), as writes to send with the others instead of an ORM update of
     their own; the objects then hold them as their committed values and are clean. A
-    dossier with a changed relationship is left to the ORM."""
+    dossier with a changed relationship is left to the ORM.
+
+    Written, an object's values are committed as after the ORM's own update of its row
+    (``InstanceState._commit_all``, what the flush calls): its new ``updated_at`` goes
+    straight into its dictionary first, committed with the rest, since setting it as an
+    attribute would record a change only to forget it."""
     out = []
-    for obj in list(session.dirty):
+    if not unit.locked:
+        return out
+    for obj in session.dirty:
         if type(obj) is not Dossier or obj.id not in unit.locked:
             continue
-        state = inspect(obj)
+        state = instance_state(obj)
         before = state.committed_state  # each attribute set in this transaction: its old value
         if not before.keys() <= _DOSSIER_COLUMNS:  # a relationship too: the ORM writes it
             continue
         now = state.dict
         changed = {key: now[key] for key, old in before.items() if key in now and now[key] != old}
-        if not changed:  # touched, not changed: nothing for the flush to look at either
-            state._commit_all(state.dict, session.identity_map)
-            continue
-        changed["updated_at"] = clock.now()
-        obj.updated_at = changed["updated_at"]
-        # Written: the object holds these as committed values and leaves the session's
-        # modified set, so the flush before commit has nothing to look at (as after an ORM
-        # update of its own).
-        state._commit_all(state.dict, session.identity_map)
-        out.append(Write(_dossier_update(tuple(sorted(changed))), {"id": obj.id, **changed}))
+        if changed:
+            now["updated_at"] = changed["updated_at"] = clock.now()
+            out.append(Write(_dossier_update(tuple(sorted(changed))), {"id": obj.id, **changed}))
+        # written (or touched, not changed): the object leaves the session's modified set,
+        # so the flush before commit has nothing to look at
+        state._commit_all(now, session.identity_map)
     return out
 
 
