@@ -236,8 +236,13 @@ def record_status(step, *, first: bool = False) -> str | None:
                           calendar=step.calendar, facts=facts)
     outbox.enqueue(session, key=key, kind=KIND, recipient=RECIPIENT,
                    subject=f"{dossier.status} #{number}",
-                   body=json.dumps(record, ensure_ascii=False), dossier_id=dossier.id)
+                   body=_RECORD_JSON.encode(record), dossier_id=dossier.id)
     return key
+
+
+#: ``json.dumps(record, ensure_ascii=False)``'s encoder, made once: ``json.dumps`` makes
+#: one per call when given an option, then returns its ``encode``.
+_RECORD_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def deliver(p, session: Session, row: Outbox) -> None:

@@ -227,3 +227,17 @@ def test_a_status_change_reads_its_facts_and_the_calendar_in_one_statement(platf
         assert together.is_working_day(date(2031, 5, 3))  # a Saturday made a working day
         assert together.afternoon_cutoff.hour == 16
         assert not step.calendar.unread()
+
+
+def test_a_record_is_queued_as_json_dumps_writes_it(platform):
+    """The queued body is ``json.dumps(record, ensure_ascii=False)`` of the record (the
+    encoder is made once), Vietnamese unescaped."""
+    code = submit(platform)
+    walk(platform, code)
+    bodies = [row.body for row in sync_rows(platform)]
+    assert len(bodies) >= 3
+    for body in bodies:
+        assert body == json.dumps(json.loads(body), ensure_ascii=False)
+    assert any("Đã tiếp nhận" in body for body in bodies)
+    record = {"a": "Tiếp nhận", "b": [1, 2.5, None, True], "c": {"d": float("nan")}}
+    assert national._RECORD_JSON.encode(record) == json.dumps(record, ensure_ascii=False)
