@@ -73,8 +73,21 @@ def _enqueue(tag: str):
         .where(~known))
 
 
-#: Built once (engine.step.sql): the insert every queued row is.
+def _enqueue_sqlite(tag: str):
+    # SQLite's upsert skips only a row whose key is known (any other constraint still
+    # fails the insert, as above), without the look-up of the key the guard above adds to
+    # the unique index's own.
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    table = Outbox.__table__
+    return (sqlite_insert(table).values({name: param(name, table.c[name], tag)
+                                         for name in _COLUMNS})
+            .on_conflict_do_nothing(index_elements=[table.c.idempotency_key]))
+
+
+#: Built once (engine.step.sql): the insert every queued row is (on SQLite, its upsert).
 _ENQUEUE = Template(_enqueue)
+_ENQUEUE_SQLITE = Template(_enqueue_sqlite)
 
 
 def enqueue(session: Session, *, key: str, kind: str, recipient: str, subject: str,
@@ -87,7 +100,8 @@ def enqueue(session: Session, *, key: str, kind: str, recipient: str, subject: s
         return True
     unit.outbox_keys.add(key)
     now = clock.now()
-    unit.writes.append(Write(_ENQUEUE, {
+    template = _ENQUEUE_SQLITE if session.get_bind().dialect.name == "sqlite" else _ENQUEUE
+    unit.writes.append(Write(template, {
         "idempotency_key": key, "kind": kind, "dossier_id": dossier_id,
         "recipient": recipient, "subject": subject, "body": body, "status": "pending",
         "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now,

@@ -121,3 +121,55 @@ def test_each_e_mail_is_in_its_recipients_language_alone(platform):
     assert rows[en_code].subject == f"Dossier {en_code} received"
     assert "Kính gửi" not in rows[en_code].body and "Dear" in rows[en_code].body
     assert "Cấp Giấy phép" not in rows[en_code].body  # the procedure named in English too
+
+
+@pytest.mark.parametrize("case", ["new key", "known key", "no such dossier", "no recipient"])
+def test_sqlites_upsert_queues_what_the_guarded_insert_queues(platform, case):
+    """On SQLite a queued row is an upsert that skips a known key: the same rows, the same
+    errors, as the insert guarded by NOT EXISTS (the other databases' statement)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from engine.step import sql
+
+    if platform.db.is_postgres:
+        pytest.skip("PostgreSQL sends the guarded insert")
+    with platform.db.transaction() as session:
+        outbox.enqueue(session, key="đã có", kind="email", recipient="a@example.vn",
+                       subject="Trước", body="Thư trước")
+    values = {"idempotency_key": "đã có" if case == "known key" else "mới", "kind": "email",
+              "dossier_id": 10 ** 9 if case == "no such dossier" else None,
+              "recipient": None if case == "no recipient" else "b@example.vn",
+              "subject": "Tiêu đề", "body": "Nội dung — Đã tiếp nhận", "status": "pending",
+              "attempts": 0, "next_attempt_at": clock.now(), "last_error": "",
+              "created_at": clock.now(), "attachments": [3, 4]}
+    outcomes = []
+    for template in (outbox._ENQUEUE, outbox._ENQUEUE_SQLITE):
+        try:
+            with platform.db.transaction() as session:
+                sql.send(session, [sql.Write(template, values)])
+                rows = session.execute(select(Outbox).order_by(Outbox.id)).scalars().all()
+                outcomes.append([{c.key: getattr(row, c.key) for c in Outbox.__table__.c}
+                                 for row in rows])
+                raise _RolledBack
+        except _RolledBack:
+            pass
+        except IntegrityError as error:
+            outcomes.append(("error", str(error.orig)))
+    assert outcomes[0] == outcomes[1]
+    assert len(outcomes[0]) == (1 if case == "known key" else 2) or outcomes[0][0] == "error"
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def test_sqlite_queues_with_the_upsert(platform):
+    """Which statement a queued row is, by database."""
+    from engine.unit import unit_of
+
+    with platform.db.transaction() as session:
+        outbox.enqueue(session, key="k", kind="email", recipient="a@example.vn", subject="s",
+                       body="b")
+        template = unit_of(session).writes[-1].template
+    expected = outbox._ENQUEUE if platform.db.is_postgres else outbox._ENQUEUE_SQLITE
+    assert template is expected
