@@ -76,7 +76,8 @@ def _enqueue(tag: str):
 def _enqueue_sqlite(tag: str):
     # SQLite's upsert skips only a row whose key is known (any other constraint still
     # fails the insert, as above), without the look-up of the key the guard above adds to
-    # the unique index's own.
+    # the unique index's own. SQLite sends it alone, compiled once for the driver
+    # (engine.step.sql), so SQLAlchemy's cache of it is not asked.
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     table = Outbox.__table__
