@@ -13,7 +13,9 @@ the figures are ratios measured side by side on a shared machine:
 
 each in memory (SpiffWorkflow alone with the engine's script engine) and persisted on
 PostgreSQL and SQLite. For every persisted case it prints lifecycles per second, the ratio
-to in-memory, and per task completion: wall ms, client CPU ms and **SQL round trips**
+to in-memory (to the in-memory rate measured at the start, as every earlier round did; and
+the median of the ratios of alternate blocks of both, measured seconds apart, which a
+machine whose speed drifts within minutes moves far less), and per task completion: wall ms, client CPU ms and **SQL round trips**
 (statements sent plus the commit, counted with SQLAlchemy's cursor and commit events while
 ``engine.tasks.complete`` runs: there is no pool pre-ping). Then the saved state per
 finished dossier, in bytes as stored. Results go to ``bench/steps-results.json``.
@@ -191,6 +193,43 @@ class Target:
         return {"lifecycles_per_s": batch.per_second,
                 "cpu_ms_per_lifecycle": 1000 * batch.cpu / n, **trips.per_completion()}
 
+    def interleaved(self, diagram: str, rounds: int, n: int, n_memory: int) -> dict:
+        """The ratio to SpiffWorkflow in memory measured in ``rounds`` alternate blocks: ``n``
+        persisted lifecycles, then ``n_memory`` in memory (the deployed specs), the ratio of
+        each round's two rates. This machine's speed drifts by a third within minutes, and a
+        ratio of rates measured a minute apart drifts with it; blocks seconds apart mostly
+        share the machine's speed, so their median is the steadier figure."""
+        fixtures.switch_specs(self.p)
+        if diagram == "plain":
+            specs = fixtures.active_specs(self.p, "bench-three-tasks")
+            engine = runners.NullServiceEngine(None, make_evaluator(WorkingCalendar()))
+
+            def persisted() -> float:
+                return _rate(lambda: plain_lifecycle(self.p, self.users), n)[0]
+
+            def in_memory() -> float:
+                return _rate(lambda: plain_memory(*specs, engine), n_memory)[0]
+        else:
+            specs = fixtures.active_specs(self.p, self.nosign)
+
+            def persisted() -> float:
+                fixtures.switch_specs(self.p)
+                return runners.run_persisted(self.p, self.nosign, self.licence_users,
+                                             self.scenario, self.files, n).per_second
+
+            def in_memory() -> float:
+                return runners.run_memory(specs, self.scenario, self.files,
+                                          n_memory).per_second
+        ratios = []
+        for _ in range(rounds):
+            gc.collect()
+            rate = persisted()
+            gc.collect()
+            ratios.append(rate / in_memory())
+        ratios.sort()
+        return {"median": ratios[len(ratios) // 2], "low": ratios[0], "high": ratios[-1],
+                "rounds": rounds}
+
     def accept(self, n: int) -> dict:
         """Accepting a dossier of the real licence (slip 01 rendered and sealed by a job):
         the request's time with the job on a background thread, and with it run in the
@@ -359,6 +398,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--n", type=int, default=100, help="persisted lifecycles per case (100)")
     ap.add_argument("--n-memory", type=int, default=500, help="in-memory lifecycles (500)")
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=7,
+                    help="alternate blocks of persisted and in-memory lifecycles for the "
+                         "interleaved ratio (7; each a sixth of --n and --n-memory)")
     ap.add_argument("--n-accept", type=int, default=10,
                     help="dossiers accepted with slip 01 per mode (10)")
     ap.add_argument("--database-url", default=DEFAULT_URL,
@@ -394,6 +436,8 @@ def main(argv=None) -> dict:
                 gc.collect()  # the last case's garbage is not this one's cost
                 result = run(args.n, args.warmup)
                 result["ratio_to_memory"] = result["lifecycles_per_s"] / mem[diagram]
+                result["ratio_interleaved"] = target.interleaved(
+                    diagram, args.rounds, max(1, args.n // 6), max(1, args.n_memory // 6))
                 out["cases"][f"{target.label}, {diagram}"] = result
             out["cases"][f"{target.label}, state"] = target.state_bytes()
             out["cases"][f"{target.label}, ceiling"] = ceiling(target, mem)
@@ -412,13 +456,19 @@ def _print(out: dict) -> None:
           f"transport licence (no signing) {mem['licence']:.0f} lifecycles/s, "
           f"({mem['licence_warm']:.0f} warm, {mem['licence_saving_state']:.0f} warm saving the "
           "state after each action)")
-    print(f"{'case':<30} {'lifecycles/s':>12} {'÷ memory':>9} {'ms/compl.':>10} "
-          f"{'CPU ms/compl.':>13} {'round trips/compl.':>18}")
+    print(f"{'case':<30} {'lifecycles/s':>12} {'÷ memory':>9} {'interleaved':>19} "
+          f"{'ms/compl.':>10} {'CPU ms/compl.':>13} {'round trips/compl.':>18}")
     for name, row in out["cases"].items():
         if "lifecycles_per_s" not in row:
             continue
+        mixed = row.get("ratio_interleaved")
+        mixed_text = (f"{mixed['median']:.3f} ({mixed['low']:.3f}–{mixed['high']:.3f})"
+                      if mixed else "")
         print(f"{name:<30} {row['lifecycles_per_s']:>12.1f} {row['ratio_to_memory']:>9.3f} "
-              f"{row['ms']:>10.2f} {row['cpu_ms']:>13.2f} {row['round_trips']:>18.2f}")
+              f"{mixed_text:>19} {row['ms']:>10.2f} {row['cpu_ms']:>13.2f} "
+              f"{row['round_trips']:>18.2f}")
+    print("(÷ memory: this case's rate over the in-memory rate measured at the start; "
+          "interleaved: median and range of the ratios of alternate blocks of both)")
     for name, row in out["cases"].items():
         if "background" in row:
             print(f"{name} (Task_Receive, slip 01 as a job): request "
