@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
 
 from .columns import UTCDateTime, utcnow  # noqa: F401  (migrations name engine.db.UTCDateTime)
-from .step.sql import driver_form
+from .step.sql import driver_form, on_cursor
 from .step.store import send_pending
 from .unit import KEY, Unit
 
@@ -68,25 +68,14 @@ def make_engine(url: str) -> Engine:
 
 
 def begin_on_driver(conn, sql: str) -> None:
-    """Send SQLite's ``BEGIN`` on the connection's own driver cursor. SQLAlchemy's
-    ``exec_driver_sql`` would build an execution context and a result for a statement that
-    has neither parameters nor rows, and that cost several times the statement itself in
-    every transaction; the connection's cursor events (statement counters, the benchmarks'
-    counts) and its echo log still see it, and a driver error (``database is locked``) is
-    raised as SQLAlchemy raises it."""
+    """Send SQLite's ``BEGIN`` on the connection's own driver cursor
+    (:func:`engine.step.sql.on_cursor`: cursor events, echo log and SQLAlchemy's error
+    handling kept). SQLAlchemy's ``exec_driver_sql`` would build an execution context and
+    a result for a statement that has neither parameters nor rows, and that cost several
+    times the statement itself in every transaction."""
     cursor = conn.connection.driver_connection.cursor()
     try:
-        if conn._has_events or conn.engine._has_events:
-            for listener in conn.dispatch.before_cursor_execute:
-                sql, _ = listener(conn, cursor, sql, (), None, False)
-        if conn._echo:
-            conn._log_info(sql)
-        cursor.execute(sql)
-        if conn._has_events or conn.engine._has_events:
-            conn.dispatch.after_cursor_execute(conn, cursor, sql, (), None, False)
-    except BaseException as error:
-        conn._handle_dbapi_exception(error, sql, (), cursor, None)
-        raise
+        on_cursor(conn, cursor, sql, (), fetch=False)
     finally:
         cursor.close()
 

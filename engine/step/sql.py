@@ -360,8 +360,21 @@ def _execute(session: Session, statement, params: dict, rows: bool
     if driver is None:
         result = connection.execute(statement, params)
         return None, list(result) if rows and result.returns_rows else []
-    parameters, sql = driver.parameters(params), driver.sql
+    parameters = driver.parameters(params)
     cursor = driver.cursor(connection.connection)
+    try:
+        found = on_cursor(connection, cursor, driver.sql, parameters,
+                          fetch=rows and driver.row is not None)
+    finally:
+        driver.done(cursor)
+    return driver, driver.converted(found)
+
+
+def on_cursor(connection, cursor, sql: str, parameters, *, fetch: bool) -> list:
+    """Send ``sql`` on ``cursor``, a driver cursor of the SQLAlchemy ``connection``, as
+    SQLAlchemy would: the connection's cursor events (statement counters, the benchmarks'
+    breakdown) and its echo log see it, and a driver error is raised as SQLAlchemy raises
+    it (wrapped, a dropped connection invalidated). Its rows when ``fetch``."""
     events = connection._has_events or connection.engine._has_events
     try:
         if events:
@@ -374,13 +387,10 @@ def _execute(session: Session, statement, params: dict, rows: bool
         if events:
             connection.dispatch.after_cursor_execute(connection, cursor, sql, parameters, None,
                                                      False)
-        found = cursor.fetchall() if rows and driver.row is not None else []
+        return cursor.fetchall() if fetch else []
     except BaseException as error:  # SQLAlchemy's own handling: wrapped, disconnects noted
-        driver.done(cursor)
         connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
         raise
-    driver.done(cursor)
-    return driver, driver.converted(found)
 
 
 def _connection(session: Session):
