@@ -95,16 +95,43 @@ def diagram_functions(calendar: WorkingCalendar, step: StepContext | None = None
 
 
 def portable_functions(overrides: dict, has_step: bool, due_at: datetime | None,
-                       clock_offset: timedelta) -> dict:
+                       clock_offset: timedelta, day_times: tuple | None = None) -> dict:
     """:func:`diagram_functions` rebuilt in a script worker process (:mod:`engine.script_pool`)
-    from what :func:`make_evaluator`'s recipe sent: the calendar's overrides, the dossier's
-    appointment and the clock's offset (moved in tests)."""
-    from .calendar import WorkingCalendar
+    from what :func:`make_evaluator`'s recipe sent: the calendar's overrides and its times of
+    day (``(close_of_day, afternoon_cutoff)``; the calendar's defaults when None), the
+    dossier's appointment and the clock's offset (moved in tests).
 
+    The calendar is made once per worker for the same overrides and times (making one reads
+    the holiday tables: several times the cost of a typical script); the helpers around it
+    are made per script, as in the step's own process."""
     clock._offset = clock_offset
     step = types.SimpleNamespace(dossier=types.SimpleNamespace(due_at=due_at)) if has_step \
         else None
-    return diagram_functions(WorkingCalendar(overrides), step)
+    return diagram_functions(_worker_calendar(overrides, day_times), step)
+
+
+#: The calendars a script worker has made, by overrides and times of day (a few at most: a
+#: province's calendar changes when a day off is announced or a setting is changed).
+_CALENDARS: dict[tuple, WorkingCalendar] = {}
+_CALENDARS_KEPT = 8
+
+
+def _worker_calendar(overrides: dict, day_times: tuple | None) -> WorkingCalendar:
+    from .calendar import WorkingCalendar
+
+    key = (tuple(sorted(overrides.items())), day_times)
+    calendar = _CALENDARS.get(key)
+    if calendar is None:
+        if day_times:
+            close_of_day, afternoon_cutoff = day_times
+            calendar = WorkingCalendar(overrides, close_of_day=close_of_day,
+                                       afternoon_cutoff=afternoon_cutoff)
+        else:
+            calendar = WorkingCalendar(overrides)
+        if len(_CALENDARS) >= _CALENDARS_KEPT:
+            _CALENDARS.clear()
+        _CALENDARS[key] = calendar
+    return calendar
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -177,7 +204,8 @@ def make_evaluator(calendar: WorkingCalendar, timeout: float = 1.0, *,
     def recipe() -> tuple:
         due = step.dossier.due_at if step is not None else None
         return ("engine.scripting:portable_functions",
-                (dict(calendar.overrides), step is not None, due, clock._offset))
+                (dict(calendar.overrides), step is not None, due, clock._offset,
+                 (calendar.close_of_day, calendar.afternoon_cutoff)))
 
     return RestrictedEvaluator(diagram_functions(calendar, step), timeout=timeout, pool=pool,
                                recipe=recipe if pool is not None else None)

@@ -3,15 +3,16 @@ limits: a runaway script is stopped there while other scripts go on being served
 step it belongs to fails naming the element."""
 
 import threading
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from engine import accounts, dossiers
-from engine.calendar import WorkingCalendar
+from engine import accounts, clock, dossiers
+from engine.calendar import OFF, WorkingCalendar
 from engine.errors import ScriptError
 from engine.procedures import deploy_bundle
 from engine.script_pool import ScriptPool
-from engine.scripting import make_evaluator
+from engine.scripting import make_evaluator, portable_functions
 from tests.engine.elements.kit import bundle
 
 # Each `-1 in x` scans a million items in C: the sandbox counts one step per turn, so only
@@ -129,3 +130,39 @@ def test_a_worker_slow_to_start_does_not_count_against_the_script():
         assert context == {"squares": [0, 1, 4, 9]}
     finally:
         pool.close()
+
+
+def test_a_heavy_script_counts_deadlines_with_the_provinces_times_of_day(pool):
+    # The province closes at 16:30 and counts a dossier received from 11:00 as received the
+    # next working day: a script the pool runs must give the deadline the step's own
+    # process gives, not one at the calendar's default 17:00.
+    calendar = WorkingCalendar(close_of_day=time(16, 30), afternoon_cutoff=time(11, 0))
+    evaluator = make_evaluator(calendar, pool=pool)
+    script = ("due = [working_days(1, moment) for moment in received]\n"
+              "before = [working_days_before(d, 1) for d in due]\n")
+    received = ["2026-01-08T10:00:00+07:00", "2026-01-08T11:30:00+07:00"]
+    pooled, here = {"received": received}, {"received": received}
+    evaluator.execute(script, pooled)
+    assert evaluator.is_heavy(script, "exec")
+    make_evaluator(calendar).execute(script, here)  # no pool: in the step's own process
+    assert pooled == here
+    assert [datetime.fromisoformat(d) for d in pooled["due"]] == [
+        datetime(2026, 1, 9, 16, 30, tzinfo=clock.VIETNAM),
+        datetime(2026, 1, 12, 16, 30, tzinfo=clock.VIETNAM)]
+
+
+def test_a_worker_keeps_one_calendar_per_overrides_and_times():
+    overrides = {date(2026, 1, 12): OFF}
+    first = portable_functions(overrides, False, None, timedelta(0), (time(16), time(12)))
+    again = portable_functions(dict(overrides), False, None, timedelta(0), (time(16), time(12)))
+    other = portable_functions(overrides, False, None, timedelta(0), (time(17), time(17)))
+    friday = "2026-01-09T10:00:00+07:00"
+    assert first["working_days"](1, friday) == again["working_days"](1, friday) == \
+        datetime(2026, 1, 13, 16, 0, tzinfo=clock.VIETNAM).astimezone(UTC).isoformat()
+    assert other["working_days"](1, friday) == \
+        datetime(2026, 1, 13, 17, 0, tzinfo=clock.VIETNAM).astimezone(UTC).isoformat()
+    cell = first["working_days"].__closure__
+    kept = {id(c.cell_contents) for c in cell if isinstance(c.cell_contents, WorkingCalendar)}
+    cell = again["working_days"].__closure__
+    assert kept == {id(c.cell_contents) for c in cell
+                    if isinstance(c.cell_contents, WorkingCalendar)}
