@@ -60,6 +60,7 @@ from engine import accounts, dossiers, tasks
 from engine.bundles import read_folder
 from engine.calendar import WorkingCalendar
 from engine.models import Dossier, Instance
+from engine.platform import freeze_start_up
 from engine.procedures import deploy_bundle
 from engine.scripting import make_evaluator
 from engine.spiff import dump_state_checked
@@ -174,6 +175,7 @@ class Target:
                       {"congdan", *(officer for _, officer in PLAIN_STEPS)}}
         self.licence_users = fixtures.users(self.p, self.scenario)
         self.files = fixtures.sample_files(self.p, fixtures.PROCEDURE)
+        freeze_start_up()  # as a server process does once its app is made
 
     def plain(self, n: int, warmup: int) -> dict:
         fixtures.switch_specs(self.p)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from signing import fonts, keycache, providers, timestamps
@@ -21,6 +22,21 @@ def install() -> None:
     jobs.register("slip", slips.produce_slip)
     outbox.register_sender(national.KIND, national.deliver, ordered=True)
     outbox.register_sender(sms.KIND, sms.deliver)
+
+
+def freeze_start_up() -> int:
+    """Leave what start-up built out of the garbage collector's passes, and say how many
+    objects that is: one full collection, then every object still alive (modules, the app,
+    the diagrams' specs, SQLAlchemy's mappings) is frozen, so a later full collection walks
+    only what the process has made since. With the app loaded, a full collection walked
+    about 180,000 objects: 0.2-0.3 s on the project's 2-core machine, a pause that every
+    request in the process waited out, and a few percent of every step's time in the smaller
+    collections. Called once a server process has made its app (``motcua serve``) and once
+    the worker has opened its platform; what start-up built and later drops stays in
+    memory (it was alive at start-up: caches of that time)."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 class Platform:

@@ -1,11 +1,13 @@
 """The wired-up engine (engine/platform.py): a platform registers what diagrams may call and
 what runs after a step, makes its data folder and opens its database."""
 
+import gc
+
 from sqlalchemy import text
 
 from engine import jobs, national, operators, outbox, slips, sms
 from engine.config import Settings
-from engine.platform import Platform, install
+from engine.platform import Platform, freeze_start_up, install
 
 
 def test_a_platform_makes_its_data_folder_and_opens_its_database(tmp_path):
@@ -29,3 +31,19 @@ def test_install_registers_the_operators_and_job_kinds_once():
     assert jobs.HANDLERS["slip"] is slips.produce_slip
     assert {national.KIND, sms.KIND} <= set(outbox.SENDERS)
     assert national.KIND in outbox.ORDERED  # the national portal gets a dossier's records in order
+
+
+def test_what_start_up_built_is_left_out_of_later_collections(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", secret_key="test",
+                        database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    p = Platform(settings)
+    try:
+        frozen = freeze_start_up()
+        made_later = [p.settings]  # a list: always tracked by the collector
+        walked = {id(o) for o in gc.get_objects()}  # what a full collection walks
+        assert frozen == gc.get_freeze_count() > 1000
+        assert id(p) not in walked and id(p.settings) not in walked
+        assert id(made_later) in walked
+    finally:
+        gc.unfreeze()  # this test process goes on making and dropping platforms
+        p.close()

@@ -49,6 +49,15 @@ def get_json(url: str, timeout: float = 60) -> dict | list:
             time.sleep(0.2)
 
 
+def frozen_objects(base: str) -> float:
+    """What the server's ``/metrics`` says it froze at start-up."""
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    (line,) = [line for line in text.splitlines()
+               if line.startswith("motcua_gc_frozen_objects ")]
+    return float(line.split()[1])
+
+
 def stop(process: subprocess.Popen) -> int:
     process.send_signal(signal.SIGTERM)
     try:
@@ -74,6 +83,8 @@ def test_serve_runs_several_gunicorn_processes_and_stops_on_sigterm(platform, tm
                        if "Booting worker with pid: " in line}
             time.sleep(0.2)
         assert len(workers) == 2, log.read_text(errors="replace")
+        # each server process left what it built at start-up out of the collector's passes
+        assert frozen_objects(base) > 10_000
     finally:
         code = stop(process)
     output = log.read_text(errors="replace")
@@ -87,6 +98,7 @@ def test_serve_with_waitress_when_asked(platform, tmp_path):
     try:
         catalogue = get_json(base + "/api/v1/procedures")
         assert any(p["code"] == "transport-business-licence" for p in catalogue)
+        assert frozen_objects(base) > 10_000
     finally:
         stop(process)
     assert "with waitress (2 threads)" in log.read_text(errors="replace")

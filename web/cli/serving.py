@@ -78,10 +78,12 @@ def serve(host: str, port: int, workers: int | None, threads: int | None,
 def worker(interval: float) -> None:
     """Fire due timers, deliver messages and send the outbox until stopped."""
     from engine import worker as engine_worker
+    from engine.platform import freeze_start_up
     from web.ops import configure_logging
 
     with open_platform(seal=True) as p:
         configure_logging(p.settings.log_format)
+        freeze_start_up()
         click.echo(f"Worker polling every {interval:g} s (Ctrl-C stops)")
         _stop_on_sigterm()
         try:
@@ -95,9 +97,11 @@ def serve_app(p, host: str, port: int, *, threads: int) -> None:
     """Serve the app for ``p`` with waitress until Ctrl-C or SIGTERM."""
     from waitress import create_server
 
+    from engine.platform import freeze_start_up
     from web import create_app
 
     app = create_app({"MOTCUA_PLATFORM": p})
+    freeze_start_up()
     server = create_server(app, host=host, port=port, threads=threads)
     _stop_on_sigterm()
     try:
@@ -132,7 +136,7 @@ def _serve_gunicorn(host: str, port: int, *, workers: int, threads: int) -> None
                        # A step that signs and renders may take a while: no early kills.
                        "timeout": 120, "graceful_timeout": 30, "keepalive": 5,
                        "proc_name": "motcua-serve", "errorlog": "-", "loglevel": "info",
-                       "worker_exit": _worker_exit}
+                       "post_worker_init": _worker_ready, "worker_exit": _worker_exit}
             for key, value in options.items():
                 self.cfg.set(key, value)
 
@@ -142,6 +146,14 @@ def _serve_gunicorn(host: str, port: int, *, workers: int, threads: int) -> None
             return create_app()
 
     Server().run()
+
+
+def _worker_ready(_worker) -> None:
+    """A server process has made its app: what it built is left out of the collector's
+    passes (:func:`engine.platform.freeze_start_up`)."""
+    from engine.platform import freeze_start_up
+
+    freeze_start_up()
 
 
 def _worker_exit(_server, worker) -> None:
