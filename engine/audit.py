@@ -49,8 +49,16 @@ def _tail(at: datetime, actor: str, action: str, dossier_id: int | None,
           detail: dict | None) -> str:
     """The hashed JSON after its first element: ``json.dumps`` of the event's other values,
     its opening bracket left out."""
-    return json.dumps([at.isoformat(), actor, action, dossier_id, detail], sort_keys=True,
-                      ensure_ascii=False, separators=(",", ":"), default=str)[1:]
+    return _TAIL_JSON.encode([at.isoformat(), actor, action, dossier_id, detail])[1:]
+
+
+#: ``json.dumps``'s encoders for these options, made once (``json.dumps`` makes one per
+#: call when given an option).
+_TAIL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                              default=str)
+_DETAIL_JSON = json.JSONEncoder(default=str)
+#: The scalars that read back from JSON as they were written.
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 def append(session: Session, *, actor: str, action: str, dossier_id: int | None = None,
@@ -59,8 +67,34 @@ def append(session: Session, *, actor: str, action: str, dossier_id: int | None 
     just before commit (:mod:`engine.unit`); a transaction that rolls back leaves none."""
     now = clock.now()
     at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what every database keeps
-    detail = json.loads(json.dumps(detail or {}, default=str))
+    detail = _as_stored(detail or {})
     unit_of(session).audit.append((at, actor, action, dossier_id, detail))
+
+
+def _as_stored(detail: dict) -> dict:
+    """``detail`` as its JSON reads back (non-JSON values as their ``str``), a copy: made
+    directly when it holds only JSON's own types (dicts with text keys, lists, scalars),
+    else through JSON."""
+    try:
+        return _copied(detail)
+    except (TypeError, RecursionError):
+        return json.loads(_DETAIL_JSON.encode(detail))
+
+
+def _copied(value):
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError(key)
+            out[key] = _copied(item)
+        return out
+    if kind is list:
+        return [_copied(item) for item in value]
+    raise TypeError(value)
 
 
 def ensure_head(session: Session) -> None:

@@ -1,10 +1,22 @@
 """The audit chain: every action is recorded, and editing or deleting any event is caught."""
 
+import enum
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
 from sqlalchemy import delete, select, update
 
 from engine import accounts, audit, tasks
 from engine.models import AuditEvent
-from tests.engine.factories import reception_task, submit
+from tests.engine.factories import PROCEDURE, reception_task, submit
+from tests.scenario import run_scenario
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_actions_are_recorded_in_order_and_the_chain_verifies(platform):
@@ -127,3 +139,100 @@ def test_a_missing_chain_head_fails_the_transaction_instead_of_dropping_its_even
         audit.append(session, actor="cán bộ", action="ghi", detail={"i": 1})
     with platform.db.read() as session:
         assert session.execute(select(AuditEvent.id)).scalars().all() == before
+
+
+# --- the stored detail and the hashed JSON, as they were computed before being made faster
+
+
+def _stored_before(detail):
+    return json.loads(json.dumps(detail or {}, default=str))
+
+
+def _digest_before(prev_hash, at, actor, action, dossier_id, detail):
+    tail = json.dumps([at.isoformat(), actor, action, dossier_id, detail], sort_keys=True,
+                      ensure_ascii=False, separators=(",", ":"), default=str)[1:]
+    return hashlib.sha256(f'["{prev_hash}",{tail}'.encode()).hexdigest()
+
+
+def _typed(value):
+    """``value`` with the type of every part beside it (``1 == 1.0 == True`` in Python)."""
+    if isinstance(value, dict):
+        return ("dict", [(_typed(k), _typed(v)) for k, v in value.items()])
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, [_typed(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+class _Kind(enum.StrEnum):
+    PAPER = "paper"
+
+
+class _Level(enum.IntEnum):
+    FULL = 4
+
+
+_EDGE_DETAILS = [
+    None, {}, [], *AWKWARD,
+    {"from": "submitted", "to": "accepted", "task": "Task_SetAccepted"},
+    {"n": 2**70, "x": -0.0, "y": 1e300, "z": float("inf"), "t": True, "f": False, "none": None},
+    {"when": datetime(2026, 12, 7, 9, 30, tzinfo=UTC), "day": date(2026, 12, 7)},
+    {"amount": Decimal("1500000.50")},
+    {"pair": (1, 2), "nested": {"pair": ("a", ["b", ("c",)])}},
+    {1: "int key", "1.5": "text key", 2.5: "float key", None: "null key", False: "bool key"},
+    {"kind": _Kind.PAPER, "level": _Level.FULL}, {_Kind.PAPER: "enum key"},
+    {"deep": {"er": [{"est": [[], {}, ""]}]}},
+    {"data": {"licence_number": "GP-01", "vehicles": [{"plate": "29A-12345", "seats": 45}]}},
+]
+
+
+@pytest.mark.parametrize("detail", _EDGE_DETAILS, ids=range(len(_EDGE_DETAILS)))
+def test_a_detail_is_kept_as_its_json_reads_back_and_hashed_as_before(detail):
+    stored = audit._as_stored(detail or {})
+    assert _typed(stored) == _typed(_stored_before(detail))
+    assert json.dumps(stored) == json.dumps(_stored_before(detail))
+    at = datetime(2026, 12, 7, 2, 30, 0, 123000, tzinfo=UTC)
+    assert audit._digest(audit.GENESIS, at, "cán bộ", "status", 7, stored) == _digest_before(
+        audit.GENESIS, at, "cán bộ", "status", 7, stored)
+
+
+def test_a_detail_is_a_copy_of_the_callers():
+    detail = {"data": {"plates": ["29A-12345"]}}
+    stored = audit._as_stored(detail)
+    detail["data"]["plates"].append("30B-67890")
+    assert stored == {"data": {"plates": ["29A-12345"]}}
+
+
+def test_a_detail_that_holds_itself_is_refused_as_before():
+    detail = {"a": []}
+    detail["a"].append(detail)
+    with pytest.raises(ValueError, match="Circular"):
+        _stored_before(detail)
+    with pytest.raises(ValueError, match="Circular"):
+        audit._as_stored(detail)
+
+
+def test_a_lifecycles_events_are_stored_and_hashed_as_before(platform, monkeypatch):
+    """Every detail a real scenario records is stored as before, and every stored hash is
+    the one the earlier computation gives."""
+    seen = []
+    as_stored = audit._as_stored
+
+    def checked(detail):
+        before = _stored_before(detail)
+        stored = as_stored(detail)
+        seen.append(_typed(stored) == _typed(before))
+        return stored
+
+    monkeypatch.setattr(audit, "_as_stored", checked)
+    scenario = REPO / "bpmn" / PROCEDURE / "scenarios" / "approve-and-sign.yaml"
+    run_scenario(platform, yaml.safe_load(scenario.read_text(encoding="utf-8")))
+    assert len(seen) > 10 and all(seen)
+    with platform.db.read() as session:
+        events = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+    assert {"submit", "notify", "status", "complete"} <= {e.action for e in events}
+    prev = audit.GENESIS
+    for event in events:
+        assert event.prev_hash == prev
+        prev = _digest_before(prev, event.at, event.actor, event.action, event.dossier_id,
+                              event.detail)
+        assert event.hash == prev
