@@ -141,6 +141,10 @@ def test_every_state_is_found_as_the_library_finds_it(name, data, extra):
         for mask in MASKS:
             for each in (wf, *wf.subprocesses.values()):
                 each.get_tasks(state=mask)
+                # the library's path: state= with other filters, or from a task
+                each.get_tasks(state=mask, manual=False)
+                each.get_tasks(state=mask, skip_subprocesses=True)
+                each.get_tasks(each.task_tree.children[0], state=mask)
         ready = wf.get_tasks(state=TaskState.READY, manual=True)
         if not ready:
             break
@@ -170,3 +174,36 @@ def test_a_sub_workflow_walk_keeps_to_its_own_tree():
         assert own and own[0] is sub.task_tree
         assert all(task.workflow is sub or task.workflow.depth > sub.depth for task in own)
         assert {id(t) for t in own} <= {id(t) for t in everything}
+
+
+def test_an_update_that_cancels_a_later_waiting_task_is_seen_by_the_walk():
+    """Updating a waiting join cancels the join's other waiting instances: the walk, as
+    lazy as the library's, does not update the one it has not reached yet (updated, that
+    cancelled instance would wait again and cancel the first)."""
+    wf = workflow("gateways", {"application": {"n": 2}})
+    (check_a,) = [t for t in wf.get_tasks(state=TaskState.READY, manual=True)
+                  if t.task_spec.bpmn_id == "check_a"]
+    check_a.run()
+    wf.do_engine_steps()
+    joins = wf.get_tasks(spec_name="join")
+    (first,) = [t for t in joins if t.state == TaskState.WAITING]
+    (later,) = [t for t in joins if t.state == TaskState.FUTURE]
+    later._set_state(TaskState.WAITING)  # two waiting instances, as a reset may leave them
+    wf.update_waiting_tasks()
+    assert sorted(t.state for t in (first, later)) == [TaskState.WAITING, TaskState.CANCELLED]
+
+
+def test_a_workflow_updates_only_the_waiting_tasks_of_its_own_tree():
+    """A task waiting inside a sub-process is the sub-workflow's to update, not the top
+    workflow's (the library's walk does not descend into sub-process trees)."""
+    wf = workflow("subprocesses", {"application": {"n": 1}}, extra=("called",))
+    sub = next(iter(wf.subprocesses.values()))
+    inside = next(t for t in sub.get_tasks(state=TaskState.PREDICTED_MASK | TaskState.FUTURE)
+                  if t is not sub.task_tree)
+    inside._set_state(TaskState.WAITING)
+    seen = []
+    inside.task_spec._update = lambda task: seen.append(task)  # this task's spec only
+    wf.update_waiting_tasks()
+    assert seen == []
+    sub.update_waiting_tasks()
+    assert seen == [inside]
