@@ -14,10 +14,9 @@ compute (a task's due date, its assignee) are computed only for rows being creat
 :func:`human_task_values`.
 
 Every step walks its workflow's whole task tree once here, finished branches included (a
-READY task grows below a completed one), so the walk is a plain loop (:func:`tasks_in`)
-rather than the library's iterator, which asks a filter object about every task, pops its
-list from the front and counts depths: the same tasks in the same order, for a fraction
-of the time.
+READY task grows below a completed one), by :func:`engine.spiff.tasks_in`: the plain loop
+our workflows' own ``get_tasks(state=…)`` takes, the same tasks in the same order as the
+library's iterator for a fraction of the time.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 
 from .. import clock
+from ..spiff import tasks_in
 from ..vocabulary import RoleCode
 
 TITLE_LENGTH = 500
@@ -109,42 +109,6 @@ def waiting_correlation(task, definition: MessageEventDefinition, dossier_code: 
             if value is not None:
                 return str(value)
     return dossier_code
-
-
-def tasks_in(workflow, state: int) -> list:
-    """``workflow.get_tasks(state=state)`` for a workflow whose walks have no depth cap
-    (:class:`engine.spiff.MotcuaWorkflow`): the same tasks in the same order.
-
-    The library's walk, kept step for step: depth first, a task before what lies below it,
-    and below a task with a sub-process that sub-process's tree before the task's children.
-    It always goes below a task that has a sub-process (the library's test for leaving out
-    a finished one, ``task.state >= FINISHED_MASK``, is passed by no single state), and
-    below any other task whose state is at least the lowest state the walk may find through
-    it: a walk for a definite state does not look below predicted tasks, a walk for finished
-    states only below finished ones.
-    """
-    if state & TaskState.PREDICTED_MASK:
-        floor = TaskState.MAYBE
-    elif state & TaskState.DEFINITE_MASK:
-        floor = TaskState.FUTURE
-    else:
-        floor = TaskState.COMPLETED
-    subprocesses = workflow.top_workflow.subprocesses
-    found = []
-    stack = [workflow.task_tree]
-    pop, push = stack.pop, stack.extend
-    while stack:
-        task = pop()
-        here = task._state
-        if here & state:
-            found.append(task)
-        subprocess = subprocesses.get(task.id) if subprocesses else None
-        if subprocess is None and (here < floor or not task._children):
-            continue
-        push(map(task.workflow.tasks.get, reversed(task._children)))
-        if subprocess is not None:
-            stack.append(subprocess.task_tree)
-    return found
 
 
 def wanted(workflow, dossier_code: str) -> Wanted:

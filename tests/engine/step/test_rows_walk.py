@@ -1,11 +1,11 @@
-"""engine.step.rows walks the task tree itself (:func:`rows.tasks_in`): checked against the
-library's own walk after every step of real dossiers.
+"""engine.step.rows walks the task tree itself (:func:`rows.tasks_in`, engine.spiff's walk):
+checked against the library's own walk after every step of real dossiers.
 
 The tests below are the procedures' scenarios and the element tests that reach the shapes a
 walk can get wrong (a multi-instance task, a loop past the library's depth cap, sub-processes
 and call activities, event sub-processes, timers, event-based gateways, waiting messages),
-collected once more here with every ``tasks_in`` compared to ``workflow.get_tasks`` and
-every ``wanted`` to the rows the library's walk gives, in the same order.
+collected once more here with every ``tasks_in`` compared to the library's ``get_tasks`` (its
+iterator, listed) and every ``wanted`` to the rows the library's walk gives, in the same order.
 """
 
 from __future__ import annotations
@@ -44,12 +44,13 @@ from tests.engine.test_eventsubs import (  # noqa: F401
     test_a_note_runs_beside_the_process_without_stopping_it,
     test_a_withdrawal_interrupts_the_steps_under_way,
 )
+from tests.engine.test_spiff_walks import library_get_tasks, same_tasks
 
 
 def library_wanted(workflow, dossier_code: str) -> rows.Wanted:
     """:func:`rows.wanted` as it was written over the library's walk."""
     need = rows.Wanted()
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+    for task in library_get_tasks(workflow, state=TaskState.READY | TaskState.WAITING):
         if task.state == TaskState.READY:
             if task.task_spec.manual:
                 need.tasks[str(task.id)] = task
@@ -80,7 +81,8 @@ def checked(monkeypatch):
 
     def checked_tasks_in(workflow, state):
         found = walk(workflow, state)
-        assert found == workflow.get_tasks(state=state), TaskState.get_name(state)
+        assert same_tasks(found, library_get_tasks(workflow, state=state)), \
+            TaskState.get_name(state)
         seen["walks"] += 1
         seen["in sub-processes"] += any(task.workflow is not workflow for task in found)
         return found
