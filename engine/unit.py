@@ -80,8 +80,10 @@ class Unit:
         (``join_transaction_mode="rollback_only"``), and :meth:`Database.transaction
         <engine.db.Database.transaction>` commits it. The session's own transaction — a
         ``SessionTransaction``, a state machine walked at every begin, connection, commit
-        and close — is then begun only by ORM work, which most steps do not do. When the
-        session has begun (ORM work came first), its connection is the transaction's."""
+        and close — is then begun only by ORM work (a changed object begins it without a
+        connection; a query or a flush joins the connection), and never commits or checks
+        out a connection itself. When the session has begun first (ORM work before any
+        driver statement), its connection is the transaction's, and it commits."""
         if self.connection is None:
             if self.engine is None or session.in_transaction():
                 self.connection = session.connection()
