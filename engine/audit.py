@@ -123,7 +123,7 @@ def chain(session: Session, pending: list[tuple]) -> list:
     chained on it, and the head moved — for :func:`engine.step.sql.send` to send with the
     step's other writes, at the last moment of the transaction. On PostgreSQL, once the
     head is known to exist, one statement that chains them itself (module docstring)."""
-    bind = session.get_bind()
+    bind = session.get_bind().engine  # the session may be bound to the unit's connection
     if bind.dialect.name == "postgresql" and bind in _HEAD_EXISTS:
         tails = {f"tail_{i}": _tail(at, actor, action, dossier_id, detail)
                  for i, (at, actor, action, dossier_id, detail) in enumerate(pending)}

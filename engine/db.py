@@ -80,6 +80,21 @@ def begin_on_driver(conn, sql: str) -> None:
         cursor.close()
 
 
+def _roll_back(session: Session, unit: Unit) -> None:
+    """Roll back a :meth:`Database.transaction` that failed, as the session's rollback
+    does: the connection's transaction, and the session's objects — those added in it
+    expunged, every other one expired (a session that had not begun its own transaction,
+    :meth:`engine.unit.Unit.connect`, begins one to roll it back, the objects it holds
+    being those of the failed transaction all the same)."""
+    try:
+        if not session.in_transaction():
+            session.begin()
+        session.rollback()
+    finally:  # the session rolled it back if it had joined it
+        if unit.transaction is not None and unit.transaction.is_active:
+            unit.transaction.rollback()
+
+
 def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
@@ -90,7 +105,10 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # A session joins a connection whose transaction a unit began (engine.unit): it
+        # never commits that transaction, and rolls it back on an error in the ORM.
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False,
+                                     join_transaction_mode="rollback_only")
         options = {"motcua_read_only": True}
         if self.engine.dialect.name == "postgresql":
             options["postgresql_readonly"] = True
@@ -110,13 +128,22 @@ class Database:
         Before the commit the unit's writes and audit events are sent; after it, the
         unit's after-commit work runs (:mod:`engine.unit`)."""
         session = self.sessions()
-        unit = session.info[KEY] = Unit()
+        unit = session.info[KEY] = Unit(engine=self.engine)
         try:
-            with session.begin():
+            try:
                 yield session
                 send_pending(session, unit)
+                if unit.transaction is None:
+                    session.commit()
+                else:  # begun by the unit (engine.unit.Unit.connect): the session joined it
+                    unit.transaction.commit()
+            except BaseException:
+                _roll_back(session, unit)
+                raise
         finally:
-            session.close()
+            session.close()  # a connection the session joined is the unit's to close
+            if unit.transaction is not None:
+                unit.connection.close()
         unit.committed()
 
     @contextmanager

@@ -453,6 +453,11 @@ _SUB_WORKFLOWS = frozenset({BpmnSubWorkflow, MotcuaSubWorkflow})
 # -- the save's own walk -------------------------------------------------------------------
 
 def _state_dict(workflow) -> dict:
+    """:func:`_checked_state_dict`'s dictionary."""
+    return _checked_state_dict(workflow)[0]
+
+
+def _checked_state_dict(workflow) -> tuple[dict, int]:
     """``SERIALIZER.to_dict(workflow)`` in the registry's encoder mode, built directly: the
     same dictionary, keys in the same order, holding the same objects, for the engine's
     workflow classes and the library's plain tasks. The library's walk dispatches every
@@ -463,70 +468,89 @@ def _state_dict(workflow) -> dict:
 
     Nothing is kept between saves (the library shares nested data between tasks, and a
     value changed in place would be missed): only the id texts of :func:`_uuid_text`.
-    ``tests/engine/test_state_json.py`` compares its bytes with the library's walk."""
+    ``tests/engine/test_state_json.py`` compares its bytes with the library's walk.
+
+    With it, :func:`_state_fidelity` of the dictionary, found as the walk writes each part
+    that holds data (a task's data, its delta's updates and deletions, its internal data)
+    instead of by a second walk over every task."""
     if type(workflow) not in _TOP_WORKFLOWS:
-        return SERIALIZER.to_dict(workflow)
+        dct = SERIALIZER.to_dict(workflow)
+        return dct, _state_fidelity(dct)
     registry = REGISTRY
-    dct = _workflow_dict(workflow, registry)
+    dct, worst = _workflow_dict(workflow, registry)
     subprocesses = {}
     for key, sub in workflow.subprocesses.items():
         text = _uuid_text(key) if type(key) is UUID else str(key)
         if type(sub) in _SUB_WORKFLOWS:
-            sub_dct = _workflow_dict(sub, registry)
+            sub_dct, level = _workflow_dict(sub, registry)
             sub_dct["parent_task_id"] = str(sub.parent_task_id)
             sub_dct["spec"] = sub.spec.name
             sub_dct["typename"] = "BpmnSubWorkflow"
-            subprocesses[text] = sub_dct
         else:
-            subprocesses[text] = registry.convert(sub)
+            sub_dct = registry.convert(sub)
+            level = _workflow_fidelity(sub_dct)
+        subprocesses[text] = sub_dct
+        if level < worst:
+            worst = level
     dct["subprocesses"] = subprocesses
-    dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
+    dct["bpmn_events"] = events = registry.convert(workflow.bpmn_events)
     if getattr(workflow, "process_id", None):
         dct["process_id"] = workflow.process_id
     dct["typename"] = "BpmnWorkflow"
-    return dct
+    return dct, min(worst, _fidelity(events))
 
 
-def _workflow_dict(workflow, registry) -> dict:
-    """``WorkflowConverter.to_dict`` with the tasks written by :func:`_tasks_dict`."""
+def _workflow_dict(workflow, registry) -> tuple[dict, int]:
+    """``WorkflowConverter.to_dict`` with the tasks written by :func:`_tasks_dict`, and its
+    fidelity (:func:`_workflow_fidelity`)."""
     last_task = workflow.last_task
+    data = registry.convert(registry.clean(workflow.data))
+    correlations = workflow.correlations
+    tasks, worst = _tasks_dict(workflow, registry)
     return {
-        "data": registry.convert(registry.clean(workflow.data)),
-        "correlations": workflow.correlations,
+        "data": data,
+        "correlations": correlations,
         "last_task": str(last_task.id) if last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
-        "tasks": _tasks_dict(workflow, registry),
+        "tasks": tasks,
         "root": str(workflow.task_tree.id),
-    }
+    }, min(worst, _fidelity(data), _fidelity(correlations))
 
 
 _ABSENT = object()  # a name the parent's data does not hold
 
 
-def _tasks_dict(workflow, registry) -> dict:
+def _tasks_dict(workflow, registry) -> tuple[dict, int]:
     """``mapping_to_dict(workflow.tasks)``: each task as :class:`_TaskConverter` writes it,
-    plus its type name."""
+    plus its type name; and the lowest :func:`_task_fidelity` of them."""
     tasks = workflow.tasks
     # A UUID's equality and hash are those of its ``.int``: the same look-ups as by UUID,
     # without a Python-level ``__hash__`` and ``__eq__`` per look-up.
     by_int = {key.int: task for key, task in tasks.items() if type(key) is UUID}
     if len(by_int) != len(tasks):
-        return {str(key) if type(key) is not UUID else _uuid_text(key): registry.convert(task)
-                for key, task in tasks.items()}
+        out = {str(key) if type(key) is not UUID else _uuid_text(key): registry.convert(task)
+               for key, task in tasks.items()}
+        return out, min(map(_task_fidelity, out.values()), default=_PLAIN_JSON)
     texts = _UUID_TEXTS
     find = by_int.get
     out = {}
+    worst = _PLAIN_JSON
     for key, task in tasks.items():
         parent_id, data, internal = task._parent, task.data, task.internal_data
         parent = find(parent_id.int) if type(parent_id) is UUID else tasks.get(parent_id)
         if (type(task) is not Task or task.workflow is not workflow or type(data) is not dict
                 or (parent is not None and type(parent.data) is not dict)):
-            out[_uuid_text(key)] = registry.convert(task)
+            out[_uuid_text(key)] = entry = registry.convert(task)
+            level = _task_fidelity(entry)
+            if level < worst:
+                worst = level
             continue
         if parent is None:
             data, delta = dict(sorted(data.items())), {}
             parent_text = None
+            if data and (level := _fidelity(data)) < worst:
+                worst = level
         else:
             before = parent.data
             # A value the parent holds as the very same object is unchanged (the library
@@ -539,6 +563,10 @@ def _tasks_dict(workflow, registry) -> dict:
             delta = {"updates": dict(sorted(updates)) if updates else {},
                      "deletions": [] if before.keys() <= data.keys()
                      else sorted([name for name in before if name not in data])}
+            if updates and (level := _fidelity(delta["updates"])) < worst:
+                worst = level
+            if delta["deletions"] and (level := _fidelity(delta["deletions"])) < worst:
+                worst = level
             data = {}
             parent_text = texts.get(parent_id.int) or _uuid_text(parent_id)
         if not internal:
@@ -548,6 +576,8 @@ def _tasks_dict(workflow, registry) -> dict:
                         if not callable(value) and not isinstance(value, ModuleType)}
         else:
             internal = registry.convert(internal)
+        if internal and (level := _fidelity(internal)) < worst:
+            worst = level
         task_id = task.id
         out[texts.get(key.int) or _uuid_text(key)] = {
             "id": texts.get(task_id.int) or _uuid_text(task_id),
@@ -562,7 +592,7 @@ def _tasks_dict(workflow, registry) -> dict:
             "delta": delta,
             "typename": "Task",
         }
-    return out
+    return out, worst
 
 
 def specs_to_dict(spec, subprocess_specs: dict) -> dict:
@@ -644,9 +674,12 @@ def _dump_state_checked(workflow: BpmnWorkflow, to_dict) -> tuple[bytes, bool]:
     registry = SERIALIZER.registry
     registry._encoder_mode = True
     try:
-        dct = to_dict(workflow)
+        if to_dict is _state_dict:  # the fidelity found by the walk itself
+            dct, fidelity = _checked_state_dict(workflow)
+        else:
+            dct = to_dict(workflow)
+            fidelity = _state_fidelity(dct)
         dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
-        fidelity = _state_fidelity(dct)
         text = _plain_json(dct) if fidelity == _PLAIN_JSON else None
         if text is None:
             text = json.dumps(dct, cls=SERIALIZER._encoder_cls).encode("utf-8")
@@ -690,17 +723,34 @@ def _state_fidelity(dct: dict) -> int:
     (see :func:`_fidelity`)."""
     worst = _fidelity(dct.get("bpmn_events"))
     for workflow in (dct, *dct.get("subprocesses", {}).values()):
-        worst = min(worst, _fidelity(workflow.get("data")), _fidelity(workflow.get("correlations")))
-        for task in workflow["tasks"].values():  # most hold nothing new: skip the calls
-            data, delta, internal = task["data"], task["delta"], task["internal_data"]
-            if data:
-                worst = min(worst, _fidelity(data))
-            if delta and (delta["updates"] or delta["deletions"]):
-                worst = min(worst, _fidelity(delta["updates"]), _fidelity(delta["deletions"]))
-            if internal:
-                worst = min(worst, _fidelity(internal))
+        worst = min(worst, _workflow_fidelity(workflow))
         if worst == _LOSSY:
             return _LOSSY
+    return worst
+
+
+def _workflow_fidelity(workflow: dict) -> int:
+    """:func:`_state_fidelity` of one serialized workflow (the top one or a sub-process),
+    its events aside."""
+    worst = min(_fidelity(workflow.get("data")), _fidelity(workflow.get("correlations")))
+    for task in workflow["tasks"].values():
+        worst = min(worst, _task_fidelity(task))
+        if worst == _LOSSY:
+            return _LOSSY
+    return worst
+
+
+def _task_fidelity(task: dict) -> int:
+    """:func:`_state_fidelity` of one serialized task: its data, its delta's updates and
+    deletions, its internal data (most hold nothing new: the calls are skipped)."""
+    worst = _PLAIN_JSON
+    data, delta, internal = task["data"], task["delta"], task["internal_data"]
+    if data:
+        worst = min(worst, _fidelity(data))
+    if delta and (delta["updates"] or delta["deletions"]):
+        worst = min(worst, _fidelity(delta["updates"]), _fidelity(delta["deletions"]))
+    if internal:
+        worst = min(worst, _fidelity(internal))
     return worst
 
 

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,12 @@ class Unit:
     #: The transaction's connection, once a statement has asked for it
     #: (:func:`engine.step.sql.run`: ``Session.connection()`` costs a state-machine walk).
     connection: object | None = None
+    #: The engine the unit begins its own connection's transaction on (:meth:`connect`);
+    #: None: it takes the session's.
+    engine: object | None = None
+    #: The Core transaction the unit began on :attr:`connection` (None: the session's own
+    #: transaction holds the connection and commits it).
+    transaction: object | None = None
 
     def take_audit(self) -> list[tuple]:
         pending, self.audit = self.audit, []
@@ -61,6 +68,34 @@ class Unit:
     def take_writes(self) -> list:
         pending, self.writes = self.writes, []
         return pending
+
+    def connect(self, session: Session) -> Connection:
+        """The transaction's connection, its transaction begun.
+
+        When the session has begun nothing yet (a step's first statement is sent on the
+        driver, :mod:`engine.step.sql`), the unit checks a connection out of the engine
+        and begins its transaction itself, and binds the session to that connection: ORM
+        work later in the transaction (autoflush, a query, the flush before commit) joins
+        it, as a session bound to a connection in a transaction does
+        (``join_transaction_mode="rollback_only"``), and :meth:`Database.transaction
+        <engine.db.Database.transaction>` commits it. The session's own transaction — a
+        ``SessionTransaction``, a state machine walked at every begin, connection, commit
+        and close — is then begun only by ORM work (a changed object begins it without a
+        connection; a query or a flush joins the connection), and never commits or checks
+        out a connection itself. When the session has begun first (ORM work before any
+        driver statement), its connection is the transaction's, and it commits."""
+        if self.connection is None:
+            if self.engine is None or session.in_transaction():
+                self.connection = session.connection()
+            else:
+                connection = self.engine.connect()
+                try:
+                    self.transaction = connection.begin()
+                except BaseException:
+                    connection.close()
+                    raise
+                session.bind = self.connection = connection
+        return self.connection
 
     def committed(self) -> None:
         callbacks, self.after_commit = self.after_commit, []

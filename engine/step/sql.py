@@ -395,13 +395,11 @@ def on_cursor(connection, cursor, sql: str, parameters, *, fetch: bool) -> list:
 
 def _connection(session: Session):
     """The session's connection (its transaction begun), remembered by the transaction's
-    unit of work when it has one."""
+    unit of work when it has one (:meth:`engine.unit.Unit.connect`)."""
     unit = session.info.get(KEY)
     if unit is None:
         return session.connection()
-    if unit.connection is None:
-        unit.connection = session.connection()
-    return unit.connection
+    return unit.connection if unit.connection is not None else unit.connect(session)
 
 
 _LOCK = threading.Lock()

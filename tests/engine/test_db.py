@@ -166,3 +166,126 @@ def test_a_connection_whose_statement_failed_serves_the_next_transactions(platfo
         send(session, [insert_rows(table, [{"name": "db-kept-2", "last": 3}])])
         assert run(session, names, {}) == [("db-kept-1", 1), ("db-kept-2", 3)]
     assert platform.db.rows(names, {}) == [("db-kept-1", 1), ("db-kept-2", 3)]
+
+
+def _checked_out(p) -> int:
+    pool = p.db.engine.pool
+    return pool.checkedout() if hasattr(pool, "checkedout") else 0
+
+
+@pytest.mark.parametrize("driver_first", [True, False], ids=["driver-first", "orm-first"])
+def test_a_write_transaction_commits_driver_and_orm_work_together(platform, driver_first):
+    """A step's first statement goes on the driver (the transaction then begins on a
+    connection of its own, which the session joins) or through the ORM (the session's own
+    transaction): either way the ORM's autoflush, a savepoint and the flush before commit
+    land in the same transaction, all committed at the end, and the connection goes back
+    to the pool."""
+    from engine.step.sql import run
+
+    emails = select(Agency.email).where(Agency.code == AGENCY)
+    before = _checked_out(platform)
+    with platform.db.transaction() as session:
+        if driver_first:
+            assert run(session, emails, {}) == [(email(platform),)]
+        agency = session.execute(select(Agency).where(Agency.code == AGENCY)).scalar_one()
+        agency.email = "mot-cua@thanhhoa.gov.vn"
+        # autoflush: a query sees the change, on the transaction's one connection
+        assert session.execute(emails).scalar() == "mot-cua@thanhhoa.gov.vn"
+        assert run(session, emails, {}) == [("mot-cua@thanhhoa.gov.vn",)]
+        with pytest.raises(LookupError), session.begin_nested():
+            agency.name_vi = "không giữ"
+            session.flush()
+            raise LookupError("the savepoint rolls back")
+        agency.address = "35 Lê Lợi, Thanh Hóa"  # flushed at commit
+        # a reader does not see any of it yet
+        assert email(platform) != "mot-cua@thanhhoa.gov.vn"
+    assert _checked_out(platform) == before
+    with platform.db.read() as session:
+        stored = session.execute(select(Agency).where(Agency.code == AGENCY)).scalar_one()
+        assert (stored.email, stored.address) == ("mot-cua@thanhhoa.gov.vn", "35 Lê Lợi, Thanh Hóa")
+        assert stored.name_vi != "không giữ"
+
+
+@pytest.mark.parametrize("driver_first", [True, False], ids=["driver-first", "orm-first"])
+@pytest.mark.parametrize("fails_in", ["block", "flush"])
+def test_a_failed_write_transaction_leaves_nothing_and_its_objects_as_a_rollback_does(
+        platform, driver_first, fails_in):
+    """Whether the transaction began on the driver or in the session, and whether the
+    block or the flush before commit fails: nothing is written, no after-commit work runs,
+    the connection goes back to the pool, an object added in the transaction is no longer
+    in any session and one it loaded is expired (its values were never committed), as
+    SQLAlchemy's own rollback leaves them."""
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.exc import IntegrityError
+
+    from engine.step.sql import run
+    from engine.unit import unit_of
+
+    before, seen = email(platform), []
+    added = Agency(code=AGENCY if fails_in == "flush" else "000.00.99.X99",
+                   name_vi="Trùng mã", email="x@y.vn")
+    error = IntegrityError if fails_in == "flush" else LookupError
+    with pytest.raises(error), platform.db.transaction() as session:
+        if driver_first:
+            run(session, select(Agency.email).where(Agency.code == AGENCY), {})
+        unit_of(session).after_commit.append(lambda: seen.append("ran"))
+        agency = session.execute(select(Agency).where(Agency.code == AGENCY)).scalar_one()
+        agency.email = "x@y.vn"
+        session.add(added)
+        if fails_in == "block":
+            raise LookupError("the rest of the work failed")
+    assert seen == [] and email(platform) == before
+    assert _checked_out(platform) == 0
+    assert sa_inspect(added).transient
+    state = sa_inspect(agency)
+    assert state.detached and "email" in state.expired_attributes
+    with platform.db.transaction() as session:  # the next one runs as usual
+        assert run(session, select(Agency.email).where(Agency.code == AGENCY), {}) \
+            == [(before,)]
+
+
+def test_a_transaction_that_sends_nothing_commits_nothing_and_holds_no_connection(platform):
+    before = _checked_out(platform)
+    seen = []
+    with platform.db.transaction() as session:
+        from engine.unit import unit_of
+
+        unit_of(session).after_commit.append(lambda: seen.append("ran"))
+    assert seen == ["ran"] and _checked_out(platform) == before
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["commits", "fails"])
+def test_a_step_that_never_uses_the_orm_commits_and_rolls_back_its_objects(platform, fails):
+    """A step whose statements all go on the driver (the dossier locked and its objects
+    made from the row, the writes queued): its changed dossier is written at commit; when
+    it fails before the session did anything, nothing is written, and the dossier object
+    it held is expired and detached as after the session's own rollback."""
+    from sqlalchemy import inspect as sa_inspect
+
+    from engine.models import Dossier
+    from engine.step import load
+    from tests.engine.factories import submit
+
+    code = submit(platform)
+    with platform.db.read() as session:
+        ident, note = session.execute(select(Dossier.id, Dossier.status)
+                                      .where(Dossier.code == code)).one()
+    with pytest.raises(LookupError) if fails else _nothing(), \
+            platform.db.transaction() as session:
+        dossier = load.lock_dossier(session, ident)
+        assert not session.in_transaction()  # no ORM work: the session's own never began
+        if fails:
+            raise LookupError("the step failed")
+        dossier.status = "testing"  # (a change begins the session's: it will flush it)
+    with platform.db.read() as session:
+        stored = session.execute(select(Dossier.status).where(Dossier.id == ident)).scalar()
+    assert stored == (note if fails else "testing")
+    assert _checked_out(platform) == 0
+    state = sa_inspect(dossier)
+    assert state.detached
+    assert ("status" in state.expired_attributes) == fails
+
+
+@contextmanager
+def _nothing():
+    yield
