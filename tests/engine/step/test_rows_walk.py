@@ -18,33 +18,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 
 from engine.step import rows
-from tests.bpmn.test_scenarios import test_scenario  # noqa: F401
-from tests.engine.elements.test_events import (  # noqa: F401
-    test_boundary_timer_reminds_and_boundary_message_interrupts,
-    test_error_and_escalation_boundary_events_on_a_subprocess,
-    test_event_based_gateway_message_first,
-    test_event_based_gateway_timer_first,
-    test_intermediate_timer_then_message,
-)
-from tests.engine.elements.test_loops import (  # noqa: F401
-    test_a_loop_around_a_parallel_split_and_join_past_depth_1000,
-    test_sub_workflows_are_ours_too,
-)
-from tests.engine.elements.test_messages import (  # noqa: F401
-    test_a_request_and_its_reply_between_two_dossiers,
-    test_two_pools_of_one_collaboration_talk_inside_the_dossier,
-)
-from tests.engine.elements.test_multi_instance import (  # noqa: F401
-    test_multi_instance_manual_and_loops,
-)
-from tests.engine.elements.test_subprocesses import (  # noqa: F401
-    test_embedded_subprocess_and_call_activities,
-)
-from tests.engine.test_eventsubs import (  # noqa: F401
-    test_a_note_runs_beside_the_process_without_stopping_it,
-    test_a_withdrawal_interrupts_the_steps_under_way,
-)
 from tests.engine.test_spiff_walks import library_get_tasks, same_tasks
+from tests.engine.walked import *  # noqa: F403 (the walked tests, run once more)
 
 
 def library_wanted(workflow, dossier_code: str) -> rows.Wanted:
