@@ -453,11 +453,6 @@ _SUB_WORKFLOWS = frozenset({BpmnSubWorkflow, MotcuaSubWorkflow})
 # -- the save's own walk -------------------------------------------------------------------
 
 def _state_dict(workflow) -> dict:
-    """:func:`_checked_state_dict`'s dictionary."""
-    return _checked_state_dict(workflow)[0]
-
-
-def _checked_state_dict(workflow) -> tuple[dict, int]:
     """``SERIALIZER.to_dict(workflow)`` in the registry's encoder mode, built directly: the
     same dictionary, keys in the same order, holding the same objects, for the engine's
     workflow classes and the library's plain tasks. The library's walk dispatches every
@@ -468,89 +463,70 @@ def _checked_state_dict(workflow) -> tuple[dict, int]:
 
     Nothing is kept between saves (the library shares nested data between tasks, and a
     value changed in place would be missed): only the id texts of :func:`_uuid_text`.
-    ``tests/engine/test_state_json.py`` compares its bytes with the library's walk.
-
-    With it, :func:`_state_fidelity` of the dictionary, found as the walk writes each part
-    that holds data (a task's data, its delta's updates and deletions, its internal data)
-    instead of by a second walk over every task."""
+    ``tests/engine/test_state_json.py`` compares its bytes with the library's walk."""
     if type(workflow) not in _TOP_WORKFLOWS:
-        dct = SERIALIZER.to_dict(workflow)
-        return dct, _state_fidelity(dct)
+        return SERIALIZER.to_dict(workflow)
     registry = REGISTRY
-    dct, worst = _workflow_dict(workflow, registry)
+    dct = _workflow_dict(workflow, registry)
     subprocesses = {}
     for key, sub in workflow.subprocesses.items():
         text = _uuid_text(key) if type(key) is UUID else str(key)
         if type(sub) in _SUB_WORKFLOWS:
-            sub_dct, level = _workflow_dict(sub, registry)
+            sub_dct = _workflow_dict(sub, registry)
             sub_dct["parent_task_id"] = str(sub.parent_task_id)
             sub_dct["spec"] = sub.spec.name
             sub_dct["typename"] = "BpmnSubWorkflow"
+            subprocesses[text] = sub_dct
         else:
-            sub_dct = registry.convert(sub)
-            level = _workflow_fidelity(sub_dct)
-        subprocesses[text] = sub_dct
-        if level < worst:
-            worst = level
+            subprocesses[text] = registry.convert(sub)
     dct["subprocesses"] = subprocesses
-    dct["bpmn_events"] = events = registry.convert(workflow.bpmn_events)
+    dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
     if getattr(workflow, "process_id", None):
         dct["process_id"] = workflow.process_id
     dct["typename"] = "BpmnWorkflow"
-    return dct, min(worst, _fidelity(events))
+    return dct
 
 
-def _workflow_dict(workflow, registry) -> tuple[dict, int]:
-    """``WorkflowConverter.to_dict`` with the tasks written by :func:`_tasks_dict`, and its
-    fidelity (:func:`_workflow_fidelity`)."""
+def _workflow_dict(workflow, registry) -> dict:
+    """``WorkflowConverter.to_dict`` with the tasks written by :func:`_tasks_dict`."""
     last_task = workflow.last_task
-    data = registry.convert(registry.clean(workflow.data))
-    correlations = workflow.correlations
-    tasks, worst = _tasks_dict(workflow, registry)
     return {
-        "data": data,
-        "correlations": correlations,
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
         "last_task": str(last_task.id) if last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
-        "tasks": tasks,
+        "tasks": _tasks_dict(workflow, registry),
         "root": str(workflow.task_tree.id),
-    }, min(worst, _fidelity(data), _fidelity(correlations))
+    }
 
 
 _ABSENT = object()  # a name the parent's data does not hold
 
 
-def _tasks_dict(workflow, registry) -> tuple[dict, int]:
+def _tasks_dict(workflow, registry) -> dict:
     """``mapping_to_dict(workflow.tasks)``: each task as :class:`_TaskConverter` writes it,
-    plus its type name; and the lowest :func:`_task_fidelity` of them."""
+    plus its type name."""
     tasks = workflow.tasks
     # A UUID's equality and hash are those of its ``.int``: the same look-ups as by UUID,
     # without a Python-level ``__hash__`` and ``__eq__`` per look-up.
     by_int = {key.int: task for key, task in tasks.items() if type(key) is UUID}
     if len(by_int) != len(tasks):
-        out = {str(key) if type(key) is not UUID else _uuid_text(key): registry.convert(task)
-               for key, task in tasks.items()}
-        return out, min(map(_task_fidelity, out.values()), default=_PLAIN_JSON)
+        return {str(key) if type(key) is not UUID else _uuid_text(key): registry.convert(task)
+                for key, task in tasks.items()}
     texts = _UUID_TEXTS
     find = by_int.get
     out = {}
-    worst = _PLAIN_JSON
     for key, task in tasks.items():
         parent_id, data, internal = task._parent, task.data, task.internal_data
         parent = find(parent_id.int) if type(parent_id) is UUID else tasks.get(parent_id)
         if (type(task) is not Task or task.workflow is not workflow or type(data) is not dict
                 or (parent is not None and type(parent.data) is not dict)):
-            out[_uuid_text(key)] = entry = registry.convert(task)
-            level = _task_fidelity(entry)
-            if level < worst:
-                worst = level
+            out[_uuid_text(key)] = registry.convert(task)
             continue
         if parent is None:
             data, delta = dict(sorted(data.items())), {}
             parent_text = None
-            if data and (level := _fidelity(data)) < worst:
-                worst = level
         else:
             before = parent.data
             # A value the parent holds as the very same object is unchanged (the library
@@ -563,10 +539,6 @@ def _tasks_dict(workflow, registry) -> tuple[dict, int]:
             delta = {"updates": dict(sorted(updates)) if updates else {},
                      "deletions": [] if before.keys() <= data.keys()
                      else sorted([name for name in before if name not in data])}
-            if updates and (level := _fidelity(delta["updates"])) < worst:
-                worst = level
-            if delta["deletions"] and (level := _fidelity(delta["deletions"])) < worst:
-                worst = level
             data = {}
             parent_text = texts.get(parent_id.int) or _uuid_text(parent_id)
         if not internal:
@@ -576,8 +548,6 @@ def _tasks_dict(workflow, registry) -> tuple[dict, int]:
                         if not callable(value) and not isinstance(value, ModuleType)}
         else:
             internal = registry.convert(internal)
-        if internal and (level := _fidelity(internal)) < worst:
-            worst = level
         task_id = task.id
         out[texts.get(key.int) or _uuid_text(key)] = {
             "id": texts.get(task_id.int) or _uuid_text(task_id),
@@ -592,7 +562,7 @@ def _tasks_dict(workflow, registry) -> tuple[dict, int]:
             "delta": delta,
             "typename": "Task",
         }
-    return out, worst
+    return out
 
 
 def specs_to_dict(spec, subprocess_specs: dict) -> dict:
@@ -674,12 +644,9 @@ def _dump_state_checked(workflow: BpmnWorkflow, to_dict) -> tuple[bytes, bool]:
     registry = SERIALIZER.registry
     registry._encoder_mode = True
     try:
-        if to_dict is _state_dict:  # the fidelity found by the walk itself
-            dct, fidelity = _checked_state_dict(workflow)
-        else:
-            dct = to_dict(workflow)
-            fidelity = _state_fidelity(dct)
+        dct = to_dict(workflow)
         dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+        fidelity = _state_fidelity(dct)
         text = _plain_json(dct) if fidelity == _PLAIN_JSON else None
         if text is None:
             text = json.dumps(dct, cls=SERIALIZER._encoder_cls).encode("utf-8")
@@ -723,34 +690,17 @@ def _state_fidelity(dct: dict) -> int:
     (see :func:`_fidelity`)."""
     worst = _fidelity(dct.get("bpmn_events"))
     for workflow in (dct, *dct.get("subprocesses", {}).values()):
-        worst = min(worst, _workflow_fidelity(workflow))
+        worst = min(worst, _fidelity(workflow.get("data")), _fidelity(workflow.get("correlations")))
+        for task in workflow["tasks"].values():  # most hold nothing new: skip the calls
+            data, delta, internal = task["data"], task["delta"], task["internal_data"]
+            if data:
+                worst = min(worst, _fidelity(data))
+            if delta and (delta["updates"] or delta["deletions"]):
+                worst = min(worst, _fidelity(delta["updates"]), _fidelity(delta["deletions"]))
+            if internal:
+                worst = min(worst, _fidelity(internal))
         if worst == _LOSSY:
             return _LOSSY
-    return worst
-
-
-def _workflow_fidelity(workflow: dict) -> int:
-    """:func:`_state_fidelity` of one serialized workflow (the top one or a sub-process),
-    its events aside."""
-    worst = min(_fidelity(workflow.get("data")), _fidelity(workflow.get("correlations")))
-    for task in workflow["tasks"].values():
-        worst = min(worst, _task_fidelity(task))
-        if worst == _LOSSY:
-            return _LOSSY
-    return worst
-
-
-def _task_fidelity(task: dict) -> int:
-    """:func:`_state_fidelity` of one serialized task: its data, its delta's updates and
-    deletions, its internal data (most hold nothing new: the calls are skipped)."""
-    worst = _PLAIN_JSON
-    data, delta, internal = task["data"], task["delta"], task["internal_data"]
-    if data:
-        worst = min(worst, _fidelity(data))
-    if delta and (delta["updates"] or delta["deletions"]):
-        worst = min(worst, _fidelity(delta["updates"]), _fidelity(delta["deletions"]))
-    if internal:
-        worst = min(worst, _fidelity(internal))
     return worst
 
 
