@@ -68,6 +68,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from . import clock, eventsubs
 from .datastores import ProcedureStore
+from .spiff_task import MotcuaTask, OwnTasks
 
 UNBOUNDED = sys.maxsize
 
@@ -174,13 +175,15 @@ class _DeepWalks:
             task.task_spec._update(task)
 
 
-class MotcuaSubWorkflow(_DeepWalks, BpmnSubWorkflow):
-    """An embedded sub-process, call activity or pool, walked as :class:`_DeepWalks` says."""
+class MotcuaSubWorkflow(_DeepWalks, OwnTasks, BpmnSubWorkflow):
+    """An embedded sub-process, call activity or pool, walked as :class:`_DeepWalks` says,
+    its tasks :class:`~engine.spiff_task.MotcuaTask`."""
 
 
-class MotcuaWorkflow(_DeepWalks, BpmnWorkflow):
+class MotcuaWorkflow(_DeepWalks, OwnTasks, BpmnWorkflow):
     """The workflow of a dossier: every walk of its task tree goes all the way down, so a
-    loop may turn any number of times (see the module docstring)."""
+    loop may turn any number of times (see the module docstring); its tasks are
+    :class:`~engine.spiff_task.MotcuaTask`, which log only what is read."""
 
     #: The cooperating process this workflow runs; None for the version's main process.
     process_id: str | None = None
@@ -430,8 +433,9 @@ class _TaskConverter(TaskConverter):
 
 
 def _registry():
-    """The library's registry, with our workflow classes under the library's type names (so
-    states saved before these classes existed restore, and new ones read the same)."""
+    """The library's registry, with our workflow and task classes under the library's type
+    names (so states saved before these classes existed restore, and new ones read the
+    same)."""
     config = dict(SPIFF_CONFIG)
     config[ProcedureStore] = BpmnDataSpecificationConverter
     config[BpmnWorkflow] = _StateConverter
@@ -440,6 +444,7 @@ def _registry():
     registry = BpmnWorkflowSerializer.configure(config)
     _StateConverter(MotcuaWorkflow, registry, typename="BpmnWorkflow")
     _SubStateConverter(MotcuaSubWorkflow, registry, typename="BpmnSubWorkflow")
+    _TaskConverter(MotcuaTask, registry, typename="Task")
     return registry
 
 
@@ -448,6 +453,8 @@ SERIALIZER = BpmnWorkflowSerializer(REGISTRY)
 #: The classes the registry writes with :class:`_StateConverter` / :class:`_SubStateConverter`.
 _TOP_WORKFLOWS = frozenset({BpmnWorkflow, MotcuaWorkflow})
 _SUB_WORKFLOWS = frozenset({BpmnSubWorkflow, MotcuaSubWorkflow})
+#: The task classes :func:`_tasks_dict` writes itself, as :class:`_TaskConverter` would.
+_TASKS = frozenset({Task, MotcuaTask})
 
 
 # -- the save's own walk -------------------------------------------------------------------
@@ -455,7 +462,7 @@ _SUB_WORKFLOWS = frozenset({BpmnSubWorkflow, MotcuaSubWorkflow})
 def _state_dict(workflow) -> dict:
     """``SERIALIZER.to_dict(workflow)`` in the registry's encoder mode, built directly: the
     same dictionary, keys in the same order, holding the same objects, for the engine's
-    workflow classes and the library's plain tasks. The library's walk dispatches every
+    workflow and task classes and the library's plain tasks. The library's walk dispatches every
     workflow, task and value through the registry (a type look-up, a ``partial``, an
     ``update`` for the type name), writes each id with ``str``, and finds each task's parent
     by UUID hash (a Python-level ``__hash__``). This walk does each task in one function
@@ -520,7 +527,7 @@ def _tasks_dict(workflow, registry) -> dict:
     for key, task in tasks.items():
         parent_id, data, internal = task._parent, task.data, task.internal_data
         parent = find(parent_id.int) if type(parent_id) is UUID else tasks.get(parent_id)
-        if (type(task) is not Task or task.workflow is not workflow or type(data) is not dict
+        if (type(task) not in _TASKS or task.workflow is not workflow or type(data) is not dict
                 or (parent is not None and type(parent.data) is not dict)):
             out[_uuid_text(key)] = registry.convert(task)
             continue
