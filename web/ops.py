@@ -118,7 +118,12 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(log_format: str) -> None:
     """With ``json``, every handler of the root logger (one to stderr if none) writes
-    :class:`JsonFormatter` lines; Flask's own logger passes its records up to it."""
+    :class:`JsonFormatter` lines; Flask's own logger passes its records up to it.
+
+    SpiffWorkflow logs every task's every state change at INFO (``spiff.*``): a dozen
+    lines a step, which the audit chain already tells better, and a dictionary of extras
+    built for each (``engine.spiff_task`` skips that work only for records no logger
+    emits). Unless the ``spiff`` logger has a level of its own, it is set to WARNING."""
     if log_format != "json":
         return
     root = logging.getLogger()
@@ -127,6 +132,9 @@ def configure_logging(log_format: str) -> None:
         root.setLevel(logging.INFO)
     for handler in root.handlers:
         handler.setFormatter(JsonFormatter())
+    spiff = logging.getLogger("spiff")
+    if spiff.level == logging.NOTSET:
+        spiff.setLevel(logging.WARNING)
 
 
 def init_app(app: Flask, log_format: str = "text") -> None:

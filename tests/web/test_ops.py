@@ -128,3 +128,32 @@ def test_logs_are_json_lines_when_asked(platform, capsys):
         root.removeHandler(handler)
         for h, formatter in saved:
             h.setFormatter(formatter)
+
+
+def test_json_logs_leave_out_the_engine_library_task_records(platform, capsys):
+    platform.settings.log_format = "json"
+    root, spiff = logging.getLogger(), logging.getLogger("spiff")
+    saved = [(h, h.formatter) for h in root.handlers]
+    saved_levels = root.level, spiff.level
+    handler = logging.StreamHandler()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})
+        # SpiffWorkflow's task logger says INFO for every state change: not written
+        assert not logging.getLogger("spiff.task").isEnabledFor(logging.INFO)
+        assert logging.getLogger("spiff.task").isEnabledFor(logging.WARNING)
+        logging.getLogger("motcua.test").info("still written")
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()
+                 if line.startswith("{")]
+        assert any(entry["message"] == "still written" for entry in lines)
+
+        spiff.setLevel(logging.DEBUG)  # an operator's own level is kept
+        create_app({"MOTCUA_PLATFORM": platform, "TESTING": True})
+        assert logging.getLogger("spiff.task").isEnabledFor(logging.DEBUG)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_levels[0])
+        spiff.setLevel(saved_levels[1])
+        for h, formatter in saved:
+            h.setFormatter(formatter)
