@@ -24,8 +24,9 @@ Prepared statements lost: psycopg deallocates all of a connection's prepared sta
 ours too, when it rolls back a transaction or to a savepoint while it holds some of its
 own. A rollback marks the connection (:func:`watch`) and its next statement here asks the
 server which of ours remain. A statement that fails is prepared again on its next use (a
-table altered: "cached plan must not change result type"); outside a transaction
-(:meth:`engine.db.Database.rows`) at once.
+table altered: "cached plan must not change result type", or statements deallocated by a
+command psycopg's cursor ran); outside a transaction (:meth:`engine.db.Database.rows`), or
+first in a transaction begun here, at once.
 """
 
 from __future__ import annotations
@@ -64,19 +65,25 @@ class Connection:
         pgconn, transformer = self.pgconn, self.transformer
         values = transformer.dump_sequence(parameters, [PyFormat.AUTO] * len(parameters))
         key, formats = (sql, transformer.types), transformer.formats
-        outside = self.driver_connection.autocommit
-        if not outside and pgconn.transaction_status == _IDLE:
+        # Outside a transaction, or first in one begun here, a statement whose prepared
+        # form was lost or is outdated can be tried again: nothing else is undone.
+        again = self.driver_connection.autocommit or pgconn.transaction_status == _IDLE
+        if not self.driver_connection.autocommit and pgconn.transaction_status == _IDLE:
             self._check(pgconn.exec_(_begin(self.driver_connection)))
         if self.stale:
             self._refresh()
-        for attempt in (1, 2):
+        while True:
             name = self.names.get(key) or self._prepare(key)
             result = pgconn.exec_prepared(name, values, formats, Format.BINARY)
             if result.status in _OK:
                 break
             error = self._forget(key, result)
-            if not (outside and attempt == 1 and isinstance(error, _RETRIED)):
+            if not (again and isinstance(error, _RETRIED)):
                 raise error
+            again = False
+            if not self.driver_connection.autocommit:  # the failed transaction begun anew
+                self._check(pgconn.exec_(b"ROLLBACK"))
+                self._check(pgconn.exec_(_begin(self.driver_connection)))
         if not fetch:
             return []
         transformer.set_pgresult(result)

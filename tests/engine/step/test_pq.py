@@ -158,11 +158,30 @@ def test_a_statement_whose_table_changed_is_prepared_again(pg):
     with pg.db.transaction() as session:
         assert run(session, statement, {}) == [(1, None)]
         session.execute(text("ALTER TABLE altered ADD COLUMN c int"))
+    with pg.db.transaction() as session:  # first in a transaction: at once
+        assert run(session, statement, {}) == [(1, None, None)]
+        session.execute(text("ALTER TABLE altered ADD COLUMN d int"))
     with pytest.raises(Exception, match="cached plan must not change result type"), \
-            pg.db.transaction() as session:  # in one, the transaction fails as psycopg's
+            pg.db.transaction() as session:  # later in one: it fails, as psycopg's would
+        run(session, select(literal(1).label("one")), {})
         run(session, statement, {})
     with pg.db.transaction() as session:
-        assert run(session, statement, {}) == [(1, None, None)]
+        assert run(session, statement, {}) == [(1, None, None, None)]
+
+
+def test_statements_deallocated_by_a_command_are_prepared_again(pg):
+    """psycopg's cursor deallocates every prepared statement after a DROP while it holds
+    some of its own; the next transaction's first statement here is prepared again."""
+    pg.db.engine.dispose()
+    statement = select(literal(1).label("one"))
+    with pg.db.transaction() as session:
+        run(session, statement, {})
+        for _ in range(6):
+            session.connection().exec_driver_sql("SELECT 2")
+        session.connection().exec_driver_sql("CREATE TEMPORARY TABLE gone (a int)")
+        session.connection().exec_driver_sql("DROP TABLE gone")
+    with pg.db.transaction() as session:
+        assert run(session, statement, {}) == [(1,)]
 
 
 def test_another_thread_runs_while_a_statement_waits(pg):
