@@ -13,9 +13,10 @@ from psycopg.pq import Format, TransactionStatus
 from sqlalchemy import event, func, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
+from engine import accounts, tasks
 from engine.step import pq
 from engine.step.sql import run
-from tests.engine.factories import submit
+from tests.engine.factories import reception_task, submit
 
 VALUES = (
     dt.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=dt.timezone(dt.timedelta(hours=7))),
@@ -67,8 +68,8 @@ def test_a_steps_reads_give_the_rows_of_the_cursor(pg):
         return original(self, sql, parameters, fetch)
 
     pq.Connection.run = recorded
-    try:
-        submit(pg)
+    try:  # a submission and a claim
+        tasks.claim(pg, accounts.find_user(pg, "motcua"), reception_task(pg, submit(pg)))
     finally:
         pq.Connection.run = original
     reads = [(sql, parameters) for sql, parameters, fetch in sent
