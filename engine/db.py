@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
 
 from .columns import UTCDateTime, utcnow  # noqa: F401  (migrations name engine.db.UTCDateTime)
+from .step import pq
 from .step.sql import driver_form, on_cursor
 from .step.store import send_pending
 from .unit import KEY, Unit
@@ -64,7 +65,9 @@ def make_engine(url: str) -> Engine:
             begin_on_driver(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
+    pq.watch(engine)
+    return engine
 
 
 def begin_on_driver(conn, sql: str) -> None:
@@ -173,8 +176,9 @@ class Database:
         """The rows of one SELECT as tuples in its column order, values as SQLAlchemy would
         give them (aware datetimes, parsed JSON). See the module docstring: autocommit on a
         pooled driver connection, the statement compiled once for the driver
-        (:func:`engine.step.sql.driver_form`; psycopg prepares it after a few runs). A
-        statement whose SQL depends on its values runs in a :meth:`read`."""
+        (:func:`engine.step.sql.driver_form`; on PostgreSQL prepared once per connection and
+        sent by libpq, :mod:`engine.step.pq`). A statement whose SQL depends on its values
+        runs in a :meth:`read`."""
         driver = driver_form(statement, self.engine.dialect)
         if driver is None:
             with self.read() as session:
@@ -212,6 +216,9 @@ class Database:
 
 
 def _fetch(driver, pooled, params: dict) -> list:
+    send = driver.raw_cursor and pq.sender(pooled)
+    if send:  # PostgreSQL's: by libpq (engine.step.pq)
+        return send.run(driver.sql, driver.parameters(params), True)
     cursor = driver.cursor(pooled)
     try:
         cursor.execute(driver.sql, driver.parameters(params))

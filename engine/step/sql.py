@@ -13,7 +13,8 @@ Statements built once — templates, the combined writes, a module's constant re
 on the driver's own cursor (:func:`run`, :func:`first`): compiled once per dialect for
 the driver, values converted as SQLAlchemy converts them, its cursor events, echo log and
 error handling kept, without its per-execution machinery (an execution context and a
-result object per statement cost more client time than psycopg and SQLite spend).
+result object per statement cost more client time than psycopg and SQLite spend). On
+PostgreSQL they go by libpq, past psycopg's cursor (:mod:`engine.step.pq`).
 
 One statement means one snapshot: on PostgreSQL no write of a batch sees another's effect,
 so the writes of one :func:`send` must touch different rows (a step's do: it writes the
@@ -33,6 +34,7 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from ..unit import KEY
+from . import pq
 from .convert import bind as bind_conversion
 from .convert import result as result_conversion
 
@@ -361,20 +363,25 @@ def _execute(session: Session, statement, params: dict, rows: bool
         result = connection.execute(statement, params)
         return None, list(result) if rows and result.returns_rows else []
     parameters = driver.parameters(params)
-    cursor = driver.cursor(connection.connection)
+    pooled = connection.connection
+    cursor = driver.cursor(pooled)
     try:
         found = on_cursor(connection, cursor, driver.sql, parameters,
-                          fetch=rows and driver.row is not None)
+                          fetch=rows and driver.row is not None,
+                          send=driver.raw_cursor and pq.sender(pooled))
     finally:
         driver.done(cursor)
     return driver, driver.converted(found)
 
 
-def on_cursor(connection, cursor, sql: str, parameters, *, fetch: bool) -> list:
+def on_cursor(connection, cursor, sql: str, parameters, *, fetch: bool,
+              send: pq.Connection | None = None) -> list:
     """Send ``sql`` on ``cursor``, a driver cursor of the SQLAlchemy ``connection``, as
     SQLAlchemy would: the connection's cursor events (statement counters, the benchmarks'
     breakdown) and its echo log see it, and a driver error is raised as SQLAlchemy raises
-    it (wrapped, a dropped connection invalidated). Its rows when ``fetch``."""
+    it (wrapped, a dropped connection invalidated). Its rows when ``fetch``. With ``send``
+    (PostgreSQL's numbered SQL), the statement goes by libpq (:mod:`engine.step.pq`); the
+    events still see ``cursor``."""
     events = connection._has_events or connection.engine._has_events
     try:
         if events:
@@ -383,11 +390,15 @@ def on_cursor(connection, cursor, sql: str, parameters, *, fetch: bool) -> list:
         if connection._echo:  # the engine's echo log, as SQLAlchemy writes it
             connection._log_info(sql)
             connection._log_info("[driver] %r", parameters)
-        cursor.execute(sql, parameters)
+        if send:
+            found = send.run(sql, parameters, fetch)
+        else:
+            cursor.execute(sql, parameters)
+            found = cursor.fetchall() if fetch else []
         if events:
             connection.dispatch.after_cursor_execute(connection, cursor, sql, parameters, None,
                                                      False)
-        return cursor.fetchall() if fetch else []
+        return found
     except BaseException as error:  # SQLAlchemy's own handling: wrapped, disconnects noted
         connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
         raise
