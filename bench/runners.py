@@ -83,11 +83,12 @@ def initial_data(scenario: dict, number: int, calendar: WorkingCalendar,
 
 
 def memory_lifecycle(spec, subprocess_specs, engine, scenario: dict, data: dict,
-                     rec: _Recorder, after=None) -> None:
+                     rec: _Recorder, after=None, workflow_class=BpmnWorkflow) -> None:
     """One lifecycle in memory; ``after(workflow)`` is called after each action (the
-    persisted engine saves the workflow there)."""
+    persisted engine saves the workflow there). ``workflow_class``: SpiffWorkflow's own by
+    default, or the engine's (``engine.spiff.MotcuaWorkflow``)."""
     after = after or (lambda workflow: None)
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+    workflow = workflow_class(spec, subprocess_specs, script_engine=engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.set_data(**data)
     workflow.refresh_timers()
@@ -111,8 +112,9 @@ def memory_lifecycle(spec, subprocess_specs, engine, scenario: dict, data: dict,
         raise RuntimeError("in memory: the workflow did not complete")
 
 
-def run_memory(specs: tuple, scenario: dict, files: dict, n: int, after=None) -> Batch:
-    """``n`` lifecycles in memory (``after``: :func:`memory_lifecycle`'s)."""
+def run_memory(specs: tuple, scenario: dict, files: dict, n: int, after=None,
+               workflow_class=BpmnWorkflow) -> Batch:
+    """``n`` lifecycles in memory (``after``, ``workflow_class``: :func:`memory_lifecycle`'s)."""
     calendar = WorkingCalendar()
     engine = NullServiceEngine(None, make_evaluator(calendar))
     data = [initial_data(scenario, i, calendar, files) for i in range(n)]
@@ -121,7 +123,8 @@ def run_memory(specs: tuple, scenario: dict, files: dict, n: int, after=None) ->
     start = time.perf_counter()
     rec = _Recorder(batch.actions)
     for i in range(n):
-        memory_lifecycle(specs[0], specs[1], engine, scenario, data[i], rec, after)
+        memory_lifecycle(specs[0], specs[1], engine, scenario, data[i], rec, after,
+                         workflow_class)
     batch.wall = time.perf_counter() - start
     batch.cpu = time.process_time() - cpu
     batch.lifecycles = n
