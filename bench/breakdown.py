@@ -31,7 +31,6 @@ WRAPPED = [
     ("engine.tasks", "_read_locked", "complete: lock + read task, state, version hash"),
     ("engine.runtime", "_script_engine", "script engine setup (excl. calendar)"),
     ("engine.runtime", "load_calendar", "load_calendar (overrides query; cached calendar)"),
-    ("engine.dossiers", "load_calendar", "load_calendar: new WorkingCalendar per step"),
     ("engine.runtime", "load_state", "load_state: JSON → workflow"),
     ("engine.runtime", "_advance", "SpiffWorkflow refresh_timers + do_engine_steps"),
     ("engine.operators", "call", "service-task operators (set_status, notify, …)"),
