@@ -109,6 +109,7 @@ def test_logs_are_json_lines_when_asked(platform, capsys):
     platform.settings.log_format = "json"
     root = logging.getLogger()
     saved = [(h, h.formatter) for h in root.handlers]
+    spiff_level = logging.getLogger("spiff").level  # JSON logs set it (restored below)
     handler = logging.StreamHandler()
     root.addHandler(handler)
     try:
@@ -126,6 +127,7 @@ def test_logs_are_json_lines_when_asked(platform, capsys):
         assert entry["level"] == "ERROR" and "kaboom" in entry["traceback"]
     finally:
         root.removeHandler(handler)
+        logging.getLogger("spiff").setLevel(spiff_level)
         for h, formatter in saved:
             h.setFormatter(formatter)
 
