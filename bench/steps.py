@@ -469,11 +469,10 @@ def _print(out: dict) -> None:
           f"transport licence (no signing) {mem['licence']:.0f} lifecycles/s, "
           f"({mem['licence_warm']:.0f} warm, {mem['licence_saving_state']:.0f} warm saving the "
           "state after each action)")
-    if "licence_engine_classes" in mem:
-        print(f"the licence in memory on the engine's own workflow classes "
-              f"(engine.spiff.MotcuaWorkflow): {mem['licence_engine_classes']:.0f} lifecycles/s, "
-              f"{mem['licence_warm'] / mem['licence_engine_classes']:.2f}× the library's time "
-              "(the ratios below are to the library's)")
+    print(f"the licence in memory on the engine's own workflow classes "
+          f"(engine.spiff.MotcuaWorkflow): {mem['licence_engine_classes']:.0f} lifecycles/s, "
+          f"{mem['licence_warm'] / mem['licence_engine_classes']:.2f}× the library's time "
+          "(the ratios below are to the library's)")
     print(f"{'case':<30} {'lifecycles/s':>12} {'÷ memory':>9} {'interleaved':>19} "
           f"{'ms/compl.':>10} {'CPU ms/compl.':>13} {'round trips/compl.':>18}")
     for name, row in out["cases"].items():

@@ -65,11 +65,13 @@ class Connection:
         pgconn, transformer = self.pgconn, self.transformer
         values = transformer.dump_sequence(parameters, [PyFormat.AUTO] * len(parameters))
         key, formats = (sql, transformer.types), transformer.formats
+        outside = self.driver_connection.autocommit
+        begun_here = not outside and pgconn.transaction_status == _IDLE
+        if begun_here:
+            self._check(pgconn.exec_(_begin(self.driver_connection)))
         # Outside a transaction, or first in one begun here, a statement whose prepared
         # form was lost or is outdated can be tried again: nothing else is undone.
-        again = self.driver_connection.autocommit or pgconn.transaction_status == _IDLE
-        if not self.driver_connection.autocommit and pgconn.transaction_status == _IDLE:
-            self._check(pgconn.exec_(_begin(self.driver_connection)))
+        again = outside or begun_here
         if self.stale:
             self._refresh()
         while True:
@@ -81,7 +83,7 @@ class Connection:
             if not (again and isinstance(error, _RETRIED)):
                 raise error
             again = False
-            if not self.driver_connection.autocommit:  # the failed transaction begun anew
+            if begun_here:  # the failed transaction begun anew
                 self._check(pgconn.exec_(b"ROLLBACK"))
                 self._check(pgconn.exec_(_begin(self.driver_connection)))
         if not fetch:
