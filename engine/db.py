@@ -34,7 +34,7 @@ from sqlalchemy.sql import Executable
 
 from .columns import UTCDateTime, utcnow  # noqa: F401  (migrations name engine.db.UTCDateTime)
 from .step import pq
-from .step.sql import driver_form, on_cursor
+from .step.driver import driver_form, on_cursor
 from .step.store import send_pending
 from .unit import KEY, Unit
 
@@ -72,7 +72,7 @@ def make_engine(url: str) -> Engine:
 
 def begin_on_driver(conn, sql: str) -> None:
     """Send SQLite's ``BEGIN`` on the connection's own driver cursor
-    (:func:`engine.step.sql.on_cursor`: cursor events, echo log and SQLAlchemy's error
+    (:func:`engine.step.driver.on_cursor`: cursor events, echo log and SQLAlchemy's error
     handling kept). SQLAlchemy's ``exec_driver_sql`` would build an execution context and
     a result for a statement that has neither parameters nor rows, and that cost several
     times the statement itself in every transaction."""
@@ -176,7 +176,7 @@ class Database:
         """The rows of one SELECT as tuples in its column order, values as SQLAlchemy would
         give them (aware datetimes, parsed JSON). See the module docstring: autocommit on a
         pooled driver connection, the statement compiled once for the driver
-        (:func:`engine.step.sql.driver_form`; on PostgreSQL prepared once per connection and
+        (:func:`engine.step.driver.driver_form`; on PostgreSQL prepared once per connection and
         sent by libpq, :mod:`engine.step.pq`). A statement whose SQL depends on its values
         runs in a :meth:`read`."""
         driver = driver_form(statement, self.engine.dialect)

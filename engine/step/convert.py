@@ -1,4 +1,4 @@
-"""The value conversions of the statements run on the driver (:mod:`engine.step.sql`), each
+"""The value conversions of the statements run on the driver (:mod:`engine.step.driver`), each
 one function where SQLAlchemy's processors are several.
 
 SQLAlchemy converts a value through a chain of closures: a ``UTCDateTime`` on SQLite goes

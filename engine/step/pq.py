@@ -1,6 +1,6 @@
 """The step's statements on PostgreSQL sent with libpq's own calls, without psycopg's cursor.
 
-A statement built once (:func:`engine.step.sql.driver_form`) costs psycopg's cursor more
+A statement built once (:func:`engine.step.driver.driver_form`) costs psycopg's cursor more
 client time in its Python layers — the query's conversion, its cache of prepared
 statements, the generators that wait on the socket, the checks of the results — than
 libpq spends sending it. Here it goes on the ``PGconn`` psycopg holds: prepared once per

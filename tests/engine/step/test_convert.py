@@ -1,7 +1,6 @@
 """engine.step.convert: every fused conversion gives what SQLAlchemy's processors give — the
 same values to the driver, the same Python values back, the same errors — on SQLite and on
-PostgreSQL (psycopg), and a statement run on the driver sends and returns exactly what
-SQLAlchemy's processors make of its values and rows."""
+PostgreSQL (psycopg)."""
 
 from __future__ import annotations
 
@@ -12,13 +11,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, create_engine, null, update
+from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, create_engine, null
 
 from engine.columns import UTCDateTime
-from engine.models import AuditEvent, HumanTask, Outbox
 from engine.step import convert
-from engine.step.load import _LOCK_ROW
-from engine.step.sql import Template, Write, _compile, _Driver, _numbered, insert_rows, param
 
 DIALECTS = {"sqlite": create_engine("sqlite://").dialect,
             "postgresql": create_engine("postgresql+psycopg://").dialect}
@@ -177,93 +173,3 @@ def test_booleans_go_to_the_driver_as_sqlalchemy_sends_them(dialect_name):
     dialect, reference, _ = _processors(Boolean(), dialect_name)
     fast = convert.bind(Boolean(), dialect, reference)
     assert_same(fast, reference, [True, False, None, 1, 0, 2, "yes", 1.0])
-
-
-def _reference_parameters(compiled, order, params):
-    values = {**compiled.params, **params}
-    for name, process in compiled._bind_processors.items():
-        values[name] = process(values[name])
-    return tuple(values[name] for name in order)
-
-
-MOMENT = datetime(2026, 12, 7, 8, 30, 0, 250000, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
-
-
-def _statements():
-    audit = [{"at": MOMENT + timedelta(seconds=i), "actor": "chuyenvien", "action": "complete",
-              "dossier_id": 7, "detail": DOCUMENTS[4 + i], "prev_hash": "0" * 64,
-              "hash": f"{i}" * 64} for i in range(3)]
-    task = {"dossier_id": 7, "task_guid": "g", "spec_name": "Task_Check", "title": NAME,
-            "role_code": "motcua", "agency_id": None, "status": "open", "properties": {},
-            "created_at": MOMENT, "due_at": None, "form": None, "assignee_id": None,
-            "completed_at": MOMENT + timedelta(days=3), "completed_by_id": 3,
-            "data": {"ok": NAME}}
-    outbox = {"idempotency_key": "k", "kind": "email", "dossier_id": 7, "recipient": "a@b.vn",
-              "subject": NAME, "body": "", "attachments": [], "status": "pending",
-              "attempts": 0, "next_attempt_at": MOMENT, "created_at": MOMENT,
-              "last_error": None, "sent_at": None}
-    tasks = HumanTask.__table__
-    done = Template(lambda tag: update(tasks).where(tasks.c.id == param("id", tag=tag)).values(
-        status="completed", assignee_id=None, completed_at=param("at", tasks.c.completed_at, tag),
-        data=param("data", tasks.c.data, tag)))
-    return [insert_rows(AuditEvent.__table__, audit), insert_rows(AuditEvent.__table__, audit[:1]),
-            insert_rows(tasks, [task]), insert_rows(Outbox.__table__, [outbox]),
-            Write(done, {"id": 3, "at": MOMENT, "data": DOCUMENTS[5]})]
-
-
-def _assert_same_parameters(got, expected) -> None:
-    assert type(got) is tuple and len(got) == len(expected)
-    for position, (value, reference) in enumerate(zip(got, expected, strict=True)):
-        assert_same_value(value, reference, position)
-
-
-@pytest.mark.parametrize("dialect_name", DIALECTS)
-def test_a_statement_sends_the_values_sqlalchemys_processors_make(dialect_name):
-    dialect = DIALECTS[dialect_name]
-    for write in _statements():
-        statement = write.template.plain
-        driver, compiled = _compile(statement, dialect), statement.compile(dialect=dialect)
-        assert isinstance(driver, _Driver), statement
-        order = (compiled.positiontup if compiled.positional
-                 else _numbered(str(compiled))[1])
-        params = {f"p_{name}": value for name, value in write.values.items()}
-        left_out = {name: value for name, value in params.items() if name != "p_id"}
-        for given in (params, dict(list(params.items())[1:]), left_out, {**params, "other": 1}):
-            _assert_same_parameters(driver.parameters(given),
-                                    _reference_parameters(compiled, order, given))
-
-
-@pytest.mark.parametrize("dialect_name", DIALECTS)
-def test_the_locked_dossier_row_comes_back_as_sqlalchemys_processors_make_it(dialect_name):
-    dialect = DIALECTS[dialect_name]
-    driver = _compile(_LOCK_ROW, dialect)
-    columns = list(_LOCK_ROW.selected_columns)
-    processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                  for column in columns]
-    assert sum(p is not None for p in processors) >= 9
-
-    def stored(column, k):
-        """What the driver would return for ``column`` in the k-th row."""
-        kind = column.type
-        if isinstance(kind, UTCDateTime):
-            moment = AWARE[(7 * k + columns.index(column)) % len(AWARE)]
-            if k == 1 or moment.year in (1, 9999):
-                return None
-            if dialect_name == "sqlite":
-                return column.type.dialect_impl(dialect).bind_processor(dialect)(moment)
-            return moment
-        if isinstance(kind, JSON):
-            document = DOCUMENTS[(k + columns.index(column)) % len(DOCUMENTS)]
-            return json.dumps(document) if dialect_name == "sqlite" else document
-        if isinstance(kind, Boolean):
-            return (k % 2) if dialect_name == "sqlite" else bool(k % 2)
-        return None if k == 1 else f"{column.key}-{k}" if isinstance(kind, String) else k
-
-    found = [tuple(stored(column, k) for column in columns) for k in range(4)]
-    expected = [tuple(value if process is None else process(value)
-                      for value, process in zip(row, processors, strict=True)) for row in found]
-    got = driver.converted(list(found))
-    for row, reference in zip(got, expected, strict=True):
-        assert type(row) is tuple and len(row) == len(columns)
-        for column, value, wanted in zip(columns, row, reference, strict=True):
-            assert_same_value(value, wanted, column.key)

@@ -4,7 +4,7 @@ sent in order (as one statement on PostgreSQL) and every row written as given.""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import String, bindparam, func, literal_column, select, update
+from sqlalchemy import bindparam, select, update
 
 from engine.models import CodeSequence
 from engine.step.sql import (
@@ -171,21 +171,6 @@ def test_first_names_the_columns_and_says_none_for_no_row(platform):
         assert first(session, statement, {"name": "sql-none"}) is None
 
 
-def test_percent_signs_and_repeated_parameters_keep_their_meaning(platform):
-    """PostgreSQL's SQL is renumbered for the raw cursor: a literal ``%`` stays one, a
-    parameter used twice is one value."""
-    bound = bindparam("pattern", type_=String)
-    statement = (select(CodeSequence.name).where(CodeSequence.name.like(bound),
-                                                 CodeSequence.name != bound + "%")
-                 .where(CodeSequence.name.like(literal_column("'%-pct-%'")))  # % in the SQL
-                 .order_by(CodeSequence.name))
-    with platform.db.transaction() as session:
-        send(session, [insert_rows(TABLE, [{"name": "sql-pct-a", "last": 1},
-                                           {"name": "sql-pct-b", "last": 2},
-                                           {"name": "other-pct-c", "last": 3}])])
-        assert run(session, statement, {"pattern": "sql-%"}) == [("sql-pct-a",), ("sql-pct-b",)]
-
-
 def test_a_statement_whose_sql_depends_on_its_values_goes_sqlalchemys_way(platform):
     statement = select(CodeSequence.name).where(CodeSequence.name.in_(bindparam("names",
                                                                                 expanding=True)))
@@ -195,48 +180,3 @@ def test_a_statement_whose_sql_depends_on_its_values_goes_sqlalchemys_way(platfo
         assert sorted(run(session, statement, {"names": ["sql-in-a", "sql-in-b", "x"]})) == [
             ("sql-in-a",), ("sql-in-b",)]
         assert first(session, statement, {"names": ["sql-in-b"]}).name == "sql-in-b"
-
-
-def test_the_driver_path_is_seen_by_cursor_listeners_and_errors_are_sqlalchemys(platform):
-    from sqlalchemy import event
-    from sqlalchemy.exc import IntegrityError
-
-    seen = []
-
-    def sent(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(platform.db.engine, "before_cursor_execute", sent)
-    try:
-        with platform.db.transaction() as session:
-            send(session, [insert_rows(TABLE, [{"name": "sql-ev", "last": 1}])])
-    finally:
-        event.remove(platform.db.engine, "before_cursor_execute", sent)
-    assert any("code_sequence" in s.lower() for s in seen)
-    with pytest.raises(IntegrityError), platform.db.transaction() as session:
-        send(session, [insert_rows(TABLE, [{"name": "sql-ev", "last": 2}])])  # same key
-    assert _rows(platform, "sql-ev") == [("sql-ev", 1)]
-
-
-def test_a_connection_the_server_dropped_fails_one_transaction_and_is_replaced(platform):
-    """A driver statement on a connection PostgreSQL has closed is handled as SQLAlchemy
-    handles its own: the error says the connection was invalidated, the pool drops it, and
-    the next transaction runs on a new one."""
-    from sqlalchemy import create_engine, literal, text
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.pool import NullPool
-
-    if not platform.db.is_postgres:
-        pytest.skip("a server that drops connections is PostgreSQL's case")
-    platform.db.engine.dispose()  # one pooled connection from here on
-    with platform.db.transaction() as session:
-        (pid,), = run(session, select(func.pg_backend_pid()), {})
-    killer = create_engine(platform.db.engine.url, poolclass=NullPool)
-    with killer.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    killer.dispose()
-    with pytest.raises(DBAPIError) as failed, platform.db.transaction() as session:
-        run(session, select(literal(1)), {})
-    assert failed.value.connection_invalidated
-    with platform.db.transaction() as session:
-        assert run(session, select(func.pg_backend_pid()), {}) != [(pid,)]
