@@ -33,7 +33,7 @@ from .convert import result as result_conversion
 
 
 @dataclass(frozen=True, eq=False)
-class _Driver:
+class Driver:
     """A statement compiled once for one dialect, as the driver takes it: its SQL, its
     parameters in order (``None`` for named parameters), the defaults of the values it
     holds, the conversions of its values (SQLAlchemy's bind processors) and of its result
@@ -111,7 +111,7 @@ _NOT_DRIVER = object()  # a statement the driver cannot take as compiled (see _c
 _LOCK = threading.Lock()
 
 
-def driver_form(statement, dialect) -> _Driver | None:
+def driver_form(statement, dialect) -> Driver | None:
     """``statement`` compiled for ``dialect``'s driver (once: statements built once are
     kept by identity), or None when its SQL is only known at execution time."""
     key = (statement, dialect.name)
@@ -126,7 +126,7 @@ def driver_form(statement, dialect) -> _Driver | None:
 
 
 def _compile(statement, dialect):
-    """The statement's :class:`_Driver` form, or ``_NOT_DRIVER`` when its SQL is only known
+    """The statement's :class:`Driver` form, or ``_NOT_DRIVER`` when its SQL is only known
     at execution time (an expanding ``IN``, a value rendered in the SQL, escaped names)."""
     compiled = statement.compile(dialect=dialect)
     sql = str(compiled)
@@ -161,7 +161,7 @@ def _compile(statement, dialect):
              for name, reference in compiled._bind_processors.items()}
     defaults = dict(compiled.params)
     positions = tuple((name, defaults[name], binds.get(name)) for name in order or ())
-    return _Driver(sql, order, raw_cursor, defaults, tuple(binds.items()), positions,
+    return Driver(sql, order, raw_cursor, defaults, tuple(binds.items()), positions,
                    results, row)
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from ..unit import KEY
 from . import pq
-from .driver import _Driver, driver_form, on_cursor
+from .driver import Driver, driver_form, on_cursor
 
 
 class Template:
@@ -201,7 +201,7 @@ def first(session: Session, statement, params: dict):
 
 
 def _execute(session: Session, statement, params: dict, rows: bool
-             ) -> tuple[_Driver | None, list]:
+             ) -> tuple[Driver | None, list]:
     connection = _connection(session)
     driver = driver_form(statement, connection.dialect)
     if driver is None:

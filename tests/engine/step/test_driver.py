@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Boolean, String, bindparam, func, literal_column, s
 
 from engine.columns import UTCDateTime
 from engine.models import AuditEvent, CodeSequence, HumanTask, Outbox
-from engine.step.driver import _compile, _Driver, _numbered, driver_form
+from engine.step.driver import Driver, _compile, _numbered, driver_form
 from engine.step.load import _LOCK_ROW
 from engine.step.sql import Template, Write, insert_rows, param, run, send
 from tests.engine.step.test_convert import AWARE, DIALECTS, DOCUMENTS, NAME, assert_same_value
@@ -90,7 +90,7 @@ def test_a_statement_sends_the_values_sqlalchemys_processors_make(dialect_name):
     for write in _statements():
         statement = write.template.plain
         driver, compiled = _compile(statement, dialect), statement.compile(dialect=dialect)
-        assert isinstance(driver, _Driver), statement
+        assert isinstance(driver, Driver), statement
         order = (compiled.positiontup if compiled.positional
                  else _numbered(str(compiled))[1])
         params = {f"p_{name}": value for name, value in write.values.items()}
