@@ -410,7 +410,8 @@ def ceiling(target: Target, memory: dict) -> dict:
     docstring); and what the stack alone costs a lifecycle: SpiffWorkflow in memory, saving
     its state after each action, and the statements and commits at their floors — the
     commits back to back, and each after the stack's own client work between two of them
-    (SpiffWorkflow's steps and save of one action), which leaves the server idle."""
+    (SpiffWorkflow's steps and save of one action), which leaves a database server idle
+    (SQLite has none: there it is the client's own caches that the work between cools)."""
     floor = durable_floor(target.p.db)
     statement = statement_floor(target.p.db)
     commits, statements = per_lifecycle(target)
@@ -531,7 +532,7 @@ def _print(out: dict) -> None:
                   f"CPU) — takes {row['stack_ms']:.2f} ms a lifecycle: "
                   f"{row['ratio_stack']:.3f} × in-memory with no platform code at all")
             print(f"{name}: with the stack's own client work between two transactions "
-                  f"({row['gap_ms']:.2f} ms, the server idle meanwhile) the smallest durable "
+                  f"({row['gap_ms']:.2f} ms; a database server idle meanwhile) the smallest durable "
                   f"transaction takes {row['after_gap_ms']:.2f} ms median, and the stack "
                   f"alone {row['ratio_stack_after_gap']:.3f} × in-memory")
     for name, row in out["cases"].items():
