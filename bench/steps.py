@@ -421,14 +421,16 @@ def ceiling(target: Target, memory: dict) -> dict:
     idle = durable_floor(target.p.db, gap_ms=gap_ms)
     # the durable floor's transaction sends three statements: count only the others
     extra = max(0.0, statements - 3 * commits)
-    stack_ms = memory_ms + saves_ms + extra * statement["statement_ms"]
+    uncommitted_ms = memory_ms + saves_ms + extra * statement["statement_ms"]
+    stack_ms = uncommitted_ms + commits * floor["median_ms"]
     return {**floor, **statement, "commits_per_lifecycle": commits,
             "statements_per_lifecycle": statements, "memory_ms": memory_ms,
-            "saves_ms": saves_ms, "stack_ms": stack_ms + commits * floor["median_ms"],
+            "saves_ms": saves_ms, "stack_ms": stack_ms,
             "ratio_ceiling": memory_ms / (memory_ms + commits * floor["median_ms"]),
-            "ratio_stack": memory_ms / (stack_ms + commits * floor["median_ms"]),
+            "ratio_stack": memory_ms / stack_ms,
             "gap_ms": gap_ms, "after_gap_ms": idle["median_ms"],
-            "ratio_stack_after_gap": memory_ms / (stack_ms + commits * idle["median_ms"])}
+            "ratio_stack_after_gap": memory_ms / (uncommitted_ms
+                                                  + commits * idle["median_ms"])}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
