@@ -18,7 +18,9 @@ the median of the ratios of alternate blocks of both, measured seconds apart, wh
 machine whose speed drifts within minutes moves far less), and per task completion: wall ms, client CPU ms and **SQL round trips**
 (statements sent plus the commit, counted with SQLAlchemy's cursor and commit events while
 ``engine.tasks.complete`` runs: there is no pool pre-ping). Then the saved state per
-finished dossier, in bytes as stored. Results go to ``bench/steps-results.json``.
+finished dossier, in bytes as stored, and the persisted licence lifecycle action by action
+beside the same actions in memory on the engine's own workflow classes: what the platform
+adds to each. Results go to ``bench/steps-results.json``.
 
 Every ratio is to SpiffWorkflow's own ``BpmnWorkflow`` in memory. The engine runs the
 library's engine steps on workflow classes of its own (``engine.spiff.MotcuaWorkflow``:
@@ -39,7 +41,8 @@ smallest prepared statement on its cursor). Those floors are measured back to ba
 the server never idle; a lifecycle's client computes between its transactions, and a server
 process that has waited that long answers later (on this virtual machine waking an idle
 process costs hundreds of microseconds), so the bound is given again with the smallest
-transaction measured after as much client work as the stack itself does between two.
+transaction measured after as much client work as the stack itself does between two; and
+the platform's ratio is given as a share of that bound (``bench/ceiling.py``).
 
 PostgreSQL is expected at ``--database-url`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/motcua_bench_steps``; DROPPED and recreated).
@@ -56,15 +59,15 @@ import shutil
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, event, func, select, text
+from sqlalchemy import bindparam, event, func, select
 
 from bench import fixtures, runners
+from bench.ceiling import ceiling, describe
 from bench.lifecycle import postgres_reachable
 from engine import accounts, dossiers, tasks
 from engine.bundles import read_folder
@@ -208,7 +211,8 @@ class Target:
             batch = runners.run_persisted(self.p, self.nosign, self.licence_users,
                                           self.scenario, self.files, n)
         return {"lifecycles_per_s": batch.per_second,
-                "cpu_ms_per_lifecycle": 1000 * batch.cpu / n, **trips.per_completion()}
+                "cpu_ms_per_lifecycle": 1000 * batch.cpu / n, **trips.per_completion(),
+                "actions_ms": _per_lifecycle_ms(batch)}
 
     def interleaved(self, diagram: str, rounds: int, n: int, n_memory: int) -> dict:
         """The ratio to SpiffWorkflow in memory measured in ``rounds`` alternate blocks: ``n``
@@ -304,133 +308,19 @@ def memory(target: Target, n: int) -> dict:
         saving.append(runners.run_memory(specs, target.scenario, target.files, n // 3,
                                          after=dump_state_checked).per_second)
         own.append(runners.run_memory(specs, target.scenario, target.files, n // 3,
-                                      workflow_class=MotcuaWorkflow).per_second)
+                                      workflow_class=MotcuaWorkflow))
     # the engine's own workflow classes run the library's engine steps with walks and task
     # logging of their own: the part of the ratios that is the engine's, not the storage's
+    own_median = sorted(own, key=lambda batch: batch.per_second)[1]
     return {"plain": plain_rate, "licence": licence.per_second,
             "licence_warm": sorted(bare)[1], "licence_saving_state": sorted(saving)[1],
-            "licence_engine_classes": sorted(own)[1]}
+            "licence_engine_classes": own_median.per_second,
+            "licence_engine_classes_actions_ms": _per_lifecycle_ms(own_median)}
 
 
-FLOOR_TABLE = "bench_floor"
-
-
-@contextmanager
-def _floor_table(db):
-    """A one-row table of the floors' own, dropped afterwards."""
-    with db.engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
-        conn.execute(text(f"CREATE TABLE {FLOOR_TABLE} (id INTEGER PRIMARY KEY, n INTEGER)"))
-        conn.execute(text(f"INSERT INTO {FLOOR_TABLE} VALUES (1, 0)"))
-    try:
-        yield
-    finally:
-        with db.engine.begin() as conn:
-            conn.execute(text(f"DROP TABLE {FLOOR_TABLE}"))
-
-
-def durable_floor(db, n: int = 200, gap_ms: float = 0.0) -> dict:
-    """The median and 10th-percentile wall time of the smallest durable transaction on
-    ``db`` (a :class:`engine.db.Database`): lock a row, update it, insert one, commit.
-    ``gap_ms``: the client computes that long before each one (as a lifecycle's client
-    does between its transactions), so the server has been idle when it begins."""
-    lock = "" if db.engine.dialect.name == "sqlite" else " FOR UPDATE"
-    times = []
-    with _floor_table(db):
-        for i in range(n + 10):
-            _compute(gap_ms)
-            start = time.perf_counter()
-            with db.engine.begin() as conn:
-                conn.execute(text(f"SELECT n FROM {FLOOR_TABLE} WHERE id = 1{lock}")).scalar()
-                conn.execute(text(f"UPDATE {FLOOR_TABLE} SET n = n + 1 WHERE id = 1"))
-                conn.execute(text(f"INSERT INTO {FLOOR_TABLE} VALUES (:id, 0)"), {"id": i + 2})
-            times.append(time.perf_counter() - start)
-    times = sorted(times[10:])
-    return {"median_ms": 1000 * times[len(times) // 2], "p10_ms": 1000 * times[len(times) // 10]}
-
-
-def _compute(ms: float) -> None:
-    """Keep this thread busy for ``ms`` milliseconds."""
-    end = time.perf_counter() + ms / 1000
-    while time.perf_counter() < end:
-        sum(range(50))
-
-
-def per_lifecycle(target: Target) -> tuple[float, float]:
-    """Transactions a licence lifecycle commits and statements it sends (the harness's
-    look-ups are single statements outside any transaction, not counted:
-    :meth:`engine.db.Database.rows`)."""
-    counted = {"commit": 0, "before_cursor_execute": 0}
-
-    def counter(name):
-        def count(*args) -> None:
-            counted[name] += 1
-        return count
-
-    listeners = [(name, counter(name)) for name in counted]
-    for name, listener in listeners:
-        event.listen(target.p.db.engine, name, listener)
-    try:
-        runners.run_persisted(target.p, target.nosign, target.licence_users, target.scenario,
-                              target.files, 3)
-    finally:
-        for name, listener in listeners:
-            event.remove(target.p.db.engine, name, listener)
-    return counted["commit"] / 3, counted["before_cursor_execute"] / 3
-
-
-def statement_floor(db, n: int = 500) -> dict:
-    """The median wall time and the mean client CPU time of the smallest statement on the
-    driver's own cursor, as a step sends its statements (prepared, in a transaction): a row
-    by primary key."""
-    marker = "?" if db.engine.dialect.name == "sqlite" else "%s"
-    query = f"SELECT n FROM {FLOOR_TABLE} WHERE id = {marker}"
-    walls, cpus = [], []
-    with _floor_table(db):
-        pooled = db.engine.raw_connection()
-        try:
-            cursor = pooled.driver_connection.cursor()
-            for _ in range(n + 20):
-                cpu, start = time.process_time(), time.perf_counter()
-                cursor.execute(query, (1,))
-                cursor.fetchall()
-                walls.append(time.perf_counter() - start)
-                cpus.append(time.process_time() - cpu)
-            cursor.close()
-            pooled.driver_connection.rollback()
-        finally:
-            pooled.close()
-    walls, cpus = sorted(walls[20:]), cpus[20:]
-    return {"statement_ms": 1000 * walls[len(walls) // 2],
-            "statement_cpu_ms": 1000 * sum(cpus) / len(cpus)}
-
-
-def ceiling(target: Target, memory: dict) -> dict:
-    """The best ratio a lifecycle of durable transactions could reach here (see the module
-    docstring); and what the stack alone costs a lifecycle: SpiffWorkflow in memory, saving
-    its state after each action, and the statements and commits at their floors — the
-    commits back to back, and each after the stack's own client work between two of them
-    (SpiffWorkflow's steps and save of one action), which leaves a database server idle
-    (SQLite has none: there it is the client's own caches that the work between cools)."""
-    floor = durable_floor(target.p.db)
-    statement = statement_floor(target.p.db)
-    commits, statements = per_lifecycle(target)
-    memory_ms = 1000 / memory["licence"]
-    saves_ms = max(0.0, 1000 / memory["licence_saving_state"] - 1000 / memory["licence_warm"])
-    gap_ms = (memory_ms + saves_ms) / commits
-    idle = durable_floor(target.p.db, gap_ms=gap_ms)
-    # the durable floor's transaction sends three statements: count only the others
-    extra = max(0.0, statements - 3 * commits)
-    uncommitted_ms = memory_ms + saves_ms + extra * statement["statement_ms"]
-    stack_ms = uncommitted_ms + commits * floor["median_ms"]
-    return {**floor, **statement, "commits_per_lifecycle": commits,
-            "statements_per_lifecycle": statements, "memory_ms": memory_ms,
-            "saves_ms": saves_ms, "stack_ms": stack_ms,
-            "ratio_ceiling": memory_ms / (memory_ms + commits * floor["median_ms"]),
-            "ratio_stack": memory_ms / stack_ms,
-            "gap_ms": gap_ms, "after_gap_ms": idle["median_ms"],
-            "ratio_stack_after_gap": memory_ms / (uncommitted_ms
-                                                  + commits * idle["median_ms"])}
+def _per_lifecycle_ms(batch: runners.Batch) -> dict[str, float]:
+    """Wall ms a lifecycle spends in each of ``batch``'s actions (all its times of it)."""
+    return {name: 1000 * sum(times) / batch.lifecycles for name, times in batch.actions.items()}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -522,25 +412,41 @@ def _print(out: dict) -> None:
                   "the request's thread")
     for name, row in out["cases"].items():
         if "ratio_ceiling" in row:
-            print(f"{name}: a licence lifecycle commits {row['commits_per_lifecycle']:.1f} "
-                  f"transactions; the smallest durable one takes {row['median_ms']:.2f} ms "
-                  f"median ({row['p10_ms']:.2f} ms p10), so no lifecycle of durable steps "
-                  f"beats {row['ratio_ceiling']:.3f} × in-memory here")
-            print(f"{name}: the stack alone — SpiffWorkflow in memory {row['memory_ms']:.2f} "
-                  f"ms, saving its state after each action {row['saves_ms']:.2f} ms, "
-                  f"{row['commits_per_lifecycle']:.0f} durable transactions and "
-                  f"{row['statements_per_lifecycle']:.1f} statements (smallest "
-                  f"{row['statement_ms']:.3f} ms, {row['statement_cpu_ms']:.3f} ms of client "
-                  f"CPU) — takes {row['stack_ms']:.2f} ms a lifecycle: "
-                  f"{row['ratio_stack']:.3f} × in-memory with no platform code at all")
-            print(f"{name}: with the stack's own client work between two transactions "
-                  f"({row['gap_ms']:.2f} ms; a database server idle meanwhile) the smallest durable "
-                  f"transaction takes {row['after_gap_ms']:.2f} ms median, and the stack "
-                  f"alone {row['ratio_stack_after_gap']:.3f} × in-memory")
+            print("\n".join(describe(name, row)))
+    _print_actions(out)
     for name, row in out["cases"].items():
         if "mean_bytes" in row:
             print(f"{name}: saved state per finished dossier {row['mean_bytes']:.0f} B mean, "
                   f"{row['max_bytes']} B max ({row['finished_dossiers']} dossiers)")
+
+
+
+def _print_actions(out: dict) -> None:
+    """Where a persisted licence lifecycle spends its time, action by action, beside the
+    same action in memory on the engine's own workflow classes; and the platform's ratio as
+    a share of the stack's own bound with the server idle (measured in the same run)."""
+    memory_actions = out["memory"]["licence_engine_classes_actions_ms"]
+    for label in ("PostgreSQL", "SQLite"):
+        licence, bound = out["cases"].get(f"{label}, licence"), out["cases"].get(
+            f"{label}, ceiling")
+        if licence is None:
+            continue
+        print(f"{label}, licence, ms a lifecycle by action: persisted / in memory on the "
+              "engine's classes / the platform's beyond it")
+        actions = licence["actions_ms"]
+        for action, persisted in actions.items():
+            in_memory = memory_actions.get(action, 0.0)
+            print(f"  {action:<28} {persisted:>7.2f} {in_memory:>7.2f} "
+                  f"{persisted - in_memory:>7.2f}")
+        print(f"  {'lifecycle':<28} {sum(actions.values()):>7.2f} "
+              f"{sum(memory_actions.values()):>7.2f} "
+              f"{sum(actions.values()) - sum(memory_actions.values()):>7.2f}")
+        if bound is not None:
+            platform = licence["ratio_interleaved"]["median"]
+            idle = bound["ratio_stack_after_gap"]
+            print(f"{label}, licence: the platform's {platform:.3f} × in-memory (interleaved) "
+                  f"is {100 * platform / idle:.0f} % of the stack alone with the server idle "
+                  f"({idle:.3f})")
 
 
 if __name__ == "__main__":
