@@ -19,10 +19,13 @@ counts ``seq``'s elements through nested containers, and what a run leaves (the 
 a script adds or changes, an expression's value) is counted as saving it would walk it, a value held
 many times counted each time (:func:`~engine.sandbox_limits.check_kept`).
 Compiled code is cached per source; a condition without calls, operators or loops runs
-unguarded. What the static checks cannot prove cheap (:func:`is_heavy`: loops, functions, or
-more calls, operators and names in displays than :data:`MAX_CHEAP_OPERATIONS`) runs, when a
-pool is given, in a worker process under hard CPU and memory limits
-(:mod:`engine.script_pool`).
+unguarded. What the static checks cannot prove cheap (:meth:`RestrictedEvaluator.is_heavy`:
+loops, functions, or more calls, operators and names in displays than
+:data:`~engine.sandbox_cost.MAX_CHEAP_OPERATIONS`) runs, when a pool is given, in a worker
+process under hard CPU and memory limits (:mod:`engine.script_pool`); if it is heavy only
+because it repeats and changes nothing in place, it is first tried here under a small budget
+(:data:`~engine.sandbox_cost.TRIAL`: steps, a deadline read at every step, allocations), and
+the worker runs it only when that attempt fails in any way (:mod:`engine.sandbox_cost`).
 """
 
 from __future__ import annotations
@@ -30,21 +33,24 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-import time
 import traceback
 import types
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from engine.errors import ScriptError
+from engine.sandbox_cost import TRIAL, judge
 from engine.sandbox_limits import (
     CHECKED_OPS,
     COMPARING_METHODS,
     HELPERS,
+    MAX_ALLOCATED,
     RUN,
     SAFE_BUILTINS,
     UNAVAILABLE,
+    Budget,
     check_kept,
     fail,
 )
@@ -70,12 +76,9 @@ _ALLOWED = tuple(getattr(ast, name) for name in """
     arguments arg comprehension expr_context boolop operator unaryop cmpop""".split())
 _GUARDED = (ast.Call, ast.For, ast.While, ast.comprehension, ast.Lambda, ast.JoinedStr,
             ast.BinOp, ast.AugAssign, ast.FunctionDef)
-#: what makes a script's cost unbounded by its length: it may repeat work
-_REPEATING = (ast.For, ast.While, ast.comprehension, ast.Lambda, ast.FunctionDef)
-#: more calls and operators than this, and a script is not provably cheap
-MAX_CHEAP_OPERATIONS = 8
 _CHECKED_METHODS = frozenset({"replace", "join", "extend", *COMPARING_METHODS})
-_DISPLAYS = (ast.List, ast.Tuple, ast.Set, ast.Dict)
+#: Where :func:`_compile` says a script runs when there is a pool (None: in-process).
+POOL, TRY = "pool", "try"
 _UNSAVABLE = (range, zip, enumerate, types.GeneratorType, type({}.keys()), type({}.values()),
               type({}.items()))
 
@@ -219,53 +222,33 @@ class _Guard(ast.NodeTransformer):
         return node
 
 
-def _operations(node: ast.AST) -> int:
-    """What ``node`` counts towards :data:`MAX_CHEAP_OPERATIONS`: a call or an operator is
-    one; so is each element of a list, tuple, set or dict display that is not written in it
-    (``[a, a, a]`` holds one large value three times, and comparing, hashing or saving the
-    display walks it each time)."""
-    if isinstance(node, (ast.Call, ast.BinOp, ast.AugAssign)):
-        return 1
-    if not isinstance(node, _DISPLAYS) or not isinstance(getattr(node, "ctx", ast.Load()),
-                                                          ast.Load):
-        return 0
-    elements = [*node.keys, *node.values] if isinstance(node, ast.Dict) else node.elts
-    return sum(not _literal(element) for element in elements)
-
-
-def _literal(node: ast.AST | None) -> bool:
-    try:
-        ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return node is None  # ``{**d}``: the key of an unpacking
-    return True
-
-
 @lru_cache(maxsize=4096)
 def _compile(source: str, mode: str, function_names: frozenset[str]
-             ) -> tuple[types.CodeType | None, list[tuple[int, tuple]], bool, bool]:
-    """``(code, errors, guarded, heavy)``, cached per source, mode and available function
-    names; ``heavy``: the static checks cannot prove the run cheap (see :func:`is_heavy`)."""
+             ) -> tuple[types.CodeType | None, list[tuple[int, tuple]], bool, str | None]:
+    """``(code, errors, guarded, where)``, cached per source, mode and available function
+    names; ``where`` a pool would run it (see :meth:`RestrictedEvaluator.is_heavy`): None
+    in-process, :data:`POOL` in a worker, :data:`TRY` in-process first under
+    :data:`~engine.sandbox_cost.TRIAL`, then in a worker if that does not do."""
     if mode not in ("eval", "exec"):
         raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
     if len(source) > MAX_SOURCE:
-        return None, [(1, ("unreadable", f"longer than {MAX_SOURCE} characters"))], False, False
+        return None, [(1, ("unreadable", f"longer than {MAX_SOURCE} characters"))], False, None
     try:
         tree = ast.parse(source, FILENAME, mode)
         errors = _static_errors(tree, function_names)
         if errors:
-            return None, errors, False, False
+            return None, errors, False, None
         nodes = list(ast.walk(tree))
         guarded = any(isinstance(node, _GUARDED) for node in nodes)
-        heavy = any(isinstance(node, _REPEATING) for node in nodes) or sum(
-            _operations(node) for node in nodes) > MAX_CHEAP_OPERATIONS
+        heavy, tried = judge(nodes)
         if guarded:
             tree = ast.fix_missing_locations(_Guard().visit(tree))
-        return compile(tree, FILENAME, mode, dont_inherit=True), [], guarded, heavy
+        return (compile(tree, FILENAME, mode, dont_inherit=True), [], guarded,
+                (TRY if tried else POOL) if heavy else None)
     except SyntaxError as exc:
-        return None, [(exc.lineno or 1, ("syntax", exc.msg))], False, False
+        return None, [(exc.lineno or 1, ("syntax", exc.msg))], False, None
     except (ValueError, RecursionError, MemoryError) as exc:
-        return None, [(1, ("unreadable", str(exc) or type(exc).__name__))], False, False
+        return None, [(1, ("unreadable", str(exc) or type(exc).__name__))], False, None
 
 
 def _located(items: list[tuple[int | None, str, str]]) -> ScriptError:
@@ -310,14 +293,21 @@ class RestrictedEvaluator:
 
     def is_heavy(self, source: str, mode: str = "eval") -> bool:
         """Whether ``source`` may repeat work (loops, comprehensions, functions) or makes
-        more than :data:`MAX_CHEAP_OPERATIONS` calls and operations: then its cost is not
-        bounded by its length, and it runs in the pool when there is one."""
+        more than :data:`~engine.sandbox_cost.MAX_CHEAP_OPERATIONS` calls and operations:
+        then its cost is not bounded by its length, and it runs in the pool when there is
+        one (after a trial in-process if it only repeats and changes nothing in place:
+        :mod:`engine.sandbox_cost`)."""
         source = source.strip() if mode == "eval" else textwrap.dedent(source)
-        return _compile(source, mode, self._names)[3]
+        return _compile(source, mode, self._names)[3] is not None
 
-    def _pooled(self, source: str, mode: str, context: Mapping[str, Any],
-                external: Mapping[str, Callable] | None) -> bool:
-        return self.pool is not None and not external and self.is_heavy(source, mode)
+    def _where(self, source: str, mode: str, external: Mapping[str, Callable] | None
+               ) -> str | None:
+        """Where ``source`` (stripped or dedented) runs: None in-process, :data:`POOL` or
+        :data:`TRY`; only code with no per-call functions goes to the pool (the worker
+        rebuilds only the evaluator's own)."""
+        if self.pool is None or external:
+            return None
+        return _compile(source, mode, self._names)[3]
 
     def validate(self, source: str, mode: str = "eval") -> list[str]:
         """Static errors of ``source`` as ``"… (line n)"`` strings, without running it."""
@@ -328,11 +318,12 @@ class RestrictedEvaluator:
     def evaluate(self, expression: str, context: Mapping[str, Any],
                  external_context: Mapping[str, Callable] | None = None) -> Any:
         """The value of ``expression`` over ``context`` (task data, left unchanged)."""
-        if self._pooled(expression, "eval", context, external_context):
-            value = self.pool.run(self.recipe(), expression.strip(), "eval", dict(context),
-                                  self.timeout, self.max_loop_iterations)
+        expression = expression.strip()
+        where = self._where(expression, "eval", external_context)
+        if where is None:
+            value = self._run(expression, "eval", context, external_context)[0]
         else:
-            value = self._run(expression.strip(), "eval", context, external_context)[0]
+            value = self._pooled(where, expression, "eval", context)
         check_kept({"value": value})
         return value
 
@@ -340,16 +331,44 @@ class RestrictedEvaluator:
                 external_context: Mapping[str, Callable] | None = None) -> None:
         """Run ``script``; its new, changed and deleted top-level names update ``context``,
         except callables (lambdas, functions); a generator, range or dict view is an error."""
-        if self._pooled(script, "exec", context, external_context):
-            changed = self.pool.run(self.recipe(), textwrap.dedent(script), "exec",
-                                    dict(context), self.timeout, self.max_loop_iterations)
-            check_kept({key: value for key, value in changed.items()
-                        if key not in context or context[key] != value})
-            context.clear()
-            context.update(changed)
+        script = textwrap.dedent(script)
+        where = self._where(script, "exec", external_context)
+        if where is None:
+            self._execute(script, context, external_context)
             return
-        _, namespace, skip = self._run(textwrap.dedent(script), "exec", context,
-                                       external_context)
+        changed = self._pooled(where, script, "exec", context)
+        check_kept({key: value for key, value in changed.items()
+                    if key not in context or context[key] != value})
+        context.clear()
+        context.update(changed)
+
+    def _pooled(self, where: str, source: str, mode: str, context: Mapping[str, Any]) -> Any:
+        """The value (``eval``) or whole new context (``exec``) a worker gives. For a
+        :data:`TRY`, first an attempt in-process under :data:`~engine.sandbox_cost.TRIAL`
+        (no more than the evaluator's own limits), kept if it finishes within it, as a
+        worker would send it back: pickled and unpickled, so it shares nothing with
+        ``context`` (and fails here if a worker could not send it). Any failure of the
+        attempt is dropped and the worker's run, from the same ``context`` (the attempt
+        cannot change it in place), is the one that counts."""
+        if where == TRY:
+            budget = TRIAL._replace(steps=min(TRIAL.steps, self.max_loop_iterations),
+                                    seconds=min(TRIAL.seconds, self.timeout))
+            try:
+                if mode == "eval":
+                    result = self._run(source, mode, context, None, budget)[0]
+                else:
+                    result = dict(context)
+                    self._execute(source, result, None, budget)
+                return ForkingPickler.loads(ForkingPickler.dumps(result))
+            except Exception:  # any failure: the worker's run decides
+                pass
+        return self.pool.run(self.recipe(), source, mode, dict(context), self.timeout,
+                             self.max_loop_iterations)
+
+    def _execute(self, script: str, context: dict[str, Any],
+                 external: Mapping[str, Callable] | None, budget: Budget | None = None) -> None:
+        """:meth:`execute` in this process (under ``budget``, else the evaluator's own)."""
+        _, namespace, skip = self._run(script, "exec", context, external, budget)
         updates = {}
         for key, value in namespace.items():
             if key in skip or callable(value):
@@ -358,14 +377,16 @@ class RestrictedEvaluator:
                 raise fail("unsavable", key, type(value).__name__)
             if key not in context or context[key] is not value:
                 updates[key] = value
-        check_kept(updates)
+        check_kept(updates, MAX_ALLOCATED if budget is None else budget.allocated)
         for key in [k for k in context if k not in namespace and k not in skip]:
             del context[key]
         context.update(updates)
 
     def _run(self, source: str, mode: str, context: Mapping[str, Any],
-             external: Mapping[str, Callable] | None) -> tuple[Any, dict, set[str]]:
-        """Compile (cached), build the namespace, run; ``(value, namespace, our names)``."""
+             external: Mapping[str, Callable] | None, budget: Budget | None = None
+             ) -> tuple[Any, dict, set[str]]:
+        """Compile (cached), build the namespace, run under ``budget`` (else the
+        evaluator's own limits); ``(value, namespace, our names)``."""
         functions = {**self.functions, **external} if external else self.functions
         code, errors, guarded, _ = _compile(source, mode, frozenset(functions) if external
                                          else self._names)
@@ -373,9 +394,11 @@ class RestrictedEvaluator:
             raise _located([(line, fail(*m).message, fail(*m).vi) for line, m in errors])
         namespace = {**context, **functions, **(HELPERS if guarded else {}),
                      "__builtins__": SAFE_BUILTINS}
-        token = RUN.set(types.SimpleNamespace(
-            steps=0, max_steps=self.max_loop_iterations, timeout=self.timeout, allocated=0,
-            deadline=time.monotonic() + self.timeout)) if guarded else None
+        if guarded:
+            budget = budget or Budget(self.max_loop_iterations, self.timeout)
+            token = RUN.set(budget.start())
+        else:
+            token = None
         try:
             value = (eval if mode == "eval" else exec)(code, namespace)
         except Exception as exc:
@@ -385,18 +408,3 @@ class RestrictedEvaluator:
                 RUN.reset(token)
         return value, namespace, {*functions, *HELPERS, "__builtins__"}
 
-
-def run_job(recipe: tuple, source: str, mode: str, context: dict, timeout: float,
-            max_steps: int) -> Any:
-    """A pooled run, in the worker process: the functions built from ``recipe``, then the
-    value (``eval``) or the changed context (``exec``)."""
-    import importlib
-
-    target, args = recipe
-    module, name = target.split(":")
-    functions = getattr(importlib.import_module(module), name)(*args)
-    evaluator = RestrictedEvaluator(functions, timeout=timeout, max_loop_iterations=max_steps)
-    if mode == "eval":
-        return evaluator.evaluate(source, context)
-    evaluator.execute(source, context)
-    return context

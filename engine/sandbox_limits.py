@@ -12,7 +12,7 @@ import types
 from collections.abc import Callable
 from contextvars import ContextVar
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.errors import ScriptError
 
@@ -68,8 +68,27 @@ def fail(code: str, *args: Any) -> ScriptError:
     return ScriptError(en, vi=vi, details=[{"line": None, "message": en}])
 
 
-# The counters of the current run: steps, max_steps, deadline, timeout, allocated.
+# The counters of the current run: steps, max_steps, deadline, timeout, allocated,
+# max_allocated, mask (the deadline is checked when ``steps & mask`` is 0).
 RUN: ContextVar[types.SimpleNamespace | None] = ContextVar("motcua_sandbox", default=None)
+
+
+class Budget(NamedTuple):
+    """What one run may spend: loop steps, seconds of wall time, items and characters built
+    (each value also at most :data:`MAX_SIZE`), and how often the deadline is read (every
+    ``check_every`` steps, a power of two: reading the clock costs more than a step)."""
+
+    steps: int
+    seconds: float
+    allocated: int = MAX_ALLOCATED
+    check_every: int = 64
+
+    def start(self) -> types.SimpleNamespace:
+        """The counters of a run starting now under this budget (set in :data:`RUN`)."""
+        return types.SimpleNamespace(
+            steps=0, max_steps=self.steps, timeout=self.seconds, allocated=0,
+            max_allocated=self.allocated, mask=self.check_every - 1,
+            deadline=time.monotonic() + self.seconds)
 
 
 def _tick() -> bool:
@@ -79,7 +98,7 @@ def _tick() -> bool:
     run.steps += 1
     if run.steps > run.max_steps:
         raise fail("steps", run.max_steps)
-    if not run.steps & 63 and time.monotonic() > run.deadline:
+    if not run.steps & run.mask and time.monotonic() > run.deadline:
         raise fail("time", f"{run.timeout:g}")
     return True
 
@@ -96,10 +115,13 @@ def _meter(steps: int) -> None:
         raise fail("time", f"{run.timeout:g}")
 
 
-def _measure(value: Any, limit: int = MAX_SIZE) -> int:
+def _measure(value: Any) -> int:
     """Elements and characters in ``value``, through nested lists, tuples, sets and dicts
-    (a shared element counted each time it occurs); refuses past ``limit`` without walking
-    further, so measuring costs at most ``limit`` steps."""
+    (a shared element counted each time it occurs); refuses past :data:`MAX_SIZE`, or the
+    run's whole allocation budget if smaller, without walking further, so measuring costs
+    at most that many steps."""
+    run = RUN.get()
+    limit = MAX_SIZE if run is None else min(MAX_SIZE, run.max_allocated)
     total = _size_upto(value, limit)
     if total > limit:
         raise fail("size", total, limit)
@@ -137,23 +159,23 @@ def _charge(size: int, bits: bool = False) -> None:
     run = RUN.get()
     if run is not None and not bits:
         run.allocated += size
-        if run.allocated > MAX_ALLOCATED:
-            raise fail("size", run.allocated, MAX_ALLOCATED)
+        if run.allocated > run.max_allocated:
+            raise fail("size", run.allocated, run.max_allocated)
 
 
-def check_kept(values: dict[str, Any]) -> None:
+def check_kept(values: dict[str, Any], allowed: int = MAX_ALLOCATED) -> None:
     """Refuse what a run leaves behind (the task data a script adds or changes, an
     expression's value) if, counted as saving or comparing it walks it (a shared element each time it occurs),
-    one value passes :data:`MAX_SIZE` or all of them :data:`MAX_ALLOCATED`: a list holding
+    one value passes :data:`MAX_SIZE` or all of them ``allowed``: a list holding
     one long list a thousand times costs little to build and a thousand times more to save.
     Counting stops at the limit, so it costs at most that many steps."""
     total = 0
     for name, value in values.items():
         if isinstance(value, _NESTED):
-            limit = min(MAX_SIZE, MAX_ALLOCATED - total)
+            limit = min(MAX_SIZE, allowed - total)
             size = _size_upto(value, limit)
             if size > limit:
-                raise fail("kept", name, total + size, MAX_ALLOCATED if limit < MAX_SIZE
+                raise fail("kept", name, total + size, allowed if limit < MAX_SIZE
                            else MAX_SIZE)
             total += size
 

@@ -31,12 +31,29 @@ STARTUP_SECONDS = 60.0
 READY = ("ready",)
 
 
+def run_job(recipe: tuple, source: str, mode: str, context: dict, timeout: float,
+            max_steps: int) -> Any:
+    """A pooled run, in the worker process: the functions built from ``recipe``, then the
+    value (``eval``) or the changed context (``exec``)."""
+    import importlib
+
+    from .sandbox import RestrictedEvaluator
+
+    target, args = recipe
+    module, name = target.split(":")
+    functions = getattr(importlib.import_module(module), name)(*args)
+    evaluator = RestrictedEvaluator(functions, timeout=timeout, max_loop_iterations=max_steps)
+    if mode == "eval":
+        return evaluator.evaluate(source, context)
+    evaluator.execute(source, context)
+    return context
+
+
 def _serve(conn, memory_bytes: int, cpu_seconds: float) -> None:
     """A worker's loop: one job at a time, each under a fresh CPU allowance."""
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker ends
-    from .sandbox import run_job
 
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     conn.send(READY)  # the script's time counts from here, not from the process's start
@@ -112,7 +129,7 @@ class ScriptPool:
 
     def run(self, recipe: tuple, source: str, mode: str, context: dict, timeout: float,
             max_steps: int) -> Any:
-        """Run one script (see :func:`engine.sandbox.run_job`) in a worker; its value, or the
+        """Run one script (see :func:`run_job`) in a worker; its value, or the
         changed context for ``exec``. Raises :class:`ScriptError`."""
         with self._slots:
             worker = self._take()

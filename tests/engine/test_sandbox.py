@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from datetime import UTC, date, datetime
 
@@ -10,6 +11,7 @@ import pytest
 from engine import clock
 from engine.errors import ScriptError
 from engine.sandbox import RestrictedEvaluator
+from engine.script_pool import run_job
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +204,103 @@ def test_builtins_walking_their_argument_are_metered_as_steps():
     assert ev.evaluate("max(x)", {"x": list(range(900))}) == 899
     with pytest.raises(ScriptError, match="More than 1000 loop steps"):
         ev.evaluate("max(x)", {"x": list(range(5000))})
+
+
+def helper_functions() -> dict:
+    """The evaluator's functions as a worker rebuilds them (the recipe below names this)."""
+    return {"label": lambda k: k.upper()}
+
+
+class RecordingPool:
+    """A stand-in for :class:`engine.script_pool.ScriptPool` that runs each job in this
+    process and keeps a copy of the task data it was given."""
+
+    def __init__(self) -> None:
+        self.given: list[dict] = []
+
+    def run(self, recipe, source, mode, context, timeout, max_steps):  # noqa: ANN001, ANN201
+        self.given.append(copy.deepcopy(context))
+        return run_job(recipe, source, mode, context, timeout, max_steps)
+
+
+def pooled(**limits) -> tuple[RestrictedEvaluator, RecordingPool]:
+    pool = RecordingPool()
+    evaluator = RestrictedEvaluator(helper_functions(), pool=pool, **limits,
+                                    recipe=lambda: ("tests.engine.test_sandbox:helper_functions", ()))
+    return evaluator, pool
+
+
+LICENCE_STYLE = """kind_labels = {'bus': 'Xe buýt', 'taxi': 'Xe taxi'}
+licence_kinds = '; '.join([kind_labels[k] for k in application['transport_kinds']])
+del kind_labels"""
+
+
+def test_a_comprehension_over_a_forms_rows_runs_without_a_worker():
+    evaluator, pool = pooled()
+    context = {"application": {"transport_kinds": ["bus", "taxi"]}}
+    evaluator.execute(LICENCE_STYLE, context)
+    assert context == {"application": {"transport_kinds": ["bus", "taxi"]},
+                       "licence_kinds": "Xe buýt; Xe taxi"}
+    assert evaluator.evaluate("[label(k) for k in kinds]", {"kinds": ["a", "b"]}) == ["A", "B"]
+    assert pool.given == []
+
+
+def test_a_loop_past_the_small_budget_still_gives_its_result_through_the_pool():
+    evaluator, pool = pooled()
+    context = {"n": 5000}
+    evaluator.execute("total = 0\nfor i in range(n):\n    total = total + i", context)
+    assert context == {"n": 5000, "total": sum(range(5000)), "i": 4999}
+    assert pool.given == [{"n": 5000}]
+
+
+def test_an_endless_loop_still_fails_in_the_pool_with_its_whole_budget():
+    evaluator, pool = pooled()
+    with pytest.raises(ScriptError, match="More than 100000 loop steps"):
+        evaluator.execute("while True:\n    pass", {"a": 1})
+    assert pool.given == [{"a": 1}]
+
+
+def test_the_trial_never_allows_more_than_the_evaluators_own_limits():
+    evaluator, pool = pooled(max_loop_iterations=50)
+    with pytest.raises(ScriptError, match="More than 50 loop steps"):
+        evaluator.execute("squares = [i * i for i in range(100)]", {})
+    assert len(pool.given) == 1
+
+
+@pytest.mark.parametrize("script", [
+    "for k in kinds:\n    rows.append(k)",
+    "add = rows.append\nfor k in kinds:\n    add(k)",
+    "acc = rows\nfor k in kinds:\n    acc += [k]",
+    "for k in kinds:\n    totals[k] = 0",
+    "for k in kinds:\n    del totals[k]",
+    "for k in kinds:\n    totals.update({k: 1})",
+])
+def test_scripts_that_change_data_in_place_go_straight_to_the_pool(script):
+    evaluator, pool = pooled()
+    given = {"kinds": ["a", "b"], "rows": ["x"], "totals": {"a": 5, "b": 6}}
+    context = copy.deepcopy(given)
+    evaluator.execute(script, context)
+    assert pool.given == [given]  # nothing was run here before: the pool saw the data unchanged
+    here = copy.deepcopy(given)
+    RestrictedEvaluator(helper_functions()).execute(script, here)
+    assert context == here
+
+
+def test_a_script_failing_here_fails_with_the_error_it_gives_in_the_pool():
+    evaluator, pool = pooled()
+    script = "names = {'bus': 'Xe buýt'}\nlabels = [names[k] for k in kinds]"
+    with pytest.raises(ScriptError) as failed:
+        evaluator.execute(script, {"kinds": ["bus", "tàu"]})
+    assert failed.value.message == "KeyError: 'tàu' (line 2)"
+    assert failed.value.details == [{"line": 2, "message": "KeyError: 'tàu'"}]
+    assert pool.given == [{"kinds": ["bus", "tàu"]}]
+
+
+def test_a_tried_scripts_result_shares_nothing_with_the_data_it_was_given():
+    # as a worker's result: later changes in place leave earlier tasks' data alone
+    evaluator, pool = pooled()
+    rows = [{"plate": "29A-123.45"}]
+    context = {"rows": rows}
+    evaluator.execute("kept = [row for row in rows if row['plate']]", context)
+    assert context == {"rows": rows, "kept": rows} and pool.given == []
+    assert context["rows"] is not rows and context["kept"][0] is context["rows"][0]

@@ -18,6 +18,9 @@ from tests.engine.elements.kit import bundle
 # Each `-1 in x` scans a million items in C: the sandbox counts one step per turn, so only
 # its clock would notice, and here the clock is set far away to reach the hard limit.
 RUNAWAY = "x = list(range(1000000))\nn = 0\nfor i in range(99000):\n    n += (-1 in x)\n"
+# Changes a list in place, so it is never tried in the step's process first: it always
+# goes to a worker.
+SQUARES = "squares = []\nfor i in range(4):\n    squares.append(i * i)"
 
 
 @pytest.fixture
@@ -43,15 +46,16 @@ def test_a_runaway_script_is_stopped_while_other_scripts_are_served(pool):
     thread.start()
     served = make_evaluator(WorkingCalendar(), pool=pool)
     context = {"fees": [1, 2, 3]}
-    served.execute("total = sum([f * 2 for f in fees])", context)  # the other worker
+    served.execute("doubled = []\nfor f in fees:\n    doubled.append(f * 2)\ntotal = sum(doubled)",
+                   context)  # the other worker
     assert served.evaluate("total > 10", context) is True  # in-process: cheap
     outcome["order"] = outcome.get("order", []) + ["others served"]
     thread.join(60)
     assert outcome["order"] == ["others served", "runaway ended"]
     assert "stopped" in outcome["runaway"] and "1 s of processor time" in outcome["runaway"]
     context = {}
-    served.execute("squares = [i * i for i in range(4)]", context)  # a new worker took over
-    assert context == {"squares": [0, 1, 4, 9]}
+    served.execute(SQUARES, context)  # a new worker took over
+    assert context == {"squares": [0, 1, 4, 9], "i": 3}
 
 
 def test_cheap_code_stays_in_process_and_heavy_code_goes_to_the_pool(pool):
@@ -126,8 +130,8 @@ def test_a_worker_slow_to_start_does_not_count_against_the_script():
     try:
         evaluator = make_evaluator(WorkingCalendar(), pool=pool)
         context = {}
-        evaluator.execute("squares = [i * i for i in range(4)]", context)
-        assert context == {"squares": [0, 1, 4, 9]}
+        evaluator.execute(SQUARES, context)
+        assert context == {"squares": [0, 1, 4, 9], "i": 3}
     finally:
         pool.close()
 
@@ -138,7 +142,7 @@ def test_a_heavy_script_counts_deadlines_with_the_provinces_times_of_day(pool):
     # process gives, not one at the calendar's default 17:00.
     calendar = WorkingCalendar(close_of_day=time(16, 30), afternoon_cutoff=time(11, 0))
     evaluator = make_evaluator(calendar, pool=pool)
-    script = ("due = [working_days(1, moment) for moment in received]\n"
+    script = ("due = []\nfor moment in received:\n    due.append(working_days(1, moment))\n"
               "before = [working_days_before(d, 1) for d in due]\n")
     received = ["2026-01-08T10:00:00+07:00", "2026-01-08T11:30:00+07:00"]
     pooled, here = {"received": received}, {"received": received}
@@ -146,6 +150,9 @@ def test_a_heavy_script_counts_deadlines_with_the_provinces_times_of_day(pool):
     assert evaluator.is_heavy(script, "exec")
     make_evaluator(calendar).execute(script, here)  # no pool: in the step's own process
     assert pooled == here
+    tried = {"received": received}
+    evaluator.execute("due = [working_days(1, moment) for moment in received]", tried)
+    assert tried["due"] == pooled["due"]  # the same when tried in the step's process
     assert [datetime.fromisoformat(d) for d in pooled["due"]] == [
         datetime(2026, 1, 9, 16, 30, tzinfo=clock.VIETNAM),
         datetime(2026, 1, 12, 16, 30, tzinfo=clock.VIETNAM)]
@@ -166,3 +173,33 @@ def test_a_worker_keeps_one_calendar_per_overrides_and_times():
     cell = again["working_days"].__closure__
     assert kept == {id(c.cell_contents) for c in cell
                     if isinstance(c.cell_contents, WorkingCalendar)}
+
+
+class _CountingPool(ScriptPool):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.runs = 0
+
+    def run(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        self.runs += 1
+        return super().run(*args, **kwargs)
+
+
+def test_a_repeating_script_is_tried_here_and_goes_to_a_worker_only_past_its_budget():
+    pool = _CountingPool(workers=1, cpu_seconds=1, memory_mb=512)
+    try:
+        evaluator = make_evaluator(WorkingCalendar(), pool=pool)
+        context = {"kinds": ["bus", "taxi"]}
+        evaluator.execute("labels = '; '.join([k.upper() for k in kinds])", context)
+        assert context["labels"] == "BUS; TAXI" and pool.runs == 0
+        evaluator.execute("total = sum([i for i in range(5000)])", context)
+        assert context["total"] == sum(range(5000)) and pool.runs == 1
+        with pytest.raises(ScriptError, match="ZeroDivisionError: division by zero"):
+            evaluator.execute("shares = [100 / n for n in counts]", {"counts": [2, 0]})
+        assert pool.runs == 2
+        # kept in a list, a function is no task data: the worker cannot send it back
+        with pytest.raises(ScriptError, match="result cannot be kept"):
+            evaluator.execute("rules = [lambda v: v * 2]", {})
+        assert pool.runs == 3
+    finally:
+        pool.close()
