@@ -111,21 +111,42 @@ def tasks_in(workflow, state: int) -> list:
     else:
         floor = TaskState.COMPLETED
     subprocesses = workflow.top_workflow.subprocesses
+    by_int = _by_int(subprocesses) if subprocesses else None
     found = []
     stack = [workflow.task_tree]
-    pop, push = stack.pop, stack.extend
+    pop, push = stack.pop, stack.append
     while stack:
         task = pop()
         here = task._state
         if here & state and task.last_state_change >= 0:
             found.append(task)
-        subprocess = subprocesses.get(task.id) if subprocesses else None
-        if subprocess is None and (here < floor or not task._children):
+        children = task._children
+        if not subprocesses:
+            subprocess = None
+        elif by_int is not None and type(task.id) is UUID:
+            subprocess = by_int.get(task.id.int)
+        else:
+            subprocess = subprocesses.get(task.id)
+        if subprocess is None and (here < floor or not children):
             continue
-        push(map(task.workflow.tasks.get, reversed(task._children)))
+        if children:  # as push(map(find, reversed(children))), the first popped first
+            find = task.workflow.tasks.get
+            if len(children) == 1:  # most tasks
+                push(find(children[0]))
+            else:
+                for child in reversed(children):
+                    push(find(child))
         if subprocess is not None:
-            stack.append(subprocess.task_tree)
+            push(subprocess.task_tree)
     return found
+
+
+def _by_int(mapping: dict) -> dict | None:
+    """``mapping`` (keyed by task id) keyed by each id's ``.int``, or None when a key is not
+    a UUID. A UUID's hash and equality are those of its ``.int``, so a look-up by it finds
+    what a look-up by the UUID finds, without a Python-level ``UUID.__hash__``."""
+    ints = {key.int: value for key, value in mapping.items() if type(key) is UUID}
+    return ints if len(ints) == len(mapping) else None
 
 
 def _waiting_tasks(root):
@@ -138,12 +159,18 @@ def _waiting_tasks(root):
     is the iterator's list reversed: popped from the end where the iterator pops its front.
     No sub-process trees: the plain iterator does not descend into them."""
     stack = [root]
-    pop, push = stack.pop, stack.extend
+    pop, push = stack.pop, stack.append
     while stack:
         task = pop()
         here = task._state
-        if task._children and here >= TaskState.FUTURE:
-            push(map(task.workflow.tasks.get, reversed(task._children)))
+        children = task._children
+        if children and here >= TaskState.FUTURE:  # as tasks_in pushes them
+            find = task.workflow.tasks.get
+            if len(children) == 1:
+                push(find(children[0]))
+            else:
+                for child in reversed(children):
+                    push(find(child))
         if here & TaskState.WAITING and task.last_state_change >= 0:
             yield task
 
