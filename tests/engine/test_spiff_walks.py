@@ -16,6 +16,7 @@ run side by side, one task at a time, on the tree as the updates leave it.
 from __future__ import annotations
 
 from collections import Counter
+from uuid import UUID
 
 import pytest
 from SpiffWorkflow.util.task import TaskState
@@ -44,6 +45,7 @@ REACHES = {
     "test_a_loop_around_a_parallel_split_and_join_past_depth_1000": ("waiting updated",),
     "test_a_sub_workflow_walk_keeps_to_its_own_tree": ("on sub-workflows",
                                                        "into sub-processes"),
+    "test_a_sub_process_under_an_id_of_another_type_is_walked_into": ("into sub-processes",),
 }
 
 
@@ -149,6 +151,22 @@ def test_a_sub_workflow_walk_keeps_to_its_own_tree():
         assert own and own[0] is sub.task_tree
         assert all(task.workflow is sub or task.workflow.depth > sub.depth for task in own)
         assert {id(t) for t in own} <= {id(t) for t in everything}
+
+
+class _OtherId(UUID):
+    """A task id of a class of its own, equal to the UUID it copies and hashed as it is."""
+
+
+def test_a_sub_process_under_an_id_of_another_type_is_walked_into():
+    """The walk finds a task's sub-process by the ``.int`` of its id when every key is a
+    plain UUID; under a key of another type, it looks the id up as the library's walk does
+    (the fixture compares the two)."""
+    wf = workflow("subprocesses", {"application": {"n": 1}}, extra=("called",))
+    assert wf.subprocesses
+    wf.subprocesses = {_OtherId(int=key.int): sub for key, sub in wf.subprocesses.items()}
+    found = wf.get_tasks(state=TaskState.ANY_MASK)
+    assert any(task.workflow is not wf for task in found)
+    wf.update_waiting_tasks()
 
 
 def test_an_update_that_cancels_a_later_waiting_task_is_seen_by_the_walk():
