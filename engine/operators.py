@@ -21,6 +21,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from signing.template import fill
+
 from . import audit, clock, national, outbox, sms
 from .errors import OperatorError, ScriptError
 from .models import Dossier, ProcedureVersion, User, UserRole
@@ -182,8 +184,6 @@ def _text(template, values: dict, lang: str = "vi") -> str:
     ``{code.__class__}`` walk object attributes), in the reader's language ``lang``
     (``{vi, en}``: English when asked for and written, else Vietnamese) — one language per
     e-mail."""
-    from signing.template import fill
-
     if not isinstance(template, dict):
         return fill(template or "", values)
     if lang == "en" and template.get("en"):
@@ -199,7 +199,6 @@ def render_document(step: StepContext, task, document: str, signers: int = 0,
     the result once every officer signed: :mod:`signing.seal`)."""
     from signing.render import render_pdf
     from signing.seal import add_seal_field
-    from signing.template import fill
 
     from .documents import check_url, file_name, store_document
 

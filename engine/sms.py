@@ -64,9 +64,12 @@ class SmsProvider(Protocol):
         ...
 
 
+_SEPARATORS = re.compile(r"[\s.()-]")
+
+
 def normalise_phone(phone: str) -> str | None:
     """A Vietnamese mobile number as E.164 (``+84912345678``), or None."""
-    digits = re.sub(r"[\s.()-]", "", str(phone or ""))
+    digits = _SEPARATORS.sub("", str(phone or ""))
     match = _MOBILE.match(digits)
     return f"+84{match.group(1)}" if match else None
 

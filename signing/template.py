@@ -114,6 +114,35 @@ class _SafeFormatter(string.Formatter):
 
 
 _FORMATTER = _SafeFormatter()
+_FILL_ERRORS = (ValueError, TypeError, AttributeError, IndexError, KeyError)
+
+
+def _parsed(text: str) -> tuple | None:
+    """``text`` as ``(literal, field name, its first key, its further keys, conversion,
+    format spec)`` parts, or None when only the formatter's own walk gives its result:
+    a template it cannot parse, a field by position (``{}``, ``{0}``), a malformed field
+    name, or a format spec with fields of its own. The walk over these parts
+    (:func:`fill`) makes the formatter's calls in the formatter's order."""
+    parts = []
+    try:
+        for literal, name, spec, conversion in _FORMATTER.parse(text):
+            if name is None:
+                parts.append((literal, None, None, (), None, None))
+                continue
+            if name == "" or name.isdigit() or "{" in spec or "}" in spec:
+                return None
+            first, rest = _string.formatter_field_name_split(name)
+            parts.append((literal, name, first, tuple(key for _is_attr, key in rest),
+                          conversion, spec))
+    except ValueError:
+        return None
+    return tuple(parts)
+
+
+#: Templates by their text, parsed (:func:`_parsed`): a bundle's few templates are filled
+#: again and again. Bounded, since a caller might fill texts of its own.
+_PARSED: dict[str, tuple | None] = {}
+_PARSED_MAX = 4096
 
 
 def fill(template: Any, context: Mapping[str, Any]) -> str:
@@ -124,6 +153,30 @@ def fill(template: Any, context: Mapping[str, Any]) -> str:
     """
     text = nfc(template)
     try:
-        return nfc(_FORMATTER.vformat(text, (), context))
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+        parts = _PARSED[text]
+    except KeyError:
+        parts = _parsed(text)
+        if len(_PARSED) < _PARSED_MAX:
+            _PARSED[text] = parts
+    try:
+        if parts is None:
+            return nfc(_FORMATTER.vformat(text, (), context))
+        out = []
+        for literal, name, first, keys, conversion, spec in parts:
+            if literal:
+                out.append(literal)
+            if name is None:
+                continue
+            value = _child(context, first)
+            for key in keys:
+                if value is _MISSING:
+                    break
+                value = _child(value, key)
+            if value is _MISSING:
+                out.append(_Placeholder(name).__format__(spec))
+                continue
+            out.append(_FORMATTER.format_field(_FORMATTER.convert_field(value, conversion),
+                                               spec))
+        return nfc("".join(out))
+    except _FILL_ERRORS:
         return text

@@ -46,3 +46,30 @@ def test_output_is_nfc():
     assert fill(decomposed, {"name": unicodedata.normalize("NFD", "Hồng Đức")}) == (
         "Thường Xuân Hồng Đức"
     )
+
+
+def _formatter_fill(template, context):
+    """What fill gave before templates were parsed once: the formatter's own walk."""
+    from signing.template import _FORMATTER, nfc
+
+    text = nfc(template)
+    try:
+        return nfc(_FORMATTER.vformat(text, (), context))
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+        return text
+
+
+def test_a_template_parsed_once_fills_as_the_formatter_does():
+    templates = [
+        "{name}", "Kính gửi {name}, hồ sơ {application[company_name]} — {fee:,} đồng",
+        "{application.owner.age:>5}", "{vehicles[0]}/{vehicles[9]}", "{issued_on}",
+        "{issued_on!s}", "{name!r}", "{name!a}", "{name!z}", "{nope!z}", "{nope!r:>3}",
+        "{}", "{0}", "{0[name]}", "{name}{}", "{name:{fee}}", "{nope:{fee}}", "{a[}",
+        "{nope.x[}", "{name.x[}", "}{", "{name} }", "{{name}}", "a {{ b }} c", "",
+        "{fee:x}", "{fee:>99999}", "{name:d}", "{_secret}", "{application[_x]}",
+        "{vehicles[-1]}", "{vehicles[x]}", "Ngày {issued_on:%d/%m}",
+    ]
+    context = {**CONTEXT, "_secret": "no", "0": "zero"}
+    for template in templates:
+        for _ in range(2):  # parsed, then from the cache
+            assert fill(template, context) == _formatter_fill(template, context), template
