@@ -62,6 +62,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from . import clock, outbox
+from .deadlines import processing_working_days
 from .httpjson import NoAnswer, post_json
 from .identity import VERIFIED
 from .models import Document, Dossier, Outbox
@@ -189,8 +190,6 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: 
     and the working ``calendar`` the step already holds (``facts``: :func:`_facts`, when
     the caller has read them, else as the transaction's unit of work holds them, else read
     now)."""
-    from .deadlines import processing_working_days
-
     _sent, paid, verified = (facts or unit_of(session).national_facts.get(dossier.id)
                              or _facts(session, dossier))
     fee = meta.get("fee")

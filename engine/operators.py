@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from signing.template import fill
 
 from . import audit, clock, national, outbox, sms
+from .deadlines import on_status_change
 from .errors import OperatorError, ScriptError
+from .handover import status_for
 from .models import Dossier, ProcedureVersion, User, UserRole
 from .vocabulary import FINAL_STATUSES, STATUSES, RoleCode
 
@@ -112,9 +114,6 @@ def set_status(step: StepContext, task, status: str) -> dict:
     """
     if status not in STATUSES:
         raise ScriptError(f"Unknown dossier status '{status}' (known: {', '.join(STATUSES)}).")
-    from .deadlines import on_status_change
-    from .handover import status_for
-
     status = status_for(status)  # "returned" is the hand-over's, recorded outside diagrams
 
     before = step.dossier.status

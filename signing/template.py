@@ -174,9 +174,12 @@ def fill(template: Any, context: Mapping[str, Any]) -> str:
                 value = _child(value, key)
             if value is _MISSING:
                 out.append(_Placeholder(name).__format__(spec))
-                continue
-            out.append(_FORMATTER.format_field(_FORMATTER.convert_field(value, conversion),
-                                               spec))
+            elif type(value) is str and not spec and conversion is None \
+                    and not value[:1].isdigit() and not value[:1].isspace():
+                out.append(value)  # text that is no date: the formatter gives it as it is
+            else:
+                out.append(_FORMATTER.format_field(
+                    _FORMATTER.convert_field(value, conversion), spec))
         return nfc("".join(out))
     except _FILL_ERRORS:
         return text

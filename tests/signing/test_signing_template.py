@@ -68,8 +68,11 @@ def test_a_template_parsed_once_fills_as_the_formatter_does():
         "{nope.x[}", "{name.x[}", "}{", "{name} }", "{{name}}", "a {{ b }} c", "",
         "{fee:x}", "{fee:>99999}", "{name:d}", "{_secret}", "{application[_x]}",
         "{vehicles[-1]}", "{vehicles[x]}", "Ngày {issued_on:%d/%m}",
+        "{empty}|{day_text}|{spaced_day}|{moment}|{braces}|{arabic_digits}",
     ]
-    context = {**CONTEXT, "_secret": "no", "0": "zero"}
+    context = {**CONTEXT, "_secret": "no", "0": "zero", "empty": "", "day_text": "2026-02-05",
+               "spaced_day": " 2026-02-05", "moment": "2026-02-05T23:30:00+00:00",
+               "braces": "{name}", "arabic_digits": "\u0662\u0660"}
     for template in templates:
         for _ in range(2):  # parsed, then from the cache
             assert fill(template, context) == _formatter_fill(template, context), template
