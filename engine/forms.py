@@ -49,6 +49,15 @@ def checks(schema: dict) -> tuple[Draft202012Validator, Accepts | None]:
     return _checks(json.dumps(schema, sort_keys=True))
 
 
+def shared_schema(schema: dict) -> dict:
+    """``schema`` with its validator and fast check built now and found by identity by
+    :func:`checks`, as a version's forms are: for a schema the process keeps and never
+    changes (a module's constant), which would otherwise be encoded to JSON at every
+    check to find its validator by content."""
+    _SHARED[id(schema)] = (schema, _build(schema))
+    return schema
+
+
 def validator(schema: dict) -> Draft202012Validator:
     """The jsonschema validator of ``schema`` (see :func:`checks`)."""
     return checks(schema)[0]

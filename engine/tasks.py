@@ -26,7 +26,16 @@ from .dossier_view import dossier_view
 from .errors import Conflict, InvalidData, NotFound, PermissionDenied
 from .forms import form_schema
 from .inbox import all_tasks
-from .models import Agency, Document, Dossier, HumanTask, Instance, ProcedureVersion, User
+from .models import (
+    Agency,
+    Document,
+    Dossier,
+    HumanTask,
+    Instance,
+    Procedure,
+    ProcedureVersion,
+    User,
+)
 from .step import sql, store
 from .step.load import VERSIONS, WITH_DOSSIER, fresh, locking, read_locked_row
 from .vocabulary import RoleCode
@@ -35,7 +44,7 @@ from .vocabulary import RoleCode
 SIGNING_ATTEMPTS = 3
 
 #: The form of a task that has none: it takes no data.
-_NO_FORM = {"type": "object", "properties": {}}
+_NO_FORM = forms.shared_schema({"type": "object", "properties": {}})
 
 
 def _may_act(user, task: HumanTask, agency_code: str | None,
@@ -52,12 +61,14 @@ def _agency_code(session: Session, agency_id: int | None) -> str | None:
     return session.get(Agency, agency_id).code if agency_id else None
 
 
-def _row_view(task: HumanTask | Row, user, dossier: Dossier, assignee: User | None) -> dict:
-    """The inbox row of ``task`` (an object or a row of its columns) of ``dossier``."""
+def _row_view(task: HumanTask | Row, user, dossier_code: str, procedure,
+              assignee: User | None) -> dict:
+    """The inbox row of ``task`` (an object or a row of its columns) of the dossier
+    ``dossier_code`` of ``procedure`` (anything with its ``name_vi`` and ``name_en``)."""
     return {"id": task.id, "title": task.title, "spec_name": task.spec_name,
-            "status": task.status, "dossier_code": dossier.code,
-            "procedure_name": dossier.procedure.name_vi,
-            "procedure_name_en": dossier.procedure.name_en,
+            "status": task.status, "dossier_code": dossier_code,
+            "procedure_name": procedure.name_vi,
+            "procedure_name_en": procedure.name_en,
             "role": task.role_code,
             "assignee": assignee.username if assignee else None,
             "due_at": task.due_at.isoformat() if task.due_at else None,
@@ -100,6 +111,26 @@ _LOCK_WITH_TASK = locking(
            (ProcedureVersion, ProcedureVersion.id == Dossier.version_id)],
     lock=[HumanTask.__table__, Instance.__table__])
 _TaskRow = namedtuple("_TaskRow", list(_TASK_COLUMNS))
+
+# A claim's one read: the same rows locked by the same joins as a completion's, and only
+# what a claim decides and answers with: the task's columns but its data, the dossier's
+# code and applicant, its procedure's names, the task's agency code. A claim needs no
+# objects, no saved workflow and none of the dossier's own data, which the completion's
+# read makes into objects and parses.
+_CLAIM_COLUMNS = [column for column in HumanTask.__table__.c
+                  if column.key not in ("data", "properties", "form", "task_guid")]
+_CLAIM_LOCK = (
+    select(*_CLAIM_COLUMNS, Dossier.code.label("dossier_code"),
+           Dossier.applicant_id.label("dossier_applicant_id"),
+           Procedure.name_vi.label("name_vi"), Procedure.name_en.label("name_en"),
+           _TASK_COLUMNS["agency_code"].label("agency_code"))
+    .select_from(Dossier)
+    .join(HumanTask, HumanTask.dossier_id == Dossier.id)
+    .join(Instance, Instance.dossier_id == Dossier.id)
+    .join(ProcedureVersion, ProcedureVersion.id == Dossier.version_id)
+    .outerjoin(Procedure, Procedure.id == Dossier.procedure_id)
+    .where(HumanTask.id == bindparam("task_id"))
+    .with_for_update(of=[Dossier.__table__, HumanTask.__table__, Instance.__table__]))
 
 # The same in a transaction that already holds objects (the ORM reconciles them): the lock,
 # then the rest.
@@ -155,7 +186,7 @@ def get_task(p, user, task_id: int) -> dict:
         agency_code = _agency_code(session, task.agency_id)
         if not (_may_act(user, task, agency_code) or user.is_admin):
             raise PermissionDenied("This task is not for you.", vi="Công việc này không dành cho bạn.")
-        view = _row_view(task, user, task.dossier, task.assignee)
+        view = _row_view(task, user, task.dossier.code, task.dossier.procedure, task.assignee)
         version = task.dossier.version
         open_ = task.status == "open"
         view.update(form=form_schema(version, task.form),
@@ -190,16 +221,18 @@ def _check_open(session: Session, task: HumanTask | Row, user) -> None:
 def claim(p, user, task_id: int) -> dict:
     """Take an unclaimed task of one of your roles, so that no one else works on it."""
     with p.db.transaction() as session:
-        locked = _read_locked(session, task_id)
-        task, dossier = locked.task, locked.dossier
-        if not _may_act(user, task, locked.agency_code, dossier.applicant_id):
+        task = sql.first(session, _CLAIM_LOCK, {"task_id": task_id})  # its dossier locked
+        if task is None:
+            raise _no_task()
+        runtime.unit_locked(session, task.dossier_id)
+        if not _may_act(user, task, task.agency_code, task.dossier_applicant_id):
             raise PermissionDenied("This task is not for you.", vi="Công việc này không dành cho bạn.")
         _check_open(session, task, user)
         if task.assignee_id is None:
             store.claim_task(session, task.id, user.id)
             audit.append(session, actor=user.username, action="claim", dossier_id=task.dossier_id,
                          detail={"task": task.spec_name})
-        return _row_view(task, user, dossier, user)  # (open, and now the user's)
+        return _row_view(task, user, task.dossier_code, task, user)  # (open, now the user's)
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,22 @@ def test_a_version_form_is_checked_by_its_own_content_shared_or_copied():
         forms.validate(copy, data, uploads={"licence_scan": "7"})
     assert [e["field"] for e in refused.value.details] == ["company_name"]
     assert shared["properties"]["company_name"].get("maxLength") is None
+
+
+def test_a_schema_kept_with_its_checks_judges_as_the_same_schema_by_content():
+    """A module's constant schema has its checks built once (forms.shared_schema); it
+    accepts and refuses exactly as the same schema met for the first time."""
+    def schema():
+        return {"type": "object", "properties": {"note": {"type": "string", "maxLength": 3}},
+                "required": ["note"]}
+
+    kept, again = forms.shared_schema(schema()), schema()
+    assert forms.validate(kept, {"note": "ok", "x": 1}) == forms.validate(
+        again, {"note": "ok", "x": 1}) == {"note": "ok"}
+    for data in ({}, {"note": "too long"}, {"note": 5}):
+        outcomes = []
+        for form in (kept, again):
+            with pytest.raises(InvalidData) as refused:
+                forms.validate(form, data)
+            outcomes.append(refused.value.details)
+        assert outcomes[0] == outcomes[1]

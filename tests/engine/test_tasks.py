@@ -83,6 +83,63 @@ def test_a_claimed_task_belongs_to_its_claimer(platform):
         tasks.claim(platform, other, appraise["id"])
 
 
+def test_a_claim_answers_with_the_task_as_the_dossier_page_shows_it(platform):
+    """The claim's answer is the task's row, now the claimer's; the dossier page then shows
+    it so, the history names the claim once, and claiming it again changes nothing."""
+    from engine import inbox
+
+    code = submit(platform)
+    tasks.complete(platform, user(platform, "motcua"), reception_task(platform, code),
+                   {"reception_decision": "accept"})
+    officer = user(platform, "chuyenvien")
+    [before] = inbox.tasks_of_dossier(platform, officer, code)
+    claimed = tasks.claim(platform, officer, before["id"])
+    [after] = inbox.tasks_of_dossier(platform, officer, code)
+    assert set(claimed) <= set(after) and claimed == {key: after[key] for key in claimed}
+    assert claimed["assignee"] == "chuyenvien" and claimed["mine"] and not before["mine"]
+    assert tasks.claim(platform, officer, before["id"]) == claimed
+    with platform.db.transaction() as session:
+        claims = session.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "claim")).scalar()
+    assert claims == 1
+    with pytest.raises(NotFound):
+        tasks.claim(platform, officer, 10**9)
+
+
+def test_concurrent_claims_exactly_one_wins(platform):
+    """Two officers of the same role claim one task at once: one has it, the other is told
+    who does."""
+    code = submit(platform)
+    tasks.complete(platform, user(platform, "motcua"), reception_task(platform, code),
+                   {"reception_decision": "accept"})
+    with platform.db.transaction() as session:
+        accounts.create_user(session, username="chuyenvien2", password="demo",
+                             full_name="Hoàng Thị Hai", kind="staff",
+                             agency_code="000.00.14.H56", roles=[("handler", "000.00.14.H56")])
+    officers = [user(platform, "chuyenvien"), user(platform, "chuyenvien2")]
+    [task] = [t for t in tasks.list_tasks(platform, officers[0]) if t["dossier_code"] == code]
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def attempt(officer):
+        barrier.wait()
+        try:
+            outcomes[officer.username] = tasks.claim(platform, officer, task["id"])["assignee"]
+        except Conflict as err:
+            outcomes[officer.username] = err
+
+    threads = [threading.Thread(target=attempt, args=(o,)) for o in officers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    won = [name for name, outcome in outcomes.items() if outcome == name]
+    [lost] = [outcome for outcome in outcomes.values() if isinstance(outcome, Conflict)]
+    assert len(won) == 1
+    winner = "Trần Minh Thụ" if won == ["chuyenvien"] else "Hoàng Thị Hai"
+    assert winner in lost.message and "nhận xử lý" in lost.vi
+
+
 def test_officers_of_other_roles_cannot_act(platform):
     code = submit(platform)
     task_id = reception_task(platform, code)
