@@ -93,7 +93,7 @@ def _no_task() -> NotFound:
     return NotFound("No such task.", vi="Không tìm thấy công việc.")
 
 
-# Built once (their cache keys remembered). A completion's or a claim's one read: the lock
+# Built once (their cache keys remembered). A completion's one read: the lock
 # of the task's dossier with its agency, applicant and procedure, the task, the saved
 # workflow, its version's content hash and the task's agency code. The task's and the saved
 # workflow's rows are locked with the dossier, so that they are read as last committed even
