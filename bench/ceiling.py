@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from sqlalchemy import event, text
 
 from bench import runners
-
-if TYPE_CHECKING:  # bench.steps imports this module
-    from bench.steps import Target
 
 FLOOR_TABLE = "bench_floor"
 
@@ -66,8 +62,8 @@ def _compute(ms: float) -> None:
         sum(range(50))
 
 
-def per_lifecycle(target: Target) -> tuple[float, float]:
-    """Transactions a licence lifecycle commits and statements it sends (the harness's
+def per_lifecycle(target) -> tuple[float, float]:
+    """Transactions a licence lifecycle of ``target`` (a ``bench.steps.Target``) commits and statements it sends (the harness's
     look-ups are single statements outside any transaction, not counted:
     :meth:`engine.db.Database.rows`)."""
     counted = {"commit": 0, "before_cursor_execute": 0}
@@ -115,7 +111,7 @@ def statement_floor(db, n: int = 500) -> dict:
             "statement_cpu_ms": 1000 * sum(cpus) / len(cpus)}
 
 
-def ceiling(target: Target, memory: dict) -> dict:
+def ceiling(target, memory: dict) -> dict:
     """The best ratio a lifecycle of durable transactions could reach here (see the module
     docstring); and what the stack alone costs a lifecycle: SpiffWorkflow in memory, saving
     its state after each action, and the statements and commits at their floors — the
