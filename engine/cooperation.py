@@ -10,6 +10,7 @@ the worker starts the dossier (:func:`engine.dossiers.start_dossier`).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
@@ -22,10 +23,22 @@ from sqlalchemy.orm import Session
 from .models import Procedure, ProcedureVersion
 from .spiff import SPECS
 
+#: :func:`start_messages` per spec object: a spec is never changed once parsed, and the
+#: versions' specs are kept by the process (``engine.spiff.SPECS``), so a submission asks
+#: each one once.
+_STARTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 
 def start_messages(spec: BpmnProcessSpec) -> list[str]:
     """The names of the messages that start ``spec`` (its top-level message start events,
     each message of a start event with several)."""
+    found = _STARTS.get(spec)
+    if found is None:
+        found = _STARTS[spec] = tuple(_start_messages(spec))
+    return list(found)
+
+
+def _start_messages(spec: BpmnProcessSpec) -> list[str]:
     names = set()
     for ts in spec.task_specs.values():
         definition = getattr(ts, "event_definition", None) if isinstance(ts, StartEvent) else None

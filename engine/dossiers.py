@@ -112,23 +112,6 @@ _SUBMISSION = (select(*load.columns_of(Procedure, User, Agency), *facts.ON_SUBMI
                .order_by(Agency.code))
 
 
-#: Whether a version's main process starts on a message, by the versions' cache key
-#: (``engine.spiff.SPECS``'s: versions never change).
-_STARTS_ON_MESSAGE: dict[tuple, bool] = {}
-
-
-def _started_by_message(version) -> bool:
-    """Whether the version's process is started by another system's message (not
-    submitted): :func:`engine.cooperation.start_messages`, once per version."""
-    key = (version.id, version.content_hash)
-    found = _STARTS_ON_MESSAGE.get(key)
-    if found is None:
-        if len(_STARTS_ON_MESSAGE) >= 256:
-            _STARTS_ON_MESSAGE.clear()
-        found = _STARTS_ON_MESSAGE[key] = bool(start_messages(SPECS.get(version)[0]))
-    return found
-
-
 def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
     with p.db.transaction() as session:
         found = sql.run(session, _SUBMISSION, {"code": procedure_code, "user_id": user.id})
@@ -140,7 +123,7 @@ def _submit(p, user, procedure_code, data, files, agency_code) -> dict:
             raise PermissionDenied("Sign in to submit a dossier.",
                                    vi="Hãy đăng nhập để nộp hồ sơ.")
         version = load.VERSIONS.get(session, procedure.active_version_id, found[0][-1])
-        if _started_by_message(version):
+        if start_messages(SPECS.get(version)[0]):
             raise Conflict(f"Procedure {procedure_code!r} is started by another system's "
                            "message, not submitted.",
                            vi=f"Thủ tục {procedure_code!r} được khởi tạo bằng thông điệp từ hệ "

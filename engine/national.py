@@ -180,10 +180,6 @@ def _step_facts(step) -> tuple[int, int, bool]:
     return int(sent or 0), int(paid or 0), verified == "1"
 
 
-#: Each status's Vietnamese label (``Status.label_of``) by its stored value.
-_LABELS = {status.value: status.vi for status in Status}
-
-
 def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: dict,
                  calendar, facts: tuple[int, int, bool] | None = None) -> dict:
     """The dossier's record as of now (DOMAIN.md §4's fields), from the version's ``meta``
@@ -199,7 +195,7 @@ def build_record(session: Session, p, dossier: Dossier, sequence: int, *, meta: 
     return {
         "protocol": PROTOCOL, "local_code": dossier.code, "sequence": sequence,
         "status": dossier.status,
-        "status_label": _LABELS.get(dossier.status) or Status.label_of(dossier.status),
+        "status_label": Status.label_of(dossier.status),
         "changed_at": clock.now().isoformat(),
         "procedure_code": meta.get("national_code") or dossier.procedure.code,
         "agency_code": dossier.agency.code,

@@ -542,10 +542,8 @@ def _tasks_dict(workflow, registry) -> dict:
     """``mapping_to_dict(workflow.tasks)``: each task as :class:`_TaskConverter` writes it,
     plus its type name."""
     tasks = workflow.tasks
-    # A UUID's equality and hash are those of its ``.int``: the same look-ups as by UUID,
-    # without a Python-level ``__hash__`` and ``__eq__`` per look-up.
-    by_int = {key.int: task for key, task in tasks.items() if type(key) is UUID}
-    if len(by_int) != len(tasks):
+    by_int = _by_int(tasks)  # parents found without a Python-level UUID.__hash__
+    if by_int is None:
         return {str(key) if type(key) is not UUID else _uuid_text(key): registry.convert(task)
                 for key, task in tasks.items()}
     texts = _UUID_TEXTS

@@ -103,13 +103,15 @@ _TASK_COLUMNS = {**{column.key: column for column in HumanTask.__table__.c},
                  "state": Instance.state, "content_hash": ProcedureVersion.content_hash,
                  "agency_code": select(_TASK_AGENCY.code)
                  .where(_TASK_AGENCY.id == HumanTask.agency_id).scalar_subquery()}
+#: What both a completion's and a claim's read join to the dossier, and lock with it.
+_TASK_JOINS = [(HumanTask, HumanTask.dossier_id == Dossier.id),
+               (Instance, Instance.dossier_id == Dossier.id),
+               (ProcedureVersion, ProcedureVersion.id == Dossier.version_id)]
+_TASK_LOCKS = [HumanTask.__table__, Instance.__table__]
 _LOCK_WITH_TASK = locking(
     HumanTask.id == bindparam("task_id"),
     also=[column.label(f"t_{name}") for name, column in _TASK_COLUMNS.items()],
-    joins=[(HumanTask, HumanTask.dossier_id == Dossier.id),
-           (Instance, Instance.dossier_id == Dossier.id),
-           (ProcedureVersion, ProcedureVersion.id == Dossier.version_id)],
-    lock=[HumanTask.__table__, Instance.__table__])
+    joins=_TASK_JOINS, lock=_TASK_LOCKS)
 _TaskRow = namedtuple("_TaskRow", list(_TASK_COLUMNS))
 
 # A claim's one read: the same rows locked by the same joins as a completion's, and only
@@ -119,20 +121,23 @@ _TaskRow = namedtuple("_TaskRow", list(_TASK_COLUMNS))
 # read makes into objects and parses.
 _CLAIM_COLUMNS = [column for column in HumanTask.__table__.c
                   if column.key not in ("data", "properties", "form", "task_guid")]
-_CLAIM_LOCK = (
-    select(*_CLAIM_COLUMNS, Dossier.code.label("dossier_code"),
-           Dossier.applicant_id.label("dossier_applicant_id"),
-           Procedure.name_vi.label("name_vi"), Procedure.name_en.label("name_en"),
-           _TASK_COLUMNS["agency_code"].label("agency_code"))
-    .select_from(Dossier)
-    .join(HumanTask, HumanTask.dossier_id == Dossier.id)
-    .join(Instance, Instance.dossier_id == Dossier.id)
-    .join(ProcedureVersion, ProcedureVersion.id == Dossier.version_id)
-    .outerjoin(Procedure, Procedure.id == Dossier.procedure_id)
-    .where(HumanTask.id == bindparam("task_id"))
-    .with_for_update(of=[Dossier.__table__, HumanTask.__table__, Instance.__table__]))
 
-# The same in a transaction that already holds objects (the ORM reconciles them): the lock,
+
+def _claim_lock():
+    statement = select(*_CLAIM_COLUMNS, Dossier.code.label("dossier_code"),
+                       Dossier.applicant_id.label("dossier_applicant_id"),
+                       Procedure.name_vi.label("name_vi"), Procedure.name_en.label("name_en"),
+                       _TASK_COLUMNS["agency_code"].label("agency_code")).select_from(Dossier)
+    for table, on in _TASK_JOINS:
+        statement = statement.join(table, on)
+    return (statement.outerjoin(Procedure, Procedure.id == Dossier.procedure_id)
+            .where(HumanTask.id == bindparam("task_id"))
+            .with_for_update(of=[Dossier.__table__, *_TASK_LOCKS]))
+
+
+_CLAIM_LOCK = _claim_lock()
+
+# A completion's read in a transaction that already holds objects (the ORM reconciles them): the lock,
 # then the rest.
 _LOCK_FOR_TASK = (select(Dossier)
                   .where(Dossier.id == select(HumanTask.dossier_id)

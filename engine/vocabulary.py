@@ -19,6 +19,10 @@ def term(value: str, vi: str, en: str) -> tuple[str, str, str]:
     return value, vi, en
 
 
+#: Each vocabulary's labels by stored value, per language (:meth:`Term.label_of`).
+_LABELS: dict[tuple[type, bool], dict[str, str]] = {}
+
+
 class Term(StrEnum):
     """A stored string with its labels: ``member.vi``, ``member.en``."""
 
@@ -41,10 +45,12 @@ class Term(StrEnum):
     @classmethod
     def label_of(cls, value: str | None, lang: str = "vi") -> str:
         """The label of a stored value; an unknown value is shown as it is."""
-        try:
-            return cls(value).label(lang)
-        except ValueError:
-            return value or ""
+        key = (cls, lang == "en")  # as label(): English or Vietnamese
+        labels = _LABELS.get(key)
+        if labels is None:  # once per vocabulary and language: labels are asked at every step
+            labels = _LABELS[key] = {member.value: member.label(lang) for member in cls}
+        found = labels.get(value)
+        return found if found is not None else value or ""
 
 
 # -- dossiers ---------------------------------------------------------------------------

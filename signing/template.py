@@ -82,16 +82,22 @@ def _child(value: Any, key: Any) -> Any:
     return _MISSING
 
 
+def _lookup(context: Mapping[str, Any], first: Any, keys) -> Any:
+    """``context[first][key]…`` by :func:`_child` for each of ``keys``, or ``_MISSING``."""
+    value = _child(context, first)
+    for key in keys:
+        if value is _MISSING:
+            break
+        value = _child(value, key)
+    return value
+
+
 class _SafeFormatter(string.Formatter):
     """A formatter that resolves fields by key lookup only."""
 
     def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]):
         first, rest = _string.formatter_field_name_split(field_name)
-        value = _child(kwargs, first)
-        for _is_attr, key in rest:
-            if value is _MISSING:
-                break
-            value = _child(value, key)
+        value = _lookup(kwargs, first, [key for _is_attr, key in rest])
         if value is _MISSING:
             return _Placeholder(field_name), first
         return value, first
@@ -167,11 +173,7 @@ def fill(template: Any, context: Mapping[str, Any]) -> str:
                 out.append(literal)
             if name is None:
                 continue
-            value = _child(context, first)
-            for key in keys:
-                if value is _MISSING:
-                    break
-                value = _child(value, key)
+            value = _lookup(context, first, keys)
             if value is _MISSING:
                 out.append(_Placeholder(name).__format__(spec))
             elif type(value) is str and not spec and conversion is None \
